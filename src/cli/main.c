@@ -1,0 +1,31 @@
+/* deltacdc command-line entry point: dispatches to the subcommands. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: deltacdc <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  parquet cat|schema|meta FILE     inspect any Parquet file\n"
+    "  parquet write --schema SCHEMA.json IN.jsonl OUT.parquet [--codec zstd|snappy|gzip|none]\n"
+    "                                   JSON lines -> Parquet\n"
+    "  version                          print the version\n"
+    "\n"
+    "Run 'deltacdc <command> --help' for a command's options.\n";
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("deltacdc %s\n", DC_VERSION);
+        return 0;
+    }
+    if (strcmp(argv[1], "parquet") == 0) return dc_cli_parquet(argc - 1, argv + 1);
+    fprintf(stderr, "deltacdc: unknown command '%s' (see deltacdc --help)\n", argv[1]);
+    return 2;
+}

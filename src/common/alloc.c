@@ -1,0 +1,55 @@
+/* The allocation hook: every allocation of ours passes here so that tests can
+ * make the Nth one fail (zstd, libgit2 failalloc, SQLite OOM tests). */
+#include "dc_common.h"
+
+#include <stdlib.h>
+
+static long fail_countdown; /* 0: never fail; N: the Nth call from now fails */
+static long alloc_calls;    /* calls since the last dc_alloc_fail_after */
+
+void dc_alloc_fail_after(long n)
+{
+    fail_countdown = n;
+    alloc_calls = 0;
+}
+
+long dc_alloc_count(void) { return alloc_calls; }
+
+static bool should_fail(void)
+{
+    alloc_calls++;
+    if (fail_countdown <= 0) return false;
+    if (--fail_countdown == 0) return true;
+    return false;
+}
+
+void *dc_malloc(size_t n)
+{
+    if (should_fail()) return NULL;
+    return malloc(n ? n : 1);
+}
+
+void *dc_calloc(size_t count, size_t size)
+{
+    if (should_fail()) return NULL;
+    return calloc(count ? count : 1, size ? size : 1);
+}
+
+void *dc_realloc(void *p, size_t n)
+{
+    if (should_fail()) return NULL;
+    return realloc(p, n ? n : 1);
+}
+
+void dc_free(void *p) { free(p); }
+
+char *dc_strndup(const char *s, size_t n)
+{
+    char *d = dc_malloc(n + 1);
+    if (!d) return NULL;
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
+char *dc_strdup(const char *s) { return dc_strndup(s, strlen(s)); }

@@ -1,0 +1,64 @@
+/*
+ * Every limit deltacdc enforces on input, with its reason (SQLite's sqliteLimit.h).
+ * A value from a file or a message is checked against these before it sizes
+ * an allocation or a loop.
+ */
+#ifndef DC_LIMITS_H
+#define DC_LIMITS_H
+
+/* Parquet footer: real footers of wide, many-row-group files reach a few MiB;
+ * 64 MiB leaves room and stops a forged length from allocating gigabytes. */
+#define DC_PQ_MAX_FOOTER_BYTES (64u * 1024 * 1024)
+
+/* One page, compressed or not. parquet-java caps pages near 1 MiB by default,
+ * Spark at 2 GiB per chunk; 512 MiB is far above any sane writer. */
+#define DC_PQ_MAX_PAGE_BYTES (512u * 1024 * 1024)
+
+/* One column chunk decoded in memory (values + offsets) in the reader. */
+#define DC_PQ_MAX_CHUNK_BYTES ((size_t)2 * 1024 * 1024 * 1024)
+
+/* Values (levels) in one page: bounds the level arrays a header can ask for. */
+#define DC_PQ_MAX_PAGE_VALUES (64u * 1024 * 1024)
+
+/* Schema elements in one file and nesting depth of a schema. Wide tables have
+ * a few thousand columns; depth beyond 64 is only seen in hostile files. */
+#define DC_PQ_MAX_SCHEMA_ELEMENTS 100000
+#define DC_PQ_MAX_SCHEMA_DEPTH 64
+
+/* Definition/repetition levels are int16 in our buffers. */
+#define DC_PQ_MAX_LEVEL 32767
+_Static_assert(DC_PQ_MAX_SCHEMA_DEPTH <= DC_PQ_MAX_LEVEL, "levels fit int16");
+
+/* Row groups in one file and rows in one file. */
+#define DC_PQ_MAX_ROW_GROUPS 1000000
+/* Thrift: nesting of structs/lists, and elements of one list. */
+#define DC_THRIFT_MAX_DEPTH 64
+#define DC_THRIFT_MAX_LIST 10000000
+/* One Thrift binary/string field (statistics, key-value metadata). */
+#define DC_THRIFT_MAX_BINARY (64u * 1024 * 1024)
+_Static_assert(DC_THRIFT_MAX_BINARY <= DC_PQ_MAX_FOOTER_BYTES, "a field fits a footer");
+
+/* Decompressed size claimed by a page header, checked before inflating:
+ * a page can not legitimately expand beyond this ratio of its compressed size
+ * plus a constant (zstd's maximum ratio is ~32000 for runs; we allow that). */
+#define DC_PQ_MAX_PAGE_UNCOMPRESSED DC_PQ_MAX_PAGE_BYTES
+
+/* Writer defaults. A row group of 128 MiB is what Spark and parquet-java use;
+ * pages of 1 MiB keep page indexes useful. */
+#define DC_PQ_DEFAULT_ROW_GROUP_BYTES (128u * 1024 * 1024)
+#define DC_PQ_DEFAULT_PAGE_BYTES (1024u * 1024)
+#define DC_PQ_DEFAULT_DICT_BYTES (1024u * 1024)
+/* Statistics of byte arrays longer than this are truncated (parquet-java 64). */
+#define DC_PQ_STATS_TRUNCATE 64
+
+/* JSON: documents (a schema, a Delta commit line, a record) and nesting. */
+#define DC_JSON_MAX_DEPTH 256
+#define DC_JSON_MAX_DOC_BYTES ((size_t)1024 * 1024 * 1024)
+/* One line of a JSON-lines input file. */
+#define DC_JSONL_MAX_LINE ((size_t)256 * 1024 * 1024)
+_Static_assert(DC_JSONL_MAX_LINE <= DC_JSON_MAX_DOC_BYTES, "a line fits a document");
+
+/* Whole files read into memory (a schema file, a Delta commit). */
+#define DC_MAX_SMALL_FILE ((size_t)1024 * 1024 * 1024)
+
+#endif /* DC_LIMITS_H */

@@ -1,0 +1,102 @@
+/* Small helpers: whole-file reads and base64. */
+#include "dc_common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int dc_file_read_all(uint8_t **data_out, size_t *len_out, const char *path, size_t max,
+                     dc_err *err)
+{
+    int rc = 0;
+    dc_buf b;
+    dc_buf_init(&b, max);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        rc = dc_err_set(err, errno == ENOENT ? DC_ENOTFOUND : DC_EIO, "%s: %s", path,
+                        strerror(errno));
+        goto out;
+    }
+    for (;;) {
+        if ((rc = dc_buf_reserve(&b, 65536 < max - b.len ? 65536 : max - b.len + 1, err)) < 0) {
+            dc_err_prefix(err, "%s", path);
+            goto out;
+        }
+        ssize_t n = read(fd, b.data + b.len, b.cap - b.len);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            rc = dc_err_set(err, DC_EIO, "%s: read: %s", path, strerror(errno));
+            goto out;
+        }
+        if (n == 0) break;
+        b.len += (size_t)n;
+    }
+    *data_out = dc_buf_steal(&b, len_out);
+    if (!*data_out) *data_out = dc_calloc(1, 1);
+    if (!*data_out) rc = dc_err_set(err, DC_ENOMEM, "out of memory");
+out:
+    if (fd >= 0) close(fd);
+    dc_buf_dispose(&b);
+    return rc;
+}
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int dc_base64_encode(dc_buf *out, const uint8_t *p, size_t n, dc_err *err)
+{
+    size_t need;
+    if (dc_mul_overflow_sz((n + 2) / 3, 4, &need))
+        return dc_err_set(err, DC_ELIMIT, "base64 input too large");
+    DC_TRY(dc_buf_reserve(out, need, err));
+    uint8_t *d = out->data + out->len;
+    size_t i = 0;
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        *d++ = (uint8_t)b64[v >> 18];
+        *d++ = (uint8_t)b64[(v >> 12) & 63];
+        *d++ = (uint8_t)b64[(v >> 6) & 63];
+        *d++ = (uint8_t)b64[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
+        *d++ = (uint8_t)b64[v >> 18];
+        *d++ = (uint8_t)b64[(v >> 12) & 63];
+        *d++ = i + 1 < n ? (uint8_t)b64[(v >> 6) & 63] : '=';
+        *d++ = '=';
+    }
+    out->len = (size_t)(d - out->data);
+    return 0;
+}
+
+static int b64val(uint8_t c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+' || c == '-') return 62;
+    if (c == '/' || c == '_') return 63;
+    return -1;
+}
+
+int dc_base64_decode(dc_buf *out, const char *s, size_t n, dc_err *err)
+{
+    while (n > 0 && s[n - 1] == '=') n--;
+    if (n % 4 == 1) return dc_err_set(err, DC_EINVAL, "base64: impossible length");
+    DC_TRY(dc_buf_reserve(out, n / 4 * 3 + 3, err));
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        int v = b64val((uint8_t)s[i]);
+        if (v < 0)
+            return dc_err_set(err, DC_EINVAL, "base64: invalid character at position %zu", i);
+        acc = acc << 6 | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out->data[out->len++] = (uint8_t)(acc >> bits);
+        }
+    }
+    return 0;
+}
