@@ -25,6 +25,7 @@
 #define DC_PARQUET_H
 
 #include "../common/dc_common.h"
+#include "../common/dc_limits.h"
 #include "../json/dc_json.h"
 #include "pq_meta.h"
 

@@ -37,66 +37,52 @@ size_t dc_pq_phys_width(pq_type t, int32_t type_length)
     return 0;
 }
 
-/* Doubles *cap until it holds `need` entries of `size` bytes; reallocs *p. */
-static int grow(void **p, size_t *cap, size_t need, size_t size, bool *grown, dc_err *err)
+/* Capacity that holds `need` entries: 1024, doubled as needed. */
+static int next_cap(size_t *out, size_t cap, size_t need, size_t size, dc_err *err)
 {
-    *grown = false;
-    if (need <= *cap && *p) return 0;
-    size_t ncap = *cap ? *cap : 1024, bytes;
+    size_t ncap = cap ? cap : 1024, bytes;
     while (ncap < need) ncap *= 2;
     if (dc_mul_overflow_sz(ncap, size, &bytes) || bytes > DC_PQ_MAX_CHUNK_BYTES)
         return dc_err_set(err, DC_ELIMIT, "column chunk exceeds %zu bytes of levels or offsets",
                           (size_t)DC_PQ_MAX_CHUNK_BYTES);
+    *out = ncap;
+    return 0;
+}
+
+static int realloc_to(void **p, size_t bytes, dc_err *err)
+{
     void *np = dc_realloc(*p, bytes);
     if (!np) return dc_err_set(err, DC_ENOMEM, "out of memory growing a column to %zu bytes", bytes);
     *p = np;
-    *grown = true;
     return 0;
 }
 
 int dc_pq_column_reserve_levels(dc_pq_column *c, size_t extra, bool want_def, bool want_rep,
                                 dc_err *err)
 {
-    size_t need;
+    size_t need, cap = c->levels_cap;
+    bool need_def = want_def || c->def, need_rep = want_rep || c->rep;
     if (dc_add_overflow_sz(c->n_levels, extra, &need))
         return dc_err_set(err, DC_ELIMIT, "too many levels in a column");
-    if (need <= c->levels_cap && (!want_def || c->def) && (!want_rep || c->rep)) return 0;
-    size_t cap = c->levels_cap;
-    bool grown;
-    if (want_def || c->def) {
-        size_t dcap = c->def ? c->levels_cap : 0;
-        DC_TRY(grow((void **)&c->def, &dcap, need, sizeof(int16_t), &grown, err));
-        cap = dcap;
-    }
-    if (want_rep || c->rep) {
-        size_t rcap = c->rep ? c->levels_cap : 0;
-        /* keep both arrays the same capacity */
-        if (rcap < cap || !c->rep) {
-            void *np = dc_realloc(c->rep, (cap > need ? cap : need) * sizeof(int16_t));
-            if (!np) return dc_err_set(err, DC_ENOMEM, "out of memory growing repetition levels");
-            c->rep = np;
-            rcap = cap > need ? cap : need;
-        } else {
-            DC_TRY(grow((void **)&c->rep, &rcap, need, sizeof(int16_t), &grown, err));
-        }
-        if (c->def && rcap > cap) {
-            void *np = dc_realloc(c->def, rcap * sizeof(int16_t));
-            if (!np) return dc_err_set(err, DC_ENOMEM, "out of memory growing definition levels");
-            c->def = np;
-        }
-        cap = rcap;
-    }
+    if (need <= cap && (!need_def || c->def) && (!need_rep || c->rep)) return 0;
+    /* def and rep always share levels_cap, so a new array is sized like the other */
+    if (need > cap) DC_TRY(next_cap(&cap, cap, need, sizeof(int16_t), err));
+    if (need_def) DC_TRY(realloc_to((void **)&c->def, cap * sizeof(int16_t), err));
+    if (need_rep) DC_TRY(realloc_to((void **)&c->rep, cap * sizeof(int16_t), err));
     c->levels_cap = cap;
     return 0;
 }
 
 int dc_pq_column_reserve_offsets(dc_pq_column *c, size_t extra, dc_err *err)
 {
-    size_t need;
+    size_t need, cap = c->offsets_cap;
     if (dc_add_overflow_sz(c->n_values, extra, &need) || dc_add_overflow_sz(need, 1, &need))
         return dc_err_set(err, DC_ELIMIT, "too many values in a column");
-    bool was_null = c->offsets == NULL, grown;
-    DC_TRY(grow((void **)&c->offsets, &c->offsets_cap, need, sizeof(uint32_t), &grown, err));
+    if (need <= cap && c->offsets) return 0;
+    bool was_null = c->offsets == NULL;
+    if (need > cap) DC_TRY(next_cap(&cap, cap, need, sizeof(uint32_t), err));
+    DC_TRY(realloc_to((void **)&c->offsets, cap * sizeof(uint32_t), err));
+    c->offsets_cap = cap;
     if (was_null) c->offsets[0] = 0;
     return 0;
 }
