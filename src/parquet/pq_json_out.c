@@ -4,8 +4,9 @@
  * times, UUIDs, half floats, unsigned integers, strings (checked UTF-8) and
  * binary (base64).
  *
- * Years outside 0000..9999 are written as ISO 8601 expanded years, as Java's
- * LocalDate does: "+10000-01-01", "-0001-12-31" (year 0 is 1 BC).
+ * Years have at least 4 digits; years before 1 are negative astronomical
+ * years ("-0001-12-31" is 2 BC, year 0 is 1 BC); years past 9999 print all
+ * their digits without a sign ("10000-01-01").
  */
 #include "pq_reader_int.h"
 
@@ -168,8 +169,7 @@ static int fmt_date(char *b, size_t cap, int64_t days)
     int64_t y;
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);
-    if (y >= 0 && y <= 9999) return snprintf(b, cap, "%04lld-%02u-%02u", (long long)y, m, d);
-    if (y > 9999) return snprintf(b, cap, "+%lld-%02u-%02u", (long long)y, m, d);
+    if (y >= 0) return snprintf(b, cap, "%04lld-%02u-%02u", (long long)y, m, d);
     return snprintf(b, cap, "-%04lld-%02u-%02u", -(long long)y, m, d);
 }
 
@@ -225,10 +225,11 @@ int pq_json_put_int96(dc_buf *out, const uint8_t p[12], dc_err *err)
 {
     int64_t nanos = (int64_t)dc_load_le64(p);
     int64_t jd = (int32_t)dc_load_le32(p + 8);
-    /* nanoseconds beyond a day (not written by Spark or Impala) roll into days */
-    int64_t extra, tod;
-    split_floor(nanos, NANOS_PER_DAY, &extra, &tod);
-    return put_ts_parts(out, jd - JULIAN_UNIX_EPOCH + extra, tod / 1000, 6, true, err);
+    /* Spark's reading: (day - epoch) * micros per day + nanos / 1000, in
+     * wrapping 64-bit arithmetic (out-of-range values wrap as in Spark) */
+    uint64_t us = (uint64_t)(jd - JULIAN_UNIX_EPOCH) * UINT64_C(86400000000) +
+                  (uint64_t)(nanos / 1000);
+    return pq_json_put_timestamp(out, (int64_t)us, PQ_UNIT_MICROS, true, err);
 }
 
 static int put_time(dc_buf *out, int64_t v, pq_time_unit unit, dc_err *err)

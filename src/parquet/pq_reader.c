@@ -90,12 +90,14 @@ static int check_frame(dc_pq_reader *r, uint32_t *footer_len, dc_err *err)
 }
 
 /* First byte of a column chunk: the dictionary page when there is one.
- * dictionary_page_offset 0 means absent (some writers set it so). */
+ * dictionary_page_offset 0 means absent (dict-page-offset-zero.parquet);
+ * data_page_offset 0 with a dictionary means a chunk of only a dictionary
+ * page (column_chunk_key_value_metadata.parquet, 0 rows). */
 static int64_t chunk_start(const pq_column_meta *cm)
 {
     int64_t start = cm->data_page_offset;
     if (cm->has_dictionary_page_offset && cm->dictionary_page_offset > 0 &&
-        cm->dictionary_page_offset < start)
+        (cm->dictionary_page_offset < start || start < MAGIC_LEN))
         start = cm->dictionary_page_offset;
     return start;
 }
