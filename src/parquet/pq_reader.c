@@ -414,6 +414,10 @@ static int gather_bytes(dc_pq_column *out, const dc_pq_column *dict, const uint3
     uint8_t *base = out->values.data;
     uint32_t *off = out->offsets + out->n_values;
     uint32_t o = off[0];
+    if (total == 0) {  /* only empty strings: there may be no buffer to copy from or to */
+        for (size_t i = 0; i < count; i++) off[i + 1] = o;
+        return 0;
+    }
     for (size_t i = 0; i < count; i++) {
         uint32_t s = doff[idx[i]], l = doff[idx[i] + 1] - s;
         memcpy(base + o, src + s, l);
