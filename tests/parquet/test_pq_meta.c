@@ -1265,6 +1265,14 @@ TEST(footer_list_allocation_bounded_by_input)
     CHECK(strstr(err.msg, "FileMetaData.schema (field id 2) at offset 2: list of 1000000 struct "
                           "elements cannot fit"));
     CHECK_EQ_INT(arena.used, 0);
+    /* One more schema element than DC_PQ_MAX_SCHEMA_ELEMENTS, bytes present. */
+    const size_t n = 8 + DC_PQ_MAX_SCHEMA_ELEMENTS + 1;
+    uint8_t *big = calloc(1, n);
+    big[0] = 0x15, big[1] = 0x02, big[2] = 0x19, big[3] = 0xfc;
+    big[4] = 0xa1, big[5] = 0x8d, big[6] = 0x06; /* 100001 */
+    CHECK_EQ_INT(pq_file_meta_decode(&m, &arena, big, n, &err), DC_ELIMIT);
+    CHECK(strstr(err.msg, "list of 100001 SchemaElement exceeds the limit of 100000"));
+    free(big);
     dc_arena_dispose(&arena);
 }
 
