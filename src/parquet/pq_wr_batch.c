@@ -132,21 +132,29 @@ int dc_pq_writer_write_columns(dc_pq_writer *w, const dc_pq_column *cols, size_t
 {
     DC_TRY(pq_wr_check_open(w, err));
     const uint32_t n = w->schema->n_leaves;
+    size_t batch_bytes = 0;  /* what the batch adds to the buffers, for slicing */
     for (uint32_t i = 0; i < n; i++) {
         const dc_pq_leaf *leaf = &w->schema->leaves[i];
-        size_t nv;
+        size_t nv = 0;
         int rc = check_levels(leaf, &cols[i], n_rows, &nv, err);
         if (rc == 0) rc = check_values(leaf, &cols[i], err);
         if (rc < 0) {
             dc_err_prefix(err, "parquet writer: batch column %s", leaf->dotted);
             return rc;
         }
+        batch_bytes += cols[i].values.len + cols[i].n_levels * 4 + nv * 4;
     }
+    const size_t per_row = n_rows ? batch_bytes / n_rows + 1 : 1;
     size_t *pos = dc_calloc((size_t)n * 2, sizeof *pos);  /* level, value cursor per leaf */
     if (!pos) return dc_err_set(err, DC_ENOMEM, "parquet writer: out of memory");
     int rc = 0;
     for (size_t done = 0; done < n_rows && rc == 0;) {
-        const size_t k = n_rows - done < PQ_WR_BATCH_SLICE ? n_rows - done : PQ_WR_BATCH_SLICE;
+        /* Rows that about fill the row group, at most a slice. */
+        const size_t room = w->rg_bytes < w->opts.row_group_bytes
+                                ? w->opts.row_group_bytes - w->rg_bytes : 0;
+        size_t k = room / per_row + 1;
+        if (k > PQ_WR_BATCH_SLICE) k = PQ_WR_BATCH_SLICE;
+        if (k > n_rows - done) k = n_rows - done;
         const size_t rg_bytes = w->rg_bytes;
         pq_wr_mark_all(w);
         for (uint32_t i = 0; i < n && rc == 0; i++)

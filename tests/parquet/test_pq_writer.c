@@ -647,3 +647,302 @@ TEST(pq_writer_truncate_utf8)
     CHECK(pq_wr_trunc_max(out, &n, &exact, in, 5, false));
     CHECK(exact && n == 5);
 }
+
+/* ---------------------------------------------------------- JSON input */
+
+static const char *NESTED = SCHEMA(
+    FLD("id", "\"integer\"", "false") ","
+    FLD("price", "\"decimal(10,2)\"", "true") ","
+    FLD("a", "{\"type\":\"struct\",\"fields\":[" FLD("b", "{\"type\":\"array\",\"elementType\":"
+        "{\"type\":\"struct\",\"fields\":[" FLD("c", "\"date\"", "true") "]},\"containsNull\":true}", "true")
+        "]}", "true") ","
+    FLD("m", "{\"type\":\"map\",\"keyType\":\"string\",\"valueType\":\"long\",\"valueContainsNull\":false}", "true") ","
+    FLD("req", "{\"type\":\"struct\",\"fields\":[" FLD("x", "\"byte\"", "false") "]}", "true"));
+
+/* Expects the row to fail with a message containing `want`. */
+static void expect_fail(wfix *f, const char *row, int code, const char *want)
+{
+    dc_err err;
+    dc_err_clear(&err);
+    int rc = fix_row(f, row, &err);
+    if (rc != code || !strstr(err.msg, want))
+        dc_test_fail(__FILE__, __LINE__, "row %s: rc %d msg \"%s\", expected %d and \"%s\"", row, rc,
+                     err.msg, code, want);
+}
+
+TEST(pq_writer_json_errors)
+{
+    dc_err err;
+    wfix f;
+    CHECK_OK(fix_open(&f, NULL, NESTED, NULL, &err), &err);
+    expect_fail(&f, "{\"id\":\"x\"}", DC_EINVAL, "field id: expected an int");
+    expect_fail(&f, "{\"id\":2147483648}", DC_EINVAL, "field id: expected an int");
+    expect_fail(&f, "{\"id\":1.5}", DC_EINVAL, "field id");
+    expect_fail(&f, "{\"price\":\"1.00\"}", DC_EINVAL, "field id: null (missing) in a non-nullable");
+    expect_fail(&f, "{\"id\":null}", DC_EINVAL, "field id: null in a non-nullable");
+    expect_fail(&f, "{\"id\":1,\"nope\":1}", DC_EINVAL, "field nope: unknown field");
+    expect_fail(&f, "{\"id\":1,\"price\":\"abc\"}", DC_EINVAL,
+                "field price: expected a decimal(10,2), got \"abc\"");
+    expect_fail(&f, "{\"id\":1,\"price\":\"1.234\"}", DC_EINVAL, "more fraction digits");
+    expect_fail(&f, "{\"id\":1,\"price\":\"123456789.1\"}", DC_EINVAL, "more digits than the precision");
+    expect_fail(&f, "{\"id\":1,\"price\":1e9}", DC_EINVAL, "more digits than the precision");
+    expect_fail(&f, "{\"id\":1,\"a\":{\"b\":[{\"c\":\"2024-01-01\"},{\"c\":\"2023-02-29\"}]}}",
+                DC_EINVAL, "field a.b[1].c: expected a date");
+    expect_fail(&f, "{\"id\":1,\"a\":{\"b\":{}}}", DC_EINVAL, "field a.b: expected an array");
+    expect_fail(&f, "{\"id\":1,\"a\":[]}", DC_EINVAL, "field a: expected an object");
+    expect_fail(&f, "{\"id\":1,\"m\":{\"k\":null}}", DC_EINVAL, "field m[\"k\"].value: null in a non-nullable");
+    expect_fail(&f, "{\"id\":1,\"m\":[{\"key\":null,\"value\":1}]}", DC_EINVAL, "field m[0]: map key is null");
+    expect_fail(&f, "{\"id\":1,\"m\":[{\"key\":\"a\",\"value\":1,\"x\":2}]}", DC_EINVAL, "unknown member \"x\"");
+    expect_fail(&f, "{\"id\":1,\"m\":[{\"key\":\"a\",\"value\":\"1\"}]}", DC_EINVAL, "field m[0].value: expected a long");
+    expect_fail(&f, "{\"id\":1,\"req\":{}}", DC_EINVAL, "field req.x: null (missing)");
+    expect_fail(&f, "{\"id\":1,\"req\":{\"x\":128}}", DC_EINVAL, "field req.x: expected a byte");
+    expect_fail(&f, "{\"id\":1,\"id\":2}", DC_EINVAL, "duplicate member");
+    expect_fail(&f, "[1]", DC_EINVAL, "a row must be a JSON object");
+    CHECK_OK(fix_close(&f, &err), &err);
+    CHECK_EQ_INT(f.meta.num_rows, 0);
+    CHECK_EQ_INT(f.meta.n_row_groups, 0);
+    fix_free(&f);
+}
+
+/* A failed row leaves no level or value behind: the rows around it are intact. */
+TEST(pq_writer_json_rollback)
+{
+    dc_err err;
+    wfix f;
+    dc_pq_writer_opts o;
+    dc_pq_writer_opts_init(&o);
+    o.dictionary = false;
+    CHECK_OK(fix_open(&f, "rollback", NESTED, &o, &err), &err);
+    CHECK_OK(fix_row(&f, "{\"id\":1,\"price\":\"1.50\",\"a\":{\"b\":[{\"c\":\"2024-01-01\"}]},"
+                         "\"m\":{\"k\":1},\"req\":{\"x\":1}}", &err), &err);
+    /* fails deep inside, after id, price and several leaves were appended */
+    expect_fail(&f, "{\"id\":2,\"price\":\"9.99\",\"a\":{\"b\":[{\"c\":\"2020-01-01\"},null,{\"c\":5}]},"
+                    "\"m\":{\"k\":2}}", DC_EINVAL, "a.b[2].c");
+    expect_fail(&f, "{\"id\":3,\"price\":\"8.88\",\"m\":{\"a\":1,\"b\":2},\"req\":{\"x\":\"no\"}}", DC_EINVAL,
+                "req.x");
+    CHECK_OK(fix_row(&f, "{\"id\":4,\"price\":\"2.50\",\"a\":{\"b\":[]},\"m\":[],\"req\":null}", &err), &err);
+    CHECK_OK(fix_close(&f, &err), &err);
+    CHECK_EQ_INT(f.meta.num_rows, 2);
+    if (f.meta.n_row_groups == 1) {
+        const pq_column_meta *id = cmeta(&f, 0, 0), *price = cmeta(&f, 0, 1), *c = cmeta(&f, 0, 2);
+        const pq_column_meta *k = cmeta(&f, 0, 3), *x = cmeta(&f, 0, 5);
+        CHECK_EQ_INT(id->num_values, 2);
+        CHECK_EQ_INT(le32(id->statistics.max_value), 4);
+        CHECK_EQ_INT(price->num_values, 2);
+        CHECK_EQ_INT(le64(price->statistics.max_value), 250);
+        CHECK_EQ_INT(c->num_values, 2);   /* one element, one empty list */
+        CHECK_EQ_INT(c->statistics.null_count, 1);
+        CHECK_EQ_INT(k->num_values, 2);   /* {"k":1} and an empty map */
+        CHECK_EQ_INT(x->num_values, 2);
+        CHECK_EQ_INT(x->statistics.null_count, 1);
+    } else {
+        CHECK(!"one row group expected");
+    }
+    check_all_pages(&f);
+    fix_free(&f);
+}
+
+TEST(pq_writer_json_values)
+{
+    dc_err err;
+    wfix f;
+    /* timestamps in several spellings, all the same instant */
+    const char *ts[] = {"\"2024-01-02T03:04:05.5Z\"", "\"2024-01-02 04:04:05.500+01:00\"",
+                        "\"2024-01-02T01:04:05.500000-0200\"", "\"2024-01-02t03:04:05.500000000z\""};
+    const pq_column_meta *m = one_column(&f, "ts", "\"timestamp\"", ts, 4, &err);
+    CHECK(m != NULL);
+    if (m) {
+        const int64_t want = (int64_t)1704164645 * 1000000 + 500000;
+        CHECK_EQ_INT(le64(m->statistics.min_value), want);
+        CHECK_EQ_INT(le64(m->statistics.max_value), want);
+    }
+    fix_free(&f);
+    const char *dates[] = {"\"1970-01-01\"", "\"0001-01-01\"", "\"9999-12-31\"", "\"2000-02-29\""};
+    m = one_column(&f, "dates", "\"date\"", dates, 4, &err);
+    if (m) {
+        CHECK_EQ_INT(le32(m->statistics.min_value), -719162);
+        CHECK_EQ_INT(le32(m->statistics.max_value), 2932896);
+    }
+    fix_free(&f);
+    const char *ntz[] = {"\"1969-12-31T23:59:59.999999\"", "\"1970-01-01\""};
+    m = one_column(&f, "ntz", "\"timestamp_ntz\"", ntz, 2, &err);
+    if (m) {
+        CHECK_EQ_INT(le64(m->statistics.min_value), -1);
+        CHECK_EQ_INT(le64(m->statistics.max_value), 0);
+    }
+    fix_free(&f);
+    const char *decs[] = {"\"-0.005\"", "12.5e-1", "\"0.00100\"", "1E2"};
+    m = one_column(&f, "decs", "\"decimal(18,3)\"", decs, 4, &err);
+    if (m) {
+        CHECK_EQ_INT(m->type, PQ_INT64);
+        CHECK_EQ_INT(le64(m->statistics.min_value), -5);
+        CHECK_EQ_INT(le64(m->statistics.max_value), 100000);
+    }
+    fix_free(&f);
+    /* rejected spellings */
+    CHECK_OK(fix_open(&f, NULL, SCHEMA(FLD("t", "\"timestamp_ntz\"", "true") "," FLD("d", "\"date\"", "true")
+                                       "," FLD("f", "\"float\"", "true") "," FLD("b", "\"binary\"", "true")
+                                       "," FLD("t2", "\"timestamp\"", "true")),
+                      NULL, &err), &err);
+    expect_fail(&f, "{\"t\":\"2024-01-02T03:04:05+01:00\"}", DC_EINVAL, "field t: expected a timestamp_ntz");
+    expect_fail(&f, "{\"t2\":\"2024-01-02T03:04:05.1234567Z\"}", DC_EINVAL, "at most 6 fraction digits");
+    expect_fail(&f, "{\"t2\":\"2024-01-02T24:00:00Z\"}", DC_EINVAL, "field t2");
+    expect_fail(&f, "{\"d\":\"2024-1-2\"}", DC_EINVAL, "field d: expected a date");
+    expect_fail(&f, "{\"d\":\"2024-04-31\"}", DC_EINVAL, "field d");
+    expect_fail(&f, "{\"f\":1e39}", DC_EINVAL, "field f: expected a float");
+    expect_fail(&f, "{\"f\":\"nan\"}", DC_EINVAL, "field f");
+    expect_fail(&f, "{\"b\":\"@@@\"}", DC_EINVAL, "field b: expected a base64 string");
+    expect_fail(&f, "{\"b\":true}", DC_EINVAL, "field b");
+    CHECK_OK(fix_close(&f, &err), &err);
+    fix_free(&f);
+}
+
+/* ---------------------------------------------------------- columnar input */
+
+/* Builds the batch of NESTED-like shape: id INT32 required, a list<long>. */
+static const char *BATCH = SCHEMA(FLD("id", "\"integer\"", "false") ","
+                                  FLD("s", "\"string\"", "true") ","
+                                  FLD("l", "{\"type\":\"array\",\"elementType\":\"long\",\"containsNull\":true}", "true"));
+
+static void batch_build(dc_pq_column *c, int rows, dc_err *err)
+{
+    for (int i = 0; i < 3; i++) dc_pq_column_init(&c[i]);
+    for (int r = 0; r < rows; r++) {
+        int32_t id = r;
+        dc_buf_append(&c[0].values, &id, 4, err);
+        c[0].n_values++;
+        c[0].n_levels++;
+        dc_pq_column_reserve_levels(&c[1], 1, true, false, err);
+        if (r % 3 == 0) {
+            c[1].def[c[1].n_levels++] = 0;
+        } else {
+            char s[16];
+            int n = snprintf(s, sizeof s, "s%d", r % 10);
+            dc_pq_column_reserve_offsets(&c[1], 1, err);
+            dc_buf_append(&c[1].values, s, (size_t)n, err);
+            c[1].offsets[++c[1].n_values] = (uint32_t)c[1].values.len;
+            c[1].def[c[1].n_levels++] = 1;
+        }
+        /* l: null, [], [r, null, r+1] in turn; max_def 3, max_rep 1 */
+        int kind = r % 3;
+        int n = kind == 2 ? 3 : 1;
+        dc_pq_column_reserve_levels(&c[2], (size_t)n, true, true, err);
+        for (int k = 0; k < n; k++) {
+            c[2].rep[c[2].n_levels] = (int16_t)(k ? 1 : 0);
+            int16_t d = kind == 0 ? 0 : kind == 1 ? 1 : k == 1 ? 2 : 3;
+            c[2].def[c[2].n_levels++] = d;
+            if (d == 3) {
+                int64_t v = r + k;
+                dc_buf_append(&c[2].values, &v, 8, err);
+                c[2].n_values++;
+            }
+        }
+    }
+}
+
+TEST(pq_writer_columns_batches)
+{
+    dc_err err;
+    wfix f;
+    dc_pq_column c[3];
+    batch_build(c, 1000, &err);
+    dc_pq_writer_opts o;
+    dc_pq_writer_opts_init(&o);
+    o.row_group_bytes = 6000;
+    CHECK_OK(fix_open(&f, "batches", BATCH, &o, &err), &err);
+    CHECK_OK(dc_pq_writer_write_columns(f.w, c, 1000, &err), &err);
+    CHECK_OK(fix_row(&f, "{\"id\":1000,\"s\":\"zz\",\"l\":[7]}", &err), &err);
+    CHECK_OK(dc_pq_writer_write_columns(f.w, c, 1000, &err), &err);
+    CHECK_OK(fix_close(&f, &err), &err);
+    CHECK_EQ_INT(f.meta.num_rows, 2001);
+    CHECK(f.meta.n_row_groups > 2);
+    int64_t rows = 0, lvals = 0, lnulls = 0;
+    for (uint32_t r = 0; r < f.meta.n_row_groups; r++) {
+        rows += f.meta.row_groups[r].num_rows;
+        lvals += cmeta(&f, r, 2)->num_values;
+        lnulls += cmeta(&f, r, 2)->statistics.null_count;
+    }
+    CHECK_EQ_INT(rows, 2001);
+    CHECK_EQ_INT(lvals, 2 * (c[2].n_levels) + 1);
+    CHECK_EQ_INT(lnulls, 2 * (int64_t)(c[2].n_levels - c[2].n_values));
+    check_all_pages(&f);
+    fix_free(&f);
+    for (int i = 0; i < 3; i++) dc_pq_column_dispose(&c[i]);
+}
+
+TEST(pq_writer_columns_rejects_bad_batches)
+{
+    dc_err err;
+    wfix f;
+    dc_pq_column c[3];
+    batch_build(c, 30, &err);
+    CHECK_OK(fix_open(&f, NULL, BATCH, NULL, &err), &err);
+    CHECK(dc_pq_writer_write_columns(f.w, c, 29, &err) == DC_EINVAL);
+    CHECK(strstr(err.msg, "column id") != NULL);
+    c[1].def[4] = 2;
+    CHECK(dc_pq_writer_write_columns(f.w, c, 30, &err) == DC_EINVAL);
+    CHECK(strstr(err.msg, "definition level 2") != NULL);
+    c[1].def[4] = 1;
+    c[2].rep[0] = 1;
+    CHECK(dc_pq_writer_write_columns(f.w, c, 30, &err) == DC_EINVAL);
+    c[2].rep[0] = 0;
+    c[2].n_values--;
+    CHECK(dc_pq_writer_write_columns(f.w, c, 30, &err) == DC_EINVAL);
+    c[2].n_values++;
+    c[1].offsets[3] = c[1].offsets[2] - 1;
+    CHECK(dc_pq_writer_write_columns(f.w, c, 30, &err) == DC_EINVAL);
+    CHECK(strstr(err.msg, "offsets") != NULL);
+    CHECK_OK(fix_close(&f, &err), &err);
+    CHECK_EQ_INT(f.meta.num_rows, 0);
+    fix_free(&f);
+    for (int i = 0; i < 3; i++) dc_pq_column_dispose(&c[i]);
+}
+
+/* ---------------------------------------------------------- failures */
+
+/* Fails every allocation of a whole write in turn: each run ends with an
+ * error or a valid file, never a crash or a leak (ASan checks the latter). */
+TEST(pq_writer_alloc_failures)
+{
+    dc_pq_column c[3];
+    dc_err err;
+    batch_build(c, 200, &err);
+    const char *row = "{\"id\":1,\"price\":\"1.50\",\"a\":{\"b\":[{\"c\":\"2024-01-01\"},null]},"
+                      "\"m\":{\"k\":1},\"req\":{\"x\":1}}";
+    int ok = 0, failed = 0;
+    long last = 0;
+    for (int which = 0; which < 2; which++) {
+        for (long n = 1; n < 100000; n++) {
+            wfix f;
+            dc_pq_writer_opts o;
+            dc_pq_writer_opts_init(&o);
+            o.row_group_bytes = 2000;
+            o.page_bytes = 300;
+            dc_alloc_fail_after(n);
+            int rc = fix_open(&f, NULL, which ? NESTED : BATCH, &o, &err);
+            for (int i = 0; rc == 0 && i < 8; i++)
+                rc = which ? fix_row(&f, row, &err) : dc_pq_writer_write_columns(f.w, c, 200, &err);
+            if (rc == 0) rc = fix_close(&f, &err);
+            const bool hit = dc_alloc_count() >= n;
+            dc_alloc_fail_after(0);
+            if (rc == 0) {
+                ok++;
+                CHECK_EQ_INT(f.meta.num_rows, which ? 8 : 1600);
+            } else {
+                failed++;
+                CHECK(rc == DC_ENOMEM || rc == DC_ELIMIT);
+            }
+            fix_free(&f);
+            if (!hit) {  /* the whole run fitted: every allocation was failed once */
+                CHECK(rc == 0);
+                last += n;
+                break;
+            }
+        }
+    }
+    CHECK(last > 100);
+    if (getenv("DC_TEST_VERBOSE")) printf("alloc failure runs: %ld, ok %d failed %d\n", last, ok, failed);
+    CHECK(failed > 50);
+    CHECK(ok > 0);
+    for (int i = 0; i < 3; i++) dc_pq_column_dispose(&c[i]);
+}
