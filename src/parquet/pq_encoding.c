@@ -770,6 +770,10 @@ static int front_decode(dc_buf *data, uint32_t *offsets, const int32_t *prefix,
 {
     size_t total = 0;
     DC_TRY(front_total(&total, prefix, suffix, count, data->len, sn, err));
+    if (total == 0) { /* all values empty; data->data may still be NULL */
+        for (size_t i = 0; i < count; i++) offsets[i + 1] = (uint32_t)data->len;
+        return 0;
+    }
     DC_TRY(dc_buf_reserve(data, total, err));
     uint8_t *dst = data->data + data->len;
     size_t prev_len = 0, at = data->len;
@@ -950,17 +954,18 @@ int pq_plain_ba_decode(dc_buf *data, uint32_t *offsets, size_t count, const uint
         offsets[i + 1] = (uint32_t)at;
     }
     const size_t total = (size_t)(at - offsets[0]);
+    *consumed = pos;
+    if (total == 0) return 0; /* data->data may still be NULL */
     DC_TRY(dc_buf_reserve(data, total, err));
     uint8_t *dst = data->data + data->len;
     size_t src = 0;
-    for (size_t i = 0; i < count && total; i++) {
+    for (size_t i = 0; i < count; i++) {
         const size_t len = offsets[i + 1] - offsets[i];
         memcpy(dst, p + src + 4, len);
         dst += len;
         src += 4 + len;
     }
     data->len += total;
-    *consumed = pos;
     return 0;
 }
 
