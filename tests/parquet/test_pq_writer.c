@@ -247,6 +247,26 @@ out:
     fix_free(&f);
 }
 
+TEST(pq_writer_refuses_bad_options)
+{
+    dc_err err;
+    wfix f;
+    dc_pq_writer_opts o;
+    dc_pq_writer_opts_init(&o);
+    o.codec = PQ_CODEC_LZO;
+    CHECK(fix_open(&f, NULL, FLAT, &o, &err) == DC_EUNSUPPORTED);
+    CHECK(f.w == NULL);
+    fix_free(&f);
+    dc_pq_writer_opts_init(&o);
+    o.page_bytes = 0;
+    CHECK(fix_open(&f, NULL, FLAT, &o, &err) == DC_EINVAL);
+    fix_free(&f);
+    dc_pq_writer_opts_init(&o);
+    o.row_group_bytes = (size_t)1 << 40;
+    CHECK(fix_open(&f, NULL, FLAT, &o, &err) == DC_EINVAL);
+    fix_free(&f);
+}
+
 TEST(pq_writer_zero_rows)
 {
     dc_err err;
