@@ -5,5 +5,9 @@
 #define DC_VERSION "0.1.0"
 
 int dc_cli_parquet(int argc, char **argv);
+/* Parquet subcommands (argv[0] is the subcommand name). */
+int dc_cli_parquet_meta(const char *path);
+int dc_cli_parquet_write(int argc, char **argv);
+int dc_cli_parquet_rewrite(int argc, char **argv);
 
 #endif

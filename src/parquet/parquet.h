@@ -25,6 +25,7 @@
 #define DC_PARQUET_H
 
 #include "../common/dc_common.h"
+#include "../common/dc_limits.h"
 #include "../json/dc_json.h"
 #include "pq_meta.h"
 
@@ -129,6 +130,12 @@ typedef struct dc_pq_column {
 void dc_pq_column_init(dc_pq_column *c);
 void dc_pq_column_dispose(dc_pq_column *c);
 void dc_pq_column_reset(dc_pq_column *c);   /* keeps allocations */
+/* Grows def (when want_def) and rep (when want_rep) to hold n_levels + extra
+ * entries; amortised doubling, bounded by DC_PQ_MAX_CHUNK_BYTES. */
+int dc_pq_column_reserve_levels(dc_pq_column *c, size_t extra, bool want_def, bool want_rep,
+                                dc_err *err);
+/* Grows offsets to hold n_values + extra + 1 entries (offsets[0] = 0 when new). */
+int dc_pq_column_reserve_offsets(dc_pq_column *c, size_t extra, dc_err *err);
 
 /* ------------------------------------------------------------ reader */
 
