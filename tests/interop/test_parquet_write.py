@@ -46,12 +46,13 @@ class Written:
 
     def __init__(self, workdir, codec):
         self.path = workdir / f"all_{codec}.parquet"
+        self.codec = codec
         rows, _ = data()
         self.proc = dc_write(g.delta_schema(COLS), rows, self.path, workdir, codec)
         self._judged = {}
 
     def ok(self):
-        assert_ok(self.proc, f"parquet write --codec {self.path.stem}")
+        assert_ok(self.proc, f"parquet write --codec {self.codec} (all {len(COLS)} columns)")
         assert self.path.exists()
 
     def judged(self, reader):
