@@ -518,7 +518,7 @@ static int delta_member(delta_build *d, dc_pq_field *f, const dc_json *fo, int16
     if (fo->type != DC_JSON_OBJECT || !name || !type)
         return dc_err_set(d->b.err, DC_EINVAL,
                           "delta schema: a field needs a string \"name\" and a \"type\"");
-    bool nullable;
+    bool nullable = true;
     DC_TRY(get_bool(d, &nullable, nul, "nullable", name));
     return delta_field(d, f, name, type, nullable, dc_json_get(fo, "metadata"), pdef, prep);
 }
@@ -570,14 +570,14 @@ static int delta_nested(delta_build *d, dc_pq_field *f, uint32_t idx, const char
     if (is_arr) {
         const dc_json *et = dc_json_get(type, "elementType"), *cn = dc_json_get(type, "containsNull");
         if (!et) return delta_bad(d, "array needs \"elementType\"", f->name);
-        bool en;
+        bool en = true;
         DC_TRY(get_bool(d, &en, cn, "containsNull", f->name));
         DC_TRY(delta_field(d, &f->children[0], "element", et, en, NULL, cdef, crep));
     } else {
         const dc_json *kt = dc_json_get(type, "keyType"), *vt = dc_json_get(type, "valueType");
         const dc_json *vn = dc_json_get(type, "valueContainsNull");
         if (!kt || !vt) return delta_bad(d, "map needs \"keyType\" and \"valueType\"", f->name);
-        bool vnull;
+        bool vnull = true;
         DC_TRY(get_bool(d, &vnull, vn, "valueContainsNull", f->name));
         DC_TRY(delta_field(d, &f->children[0], "key", kt, false, NULL, cdef, crep));
         DC_TRY(delta_field(d, &f->children[1], "value", vt, vnull, NULL, cdef, crep));
