@@ -33,13 +33,18 @@ define objs
 $(patsubst %.c,$(1)/obj/%.o,$(2))
 endef
 
+# V=1 shows the full compiler command lines.
+Q := $(if $(V),,@)
+
 $(B)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC      $<",true)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BS)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SAN_CFLAGS) -c $< -o $@
+	@$(if $(Q),echo "  CC-SAN  $<",true)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_CFLAGS) -c $< -o $@
 
 $(B)/libdeltacdc.a: $(call objs,$(B),$(LIB_SRC))
 	@rm -f $@

@@ -24,7 +24,9 @@ typedef enum dc_json_type {
 typedef struct dc_json dc_json;
 
 /* One value. Strings are unescaped, NUL-terminated, and may contain NUL (use len).
- * Numbers keep their source text so that int64 and decimals lose nothing. */
+ * Numbers keep their source text so that int64 and decimals lose nothing (a
+ * NUL-terminated copy in the arena, like strings). Members of an array or
+ * object are `len` consecutive nodes. */
 struct dc_json {
     dc_json_type type;
     uint32_t len;        /* STRING: bytes; NUMBER: text bytes; ARRAY/OBJECT: members */
@@ -37,9 +39,11 @@ struct dc_json {
 };
 
 /* Parses exactly one JSON value (surrounding whitespace allowed) from text[0..n).
- * Nodes and strings are allocated in `arena` (freed by resetting it).
- * Errors: DC_EINVAL "json: <what> at line L column C (byte B)", DC_ELIMIT for
- * nesting beyond DC_JSON_MAX_DEPTH. Duplicate keys are kept (dc_json_get finds
+ * Nodes and strings are allocated in `arena` (freed by resetting it); the
+ * result does not point into `text`.
+ * Errors: DC_EINVAL "json: <what> at line L column C (byte B)" (L and C from 1,
+ * C counted in bytes; B from 0), DC_ELIMIT for nesting beyond DC_JSON_MAX_DEPTH
+ * or a document the arena maximum can not hold, DC_ENOMEM. Duplicate keys are kept (dc_json_get finds
  * the last, as most JSON readers do). Invalid UTF-8 in strings is an error. */
 int dc_json_parse(dc_json **out, dc_arena *arena, const char *text, size_t n, dc_err *err);
 
@@ -50,7 +54,10 @@ const char *dc_json_str(const dc_json *v);
 /* Integer value of a NUMBER without fraction/exponent that fits int64 → 0,
  * else DC_EINVAL (message names `what`). */
 int dc_json_i64(int64_t *out, const dc_json *v, const char *what, dc_err *err);
-/* Any NUMBER as double (strtod semantics, correctly rounded) → 0, else DC_EINVAL. */
+/* Any NUMBER as double (strtod semantics, correctly rounded, C locale whatever
+ * setlocale did; beyond the double range gives ±inf) → 0, else DC_EINVAL.
+ * Also accepts the strings "NaN", "Infinity", "-Infinity" that
+ * dc_json_put_f64 writes, so the writer's output always reads back. */
 int dc_json_f64(double *out, const dc_json *v, const char *what, dc_err *err);
 
 /* ----------------------------------------------------------- writing */
@@ -62,7 +69,10 @@ int dc_json_put_i64(dc_buf *out, int64_t v, dc_err *err);
 int dc_json_put_u64(dc_buf *out, uint64_t v, dc_err *err);
 /* Shortest text that reads back to the same double ("1.5", "1e+300", "-0.0"
  * printed as "-0.0"); NaN and infinities print as the strings "NaN",
- * "Infinity", "-Infinity" (with quotes), as Spark's to_json does. */
+ * "Infinity", "-Infinity" (with quotes), as Spark's to_json does.
+ * Integral values get ".0" ("3.0", "0.0") so that readers such as Python's
+ * json keep them as floats; exponents look like "1e+300", "1e-07" (valid JSON).
+ * Independent of the process locale. */
 int dc_json_put_f64(dc_buf *out, double v, dc_err *err);
 /* Same for a float: shortest text that reads back to the same float. */
 int dc_json_put_f32(dc_buf *out, float v, dc_err *err);
