@@ -41,4 +41,7 @@ int dc_delta_w_tx_set_metadata(dc_delta_tx *tx, const dc_delta_metadata *m, dc_e
 /* The snapshot a tx reads. */
 dc_delta_snapshot *dc_delta_w_tx_snapshot(const dc_delta_tx *tx);
 
+/* A random version-4 UUID: its 16 bytes and canonical text. */
+int dc_delta_w_uuid(uint8_t b[16], char out[37], dc_err *err);
+
 #endif /* DC_DELTA_WRITE_INT_H */

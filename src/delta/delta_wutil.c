@@ -2,19 +2,18 @@
  * Write-side helpers: UUIDs, clocks, the %-escaping of add/remove paths and
  * Hive-style partition directories.
  */
-#include "delta.h"
+#include "delta_write_int.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <sys/random.h>
 #include <time.h>
 
-int dc_delta_uuid_v4(char out[37], dc_err *err)
+int dc_delta_w_uuid(uint8_t b[16], char out[37], dc_err *err)
 {
-    uint8_t b[16];
     size_t got = 0;
-    while (got < sizeof b) {
-        ssize_t n = getrandom(b + got, sizeof b - got, 0);
+    while (got < 16) {
+        ssize_t n = getrandom(b + got, 16 - got, 0);
         if (n < 0) {
             if (errno == EINTR) continue;
             return dc_err_set(err, DC_EIO, "getrandom: %s", strerror(errno));
@@ -32,6 +31,12 @@ int dc_delta_uuid_v4(char out[37], dc_err *err)
     }
     out[o] = '\0';
     return 0;
+}
+
+int dc_delta_uuid_v4(char out[37], dc_err *err)
+{
+    uint8_t b[16];
+    return dc_delta_w_uuid(b, out, err);
 }
 
 int64_t dc_delta_now_ms(void)
