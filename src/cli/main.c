@@ -11,6 +11,7 @@ static const char usage[] =
     "  parquet cat|schema|meta FILE     inspect any Parquet file\n"
     "  parquet write --schema SCHEMA.json IN.jsonl OUT.parquet [--codec zstd|snappy|gzip|none]\n"
     "                                   JSON lines -> Parquet\n"
+    "  checkpoint TABLE                 write a Parquet checkpoint of the latest version\n"
     "  version                          print the version\n"
     "\n"
     "Run 'deltacdc <command> --help' for a command's options.\n";
@@ -26,6 +27,9 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(argv[1], "parquet") == 0) return dc_cli_parquet(argc - 1, argv + 1);
+    if (strcmp(argv[1], "checkpoint") == 0) return dc_cli_checkpoint(argc - 1, argv + 1);
+    /* Test/dev tool, deliberately not in the usage text (see cli_deltatest.c). */
+    if (strcmp(argv[1], "delta-test") == 0) return dc_cli_delta_test(argc - 1, argv + 1);
     fprintf(stderr, "deltacdc: unknown command '%s' (see deltacdc --help)\n", argv[1]);
     return 2;
 }
