@@ -320,6 +320,7 @@ static int put_plain(dc_buf *out, const dc_pq_leaf *leaf, const dc_pq_column *c,
         const size_t wd = dc_pq_phys_width(leaf->phys, leaf->type_length);
         return dc_buf_append(out, c->values.data + v0 * wd, (v1 - v0) * wd, err);
     }
+    if (v0 == v1) return 0;  /* offsets may be absent when a chunk has no value */
     size_t need = (size_t)(c->offsets[v1] - c->offsets[v0]) + 4 * (v1 - v0);
     DC_TRY(dc_buf_reserve(out, need, err));
     uint8_t *o = out->data + out->len;
