@@ -9,6 +9,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 /* A growable array of T in the tx (elements are plain structs). */
 typedef struct vec {
@@ -106,10 +107,6 @@ void dc_delta_tx_free(dc_delta_tx *tx)
 int dc_delta_tx_add(dc_delta_tx *tx, const dc_delta_add *a, dc_err *err)
 {
     if (!a->path || !*a->path) return dc_err_set(err, DC_EINVAL, "add: empty path");
-    for (size_t i = 0; i < tx->adds.n; i++)
-        if (strcmp(VEC_AT(tx->adds, dc_delta_add, i)->path, a->path) == 0)
-            return dc_err_set(err, DC_EINVAL, "add: path '%s' is added twice in one commit",
-                              a->path);
     dc_delta_add copy;
     DC_TRY(dc_delta_w_copy_add(&copy, &tx->arena, a, err));
     DC_TRY(vec_push(&tx->adds, &copy, sizeof copy, err));
@@ -125,10 +122,6 @@ int dc_delta_tx_add(dc_delta_tx *tx, const dc_delta_add *a, dc_err *err)
 int dc_delta_tx_remove(dc_delta_tx *tx, const dc_delta_remove *r, dc_err *err)
 {
     if (!r->path || !*r->path) return dc_err_set(err, DC_EINVAL, "remove: empty path");
-    for (size_t i = 0; i < tx->removes.n; i++)
-        if (strcmp(VEC_AT(tx->removes, dc_delta_remove, i)->path, r->path) == 0)
-            return dc_err_set(err, DC_EINVAL,
-                              "remove: path '%s' is removed twice in one commit", r->path);
     const dc_delta_metadata *m = dc_delta_snapshot_metadata(tx->snap);
     if (r->data_change && dc_delta_w_prop_true(m, "delta.appendOnly"))
         return dc_err_set(err, DC_EINVAL,
@@ -293,6 +286,38 @@ out:
 }
 
 /* ----------------------------------------------------------- commit */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A path at most once among the adds and once among the removes (PROTOCOL.md:
+ * a valid commit has one file action of a type per path). Sorted, so large
+ * transactions (OPTIMIZE) stay O(n log n). `paths` has room for n. */
+static int check_unique(const char **paths, size_t n, const char *what, dc_err *err)
+{
+    qsort(paths, n, sizeof *paths, cmp_str);
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(paths[i - 1], paths[i]) == 0)
+            return dc_err_set(err, DC_EINVAL, "%s: path '%s' appears twice in one commit", what,
+                              paths[i]);
+    return 0;
+}
+
+static int check_actions(const dc_delta_tx *tx, dc_err *err)
+{
+    const size_t n = tx->adds.n > tx->removes.n ? tx->adds.n : tx->removes.n;
+    const char **p = dc_calloc(n ? n : 1, sizeof *p);
+    if (!p) return dc_err_set(err, DC_ENOMEM, "transaction: out of memory");
+    for (size_t i = 0; i < tx->adds.n; i++) p[i] = VEC_AT(tx->adds, dc_delta_add, i)->path;
+    int rc = check_unique(p, tx->adds.n, "add", err);
+    for (size_t i = 0; rc == 0 && i < tx->removes.n; i++)
+        p[i] = VEC_AT(tx->removes, dc_delta_remove, i)->path;
+    if (rc == 0) rc = check_unique(p, tx->removes.n, "remove", err);
+    dc_free(p);
+    return rc;
+}
 
 static int default_metrics(dc_delta_tx *tx, dc_buf *b, dc_err *err)
 {
@@ -464,6 +489,7 @@ int dc_delta_tx_commit(int64_t *version_out, dc_delta_tx *tx, dc_err *err)
     dc_buf body;
     dc_buf_init(&body, DC_DELTA_MAX_COMMIT_BYTES);
     dc_delta_tx_info info;
+    if ((rc = check_actions(tx, err)) < 0) goto out;
     if (tx->dvw && (rc = dc_delta_dv_writer_finish(tx->dvw, err)) < 0) goto out;
     if ((rc = build_body(tx, &body, err)) < 0) goto out;
     if ((rc = tx_info(&info, &bufs, tx, err)) < 0) goto out;

@@ -144,10 +144,17 @@ TEST(delta_write_commit_naming_and_actions)
     CHECK_OK(dc_delta_tx_new(&tx, snap, "WRITE", &err), &err);
     dc_delta_add a = fake_add("p=a%20b/part-1.parquet", "a b", "{\"numRecords\":7}");
     CHECK_OK(dc_delta_tx_add(tx, &a, &err), &err);
-    CHECK_EQ_INT(dc_delta_tx_add(tx, &a, &err), DC_EINVAL); /* same path twice */
     CHECK_OK(dc_delta_tx_set_txn(tx, "app-1", 42, &err), &err);
     CHECK_OK(dc_delta_tx_param(tx, "mode", "Append", &err), &err);
     int64_t v = -1;
+    /* The same path twice is refused at commit, and nothing is written. */
+    dc_delta_tx *dup = NULL;
+    CHECK_OK(dc_delta_tx_new(&dup, snap, "WRITE", &err), &err);
+    CHECK_OK(dc_delta_tx_add(dup, &a, &err), &err);
+    CHECK_OK(dc_delta_tx_add(dup, &a, &err), &err);
+    CHECK_EQ_INT(dc_delta_tx_commit(&v, dup, &err), DC_EINVAL);
+    CHECK(strstr(err.msg, "twice") != NULL);
+    dc_delta_tx_free(dup);
     CHECK_OK(dc_delta_tx_commit(&v, tx, &err), &err);
     CHECK_EQ_INT(v, 1);
     dc_delta_tx_free(tx);
