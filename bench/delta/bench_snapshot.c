@@ -63,6 +63,7 @@ static int create(const char *dir, long n, long per)
         }
         if (dc_delta_tx_commit(&v, tx, &err) < 0) return fail("commit", &err);
         dc_delta_tx_free(tx);
+        if (dc_delta_snapshot_update(snap, v, &err) < 0) return fail("update", &err);
     }
     dc_delta_snapshot_free(snap);
     dc_storage_free(s);
