@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 /* ------------------------------------------------------------ messages */
 
@@ -143,6 +144,14 @@ static int json_float(dc_pq_column *c, const dc_json *v, dc_err *err)
     double d;
     DC_TRY(json_double(&d, v, "a float", err));
     float f = (float)d;
+    if (v->type == DC_JSON_NUMBER) {
+        /* Straight to float: text -> double -> float can round twice. The
+         * text is NUL-terminated; a locale with another decimal point stops
+         * strtof early, and then the double stands. */
+        char *end = NULL;
+        float g = strtof(v->u.str, &end);
+        if (end == v->u.str + v->len) f = g;
+    }
     if (isinf(f) && !isinf(d)) return expected(err, DC_EINVAL, "a float (in its range)", v);
     return dc_buf_append(&c->values, &f, 4, err);
 }

@@ -180,6 +180,8 @@ TEST(pq_writer_rt_all_types)
         {PQ_CODEC_GZIP, false, 2000, 1 << 20},
         {PQ_CODEC_ZSTD, true, 64, 5000},
         {PQ_CODEC_ZSTD, false, 1 << 20, 128u << 20},
+        {PQ_CODEC_BROTLI, true, 4000, 1 << 20},
+        {PQ_CODEC_LZ4_RAW, true, 300, 40000},
     };
     for (size_t k = 0; s && k < sizeof cases / sizeof cases[0]; k++) {
         dc_buf_reset(&file);
