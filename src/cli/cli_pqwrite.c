@@ -164,8 +164,8 @@ static int write_lines(dc_pq_writer *w, FILE *in, const char *in_name, dc_err *e
     dc_arena arena;
     dc_arena_init(&arena, DC_JSON_MAX_DOC_BYTES);
     int rc = 0;
-    const char *line;
-    size_t len;
+    const char *line = NULL;
+    size_t len = 0;
     for (uint64_t lineno = 1;; lineno++) {
         if ((rc = next_line(&lr, &line, &len, err)) < 0) {
             dc_err_prefix(err, "%s:%llu", in_name, (unsigned long long)lineno);

@@ -10,6 +10,11 @@
  * 64 MiB leaves room and stops a forged length from allocating gigabytes. */
 #define DC_PQ_MAX_FOOTER_BYTES (64u * 1024 * 1024)
 
+/* Decoded footer (or one page header) in memory: structs are larger than
+ * their compact encoding (a ColumnChunk of ~20 bytes decodes to ~300), so
+ * allow 16x the largest footer, and no more. */
+#define DC_PQ_MAX_FOOTER_MEMORY ((size_t)DC_PQ_MAX_FOOTER_BYTES * 16)
+
 /* One page, compressed or not. parquet-java caps pages near 1 MiB by default,
  * Spark at 2 GiB per chunk; 512 MiB is far above any sane writer. */
 #define DC_PQ_MAX_PAGE_BYTES (512u * 1024 * 1024)

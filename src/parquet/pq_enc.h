@@ -87,4 +87,15 @@ int pq_decompress(uint8_t *out, size_t out_len, pq_codec codec, const uint8_t *p
 int pq_compress(dc_buf *out, pq_codec codec, int level, const uint8_t *p, size_t n,
                 dc_err *err);
 
+/* Codec state kept between pages (zstd contexts, zlib streams) so a reader or
+ * writer pays the codecs' setup once, not per page. One per thread. The _ctx
+ * variants behave as the calls above; c may be NULL (a throw-away state). */
+typedef struct pq_codec_ctx pq_codec_ctx;
+int pq_codec_ctx_new(pq_codec_ctx **out, dc_err *err);
+void pq_codec_ctx_free(pq_codec_ctx *c);
+int pq_decompress_ctx(pq_codec_ctx *c, uint8_t *out, size_t out_len, pq_codec codec,
+                      const uint8_t *p, size_t n, dc_err *err);
+int pq_compress_ctx(pq_codec_ctx *c, dc_buf *out, pq_codec codec, int level, const uint8_t *p,
+                    size_t n, dc_err *err);
+
 #endif /* DC_PQ_ENC_H */

@@ -103,19 +103,29 @@ static int rd_struct(pq_treader *r, uint8_t t, const pq_tstruct *d, void *obj, p
     return pq_tr_struct(r, d, obj, fn, err);
 }
 
-/* A list of structs of `size` bytes each, zeroed then given to init (if any). */
-static int rd_struct_list(pq_treader *r, uint8_t t, const pq_tstruct *d, pq_tfield_fn fn,
-                          size_t size, void (*init)(void *), void **out, uint32_t *n,
+/* How to read one list<struct> field. */
+typedef struct list_spec {
+    const pq_tstruct *desc;   /* the element struct */
+    pq_tfield_fn fn;          /* its field callback */
+    size_t size;              /* bytes of one decoded element */
+    void (*init)(void *);     /* sets defaults on a zeroed element, or NULL */
+    uint32_t max;             /* most elements accepted (a dc_limits.h value) */
+} list_spec;
+
+static int rd_struct_list(pq_treader *r, uint8_t t, const list_spec *s, void **out, uint32_t *n,
                           dc_err *err)
 {
     uint32_t count = 0;
     DC_TRY(pq_tr_list(r, t, PQ_TT_STRUCT, &count, err));
-    DC_TRY(rd_array(r, count, size, out, err));
+    if (count > s->max)
+        return dc_err_set(err, DC_ELIMIT, "list of %u %s exceeds the limit of %u", count,
+                          s->desc->name, s->max);
+    DC_TRY(rd_array(r, count, s->size, out, err));
     *n = count;
     for (uint32_t i = 0; i < count; i++) {
-        void *elem = (uint8_t *)*out + (size_t)i * size;
-        if (init) init(elem);
-        DC_TRY(pq_tr_struct(r, d, elem, fn, err));
+        void *elem = (uint8_t *)*out + (size_t)i * s->size;
+        if (s->init) s->init(elem);
+        DC_TRY(pq_tr_struct(r, s->desc, elem, s->fn, err));
     }
     return 0;
 }
@@ -363,7 +373,8 @@ static int kv_field(void *obj, pq_treader *r, int16_t id, uint8_t t, dc_err *err
 
 static int rd_kv_list(pq_treader *r, uint8_t t, pq_key_value **kv, uint32_t *n, dc_err *err)
 {
-    return rd_struct_list(r, t, &kv_desc, kv_field, sizeof **kv, NULL, (void **)kv, n, err);
+    static const list_spec spec = {&kv_desc, kv_field, sizeof **kv, NULL, DC_THRIFT_MAX_LIST};
+    return rd_struct_list(r, t, &spec, (void **)kv, n, err);
 }
 
 /* ============================================================ ColumnMetaData */
@@ -446,6 +457,9 @@ static const pq_tfield colmeta_names[] = {
 DESC(colmeta_desc, "ColumnMetaData", colmeta_names,
      REQ(1) | REQ(2) | REQ(3) | REQ(4) | REQ(5) | REQ(6) | REQ(7) | REQ(9));
 
+static const list_spec pes_list = {&pes_desc, pes_field, sizeof(pq_page_encoding_stats), NULL,
+                                   DC_THRIFT_MAX_LIST};
+
 static int colmeta_field(void *obj, pq_treader *r, int16_t id, uint8_t t, dc_err *err)
 {
     pq_column_meta *m = obj;
@@ -473,8 +487,8 @@ static int colmeta_field(void *obj, pq_treader *r, int16_t id, uint8_t t, dc_err
         return pq_tr_field_i64(r, t, &m->dictionary_page_offset, err);
     case 12: return rd_statistics(r, t, &m->statistics, err);
     case 13:
-        return rd_struct_list(r, t, &pes_desc, pes_field, sizeof *m->encoding_stats, NULL,
-                              (void **)&m->encoding_stats, &m->n_encoding_stats, err);
+        return rd_struct_list(r, t, &pes_list, (void **)&m->encoding_stats,
+                              &m->n_encoding_stats, err);
     case 14:
         m->has_bloom_filter_offset = true;
         return pq_tr_field_i64(r, t, &m->bloom_filter_offset, err);
@@ -537,6 +551,11 @@ static int sorting_field(void *obj, pq_treader *r, int16_t id, uint8_t t, dc_err
     return PQ_TSKIP;
 }
 
+static const list_spec chunk_list = {&chunk_desc, chunk_field, sizeof(pq_column_chunk), NULL,
+                                     DC_THRIFT_MAX_LIST};
+static const list_spec sorting_list = {&sorting_desc, sorting_field, sizeof(pq_sorting_column),
+                                       NULL, DC_THRIFT_MAX_LIST};
+
 static const pq_tfield rowgroup_names[] = {
     {NULL, 0},
     {"columns", PQ_TT_LIST},
@@ -554,13 +573,12 @@ static int rowgroup_field(void *obj, pq_treader *r, int16_t id, uint8_t t, dc_er
     pq_row_group *g = obj;
     switch (id) {
     case 1:
-        return rd_struct_list(r, t, &chunk_desc, chunk_field, sizeof *g->columns, NULL,
-                              (void **)&g->columns, &g->n_columns, err);
+        return rd_struct_list(r, t, &chunk_list, (void **)&g->columns, &g->n_columns, err);
     case 2: return pq_tr_field_i64(r, t, &g->total_byte_size, err);
     case 3: return pq_tr_field_i64(r, t, &g->num_rows, err);
     case 4:
-        return rd_struct_list(r, t, &sorting_desc, sorting_field, sizeof *g->sorting_columns,
-                              NULL, (void **)&g->sorting_columns, &g->n_sorting_columns, err);
+        return rd_struct_list(r, t, &sorting_list, (void **)&g->sorting_columns,
+                              &g->n_sorting_columns, err);
     case 5: g->has_file_offset = true; return pq_tr_field_i64(r, t, &g->file_offset, err);
     case 6:
         g->has_total_compressed_size = true;
@@ -588,6 +606,13 @@ static int order_field(void *obj, pq_treader *r, int16_t id, uint8_t t, dc_err *
     return 0;
 }
 
+static const list_spec schema_list = {&schema_desc, schema_field, sizeof(pq_schema_element),
+                                      schema_init, DC_PQ_MAX_SCHEMA_ELEMENTS};
+static const list_spec rowgroup_list = {&rowgroup_desc, rowgroup_field, sizeof(pq_row_group),
+                                        NULL, DC_PQ_MAX_ROW_GROUPS};
+static const list_spec order_list = {&order_desc, order_field, sizeof(pq_column_order), NULL,
+                                     DC_PQ_MAX_SCHEMA_ELEMENTS};
+
 static const pq_tfield filemeta_names[] = {
     {NULL, 0},
     {"version", PQ_TT_I32},
@@ -608,25 +633,16 @@ static int filemeta_field(void *obj, pq_treader *r, int16_t id, uint8_t t, dc_er
     switch (id) {
     case 1: return pq_tr_field_i32(r, t, &m->version, err);
     case 2:
-        DC_TRY(rd_struct_list(r, t, &schema_desc, schema_field, sizeof *m->schema, schema_init,
-                              (void **)&m->schema, &m->n_schema, err));
-        if (m->n_schema > DC_PQ_MAX_SCHEMA_ELEMENTS)
-            return dc_err_set(err, DC_ELIMIT, "%u schema elements exceed the limit of %d",
-                              m->n_schema, DC_PQ_MAX_SCHEMA_ELEMENTS);
-        return 0;
+        return rd_struct_list(r, t, &schema_list, (void **)&m->schema, &m->n_schema, err);
     case 3: return pq_tr_field_i64(r, t, &m->num_rows, err);
     case 4:
-        DC_TRY(rd_struct_list(r, t, &rowgroup_desc, rowgroup_field, sizeof *m->row_groups, NULL,
-                              (void **)&m->row_groups, &m->n_row_groups, err));
-        if (m->n_row_groups > DC_PQ_MAX_ROW_GROUPS)
-            return dc_err_set(err, DC_ELIMIT, "%u row groups exceed the limit of %d",
-                              m->n_row_groups, DC_PQ_MAX_ROW_GROUPS);
-        return 0;
+        return rd_struct_list(r, t, &rowgroup_list, (void **)&m->row_groups, &m->n_row_groups,
+                              err);
     case 5: return rd_kv_list(r, t, &m->kv, &m->n_kv, err);
     case 6: return rd_string(r, t, &m->created_by, err);
     case 7:
-        return rd_struct_list(r, t, &order_desc, order_field, sizeof *m->column_orders, NULL,
-                              (void **)&m->column_orders, &m->n_column_orders, err);
+        return rd_struct_list(r, t, &order_list, (void **)&m->column_orders,
+                              &m->n_column_orders, err);
     case 8: m->has_encryption_algorithm = true; return PQ_TSKIP;
     default: return PQ_TSKIP;
     }
@@ -890,8 +906,9 @@ static int offidx_field(void *obj, pq_treader *r, int16_t id, uint8_t t, dc_err 
 {
     pq_offset_index *oi = obj;
     if (id != 1) return PQ_TSKIP;
-    return rd_struct_list(r, t, &loc_desc, loc_field, sizeof *oi->page_locations, NULL,
-                          (void **)&oi->page_locations, &oi->n_pages, err);
+    static const list_spec spec = {&loc_desc, loc_field, sizeof(pq_page_location), NULL,
+                                   DC_THRIFT_MAX_LIST};
+    return rd_struct_list(r, t, &spec, (void **)&oi->page_locations, &oi->n_pages, err);
 }
 
 int pq_offset_index_decode(pq_offset_index *out, dc_arena *arena, const uint8_t *p, size_t n,

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Prepares a machine to build and test deltacdc: Debian packages (only the
+# missing ones), the Python venv for interop tests (.venv, only when missing
+# or when tests/requirements.txt changed), then builds build/deltacdc.
+# Idempotent and quick when everything is already there.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+DEB_PKGS=(build-essential pkg-config libzstd-dev libsnappy-dev zlib1g-dev liblz4-dev
+          libbrotli-dev clang libclang-rt-14-dev llvm python3 python3-venv)
+
+log() { echo "setup: $*"; }
+
+missing_debs() {
+    local p status
+    for p in "${DEB_PKGS[@]}"; do
+        status="$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)"
+        [[ "$status" == "install ok installed" ]] || echo "$p"
+    done
+}
+
+install_debs() {
+    local missing
+    mapfile -t missing < <(missing_debs)
+    if [[ ${#missing[@]} -eq 0 ]]; then
+        log "Debian packages present"
+        return 0
+    fi
+    local sudo=()
+    if [[ $(id -u) -ne 0 ]]; then
+        if command -v sudo >/dev/null 2>&1; then
+            sudo=(sudo)
+        else
+            echo "setup: missing Debian packages (${missing[*]}) and not root, no sudo" >&2
+            return 1
+        fi
+    fi
+    log "installing ${missing[*]}"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        "${missing[@]}"
+}
+
+setup_venv() {
+    local req="tests/requirements.txt" stamp=".venv/.requirements.sha256" want have=""
+    want="$(sha256sum "$req" | cut -d' ' -f1)"
+    [[ -f "$stamp" ]] && have="$(cat "$stamp")"
+    if [[ -x .venv/bin/python && "$want" == "$have" ]]; then
+        log "Python venv up to date"
+        return 0
+    fi
+    if [[ ! -x .venv/bin/python ]]; then
+        log "creating .venv"
+        rm -rf .venv
+        python3 -m venv .venv
+    fi
+    log "installing $req into .venv"
+    .venv/bin/python -m pip install -q -r "$req"
+    echo "$want" > "$stamp"
+}
+
+install_debs
+setup_venv
+log "building"
+make -j2

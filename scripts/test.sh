@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Runs every test stage of deltacdc and keeps going past a failing stage:
+#   setup, unit tests, unit tests under ASan+UBSan, fuzz corpus replay,
+#   lint (layering), interop tests (pytest: pyarrow/DuckDB as judges).
+# Ends with one line "N passed, N failed" summing the unit-test counts of both
+# runs, pytest's counts, and fuzz replay / lint as one check each; exits
+# non-zero when anything failed.
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+LOGS=build/test-logs
+mkdir -p "$LOGS"
+PASSED=0
+FAILED=0
+SKIPPED=0
+declare -a REPORT=()
+
+stage() { echo; echo "==== $* ===="; }
+note() { REPORT+=("$1"); }
+
+# Runs "$@" with output shown and saved in $LOGS/$name.log; returns its status.
+run_logged() {
+    local name="$1"; shift
+    "$@" 2>&1 | tee "$LOGS/$name.log"
+    return "${PIPESTATUS[0]}"
+}
+
+# Adds a pass/fail check that counts as one test.
+one_check() {
+    local name="$1" rc="$2"
+    if [[ "$rc" -eq 0 ]]; then
+        PASSED=$((PASSED + 1)); note "$name: ok"
+    else
+        FAILED=$((FAILED + 1)); note "$name: FAILED (exit $rc)"
+    fi
+}
+
+# Unit-test stage: build target, run binary, add its "N passed, N failed".
+unit_stage() {
+    local name="$1" target="$2" rc line p f
+    stage "$name"
+    run_logged "$name-build" make -j2 "$target"
+    rc=$?
+    if [[ $rc -ne 0 ]]; then
+        FAILED=$((FAILED + 1)); note "$name: build FAILED (exit $rc)"
+        return
+    fi
+    UBSAN_OPTIONS=print_stacktrace=1 run_logged "$name" "./$target"
+    rc=$?
+    line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$LOGS/$name.log" | tail -n 1)"
+    if [[ -z "$line" ]]; then
+        FAILED=$((FAILED + 1)); note "$name: no summary line (exit $rc; crashed?)"
+        return
+    fi
+    p="${line%% passed*}"
+    f="${line#*passed, }"; f="${f%% failed*}"
+    # A runner that exits non-zero with no failed test (a crash after the
+    # summary, a leak report from ASan) still counts as one failure.
+    if [[ $rc -ne 0 && $f -eq 0 ]]; then f=1; fi
+    PASSED=$((PASSED + p)); FAILED=$((FAILED + f))
+    note "$name: $p passed, $f failed (exit $rc)"
+}
+
+# Interop stage: pytest with a JUnit report, counts read from it.
+pytest_stage() {
+    local xml="$LOGS/interop-junit.xml" rc counts p f s
+    stage "interop (pytest)"
+    rm -f "$xml"
+    run_logged interop .venv/bin/python -m pytest -q -rfEx --junitxml="$xml" tests/interop
+    rc=$?
+    if [[ ! -s "$xml" ]]; then
+        FAILED=$((FAILED + 1)); note "interop: no JUnit report (pytest exit $rc)"
+        return
+    fi
+    counts="$(.venv/bin/python - "$xml" <<'PY'
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+t = f = s = 0
+for su in suites:
+    t += int(su.get("tests", 0))
+    f += int(su.get("failures", 0)) + int(su.get("errors", 0))
+    s += int(su.get("skipped", 0))
+print(t - f - s, f, s)
+PY
+)"
+    read -r p f s <<<"$counts"
+    # Exit 5 is "no tests collected": the interop suite must never be empty.
+    if [[ $rc -ne 0 && $f -eq 0 ]]; then f=1; fi
+    PASSED=$((PASSED + p)); FAILED=$((FAILED + f)); SKIPPED=$((SKIPPED + s))
+    note "interop: $p passed, $f failed, $s skipped/xfailed (pytest exit $rc)"
+}
+
+START=$(date +%s)
+
+stage "setup"
+run_logged setup ./scripts/setup.sh
+rc=$?
+if [[ $rc -ne 0 ]]; then one_check setup "$rc"; fi
+
+unit_stage unit build/unit_tests
+unit_stage unit-san build-san/unit_tests
+
+stage "fuzz-replay"
+run_logged fuzz-replay make -j2 fuzz-replay
+one_check fuzz-replay $?
+
+stage "lint"
+run_logged lint make lint
+one_check lint $?
+
+if [[ -x .venv/bin/python ]]; then
+    pytest_stage
+else
+    FAILED=$((FAILED + 1)); note "interop: no .venv (setup failed)"
+fi
+
+echo
+echo "==== summary ($(( $(date +%s) - START ))s) ===="
+for r in "${REPORT[@]}"; do echo "  $r"; done
+[[ $SKIPPED -gt 0 ]] && echo "  ($SKIPPED interop tests skipped or xfailed, counted as neither)"
+echo "$PASSED passed, $FAILED failed"
+[[ $FAILED -eq 0 ]]
