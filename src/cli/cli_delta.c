@@ -14,9 +14,10 @@ static const char usage[] =
     "  deltacdc cat TABLE [--version N] [--format jsonl|csv] [--columns A,B]\n"
     "        rows of the table's snapshot (JSON lines in the value conventions, or CSV\n"
     "        with a header; nested values as JSON text, null as an empty field)\n"
-    "  deltacdc inspect TABLE [--version N] [--json]\n"
+    "  deltacdc inspect TABLE [--version N] [--json] [--files]\n"
     "        version, protocol and features, schema, partition columns, configuration,\n"
-    "        files, rows, rows deleted by deletion vectors, txn appId -> version\n"
+    "        files, rows, rows deleted by deletion vectors, txn appId -> version;\n"
+    "        --files also lists the live data files (decoded paths)\n"
     "  deltacdc history TABLE [--json]\n"
     "        one line per commit, newest first: version, timestamp, operation, parameters\n"
     "TABLE is a directory or a file:// URI.\n";
@@ -27,6 +28,7 @@ typedef struct opts {
     int64_t version;       /* -1: latest */
     bool csv;              /* cat --format csv */
     bool json;             /* inspect/history --json */
+    bool files;            /* inspect --files: list the live files */
     char *columns;         /* cat --columns (borrowed from argv) */
 } opts;
 
@@ -74,6 +76,8 @@ static int parse_args(opts *o, int argc, char **argv)
             o->columns = argv[++i];
         } else if (strcmp(a, "--json") == 0 && strcmp(o->cmd, "cat") != 0) {
             o->json = true;
+        } else if (strcmp(a, "--files") == 0 && strcmp(o->cmd, "inspect") == 0) {
+            o->files = true;
         } else if (a[0] == '-' && a[1] != '\0') {
             return usage_error(o->cmd, "unknown option '%s'", a);
         } else if (o->table) {
@@ -265,7 +269,21 @@ static const char *cm_name(dc_delta_cm_mode m)
     return m == DC_DELTA_CM_NAME ? "name" : m == DC_DELTA_CM_ID ? "id" : "none";
 }
 
-static int inspect_json(dc_buf *b, const dc_delta_snapshot *snap, const totals *t, dc_err *err)
+/* A live file's decoded storage path, as a JSON string or a plain line. */
+static int put_file_path(dc_buf *b, const dc_delta_add *a, bool json, dc_err *err)
+{
+    dc_buf p;
+    dc_buf_init(&p, 1 << 20);
+    int rc = dc_delta_path_to_storage(&p, a->path, err);
+    if (rc == 0)
+        rc = json ? dc_json_put_str(b, (const char *)p.data, p.len, err)
+                  : dc_buf_append(b, p.data, p.len, err);
+    dc_buf_dispose(&p);
+    return rc;
+}
+
+static int inspect_json(dc_buf *b, const dc_delta_snapshot *snap, const totals *t, bool files,
+                        dc_err *err)
 {
     const dc_delta_protocol *p = dc_delta_snapshot_protocol(snap);
     const dc_delta_metadata *m = dc_delta_snapshot_metadata(snap);
@@ -311,7 +329,16 @@ static int inspect_json(dc_buf *b, const dc_delta_snapshot *snap, const totals *
         DC_TRY(dc_buf_putc(b, ':', err));
         DC_TRY(dc_json_put_str(b, d->configuration, strlen(d->configuration), err));
     }
-    return dc_buf_puts(b, "}}\n", err);
+    DC_TRY(dc_buf_putc(b, '}', err));
+    if (files) {
+        DC_TRY(dc_buf_puts(b, ",\"files\":[", err));
+        for (size_t i = 0; i < dc_delta_snapshot_n_files(snap); i++) {
+            if (i) DC_TRY(dc_buf_putc(b, ',', err));
+            DC_TRY(put_file_path(b, dc_delta_snapshot_file(snap, i), true, err));
+        }
+        DC_TRY(dc_buf_putc(b, ']', err));
+    }
+    return dc_buf_puts(b, "}\n", err);
 }
 
 static const char *type_text(const dc_delta_field *f, char *buf, size_t cap)
@@ -346,7 +373,8 @@ static int put_schema_text(dc_buf *b, const dc_delta_field *f, int depth, dc_err
     return 0;
 }
 
-static int inspect_text(dc_buf *b, dc_delta_snapshot *snap, const totals *t, dc_err *err)
+static int inspect_text(dc_buf *b, dc_delta_snapshot *snap, const totals *t, bool files,
+                        dc_err *err)
 {
     const dc_delta_protocol *p = dc_delta_snapshot_protocol(snap);
     const dc_delta_metadata *m = dc_delta_snapshot_metadata(snap);
@@ -386,6 +414,13 @@ static int inspect_text(dc_buf *b, dc_delta_snapshot *snap, const totals *t, dc_
         const dc_delta_txn *x = dc_delta_snapshot_txn(snap, i);
         DC_TRY(dc_buf_appendf(b, err, "  %s -> %lld\n", x->app_id, (long long)x->version));
     }
+    if (!files) return 0;
+    DC_TRY(dc_buf_puts(b, "files:\n", err));
+    for (size_t i = 0; i < dc_delta_snapshot_n_files(snap); i++) {
+        DC_TRY(dc_buf_puts(b, "  ", err));
+        DC_TRY(put_file_path(b, dc_delta_snapshot_file(snap, i), false, err));
+        DC_TRY(dc_buf_putc(b, '\n', err));
+    }
     return 0;
 }
 
@@ -395,7 +430,9 @@ static int cmd_inspect(const opts *o, dc_delta_snapshot *snap, dc_err *err)
     dc_buf b;
     dc_buf_init(&b, DC_MAX_SMALL_FILE);
     int rc = count_files(&t, snap, err);
-    if (rc == 0) rc = o->json ? inspect_json(&b, snap, &t, err) : inspect_text(&b, snap, &t, err);
+    if (rc == 0)
+        rc = o->json ? inspect_json(&b, snap, &t, o->files, err)
+                     : inspect_text(&b, snap, &t, o->files, err);
     if (rc == 0) rc = emit(&b, err);
     dc_buf_dispose(&b);
     return rc;
