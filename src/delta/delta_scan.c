@@ -445,8 +445,8 @@ static int read_row_group(dc_delta_scan *sc, dc_buf *out, dc_err *err)
     if (any) DC_TRY(dc_pq_reader_rows_json(&sc->rows, sc->r, sc->rg, sc->project, err));
     const char *p = (const char *)sc->rows.data, *end = p + sc->rows.len;
     for (int64_t i = 0; i < n; i++) {
-        const char *nl = any ? memchr(p, '\n', (size_t)(end - p)) : p;
-        if (!nl)
+        const char *nl = any ? memchr(p, '\n', (size_t)(end - p)) : NULL;
+        if (any && !nl)
             return dc_err_set(err, DC_ECORRUPT, "%s: row group %u has fewer rows than its %lld",
                               sc->path, sc->rg, (long long)n);
         dc_json *row = NULL;
