@@ -228,33 +228,35 @@ static bool check_order(uint32_t value, void *param)
     return true;
 }
 
-/* One 32-bit portable bitmap at the cursor; its containers are walked to
- * prove the values ascend (a hostile header can claim any cardinality). */
+/* One 32-bit portable bitmap at the cursor. Its structure is checked first
+ * (delta_roaring.c: libroaring 0.2 trusts container contents), then
+ * libroaring decodes exactly those bytes. */
 static int decode_bucket(dc_delta_dv *dv, dc_cur *c, uint32_t key, dc_err *err)
 {
     const size_t at = dc_cur_offset(c);
-    const size_t size = roaring_bitmap_portable_deserialize_size((const char *)c->p, dc_cur_left(c));
-    if (size == 0)
-        return dc_err_set(err, DC_ECORRUPT,
-                          "deletion vector: bucket %u at offset %zu is not a valid roaring bitmap",
-                          key, at);
+    size_t size = 0;
+    uint64_t card = 0;
+    DC_TRY(dc_delta_roaring32_check(&size, &card, c->p, dc_cur_left(c), at, err));
     roaring_bitmap_t *bm = roaring_bitmap_portable_deserialize_safe((const char *)c->p, size);
     if (!bm)
-        return dc_err_set(err, DC_ECORRUPT,
-                          "deletion vector: bucket %u at offset %zu does not decode", key, at);
+        return dc_err_set(err, DC_ENOMEM, "deletion vector: bucket %u at offset %zu: libroaring "
+                          "could not allocate it", key, at);
+    /* Paired check: what libroaring decoded is what we validated. */
     order_check oc = {true, 0, true, 0};
     roaring_iterate(bm, check_order, &oc);
-    if (!oc.ascending) {
+    if (!oc.ascending || oc.count != card) {
         roaring_bitmap_free(bm);
-        return dc_err_set(err, DC_ECORRUPT, "deletion vector: bucket %u at offset %zu is not sorted",
-                          key, at);
+        return dc_err_set(err, DC_EINTERNAL,
+                          "deletion vector: bucket %u at offset %zu: libroaring decoded %llu "
+                          "rows, the layout has %llu", key, at, (unsigned long long)oc.count,
+                          (unsigned long long)card);
     }
     int rc = insert_bucket(dv, dv->n, key, bm, err);
     if (rc < 0) {
         roaring_bitmap_free(bm);
         return rc;
     }
-    dv->cardinality += oc.count;
+    dv->cardinality += card;
     c->p += size;
     return 0;
 }
@@ -333,7 +335,7 @@ int dc_delta_dv_decode(dc_delta_dv **out, const uint8_t *p, size_t n, dc_err *er
     *out = NULL;
     dc_delta_dv *dv = NULL;
     dc_cur c;
-    dc_cur_init(&c, p, n, "deletion vector");
+    dc_cur_init(&c, n ? p : (const uint8_t *)"", n, "deletion vector");
     uint32_t magic = 0;
     int rc = dc_cur_le32(&c, &magic, err);
     if (rc == 0) rc = dc_delta_dv_new(&dv, err);
