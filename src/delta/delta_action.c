@@ -420,6 +420,7 @@ int dc_delta_action_from_json(dc_delta_action *out, dc_arena *arena, const dc_js
         return dc_err_set(err, DC_ECORRUPT, "%s:%llu: expected an action object, found %s",
                           c.file, (unsigned long long)line, kind_of(obj));
     const dc_json *body = NULL;
+    dc_delta_action_type type = DC_DELTA_ACTION_NONE;
     for (uint32_t i = 0; i < obj->len; i++) {
         const dc_json *m = &obj->u.items[i];
         for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) {
@@ -432,10 +433,11 @@ int dc_delta_action_from_json(dc_delta_action *out, dc_arena *arena, const dc_js
                                   c.file, (unsigned long long)line, known[k].key, kind_of(m));
             body = m;
             c.action = known[k].key;
-            out->type = known[k].type;
+            type = known[k].type;
         }
     }
     if (!body) return 0;
+    out->type = type;
     int rc = dispatch(&c, body, out);
     if (rc < 0) memset(&out->u, 0, sizeof out->u), out->type = DC_DELTA_ACTION_NONE;
     return rc;

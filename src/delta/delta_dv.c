@@ -10,6 +10,8 @@
  *   bitmap      RoaringBitmapArray: u32 LE magic 1681511377, u64 LE number of
  *               buckets, then per bucket u32 LE key (high 32 bits, ascending,
  *               top bit clear) and a portable 32-bit roaring bitmap (libroaring).
+ *               Readers also meet delta-spark's older "native" layout (see
+ *               dc_delta_dv_decode); writers produce only the portable one.
  */
 #include "delta_int.h"
 
@@ -226,66 +228,124 @@ static bool check_order(uint32_t value, void *param)
     return true;
 }
 
-/* One 32-bit portable bitmap at the cursor; its containers are walked to
- * prove the values ascend (a hostile header can claim any cardinality). */
+/* One 32-bit portable bitmap at the cursor. Its structure is checked first
+ * (delta_roaring.c: libroaring 0.2 trusts container contents), then
+ * libroaring decodes exactly those bytes. */
 static int decode_bucket(dc_delta_dv *dv, dc_cur *c, uint32_t key, dc_err *err)
 {
     const size_t at = dc_cur_offset(c);
-    const size_t size = roaring_bitmap_portable_deserialize_size((const char *)c->p, dc_cur_left(c));
-    if (size == 0)
-        return dc_err_set(err, DC_ECORRUPT,
-                          "deletion vector: bucket %u at offset %zu is not a valid roaring bitmap",
-                          key, at);
+    size_t size = 0;
+    uint64_t card = 0;
+    DC_TRY(dc_delta_roaring32_check(&size, &card, c->p, dc_cur_left(c), at, err));
     roaring_bitmap_t *bm = roaring_bitmap_portable_deserialize_safe((const char *)c->p, size);
     if (!bm)
-        return dc_err_set(err, DC_ECORRUPT,
-                          "deletion vector: bucket %u at offset %zu does not decode", key, at);
+        return dc_err_set(err, DC_ENOMEM, "deletion vector: bucket %u at offset %zu: libroaring "
+                          "could not allocate it", key, at);
+    /* Paired check: what libroaring decoded is what we validated. */
     order_check oc = {true, 0, true, 0};
     roaring_iterate(bm, check_order, &oc);
-    if (!oc.ascending) {
+    if (!oc.ascending || oc.count != card) {
         roaring_bitmap_free(bm);
-        return dc_err_set(err, DC_ECORRUPT, "deletion vector: bucket %u at offset %zu is not sorted",
-                          key, at);
+        return dc_err_set(err, DC_EINTERNAL,
+                          "deletion vector: bucket %u at offset %zu: libroaring decoded %llu "
+                          "rows, the layout has %llu", key, at, (unsigned long long)oc.count,
+                          (unsigned long long)card);
     }
     int rc = insert_bucket(dv, dv->n, key, bm, err);
     if (rc < 0) {
         roaring_bitmap_free(bm);
         return rc;
     }
-    dv->cardinality += oc.count;
+    dv->cardinality += card;
     c->p += size;
     return 0;
 }
+
+/* PROTOCOL.md's format: u64 LE bucket count, then per bucket u32 LE key
+ * (ascending, top bit clear) and a portable 32-bit bitmap. */
+static int decode_portable(dc_delta_dv *dv, dc_cur *c, dc_err *err)
+{
+    uint64_t nb = 0;
+    DC_TRY(dc_cur_le64(c, &nb, err));
+    if (nb > DC_DELTA_MAX_DV_BUCKETS || nb > dc_cur_left(c) / 12)
+        return dc_err_set(err, DC_ECORRUPT,
+                          "deletion vector: %llu buckets do not fit in %zu bytes (or exceed %llu)",
+                          (unsigned long long)nb, dc_cur_left(c),
+                          (unsigned long long)DC_DELTA_MAX_DV_BUCKETS);
+    for (uint64_t i = 0; i < nb; i++) {
+        uint32_t key = 0;
+        DC_TRY(dc_cur_le32(c, &key, err));
+        if (key >> 31 || (dv->n && key <= dv->buckets[dv->n - 1].key))
+            return dc_err_set(err, DC_ECORRUPT,
+                              "deletion vector: bucket key %u at offset %zu is not ascending or "
+                              "has its top bit set",
+                              key, dc_cur_offset(c) - 4);
+        DC_TRY(decode_bucket(dv, c, key, err));
+    }
+    return 0;
+}
+
+static int cur_u32(dc_cur *c, bool big_endian, uint32_t *out, dc_err *err)
+{
+    DC_TRY(dc_cur_le32(c, out, err));
+    if (big_endian) *out = __builtin_bswap32(*out);
+    return 0;
+}
+
+/* delta-spark's "native" format: u32 bitmap count, then per bitmap (key =
+ * its index) a u32 size and a portable 32-bit bitmap of exactly that size. */
+static int decode_native(dc_delta_dv *dv, dc_cur *c, bool big_endian, dc_err *err)
+{
+    uint32_t nb = 0;
+    DC_TRY(cur_u32(c, big_endian, &nb, err));
+    if (nb > DC_DELTA_MAX_DV_BUCKETS || nb > dc_cur_left(c) / 12)
+        return dc_err_set(err, DC_ECORRUPT,
+                          "deletion vector: %u bitmaps do not fit in %zu bytes (or exceed %llu)",
+                          nb, dc_cur_left(c), (unsigned long long)DC_DELTA_MAX_DV_BUCKETS);
+    for (uint32_t key = 0; key < nb; key++) {
+        uint32_t size = 0;
+        DC_TRY(cur_u32(c, big_endian, &size, err));
+        const size_t at = dc_cur_offset(c);
+        if (size > dc_cur_left(c))
+            return dc_cur_short(c, size, err);
+        dc_cur one;
+        dc_cur_init(&one, c->p, size, "deletion vector bitmap");
+        DC_TRY(decode_bucket(dv, &one, key, err));
+        if (dc_cur_left(&one) != 0)
+            return dc_err_set(err, DC_ECORRUPT,
+                              "deletion vector: bitmap %u at offset %zu is %zu bytes, not the %u "
+                              "its frame says",
+                              key, at, size - dc_cur_left(&one), size);
+        c->p += size;
+    }
+    return 0;
+}
+
+/* Magic numbers (read little-endian). PORTABLE is PROTOCOL.md's format;
+ * NATIVE is the older layout delta-spark still reads; NATIVE_BE is NATIVE
+ * written big-endian, which is what PROTOCOL.md's own inline example holds
+ * ("wi5b=0000100..." → rows 3, 4, 7, 11, 18, 29). No other format uses these
+ * bytes, so accepting all three is unambiguous; the cardinality check of
+ * dc_delta_dv_load still guards the result. */
+#define DV_MAGIC_NATIVE 1681511376u
+#define DV_MAGIC_NATIVE_BE 0xD0D33964u
 
 int dc_delta_dv_decode(dc_delta_dv **out, const uint8_t *p, size_t n, dc_err *err)
 {
     *out = NULL;
     dc_delta_dv *dv = NULL;
     dc_cur c;
-    dc_cur_init(&c, p, n, "deletion vector");
+    dc_cur_init(&c, n ? p : (const uint8_t *)"", n, "deletion vector");
     uint32_t magic = 0;
-    uint64_t nb = 0;
     int rc = dc_cur_le32(&c, &magic, err);
-    if (rc == 0 && magic != DV_MAGIC)
-        rc = dc_err_set(err, DC_ECORRUPT, "deletion vector: magic %u, expected %u", magic, DV_MAGIC);
-    if (rc == 0) rc = dc_cur_le64(&c, &nb, err);
-    if (rc == 0 && (nb > DC_DELTA_MAX_DV_BUCKETS || nb > dc_cur_left(&c) / 12))
-        rc = dc_err_set(err, DC_ECORRUPT,
-                        "deletion vector: %llu buckets do not fit in %zu bytes (or exceed %llu)",
-                        (unsigned long long)nb, dc_cur_left(&c),
-                        (unsigned long long)DC_DELTA_MAX_DV_BUCKETS);
     if (rc == 0) rc = dc_delta_dv_new(&dv, err);
-    for (uint64_t i = 0; rc == 0 && i < nb; i++) {
-        uint32_t key = 0;
-        if ((rc = dc_cur_le32(&c, &key, err)) < 0) break;
-        if (key >> 31 || (dv->n && key <= dv->buckets[dv->n - 1].key)) {
-            rc = dc_err_set(err, DC_ECORRUPT,
-                            "deletion vector: bucket key %u at offset %zu is not ascending or has "
-                            "its top bit set",
-                            key, dc_cur_offset(&c) - 4);
-            break;
-        }
-        rc = decode_bucket(dv, &c, key, err);
+    if (rc == 0) {
+        if (magic == DV_MAGIC) rc = decode_portable(dv, &c, err);
+        else if (magic == DV_MAGIC_NATIVE) rc = decode_native(dv, &c, false, err);
+        else if (magic == DV_MAGIC_NATIVE_BE) rc = decode_native(dv, &c, true, err);
+        else
+            rc = dc_err_set(err, DC_ECORRUPT, "deletion vector: magic %u, expected %u", magic,
+                            DV_MAGIC);
     }
     if (rc == 0 && dc_cur_left(&c) != 0)
         rc = dc_err_set(err, DC_ECORRUPT, "deletion vector: %zu trailing bytes after the bitmap",

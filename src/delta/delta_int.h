@@ -99,6 +99,14 @@ int dc_delta_copy_protocol(dc_delta_protocol *dst, const dc_delta_protocol *src,
 int dc_delta_copy_metadata(dc_delta_metadata *dst, const dc_delta_metadata *src, dc_arena *a,
                            dc_err *err);
 
+/* ---------------------------------------------------------------- DVs */
+
+/* Checks the structure of one portable 32-bit Roaring bitmap at p[0..n)
+ * (every container: sorted, in range, cardinalities true); sets its size in
+ * bytes and its cardinality. `at` is p's offset, for messages. */
+int dc_delta_roaring32_check(size_t *size_out, uint64_t *card_out, const uint8_t *p, size_t n,
+                             size_t at, dc_err *err);
+
 /* ------------------------------------------------------------ helpers */
 
 /* 64-bit FNV-1a; good enough for paths, and deterministic for tests. */
