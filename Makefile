@@ -5,6 +5,10 @@ CC      ?= cc
 PKGS    := libzstd snappy zlib liblz4 libbrotlidec libbrotlienc
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+# libroaring (Delta deletion vectors): Debian's libroaring-dev 0.2.x ships no
+# roaring.pc, so fall back to plain -lroaring when pkg-config does not know it.
+PKG_CFLAGS += $(shell pkg-config --cflags roaring 2>/dev/null)
+PKG_LIBS   += $(shell pkg-config --libs roaring 2>/dev/null || echo -lroaring)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wno-missing-field-initializers

@@ -9,7 +9,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 DEB_PKGS=(build-essential pkg-config libzstd-dev libsnappy-dev zlib1g-dev liblz4-dev
-          libbrotli-dev clang libclang-rt-14-dev llvm python3 python3-venv)
+          libbrotli-dev libroaring-dev clang libclang-rt-14-dev llvm python3 python3-venv)
 
 log() { echo "setup: $*"; }
 
@@ -47,11 +47,12 @@ setup_venv() {
     local req="tests/requirements.txt" stamp=".venv/.requirements.sha256" want have=""
     want="$(sha256sum "$req" | cut -d' ' -f1)"
     [[ -f "$stamp" ]] && have="$(cat "$stamp")"
-    if [[ -x .venv/bin/python && "$want" == "$have" ]]; then
+    if [[ -x .venv/bin/python && "$want" == "$have" ]] \
+        && .venv/bin/python -c "import pyarrow, duckdb, deltalake, pytest, pytest_timeout" 2>/dev/null; then
         log "Python venv up to date"
         return 0
     fi
-    if [[ ! -x .venv/bin/python ]]; then
+    if ! .venv/bin/python -c "" 2>/dev/null; then
         log "creating .venv"
         rm -rf .venv
         python3 -m venv .venv
@@ -61,7 +62,29 @@ setup_venv() {
     echo "$want" > "$stamp"
 }
 
+# delta-spark jars for the slow Spark interop test, from Maven Central with
+# Maven's own client, into .cache/spark-jars (skipped when present).
+SPARK_JARS=(io.delta:delta-spark_2.12:3.2.1 io.delta:delta-storage:3.2.1)
+fetch_spark_jars() {
+    local dir=".cache/spark-jars" a
+    if ls "$dir"/delta-spark_2.12-*.jar >/dev/null 2>&1; then
+        log "delta-spark jars present"
+        return 0
+    fi
+    if ! command -v mvn >/dev/null 2>&1 || ! command -v java >/dev/null 2>&1; then
+        log "installing maven and a JDK for the Spark jars"
+        env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+            maven openjdk-17-jdk-headless || { log "no maven: Spark test will skip"; return 0; }
+    fi
+    mkdir -p "$dir"
+    for a in "${SPARK_JARS[@]}"; do
+        mvn -q -B dependency:copy -Dartifact="$a" -DoutputDirectory="$dir" \
+            || { log "could not fetch $a: Spark test will skip"; return 0; }
+    done
+}
+
 install_debs
 setup_venv
+fetch_spark_jars
 log "building"
 make -j2

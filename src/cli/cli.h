@@ -9,5 +9,12 @@ int dc_cli_parquet(int argc, char **argv);
 int dc_cli_parquet_meta(const char *path);
 int dc_cli_parquet_write(int argc, char **argv);
 int dc_cli_parquet_rewrite(int argc, char **argv);
+/* Delta read commands: argv[0] is "cat", "inspect" or "history". */
+int dc_cli_delta(int argc, char **argv);
+
+/* `deltacdc checkpoint TABLE` (cli_checkpoint.c). */
+int dc_cli_checkpoint(int argc, char **argv);
+/* `deltacdc delta-test ...`: test/dev tool for interop tests (cli_deltatest.c). */
+int dc_cli_delta_test(int argc, char **argv);
 
 #endif

@@ -66,4 +66,23 @@ _Static_assert(DC_JSONL_MAX_LINE <= DC_JSON_MAX_DOC_BYTES, "a line fits a docume
 /* Whole files read into memory (a schema file, a Delta commit). */
 #define DC_MAX_SMALL_FILE ((size_t)1024 * 1024 * 1024)
 
+/* Delta. A commit or JSON checkpoint file is read whole: DC_MAX_SMALL_FILE.
+ * _last_checkpoint may embed a V2 checkpoint's non-file actions and schema;
+ * real ones are a few KiB, 64 MiB stops a forged one. */
+#define DC_DELTA_MAX_LAST_CHECKPOINT ((size_t)64 * 1024 * 1024)
+/* Parts of a multi-part checkpoint (Spark writes ~1 per million actions). */
+#define DC_DELTA_MAX_CHECKPOINT_PARTS 100000
+/* Logical files in one snapshot: far above real tables (tens of millions),
+ * bounds the hash table a hostile log could grow. */
+#define DC_DELTA_MAX_FILES ((size_t)1 << 30)
+/* One serialized deletion vector (RoaringBitmapArray). Spark caps a DV file
+ * near 2 GiB; a single DV of a 2^31-row file as bitmaps is ~256 MiB. */
+#define DC_DELTA_MAX_DV_BYTES ((size_t)512 * 1024 * 1024)
+/* 32-bit buckets in one RoaringBitmapArray: row indexes above 2^52 are not
+ * real (a file of 2^52 rows does not exist); keys are checked < this. */
+#define DC_DELTA_MAX_DV_BUCKETS ((uint64_t)1 << 20)
+/* Rows a DV may delete, checked before materialising them as an array. */
+#define DC_DELTA_MAX_DV_ROWS ((uint64_t)1 << 32)
+_Static_assert(DC_DELTA_MAX_DV_BYTES <= DC_MAX_SMALL_FILE, "a DV fits a small file");
+
 #endif /* DC_LIMITS_H */

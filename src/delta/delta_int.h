@@ -1,0 +1,117 @@
+/*
+ * delta: what only src/delta/ may see — the snapshot's internals, the file
+ * table keyed by (path, DV unique id), log file names, and shared helpers.
+ */
+#ifndef DC_DELTA_INT_H
+#define DC_DELTA_INT_H
+
+#include "delta.h"
+
+/* ------------------------------------------------------ log file names */
+
+typedef enum log_kind {
+    LOG_OTHER = 0,       /* not ours: .crc, compacted logs, temp files, ... */
+    LOG_COMMIT,          /* NNNNNNNNNNNNNNNNNNNN.json */
+    LOG_CHECKPOINT,      /* NNNNNNNNNNNNNNNNNNNN.checkpoint.parquet */
+    LOG_CHECKPOINT_PART, /* NNNNNNNNNNNNNNNNNNNN.checkpoint.OOOOOOOOOO.PPPPPPPPPP.parquet */
+    LOG_CHECKPOINT_UUID, /* NNNNNNNNNNNNNNNNNNNN.checkpoint.<uuid>.json|parquet (V2) */
+} log_kind;
+
+typedef struct log_name {
+    log_kind kind;
+    int64_t version;     /* the 20-digit version */
+    uint32_t part;       /* LOG_CHECKPOINT_PART: 1-based part */
+    uint32_t parts;      /* LOG_CHECKPOINT_PART: number of parts */
+    bool json;           /* LOG_CHECKPOINT_UUID: .json (else .parquet) */
+} log_name;
+
+/* Classifies a file name in _delta_log (no directory part). */
+log_name dc_delta_log_classify(const char *name);
+
+/* ---------------------------------------------------------- file table */
+
+/* One logical file of a snapshot: an add (live) or a remove (tombstone),
+ * keyed by path + DV unique id. One allocation holds the entry, the key and
+ * every string of the action, so replacing or cancelling is one free. */
+typedef struct file_entry {
+    uint64_t hash;        /* hash of key */
+    uint64_t seq;         /* replay order of the action that set this entry */
+    bool is_add;          /* add (live file) or remove (tombstone) */
+    const char *key;      /* path "\n" dv unique id (NUL-terminated) */
+    size_t key_len;
+    union {
+        dc_delta_add add;       /* when is_add */
+        dc_delta_remove remove; /* when !is_add */
+    } a;
+} file_entry;
+
+/* Open addressing, linear probing; tombstones (deleted slots) are not needed
+ * because entries are only replaced, and cancelled adds become remove entries. */
+typedef struct file_table {
+    file_entry **slots;   /* cap slots, NULL when empty */
+    size_t cap;           /* power of two */
+    size_t n;             /* entries */
+    size_t n_adds;        /* entries with is_add */
+} file_table;
+
+void dc_delta_ft_init(file_table *t);
+void dc_delta_ft_dispose(file_table *t);
+/* Applies an add or remove (copied): the newest reference of a key wins. */
+int dc_delta_ft_apply(file_table *t, const dc_delta_action *a, uint64_t seq, dc_err *err);
+
+/* ------------------------------------------------------------ snapshot */
+
+typedef struct txn_entry {
+    dc_delta_txn txn;     /* strings owned by the snapshot's arena */
+} txn_entry;
+
+struct dc_delta_snapshot {
+    dc_storage *storage;          /* borrowed */
+    int64_t version;              /* version of this snapshot */
+    int64_t checkpoint_version;   /* checkpoint it was built from, or -1 */
+    dc_arena arena;               /* protocol, metadata, txns, domains (small, replaced rarely) */
+    bool has_protocol, has_metadata;
+    dc_delta_protocol protocol;   /* latest protocol */
+    dc_delta_metadata metadata;   /* latest metaData */
+    dc_delta_cm_mode cm_mode;     /* column mapping mode of the final protocol + metadata */
+    dc_delta_schema *schema;      /* parsed on demand (owned) */
+    size_t n_txns, cap_txns;
+    dc_delta_txn *txns;           /* one per appId (owned array; strings in arena) */
+    size_t n_domains, cap_domains;
+    dc_delta_domain *domains;     /* latest per domain, tombstones included until the end */
+    file_table files;             /* logical files */
+    uint64_t seq;                 /* next replay sequence number */
+    /* Views built once replay ends: live adds and tombstones in log order. */
+    size_t n_live;
+    const dc_delta_add **live;    /* owned array, entries borrowed from files */
+    size_t n_tomb;
+    const dc_delta_remove **tomb;
+};
+
+/* Replays one action into the snapshot (reconciliation rules). */
+int dc_delta_snap_apply(dc_delta_snapshot *snap, const dc_delta_action *a, dc_err *err);
+/* Builds the live/tombstone views and drops domain tombstones. */
+int dc_delta_snap_finish(dc_delta_snapshot *snap, dc_err *err);
+
+/* Deep copies into an arena (protocol/metadata/txn/domain kept by snapshots). */
+int dc_delta_copy_protocol(dc_delta_protocol *dst, const dc_delta_protocol *src, dc_arena *a,
+                           dc_err *err);
+int dc_delta_copy_metadata(dc_delta_metadata *dst, const dc_delta_metadata *src, dc_arena *a,
+                           dc_err *err);
+
+/* ---------------------------------------------------------------- DVs */
+
+/* Checks the structure of one portable 32-bit Roaring bitmap at p[0..n)
+ * (every container: sorted, in range, cardinalities true); sets its size in
+ * bytes and its cardinality. `at` is p's offset, for messages. */
+int dc_delta_roaring32_check(size_t *size_out, uint64_t *card_out, const uint8_t *p, size_t n,
+                             size_t at, dc_err *err);
+
+/* ------------------------------------------------------------ helpers */
+
+/* 64-bit FNV-1a; good enough for paths, and deterministic for tests. */
+uint64_t dc_delta_hash(const void *p, size_t n);
+/* "_delta_log/" + 20-digit version + suffix. */
+int dc_delta_log_path(char *out, size_t cap, int64_t version, const char *suffix);
+
+#endif /* DC_DELTA_INT_H */

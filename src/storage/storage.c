@@ -1,0 +1,138 @@
+/* storage: opening a root by URI, the op wrappers, directory lists. */
+#include "storage.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void dc_storage_list_init(dc_storage_list *l)
+{
+    dc_arena_init(&l->arena, SIZE_MAX);
+    l->n = 0;
+    l->cap = 0;
+    l->entries = NULL;
+}
+
+void dc_storage_list_dispose(dc_storage_list *l)
+{
+    dc_free(l->entries);
+    dc_arena_dispose(&l->arena);
+    l->entries = NULL;
+    l->n = l->cap = 0;
+}
+
+int dc_storage_open(dc_storage **out, const char *uri, dc_err *err)
+{
+    *out = NULL;
+    if (!uri || !*uri) return dc_err_set(err, DC_EINVAL, "storage: empty table location");
+    if (strncmp(uri, "file://", 7) == 0) {
+        const char *p = uri + 7;
+        /* file://localhost/x and file:///x; any other host is not local. */
+        if (strncmp(p, "localhost/", 10) == 0) p += 9;
+        if (*p != '/')
+            return dc_err_set(err, DC_EINVAL, "storage: '%s': expected file:///absolute/path",
+                              uri);
+        return dc_storage_local_open(out, p, err);
+    }
+    if (strncmp(uri, "file:", 5) == 0) return dc_storage_local_open(out, uri + 5, err);
+    const char *colon = strstr(uri, "://");
+    if (colon) {
+        return dc_err_set(err, DC_EUNSUPPORTED,
+                          "storage: '%s': scheme '%.*s' is not supported (only local paths "
+                          "and file:// for now)",
+                          uri, (int)(colon - uri), uri);
+    }
+    return dc_storage_local_open(out, uri, err);
+}
+
+void dc_storage_free(dc_storage *s)
+{
+    if (!s) return;
+    if (s->ops && s->ops->close) s->ops->close(s);
+    dc_free(s->root);
+    dc_free(s);
+}
+
+static int unsupported(const dc_storage *s, const char *op, dc_err *err)
+{
+    return dc_err_set(err, DC_EUNSUPPORTED, "storage %s: %s is not supported by the '%s' backend",
+                      s->root, op, s->ops->scheme);
+}
+
+int dc_storage_read(dc_storage *s, const char *path, dc_buf *out, dc_err *err)
+{
+    if (!s->ops->read) return unsupported(s, "read", err);
+    return s->ops->read(s, path, out, err);
+}
+
+int dc_storage_read_range(dc_storage *s, const char *path, uint64_t offset, size_t n,
+                          uint8_t *dst, dc_err *err)
+{
+    if (!s->ops->read_range) return unsupported(s, "read_range", err);
+    return s->ops->read_range(s, path, offset, n, dst, err);
+}
+
+int dc_storage_size(dc_storage *s, const char *path, uint64_t *size_out, dc_err *err)
+{
+    if (!s->ops->size) return unsupported(s, "size", err);
+    return s->ops->size(s, path, size_out, err);
+}
+
+int dc_storage_write(dc_storage *s, const char *path, const void *p, size_t n, dc_err *err)
+{
+    if (!s->ops->write) return unsupported(s, "write", err);
+    return s->ops->write(s, path, p, n, err);
+}
+
+int dc_storage_put_if_absent(dc_storage *s, const char *path, const void *p, size_t n,
+                             dc_err *err)
+{
+    if (!s->ops->put_if_absent) return unsupported(s, "put_if_absent", err);
+    return s->ops->put_if_absent(s, path, p, n, err);
+}
+
+int dc_storage_list_dir(dc_storage *s, const char *dir, const char *start_after,
+                        dc_storage_list *out, dc_err *err)
+{
+    if (!s->ops->list) return unsupported(s, "list", err);
+    return s->ops->list(s, dir, start_after, out, err);
+}
+
+int dc_storage_remove(dc_storage *s, const char *path, dc_err *err)
+{
+    if (!s->ops->remove) return unsupported(s, "remove", err);
+    return s->ops->remove(s, path, err);
+}
+
+int dc_storage_local_path(dc_storage *s, const char *path, dc_buf *out, dc_err *err)
+{
+    if (!s->ops->local_path) return unsupported(s, "local_path", err);
+    return s->ops->local_path(s, path, out, err);
+}
+
+int dc_storage_writer_open(dc_storage_writer **out, dc_storage *s, const char *path,
+                           dc_err *err)
+{
+    *out = NULL;
+    if (!s->ops->writer_open) return unsupported(s, "writer_open", err);
+    return s->ops->writer_open(out, s, path, err);
+}
+
+int dc_storage_writer_write(void *w, const void *p, size_t n, dc_err *err)
+{
+    dc_storage_writer *sw = w;
+    int rc = sw->ops->write(sw, p, n, err);
+    if (rc == 0) sw->bytes += n;
+    return rc;
+}
+
+uint64_t dc_storage_writer_bytes(const dc_storage_writer *w) { return w->bytes; }
+
+int dc_storage_writer_commit(dc_storage_writer *w, bool if_absent, dc_err *err)
+{
+    return w->ops->commit(w, if_absent, err);
+}
+
+void dc_storage_writer_abort(dc_storage_writer *w)
+{
+    if (w) w->ops->abort(w);
+}

@@ -1,0 +1,497 @@
+/*
+ * storage: the local filesystem backend.
+ *
+ * Durability: every object that appears is first written to a temporary file
+ * in the same directory (".<name>.<pid>.<n>.tmp"), fsync'ed, then renamed
+ * (replace) or linked (put-if-absent: link() fails with EEXIST, so two
+ * processes racing for the same commit file can not both win), and the
+ * directory is fsync'ed so the new name survives a crash.
+ */
+#include "storage.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct local {
+    size_t root_len;  /* strlen(dc_storage.root) */
+} local;
+
+/* Writer buffer: parquet writes pages of ~1 MiB, commits a few KiB. */
+#define LOCAL_WRITE_BUF (256u * 1024)
+
+typedef struct local_writer {
+    dc_storage_writer base;  /* first: the generic part */
+    int fd;                  /* the temporary file, -1 once closed */
+    char *tmp;               /* temporary file path (owned) */
+    char *final;             /* destination path (owned) */
+    uint8_t *buf;            /* pending bytes (owned) */
+    size_t buf_len;          /* bytes pending in buf */
+} local_writer;
+
+static atomic_uint_fast64_t tmp_counter;
+
+/* root + "/" + path into a fresh string; absolute paths pass through. */
+static int full_path(char **out, const dc_storage *s, const char *path, dc_err *err)
+{
+    *out = NULL;
+    size_t rl = strlen(s->root), pl = strlen(path), n;
+    if (path[0] == '/') {
+        *out = dc_strdup(path);
+    } else if (!dc_add_overflow_sz(rl, pl + 2, &n)) {
+        *out = dc_malloc(n);
+        if (*out) {
+            memcpy(*out, s->root, rl);
+            (*out)[rl] = '/';
+            memcpy(*out + rl + 1, path, pl + 1);
+            if (pl == 0) (*out)[rl] = '\0';
+        }
+    }
+    if (!*out) return dc_err_set(err, DC_ENOMEM, "out of memory building a path");
+    return 0;
+}
+
+static int os_error(dc_err *err, const char *op, const char *path)
+{
+    int e = errno;
+    int code = e == ENOENT || e == ENOTDIR ? DC_ENOTFOUND : e == EEXIST ? DC_EEXISTS : DC_EIO;
+    if (code == DC_EIO && (e == EINTR || e == EAGAIN || e == ENOSPC || e == EMFILE))
+        return dc_err_set_retriable(err, code, "%s %s: %s", op, path, strerror(e));
+    return dc_err_set(err, code, "%s %s: %s", op, path, strerror(e));
+}
+
+/* Creates every missing directory above `file` (mkdir -p of its dirname). */
+static int make_parents(char *file, dc_err *err)
+{
+    for (char *p = file + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        int r = mkdir(file, 0777);
+        int e = errno;
+        *p = '/';
+        if (r != 0 && e != EEXIST) {
+            errno = e;
+            *p = '\0';
+            int rc = os_error(err, "mkdir", file);
+            *p = '/';
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int fsync_dir_of(const char *file, dc_err *err)
+{
+    const char *slash = strrchr(file, '/');
+    char *dir = slash == file ? dc_strdup("/") : slash ? dc_strndup(file, (size_t)(slash - file))
+                                                       : dc_strdup(".");
+    if (!dir) return dc_err_set(err, DC_ENOMEM, "out of memory");
+    int rc = 0;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) != 0) rc = os_error(err, "fsync directory", dir);
+    if (fd >= 0) close(fd);
+    dc_free(dir);
+    return rc;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n, const char *path, dc_err *err)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return os_error(err, "write", path);
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* "<dir>/.<base>.<pid>.<n>.tmp" next to `final`. */
+static char *temp_name(const char *final)
+{
+    const char *slash = strrchr(final, '/');
+    size_t dl = slash ? (size_t)(slash - final) + 1 : 0;
+    uint64_t n = atomic_fetch_add(&tmp_counter, 1);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    size_t cap = strlen(final) + 80;
+    char *t = dc_malloc(cap);
+    if (!t) return NULL;
+    snprintf(t, cap, "%.*s.%s.%ld.%llu.%ld.tmp", (int)dl, final, final + dl, (long)getpid(),
+             (unsigned long long)n, (long)ts.tv_nsec);
+    return t;
+}
+
+static int open_temp(int *fd_out, char **tmp_out, char *final, dc_err *err)
+{
+    *fd_out = -1;
+    *tmp_out = NULL;
+    DC_TRY(make_parents(final, err));
+    char *tmp = temp_name(final);
+    if (!tmp) return dc_err_set(err, DC_ENOMEM, "out of memory");
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        int rc = os_error(err, "create", tmp);
+        dc_free(tmp);
+        return rc;
+    }
+    *fd_out = fd;
+    *tmp_out = tmp;
+    return 0;
+}
+
+/* Moves a synced temp file into place: rename, or link for put-if-absent
+ * (falling back to renameat2(RENAME_NOREPLACE) where hard links are refused). */
+static int publish(const char *tmp, const char *final, bool if_absent, dc_err *err)
+{
+    int rc = 0;
+    if (!if_absent) {
+        if (rename(tmp, final) != 0) rc = os_error(err, "rename to", final);
+    } else if (link(tmp, final) != 0) {
+        if (errno == EEXIST) {
+            rc = dc_err_set(err, DC_EEXISTS, "%s already exists", final);
+        } else if (errno == EPERM || errno == ENOTSUP || errno == EOPNOTSUPP) {
+            if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) != 0)
+                rc = errno == EEXIST ? dc_err_set(err, DC_EEXISTS, "%s already exists", final)
+                                     : os_error(err, "rename (no replace) to", final);
+            else
+                tmp = NULL;  /* moved: nothing left to unlink */
+        } else {
+            rc = os_error(err, "link to", final);
+        }
+    }
+    if (if_absent && tmp) unlink(tmp);
+    if (rc == 0) rc = fsync_dir_of(final, err);
+    return rc;
+}
+
+static int put(dc_storage *s, const char *path, const void *p, size_t n, bool if_absent,
+               dc_err *err)
+{
+    char *final = NULL, *tmp = NULL;
+    int fd = -1;
+    int rc = full_path(&final, s, path, err);
+    if (rc < 0) goto out;
+    if ((rc = open_temp(&fd, &tmp, final, err)) < 0) goto out;
+    if ((rc = write_all(fd, p, n, tmp, err)) < 0) goto out;
+    if (fsync(fd) != 0) {
+        rc = os_error(err, "fsync", tmp);
+        goto out;
+    }
+    close(fd);
+    fd = -1;
+    rc = publish(tmp, final, if_absent, err);
+    if (!if_absent && rc < 0) unlink(tmp);
+    dc_free(tmp);
+    tmp = NULL;
+out:
+    if (fd >= 0) close(fd);
+    if (tmp) {
+        unlink(tmp);
+        dc_free(tmp);
+    }
+    dc_free(final);
+    return rc;
+}
+
+static int local_write(dc_storage *s, const char *path, const void *p, size_t n, dc_err *err)
+{
+    return put(s, path, p, n, false, err);
+}
+
+static int local_put_if_absent(dc_storage *s, const char *path, const void *p, size_t n,
+                               dc_err *err)
+{
+    return put(s, path, p, n, true, err);
+}
+
+static int read_exact(int fd, uint64_t off, uint8_t *dst, size_t n, const char *path,
+                      dc_err *err)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r = pread(fd, dst + done, n - done, (off_t)(off + done));
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return os_error(err, "read", path);
+        }
+        if (r == 0)
+            return dc_err_set(err, DC_ECORRUPT,
+                              "%s: truncated: wanted %zu bytes at offset %llu, file ends after %llu",
+                              path, n, (unsigned long long)off, (unsigned long long)(off + done));
+        done += (size_t)r;
+    }
+    return 0;
+}
+
+static int local_read(dc_storage *s, const char *path, dc_buf *out, dc_err *err)
+{
+    char *full = NULL;
+    int fd = -1;
+    int rc = full_path(&full, s, path, err);
+    if (rc < 0) goto out;
+    fd = open(full, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        rc = os_error(err, "open", full);
+        goto out;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        rc = dc_err_set(err, DC_EINVAL, "read %s: is a directory", full);
+        goto out;
+    }
+    if ((uint64_t)st.st_size > out->max - out->len) {
+        rc = dc_err_set(err, DC_ELIMIT, "%s: %lld bytes exceed the limit of %zu", full,
+                        (long long)st.st_size, out->max - out->len);
+        goto out;
+    }
+    size_t n = (size_t)st.st_size;
+    if ((rc = dc_buf_reserve(out, n, err)) < 0) goto out;
+    if ((rc = read_exact(fd, 0, out->data + out->len, n, full, err)) < 0) goto out;
+    out->len += n;
+out:
+    if (fd >= 0) close(fd);
+    dc_free(full);
+    return rc;
+}
+
+static int local_read_range(dc_storage *s, const char *path, uint64_t offset, size_t n,
+                            uint8_t *dst, dc_err *err)
+{
+    char *full = NULL;
+    int fd = -1;
+    int rc = full_path(&full, s, path, err);
+    if (rc < 0) goto out;
+    fd = open(full, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        rc = os_error(err, "open", full);
+        goto out;
+    }
+    rc = read_exact(fd, offset, dst, n, full, err);
+out:
+    if (fd >= 0) close(fd);
+    dc_free(full);
+    return rc;
+}
+
+static int local_size(dc_storage *s, const char *path, uint64_t *size_out, dc_err *err)
+{
+    char *full = NULL;
+    int rc = full_path(&full, s, path, err);
+    struct stat st;
+    if (rc == 0 && stat(full, &st) != 0) rc = os_error(err, "stat", full);
+    if (rc == 0) *size_out = (uint64_t)st.st_size;
+    dc_free(full);
+    return rc;
+}
+
+static int local_remove(dc_storage *s, const char *path, dc_err *err)
+{
+    char *full = NULL;
+    int rc = full_path(&full, s, path, err);
+    if (rc == 0 && unlink(full) != 0) rc = os_error(err, "remove", full);
+    dc_free(full);
+    return rc;
+}
+
+static int local_local_path(dc_storage *s, const char *path, dc_buf *out, dc_err *err)
+{
+    if (path[0] != '/') {
+        DC_TRY(dc_buf_puts(out, s->root, err));
+        DC_TRY(dc_buf_putc(out, '/', err));
+    }
+    DC_TRY(dc_buf_puts(out, path, err));
+    DC_TRY(dc_buf_putc(out, '\0', err));
+    out->len--;
+    return 0;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return strcmp(((const dc_storage_entry *)a)->name, ((const dc_storage_entry *)b)->name);
+}
+
+static int push_entry(dc_storage_list *l, int dfd, const char *name, dc_err *err)
+{
+    struct stat st;
+    if (fstatat(dfd, name, &st, 0) != 0) {
+        if (errno == ENOENT) return 0;  /* removed while listing */
+        return os_error(err, "stat", name);
+    }
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        dc_storage_entry *e = dc_realloc(l->entries, cap * sizeof *e);
+        if (!e) return dc_err_set(err, DC_ENOMEM, "out of memory listing a directory");
+        l->entries = e;
+        l->cap = cap;
+    }
+    char *copy = dc_arena_strndup(&l->arena, name, strlen(name), err);
+    if (!copy) return DC_ENOMEM;
+    dc_storage_entry *e = &l->entries[l->n++];
+    e->name = copy;
+    e->is_dir = S_ISDIR(st.st_mode);
+    e->size = e->is_dir ? 0 : (uint64_t)st.st_size;
+    e->mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+    return 0;
+}
+
+static int local_list(dc_storage *s, const char *dir, const char *start_after,
+                      dc_storage_list *out, dc_err *err)
+{
+    char *full = NULL;
+    DIR *d = NULL;
+    size_t first = out->n;
+    int rc = full_path(&full, s, dir, err);
+    if (rc < 0) goto out;
+    d = opendir(full);
+    if (!d) {
+        rc = os_error(err, "list", full);
+        goto out;
+    }
+    for (;;) {
+        errno = 0;
+        struct dirent *de = readdir(d);
+        if (!de) {
+            if (errno) rc = os_error(err, "list", full);
+            break;
+        }
+        const char *nm = de->d_name;
+        if (strcmp(nm, ".") == 0 || strcmp(nm, "..") == 0) continue;
+        if (start_after && strcmp(nm, start_after) <= 0) continue;
+        if ((rc = push_entry(out, dirfd(d), nm, err)) < 0) break;
+    }
+    if (rc == 0) qsort(out->entries + first, out->n - first, sizeof *out->entries, cmp_entry);
+out:
+    if (d) closedir(d);
+    dc_free(full);
+    return rc;
+}
+
+/* ------------------------------------------------------------ writer */
+
+static int lw_flush(local_writer *w, dc_err *err)
+{
+    int rc = write_all(w->fd, w->buf, w->buf_len, w->tmp, err);
+    w->buf_len = 0;
+    return rc;
+}
+
+static int lw_write(dc_storage_writer *base, const void *p, size_t n, dc_err *err)
+{
+    local_writer *w = (local_writer *)base;
+    if (w->buf_len + n <= LOCAL_WRITE_BUF) {
+        memcpy(w->buf + w->buf_len, p, n);
+        w->buf_len += n;
+        return 0;
+    }
+    DC_TRY(lw_flush(w, err));
+    if (n >= LOCAL_WRITE_BUF) return write_all(w->fd, p, n, w->tmp, err);
+    memcpy(w->buf, p, n);
+    w->buf_len = n;
+    return 0;
+}
+
+static void lw_free(local_writer *w, bool unlink_tmp)
+{
+    if (w->fd >= 0) close(w->fd);
+    if (unlink_tmp && w->tmp) unlink(w->tmp);
+    dc_free(w->tmp);
+    dc_free(w->final);
+    dc_free(w->buf);
+    dc_free(w);
+}
+
+static int lw_commit(dc_storage_writer *base, bool if_absent, dc_err *err)
+{
+    local_writer *w = (local_writer *)base;
+    int rc = lw_flush(w, err);
+    if (rc == 0 && fsync(w->fd) != 0) rc = os_error(err, "fsync", w->tmp);
+    bool tmp_left = true;
+    if (rc == 0) {
+        close(w->fd);
+        w->fd = -1;
+        rc = publish(w->tmp, w->final, if_absent, err);
+        /* publish() moved the temp file, or unlinked it for put-if-absent. */
+        tmp_left = rc < 0 && !if_absent;
+    }
+    lw_free(w, tmp_left);
+    return rc;
+}
+
+static void lw_abort(dc_storage_writer *base) { lw_free((local_writer *)base, true); }
+
+static const dc_storage_writer_ops local_writer_ops = {
+    .write = lw_write,
+    .commit = lw_commit,
+    .abort = lw_abort,
+};
+
+static int local_writer_open(dc_storage_writer **out, dc_storage *s, const char *path,
+                             dc_err *err)
+{
+    *out = NULL;
+    local_writer *w = dc_calloc(1, sizeof *w);
+    if (!w) return dc_err_set(err, DC_ENOMEM, "out of memory");
+    w->fd = -1;
+    w->base.ops = &local_writer_ops;
+    w->base.s = s;
+    int rc = full_path(&w->final, s, path, err);
+    if (rc == 0 && !(w->buf = dc_malloc(LOCAL_WRITE_BUF)))
+        rc = dc_err_set(err, DC_ENOMEM, "out of memory");
+    if (rc == 0) rc = open_temp(&w->fd, &w->tmp, w->final, err);
+    if (rc < 0) {
+        lw_free(w, true);
+        return rc;
+    }
+    *out = &w->base;
+    return 0;
+}
+
+static void local_close(dc_storage *s) { dc_free(s->ctx); }
+
+static const dc_storage_ops local_ops = {
+    .version = DC_STORAGE_OPS_VERSION,
+    .scheme = "file",
+    .read = local_read,
+    .read_range = local_read_range,
+    .size = local_size,
+    .write = local_write,
+    .put_if_absent = local_put_if_absent,
+    .list = local_list,
+    .remove = local_remove,
+    .writer_open = local_writer_open,
+    .local_path = local_local_path,
+    .close = local_close,
+};
+
+int dc_storage_local_open(dc_storage **out, const char *dir, dc_err *err)
+{
+    *out = NULL;
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/') n--;
+    if (n == 0) return dc_err_set(err, DC_EINVAL, "storage: empty local path");
+    dc_storage *s = dc_calloc(1, sizeof *s);
+    local *l = dc_calloc(1, sizeof *l);
+    char *root = dc_strndup(dir, n);
+    if (!s || !l || !root) {
+        dc_free(s);
+        dc_free(l);
+        dc_free(root);
+        return dc_err_set(err, DC_ENOMEM, "out of memory");
+    }
+    l->root_len = n;
+    s->ops = &local_ops;
+    s->root = root;
+    s->ctx = l;
+    *out = s;
+    return 0;
+}

@@ -1,0 +1,215 @@
+/* storage: the local backend (atomic writes, put-if-absent, listing, writer). */
+#include "../test.h"
+
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../src/storage/storage.h"
+
+static char *make_tmpdir(void)
+{
+    char tmpl[] = "/tmp/dc_storage_XXXXXX";
+    char *d = mkdtemp(tmpl);
+    return d ? strdup(d) : NULL;
+}
+
+static void rm_rf(const char *dir)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
+TEST(storage_local_write_read_list)
+{
+    dc_err err;
+    dc_err_clear(&err);
+    char *dir = make_tmpdir();
+    CHECK(dir != NULL);
+    dc_storage *s = NULL;
+    CHECK_OK(dc_storage_open(&s, dir, &err), &err);
+    CHECK_OK(dc_storage_write(s, "_delta_log/b.json", "bbb", 3, &err), &err);
+    CHECK_OK(dc_storage_write(s, "_delta_log/a.json", "a", 1, &err), &err);
+    CHECK_OK(dc_storage_write(s, "_delta_log/a.json", "aa", 2, &err), &err); /* replace */
+    CHECK_OK(dc_storage_write(s, "_delta_log/c.json", "", 0, &err), &err);
+
+    dc_buf b;
+    dc_buf_init(&b, 1 << 20);
+    CHECK_OK(dc_storage_read(s, "_delta_log/a.json", &b, &err), &err);
+    CHECK_EQ_INT(b.len, 2);
+    CHECK(memcmp(b.data, "aa", 2) == 0);
+    uint8_t two[2];
+    CHECK_OK(dc_storage_read_range(s, "_delta_log/b.json", 1, 2, two, &err), &err);
+    CHECK(memcmp(two, "bb", 2) == 0);
+    CHECK_EQ_INT(dc_storage_read_range(s, "_delta_log/b.json", 2, 2, two, &err), DC_ECORRUPT);
+    CHECK_EQ_INT(dc_storage_read(s, "_delta_log/zz.json", &b, &err), DC_ENOTFOUND);
+    /* bounded: a 3-byte object does not fit a buffer with 2 bytes of room */
+    dc_buf small;
+    dc_buf_init(&small, 2);
+    CHECK_EQ_INT(dc_storage_read(s, "_delta_log/b.json", &small, &err), DC_ELIMIT);
+    dc_buf_dispose(&small);
+    uint64_t sz = 0;
+    CHECK_OK(dc_storage_size(s, "_delta_log/b.json", &sz, &err), &err);
+    CHECK_EQ_INT(sz, 3);
+
+    dc_storage_list l;
+    dc_storage_list_init(&l);
+    CHECK_OK(dc_storage_list_dir(s, "_delta_log", NULL, &l, &err), &err);
+    CHECK_EQ_INT(l.n, 3); /* no temporary files left behind */
+    if (l.n == 3) {
+        CHECK_EQ_STR(l.entries[0].name, "a.json");
+        CHECK_EQ_STR(l.entries[1].name, "b.json");
+        CHECK_EQ_STR(l.entries[2].name, "c.json");
+        CHECK_EQ_INT(l.entries[1].size, 3);
+        CHECK(l.entries[1].mtime_ms > 1600000000000LL);
+    }
+    dc_storage_list_dispose(&l);
+    dc_storage_list_init(&l);
+    CHECK_OK(dc_storage_list_dir(s, "_delta_log", "a.json", &l, &err), &err);
+    CHECK_EQ_INT(l.n, 2);
+    if (l.n) CHECK_EQ_STR(l.entries[0].name, "b.json");
+    dc_storage_list_dispose(&l);
+    dc_storage_list_init(&l);
+    CHECK_EQ_INT(dc_storage_list_dir(s, "nope", NULL, &l, &err), DC_ENOTFOUND);
+    dc_storage_list_dispose(&l);
+
+    CHECK_OK(dc_storage_remove(s, "_delta_log/c.json", &err), &err);
+    CHECK_EQ_INT(dc_storage_remove(s, "_delta_log/c.json", &err), DC_ENOTFOUND);
+    dc_buf_dispose(&b);
+    dc_storage_free(s);
+    rm_rf(dir);
+    free(dir);
+}
+
+TEST(storage_local_put_if_absent)
+{
+    dc_err err;
+    dc_err_clear(&err);
+    char *dir = make_tmpdir();
+    dc_storage *s = NULL;
+    CHECK_OK(dc_storage_open(&s, dir, &err), &err);
+    CHECK_OK(dc_storage_put_if_absent(s, "x/1.json", "one", 3, &err), &err);
+    CHECK_EQ_INT(dc_storage_put_if_absent(s, "x/1.json", "two", 3, &err), DC_EEXISTS);
+    dc_buf b;
+    dc_buf_init(&b, 100);
+    CHECK_OK(dc_storage_read(s, "x/1.json", &b, &err), &err);
+    CHECK(b.len == 3 && memcmp(b.data, "one", 3) == 0); /* the loser changed nothing */
+    dc_buf_dispose(&b);
+    dc_storage_list l;
+    dc_storage_list_init(&l);
+    CHECK_OK(dc_storage_list_dir(s, "x", NULL, &l, &err), &err);
+    CHECK_EQ_INT(l.n, 1); /* the loser's temp file is gone */
+    dc_storage_list_dispose(&l);
+    dc_storage_free(s);
+    rm_rf(dir);
+    free(dir);
+}
+
+/* Eight processes race for the same 20 names: each name is won exactly once. */
+TEST(storage_local_put_if_absent_race)
+{
+    dc_err err;
+    dc_err_clear(&err);
+    char *dir = make_tmpdir();
+    enum { PROCS = 8, NAMES = 20 };
+    pid_t pids[PROCS];
+    for (int p = 0; p < PROCS; p++) {
+        pids[p] = fork();
+        if (pids[p] == 0) {
+            dc_storage *cs = NULL;
+            dc_err e;
+            int wins = 0;
+            if (dc_storage_open(&cs, dir, &e) != 0) _exit(100);
+            for (int i = 0; i < NAMES; i++) {
+                char name[64], body[32];
+                snprintf(name, sizeof name, "_delta_log/%020d.json", i);
+                int n = snprintf(body, sizeof body, "%d\n", p);
+                int rc = dc_storage_put_if_absent(cs, name, body, (size_t)n, &e);
+                if (rc == 0) wins++;
+                else if (rc != DC_EEXISTS) _exit(101);
+            }
+            dc_storage_free(cs);
+            _exit(wins);
+        }
+    }
+    int total = 0;
+    for (int p = 0; p < PROCS; p++) {
+        int st = 0;
+        waitpid(pids[p], &st, 0);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) <= NAMES);
+        total += WEXITSTATUS(st);
+    }
+    CHECK_EQ_INT(total, NAMES);
+    dc_storage *s = NULL;
+    CHECK_OK(dc_storage_open(&s, dir, &err), &err);
+    dc_storage_list l;
+    dc_storage_list_init(&l);
+    CHECK_OK(dc_storage_list_dir(s, "_delta_log", NULL, &l, &err), &err);
+    CHECK_EQ_INT(l.n, NAMES);
+    dc_storage_list_dispose(&l);
+    dc_storage_free(s);
+    rm_rf(dir);
+    free(dir);
+}
+
+TEST(storage_local_writer)
+{
+    dc_err err;
+    dc_err_clear(&err);
+    char *dir = make_tmpdir();
+    dc_storage *s = NULL;
+    CHECK_OK(dc_storage_open(&s, dir, &err), &err);
+    dc_storage_writer *w = NULL;
+    CHECK_OK(dc_storage_writer_open(&w, s, "p=1/data.parquet", &err), &err);
+    static uint8_t big[300000];
+    for (size_t i = 0; i < sizeof big; i++) big[i] = (uint8_t)(i * 7);
+    CHECK_OK(dc_storage_writer_write(w, "PAR1", 4, &err), &err);
+    CHECK_OK(dc_storage_writer_write(w, big, sizeof big, &err), &err);
+    CHECK_EQ_INT(dc_storage_writer_bytes(w), 4 + sizeof big);
+    uint64_t sz = 0;
+    CHECK_EQ_INT(dc_storage_size(s, "p=1/data.parquet", &sz, &err), DC_ENOTFOUND);
+    CHECK_OK(dc_storage_writer_commit(w, true, &err), &err);
+    CHECK_OK(dc_storage_size(s, "p=1/data.parquet", &sz, &err), &err);
+    CHECK_EQ_INT(sz, 4 + sizeof big);
+    uint8_t got[8];
+    CHECK_OK(dc_storage_read_range(s, "p=1/data.parquet", 100, 8, got, &err), &err);
+    CHECK(memcmp(got, big + 96, 8) == 0);
+
+    /* if_absent on an existing path loses and leaves no temp file */
+    CHECK_OK(dc_storage_writer_open(&w, s, "p=1/data.parquet", &err), &err);
+    CHECK_OK(dc_storage_writer_write(w, "x", 1, &err), &err);
+    CHECK_EQ_INT(dc_storage_writer_commit(w, true, &err), DC_EEXISTS);
+    /* abort leaves nothing */
+    CHECK_OK(dc_storage_writer_open(&w, s, "p=1/other.parquet", &err), &err);
+    CHECK_OK(dc_storage_writer_write(w, "x", 1, &err), &err);
+    dc_storage_writer_abort(w);
+    dc_storage_writer_abort(NULL);
+    dc_storage_list l;
+    dc_storage_list_init(&l);
+    CHECK_OK(dc_storage_list_dir(s, "p=1", NULL, &l, &err), &err);
+    CHECK_EQ_INT(l.n, 1);
+    dc_storage_list_dispose(&l);
+    dc_storage_free(s);
+    rm_rf(dir);
+    free(dir);
+}
+
+TEST(storage_open_uris)
+{
+    dc_err err;
+    dc_err_clear(&err);
+    dc_storage *s = NULL;
+    CHECK_EQ_INT(dc_storage_open(&s, "s3://bucket/table", &err), DC_EUNSUPPORTED);
+    CHECK(strstr(err.msg, "s3") != NULL);
+    CHECK_EQ_INT(dc_storage_open(&s, "", &err), DC_EINVAL);
+    CHECK_OK(dc_storage_open(&s, "file:///tmp/x/", &err), &err);
+    CHECK_EQ_STR(s->root, "/tmp/x");
+    dc_buf b;
+    dc_buf_init(&b, 1000);
+    CHECK_OK(dc_storage_local_path(s, "a/b", &b, &err), &err);
+    CHECK(b.len == 10 && memcmp(b.data, "/tmp/x/a/b", 10) == 0);
+    dc_buf_dispose(&b);
+    dc_storage_free(s);
+    dc_storage_free(NULL);
+}
