@@ -9,12 +9,17 @@
  *
  * Rules followed (PROTOCOL.md of delta-io/delta, and what Delta/Spark do):
  * - A version can be reconstructed only from a complete checkpoint at or
- *   before it plus every commit after that checkpoint. Log cleanup therefore
- *   deletes only files of versions below the newest complete checkpoint at or
- *   before the oldest retained version, never anything at or after it.
- * - Log files expire by file modification time (as Delta does), made
- *   monotonic in version order first (a commit is taken to be no older than
- *   the commit before it), so expiry always removes a prefix of the log.
+ *   before it plus every commit after that checkpoint. Log cleanup follows
+ *   PROTOCOL.md "Metadata Cleanup": the cutoff is midnight UTC of the day
+ *   (now - delta.logRetentionDuration); the cutoff commit is the newest
+ *   commit not newer than the cutoff (it and everything after it are
+ *   retained); the cutoff checkpoint is the newest complete checkpoint at or
+ *   before the cutoff commit; commits, checkpoints and checksums of versions
+ *   below it are deleted (and compacted files starting at or before it),
+ *   never anything a retained version needs.
+ * - Commit times are file modification times (as Delta does), made
+ *   monotonic in version order first (a commit is taken to be at least 1 ms
+ *   newer than the commit before it), so expiry always removes a prefix.
  * - VACUUM keeps every file the latest snapshot references (live adds and
  *   their DV files) and every file of a remove tombstone whose
  *   deletionTimestamp is within the retention (and its DV file); other files
@@ -93,14 +98,14 @@ typedef enum dc_maint_log_kind {
     DC_MAINT_LOG_CHECKPOINT,       /* <v>.checkpoint.parquet or <v>.checkpoint.<uuid>.(json|parquet) */
     DC_MAINT_LOG_CHECKPOINT_PART,  /* <v>.checkpoint.<part>.<parts>.parquet */
     DC_MAINT_LOG_CRC,              /* <v>.crc (version checksum) */
-    DC_MAINT_LOG_COMPACTED,        /* <v1>.<v2>.compacted.json (version is v2, its last) */
+    DC_MAINT_LOG_COMPACTED,        /* <v1>.<v2>.compacted.json (version is v1, its first) */
 } dc_maint_log_kind;
 
 /* One file of _delta_log, as the cleanup planner sees it. */
 typedef struct dc_maint_log_file {
     const char *name;            /* file name in _delta_log (borrowed) */
     dc_maint_log_kind kind;
-    int64_t version;             /* the version it belongs to (COMPACTED: its last) */
+    int64_t version;             /* the version it belongs to (COMPACTED: its first) */
     uint32_t part, parts;        /* CHECKPOINT_PART: 1-based part and number of parts */
     int64_t mtime_ms;            /* modification time */
     uint64_t size;               /* bytes */
@@ -115,21 +120,24 @@ void dc_maint_log_classify(dc_maint_log_file *f, const char *name);
 /* The outcome of planning a cleanup. */
 typedef struct dc_maint_log_plan {
     int64_t latest;              /* newest commit version listed (-1: none) */
-    int64_t oldest_retained;     /* first version whose commit is not expired (-1: none) */
-    int64_t keep_from;           /* checkpoint version kept: every file of a version
+    int64_t cutoff_commit;       /* newest commit not newer than the cutoff: the oldest
+                                    version retained (-1: no commit is that old) */
+    int64_t keep_from;           /* the cutoff checkpoint: every file of a version
                                     below it is removed (-1: nothing is removed) */
     size_t n_remove;             /* files marked remove */
     uint64_t bytes_remove;       /* their bytes */
 } dc_maint_log_plan;
 
-/* Pure planner: given every file of _delta_log (any order) and the expiry
- * cutoff (files with mtime <= cutoff_ms are expired), marks `remove` on the
- * commits, checkpoints, checksums and compacted files of versions below
- * keep_from, where keep_from is the newest COMPLETE checkpoint at or before
- * the oldest retained version (the latest version is always retained).
- * Files of other kinds are never marked. */
+/* Pure planner (the rule at the top of this file): given every file of
+ * _delta_log sorted by name (as dc_storage_list_dir returns them: 20-digit
+ * versions sort numerically) and the cutoff time, marks `remove` on the
+ * commits, checkpoints and checksums of versions below keep_from and the
+ * compacted files starting at or before it. keep_from is also at most
+ * cap_version when cap_version >= 0 (the checkpoint _last_checkpoint names
+ * is never deleted). Incomplete multi-part checkpoints are never chosen as
+ * keep_from. Files of other kinds are never marked. */
 void dc_maint_log_plan_files(dc_maint_log_plan *out, dc_maint_log_file *files, size_t n,
-                             int64_t cutoff_ms);
+                             int64_t cutoff_ms, int64_t cap_version);
 
 typedef struct dc_maint_log_opts {
     int64_t retention_ms;        /* < 0: the table's delta.logRetentionDuration */
@@ -146,6 +154,7 @@ void dc_maint_log_opts_init(dc_maint_log_opts *o);
 typedef struct dc_maint_log_result {
     bool skipped;                /* delta.enableExpiredLogCleanup=false: nothing done */
     int64_t retention_ms;        /* the retention applied */
+    int64_t cutoff_ms;           /* midnight UTC of the day (now - retention) */
     dc_maint_log_plan plan;      /* what was planned (n_remove: files deleted) */
 } dc_maint_log_result;
 
@@ -157,15 +166,16 @@ int dc_maint_log_cleanup(dc_maint_log_result *out, dc_storage *s, const dc_delta
 
 /* --------------------------------------------------------- manifests */
 
-/* 0 when Delta would generate a symlink manifest for the table; else
- * DC_EUNSUPPORTED saying why: deletion vectors (the feature in the protocol,
- * delta.enableDeletionVectors=true, or any live file with a DV — a manifest
- * can not express deleted rows) or column mapping (files' columns are
- * physical names). */
+/* 0 when a symlink manifest may be generated for the table; else
+ * DC_EUNSUPPORTED saying why: deletion vectors (delta.enableDeletionVectors
+ * =true, or any live file with a DV — a manifest lists whole files, so the
+ * rows a DV deletes would come back) or column mapping (the files' columns
+ * have physical names), as Delta refuses them. */
 int dc_maint_manifest_check(const dc_delta_snapshot *snap, dc_err *err);
 
 typedef struct dc_maint_manifest_result {
-    size_t n_manifests;          /* manifest files written */
+    size_t n_manifests;          /* manifest files written (content changed) */
+    size_t n_unchanged;          /* manifests already up to date: not rewritten */
     size_t n_files;              /* data files listed in them */
     size_t n_stale;              /* manifests of partitions without files, removed */
 } dc_maint_manifest_result;
