@@ -3,7 +3,7 @@
  * rule). The planner is pure (tests feed it made-up listings); the cleanup
  * lists _delta_log, plans, and deletes oldest first.
  */
-#include "maint.h"
+#include "maint_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,25 +162,6 @@ void dc_maint_log_opts_init(dc_maint_log_opts *o)
     o->retention_ms = -1;
 }
 
-/* Version named by _delta_log/_last_checkpoint, or -1 (absent or unreadable:
- * it is only a hint, and the cap it gives is only a safety margin). */
-static int64_t last_checkpoint_version(dc_storage *s)
-{
-    dc_buf b;
-    dc_arena a;
-    dc_json *doc = NULL;
-    int64_t v = -1;
-    dc_buf_init(&b, DC_DELTA_MAX_LAST_CHECKPOINT);
-    dc_arena_init(&a, DC_DELTA_MAX_LAST_CHECKPOINT * 4);
-    if (dc_storage_read(s, "_delta_log/_last_checkpoint", &b, NULL) == 0 &&
-        dc_json_parse(&doc, &a, (const char *)b.data, b.len, NULL) == 0 &&
-        dc_json_i64(&v, dc_json_get(doc, "version"), "version", NULL) != 0)
-        v = -1;
-    dc_arena_dispose(&a);
-    dc_buf_dispose(&b);
-    return v;
-}
-
 /* Midnight UTC of the day of t (floor, also for times before 1970). */
 static int64_t day_floor(int64_t t)
 {
@@ -249,7 +230,7 @@ int dc_maint_log_cleanup(dc_maint_log_result *out, dc_storage *s, const dc_delta
         files[n].size = e->size;
         n++;
     }
-    dc_maint_log_plan_files(&res.plan, files, n, res.cutoff_ms, last_checkpoint_version(s));
+    dc_maint_log_plan_files(&res.plan, files, n, res.cutoff_ms, mt_last_checkpoint(s));
     rc = remove_planned(&res, s, files, n, o, err);
 out:
     dc_free(files);
