@@ -17,6 +17,11 @@ static const char usage[] =
     "                                   version, protocol, schema, files, rows, DVs, txns\n"
     "  history TABLE                    one line per commit\n"
     "  checkpoint TABLE                 write a Parquet checkpoint of the latest version\n"
+    "  vacuum TABLE [--retain D] [--dry-run] [--force]\n"
+    "                                   delete files no retained version references\n"
+    "  cleanup TABLE [--retain D] [--dry-run] [--force]\n"
+    "                                   delete expired log files (commits, checkpoints)\n"
+    "  manifest TABLE                   write _symlink_format_manifest for Hive/Presto\n"
     "  version                          print the version\n"
     "\n"
     "Run 'deltacdc <command> --help' for a command's options.\n";
@@ -33,6 +38,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "parquet") == 0) return dc_cli_parquet(argc - 1, argv + 1);
     if (strcmp(argv[1], "checkpoint") == 0) return dc_cli_checkpoint(argc - 1, argv + 1);
+    if (strcmp(argv[1], "vacuum") == 0) return dc_cli_vacuum(argc - 1, argv + 1);
+    if (strcmp(argv[1], "cleanup") == 0) return dc_cli_cleanup(argc - 1, argv + 1);
+    if (strcmp(argv[1], "manifest") == 0) return dc_cli_manifest(argc - 1, argv + 1);
     /* Test/dev tool, deliberately not in the usage text (see cli_deltatest.c). */
     if (strcmp(argv[1], "delta-test") == 0) return dc_cli_delta_test(argc - 1, argv + 1);
     if (strcmp(argv[1], "cat") == 0 || strcmp(argv[1], "inspect") == 0 ||

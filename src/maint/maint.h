@@ -57,6 +57,10 @@
  * naming the text. */
 int dc_maint_parse_duration(int64_t *ms_out, const char *s, dc_err *err);
 
+/* Writes ms as its largest whole unit ("7d", "36h", "90m", "1500ms"; "0s")
+ * into buf and returns buf. */
+const char *dc_maint_format_duration(char *buf, size_t n, int64_t ms);
+
 /* The table properties maintenance honours, with Delta's defaults. */
 typedef struct dc_maint_props {
     int64_t checkpoint_interval;   /* delta.checkpointInterval (10), >= 1 */

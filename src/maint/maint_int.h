@@ -18,6 +18,9 @@ void mt_strset_dispose(mt_strset *s);
 int mt_strset_add(mt_strset *s, const char *key, size_t n, bool *added, dc_err *err);
 bool mt_strset_has(const mt_strset *s, const char *key, size_t n);
 
+/* NUL-terminates b's bytes (b->len unchanged). */
+int mt_buf_z(dc_buf *b, dc_err *err);
+
 /* A local table root as absolute filesystem paths, to tell whether an
  * absolute path in the log is inside the table. */
 typedef struct mt_root {

@@ -143,6 +143,7 @@ static int write_one(mf *v, const char *dir, size_t lo, size_t hi, dc_err *err)
     }
     dc_buf_reset(&v->tmp);
     DC_TRY(dc_buf_appendf(&v->tmp, err, MANIFEST_DIR "/%s%smanifest", dir, *dir ? "/" : ""));
+    DC_TRY(mt_buf_z(&v->tmp, err));
     const char *path = (const char *)v->tmp.data;
     DC_TRY(mt_strset_add(&v->written, path, v->tmp.len, NULL, err));
     dc_buf_reset(&v->old);
@@ -204,6 +205,7 @@ static int sweep_dir(mf *v, mf_dirs *d, const char *dir, dc_err *err)
     for (size_t i = 0; rc == 0 && i < l.n; i++) {
         dc_buf_reset(&v->tmp);
         rc = dc_buf_appendf(&v->tmp, err, "%s/%s", dir, l.entries[i].name);
+        if (rc == 0) rc = mt_buf_z(&v->tmp, err);
         if (rc < 0) break;
         const char *p = (const char *)v->tmp.data;
         if (l.entries[i].is_dir) {

@@ -12,6 +12,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
 #include <time.h>
@@ -150,4 +151,19 @@ int64_t dc_maint_now(int64_t now_ms)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *dc_maint_format_duration(char *buf, size_t n, int64_t ms)
+{
+    static const struct { int64_t ms; const char *u; } units[] = {
+        {86400000, "d"}, {3600000, "h"}, {60000, "m"}, {1000, "s"}, {1, "ms"},
+    };
+    for (size_t i = 0; i < sizeof units / sizeof *units; i++) {
+        if (ms != 0 && ms % units[i].ms == 0) {
+            snprintf(buf, n, "%lld%s", (long long)(ms / units[i].ms), units[i].u);
+            return buf;
+        }
+    }
+    snprintf(buf, n, "0s");
+    return buf;
 }

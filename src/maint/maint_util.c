@@ -79,7 +79,7 @@ bool mt_strset_has(const mt_strset *s, const char *key, size_t n)
 
 /* -------------------------------------------------------------- the root */
 
-static int put_z(dc_buf *b, dc_err *err)
+int mt_buf_z(dc_buf *b, dc_err *err)
 {
     DC_TRY(dc_buf_putc(b, '\0', err));
     b->len--;
@@ -103,12 +103,12 @@ int mt_root_init(mt_root *r, dc_storage *s, dc_err *err)
     if (rc == 0) rc = dc_buf_append(&r->abs, local.data, local.len, err);
     /* No trailing '/' (except the filesystem root itself). */
     while (rc == 0 && r->abs.len > 1 && r->abs.data[r->abs.len - 1] == '/') r->abs.len--;
-    if (rc == 0) rc = put_z(&r->abs, err);
+    if (rc == 0) rc = mt_buf_z(&r->abs, err);
     if (rc == 0) {
         char *real = realpath((const char *)r->abs.data, NULL);
         if (real) rc = dc_buf_puts(&r->real, real, err);
         free(real); /* allocated by libc, not by dc_malloc */
-        if (rc == 0) rc = put_z(&r->real, err);
+        if (rc == 0) rc = mt_buf_z(&r->real, err);
     }
     dc_buf_dispose(&local);
     if (rc < 0) mt_root_dispose(r);
@@ -143,7 +143,7 @@ int mt_table_rel(dc_buf *out, bool *inside, const mt_root *r, const char *p, siz
     }
     *inside = true;
     DC_TRY(dc_buf_append(out, p + skip, n - skip, err));
-    return put_z(out, err);
+    return mt_buf_z(out, err);
 }
 
 int mt_rel_of_log_path(dc_buf *out, bool *inside, const mt_root *r, const char *uri_path,
@@ -186,7 +186,7 @@ bool mt_rmdir_if_empty(dc_storage *s, const char *rel)
     dc_buf p;
     dc_buf_init(&p, PATH_MAX * 4);
     bool removed = false;
-    if (*rel && dc_storage_local_path(s, rel, &p, NULL) == 0 && put_z(&p, NULL) == 0)
+    if (*rel && dc_storage_local_path(s, rel, &p, NULL) == 0 && mt_buf_z(&p, NULL) == 0)
         removed = rmdir((const char *)p.data) == 0;
     dc_buf_dispose(&p);
     return removed;

@@ -9,6 +9,7 @@
  */
 #include "maint_int.h"
 
+#include <stdio.h>
 #include <time.h>
 
 /* One file VACUUM will delete. */
@@ -173,6 +174,7 @@ static int list_one(vac *v, size_t di, dc_err *err)
         dc_buf_reset(&v->tmp);
         if (*dir) rc = dc_buf_appendf(&v->tmp, err, "%s/", dir);
         if (rc == 0) rc = dc_buf_puts(&v->tmp, e->name, err);
+        if (rc == 0) rc = mt_buf_z(&v->tmp, err);
         if (rc < 0) break;
         const char *rel = (const char *)v->tmp.data;
         if (e->is_dir) rc = push_dir(v, rel, v->tmp.len, e->mtime_ms, err);
@@ -250,13 +252,16 @@ static int check_retention(dc_maint_vacuum_result *r, const dc_delta_snapshot *s
     DC_TRY(dc_maint_props_from_metadata(&props, m, err));
     r->retain_ms = o->retain_ms >= 0 ? o->retain_ms : props.file_retention_ms;
     if (r->retain_ms < props.file_retention_ms && !o->force)
+    {
+        char a[32], b[32];
         return dc_err_set(err, DC_EINVAL,
-                          "vacuum: retention %lldms is below the table's "
-                          "delta.deletedFileRetentionDuration (%lldms): files that readers of "
-                          "recent versions, time travel or a writer in flight still need could "
-                          "be deleted; force it (--force) only when no such reader or writer "
-                          "exists",
-                          (long long)r->retain_ms, (long long)props.file_retention_ms);
+                          "retention %s is below the table's delta.deletedFileRetentionDuration "
+                          "(%s): files that readers of recent versions, time travel or a writer "
+                          "in flight still need could be deleted; force it (--force) only when "
+                          "no such reader or writer exists",
+                          dc_maint_format_duration(a, sizeof a, r->retain_ms),
+                          dc_maint_format_duration(b, sizeof b, props.file_retention_ms));
+    }
     if (dc_sub_overflow_i64(dc_maint_now(o->now_ms), r->retain_ms, &r->cutoff_ms))
         r->cutoff_ms = INT64_MIN;
     return 0;
