@@ -369,7 +369,8 @@ static int local_list(dc_storage *s, const char *dir, const char *start_after,
         if (start_after && strcmp(nm, start_after) <= 0) continue;
         if ((rc = push_entry(out, dirfd(d), nm, err)) < 0) break;
     }
-    if (rc == 0) qsort(out->entries + first, out->n - first, sizeof *out->entries, cmp_entry);
+    if (rc == 0 && out->n > first)  /* an empty directory: entries may be NULL */
+        qsort(out->entries + first, out->n - first, sizeof *out->entries, cmp_entry);
 out:
     if (d) closedir(d);
     dc_free(full);
