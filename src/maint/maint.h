@@ -205,6 +205,9 @@ typedef struct dc_maint_vacuum_opts {
      * table-relative path; may be NULL. */
     void (*on_file)(void *ctx, const char *path, uint64_t size);
     void *ctx;                   /* for progress and on_file */
+    bool record;                 /* commit "VACUUM START" before deleting and "VACUUM END"
+                                    after (commitInfo only, as Delta and delta-rs do), so the
+                                    table's history shows the run; never in a dry run */
 } dc_maint_vacuum_opts;
 
 void dc_maint_vacuum_opts_init(dc_maint_vacuum_opts *o);
@@ -219,6 +222,8 @@ typedef struct dc_maint_vacuum_result {
     uint64_t bytes_removed;
     uint64_t dirs_removed;       /* directories left empty, removed (local storage) */
     int64_t elapsed_ms;
+    int64_t start_version;       /* version of the VACUUM START commit (-1: none) */
+    int64_t end_version;         /* version of the VACUUM END commit (-1: none) */
 } dc_maint_vacuum_result;
 
 /* Delta's rule for names VACUUM does not descend into or delete: names that

@@ -142,6 +142,13 @@ def test_time_travel_until_vacuum_removes_the_files(tmp_path):
     out, _ = dc_cmd("vacuum", t, "--retain", "0h", "--force")
     assert "removed 2 files" in out, out
     assert visible_files(t) == live_uris(t)                  # exactly the live files
+    # Both runs are in the history as delta-rs reads it, newest first.
+    hist = DeltaTable(str(t)).history()
+    ops = [h["operation"] for h in hist[:4]]
+    assert ops == ["VACUUM END", "VACUUM START", "VACUUM END", "VACUUM START"], ops
+    assert hist[1]["operationParameters"]["retentionCheckEnabled"] == "false"
+    assert hist[1]["operationMetrics"]["numFilesToDelete"] in (2, "2")
+    assert hist[0]["operationMetrics"]["numDeletedFiles"] in (2, "2")
     assert read_rows(t) == expected(all_rows)
     with pytest.raises(Exception):
         read_rows(t, v1)                                     # its files are gone

@@ -281,3 +281,43 @@ TEST(maint_vacuum_progress_reports_the_end_of_each_phase)
     CHECK(!mt_exists(&f, "orphans"));
     mt_close(&f);
 }
+
+TEST(maint_vacuum_records_start_and_end_commits)
+{
+    mt_fx f;
+    mt_open(&f, false, false, NULL);
+    mt_append(&f, 0, 4);
+    mt_touch(&f, "orphan.parquet");
+    const int64_t now = dc_maint_now(0);
+    dc_maint_vacuum_opts o;
+    dc_maint_vacuum_opts_init(&o);
+    o.now_ms = now + 8 * MT_DAY;
+    o.record = true;
+    o.dry_run = true;
+    dc_maint_vacuum_result r;
+    CHECK_OK(dc_maint_vacuum(&r, f.snap, &o, &f.err), &f.err);
+    CHECK_EQ_INT(r.start_version, -1);  /* a dry run changes nothing, not even the log */
+    o.dry_run = false;
+    CHECK_OK(dc_maint_vacuum(&r, f.snap, &o, &f.err), &f.err);
+    CHECK_EQ_INT(r.start_version, 2);
+    CHECK_EQ_INT(r.end_version, 3);
+    static const char *const ops[] = {"VACUUM START", "VACUUM END"};
+    for (int k = 0; k < 2; k++) {
+        dc_delta_commit *c = NULL;
+        CHECK_OK(dc_delta_commit_read(&c, f.s, 2 + k, &f.err), &f.err);
+        if (!c) continue;
+        CHECK_EQ_INT(c->n_actions, 1);
+        CHECK_EQ_INT(c->actions[0].type, DC_DELTA_ACTION_COMMIT_INFO);
+        char want[64];
+        snprintf(want, sizeof want, "\"operation\":\"%s\"", ops[k]);
+        CHECK(strstr(c->actions[0].u.commit_info.json, want) != NULL);
+        CHECK(strstr(c->actions[0].u.commit_info.json,
+                     k == 0 ? "\"numFilesToDelete\":\"1\"" : "\"numDeletedFiles\":\"1\"") != NULL);
+        dc_delta_commit_free(c);
+    }
+    dc_delta_snapshot *back = NULL;
+    CHECK_OK(dc_delta_snapshot_load(&back, f.s, -1, &f.err), &f.err);
+    if (back) CHECK_EQ_INT(dc_delta_snapshot_n_files(back), 1);
+    dc_delta_snapshot_free(back);
+    mt_close(&f);
+}
