@@ -17,6 +17,8 @@
 /* Per-line DOM arena: a line can be DC_JSONL_MAX_LINE bytes; its DOM is a
  * small multiple of that. */
 #define LINE_ARENA_MAX ((size_t)4 * DC_JSONL_MAX_LINE)
+/* DOM bytes kept across lines before the arena is reset. */
+#define LINE_ARENA_KEEP ((size_t)4 * 1024 * 1024)
 
 typedef struct log_file {
     log_name ln;                 /* what the name says */
@@ -123,7 +125,7 @@ static checkpoint pick_checkpoint(const segment *g, int64_t target)
 /* ------------------------------------------------------- reading files */
 
 /* Parses the lines of a JSON file, calling fn per action. With reset, the
- * arena is reset after each line (fn must copy what it keeps). */
+ * arena is reset every few lines (fn must copy what it keeps). */
 static int each_line(const char *text, size_t n, const char *file, dc_arena *arena, bool reset,
                      action_fn fn, void *ctx, dc_err *err)
 {
@@ -142,7 +144,9 @@ static int each_line(const char *text, size_t n, const char *file, dc_arena *are
         dc_delta_action a;
         rc = dc_delta_action_parse(&a, arena, text + pos, len, file, line, err);
         if (rc == 0 && a.type != DC_DELTA_ACTION_NONE) rc = fn(ctx, &a, err);
-        if (reset) dc_arena_reset(arena);
+        /* Resetting frees the arena's chunks: do it once a few lines'
+         * DOMs have accumulated rather than after every line. */
+        if (reset && arena->used > LINE_ARENA_KEEP) dc_arena_reset(arena);
         pos += len + (nl ? 1 : 0);
     }
     return rc;
