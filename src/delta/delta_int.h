@@ -110,6 +110,17 @@ int dc_delta_copy_protocol(dc_delta_protocol *dst, const dc_delta_protocol *src,
 int dc_delta_copy_metadata(dc_delta_metadata *dst, const dc_delta_metadata *src, dc_arena *a,
                            dc_err *err);
 
+/* --------------------------------------------------------- checkpoints */
+
+typedef int (*dc_delta_action_fn)(void *ctx, const dc_delta_action *a, dc_err *err);
+
+/* Calls fn for every add and remove of a Parquet checkpoint or sidecar, read
+ * column by column (strings valid only during the call). DC_EUNSUPPORTED,
+ * before any call, when the add/remove columns are not laid out as the
+ * protocol says (the caller then reads them as JSON rows). */
+int dc_delta_cp_files(dc_pq_reader *r, const char *file, dc_delta_action_fn fn, void *ctx,
+                      dc_err *err);
+
 /* ---------------------------------------------------------------- DVs */
 
 /* Checks the structure of one portable 32-bit Roaring bitmap at p[0..n)

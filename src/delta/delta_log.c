@@ -39,7 +39,7 @@ typedef struct checkpoint {
     uint32_t parts;              /* multi-part: its number of parts; 0 for single files */
 } checkpoint;
 
-typedef int (*action_fn)(void *ctx, const dc_delta_action *a, dc_err *err);
+typedef dc_delta_action_fn action_fn;
 
 static void segment_dispose(segment *g)
 {
@@ -181,7 +181,52 @@ static int open_parquet(dc_pq_reader **r, dc_buf *hold, dc_storage *s, const cha
     return dc_pq_reader_open_mem(r, hold->data, hold->len, path, err);
 }
 
-/* Reads the action columns named in `want` of a checkpoint or sidecar. */
+/* A checkpoint row with no action is "{"a":null,"b":null}": no '{' after
+ * the first byte. Such rows are most rows when non-file actions are read
+ * apart from the file actions. */
+static bool all_null_row(const char *line, size_t n)
+{
+    return n > 0 && !memchr(line + 1, '{', n - 1);
+}
+
+/* Lines of rows_json, all-null rows skipped. */
+static int each_row_line(const char *text, size_t n, const char *file, dc_arena *arena,
+                         action_fn fn, void *ctx, dc_err *err)
+{
+    uint64_t row = 0;
+    for (size_t pos = 0; pos < n;) {
+        const char *line = text + pos, *nl = memchr(line, '\n', n - pos);
+        const size_t len = nl ? (size_t)(nl - line) : n - pos;
+        row++;
+        if (!all_null_row(line, len)) {
+            dc_delta_action a;
+            DC_TRY(dc_delta_action_parse(&a, arena, line, len, file, row, err));
+            if (a.type != DC_DELTA_ACTION_NONE) DC_TRY(fn(ctx, &a, err));
+            if (arena->used > LINE_ARENA_KEEP) dc_arena_reset(arena);
+        }
+        pos += len + 1;
+    }
+    return 0;
+}
+
+/* Sets project[] for the root columns named in want (minus skip); true if any. */
+static bool project_columns(bool *project, const dc_pq_schema *sc, const char *const *want,
+                            bool skip_files)
+{
+    bool any = false;
+    for (uint32_t i = 0; i < sc->root.n_children; i++) {
+        const char *name = sc->root.children[i].name;
+        project[i] = false;
+        if (skip_files && (strcmp(name, "add") == 0 || strcmp(name, "remove") == 0)) continue;
+        for (const char *const *w = want; *w; w++)
+            if (strcmp(name, *w) == 0) project[i] = any = true;
+    }
+    return any;
+}
+
+/* Reads the action columns named in `want` of a checkpoint or sidecar: add
+ * and remove column by column (delta_checkpoint.c) when their layout is the
+ * protocol's, everything else as JSON rows. */
 static int read_parquet_actions(dc_storage *s, const char *path, const char *const *want,
                                 action_fn fn, void *ctx, dc_err *err)
 {
@@ -196,21 +241,23 @@ static int read_parquet_actions(dc_storage *s, const char *path, const char *con
     if (rc < 0) goto out;
     const dc_pq_schema *sc = dc_pq_reader_schema(r);
     const pq_file_meta *meta = dc_pq_reader_meta(r);
+    dc_err fast_err;
+    const int fast = dc_delta_cp_files(r, path, fn, ctx, &fast_err);
+    if (fast < 0 && fast != DC_EUNSUPPORTED) {
+        rc = fast;
+        *err = fast_err;
+        goto out;
+    }
     project = dc_calloc(sc->root.n_children ? sc->root.n_children : 1, sizeof *project);
     if (!project) {
         rc = dc_err_set(err, DC_ENOMEM, "out of memory");
         goto out;
     }
-    bool any = false;
-    for (uint32_t i = 0; i < sc->root.n_children; i++)
-        for (const char *const *w = want; *w; w++)
-            if (strcmp(sc->root.children[i].name, *w) == 0) project[i] = any = true;
-    if (!any) goto out;  /* a checkpoint with no action columns we read */
+    if (!project_columns(project, sc, want, fast == 0)) goto out;
     for (uint32_t rg = 0; rc == 0 && rg < meta->n_row_groups; rg++) {
         dc_buf_reset(&rows);
         rc = dc_pq_reader_rows_json(&rows, r, rg, project, err);
-        if (rc == 0)
-            rc = each_line((const char *)rows.data, rows.len, path, &arena, true, fn, ctx, err);
+        if (rc == 0) rc = each_row_line((const char *)rows.data, rows.len, path, &arena, fn, ctx, err);
     }
 out:
     if (rc < 0) dc_err_prefix(err, "reading checkpoint %s", path);
