@@ -61,7 +61,29 @@ setup_venv() {
     echo "$want" > "$stamp"
 }
 
+# delta-spark jars for the slow Spark interop test, from Maven Central with
+# Maven's own client, into .cache/spark-jars (skipped when present).
+SPARK_JARS=(io.delta:delta-spark_2.12:3.2.1 io.delta:delta-storage:3.2.1)
+fetch_spark_jars() {
+    local dir=".cache/spark-jars" a
+    if ls "$dir"/delta-spark_2.12-*.jar >/dev/null 2>&1; then
+        log "delta-spark jars present"
+        return 0
+    fi
+    if ! command -v mvn >/dev/null 2>&1 || ! command -v java >/dev/null 2>&1; then
+        log "installing maven and a JDK for the Spark jars"
+        env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+            maven openjdk-17-jdk-headless || { log "no maven: Spark test will skip"; return 0; }
+    fi
+    mkdir -p "$dir"
+    for a in "${SPARK_JARS[@]}"; do
+        mvn -q -B dependency:copy -Dartifact="$a" -DoutputDirectory="$dir" \
+            || { log "could not fetch $a: Spark test will skip"; return 0; }
+    done
+}
+
 install_debs
 setup_venv
+fetch_spark_jars
 log "building"
 make -j2

@@ -12,4 +12,9 @@ int dc_cli_parquet_rewrite(int argc, char **argv);
 /* Delta read commands: argv[0] is "cat", "inspect" or "history". */
 int dc_cli_delta(int argc, char **argv);
 
+/* `deltacdc checkpoint TABLE` (cli_checkpoint.c). */
+int dc_cli_checkpoint(int argc, char **argv);
+/* `deltacdc delta-test ...`: test/dev tool for interop tests (cli_deltatest.c). */
+int dc_cli_delta_test(int argc, char **argv);
+
 #endif

@@ -16,6 +16,7 @@ static const char usage[] =
     "  inspect TABLE [--version N] [--json]\n"
     "                                   version, protocol, schema, files, rows, DVs, txns\n"
     "  history TABLE                    one line per commit\n"
+    "  checkpoint TABLE                 write a Parquet checkpoint of the latest version\n"
     "  version                          print the version\n"
     "\n"
     "Run 'deltacdc <command> --help' for a command's options.\n";
@@ -31,6 +32,9 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(argv[1], "parquet") == 0) return dc_cli_parquet(argc - 1, argv + 1);
+    if (strcmp(argv[1], "checkpoint") == 0) return dc_cli_checkpoint(argc - 1, argv + 1);
+    /* Test/dev tool, deliberately not in the usage text (see cli_deltatest.c). */
+    if (strcmp(argv[1], "delta-test") == 0) return dc_cli_delta_test(argc - 1, argv + 1);
     if (strcmp(argv[1], "cat") == 0 || strcmp(argv[1], "inspect") == 0 ||
         strcmp(argv[1], "history") == 0)
         return dc_cli_delta(argc - 1, argv + 1);

@@ -390,4 +390,216 @@ void dc_delta_scan_free(dc_delta_scan *sc);
  * DC_EUNSUPPORTED. */
 int dc_delta_path_to_storage(dc_buf *out, const char *uri_path, dc_err *err);
 
+/* =====================================================================
+ * WRITE SIDE (delta_create.c, delta_commit.c, delta_conflict.c,
+ * delta_stats.c, delta_dv_write.c, delta_checkpoint_write.c,
+ * delta_datafile.c, delta_wutil.c). Additive to the contract above.
+ *
+ * A writer: loads a snapshot, opens a transaction on it, writes data files
+ * (dc_delta_file_writer) and/or deletes rows (DVs), then commits. Data and
+ * DV files are made durable before the commit file is created with
+ * put-if-absent; a lost race is resolved by the conflict rules of Delta's
+ * optimistic concurrency (see dc_delta_conflict_check).
+ * ===================================================================== */
+
+#define DC_DELTA_ENGINE_INFO "deltacdc/0.1.0"
+
+/* ------------------------------------------------------ small helpers */
+
+/* Random (RFC 4122 version 4) UUID in canonical text form, NUL-terminated. */
+int dc_delta_uuid_v4(char out[37], dc_err *err);
+/* Wall-clock milliseconds since the Unix epoch. */
+int64_t dc_delta_now_ms(void);
+/* %-escapes a table-relative storage path for an add/remove `path` (a URI
+ * reference, RFC 2396): keeps unreserved characters and / : @ & = + $ , ;
+ * escapes every other byte as %XX (upper-case hex). */
+int dc_delta_path_encode(dc_buf *out, const char *path, size_t n, dc_err *err);
+/* Appends the Hive-style directory segment "col=value" for a partition
+ * value, escaping as Spark does (%XX for control characters and
+ * " # % ' * / : = ? \ { [ ] ^ DEL); NULL or "" is __HIVE_DEFAULT_PARTITION__. */
+int dc_delta_partition_dir(dc_buf *out, const char *col, const char *value, dc_err *err);
+
+/* 0 when this build can write a table with protocol p and metadata m; else
+ * DC_EUNSUPPORTED naming the writer version, the writer feature, or the
+ * active feature (column mapping, invariants, CHECK constraints, generated
+ * or identity columns, row tracking, in-commit timestamps...) we can not
+ * honour. Reader features are checked too (writers read the table). */
+int dc_delta_protocol_check_write(const dc_delta_protocol *p, const dc_delta_metadata *m,
+                                  dc_err *err);
+
+/* ------------------------------------------------------------ create */
+
+typedef struct dc_delta_create_opts {
+    const char *schema_json;            /* Delta schema JSON text (a struct) */
+    uint32_t n_partition_columns;
+    const char *const *partition_columns;  /* top-level column names, in order */
+    uint32_t n_configuration;
+    const dc_delta_kv *configuration;   /* table properties, copied into metaData */
+    bool enable_dv;                     /* deletion vectors: protocol (3,7) with the
+                                           deletionVectors feature and
+                                           delta.enableDeletionVectors=true */
+    const char *name;                   /* optional metaData.name */
+    const char *description;            /* optional metaData.description */
+} dc_delta_create_opts;
+
+/* Creates a table: version 0 with protocol, metaData (random id) and
+ * commitInfo (CREATE TABLE), written with put-if-absent. Protocol (1,2) by
+ * default; (3,7) with readerFeatures/writerFeatures when deletion vectors or
+ * timestamp_ntz columns need table features. An existing table is DC_EEXISTS.
+ * The schema is checked (parsed, partition columns present and primitive). */
+int dc_delta_table_create(dc_storage *s, const dc_delta_create_opts *o, dc_err *err);
+
+/* ------------------------------------------------------------- stats */
+
+typedef struct dc_delta_stats_opts {
+    int32_t num_indexed_cols;  /* leaf columns with statistics, in schema order
+                                  (delta.dataSkippingNumIndexedCols, 32; -1: all) */
+    int32_t string_prefix;     /* delta.dataSkippingStringPrefixLength (32 UTF-16 units) */
+    bool tight_bounds;         /* write "tightBounds":true (tables with deletion vectors) */
+} dc_delta_stats_opts;
+
+void dc_delta_stats_opts_init(dc_delta_stats_opts *o);
+/* From a table's properties; bad values are DC_EINVAL naming the property. */
+int dc_delta_stats_opts_from_metadata(dc_delta_stats_opts *o, const dc_delta_protocol *p,
+                                      const dc_delta_metadata *m, dc_err *err);
+/* Appends the add-action stats JSON of a data file from its Parquet footer
+ * (dc_pq_writer_meta after close) and the schema it was written with:
+ * numRecords; minValues/maxValues (numbers, decimals, dates, timestamps
+ * truncated to milliseconds, strings truncated to string_prefix as Spark
+ * does) and nullCount per leaf column outside arrays/maps, nested as the
+ * schema; tightBounds when asked. Names are the Parquet (physical) names. */
+int dc_delta_stats_from_footer(dc_buf *out, const dc_pq_schema *schema, const pq_file_meta *meta,
+                               const dc_delta_stats_opts *o, dc_err *err);
+/* numRecords of a stats JSON text → 0, or DC_ENOTFOUND when absent. */
+int dc_delta_stats_num_records(int64_t *out, const char *stats, dc_err *err);
+
+/* ------------------------------------------------------ transactions */
+
+typedef struct dc_delta_tx dc_delta_tx;
+
+/* A transaction against `snap` (borrowed; must outlive the tx). `operation`
+ * names the commitInfo operation in Spark's words ("WRITE", "DELETE",
+ * "MERGE", "OPTIMIZE", ...). Fails with DC_EUNSUPPORTED when the table's
+ * protocol can not be written by us (dc_delta_protocol_check_write). */
+int dc_delta_tx_new(dc_delta_tx **out, dc_delta_snapshot *snap, const char *operation,
+                    dc_err *err);
+void dc_delta_tx_free(dc_delta_tx *tx);
+/* Actions. Everything is copied. A path may appear at most once among the
+ * adds and once among the removes of a transaction (DC_EINVAL otherwise). */
+int dc_delta_tx_add(dc_delta_tx *tx, const dc_delta_add *a, dc_err *err);
+int dc_delta_tx_remove(dc_delta_tx *tx, const dc_delta_remove *r, dc_err *err);
+/* The remove Spark writes for a live file (an add of the snapshot):
+ * deletionTimestamp now, extendedFileMetadata, size, partitionValues, tags,
+ * stats and the file's deletion vector. Marks the tx as having read the file. */
+int dc_delta_tx_remove_file(dc_delta_tx *tx, const dc_delta_add *live, bool data_change,
+                            dc_err *err);
+/* Soft-deletes rows (physical row indexes) of the live file `live` with a
+ * deletion vector: new DV = old DV ∪ rows, stored in the tx's DV file; adds
+ * the remove of the old logical file and the add of the new one (same stats
+ * with tightBounds false). All rows deleted → the file is removed. Requires
+ * delta.enableDeletionVectors=true (DC_EUNSUPPORTED otherwise). */
+int dc_delta_tx_delete_rows(dc_delta_tx *tx, const dc_delta_add *live, const uint64_t *rows,
+                            size_t n, dc_err *err);
+/* Application transaction (exactly-once progress). A concurrent commit that
+ * sets the same appId makes this tx conflict. */
+int dc_delta_tx_set_txn(dc_delta_tx *tx, const char *app_id, int64_t version, dc_err *err);
+/* Schema evolution: the new schema must keep every existing field (same
+ * name, type, nullability, order) and may only add nullable fields (at the
+ * end of a struct). Writes a metaData action with the new schemaString. */
+int dc_delta_tx_set_schema(dc_delta_tx *tx, const char *schema_json, dc_err *err);
+int dc_delta_tx_set_domain(dc_delta_tx *tx, const char *domain, const char *configuration,
+                           bool removed, dc_err *err);
+/* commitInfo operationParameters (string values, as Spark writes them) and
+ * operationMetrics (Spark writes the numbers as strings; so do we). */
+int dc_delta_tx_param(dc_delta_tx *tx, const char *key, const char *value, dc_err *err);
+int dc_delta_tx_metric(dc_delta_tx *tx, const char *key, int64_t value, dc_err *err);
+/* The transaction read the whole table to decide what it writes (MERGE,
+ * DELETE): it is not a blind append, and concurrent removes of any file or
+ * non-blind adds make it conflict. */
+void dc_delta_tx_mark_read_all(dc_delta_tx *tx);
+/* Writes the DV file (if any), then creates the next commit file with
+ * put-if-absent. When another writer won the version, its commits are read
+ * and checked (dc_delta_conflict_check); without a conflict the same actions
+ * are tried at the next version. A conflict is DC_ECONFLICT with
+ * err->retriable set (reload the snapshot and redo the work). The snapshot
+ * is not updated: call dc_delta_snapshot_update. */
+int dc_delta_tx_commit(int64_t *version_out, dc_delta_tx *tx, dc_err *err);
+
+/* -------------------------------------------------------- conflicts */
+
+/* What a transaction did, for checking it against a winning commit. */
+typedef struct dc_delta_tx_info {
+    bool read_all;              /* read every file (not a blind append) */
+    bool blind_append;          /* only adds, nothing read (commitInfo.isBlindAppend) */
+    bool changes_metadata;      /* commits a metaData action */
+    bool changes_protocol;      /* commits a protocol action */
+    size_t n_removed;
+    const char *const *removed; /* paths (as in the log) this tx removes */
+    size_t n_app_ids;
+    const char *const *app_ids; /* appIds whose txn this tx sets or depends on */
+    size_t n_domains;
+    const char *const *domains; /* domainMetadata domains this tx writes */
+} dc_delta_tx_info;
+
+/* 0 when `tx` can commit after `winner` (version tx.read+k) without
+ * changing meaning; else DC_ECONFLICT (retriable) naming the winning version
+ * and the rule: protocol changed, metadata changed, concurrent transaction
+ * (same appId), concurrent domain metadata, concurrent append (the tx read
+ * all and the winner added files in a non-blind commit), concurrent delete
+ * of a file the tx read, concurrent delete of a file the tx removes. A new
+ * protocol we can not write is DC_EUNSUPPORTED. */
+int dc_delta_conflict_check(const dc_delta_tx_info *tx, const dc_delta_commit *winner,
+                            dc_err *err);
+
+/* --------------------------------------------------- deletion vectors */
+
+/* Writes several DVs into one DV file deletion_vector_<uuid>.bin (format
+ * version 1; each DV: 4-byte big-endian size, RoaringBitmapArray, 4-byte
+ * big-endian CRC-32) and describes each as storage type 'u' (Z85 UUID). */
+typedef struct dc_delta_dv_writer dc_delta_dv_writer;
+
+int dc_delta_dv_writer_new(dc_delta_dv_writer **out, dc_storage *s, dc_err *err);
+/* Appends a DV; *out gets its descriptor (pathOrInlineDv in `arena`). */
+int dc_delta_dv_writer_add(dc_delta_dv_desc *out, dc_arena *arena, dc_delta_dv_writer *w,
+                           const dc_delta_dv *dv, dc_err *err);
+/* DVs added so far. */
+size_t dc_delta_dv_writer_count(const dc_delta_dv_writer *w);
+/* Creates the file durably (put-if-absent); nothing when no DV was added. */
+int dc_delta_dv_writer_finish(dc_delta_dv_writer *w, dc_err *err);
+void dc_delta_dv_writer_free(dc_delta_dv_writer *w);
+
+/* ------------------------------------------------------ data files */
+
+/* Writes a table's rows (JSON objects with display names, parquet.h's
+ * conventions) into Parquet data files, one file per distinct tuple of
+ * partition values under Hive-style directories, and turns each into an add
+ * action with stats. Codec from delta.parquet.compression.codec (zstd). */
+typedef struct dc_delta_file_writer dc_delta_file_writer;
+
+/* `schema_json` NULL: the snapshot's schema (else the evolved schema the tx
+ * will commit). The snapshot is borrowed. */
+int dc_delta_file_writer_new(dc_delta_file_writer **out, dc_delta_snapshot *snap,
+                             const char *schema_json, dc_err *err);
+int dc_delta_file_writer_write_row(dc_delta_file_writer *w, const dc_json *row, dc_err *err);
+/* Closes every file (fsync) and adds its add action to tx (dataChange true). */
+int dc_delta_file_writer_finish(dc_delta_file_writer *w, dc_delta_tx *tx, dc_err *err);
+/* Removes files not yet handed to a tx; NULL is a no-op. */
+void dc_delta_file_writer_free(dc_delta_file_writer *w);
+
+/* ------------------------------------------------------- checkpoints */
+
+typedef struct dc_delta_checkpoint_info {
+    int64_t version;            /* the snapshot version checkpointed */
+    int64_t size;               /* actions (rows) in the checkpoint */
+    int64_t size_in_bytes;      /* bytes of the checkpoint file */
+    int64_t num_add_files;      /* add rows */
+} dc_delta_checkpoint_info;
+
+/* Writes the classic single-file checkpoint _delta_log/<v>.checkpoint.parquet
+ * of `snap` (protocol, metaData, txn, live domains, adds, unexpired remove
+ * tombstones; Spark's nested schema, stats as JSON text), then
+ * _last_checkpoint (atomic overwrite) unless it already names a newer one. */
+int dc_delta_checkpoint_write(dc_delta_checkpoint_info *out, dc_delta_snapshot *snap,
+                              dc_err *err);
+
 #endif /* DC_DELTA_H */

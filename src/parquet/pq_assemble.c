@@ -208,24 +208,98 @@ static int check_consumed(const asm_ctx *a, const dc_pq_field *f, dc_err *err)
     return 0;
 }
 
-static int emit_rows(asm_ctx *a, const bool *project, int64_t n_rows, dc_err *err)
+/* The text before each projected top-level value: "{\"a\":", ",\"b\":", ...
+ * into keys, with key_off[i]..key_off[i+1] for the i-th projected field. */
+static int build_keys(dc_buf *keys, size_t *key_off, const dc_pq_field *root,
+                      const bool *project, dc_err *err)
 {
-    const dc_pq_field *root = &a->s->root;
-    for (a->row = 0; a->row < (size_t)n_rows; a->row++) {
-        bool first = true;
-        DC_TRY(dc_buf_putc(a->out, '{', err));
-        for (uint32_t i = 0; i < root->n_children; i++) {
-            if (project && !project[i]) continue;
-            if (!first) DC_TRY(dc_buf_putc(a->out, ',', err));
-            first = false;
-            DC_TRY(put_key(a->out, root->children[i].name, err));
-            DC_TRY(emit(a, &root->children[i], 0, 0, err));
+    size_t k = 0;
+    key_off[0] = 0;
+    for (uint32_t i = 0; i < root->n_children; i++) {
+        if (project && !project[i]) continue;
+        DC_TRY(dc_buf_putc(keys, k ? ',' : '{', err));
+        DC_TRY(put_key(keys, root->children[i].name, err));
+        key_off[++k] = keys->len;
+    }
+    return 0;
+}
+
+/* All projected fields are flat primitives: level i of every leaf is row i
+ * (read_column checked n_levels == num_rows), so no cursors are needed. */
+static int emit_flat_rows(asm_ctx *a, const dc_pq_field *const *fields, size_t n_fields,
+                          const dc_buf *keys, const size_t *key_off, size_t n_rows, dc_err *err)
+{
+    for (a->row = 0; a->row < n_rows; a->row++) {
+        if (n_fields == 0) DC_TRY(dc_buf_putc(a->out, '{', err));
+        for (size_t k = 0; k < n_fields; k++) {
+            uint32_t li = (uint32_t)fields[k]->leaf;
+            const dc_pq_leaf *leaf = &a->s->leaves[li];
+            const dc_pq_column *col = &a->r->cols[li];
+            DC_TRY(dc_buf_append(a->out, keys->data + key_off[k], key_off[k + 1] - key_off[k],
+                                 err));
+            if (col->def && col->def[a->row] != leaf->max_def) {
+                DC_TRY(dc_buf_append(a->out, "null", 4, err));
+                continue;
+            }
+            int rc = pq_json_put_value(a->out, leaf, col, a->cur[li].vi++, err);
+            if (rc < 0) {
+                dc_err_prefix(err, "column %s, row %zu", leaf->dotted, a->row);
+                return rc;
+            }
         }
         DC_TRY(dc_buf_append(a->out, "}\n", 2, err));
     }
-    for (uint32_t i = 0; i < root->n_children; i++)
-        if (!project || project[i]) DC_TRY(check_consumed(a, &root->children[i], err));
     return 0;
+}
+
+static int emit_nested_rows(asm_ctx *a, const dc_pq_field *const *fields, size_t n_fields,
+                            const dc_buf *keys, const size_t *key_off, size_t n_rows,
+                            dc_err *err)
+{
+    for (a->row = 0; a->row < n_rows; a->row++) {
+        if (n_fields == 0) DC_TRY(dc_buf_putc(a->out, '{', err));
+        for (size_t k = 0; k < n_fields; k++) {
+            DC_TRY(dc_buf_append(a->out, keys->data + key_off[k], key_off[k + 1] - key_off[k],
+                                 err));
+            DC_TRY(emit(a, fields[k], 0, 0, err));
+        }
+        DC_TRY(dc_buf_append(a->out, "}\n", 2, err));
+    }
+    for (size_t k = 0; k < n_fields; k++) DC_TRY(check_consumed(a, fields[k], err));
+    return 0;
+}
+
+/* Rows of the projected fields (their leaves already read). */
+static int emit_rows(asm_ctx *a, const bool *project, size_t n_rows, dc_err *err)
+{
+    const dc_pq_field *root = &a->s->root;
+    const dc_pq_field **fields = dc_calloc(root->n_children + 1, sizeof *fields);
+    size_t *key_off = dc_calloc(root->n_children + 2, sizeof *key_off);
+    size_t n = 0;
+    bool flat = true;
+    dc_buf keys;
+    int rc = 0;
+    dc_buf_init(&keys, DC_PQ_MAX_FOOTER_BYTES);
+    if (!fields || !key_off) {
+        rc = dc_err_set(err, DC_ENOMEM, "out of memory for %u fields", root->n_children);
+        goto out;
+    }
+    for (uint32_t i = 0; i < root->n_children; i++) {
+        if (project && !project[i]) continue;
+        fields[n] = &root->children[i];
+        flat = flat && fields[n]->leaf >= 0 && a->s->leaves[fields[n]->leaf].max_rep == 0;
+        n++;
+    }
+    if ((rc = build_keys(&keys, key_off, root, project, err)) < 0) goto out;
+    if (flat)
+        rc = emit_flat_rows(a, fields, n, &keys, key_off, n_rows, err);
+    else
+        rc = emit_nested_rows(a, fields, n, &keys, key_off, n_rows, err);
+out:
+    dc_buf_dispose(&keys);
+    dc_free(key_off);
+    dc_free(fields);
+    return rc;
 }
 
 /* The reader's per-leaf columns, allocated on first use. */
@@ -263,7 +337,7 @@ int dc_pq_reader_rows_json(dc_buf *out, dc_pq_reader *r, uint32_t rg, const bool
         goto out;
     }
     asm_ctx a = { .r = r, .s = s, .out = out, .cur = cur };
-    rc = emit_rows(&a, project, r->meta.row_groups[rg].num_rows, err);
+    rc = emit_rows(&a, project, (size_t)r->meta.row_groups[rg].num_rows, err);
 prefixed:
     if (rc < 0) dc_err_prefix(err, "%s: row group %u", r->name, rg);
 out:

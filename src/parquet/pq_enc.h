@@ -69,7 +69,8 @@ int pq_bss_decode(uint8_t *out, size_t count, size_t width, const uint8_t *p, si
  * *consumed is the bytes used. */
 int pq_plain_ba_decode(dc_buf *data, uint32_t *offsets, size_t count, const uint8_t *p, size_t n,
                        size_t *consumed, dc_err *err);
-/* PLAIN booleans: bit-packed LSB first; `bit_offset` lets a page continue. */
+/* PLAIN booleans: bit-packed LSB first, one output byte (0/1) per value;
+ * needs ceil(count/8) bytes. */
 int pq_plain_bool_decode(uint8_t *out, size_t count, const uint8_t *p, size_t n, dc_err *err);
 
 /* ------------------------------------------------------------ codecs */
@@ -82,8 +83,9 @@ int pq_plain_bool_decode(uint8_t *out, size_t count, const uint8_t *p, size_t n,
 int pq_decompress(uint8_t *out, size_t out_len, pq_codec codec, const uint8_t *p, size_t n,
                   dc_err *err);
 /* Appends the compressed form of p[0..n) to out. level < 0 means the codec's
- * default (zstd 3 — parquet-java's and pyarrow's default —, gzip 6). Writers
- * use UNCOMPRESSED, SNAPPY, GZIP, ZSTD; others return DC_EUNSUPPORTED. */
+ * default (zstd 3 — parquet-java's and pyarrow's default —, gzip 6, brotli
+ * 8). Writers use UNCOMPRESSED, SNAPPY, GZIP, ZSTD; BROTLI, LZ4_RAW and LZ4
+ * (one Hadoop frame) also work (tests, fuzzing); LZO is DC_EUNSUPPORTED. */
 int pq_compress(dc_buf *out, pq_codec codec, int level, const uint8_t *p, size_t n,
                 dc_err *err);
 

@@ -301,19 +301,33 @@ int pq_bitpacked_legacy_decode_i16(int16_t *out, size_t count, int bit_width, co
 
 /* ------------------------------------------ RLE / bit-packed hybrid encode */
 
-/* parquet-java's RunLengthBitPackingHybridEncoder, value for value: a run of
- * 8 or more repeats that starts on a group boundary becomes an RLE run; other
- * values are bit-packed in groups of 8, at most 63 groups under one header. */
+/* Packs 8 values of w (1..64) bits LSB first into o: writes w bytes, and may
+ * scribble up to 8 bytes past them (callers reserve the slack). */
+static inline uint8_t *pack8(uint8_t *o, const uint64_t v[8], int w)
+{
+    uint64_t acc = 0; /* pending bits, low first */
+    int nb = 0;       /* bits pending in acc, < 64 */
+    for (int k = 0; k < 8; k++) {
+        acc |= v[k] << nb;
+        nb += w;
+        if (nb >= 64) {
+            dc_store_le64(o, acc);
+            o += 8;
+            nb -= 64;
+            acc = nb ? v[k] >> (w - nb) : 0;
+        }
+    }
+    dc_store_le64(o, acc); /* 8 * w bits in all: nb is a multiple of 8 */
+    return o + nb / 8;
+}
+
+/* Output of the hybrid encoder: the open bit-packed run and its header. */
 typedef struct hyb_enc {
     dc_buf *out;
     int bw;                 /* bit width of every value */
-    uint32_t buffered[8];   /* values of the group being filled */
-    int n_buffered;         /* entries of buffered[] in use */
-    uint32_t prev;          /* last value seen */
-    size_t repeats;         /* repeats of prev since the last group boundary */
     size_t header_at;       /* offset in out of the open bit-packed run's header */
     bool run_open;          /* a bit-packed run is open (header_at valid) */
-    int groups;             /* groups in the open bit-packed run */
+    int groups;             /* groups in the open bit-packed run, <= 63 */
 } hyb_enc;
 
 static void hyb_end_packed(hyb_enc *e)
@@ -324,87 +338,86 @@ static void hyb_end_packed(hyb_enc *e)
     e->groups = 0;
 }
 
-/* Room for the largest unit: a 10-byte header plus a 32-byte group or value. */
-#define HYB_UNIT_MAX 48
+/* Room for the largest unit: a 10-byte header, a 32-byte group, 8 of slack. */
+#define HYB_UNIT_MAX 56
 
-static int hyb_write_group(hyb_enc *e, dc_err *err)
+static int hyb_room(hyb_enc *e, dc_err *err)
 {
-    if (e->groups >= 63) hyb_end_packed(e);
-    DC_TRY(dc_buf_reserve(e->out, HYB_UNIT_MAX, err));
+    if (e->out->cap - e->out->len >= HYB_UNIT_MAX) return 0;
+    return dc_buf_reserve(e->out, HYB_UNIT_MAX, err);
+}
+
+static int hyb_group(hyb_enc *e, const uint64_t v[8], dc_err *err)
+{
+    if (e->groups == 63) hyb_end_packed(e);
+    DC_TRY(hyb_room(e, err));
     uint8_t *o = e->out->data + e->out->len;
     if (!e->run_open) {
         e->header_at = e->out->len;
         e->run_open = true;
         *o++ = 0;
     }
-    uint64_t acc = 0;
-    int nbits = 0;
-    for (int i = 0; i < 8; i++) {
-        acc |= (uint64_t)e->buffered[i] << nbits;
-        nbits += e->bw;
-        while (nbits >= 8) {
-            *o++ = (uint8_t)acc;
-            acc >>= 8;
-            nbits -= 8;
-        }
-    }
+    o = pack8(o, v, e->bw);
     e->out->len = (size_t)(o - e->out->data);
-    e->n_buffered = 0;
-    e->repeats = 0;
     e->groups++;
     return 0;
 }
 
-static int hyb_write_rle(hyb_enc *e, dc_err *err)
+static int hyb_rle(hyb_enc *e, size_t repeats, uint32_t value, dc_err *err)
 {
     hyb_end_packed(e);
-    DC_TRY(dc_buf_reserve(e->out, HYB_UNIT_MAX, err));
+    DC_TRY(hyb_room(e, err));
     uint8_t *o = e->out->data + e->out->len;
-    uint64_t h = (uint64_t)e->repeats << 1;
+    uint64_t h = (uint64_t)repeats << 1;
     while (h >= 0x80) {
         *o++ = (uint8_t)(h | 0x80);
         h >>= 7;
     }
     *o++ = (uint8_t)h;
-    for (int i = 0; i < (e->bw + 7) / 8; i++) *o++ = (uint8_t)(e->prev >> (8 * i));
+    for (int i = 0; i < (e->bw + 7) / 8; i++) *o++ = (uint8_t)(value >> (8 * i));
     e->out->len = (size_t)(o - e->out->data);
-    e->repeats = 0;
-    e->n_buffered = 0;
     return 0;
 }
 
-static inline int hyb_put(hyb_enc *e, uint32_t v, dc_err *err)
-{
-    if (v == e->prev) {
-        if (++e->repeats >= 8) return 0;
-    } else {
-        if (e->repeats >= 8) DC_TRY(hyb_write_rle(e, err));
-        e->repeats = 1;
-        e->prev = v;
+/* parquet-java's RunLengthBitPackingHybridEncoder, group by group: its
+ * per-value state machine starts an RLE run only when the 8 values of a
+ * fresh group are equal (repeats are counted from the group's first value),
+ * the run then extends to the next different value, which starts a new
+ * group; other groups are bit-packed, at most 63 under one header, and a
+ * final partial group is padded with zeros. */
+#define DEF_HYB_ENCODE(NAME, T)                                                       \
+    static int NAME(hyb_enc *e, const T *v, size_t count, dc_err *err)               \
+    {                                                                                 \
+        size_t i = 0;                                                                 \
+        while (count - i >= 8) {                                                      \
+            const T x = v[i];                                                         \
+            /* & not &&: no branch per value on data that rarely repeats. */          \
+            if ((v[i + 1] == x) & (v[i + 2] == x) & (v[i + 3] == x) & (v[i + 4] == x) & \
+                (v[i + 5] == x) & (v[i + 6] == x) & (v[i + 7] == x)) {                  \
+                size_t r = 8;                                                         \
+                while (i + r < count && v[i + r] == x) r++;                           \
+                DC_TRY(hyb_rle(e, r, (uint32_t)x, err));                              \
+                i += r;                                                               \
+                continue;                                                             \
+            }                                                                         \
+            const uint64_t g[8] = {(uint32_t)v[i], (uint32_t)v[i + 1], (uint32_t)v[i + 2], \
+                                   (uint32_t)v[i + 3], (uint32_t)v[i + 4],            \
+                                   (uint32_t)v[i + 5], (uint32_t)v[i + 6],            \
+                                   (uint32_t)v[i + 7]};                               \
+            DC_TRY(hyb_group(e, g, err));                                             \
+            i += 8;                                                                   \
+        }                                                                             \
+        if (i < count) {                                                              \
+            uint64_t g[8] = {0};                                                      \
+            for (size_t k = 0; i + k < count; k++) g[k] = (uint32_t)v[i + k];         \
+            DC_TRY(hyb_group(e, g, err));                                             \
+        }                                                                             \
+        hyb_end_packed(e);                                                            \
+        return 0;                                                                     \
     }
-    e->buffered[e->n_buffered++] = v;
-    if (e->n_buffered == 8) DC_TRY(hyb_write_group(e, err));
-    return 0;
-}
 
-static int hyb_finish(hyb_enc *e, dc_err *err)
-{
-    if (e->repeats >= 8) {
-        DC_TRY(hyb_write_rle(e, err));
-    } else if (e->n_buffered > 0) {
-        while (e->n_buffered < 8) e->buffered[e->n_buffered++] = 0;
-        DC_TRY(hyb_write_group(e, err));
-    }
-    hyb_end_packed(e);
-    return 0;
-}
-
-static void hyb_init(hyb_enc *e, dc_buf *out, int bw)
-{
-    memset(e, 0, sizeof *e);
-    e->out = out;
-    e->bw = bw;
-}
+DEF_HYB_ENCODE(hyb_encode_u32, uint32_t)
+DEF_HYB_ENCODE(hyb_encode_i16, int16_t)
 
 int pq_rle_encode_u32(dc_buf *out, const uint32_t *vals, size_t count, int bit_width,
                       dc_err *err)
@@ -412,16 +425,16 @@ int pq_rle_encode_u32(dc_buf *out, const uint32_t *vals, size_t count, int bit_w
     if (bit_width < 0 || bit_width > 32)
         return dc_err_set(err, DC_EINVAL, "RLE encode: bit width %d is not in 0..32", bit_width);
     if (bit_width == 0) return 0;
-    const uint32_t over = bit_width == 32 ? 0 : ~(uint32_t)0 << bit_width;
-    hyb_enc e;
-    hyb_init(&e, out, bit_width);
-    for (size_t i = 0; i < count; i++) {
-        if (vals[i] & over)
-            return dc_err_set(err, DC_EINVAL, "RLE encode: value %u at index %zu needs more than "
-                              "%d bits", vals[i], i, bit_width);
-        DC_TRY(hyb_put(&e, vals[i], err));
+    uint32_t all = 0;
+    for (size_t i = 0; i < count; i++) all |= vals[i];
+    if (bit_width < 32 && (all >> bit_width) != 0) {
+        size_t i = 0;
+        while ((vals[i] >> bit_width) == 0) i++;
+        return dc_err_set(err, DC_EINVAL, "RLE encode: value %u at index %zu needs more than "
+                          "%d bits", vals[i], i, bit_width);
     }
-    return hyb_finish(&e, err);
+    hyb_enc e = {out, bit_width, 0, false, 0};
+    return hyb_encode_u32(&e, vals, count, err);
 }
 
 int pq_rle_encode_i16(dc_buf *out, const int16_t *vals, size_t count, int bit_width,
@@ -430,15 +443,16 @@ int pq_rle_encode_i16(dc_buf *out, const int16_t *vals, size_t count, int bit_wi
     if (bit_width < 0 || bit_width > 15)
         return dc_err_set(err, DC_EINVAL, "RLE encode: bit width %d is not in 0..15", bit_width);
     if (bit_width == 0) return 0;
-    hyb_enc e;
-    hyb_init(&e, out, bit_width);
-    for (size_t i = 0; i < count; i++) {
-        if (vals[i] < 0 || (vals[i] >> bit_width) != 0)
-            return dc_err_set(err, DC_EINVAL, "RLE encode: level %d at index %zu is not in 0..%d",
-                              vals[i], i, (1 << bit_width) - 1);
-        DC_TRY(hyb_put(&e, (uint32_t)vals[i], err));
+    uint16_t all = 0;
+    for (size_t i = 0; i < count; i++) all |= (uint16_t)vals[i];
+    if ((all >> bit_width) != 0) {
+        size_t i = 0;
+        while (((uint16_t)vals[i] >> bit_width) == 0) i++;
+        return dc_err_set(err, DC_EINVAL, "RLE encode: level %d at index %zu is not in 0..%d",
+                          vals[i], i, (1 << bit_width) - 1);
     }
-    return hyb_finish(&e, err);
+    hyb_enc e = {out, bit_width, 0, false, 0};
+    return hyb_encode_i16(&e, vals, count, err);
 }
 
 /* ------------------------------------------------- DELTA_BINARY_PACKED */
@@ -623,30 +637,6 @@ static void put_uvarint(uint8_t **o, uint64_t v)
     *(*o)++ = (uint8_t)v;
 }
 
-/* Packs 32 values of width w (0..64) LSB first; writes exactly 4*w bytes. */
-static void pack32_u64(uint8_t *o, const uint64_t *v, int w)
-{
-    uint64_t acc = 0;   /* pending bits, low first */
-    int nbits = 0;      /* bits in acc */
-    for (int i = 0; i < 32; i++) {
-        uint64_t x = v[i];
-        int left = w;
-        while (left > 0) {
-            const int take = left < 64 - nbits ? left : 64 - nbits;
-            const uint64_t part = take == 64 ? x : x & ((UINT64_C(1) << take) - 1);
-            acc |= part << nbits;
-            nbits += take;
-            x = take == 64 ? 0 : x >> take;
-            left -= take;
-            while (nbits >= 8) {
-                *o++ = (uint8_t)acc;
-                acc >>= 8;
-                nbits -= 8;
-            }
-        }
-    }
-}
-
 /* One block of up to 128 deltas (already computed, wrapping). */
 static int dbp_encode_block(dc_buf *out, uint64_t *deltas, size_t nd, dc_err *err)
 {
@@ -655,18 +645,20 @@ static int dbp_encode_block(dc_buf *out, uint64_t *deltas, size_t nd, dc_err *er
         if ((int64_t)deltas[i] < min) min = (int64_t)deltas[i];
     for (size_t i = 0; i < nd; i++) deltas[i] -= (uint64_t)min;
     for (size_t i = nd; i < 128; i++) deltas[i] = 0;
-    DC_TRY(dc_buf_reserve(out, 10 + 4 + 128 * 8, err));
+    DC_TRY(dc_buf_reserve(out, 10 + 4 + 128 * 8 + 8, err)); /* + pack8's slack */
     uint8_t *o = out->data + out->len;
     put_uvarint(&o, zigzag_encode(min));
+    /* The widest value of a miniblock has the bit width of their OR. */
     int widths[4] = {0, 0, 0, 0};
-    for (size_t i = 0; i < nd; i++) {
-        const int w = pq_bit_width(deltas[i]);
-        if (w > widths[i / 32]) widths[i / 32] = w;
+    for (size_t m = 0; m * 32 < nd; m++) {
+        uint64_t all = 0;
+        for (size_t i = m * 32; i < m * 32 + 32; i++) all |= deltas[i];
+        widths[m] = pq_bit_width(all);
     }
     for (int m = 0; m < 4; m++) *o++ = (uint8_t)widths[m];
     for (size_t m = 0; m * 32 < nd; m++) {
-        pack32_u64(o, deltas + m * 32, widths[m]);
-        o += 4 * widths[m];
+        if (widths[m] == 0) continue;
+        for (size_t g = 0; g < 4; g++) o = pack8(o, deltas + m * 32 + g * 8, widths[m]);
     }
     out->len = (size_t)(o - out->data);
     return 0;
@@ -778,6 +770,10 @@ static int front_decode(dc_buf *data, uint32_t *offsets, const int32_t *prefix,
 {
     size_t total = 0;
     DC_TRY(front_total(&total, prefix, suffix, count, data->len, sn, err));
+    if (total == 0) { /* all values empty; data->data may still be NULL */
+        for (size_t i = 0; i < count; i++) offsets[i + 1] = (uint32_t)data->len;
+        return 0;
+    }
     DC_TRY(dc_buf_reserve(data, total, err));
     uint8_t *dst = data->data + data->len;
     size_t prev_len = 0, at = data->len;
@@ -828,6 +824,83 @@ out:
 
 /* ------------------------------------------------- BYTE_STREAM_SPLIT */
 
+#if defined(__SSE2__) && !defined(DC_NO_SIMD)
+#include <emmintrin.h>
+
+/* 16 values of 8 bytes from 8 streams: three rounds of byte interleaving. */
+static void bss_block8(uint8_t *out, const uint8_t *p, size_t stride)
+{
+    __m128i a[8], b[8];
+    for (int s = 0; s < 8; s++) a[s] = _mm_loadu_si128((const __m128i *)(p + (size_t)s * stride));
+    for (int s = 0; s < 4; s++) {
+        b[2 * s] = _mm_unpacklo_epi8(a[2 * s], a[2 * s + 1]);
+        b[2 * s + 1] = _mm_unpackhi_epi8(a[2 * s], a[2 * s + 1]);
+    }
+    /* b[2s] holds bytes (2s, 2s+1) of values 0..7, b[2s+1] of values 8..15. */
+    for (int h = 0; h < 2; h++) {
+        a[4 * h] = _mm_unpacklo_epi16(b[h], b[2 + h]);
+        a[4 * h + 1] = _mm_unpackhi_epi16(b[h], b[2 + h]);
+        a[4 * h + 2] = _mm_unpacklo_epi16(b[4 + h], b[6 + h]);
+        a[4 * h + 3] = _mm_unpackhi_epi16(b[4 + h], b[6 + h]);
+    }
+    /* a[4h+q] holds bytes 0..3 (q < 2) or 4..7 of values 8h+4(q%2) .. +3. */
+    for (int h = 0; h < 2; h++) {
+        for (int q = 0; q < 2; q++) {
+            const __m128i lo = a[4 * h + q], hi = a[4 * h + 2 + q];
+            uint8_t *o = out + (size_t)(8 * h + 4 * q) * 8;
+            _mm_storeu_si128((__m128i *)o, _mm_unpacklo_epi32(lo, hi));
+            _mm_storeu_si128((__m128i *)(o + 16), _mm_unpackhi_epi32(lo, hi));
+        }
+    }
+}
+
+/* 16 values of 4 bytes from 4 streams. */
+static void bss_block4(uint8_t *out, const uint8_t *p, size_t stride)
+{
+    const __m128i s0 = _mm_loadu_si128((const __m128i *)p);
+    const __m128i s1 = _mm_loadu_si128((const __m128i *)(p + stride));
+    const __m128i s2 = _mm_loadu_si128((const __m128i *)(p + 2 * stride));
+    const __m128i s3 = _mm_loadu_si128((const __m128i *)(p + 3 * stride));
+    const __m128i b0 = _mm_unpacklo_epi8(s0, s1), b1 = _mm_unpackhi_epi8(s0, s1);
+    const __m128i b2 = _mm_unpacklo_epi8(s2, s3), b3 = _mm_unpackhi_epi8(s2, s3);
+    _mm_storeu_si128((__m128i *)out, _mm_unpacklo_epi16(b0, b2));
+    _mm_storeu_si128((__m128i *)(out + 16), _mm_unpackhi_epi16(b0, b2));
+    _mm_storeu_si128((__m128i *)(out + 32), _mm_unpacklo_epi16(b1, b3));
+    _mm_storeu_si128((__m128i *)(out + 48), _mm_unpackhi_epi16(b1, b3));
+}
+#else
+/* Portable: 8 values of 8 bytes as an 8x8 byte-matrix transpose in words. */
+static void bss_block8(uint8_t *out, const uint8_t *p, size_t stride)
+{
+    for (int half = 0; half < 2; half++, p += 8, out += 64) {
+        uint64_t x[8];
+        for (int s = 0; s < 8; s++) x[s] = dc_load_le64(p + (size_t)s * stride);
+        for (int r = 0; r < 4; r++) {
+            const uint64_t t = ((x[r] >> 32) ^ x[r + 4]) & UINT64_C(0x00000000ffffffff);
+            x[r] ^= t << 32;
+            x[r + 4] ^= t;
+        }
+        for (int r = 0; r < 8; r += (r % 2 ? 3 : 1)) {
+            const uint64_t t = ((x[r] >> 16) ^ x[r + 2]) & UINT64_C(0x0000ffff0000ffff);
+            x[r] ^= t << 16;
+            x[r + 2] ^= t;
+        }
+        for (int r = 0; r < 8; r += 2) {
+            const uint64_t t = ((x[r] >> 8) ^ x[r + 1]) & UINT64_C(0x00ff00ff00ff00ff);
+            x[r] ^= t << 8;
+            x[r + 1] ^= t;
+        }
+        for (int s = 0; s < 8; s++) dc_store_le64(out + 8 * s, x[s]);
+    }
+}
+
+static void bss_block4(uint8_t *out, const uint8_t *p, size_t stride)
+{
+    for (size_t i = 0; i < 16; i++)
+        for (size_t b = 0; b < 4; b++) out[4 * i + b] = p[b * stride + i];
+}
+#endif
+
 int pq_bss_decode(uint8_t *out, size_t count, size_t width, const uint8_t *p, size_t n,
                   dc_err *err)
 {
@@ -840,25 +913,14 @@ int pq_bss_decode(uint8_t *out, size_t count, size_t width, const uint8_t *p, si
         return dc_err_set(err, DC_ECORRUPT,
                           "BYTE_STREAM_SPLIT: %zu values of %zu bytes need %zu bytes, have %zu",
                           count, width, count * width, n);
-    if (width == 4) {
-        const uint8_t *s0 = p, *s1 = p + stride, *s2 = p + 2 * stride, *s3 = p + 3 * stride;
-        for (size_t i = 0; i < count; i++) {
-            out[4 * i] = s0[i];
-            out[4 * i + 1] = s1[i];
-            out[4 * i + 2] = s2[i];
-            out[4 * i + 3] = s3[i];
-        }
-    } else if (width == 8) {
-        for (size_t i = 0; i < count; i++) {
-            uint64_t v = 0;
-            for (size_t b = 0; b < 8; b++) v |= (uint64_t)p[b * stride + i] << (8 * b);
-            dc_store_le64(out + 8 * i, v);
-        }
-    } else {
-        for (size_t b = 0; b < width; b++) {
-            const uint8_t *s = p + b * stride;
-            for (size_t i = 0; i < count; i++) out[i * width + b] = s[i];
-        }
+    size_t i = 0;
+    if (width == 8)
+        for (; i + 16 <= count; i += 16) bss_block8(out + 8 * i, p + i, stride);
+    else if (width == 4)
+        for (; i + 16 <= count; i += 16) bss_block4(out + 4 * i, p + i, stride);
+    for (size_t b = 0; b < width; b++) {
+        const uint8_t *s = p + b * stride;
+        for (size_t j = i; j < count; j++) out[j * width + b] = s[j];
     }
     return 0;
 }
@@ -892,17 +954,18 @@ int pq_plain_ba_decode(dc_buf *data, uint32_t *offsets, size_t count, const uint
         offsets[i + 1] = (uint32_t)at;
     }
     const size_t total = (size_t)(at - offsets[0]);
+    *consumed = pos;
+    if (total == 0) return 0; /* data->data may still be NULL */
     DC_TRY(dc_buf_reserve(data, total, err));
     uint8_t *dst = data->data + data->len;
     size_t src = 0;
-    for (size_t i = 0; i < count && total; i++) {
+    for (size_t i = 0; i < count; i++) {
         const size_t len = offsets[i + 1] - offsets[i];
         memcpy(dst, p + src + 4, len);
         dst += len;
         src += 4 + len;
     }
     data->len += total;
-    *consumed = pos;
     return 0;
 }
 

@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 /* ------------------------------------------------------------ messages */
 
@@ -143,6 +144,14 @@ static int json_float(dc_pq_column *c, const dc_json *v, dc_err *err)
     double d;
     DC_TRY(json_double(&d, v, "a float", err));
     float f = (float)d;
+    if (v->type == DC_JSON_NUMBER) {
+        /* Straight to float: text -> double -> float can round twice. The
+         * text is NUL-terminated; a locale with another decimal point stops
+         * strtof early, and then the double stands. */
+        char *end = NULL;
+        float g = strtof(v->u.str, &end);
+        if (end == v->u.str + v->len) f = g;
+    }
     if (isinf(f) && !isinf(d)) return expected(err, DC_EINVAL, "a float (in its range)", v);
     return dc_buf_append(&c->values, &f, 4, err);
 }
@@ -232,20 +241,19 @@ static void store_be(uint8_t *out, size_t width, u128 mag, bool neg)
 static int json_decimal(dc_pq_column *c, const dc_pq_leaf *leaf, const dc_json *v, dc_err *err)
 {
     const dc_pq_field *f = leaf->field;
-    char what[64];
-    snprintf(what, sizeof what, "a decimal(%d,%d)", (int)f->precision, (int)f->scale);
-    if (v->type != DC_JSON_STRING && v->type != DC_JSON_NUMBER)
-        return expected(err, DC_EINVAL, what, v);
     if (f->precision < 1 || f->precision > 38 || f->scale < 0 || f->scale > f->precision)
         return dc_err_set(err, DC_EINVAL, "decimal(%d,%d) is not a valid decimal type",
                           (int)f->precision, (int)f->scale);
     u128 mag;
     bool neg;
-    const char *why = parse_decimal(&mag, &neg, v->u.str, v->len, f->precision, f->scale);
+    const char *why = v->type != DC_JSON_STRING && v->type != DC_JSON_NUMBER
+                          ? "" : parse_decimal(&mag, &neg, v->u.str, v->len, f->precision, f->scale);
     if (why) {
         char got[96];
         describe(got, sizeof got, v);
-        return dc_err_set(err, DC_EINVAL, "expected %s, got %s (%s)", what, got, why);
+        return dc_err_set(err, DC_EINVAL, "expected a decimal(%d,%d), got %s%s%s%s",
+                          (int)f->precision, (int)f->scale, got, *why ? " (" : "", why,
+                          *why ? ")" : "");
     }
     if (leaf->phys == PQ_INT32) return put_i32(c, (int32_t)(neg ? -(int64_t)mag : (int64_t)mag), err);
     if (leaf->phys == PQ_INT64) return put_i64(c, neg ? -(int64_t)mag : (int64_t)mag, err);

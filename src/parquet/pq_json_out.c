@@ -383,14 +383,14 @@ static int put_temporal(dc_buf *out, const dc_pq_leaf *l, const uint8_t *v, dc_e
 int pq_json_put_value(dc_buf *out, const dc_pq_leaf *leaf, const dc_pq_column *col, size_t vi,
                       dc_err *err)
 {
-    const uint8_t *v;
+    const uint8_t *v, *base = col->values.data ? col->values.data : (const uint8_t *)"";
     size_t n;
     if (leaf->phys == PQ_BYTE_ARRAY) {
-        v = col->values.data + col->offsets[vi];
+        v = base + col->offsets[vi];
         n = col->offsets[vi + 1] - col->offsets[vi];
     } else {
         n = dc_pq_phys_width(leaf->phys, leaf->type_length);
-        v = col->values.data + vi * n;
+        v = base + vi * n;
     }
     const dc_pq_field *f = leaf->field;
     switch (f->type) {

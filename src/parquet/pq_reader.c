@@ -10,8 +10,6 @@
  */
 #include "pq_reader_int.h"
 
-#include "pq_enc.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -30,7 +28,8 @@ static int reader_new(dc_pq_reader **out, const char *name, dc_err *err)
     dc_pq_reader *r = dc_calloc(1, sizeof *r);
     if (!r) return dc_err_set(err, DC_ENOMEM, "out of memory opening a Parquet reader");
     r->name = dc_strdup(name);
-    if (!r->name) {
+    if (!r->name || pq_codec_ctx_new(&r->codec, err) < 0) {
+        dc_free(r->name);
         dc_free(r);
         return dc_err_set(err, DC_ENOMEM, "out of memory opening a Parquet reader");
     }
@@ -53,6 +52,7 @@ void dc_pq_reader_free(dc_pq_reader *r)
     dc_pq_column_dispose(&r->dict);
     dc_buf_dispose(&r->scratch);
     dc_buf_dispose(&r->page);
+    pq_codec_ctx_free(r->codec);
     dc_arena_dispose(&r->page_arena);
     dc_pq_schema_free(r->schema);
     dc_arena_dispose(&r->meta_arena);
@@ -299,7 +299,7 @@ static int inflate(const uint8_t **p_out, size_t *n_out, chunk_ctx *c, const uin
     }
     dc_buf_reset(&r->page);
     DC_TRY(dc_buf_reserve(&r->page, out_len ? out_len : 1, err));
-    DC_TRY(pq_decompress(r->page.data, out_len, c->cm->codec, src, src_len, err));
+    DC_TRY(pq_decompress_ctx(r->codec, r->page.data, out_len, c->cm->codec, src, src_len, err));
     *p_out = r->page.data;
     *n_out = out_len;
     return 0;
@@ -414,6 +414,10 @@ static int gather_bytes(dc_pq_column *out, const dc_pq_column *dict, const uint3
     uint8_t *base = out->values.data;
     uint32_t *off = out->offsets + out->n_values;
     uint32_t o = off[0];
+    if (total == 0) {  /* only empty strings: there may be no buffer to copy from or to */
+        for (size_t i = 0; i < count; i++) off[i + 1] = o;
+        return 0;
+    }
     for (size_t i = 0; i < count; i++) {
         uint32_t s = doff[idx[i]], l = doff[idx[i] + 1] - s;
         memcpy(base + o, src + s, l);

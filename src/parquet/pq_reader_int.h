@@ -7,6 +7,7 @@
 #define DC_PQ_READER_INT_H
 
 #include "parquet.h"
+#include "pq_enc.h"
 
 /* An open file. Not thread-safe: the scratch buffers are reused by every
  * read_column / rows_json call. */
@@ -20,6 +21,7 @@ struct dc_pq_reader {
     pq_file_meta meta;      /* the decoded footer */
     dc_pq_schema *schema;   /* owned; built from meta.schema */
     dc_arena page_arena;    /* the page header being decoded; reset per page */
+    pq_codec_ctx *codec;    /* codec state reused across pages; owned */
     dc_buf page;            /* decompressed page body (scratch) */
     dc_buf scratch;         /* dictionary indices, RLE booleans (scratch) */
     dc_pq_column dict;      /* dictionary of the chunk being read */

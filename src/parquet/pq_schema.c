@@ -495,6 +495,19 @@ static int delta_primitive(delta_build *d, dc_pq_field *f, pq_schema_element *e,
 static int delta_field(delta_build *d, dc_pq_field *f, const char *name, const dc_json *type,
                        bool nullable, const dc_json *meta, int16_t pdef, int16_t prep);
 
+/* An optional boolean member: absent means true (Spark's default). */
+static int get_bool(delta_build *d, bool *out, const dc_json *v, const char *key, const char *name)
+{
+    if (!v || v->type == DC_JSON_TRUE) *out = true;
+    else if (v->type == DC_JSON_FALSE) *out = false;
+    else {
+        char msg[96];
+        snprintf(msg, sizeof msg, "\"%s\" must be true or false", key);
+        return delta_bad(d, msg, name);
+    }
+    return 0;
+}
+
 /* Adds one child field from a Delta field object {"name","type","nullable","metadata"}. */
 static int delta_member(delta_build *d, dc_pq_field *f, const dc_json *fo, int16_t pdef,
                         int16_t prep)
@@ -505,7 +518,8 @@ static int delta_member(delta_build *d, dc_pq_field *f, const dc_json *fo, int16
     if (fo->type != DC_JSON_OBJECT || !name || !type)
         return dc_err_set(d->b.err, DC_EINVAL,
                           "delta schema: a field needs a string \"name\" and a \"type\"");
-    bool nullable = !nul || nul->type != DC_JSON_FALSE;
+    bool nullable = true;
+    DC_TRY(get_bool(d, &nullable, nul, "nullable", name));
     return delta_field(d, f, name, type, nullable, dc_json_get(fo, "metadata"), pdef, prep);
 }
 
@@ -556,15 +570,17 @@ static int delta_nested(delta_build *d, dc_pq_field *f, uint32_t idx, const char
     if (is_arr) {
         const dc_json *et = dc_json_get(type, "elementType"), *cn = dc_json_get(type, "containsNull");
         if (!et) return delta_bad(d, "array needs \"elementType\"", f->name);
-        DC_TRY(delta_field(d, &f->children[0], "element", et, !cn || cn->type != DC_JSON_FALSE,
-                           NULL, cdef, crep));
+        bool en = true;
+        DC_TRY(get_bool(d, &en, cn, "containsNull", f->name));
+        DC_TRY(delta_field(d, &f->children[0], "element", et, en, NULL, cdef, crep));
     } else {
         const dc_json *kt = dc_json_get(type, "keyType"), *vt = dc_json_get(type, "valueType");
         const dc_json *vn = dc_json_get(type, "valueContainsNull");
         if (!kt || !vt) return delta_bad(d, "map needs \"keyType\" and \"valueType\"", f->name);
+        bool vnull = true;
+        DC_TRY(get_bool(d, &vnull, vn, "valueContainsNull", f->name));
         DC_TRY(delta_field(d, &f->children[0], "key", kt, false, NULL, cdef, crep));
-        DC_TRY(delta_field(d, &f->children[1], "value", vt, !vn || vn->type != DC_JSON_FALSE,
-                           NULL, cdef, crep));
+        DC_TRY(delta_field(d, &f->children[1], "value", vt, vnull, NULL, cdef, crep));
     }
     d->b.depth--;
     return 0;

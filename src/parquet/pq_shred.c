@@ -100,12 +100,20 @@ static int shred_leaf(dc_pq_writer *w, const dc_pq_field *f, const dc_json *v, i
 
 /* ------------------------------------------------------------- structs */
 
+/* name (NUL-terminated) equals key[0..n) (which may hold NUL bytes). */
+static bool name_eq(const char *name, const char *key, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (name[i] != key[i] || name[i] == '\0') return false;
+    return name[n] == '\0';
+}
+
+/* Members usually come in schema order: start looking at `hint`. */
 static int find_child(const dc_pq_field *f, const char *key, uint32_t key_len, uint32_t hint)
 {
     for (uint32_t k = 0; k < f->n_children; k++) {
         uint32_t i = hint + k < f->n_children ? hint + k : hint + k - f->n_children;
-        const char *name = f->children[i].name;
-        if (strlen(name) == key_len && memcmp(name, key, key_len) == 0) return (int)i;
+        if (name_eq(f->children[i].name, key, key_len)) return (int)i;
     }
     return -1;
 }
@@ -121,7 +129,7 @@ static int shred_struct(dc_pq_writer *w, const dc_pq_field *f, const dc_json *v,
     /* Member-seen flags on a stack (offsets, not pointers: it may move). */
     size_t base = w->seen.len;
     DC_TRY(dc_buf_reserve(&w->seen, f->n_children, err));
-    memset(w->seen.data + base, 0, f->n_children);
+    if (f->n_children) memset(w->seen.data + base, 0, f->n_children);
     w->seen.len += f->n_children;
     int rc = 0;
     uint32_t hint = 0;

@@ -8,8 +8,6 @@
  */
 #include "pq_wr_int.h"
 
-#include "pq_enc.h"
-
 void pq_wr_enc_init(pq_wr_enc *e)
 {
     memset(e, 0, sizeof *e);
@@ -39,6 +37,7 @@ void pq_wr_enc_dispose(pq_wr_enc *e)
     dc_free(e->ci_max);
     dc_free(e->ci_nulls);
     dc_free(e->oi_loc);
+    pq_codec_ctx_free(e->cctx);
     memset(e, 0, sizeof *e);
 }
 
@@ -113,7 +112,7 @@ static int table_reset(pq_wr_enc *e, size_t n_values, dc_err *err)
     e->n_dict = 0;
     e->dict_plain = 0;
     dc_buf_reset(&e->dict);
-    return 0;
+    return dc_buf_reserve(&e->dict, 64, err);  /* never NULL, even for "" values */
 }
 
 /* Doubles the table when it is half full (slots keep their hash). */
@@ -320,6 +319,7 @@ static int put_plain(dc_buf *out, const dc_pq_leaf *leaf, const dc_pq_column *c,
         const size_t wd = dc_pq_phys_width(leaf->phys, leaf->type_length);
         return dc_buf_append(out, c->values.data + v0 * wd, (v1 - v0) * wd, err);
     }
+    if (v0 == v1) return 0;  /* offsets may be absent when a chunk has no value */
     size_t need = (size_t)(c->offsets[v1] - c->offsets[v0]) + 4 * (v1 - v0);
     DC_TRY(dc_buf_reserve(out, need, err));
     uint8_t *o = out->data + out->len;
@@ -342,8 +342,10 @@ static int emit_page(dc_pq_writer *w, pq_page_header *h, size_t *hdr_len, size_t
     const uint8_t *payload = e->body.data;
     size_t plen = e->body.len;
     if (w->opts.codec != PQ_CODEC_UNCOMPRESSED) {
+        if (!e->cctx) DC_TRY(pq_codec_ctx_new(&e->cctx, err));
         dc_buf_reset(&e->comp);
-        DC_TRY(pq_compress(&e->comp, w->opts.codec, w->opts.level, e->body.data, e->body.len, err));
+        DC_TRY(pq_compress_ctx(e->cctx, &e->comp, w->opts.codec, w->opts.level, e->body.data,
+                               e->body.len, err));
         payload = e->comp.data;
         plen = e->comp.len;
     }

@@ -8,6 +8,7 @@
 #define DC_PQ_WR_INT_H
 
 #include "parquet.h"
+#include "pq_enc.h"
 
 /* Rows per data page at most, whatever their size (parquet-java's
  * page.row.count.limit and Arrow's max_rows_per_page): keeps pages small
@@ -17,9 +18,6 @@
 #define PQ_WR_OUT_BYTES (256u * 1024)
 /* Rows of a columnar batch copied before the row-group size is checked again. */
 #define PQ_WR_BATCH_SLICE 65536
-/* A dictionary with more distinct values than this share of the non-null
- * values (checked once the chunk has this many values) is not paying off. */
-#define PQ_WR_DICT_MIN_VALUES 4096
 
 /* Writer states: a sink failure leaves the file unusable. */
 enum { PQ_WR_OPEN = 0, PQ_WR_CLOSED = 1, PQ_WR_FAILED = 2 };
@@ -75,6 +73,7 @@ typedef struct pq_wr_enc {
     pq_bytes *ci_min, *ci_max;  /* min_values / max_values */
     int64_t *ci_nulls;      /* null_counts */
     pq_page_location *oi_loc;   /* page_locations */
+    pq_codec_ctx *cctx;     /* codec state reused by every page (made on first use) */
 } pq_wr_enc;
 
 /* Column lengths before the row being shredded, to roll a failed row back. */

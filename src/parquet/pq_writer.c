@@ -179,12 +179,15 @@ int pq_wr_maybe_flush(dc_pq_writer *w, dc_err *err)
 
 static int check_opts(const dc_pq_writer_opts *o, dc_err *err)
 {
+    /* LZ4 (Hadoop framing) is deprecated and read two ways; LZO not at all. */
     switch (o->codec) {
     case PQ_CODEC_UNCOMPRESSED: case PQ_CODEC_SNAPPY: case PQ_CODEC_GZIP: case PQ_CODEC_ZSTD:
+    case PQ_CODEC_BROTLI: case PQ_CODEC_LZ4_RAW:
         break;
     default:
         return dc_err_set(err, DC_EUNSUPPORTED, "parquet writer: codec %s is not supported for "
-                          "writing (use zstd, snappy, gzip or uncompressed)", pq_codec_name(o->codec));
+                          "writing (use zstd, snappy, gzip, brotli, lz4_raw or uncompressed)",
+                          pq_codec_name(o->codec));
     }
     if (o->row_group_bytes == 0 || o->row_group_bytes > DC_PQ_MAX_CHUNK_BYTES)
         return dc_err_set(err, DC_EINVAL, "parquet writer: row_group_bytes must be 1..%zu "
@@ -242,6 +245,9 @@ static int writer_alloc(dc_pq_writer *w, dc_err *err)
         /* Offsets are 32-bit: one chunk's bytes stay below 4 GiB. */
         w->cols[i].values.max = UINT32_MAX;
     }
+    /* Value bytes are never a NULL pointer, even for columns of empty
+     * strings (memcmp/memcpy of 0 bytes from NULL is undefined). */
+    for (uint32_t i = 0; i < n; i++) DC_TRY(dc_buf_reserve(&w->cols[i].values, 64, err));
     return 0;
 }
 

@@ -8,6 +8,7 @@ import base64
 import decimal
 import json
 import os
+import re
 import struct
 import subprocess
 from pathlib import Path
@@ -99,6 +100,11 @@ def assert_clean_failure(proc, what=""):
     return err
 
 
+def _parse_int(s):
+    """JSON "-0" is negative zero (only float columns may print it)."""
+    return -0.0 if s == "-0" else int(s)
+
+
 def parse_json_lines(data: bytes, what=""):
     text = data.decode("utf-8")  # the output must be valid UTF-8
     rows = []
@@ -106,7 +112,7 @@ def parse_json_lines(data: bytes, what=""):
         if line == "" and i == text.count("\n"):
             break
         try:
-            rows.append(json.loads(line))
+            rows.append(json.loads(line, parse_int=_parse_int))
         except ValueError as e:
             pytest.fail(f"deltacdc {what} output line {i + 1} is not JSON ({e}): {line[:300]!r}")
     return rows
@@ -243,7 +249,7 @@ def convert_array(arr: pa.Array, utc_naive=False) -> list:
     """One pyarrow Array as a list of JSON-convention values. utc_naive:
     print naive timestamps as UTC (columns that were INT96 in the file)."""
     t = arr.type
-    if isinstance(t, pa.ExtensionType):
+    if isinstance(t, pa.BaseExtensionType):
         storage = arr.storage
         if t.extension_name == "arrow.uuid":
             return [None if v is None else format_uuid(v) for v in storage.to_pylist()]
@@ -334,10 +340,48 @@ def pyarrow_read(path) -> pa.Table:
     return pq.read_table(path, coerce_int96_timestamp_unit="us")
 
 
+class Unjudged:
+    """An expected value no judge can give: pyarrow 26 overflows converting
+    INT96 timestamps beyond the int64-nanosecond range (years past 2262)
+    whatever unit it is asked for, and DuckDB refuses them. Such a cell is
+    only checked to be a well-formed UTC timestamp; it is found by reading
+    the column in three units and seeing them disagree, never assumed."""
+    TIMESTAMP = re.compile(r"^-?\d{4,}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+
+    def __init__(self, why):
+        self.why = why
+
+    def matches(self, v):
+        return isinstance(v, str) and bool(self.TIMESTAMP.match(v))
+
+    def __repr__(self):
+        return f"<unjudged: {self.why}>"
+
+
+def _int96_overflows(path, names):
+    """{(column, row)} where pyarrow's INT96 readings in us/ms/s disagree."""
+    out = set()
+    if not names:
+        return out
+    reads = {u: pq.read_table(path, columns=sorted(names), coerce_int96_timestamp_unit=u)
+             for u in ("us", "ms", "s")}
+    for name in names:
+        us, ms, s = (reads[u].column(name).cast(pa.int64()).to_pylist() for u in ("us", "ms", "s"))
+        for i, (a, b, c) in enumerate(zip(us, ms, s)):
+            if a is not None and not (a // 1000 == b and b // 1000 == c):
+                out.add((name, i))
+    return out
+
+
 def pyarrow_rows(path):
     """(rows in JSON conventions, arrow schema) of a file as pyarrow reads it."""
     table = pyarrow_read(path)
-    return to_conventions(table, int96_columns(path)), table.schema
+    int96 = int96_columns(path)
+    rows = to_conventions(table, int96)
+    top_level_ts = {n for n in int96 if pa.types.is_timestamp(table.schema.field(n).type)}
+    for name, i in _int96_overflows(path, top_level_ts):
+        rows[i][name] = Unjudged(f"pyarrow overflows INT96 {name}[{i}]")
+    return rows, table.schema
 
 
 def duckdb_table(path) -> pa.Table:
@@ -364,57 +408,88 @@ def _round_float(v, fmt):
         return v
 
 
-def normalize_value(v, t: pa.DataType):
-    """Brings a JSON value to the precision of its arrow type, so float32 and
-    float16 values compare exactly at their own width whichever shortest
-    printing was used, and integers printed in float columns become floats."""
-    if v is None:
-        return None
-    if isinstance(t, pa.ExtensionType):
-        return normalize_value(v, t.storage_type) if t.extension_name != "arrow.uuid" else v
+def _is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _normalizer(t: pa.DataType):
+    """A function bringing a JSON value of arrow type t to the precision of
+    that type (float32/float16 rounded, integers in float columns made floats),
+    or None when values of t need nothing. Built once per schema: the
+    comparison runs over millions of values."""
+    if isinstance(t, pa.BaseExtensionType):
+        return None if t.extension_name == "arrow.uuid" else _normalizer(t.storage_type)
     if pa.types.is_dictionary(t):
-        return normalize_value(v, t.value_type)
+        return _normalizer(t.value_type)
     if pa.types.is_floating(t):
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            return v
-        v = float(v)
-        if t == pa.float32():
-            return _round_float(v, "<f")
-        if t == pa.float16():
-            return _round_float(v, "<e")
-        return v
-    if pa.types.is_struct(t) and isinstance(v, dict):
-        types = {t.field(i).name: t.field(i).type for i in range(t.num_fields)}
-        return {k: normalize_value(x, types[k]) if k in types else x for k, x in v.items()}
-    if pa.types.is_map(t) and isinstance(v, list):
-        out = []
-        for e in v:
-            if isinstance(e, dict) and set(e) == {"key", "value"}:
-                out.append({"key": normalize_value(e["key"], t.key_type),
-                            "value": normalize_value(e["value"], t.item_type)})
-            else:
-                out.append(e)
-        return out
-    if (pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)) \
-            and isinstance(v, list):
-        return [normalize_value(x, t.value_type) for x in v]
-    return v
+        fmt = {pa.float32(): "<f", pa.float16(): "<e"}.get(t)
+        if fmt:
+            return lambda v: _round_float(float(v), fmt) if _is_number(v) else v
+        return lambda v: float(v) if _is_number(v) else v
+    if pa.types.is_struct(t):
+        subs = {t.field(i).name: _normalizer(t.field(i).type) for i in range(t.num_fields)}
+        subs = {k: f for k, f in subs.items() if f}
+        if not subs:
+            return None
+
+        def norm_struct(v):
+            if not isinstance(v, dict):
+                return v
+            return {k: (subs[k](x) if k in subs and x is not None else x) for k, x in v.items()}
+        return norm_struct
+    if pa.types.is_map(t):
+        kf, vf = _normalizer(t.key_type), _normalizer(t.item_type)
+        if not kf and not vf:
+            return None
+        kf = kf or (lambda x: x)
+        vf = vf or (lambda x: x)
+
+        def norm_map(v):
+            if not isinstance(v, list):
+                return v
+            return [{"key": None if e["key"] is None else kf(e["key"]),
+                     "value": None if e["value"] is None else vf(e["value"])}
+                    if isinstance(e, dict) and list(e) == ["key", "value"] else e for e in v]
+        return norm_map
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        ef = _normalizer(t.value_type)
+        if not ef:
+            return None
+        return lambda v: [None if x is None else ef(x) for x in v] if isinstance(v, list) else v
+    return None
+
+
+def normalize_value(v, t: pa.DataType):
+    f = _normalizer(t)
+    return v if f is None or v is None else f(v)
 
 
 def normalize_rows(rows, schema: pa.Schema):
-    types = {f.name: f.type for f in schema}
+    funcs = {f.name: _normalizer(f.type) for f in schema}
+    funcs = {k: f for k, f in funcs.items() if f}
+    if not funcs:
+        return rows
     out = []
     for r in rows:
         if isinstance(r, dict):
-            out.append({k: normalize_value(v, types[k]) if k in types else v for k, v in r.items()})
+            out.append({k: (funcs[k](v) if k in funcs and v is not None else v)
+                        for k, v in r.items()})
         else:
             out.append(r)
     return out
 
 
+def _dumps(v):
+    """Canonical text: tells 1 from 1.0 from true, -0.0 from 0.0, keeps
+    member order; a fast exact-equality test."""
+    return json.dumps(v, ensure_ascii=False, allow_nan=True, default=repr)
+
+
 def strict_equal(a, b) -> bool:
     """JSON equality that tells bool from int and int from float, and keeps
     the order of object members (structs print in schema order)."""
+    if isinstance(b, Unjudged):
+        return b.matches(a)
     if type(a) is not type(b):
         return False
     if isinstance(a, dict):
@@ -425,6 +500,8 @@ def strict_equal(a, b) -> bool:
 
 
 def first_difference(a, b, path=""):
+    if isinstance(b, Unjudged):
+        return None if b.matches(a) else f"{path or '.'}: {a!r:.200} vs {b!r}"
     if type(a) is not type(b):
         return f"{path or '.'}: {a!r:.200} vs {b!r:.200}"
     if isinstance(a, dict):
@@ -454,11 +531,22 @@ def assert_rows_equal(actual, expected, schema: pa.Schema, what="", actual_name=
     if len(actual) != len(expected):
         pytest.fail(f"{what}: {actual_name} has {len(actual)} rows, {expected_name} {len(expected)}")
     bad = []
+    per_column = {}
     for i, (a, e) in enumerate(zip(actual, expected)):
-        if not strict_equal(a, e):
+        if _dumps(a) == _dumps(e) or strict_equal(a, e):
+            continue
+        if isinstance(a, dict) and isinstance(e, dict) and list(a) == list(e):
+            for k in a:
+                if not strict_equal(a[k], e[k]):
+                    n, first = per_column.get(k, (0, None))
+                    per_column[k] = (n + 1, first or f"row {i}: {first_difference(a[k], e[k], k)}")
+        if len(bad) < 5:
             bad.append(f"row {i}: {first_difference(a, e)} ({actual_name} vs {expected_name})")
-            if len(bad) == 5:
-                break
     if bad:
-        n_bad = sum(1 for a, e in zip(actual, expected) if not strict_equal(a, e))
-        pytest.fail(f"{what}: {n_bad} of {len(actual)} rows differ\n  " + "\n  ".join(bad))
+        n_bad = sum(1 for a, e in zip(actual, expected)
+                    if _dumps(a) != _dumps(e) and not strict_equal(a, e))
+        msg = f"{what}: {n_bad} of {len(actual)} rows differ ({actual_name} vs {expected_name})"
+        if per_column:
+            msg += "\n  columns that differ:\n    " + "\n    ".join(
+                f"{k}: {n} rows, first {first}" for k, (n, first) in per_column.items())
+        pytest.fail(msg + "\n  first rows:\n    " + "\n    ".join(bad))

@@ -138,7 +138,7 @@ def delta_type(t: pa.DataType, nullable_unused=True):
               pa.float32(): "float", pa.float64(): "double", pa.bool_(): "boolean",
               pa.string(): "string", pa.large_string(): "string", pa.binary(): "binary",
               pa.large_binary(): "binary", pa.date32(): "date"}
-    if isinstance(t, pa.ExtensionType):
+    if isinstance(t, pa.BaseExtensionType):
         return None
     if pa.types.is_dictionary(t):
         return delta_type(t.value_type)

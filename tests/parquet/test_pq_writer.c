@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------------ fixture */
 
@@ -244,6 +245,26 @@ TEST(pq_writer_flat_footer)
     CHECK_EQ_INT(rg->total_compressed_size, total);
     check_all_pages(&f);
 out:
+    fix_free(&f);
+}
+
+TEST(pq_writer_refuses_bad_options)
+{
+    dc_err err;
+    wfix f;
+    dc_pq_writer_opts o;
+    dc_pq_writer_opts_init(&o);
+    o.codec = PQ_CODEC_LZO;
+    CHECK(fix_open(&f, NULL, FLAT, &o, &err) == DC_EUNSUPPORTED);
+    CHECK(f.w == NULL);
+    fix_free(&f);
+    dc_pq_writer_opts_init(&o);
+    o.page_bytes = 0;
+    CHECK(fix_open(&f, NULL, FLAT, &o, &err) == DC_EINVAL);
+    fix_free(&f);
+    dc_pq_writer_opts_init(&o);
+    o.row_group_bytes = (size_t)1 << 40;
+    CHECK(fix_open(&f, NULL, FLAT, &o, &err) == DC_EINVAL);
     fix_free(&f);
 }
 
@@ -945,4 +966,99 @@ TEST(pq_writer_alloc_failures)
     CHECK(failed > 50);
     CHECK(ok > 0);
     for (int i = 0; i < 3; i++) dc_pq_column_dispose(&c[i]);
+}
+
+/* ---------------------------------------------------------- sinks, metadata */
+
+TEST(pq_writer_file_sink_and_kv)
+{
+    dc_err err;
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/dc_test_pq_writer_%d.parquet", (int)getpid());
+    const pq_key_value kv[] = {{"org.apache.spark.version", "3.5.0"}, {"k2", NULL}};
+    dc_pq_writer_opts o;
+    dc_pq_writer_opts_init(&o);
+    o.kv = kv;
+    o.n_kv = 2;
+    dc_pq_sink sink;
+    CHECK_OK(dc_pq_sink_file_open(&sink, path, &err), &err);
+    dc_arena a;
+    dc_arena_init(&a, 1 << 20);
+    dc_json *js;
+    dc_pq_schema *s = NULL;
+    CHECK_OK(dc_json_parse(&js, &a, FLAT, strlen(FLAT), &err), &err);
+    CHECK_OK(dc_pq_schema_from_delta(&s, js, &err), &err);
+    dc_pq_writer *w = NULL;
+    CHECK_OK(dc_pq_writer_new(&w, s, &o, &sink, &err), &err);
+    for (int i = 0; w && i < 100; i++) {
+        char row[64];
+        snprintf(row, sizeof row, "{\"id\":%d}", i);
+        CHECK_OK(dc_json_parse(&js, &a, row, strlen(row), &err), &err);
+        CHECK_OK(dc_pq_writer_write_json_row(w, js, &err), &err);
+    }
+    if (w) CHECK_OK(dc_pq_writer_close(w, &err), &err);
+    CHECK_OK(dc_pq_sink_file_close(&sink, true, &err), &err);
+    uint8_t *data = NULL;
+    size_t n = 0;
+    CHECK_OK(dc_file_read_all(&data, &n, path, 1 << 20, &err), &err);
+    CHECK(w && n == dc_pq_writer_bytes_written(w));
+    const pq_file_meta *m = w ? dc_pq_writer_meta(w) : NULL;
+    CHECK(m && m->num_rows == 100 && m->n_kv == 2);
+    pq_file_meta back;
+    if (data && n > 12) {
+        uint32_t flen = dc_load_le32(data + n - 8);
+        CHECK_OK(flen <= n - 12 ? pq_file_meta_decode(&back, &a, data + n - 8 - flen, flen, &err) : -1,
+                 &err);
+        if (flen <= n - 12) {
+            CHECK_EQ_INT(back.n_kv, 2);
+            CHECK(back.n_kv == 2 && strcmp(back.kv[0].key, "org.apache.spark.version") == 0 &&
+                  back.kv[0].value && strcmp(back.kv[0].value, "3.5.0") == 0 && !back.kv[1].value);
+        }
+    }
+    dc_free(data);
+    unlink(path);
+    /* a sink that can not be created */
+    CHECK(dc_pq_sink_file_open(&sink, "/nonexistent-dir/x.parquet", &err) == DC_ENOTFOUND);
+    CHECK(strstr(err.msg, "/nonexistent-dir/x.parquet") != NULL);
+    dc_pq_writer_free(w);
+    dc_pq_schema_free(s);
+    dc_arena_dispose(&a);
+}
+
+/* A sink that fails after a few writes: the writer reports it and refuses
+ * further work instead of writing a broken file silently. */
+static int failing_write(void *ctx, const void *p, size_t n, dc_err *err)
+{
+    (void)p;
+    (void)n;
+    int *left = ctx;
+    if ((*left)-- <= 0) return dc_err_set(err, DC_EIO, "disk full (test)");
+    return 0;
+}
+
+TEST(pq_writer_sink_failure)
+{
+    dc_err err;
+    dc_arena a;
+    dc_arena_init(&a, 1 << 20);
+    dc_json *js;
+    dc_pq_schema *s = NULL;
+    CHECK_OK(dc_json_parse(&js, &a, FLAT, strlen(FLAT), &err), &err);
+    CHECK_OK(dc_pq_schema_from_delta(&s, js, &err), &err);
+    int left = 0;
+    dc_pq_sink sink = {.version = 1, .ctx = &left, .write = failing_write};
+    dc_pq_writer *w = NULL;
+    CHECK_OK(dc_pq_writer_new(&w, s, NULL, &sink, &err), &err);
+    CHECK_OK(dc_json_parse(&js, &a, "{\"id\":1}", 8, &err), &err);
+    if (w) {
+        CHECK_OK(dc_pq_writer_write_json_row(w, js, &err), &err);
+        CHECK(dc_pq_writer_close(w, &err) == DC_EIO);
+        CHECK(strstr(err.msg, "disk full") != NULL);
+        CHECK(dc_pq_writer_write_json_row(w, js, &err) == DC_EINVAL);
+        CHECK(strstr(err.msg, "earlier write failed") != NULL);
+        CHECK(dc_pq_writer_meta(w) == NULL);
+    }
+    dc_pq_writer_free(w);
+    dc_pq_schema_free(s);
+    dc_arena_dispose(&a);
 }

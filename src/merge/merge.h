@@ -1,0 +1,92 @@
+/*
+ * merge: applying Debezium events to a Delta table (issue 4), exactly once,
+ * with a cost that grows with the batch and not with the table.
+ *
+ * Raw format (the seed's table, drop-in): the key columns (typed), ts_ms
+ * bigint, json_record string (after image, or before image for a delete),
+ * operation_type string (c, u, d, r as sent), offset bigint.
+ *
+ * Semantics (issue 4; the seed's SQL in ../shared/seed/ with three fixes):
+ *   - within a batch, per key, the event with the greatest (ts_ms, offset) wins;
+ *   - it replaces the table's row only if its (ts_ms, offset) is greater
+ *     than the row's (no regression on replay or late events);
+ *   - a deleted key (tombstone row, operation_type d) that is created again
+ *     comes back; deletes keep their tombstone row;
+ *   - r rows are inserted like c; t (truncate) removes every row committed
+ *     before it (rows of the same batch after it stay).
+ *
+ * A key index (key -> file, row, sequence) is built from the table's key,
+ * ts_ms and offset columns when the table is opened (exact; <= 40 bytes per
+ * row for integer keys), so a batch touches only the rows it replaces:
+ *   dv  (default): new versions go to a new file, replaced rows are marked in
+ *                  deletion vectors of their old files (protocol 3/7);
+ *   cow:           files holding replaced rows are rewritten (protocol 1/2).
+ *
+ * One Delta commit per batch holds the new files, the DV changes or removes,
+ * a txn per topic-partition (appId "<pipeline>/<topic>/<partition>", version
+ * = last offset of that topic-partition in the batch) and commitInfo with
+ * operation MERGE and metrics numTargetRowsInserted / Updated / Deleted,
+ * numSourceRows.
+ */
+#ifndef DC_MERGE_H
+#define DC_MERGE_H
+
+#include "../cdc/cdc.h"
+#include "../common/dc_common.h"
+
+typedef enum dc_merge_mode { DC_MERGE_DV = 0, DC_MERGE_COW = 1 } dc_merge_mode;
+typedef enum dc_table_format { DC_FORMAT_RAW = 0, DC_FORMAT_TYPED = 1 } dc_table_format;
+
+typedef struct dc_merge_opts {
+    const char *table_uri;          /* table root: path or file:// URI */
+    const char *pipeline;           /* names the txn appIds */
+    dc_merge_mode mode;
+    dc_table_format format;         /* only RAW for now; TYPED → DC_EUNSUPPORTED */
+    dc_cdc_keyspec keys;            /* key columns */
+    dc_cdc_key_type key_types[DC_CDC_MAX_KEYS]; /* used to create a missing table */
+    bool create_if_missing;         /* create the table (raw schema) when absent */
+} dc_merge_opts;
+
+typedef struct dc_merge_table dc_merge_table;
+
+/* Opens (or creates) the table, loads its snapshot and builds the key index.
+ * An existing table whose schema is not the raw layout for these keys, or
+ * whose key types differ, is refused with a message naming the column. */
+int dc_merge_table_open(dc_merge_table **out, const dc_merge_opts *o, dc_err *err);
+void dc_merge_table_free(dc_merge_table *t);
+
+/* Next offset to read for a topic-partition: last committed + 1, or -1. */
+int dc_merge_resume_offset(int64_t *next_out, dc_merge_table *t, const char *topic,
+                           int32_t partition, dc_err *err);
+
+/* Index footprint, for benchmarks and /status. */
+typedef struct dc_merge_index_stats {
+    uint64_t rows;          /* live rows indexed */
+    uint64_t bytes;         /* memory held by the index */
+} dc_merge_index_stats;
+void dc_merge_index_stats_get(dc_merge_index_stats *out, const dc_merge_table *t);
+
+typedef struct dc_merge_batch dc_merge_batch;
+
+int dc_merge_batch_new(dc_merge_batch **out, dc_merge_table *t, dc_err *err);
+/* Adds one decoded event at its position; copies what it needs. SKIP events
+ * only advance the position (so their offsets are committed too). */
+int dc_merge_batch_add(dc_merge_batch *b, const dc_cdc_event *ev, const char *topic,
+                       int32_t partition, int64_t offset, dc_err *err);
+
+typedef struct dc_merge_result {
+    int64_t version;        /* the Delta version committed, -1 when nothing to commit */
+    uint64_t source_rows;   /* events added (incl. skipped ones) */
+    uint64_t inserted, updated, deleted; /* rows: deleted counts tombstone rows written */
+    uint64_t stale;         /* events older than the table's row: ignored */
+    double seconds;         /* wall time of the commit */
+} dc_merge_result;
+
+/* Writes the new file(s), DVs or rewrites and commits once. A lost race with
+ * another writer is retried by the protocol's rules; a real conflict returns
+ * DC_ECONFLICT (retriable: reopen the table and replay from its txn). After a
+ * failed commit the batch is spent and the index is unchanged. */
+int dc_merge_batch_commit(dc_merge_result *out, dc_merge_batch *b, dc_err *err);
+void dc_merge_batch_free(dc_merge_batch *b);
+
+#endif /* DC_MERGE_H */

@@ -1,0 +1,73 @@
+/*
+ * source: where Debezium records come from (issue 4). A small vtable with a
+ * version field first (STYLE.md), implemented by the file source (JSON lines,
+ * line number = offset) and the Kafka source (librdkafka).
+ *
+ * Positions: a record is identified by (topic, partition, offset). The table
+ * is the source of truth: on start and on every partition assignment the
+ * caller tells the source where to resume (the offset after the last one
+ * committed in the table's txn actions) through `resume_offset`.
+ */
+#ifndef DC_SOURCE_H
+#define DC_SOURCE_H
+
+#include "../common/dc_common.h"
+
+/* One record. Bytes are borrowed from the source until the next poll. */
+typedef struct dc_source_record {
+    const char *topic;       /* for the file source: "file:<canonical path>" */
+    int32_t partition;       /* 0 for the file source */
+    int64_t offset;          /* file source: 1-based line number */
+    const char *value;       /* NULL for a tombstone (Kafka null value, or a "null" line) */
+    size_t value_len;
+    const char *key;         /* Kafka record key, NULL if none */
+    size_t key_len;
+    int64_t timestamp_ms;    /* broker/producer timestamp, -1 if unknown */
+} dc_source_record;
+
+typedef struct dc_source dc_source;
+
+/* Asks the table layer where a topic-partition resumes: sets *offset_out to
+ * the next offset to read (last committed + 1), or -1 when the table has no
+ * position for it (then the source's starting_offsets rule applies). */
+typedef int (*dc_source_resume_fn)(void *ctx, const char *topic, int32_t partition,
+                                   int64_t *offset_out, dc_err *err);
+
+typedef struct dc_source_ops {
+    int version;  /* 1 */
+    /* Fills up to `max` records, waiting at most timeout_ms for the first.
+     * *n_out 0 with *eof_out true: the input is drained (file) or caught up
+     * to the high watermark as of the call (Kafka), for --once. */
+    int (*poll)(dc_source *s, dc_source_record *out, size_t max, size_t *n_out, bool *eof_out,
+                int timeout_ms, dc_err *err);
+    /* Called after a Delta commit that includes records up to these
+     * positions: Kafka commits consumer-group offsets (monitoring only). */
+    int (*committed)(dc_source *s, const char *topic, int32_t partition, int64_t offset,
+                     dc_err *err);
+    void (*free)(dc_source *s);
+} dc_source_ops;
+
+struct dc_source {
+    const dc_source_ops *ops;
+};
+
+/* Source options common to both backends, filled from flags or the pipeline file. */
+typedef struct dc_source_opts {
+    const char *uri;                 /* file:PATH | file:- | kafka://HOST:PORT[,..]/TOPIC[,TOPIC]?group=G */
+    const char *bootstrap_servers;   /* kafka: overrides the URI's hosts when set */
+    const char *const *topics;       /* kafka: explicit topics, NULL-terminated, or NULL */
+    const char *topic_pattern;       /* kafka: e.g. "cdc-{db}-{table}" → regex subscription */
+    const char *group_id;            /* kafka consumer group */
+    bool start_earliest;             /* starting_offsets: earliest (true) | latest */
+    bool fail_on_data_loss;          /* committed offset gone (out of range) → error (default true) */
+    uint32_t n_props;                /* librdkafka properties passed through */
+    const char *const *prop_keys;
+    const char *const *prop_values;
+    dc_source_resume_fn resume;      /* where to resume each topic-partition */
+    void *resume_ctx;
+} dc_source_opts;
+
+int dc_source_open(dc_source **out, const dc_source_opts *o, dc_err *err);
+static inline void dc_source_free(dc_source *s) { if (s) s->ops->free(s); }
+
+#endif /* DC_SOURCE_H */
