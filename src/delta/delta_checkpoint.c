@@ -157,8 +157,8 @@ static int flat_bytes(ccol *c, const char **p, size_t *n, bool *present, dc_err 
     if (c->vi >= c->col.n_values) return short_col(c, err);
     const uint32_t a = c->col.offsets[c->vi], b = c->col.offsets[c->vi + 1];
     if (b < a || b > c->col.values.len) return short_col(c, err);
-    *p = (const char *)c->col.values.data + a;
     *n = b - a;
+    *p = *n ? (const char *)c->col.values.data + a : "";  /* an empty string may have no buffer */
     c->vi++;
     *present = true;
     return 0;

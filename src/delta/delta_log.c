@@ -248,6 +248,9 @@ static int read_parquet_actions(dc_storage *s, const char *path, const char *con
         *err = fast_err;
         goto out;
     }
+    if (fast == DC_EUNSUPPORTED)
+        DC_LOG(DC_LOG_DEBUG, "delta", "%s: reading add/remove as JSON rows: %s", path,
+               fast_err.msg);
     project = dc_calloc(sc->root.n_children ? sc->root.n_children : 1, sizeof *project);
     if (!project) {
         rc = dc_err_set(err, DC_ENOMEM, "out of memory");
