@@ -390,7 +390,7 @@ static int check_commits(const segment *g, dc_storage *s, int64_t from, int64_t 
     return 0;
 }
 
-static int replay_commits(replay *rp, const segment *g, int64_t from, int64_t to, dc_err *err)
+static int replay_commits(replay *rp, int64_t from, int64_t to, dc_err *err)
 {
     char path[64];
     int rc = 0;
@@ -398,7 +398,6 @@ static int replay_commits(replay *rp, const segment *g, int64_t from, int64_t to
         dc_delta_commit_name(path, v);
         rc = read_json_file(rp->snap->storage, path, on_action, rp, err);
     }
-    (void)g;
     return rc;
 }
 
@@ -505,7 +504,7 @@ int dc_delta_snapshot_load(dc_delta_snapshot **out, dc_storage *s, int64_t versi
     rp.snap = snap;
     snap->version = target;
     if (cp.version >= 0 && (rc = read_checkpoint(&rp, &g, &cp, err)) < 0) goto out;
-    if ((rc = replay_commits(&rp, &g, cp.version + 1, target, err)) < 0) goto out;
+    if ((rc = replay_commits(&rp, cp.version + 1, target, err)) < 0) goto out;
     rc = finish_load(snap, err);
 out:
     if (snap) rc = explain(snap, rc, err);
