@@ -18,6 +18,7 @@
 #include "merge_int.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
 
 /* ------------------------------------------------------------ hashing */
 
@@ -168,11 +169,28 @@ static void rh_place(mx_index *x, mx_slot e, uint64_t h)
     }
 }
 
+/* Lookups land on random slots: with 4 KiB pages nearly every one is a TLB
+ * miss on a large index. Ask for transparent huge pages (a hint; the kernel
+ * may say no). */
+static void hint_huge_pages(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+    if (n < ((size_t)8 << 20)) return;
+    const uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
+    const uintptr_t e = ((uintptr_t)p + n) & ~(uintptr_t)4095;
+    if (e > a) (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
 static int rehash(mx_index *x, size_t cap, dc_err *err)
 {
     DC_ASSERT(cap > x->n);
     mx_slot *ns = dc_calloc(cap, sizeof *ns);
     if (!ns) return dc_err_set(err, DC_ENOMEM, "key index: out of memory for %zu slots", cap);
+    hint_huge_pages(ns, cap * sizeof *ns);
     mx_slot *old = x->slots;
     const size_t old_cap = x->cap;
     x->slots = ns;
@@ -209,6 +227,11 @@ size_t dc_mx_find(const mx_index *x, const mkey *k)
         if (dist_at(x, j, slot_hash(x, s)) < d) return SIZE_MAX;
         j = j + 1 == x->cap ? 0 : j + 1;
     }
+}
+
+void dc_mx_prefetch(const mx_index *x, uint64_t hash)
+{
+    if (x->cap) __builtin_prefetch(&x->slots[home(x->cap, hash)], 1, 1);
 }
 
 void dc_mx_set(mx_index *x, size_t slot, const mx_val *v)

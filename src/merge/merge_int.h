@@ -125,6 +125,8 @@ int dc_mx_reserve(mx_index *x, size_t more, size_t more_bytes, dc_err *err);
 size_t dc_mx_find(const mx_index *x, const mkey *k);
 /* Inserts k (absent; room reserved); may move other keys' slots. */
 void dc_mx_insert(mx_index *x, const mkey *k, const mx_val *v);
+/* Starts loading the home slot of a hash (lookups soon after are cheaper). */
+void dc_mx_prefetch(const mx_index *x, uint64_t hash);
 /* Sets the value of a found slot (moves nothing). */
 void dc_mx_set(mx_index *x, size_t slot, const mx_val *v);
 mx_val dc_mx_get(const mx_index *x, size_t slot);
