@@ -63,16 +63,29 @@ uint64_t dc_mkey_hash_bytes(const uint8_t *p, size_t n)
 
 static int cmp_i64(int64_t a, int64_t b) { return a < b ? -1 : a > b; }
 
-int dc_mkey_cmp(const mkey *a, const mkey *b, bool int_keys)
+int dc_mkey_cmp(const mkey *a, const mkey *b, uint32_t n_parts, const dc_cdc_key_type *types)
 {
-    if (int_keys) return cmp_i64(a->i, b->i);
-    /* Byte-wise: numeric for LONG parts (order-preserving encoding); for
-     * STRING parts shorter strings first — a consistent total order, which
-     * is all sorting a file needs. */
-    const size_t n = a->len < b->len ? a->len : b->len;
-    const int c = memcmp(a->b, b->b, n);
-    if (c) return c;
-    return a->len < b->len ? -1 : a->len > b->len;
+    if (!a->b || !b->b) return cmp_i64(a->i, b->i); /* int keys */
+    size_t pa = 0, pb = 0;
+    for (uint32_t i = 0; i < n_parts; i++) {
+        if (types[i] == DC_CDC_KEY_LONG) { /* order-preserving big-endian bytes */
+            DC_ASSERT(a->len - pa >= 8 && b->len - pb >= 8);
+            const int c = memcmp(a->b + pa, b->b + pb, 8);
+            if (c) return c;
+            pa += 8;
+            pb += 8;
+            continue;
+        }
+        DC_ASSERT(a->len - pa >= 4 && b->len - pb >= 4);
+        const uint32_t la = dc_load_le32(a->b + pa), lb = dc_load_le32(b->b + pb);
+        DC_ASSERT(a->len - pa - 4 >= la && b->len - pb - 4 >= lb);
+        const int c = memcmp(a->b + pa + 4, b->b + pb + 4, la < lb ? la : lb);
+        if (c) return c;
+        if (la != lb) return la < lb ? -1 : 1;
+        pa += 4 + (size_t)la;
+        pb += 4 + (size_t)lb;
+    }
+    return 0;
 }
 
 /* -------------------------------------------------------------- index */
