@@ -35,8 +35,10 @@ typedef struct mt_fx {
 static inline void mt_open(mt_fx *f, bool partitioned, bool dv, const char *const *props)
 {
     memset(f, 0, sizeof *f);
-    strcpy(f->dir, "/tmp/dc_maint_XXXXXX");
-    CHECK(mkdtemp(f->dir) != NULL);
+    char *d = dc_test_tmpdir("dc_maint");
+    CHECK(d != NULL && strlen(d) < sizeof f->dir);
+    if (d) snprintf(f->dir, sizeof f->dir, "%s", d);
+    free(d);
     CHECK_OK(dc_storage_open(&f->s, f->dir, &f->err), &f->err);
     const char *parts[] = {"_part"};
     dc_delta_kv kv[8];
@@ -55,11 +57,9 @@ static inline void mt_open(mt_fx *f, bool partitioned, bool dv, const char *cons
 
 static inline void mt_close(mt_fx *f)
 {
-    char cmd[128];
     dc_delta_snapshot_free(f->snap);
     dc_storage_free(f->s);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", f->dir);
+    dc_test_rm_rf(f->dir);
 }
 
 /* One commit adding rows first..first+n-1 (partition "a" for even ids, "b"

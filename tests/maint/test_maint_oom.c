@@ -57,8 +57,10 @@ static int op_after_commit(mt_fx *f, int64_t now)
 static void clone(mt_fx *f, const mt_fx *tmpl)
 {
     memset(f, 0, sizeof *f);
-    strcpy(f->dir, "/tmp/dc_maint_XXXXXX");
-    CHECK(mkdtemp(f->dir) != NULL);
+    char *d = dc_test_tmpdir("dc_maint_oom");
+    CHECK(d != NULL && strlen(d) < sizeof f->dir);
+    if (d) snprintf(f->dir, sizeof f->dir, "%s", d);
+    free(d);
     char cmd[256];
     const int len = snprintf(cmd, sizeof cmd, "cp -a '%s/.' '%s/'", tmpl->dir, f->dir);
     CHECK(len > 0 && (size_t)len < sizeof cmd && system(cmd) == 0);
