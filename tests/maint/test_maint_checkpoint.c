@@ -117,15 +117,20 @@ TEST(maint_policy_snapshot_and_manifest)
     dc_maint_opts_init(&o);
     o.manifest = true;
     mt_append(&f, 0, 10);
-    /* A snapshot behind the committed version is moved forward. */
+    /* A snapshot behind the committed version is left alone (the daemon's
+     * index reflects it); the manifest is of the committed version. */
     dc_delta_snapshot *old = NULL;
     CHECK_OK(dc_delta_snapshot_load(&old, f.s, 0, &f.err), &f.err);
     dc_maint_result r;
     CHECK_OK(dc_maint_after_commit(&r, f.s, old, 1, &o, &f.err), &f.err);
-    if (old) CHECK_EQ_INT(dc_delta_snapshot_version(old), 1);
+    if (old) CHECK_EQ_INT(dc_delta_snapshot_version(old), 0);
     CHECK(r.manifest);
     CHECK_EQ_INT(r.manifest_info.n_files, 3);
     CHECK(mt_exists(&f, "_symlink_format_manifest/_part=a/manifest"));
+    /* No snapshot at all: loaded. */
+    CHECK_OK(dc_maint_after_commit(&r, f.s, NULL, 1, &o, &f.err), &f.err);
+    CHECK(r.manifest);
+    CHECK_EQ_INT(r.manifest_info.n_unchanged, 3);
     /* One ahead of the version is a caller's bug. */
     mt_append(&f, 10, 1);
     CHECK_EQ_INT(dc_maint_after_commit(&r, f.s, f.snap, 1, &o, &f.err), DC_EINVAL);
@@ -141,5 +146,26 @@ TEST(maint_policy_snapshot_and_manifest)
     CHECK_OK(dc_maint_after_commit(&r, f.s, f.snap, v, &o, &f.err), &f.err);
     CHECK(r.manifest);
     CHECK(mt_exists(&f, "_symlink_format_manifest/manifest"));
+    mt_close(&f);
+}
+
+TEST(maint_policy_checkpoints_the_committed_version_from_an_older_snapshot)
+{
+    mt_fx f;
+    mt_open(&f, false, false, NULL);
+    for (int i = 0; i < 9; i++) mt_append(&f, i, 1);
+    dc_delta_snapshot *old = NULL;
+    CHECK_OK(dc_delta_snapshot_load(&old, f.s, 9, &f.err), &f.err);
+    const int64_t v = mt_append(&f, 9, 1);
+    CHECK_EQ_INT(v, 10);
+    dc_maint_opts o;
+    dc_maint_opts_init(&o);
+    dc_maint_result r;
+    CHECK_OK(dc_maint_after_commit(&r, f.s, old, v, &o, &f.err), &f.err);
+    CHECK(r.checkpointed);
+    CHECK_EQ_INT(r.checkpoint.version, 10);
+    CHECK_EQ_INT(r.checkpoint.num_add_files, 10);
+    if (old) CHECK_EQ_INT(dc_delta_snapshot_version(old), 9);
+    dc_delta_snapshot_free(old);
     mt_close(&f);
 }
