@@ -112,5 +112,11 @@ test: lint
 setup:
 	./scripts/setup.sh
 
+# The configuration reference and the example pipeline file are generated from
+# src/config/config_table.c (tests/interop/test_config.py checks they are current).
+docs: $(B)/deltacdc
+	$(B)/deltacdc config reference > docs/CONFIGURATION.md
+	$(B)/deltacdc config example > examples/pipeline.yaml
+
 clean:
 	rm -rf $(B) $(BS) $(LF)

@@ -280,7 +280,7 @@ static bool plain_ok(const char *s)
 {
     static const char *const words[] = {"true", "false", "yes", "no", "on", "off", "null", "y",
                                         "n"};
-    if (!*s || *s == '-' || *s == '.' || *s == '~') return false;
+    if (!*s || *s == '-' || *s == '~' || strcmp(s, ".") == 0) return false;
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (strcasecmp(s, words[i]) == 0) return false;
     bool digits_only = true;
@@ -313,7 +313,7 @@ static int dump_value(dc_buf *out, const void *base, const dc_cfg_key *k, dc_err
     case DC_CFG_STR: {
         const char *s = *FIELD(base, k, const char *const);
         if (!s) return dc_buf_puts(out, "null", err);
-        return k->secret ? dc_buf_puts(out, "*****", err) : cfg_put_scalar(out, s, err);
+        return k->secret ? dc_buf_puts(out, "\"*****\"", err) : cfg_put_scalar(out, s, err);
     }
     case DC_CFG_INT: return dc_buf_appendf(out, err, "%" PRId64, *FIELD(base, k, const int64_t));
     case DC_CFG_DURATION:
@@ -338,6 +338,7 @@ static int dump_value(dc_buf *out, const void *base, const dc_cfg_key *k, dc_err
     case DC_CFG_TOPICS: {
         const dc_cfg_topics *t = FIELD(base, k, const dc_cfg_topics);
         if (t->pattern) return cfg_put_scalar(out, t->pattern, err);
+        if (t->list.n == 0) return dc_buf_puts(out, "null", err);
         dc_cfg_list l = t->list;
         dc_cfg_key lk = *k;
         lk.type = DC_CFG_LIST;
@@ -356,7 +357,8 @@ static int dump_map(dc_buf *out, const dc_cfg_map *m, const char *key, dc_err *e
         DC_TRY(dc_buf_puts(out, "  ", err));
         DC_TRY(cfg_put_scalar(out, m->keys[i], err));
         DC_TRY(dc_buf_puts(out, ": ", err));
-        if (dc_config_is_secret_property(m->keys[i])) DC_TRY(dc_buf_puts(out, "*****", err));
+        if (dc_config_is_secret_property(m->keys[i])) /* quoted: a plain * is a YAML alias */
+            DC_TRY(dc_buf_puts(out, "\"*****\"", err));
         else DC_TRY(cfg_put_scalar(out, m->values[i], err));
         DC_TRY(dc_buf_puts(out, "\n", err));
     }

@@ -304,8 +304,7 @@ static int example_key(dc_buf *out, const dc_cfg_key *k, bool *first_table_field
 {
     bool in_table = strncmp(k->key, "tables[].", 9) == 0;
     int indent = in_table ? 4 : 2 * depth_of(k->key);
-    if (k->type == DC_CFG_SECTION || k->type == DC_CFG_TABLES || indent == 0)
-        DC_TRY(dc_buf_puts(out, "\n", err));
+    if (indent == 0) DC_TRY(dc_buf_puts(out, "\n", err));
     DC_TRY(comment(out, indent, k->doc, err));
     DC_TRY(default_note(out, indent, k, err));
     if (k->type == DC_CFG_SECTION || k->type == DC_CFG_TABLES)
@@ -323,7 +322,9 @@ static int example_key(dc_buf *out, const dc_cfg_key *k, bool *first_table_field
     if (v) {
         DC_TRY(dc_buf_puts(out, " ", err));
         if (k->type == DC_CFG_LIST) DC_TRY(example_list(out, v, err));
-        else DC_TRY(cfg_put_scalar(out, v, err));
+        else if (k->type == DC_CFG_STR || k->type == DC_CFG_TOPICS)
+            DC_TRY(cfg_put_scalar(out, v, err));
+        else DC_TRY(dc_buf_puts(out, v, err)); /* numbers, booleans, enums: as written */
     }
     return dc_buf_puts(out, "\n", err);
 }

@@ -5,6 +5,7 @@
 #include "config_int.h"
 
 #include <stdlib.h>
+#include <strings.h>
 #include <yaml.h>
 
 #include "../common/dc_limits.h"
@@ -61,9 +62,17 @@ static int expand_env(dc_buf *out, const char *s, size_t n, dc_err *err)
     return dc_buf_putc(out, '\0', err);
 }
 
+static bool is_null(const yaml_node_t *n)
+{
+    if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return false;
+    const char *v = (const char *)n->data.scalar.value;
+    return !*v || strcmp(v, "~") == 0 || strcasecmp(v, "null") == 0;
+}
+
 /* The scalar's text after ${ENV} expansion (in L->tmp, until the next call);
  * *is_null for YAML null (plain "", "~", "null"). */
-static int scalar(const char **out, bool *is_null, loader *L, const yaml_node_t *n,
+static int scalar(const char **out, bool *null_out, loader *L, const yaml_node_t *n,
                   const char *key, dc_err *err)
 {
     if (n->type != YAML_SCALAR_NODE)
@@ -74,9 +83,7 @@ static int scalar(const char **out, bool *is_null, loader *L, const yaml_node_t 
     size_t len = n->data.scalar.length;
     if (strlen(v) != len)
         return fail_at(L, n, key, dc_err_set(err, DC_EINVAL, "a NUL byte in the value"), err);
-    *is_null = n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-               (len == 0 || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
-                strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0);
+    *null_out = is_null(n);
     int rc = expand_env(&L->tmp, v, len, err);
     if (rc < 0) return fail_at(L, n, key, rc, err);
     *out = (const char *)L->tmp.data;
@@ -238,7 +245,7 @@ static int apply_pair(loader *L, const char *full, const yaml_node_t *kn, const 
                                                    set_line[row]), err);
         set_line[row] = line_of(kn);
     }
-    if (strncmp(full, "source.kafka.", 13) == 0 && !L->seen_kafka) {
+    if (strncmp(full, "source.kafka.", 13) == 0 && !L->seen_kafka && !is_null(vn)) {
         L->seen_kafka = true;
         L->line_kafka = line_of(kn);
     }
@@ -289,7 +296,7 @@ static int check_file(loader *L, dc_err *err)
 {
     const dc_cfg_key *f = dc_config_key_find("source.file");
     int fl = L->set_line[f - dc_cfg_keys];
-    if (fl && L->seen_kafka)
+    if (fl && L->c->source_file && L->seen_kafka)
         return dc_err_set(err, DC_EINVAL, "%s:%d: source.file: source.kafka is set too (line %d); "
                           "give one source", L->name, fl, L->line_kafka);
     return 0;

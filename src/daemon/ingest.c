@@ -45,13 +45,13 @@ static int find_table(const dc_config_table **out, ing_capture *cap, ing_state *
         *out = &tabs[0];
         return 0;
     }
-    if (st->pattern && !ing_pattern_match(st->pattern, topic, cap))
-        return dc_err_set(err, DC_EINVAL, "topic '%s' does not match the pattern '%s'", topic,
-                          st->pattern);
-    if (!st->pattern) ing_topic_names(cap, topic);
+    bool matched = false;
+    for (size_t i = 0; i < st->n_patterns && !matched; i++)
+        matched = ing_pattern_match(st->patterns[i], topic, cap);
+    if (!matched) ing_topic_names(cap, topic);
     dc_buf_reset(&st->tmp);
-    DC_TRY(dc_buf_appendf(&st->tmp, err, "%.*s.%.*s", (int)cap->db_len, cap->db,
-                          (int)cap->table_len, cap->table));
+    DC_TRY(dc_buf_appendf(&st->tmp, err, "%.*s.%.*s", (int)cap->db_len, cap->db ? cap->db : "",
+                          (int)cap->table_len, cap->table ? cap->table : ""));
     for (uint32_t i = 0; i < n; i++) {
         if (ing_glob(tabs[i].match, (const char *)st->tmp.data, st->tmp.len)) {
             *out = &tabs[i];
@@ -298,8 +298,40 @@ static int check_config(ing_state *st, dc_err *err)
     if (st->file_source && c->n_tables == 0)
         return dc_err_set(err, DC_EINVAL, "the file source needs the table's path: give --table "
                           "PATH (or one entry in tables:)");
-    if (st->pattern) DC_TRY(ing_pattern_check(st->pattern, err));
     return 0;
+}
+
+static int add_pattern(ing_state *st, const char *p, size_t n, dc_err *err)
+{
+    char **a = dc_realloc(st->patterns, (st->n_patterns + 1) * sizeof *a);
+    if (!a) return dc_err_set(err, DC_ENOMEM, "out of memory");
+    st->patterns = a;
+    if (!(a[st->n_patterns] = dc_strndup(p, n))) return dc_err_set(err, DC_ENOMEM, "out of memory");
+    st->n_patterns++;
+    return 0;
+}
+
+/* The topics of kafka://HOSTS/T1,T2?query that are patterns ({db}, {table}). */
+static int uri_patterns(ing_state *st, const char *uri, dc_err *err)
+{
+    const char *p = strchr(uri + 8, '/');
+    if (!p) return 0; /* the source refuses it with a better message */
+    const char *end = p + 1 + strcspn(p + 1, "?");
+    for (p++; p < end;) {
+        size_t n = strcspn(p, ",?");
+        if ((size_t)(end - p) < n) n = (size_t)(end - p);
+        if (memchr(p, '{', n)) DC_TRY(add_pattern(st, p, n, err));
+        p += n + 1;
+    }
+    return 0;
+}
+
+static bool uri_has_group(const char *uri)
+{
+    const char *q = strchr(uri, '?');
+    for (; q; q = strchr(q + 1, '&'))
+        if (strncmp(q + 1, "group=", 6) == 0) return true;
+    return false;
 }
 
 /* "file:PATH", "file:-" or a kafka:// URI from the flags or the file. */
@@ -340,9 +372,13 @@ static int open_source(ing_state *st, dc_err *err)
     if (!c->source_uri && !st->file_source) {
         so.bootstrap_servers = c->kafka_bootstrap;
         so.topic_pattern = c->kafka_topics.pattern;
-        st->pattern = c->kafka_topics.pattern;
+        if (so.topic_pattern) rc = add_pattern(st, so.topic_pattern, strlen(so.topic_pattern), err);
     }
-    so.group_id = c->kafka_group ? c->kafka_group : c->pipeline;
+    if (rc == 0 && c->source_uri && !st->file_source) rc = uri_patterns(st, c->source_uri, err);
+    if (rc < 0) goto out;
+    /* A group in the URI (flags) beats the file's; the pipeline name is the default. */
+    if (!(c->source_uri && uri_has_group(c->source_uri)))
+        so.group_id = c->kafka_group ? c->kafka_group : c->pipeline;
     so.start_earliest = c->kafka_starting_offsets == DC_CFG_OFFSETS_EARLIEST;
     so.fail_on_data_loss = c->kafka_fail_on_data_loss;
     so.n_props = c->kafka_props.n;
@@ -369,6 +405,8 @@ static void state_dispose(ing_state *st)
     for (size_t i = 0; i < st->n_routes; i++) dc_free(st->routes[i].topic);
     dc_free(st->routes);
     ing_dlq_free(st->dlq);
+    for (size_t i = 0; i < st->n_patterns; i++) dc_free(st->patterns[i]);
+    dc_free(st->patterns);
     dc_buf_dispose(&st->scratch);
     dc_buf_dispose(&st->tmp);
 }

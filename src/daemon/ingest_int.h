@@ -26,9 +26,8 @@ typedef struct ing_vars {
     ing_capture cap;       /* {db}, {table} */
 } ing_vars;
 
-/* A topic pattern holds only {db} and {table}, each at most once. */
-int ing_pattern_check(const char *pattern, dc_err *err);
-/* Matches `topic` against a pattern such as "cdc-{db}-{table}"; fills cap. */
+/* Matches `topic` against a pattern such as "cdc-{db}-{table}" (source.h's
+ * syntax); fills cap with {db} and {table} when the pattern has them. */
 bool ing_pattern_match(const char *pattern, const char *topic, ing_capture *cap);
 /* {db}.{table} of an explicit topic: the last two dot-separated parts
  * (Debezium's "<prefix>.<db>.<table>"), else "default" and the whole name. */
@@ -90,7 +89,8 @@ typedef struct ing_state {
     const dc_config *cfg;       /* borrowed */
     dc_source *src;             /* owned */
     bool file_source;           /* the source is a file (one table, no captures) */
-    const char *pattern;        /* topic pattern capturing {db}/{table}, or NULL */
+    char **patterns;            /* topic patterns capturing {db}/{table} (owned) */
+    size_t n_patterns;
     ing_route *routes;          /* owned array */
     size_t n_routes, cap_routes;
     size_t last_route;          /* index of the last route used (fast path) */

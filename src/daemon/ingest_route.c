@@ -2,63 +2,23 @@
  * tested in tests/daemon/test_ingest_route.c. */
 #include "ingest_int.h"
 
-/* Pattern placeholders: "{db}" and "{table}". */
-static int placeholder(const char *p, size_t *len_out)
-{
-    if (strncmp(p, "{db}", 4) == 0) { *len_out = 4; return 1; }
-    if (strncmp(p, "{table}", 7) == 0) { *len_out = 7; return 2; }
-    return 0;
-}
-
-int ing_pattern_check(const char *pattern, dc_err *err)
-{
-    int seen[3] = {0};
-    for (const char *p = pattern; *p; p++) {
-        size_t len;
-        int which = *p == '{' ? placeholder(p, &len) : 0;
-        if (*p == '{' && !which)
-            return dc_err_set(err, DC_EINVAL, "topic pattern '%s': only {db} and {table} may "
-                              "appear in braces", pattern);
-        /* Each at most once: keeps the backtracking match quadratic at worst. */
-        if (which && seen[which]++)
-            return dc_err_set(err, DC_EINVAL, "topic pattern '%s': %s appears twice", pattern,
-                              which == 1 ? "{db}" : "{table}");
-    }
-    if (!*pattern) return dc_err_set(err, DC_EINVAL, "an empty topic pattern");
-    return 0;
-}
-
-/* Backtracking match: each placeholder captures at least one character, the
- * shortest that lets the rest match ("cdc-{db}-{table}" on "cdc-shop-order-items"
- * gives db "shop", table "order-items"). Depth is bounded by the number of
- * placeholders in the pattern (a config value, checked short). */
-static bool match_from(const char *p, const char *t, ing_capture *cap)
-{
-    while (*p) {
-        size_t len;
-        int which = *p == '{' ? placeholder(p, &len) : 0;
-        if (which) {
-            for (size_t n = 1; t[n - 1]; n++) {
-                if (!match_from(p + len, t + n, cap)) continue;
-                if (which == 1) { cap->db = t; cap->db_len = n; }
-                else { cap->table = t; cap->table_len = n; }
-                return true;
-            }
-            return false;
-        }
-        if (*p != *t) return false;
-        p++;
-        t++;
-    }
-    return *t == '\0';
-}
-
+/* {db} and {table} of a topic matched by a pattern (source.h's syntax: the
+ * same as the subscription, so whatever is subscribed is captured alike). */
 bool ing_pattern_match(const char *pattern, const char *topic, ing_capture *cap)
 {
+    dc_source_capture caps[DC_SOURCE_MAX_CAPTURES];
+    size_t n = 0;
     memset(cap, 0, sizeof *cap);
-    ing_capture c = {0};
-    if (!match_from(pattern, topic, &c)) return false;
-    *cap = c;
+    if (!dc_source_pattern_match(pattern, topic, caps, &n)) return false;
+    for (size_t i = 0; i < n; i++) {
+        if (caps[i].name_len == 2 && memcmp(caps[i].name, "db", 2) == 0) {
+            cap->db = caps[i].value;
+            cap->db_len = caps[i].value_len;
+        } else if (caps[i].name_len == 5 && memcmp(caps[i].name, "table", 5) == 0) {
+            cap->table = caps[i].value;
+            cap->table_len = caps[i].value_len;
+        }
+    }
     return true;
 }
 
