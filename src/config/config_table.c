@@ -153,11 +153,15 @@ static int bounds_text(dc_buf *out, const dc_cfg_key *k, dc_err *err)
     return 0;
 }
 
-/* Markdown table cells may not hold '|'. */
+/* Markdown table cells may not hold '|', and <name> would be read as HTML. */
 static int md_cell(dc_buf *out, const char *s, dc_err *err)
 {
-    for (; *s; s++)
-        DC_TRY(*s == '|' ? dc_buf_puts(out, "\\|", err) : dc_buf_putc(out, (uint8_t)*s, err));
+    for (; *s; s++) {
+        if (*s == '|') DC_TRY(dc_buf_puts(out, "\\|", err));
+        else if (*s == '<') DC_TRY(dc_buf_puts(out, "&lt;", err));
+        else if (*s == '>') DC_TRY(dc_buf_puts(out, "&gt;", err));
+        else DC_TRY(dc_buf_putc(out, (uint8_t)*s, err));
+    }
     return 0;
 }
 
@@ -200,7 +204,9 @@ int dc_config_reference_md(dc_buf *out, dc_err *err)
         DC_TRY(dc_buf_puts(out, " | ", err));
         DC_TRY(bounds_text(out, k, err));
         DC_TRY(dc_buf_puts(out, " | ", err));
-        if (k->secret) DC_TRY(dc_buf_puts(out, "**secret** ", err));
+        if (k->secret)
+            DC_TRY(dc_buf_puts(out, k->type == DC_CFG_MAP ? "**secret values masked.** "
+                                                          : "**secret.** ", err));
         DC_TRY(md_cell(out, k->doc, err));
         DC_TRY(dc_buf_puts(out, " |\n", err));
     }
