@@ -197,7 +197,7 @@ def expected_state(values, key_cols=("id",), first_offset=1):
     con = duckdb.connect()
     try:
         offsets = list(range(first_offset, first_offset + len(values)))
-        con.register("raw", pa.table({"offset": pa.array(offsets, pa.int64()),
+        con.register("raw", pa.table({"off": pa.array(offsets, pa.int64()),
                                       "value": pa.array(values, pa.string())}))
         def get(path):
             # get_json_object on the enveloped record, or on the bare payload.
@@ -212,7 +212,7 @@ def expected_state(values, key_cols=("id",), first_offset=1):
         part = ", ".join(f"k_{k}" for k in key_cols)
         sql = f"""
         WITH binlog AS (
-            SELECT offset, {op} AS operation_type,
+            SELECT off, {op} AS operation_type,
                    nullif({img}->'$.before', 'null'::JSON)::VARCHAR AS before_record,
                    nullif({img}->'$.after', 'null'::JSON)::VARCHAR AS after_record,
                    CAST(json_extract_string({get('ts_ms')}, '$') AS BIGINT) AS ts_ms,
@@ -221,17 +221,17 @@ def expected_state(values, key_cols=("id",), first_offset=1):
         -- fix 3: a truncate drops everything before it; r counts like c
         after_truncate AS (
             SELECT * FROM binlog
-            WHERE offset > coalesce((SELECT max(offset) FROM binlog
+            WHERE off > coalesce((SELECT max(off) FROM binlog
                                      WHERE operation_type = 't'), -1)
               AND operation_type IN ('c', 'u', 'd', 'r')),
         binlog_wo_init AS (SELECT *, {keys} FROM after_truncate),
         binlog_rank AS (
-            SELECT ts_ms, offset, operation_type, {part},
+            SELECT ts_ms, off, operation_type, {part},
                    coalesce(after_record, before_record) AS after_record,
                    row_number() OVER (PARTITION BY {part}
-                                      ORDER BY ts_ms DESC, offset DESC) AS rank
+                                      ORDER BY ts_ms DESC, off DESC) AS rank
             FROM binlog_wo_init)
-        SELECT {part}, ts_ms, after_record, operation_type, offset
+        SELECT {part}, ts_ms, after_record, operation_type, off
         FROM binlog_rank WHERE rank = 1
         """
         rows = con.sql(sql).fetchall()
