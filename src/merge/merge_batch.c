@@ -304,7 +304,7 @@ typedef struct mplan {
     size_t n_ap;
     mb_target *tg;              /* rows replaced */
     size_t n_tg;
-    size_t new_keys, new_key_bytes; /* keys the index gains */
+    size_t new_keys;            /* keys the index gains */
     uint64_t inserted, updated, deleted, stale, files_removed;
     bool has_out;               /* out holds the written new file */
     mfile_out out;
@@ -358,7 +358,6 @@ static void classify(dc_merge_batch *b, mplan *p, uint32_t i)
         tomb = (v.row & MX_ROW_TOMB) != 0;
     } else {
         p->new_keys++;
-        p->new_key_bytes += e->key.len;
     }
     if (e->op == 'd') p->deleted++;
     else if (slot == SIZE_MAX || tomb) p->inserted++; /* absent, or re-created */
@@ -636,9 +635,13 @@ static int attempt_once(dc_merge_result *res, dc_merge_batch *b, dc_err *err)
     dc_delta_tx *tx = NULL;
     int64_t version = -1;
     bool keep_files = false;
-    int rc = plan_classify(b, &p, err);
+    /* Room for every winner as a new key before planning: slots noted while
+     * planning must not move (a resize would). */
+    size_t key_bytes = 0;
+    for (size_t i = 0; i < b->n_evs; i++) key_bytes += b->evs[i].key.len;
+    int rc = dc_mx_reserve(&t->index, b->n_evs, key_bytes, err);
+    if (rc == 0) rc = plan_classify(b, &p, err);
     if (rc == 0 && nothing_to_commit(b, &p)) goto out;
-    if (rc == 0) rc = dc_mx_reserve(&t->index, p.new_keys, p.new_key_bytes, err);
     if (rc == 0) rc = plan_write_new(b, &p, err);
     if (rc == 0) rc = dc_delta_tx_new(&tx, t->snap, "MERGE", err);
     if (rc == 0) rc = plan_tx(b, &p, tx, err);

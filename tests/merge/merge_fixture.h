@@ -218,4 +218,44 @@ static inline char *mfx_state(const mfx *f)
         dc_free(st_);                               \
     } while (0)
 
+/* The index as sorted lines "key|file path|row|ts|off" (byte keys in hex),
+ * to compare an index with the one a reopen builds. dc_free the result. */
+static inline char *mfx_index_dump(const dc_merge_table *t)
+{
+    dc_err err;
+    const mx_index *x = &t->index;
+    char **lines = dc_calloc(x->n ? x->n : 1, sizeof *lines);
+    size_t n = 0;
+    for (size_t i = 0; i < x->cap; i++) {
+        const mx_slot *sl = &x->slots[i];
+        if (!sl->file) continue;
+        dc_buf b;
+        dc_buf_init(&b, 1 << 20);
+        if (x->int_keys) {
+            CHECK_OK(dc_buf_appendf(&b, &err, "%lld", (long long)sl->key), &err);
+        } else {
+            const uint8_t *p = NULL;
+            uint32_t len = 0;
+            dc_mx_key_bytes(x, i, &p, &len);
+            for (uint32_t k = 0; k < len; k++) CHECK_OK(dc_buf_appendf(&b, &err, "%02x", p[k]), &err);
+        }
+        CHECK(sl->file - 1 < x->n_files);
+        CHECK(x->files[sl->file - 1].snap_i != SIZE_MAX); /* indexed rows are in live files */
+        CHECK_OK(dc_buf_appendf(&b, &err, "|%s|%u|%lld|%lld%c", x->files[sl->file - 1].path,
+                                sl->row, (long long)sl->ts, (long long)sl->off, 0), &err);
+        lines[n++] = (char *)dc_buf_steal(&b, NULL);
+    }
+    CHECK_EQ_INT(n, x->n);
+    qsort(lines, n, sizeof *lines, cmp_line);
+    dc_buf all;
+    dc_buf_init(&all, (size_t)1 << 30);
+    for (size_t i = 0; i < n; i++) {
+        CHECK_OK(dc_buf_appendf(&all, &err, "%s\n", lines[i]), &err);
+        dc_free(lines[i]);
+    }
+    CHECK_OK(dc_buf_putc(&all, 0, &err), &err);
+    dc_free(lines);
+    return (char *)dc_buf_steal(&all, NULL);
+}
+
 #endif /* DC_TEST_MERGE_FIXTURE_H */
