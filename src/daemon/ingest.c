@@ -387,11 +387,11 @@ static int open_source(ing_state *st, dc_err *err)
     so.resume = resume_cb;
     so.resume_ctx = st;
     rc = check_config(st, err);
-    if (rc == 0) rc = dc_source_open(&st->src, &so, err);
     if (rc == 0)
         DC_LOG(DC_LOG_INFO, "ingest", "pipeline %s: source %s, trigger %" PRId64 " ms or %" PRId64
                " records, on_error %s", c->pipeline, so.uri, c->trigger_interval_ms,
                c->trigger_max_records, c->on_error ? "dead_letter" : "fail");
+    if (rc == 0) rc = dc_source_open(&st->src, &so, err);
 out:
     dc_buf_dispose(&b);
     return rc;

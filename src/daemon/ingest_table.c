@@ -87,11 +87,8 @@ static int open_table(ing_state *st, ing_slot *s, bool create, dc_err *err)
     mo.keys = s->keys;
     memcpy(mo.key_types, s->key_types, sizeof mo.key_types);
     mo.create_if_missing = create;
-    int rc = dc_merge_table_open(&s->table, &mo, err);
-    if (rc < 0) {
-        s->table = NULL;
-        dc_err_prefix(err, "table %s", s->path);
-    }
+    int rc = dc_merge_table_open(&s->table, &mo, err); /* errors name the table */
+    if (rc < 0) s->table = NULL;
     return rc;
 }
 

