@@ -324,7 +324,7 @@ int cfg_put_scalar(dc_buf *out, const char *s, dc_err *err)
         /* YAML allows only printable characters in a stream (YAML 1.1, 5.1). */
         else if (c < 0x20 || (c >= 0x7f && c <= 0x9f))
             DC_TRY(dc_buf_appendf(out, err, "\\x%02x", (unsigned)c));
-        else if (c == 0xfffe || c == 0xffff)
+        else if (c == 0xfffe || c == 0xffff || c == 0x2028 || c == 0x2029) /* 2028/9 break lines */
             DC_TRY(dc_buf_appendf(out, err, "\\u%04x", (unsigned)c));
         else DC_TRY(dc_buf_append(out, p, (size_t)n, err));
         p += n;
