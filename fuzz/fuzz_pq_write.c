@@ -39,7 +39,7 @@ static long write_lines(dc_buf *file, const dc_pq_schema *s, const dc_pq_writer_
     dc_arena_init(&a, (size_t)1 << 26);
     long rows = 0;
     if (dc_pq_writer_new(&w, s, o, &sink, &err) < 0) abort();
-    const char *p = text, *end = text + n;
+    const char *p = text, *end = n ? text + n : text;  /* text is NULL when n == 0 */
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         if (!nl) nl = end;

@@ -47,11 +47,12 @@ setup_venv() {
     local req="tests/requirements.txt" stamp=".venv/.requirements.sha256" want have=""
     want="$(sha256sum "$req" | cut -d' ' -f1)"
     [[ -f "$stamp" ]] && have="$(cat "$stamp")"
-    if [[ -x .venv/bin/python && "$want" == "$have" ]]; then
+    if [[ -x .venv/bin/python && "$want" == "$have" ]] \
+        && .venv/bin/python -c "import pyarrow, duckdb, deltalake, pytest, pytest_timeout" 2>/dev/null; then
         log "Python venv up to date"
         return 0
     fi
-    if [[ ! -x .venv/bin/python ]]; then
+    if ! .venv/bin/python -c "" 2>/dev/null; then
         log "creating .venv"
         rm -rf .venv
         python3 -m venv .venv

@@ -67,6 +67,9 @@ unit_stage() {
 pytest_stage() {
     local xml="$LOGS/interop-junit.xml" rc counts p f s
     stage "interop (pytest)"
+    # The robustness tests run the ASan+UBSan binary when it is there.
+    run_logged interop-build make -j2 build/deltacdc build-san/deltacdc \
+        || echo "test.sh: building the deltacdc binaries failed; interop tests will say why"
     rm -f "$xml"
     run_logged interop .venv/bin/python -m pytest -q -rfEx --junitxml="$xml" tests/interop
     rc=$?

@@ -14,6 +14,18 @@ void dc_test_register(const char *name, const char *file, dc_test_fn fn);
 void dc_test_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The steering repo's shared/ folder (corpora): $DC_SHARED, ../shared or
+ * ../../shared from the working directory; NULL when none exists. */
+const char *dc_test_shared_dir(void);
+/* "<shared>/corpus/<rel>" in a static buffer, or NULL (and a test failure
+ * naming DC_SHARED) when the shared folder is missing. */
+const char *dc_test_corpus(const char *rel);
+
+/* A fresh directory /tmp/<prefix>_XXXXXX (strdup'd; free it), or NULL. */
+char *dc_test_tmpdir(const char *prefix);
+/* Removes a directory tree made by dc_test_tmpdir (complains, never fails). */
+void dc_test_rm_rf(const char *dir);
+
 #define TEST(name)                                                       \
     static void test_##name(void);                                       \
     __attribute__((constructor)) static void register_##name(void)       \

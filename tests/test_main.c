@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #define MAX_TESTS 4096
 
@@ -36,6 +37,54 @@ void dc_test_fail(const char *file, int line, const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     current_failures++;
+}
+
+const char *dc_test_shared_dir(void)
+{
+    static char dir[1024];
+    static int found = -1;
+    if (found >= 0) return found ? dir : NULL;
+    const char *cands[] = {getenv("DC_SHARED"), "../shared", "../../shared"};
+    found = 0;
+    for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++) {
+        struct stat st;
+        if (!cands[i]) continue;
+        snprintf(dir, sizeof dir, "%s/corpus", cands[i]);
+        if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+            snprintf(dir, sizeof dir, "%s", cands[i]);
+            found = 1;
+            return dir;
+        }
+    }
+    return NULL;
+}
+
+const char *dc_test_corpus(const char *rel)
+{
+    static char path[2048];
+    const char *d = dc_test_shared_dir();
+    if (!d) {
+        dc_test_fail(__FILE__, __LINE__, "shared corpus not found (set DC_SHARED)");
+        return NULL;
+    }
+    snprintf(path, sizeof path, "%s/corpus/%s", d, rel);
+    return path;
+}
+
+char *dc_test_tmpdir(const char *prefix)
+{
+    char tmpl[256];
+    snprintf(tmpl, sizeof tmpl, "/tmp/%s_XXXXXX", prefix);
+    char *d = mkdtemp(tmpl);
+    return d ? strdup(d) : NULL;
+}
+
+void dc_test_rm_rf(const char *dir)
+{
+    char cmd[1024];
+    if (!dir || strchr(dir, '\'')) return;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
 }
 
 int main(int argc, char **argv)

@@ -17,7 +17,7 @@ static const char usage[] =
     "  meta FILE                  row groups, columns, encodings, codecs, sizes, statistics\n"
     "  scan FILE                  decode every column without printing (benchmarks)\n"
     "  write --schema SCHEMA.json IN.jsonl OUT.parquet [--codec zstd|snappy|gzip|none]\n"
-    "        [--row-group-bytes N] [--page-bytes N] [--no-dictionary]\n"
+    "        [--level N] [--row-group-bytes N] [--page-bytes N] [--no-dictionary]\n"
     "                             JSON lines (IN may be '-') -> Parquet; OUT appears only\n"
     "                             when every line was written\n"
     "  rewrite IN.parquet OUT.parquet [--codec ...] [write options]\n"

@@ -70,6 +70,17 @@ static int parse_size(size_t *out, const char *s, const char *opt, dc_err *err)
     return 0;
 }
 
+static int parse_level(int *out, const char *s, dc_err *err)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v < 1 || v > 22)
+        return dc_err_set(err, DC_EINVAL, "--level: expected 1..22 (zstd) or 1..9 (gzip), got '%s'", s);
+    *out = (int)v;
+    return 0;
+}
+
 static int parse_codec(pq_codec *out, const char *s, dc_err *err)
 {
     if (strcmp(s, "zstd") == 0) *out = PQ_CODEC_ZSTD;
@@ -100,6 +111,7 @@ static int parse_write_args(write_args *a, int argc, char **argv, dc_err *err)
             DC_TRY(parse_size(&a->opts.row_group_bytes, argv[++i], o, err));
         else if (strcmp(o, "--page-bytes") == 0 && has_val)
             DC_TRY(parse_size(&a->opts.page_bytes, argv[++i], o, err));
+        else if (strcmp(o, "--level") == 0 && has_val) DC_TRY(parse_level(&a->opts.level, argv[++i], err));
         else if (strcmp(o, "--no-dictionary") == 0) a->opts.dictionary = false;
         else if (o[0] == '-' && o[1] != '\0')
             return dc_err_set(err, DC_EINVAL, "unknown or incomplete option '%s'", o);

@@ -63,6 +63,11 @@ _Static_assert(DC_THRIFT_MAX_BINARY <= DC_PQ_MAX_FOOTER_BYTES, "a field fits a f
 #define DC_JSONL_MAX_LINE ((size_t)256 * 1024 * 1024)
 _Static_assert(DC_JSONL_MAX_LINE <= DC_JSON_MAX_DOC_BYTES, "a line fits a document");
 
+/* Debezium: largest schema block the decoder's cache copies. Real blocks
+ * are a few KiB (a few hundred columns stay under 64 KiB); a larger one is
+ * still decoded, only scanned every time. */
+#define DC_CDC_MAX_CACHED_SCHEMA ((size_t)1024 * 1024)
+
 /* Whole files read into memory (a schema file, a Delta commit). */
 #define DC_MAX_SMALL_FILE ((size_t)1024 * 1024 * 1024)
 
@@ -84,5 +89,18 @@ _Static_assert(DC_JSONL_MAX_LINE <= DC_JSON_MAX_DOC_BYTES, "a line fits a docume
 /* Rows a DV may delete, checked before materialising them as an array. */
 #define DC_DELTA_MAX_DV_ROWS ((uint64_t)1 << 32)
 _Static_assert(DC_DELTA_MAX_DV_BYTES <= DC_MAX_SMALL_FILE, "a DV fits a small file");
+
+/* Merge (issue 4). One key's canonical bytes: primary keys are tens of
+ * bytes (MySQL caps an index key at 3072); 64 KiB is far above that and
+ * stops a hostile record from bloating the key index. */
+#define DC_MERGE_MAX_KEY_BYTES ((size_t)64 * 1024)
+/* Events held by one batch (ingest's default trigger is 1,000,000 records). */
+#define DC_MERGE_MAX_BATCH_EVENTS ((size_t)64 * 1024 * 1024)
+/* Bytes copied into one batch (key and JSON images of its events). */
+#define DC_MERGE_MAX_BATCH_BYTES ((size_t)16 * 1024 * 1024 * 1024)
+/* Key bytes the index keeps for string/composite keys: 1 TiB is beyond any
+ * machine; the bound is there so growth is checked. */
+#define DC_MERGE_MAX_INDEX_BYTES ((size_t)1 << 40)
+_Static_assert(DC_MERGE_MAX_KEY_BYTES <= DC_MERGE_MAX_BATCH_BYTES, "a key fits a batch");
 
 #endif /* DC_LIMITS_H */

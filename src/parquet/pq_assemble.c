@@ -20,9 +20,9 @@ typedef struct cursor {
 } cursor;
 
 typedef struct asm_ctx {
-    const dc_pq_reader *r;
-    const dc_pq_schema *s;
-    dc_buf *out;
+    const dc_pq_reader *r;  /* the reader; r->cols holds the leaves read */
+    const dc_pq_schema *s;  /* its schema */
+    dc_buf *out;            /* the caller's output */
     cursor *cur;            /* one per leaf (only projected ones move) */
     size_t row;             /* row being emitted, within the row group */
 } asm_ctx;

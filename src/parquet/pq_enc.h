@@ -83,7 +83,7 @@ int pq_plain_bool_decode(uint8_t *out, size_t count, const uint8_t *p, size_t n,
 int pq_decompress(uint8_t *out, size_t out_len, pq_codec codec, const uint8_t *p, size_t n,
                   dc_err *err);
 /* Appends the compressed form of p[0..n) to out. level < 0 means the codec's
- * default (zstd 3 — parquet-java's and pyarrow's default —, gzip 6, brotli
+ * default (zstd 1 as Arrow — pyarrow, delta-rs —, gzip 6, brotli
  * 8). Writers use UNCOMPRESSED, SNAPPY, GZIP, ZSTD; BROTLI, LZ4_RAW and LZ4
  * (one Hadoop frame) also work (tests, fuzzing); LZO is DC_EUNSUPPORTED. */
 int pq_compress(dc_buf *out, pq_codec codec, int level, const uint8_t *p, size_t n,

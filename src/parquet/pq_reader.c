@@ -120,6 +120,8 @@ static int check_chunk(const dc_pq_reader *r, const pq_row_group *g, uint32_t c,
     if (cm->num_values < 0)
         return dc_err_set(err, DC_ECORRUPT, "num_values is %lld", (long long)cm->num_values);
     int64_t start = chunk_start(cm), size = cm->total_compressed_size;
+    /* pyarrow writes empty chunks of an empty row group at offset 0 */
+    if (size == 0 && cm->num_values == 0) return 0;
     if (start < MAGIC_LEN || (uint64_t)start > r->data_end || size < 0 ||
         (uint64_t)size > r->data_end - (uint64_t)start)
         return dc_err_set(err, DC_ECORRUPT,
@@ -268,10 +270,10 @@ const dc_pq_schema *dc_pq_reader_schema(const dc_pq_reader *r) { return r->schem
 
 /* State of one read_column call. */
 typedef struct chunk_ctx {
-    dc_pq_reader *r;
-    const dc_pq_leaf *leaf;
-    const pq_column_meta *cm;
-    dc_pq_column *out;
+    dc_pq_reader *r;        /* the reader (file bytes, scratch buffers) */
+    const dc_pq_leaf *leaf; /* the column being read */
+    const pq_column_meta *cm;  /* its chunk's metadata in the row group */
+    dc_pq_column *out;      /* the caller's column, filled page by page */
     size_t width;           /* bytes per value, 0 for BYTE_ARRAY */
     bool have_dict;         /* r->dict holds this chunk's dictionary */
     int64_t rows;           /* levels with rep == 0 so far (repeated columns) */
@@ -305,10 +307,18 @@ static int inflate(const uint8_t **p_out, size_t *n_out, chunk_ctx *c, const uin
     return 0;
 }
 
+/* Byte-array decoders compute data + len before copying: give them a buffer
+ * even when every value is empty. */
+static int reserve_bytes(dc_pq_column *col, dc_err *err)
+{
+    return dc_buf_reserve(&col->values, 1, err);
+}
+
 static int decode_plain(dc_pq_column *col, const chunk_ctx *c, size_t count, const uint8_t *p,
                         size_t n, dc_err *err)
 {
     size_t used, bytes;
+    if (count == 0) return 0;  /* an empty dictionary: nothing to copy, maybe no buffer */
     switch (c->leaf->phys) {
     case PQ_BOOLEAN:
         DC_TRY(dc_buf_reserve(&col->values, count, err));
@@ -317,6 +327,7 @@ static int decode_plain(dc_pq_column *col, const chunk_ctx *c, size_t count, con
         return 0;
     case PQ_BYTE_ARRAY:
         DC_TRY(dc_pq_column_reserve_offsets(col, count, err));
+        DC_TRY(reserve_bytes(col, err));
         return pq_plain_ba_decode(&col->values, col->offsets + col->n_values, count, p, n, &used,
                                   err);
     default:
@@ -480,6 +491,7 @@ static int decode_delta_flba(chunk_ctx *c, size_t count, const uint8_t *p, size_
     dc_pq_column *t = &c->r->tmp;
     dc_pq_column_reset(t);
     DC_TRY(dc_pq_column_reserve_offsets(t, count, err));
+    DC_TRY(reserve_bytes(t, err));
     DC_TRY(pq_delta_byte_array_decode(&t->values, t->offsets, count, p, n, err));
     for (size_t i = 0; i < count; i++)
         if (t->offsets[i + 1] - t->offsets[i] != c->width)
@@ -516,12 +528,14 @@ static int decode_values(chunk_ctx *c, pq_encoding enc, size_t count, const uint
     case PQ_ENC_DELTA_LENGTH_BYTE_ARRAY:
         if (t != PQ_BYTE_ARRAY) return unsupported_enc(c, enc, err);
         DC_TRY(dc_pq_column_reserve_offsets(out, count, err));
+        DC_TRY(reserve_bytes(out, err));
         return pq_delta_length_decode(&out->values, out->offsets + out->n_values, count, p, n,
                                       err);
     case PQ_ENC_DELTA_BYTE_ARRAY:
         if (t == PQ_FIXED_LEN_BYTE_ARRAY) return decode_delta_flba(c, count, p, n, err);
         if (t != PQ_BYTE_ARRAY) return unsupported_enc(c, enc, err);
         DC_TRY(dc_pq_column_reserve_offsets(out, count, err));
+        DC_TRY(reserve_bytes(out, err));
         return pq_delta_byte_array_decode(&out->values, out->offsets + out->n_values, count, p,
                                           n, err);
     case PQ_ENC_BYTE_STREAM_SPLIT:

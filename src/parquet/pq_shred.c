@@ -129,7 +129,7 @@ static int shred_struct(dc_pq_writer *w, const dc_pq_field *f, const dc_json *v,
     /* Member-seen flags on a stack (offsets, not pointers: it may move). */
     size_t base = w->seen.len;
     DC_TRY(dc_buf_reserve(&w->seen, f->n_children, err));
-    memset(w->seen.data + base, 0, f->n_children);
+    if (f->n_children) memset(w->seen.data + base, 0, f->n_children);
     w->seen.len += f->n_children;
     int rc = 0;
     uint32_t hint = 0;

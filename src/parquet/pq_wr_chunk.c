@@ -112,7 +112,7 @@ static int table_reset(pq_wr_enc *e, size_t n_values, dc_err *err)
     e->n_dict = 0;
     e->dict_plain = 0;
     dc_buf_reset(&e->dict);
-    return 0;
+    return dc_buf_reserve(&e->dict, 64, err);  /* never NULL, even for "" values */
 }
 
 /* Doubles the table when it is half full (slots keep their hash). */

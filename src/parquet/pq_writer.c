@@ -245,6 +245,9 @@ static int writer_alloc(dc_pq_writer *w, dc_err *err)
         /* Offsets are 32-bit: one chunk's bytes stay below 4 GiB. */
         w->cols[i].values.max = UINT32_MAX;
     }
+    /* Value bytes are never a NULL pointer, even for columns of empty
+     * strings (memcmp/memcpy of 0 bytes from NULL is undefined). */
+    for (uint32_t i = 0; i < n; i++) DC_TRY(dc_buf_reserve(&w->cols[i].values, 64, err));
     return 0;
 }
 

@@ -395,3 +395,40 @@ def test_demo_sample(tmp_path):
         assert_rows_equal(got, expected, s, "examples/sample.jsonl", reader.__name__, "input")
     got, s = pyarrow_rows(path)
     assert_rows_equal(dc_cat(path), expected, s, "examples/sample.jsonl", "deltacdc cat", "input")
+
+
+@pytest.mark.parametrize("options,few_columns", [
+    (["--row-group-bytes", "200000", "--page-bytes", "4096"], False),
+    (["--no-dictionary", "--page-bytes", "1024"], False),
+    (["--row-group-bytes", "1024", "--codec", "snappy"], True),
+], ids=["small_row_groups_tiny_pages", "no_dictionary", "tiny_row_groups"])
+def test_write_options(tmp_path, options, few_columns):
+    """Many row groups and pages, dictionary off: still value for value, and
+    no row group is empty."""
+    cols = COLS
+    if few_columns:
+        cols = [COL_BY_NAME[n] for n in ("long_some", "string_some", "struct_some",
+                                         "map_of_array_some")]
+    n = 300 if few_columns else N_ROWS
+    rows, expected = g.make_rows(cols, n, seed=3)
+    schema_path = tmp_path / "schema.json"
+    schema_path.write_text(json.dumps(g.delta_schema(cols)))
+    jsonl = tmp_path / "in.jsonl"
+    from conftest import write_jsonl, run_dc
+    write_jsonl(jsonl, rows)
+    path = tmp_path / "opts.parquet"
+    assert_ok(run_dc(["parquet", "write", "--schema", schema_path, jsonl, path, *options]),
+              f"parquet write {' '.join(options)}")
+    meta = pq.ParquetFile(path).metadata
+    if "--row-group-bytes" in options:
+        assert meta.num_row_groups > 1, "row-group limit ignored: one row group"
+    assert all(meta.row_group(i).num_rows > 0 for i in range(meta.num_row_groups))
+    assert meta.num_rows == n
+    if "--no-dictionary" in options:
+        for j in range(meta.num_columns):
+            enc = meta.row_group(0).column(j).encodings
+            assert not any("DICTIONARY" in e for e in enc), f"column {j}: {enc}"
+    got, s = pyarrow_rows(path)
+    assert_rows_equal(got, expected, s, f"write {' '.join(options)}", "pyarrow", "input")
+    got, _ = duckdb_rows(path)
+    assert_rows_equal(got, expected, s, f"write {' '.join(options)}", "duckdb", "input")

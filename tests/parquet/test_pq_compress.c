@@ -36,19 +36,11 @@ int pqt_walk_pages(const char *name, pqt_page_fn fn, void *ctx);
 
 const char *pqt_corpus_dir(void)
 {
-    static const char *const cands[] = {"../shared/corpus/parquet-testing/data",
-                                        "../../shared/corpus/parquet-testing/data",
-                                        "/work/shared/corpus/parquet-testing/data"};
-    const char *env = getenv("DC_PARQUET_TESTING_DATA");
-    if (env) return env;
-    for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++) {
-        FILE *f = fopen(cands[i], "r");
-        if (f) {
-            fclose(f);
-            return cands[i];
-        }
-    }
-    return NULL;
+    static char dir[2048];
+    const char *shared = dc_test_shared_dir();
+    if (!shared) return NULL;
+    snprintf(dir, sizeof dir, "%s/corpus/parquet-testing/data", shared);
+    return dir;
 }
 
 /* Minimal Thrift compact reader: just enough to walk page headers. */
@@ -235,7 +227,7 @@ int pqt_walk_pages(const char *name, pqt_page_fn fn, void *ctx)
 {
     const char *dir = pqt_corpus_dir();
     if (!dir) return -1;
-    char path[1024];
+    char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     uint8_t *data = NULL;
     size_t len = 0;
@@ -553,7 +545,7 @@ TEST(codec_corpus_pages)
         {"datapage_v1-snappy-compressed-checksum.parquet", PQ_CODEC_SNAPPY},
     };
     if (!pqt_corpus_dir()) {
-        CHECK(!"parquet-testing corpus not found (set DC_PARQUET_TESTING_DATA)");
+        CHECK(!"parquet-testing corpus not found (set DC_SHARED)");
         return;
     }
     int empty = 0;

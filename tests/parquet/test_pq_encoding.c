@@ -797,7 +797,7 @@ TEST(corpus_delta_binary_packed_pages)
 {
     csv want;
     if (!pqt_corpus_dir() || !csv_load(&want, "delta_binary_packed_expect.csv")) {
-        CHECK(!"parquet-testing corpus not found (set DC_PARQUET_TESTING_DATA)");
+        CHECK(!"parquet-testing corpus not found (set DC_SHARED)");
         return;
     }
     corpus_check cc = {.want = &want, .i32_column = 65};
@@ -849,7 +849,7 @@ TEST(corpus_delta_byte_array_pages)
 {
     csv want;
     if (!pqt_corpus_dir() || !csv_load(&want, "delta_byte_array_expect.csv")) {
-        CHECK(!"parquet-testing corpus not found (set DC_PARQUET_TESTING_DATA)");
+        CHECK(!"parquet-testing corpus not found (set DC_SHARED)");
         return;
     }
     corpus_check cc = {.want = &want, .i32_column = -1};

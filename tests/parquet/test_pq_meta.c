@@ -1,7 +1,7 @@
 /* Thrift compact protocol and Parquet metadata codec: round trips of every
  * struct, real footers written by other engines (parquet-testing), hostile
  * inputs and allocation failures. The parquet-testing checkout is found at
- * $DC_PARQUET_TESTING or /work/shared/corpus/parquet-testing. */
+ * dc_test_corpus() (the shared folder, see tests/test.h). */
 #include "../test.h"
 #include "../../src/common/dc_limits.h"
 #include "../../src/parquet/pq_meta.h"
@@ -23,11 +23,12 @@ typedef struct pq_file {
 
 static int load(pq_file *f, const char *name)
 {
-    const char *root = getenv("DC_PARQUET_TESTING");
-    char path[1024];
+    char rel[512], path[2048];
     dc_err err;
-    snprintf(path, sizeof path, "%s/data/%s", root ? root : "/work/shared/corpus/parquet-testing",
-             name);
+    snprintf(rel, sizeof rel, "parquet-testing/data/%s", name);
+    const char *full = dc_test_corpus(rel);
+    if (!full) return -1;
+    snprintf(path, sizeof path, "%s", full);
     memset(f, 0, sizeof *f);
     if (dc_file_read_all(&f->data, &f->len, path, BIG, &err) != 0) {
         dc_test_fail(__FILE__, __LINE__, "cannot read %s: %s", path, err.msg);
@@ -1140,10 +1141,8 @@ TEST(real_footer_field_with_foreign_type_is_skipped)
 
 TEST(real_footer_bad_physical_type_named)
 {
-    const char *root = getenv("DC_PARQUET_TESTING");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/bad_data/PARQUET-1481.parquet",
-             root ? root : "/work/shared/corpus/parquet-testing");
+    const char *path = dc_test_corpus("parquet-testing/bad_data/PARQUET-1481.parquet");
+    if (!path) return;
     dc_err err;
     uint8_t *data = NULL;
     size_t len = 0;
