@@ -73,9 +73,52 @@ typedef struct dc_cdc_event {
 /* Decodes one record value. `scratch` receives unescaped key strings.
  * Errors (DC_EINVAL) say what is wrong and the byte offset: not JSON, no
  * payload/op, unknown op, a key column missing or null, ts_ms not an integer.
- * The caller prefixes topic/partition/offset. */
+ * The caller prefixes topic/partition/offset.
+ * Details (src/cdc/cdc_decode.c; tests/cdc/cdc_ref.h restates them on the DOM):
+ *   - the record is checked as strictly as dc_json_parse (what decodes here
+ *     parses there; before/after slices are valid JSON); errors read
+ *     "cdc: <what> at byte N"; nesting beyond DC_JSON_MAX_DEPTH is DC_ELIMIT;
+ *   - repeated members: the last one counts (as dc_json_get);
+ *   - a record with "payload" is an envelope ("payload": null is a
+ *     tombstone); "schema" without "payload" is an error; otherwise the
+ *     record is the payload;
+ *   - no op (or op null): SKIP when there is no before/after image and the
+ *     payload has ts_ms (heartbeat), ddl/databaseName/tableChanges (schema
+ *     change) or status (transaction metadata); an error otherwise;
+ *   - op m: SKIP with op 'm'; t: TRUNCATE; c, u, r need an after object, d a
+ *     before object; before/after must be objects or null;
+ *   - keys: a JSON integer in int64 range is LONG; a string is STRING
+ *     (unescaped); any other value (fraction, exponent, big integer, boolean,
+ *     object, array) is STRING with its JSON text; null or missing is an
+ *     error naming the column; ts_ms null counts as absent.
+ * `out` is unspecified after an error. */
 int dc_cdc_decode(dc_cdc_event *out, dc_buf *scratch, const dc_cdc_keyspec *keys,
                   const char *rec, size_t n, dc_err *err);
+
+/* Schema blocks a stream's decoder validated lately (caller-owned, one per
+ * thread or stream; _init/_dispose). JsonConverter repeats the same block in
+ * every record of a table: a record whose block is byte for byte one of
+ * these is skipped with a memcmp instead of a validating scan — the same
+ * verdict (a JSON value's validity depends on its bytes and its depth only,
+ * and the block is always at depth 1), for a fraction of the work. Misses
+ * are remembered round robin; a failed copy is simply not remembered. */
+#define DC_CDC_SCHEMA_CACHE_SLOTS 4
+typedef struct dc_cdc_schema_cache {
+    uint8_t *block[DC_CDC_SCHEMA_CACHE_SLOTS]; /* validated blocks' bytes; owned, NULL if empty */
+    size_t len[DC_CDC_SCHEMA_CACHE_SLOTS];     /* bytes of each block */
+    uint32_t next;                             /* slot the next miss replaces */
+    uint32_t last_hit;                         /* slot compared first */
+    uint64_t hits;                             /* blocks skipped by memcmp */
+    uint64_t misses;                           /* blocks scanned (cached if small enough) */
+} dc_cdc_schema_cache;
+
+void dc_cdc_schema_cache_init(dc_cdc_schema_cache *c);
+void dc_cdc_schema_cache_dispose(dc_cdc_schema_cache *c);
+
+/* dc_cdc_decode with a schema cache (NULL: none). Same results, faster on
+ * records with schema blocks. */
+int dc_cdc_decode_cached(dc_cdc_event *out, dc_buf *scratch, dc_cdc_schema_cache *cache,
+                         const dc_cdc_keyspec *keys, const char *rec, size_t n, dc_err *err);
 
 /* Types of the key columns announced by a record's schema block (the
  * "after"/"before" struct fields), for creating a table's schema: returns 0

@@ -48,6 +48,7 @@ typedef struct scanner {
     const dc_cdc_keyspec *keys;            /* key columns to note in the images */
     size_t key_len[DC_CDC_MAX_KEYS];       /* strlen of each key name */
     bool has_schema;                       /* a top-level "schema" member was seen */
+    dc_cdc_schema_cache *cache;            /* schema blocks validated before, or NULL */
     slice payload;                         /* value of the last top-level "payload" */
 } scanner;
 
@@ -645,6 +646,52 @@ static void pstate_reset(pstate *st, uint32_t n_keys)
     st->marker = false;
 }
 
+/* ------------------------------------------------------- schema cache */
+
+void dc_cdc_schema_cache_init(dc_cdc_schema_cache *c)
+{
+    memset(c, 0, sizeof *c);
+}
+
+void dc_cdc_schema_cache_dispose(dc_cdc_schema_cache *c)
+{
+    for (int i = 0; i < DC_CDC_SCHEMA_CACHE_SLOTS; i++) dc_free(c->block[i]);
+    memset(c, 0, sizeof *c);
+}
+
+/* Copies the validated block b[0..n) into the next slot (best effort). */
+static void remember(dc_cdc_schema_cache *c, const uint8_t *b, size_t n)
+{
+    if (n > DC_CDC_MAX_CACHED_SCHEMA) return;
+    const uint32_t i = c->next;
+    c->next = (i + 1) % DC_CDC_SCHEMA_CACHE_SLOTS;
+    dc_free(c->block[i]);
+    c->block[i] = dc_malloc(n);
+    c->len[i] = c->block[i] ? n : 0;
+    if (c->block[i]) memcpy(c->block[i], b, n);
+}
+
+/* The schema block (an object) at p: a cached block when the bytes match
+ * one, else validated by skip_value and remembered. */
+static int skip_schema(const scanner *sc, const uint8_t *p, int depth, const uint8_t **out)
+{
+    dc_cdc_schema_cache *const c = sc->cache;
+    const size_t left = (size_t)(sc->end - p);
+    for (uint32_t k = 0; k < DC_CDC_SCHEMA_CACHE_SLOTS; k++) {
+        const uint32_t i = (c->last_hit + k) % DC_CDC_SCHEMA_CACHE_SLOTS;
+        if (c->block[i] && c->len[i] <= left && memcmp(p, c->block[i], c->len[i]) == 0) {
+            c->last_hit = i;
+            c->hits++;
+            *out = p + c->len[i];
+            return 0;
+        }
+    }
+    DC_TRY(skip_value(sc, p, depth, out));
+    c->misses++;
+    remember(c, p, (size_t)(*out - p));
+    return 0;
+}
+
 /* The object at p ('{') at the payload level: the payload itself (inner
  * NULL), or the record, which may instead carry "schema" and "payload" (the
  * payload's members then go to *inner). */
@@ -666,6 +713,8 @@ static int scan_envelope(scanner *sc, const uint8_t *p, int depth, pstate *st, p
             slice *const keys = st->key[m == M_AFTER];
             for (uint32_t i = 0; i < sc->keys->n; i++) keys[i].s = NULL;
             DC_TRY(scan_image(sc, p, depth + 1, keys, &p));
+        } else if (m == M_SCHEMA && sc->cache && p < sc->end && *p == '{') {
+            DC_TRY(skip_schema(sc, p, depth + 1, &p));
         } else if (m == M_PAYLOAD && p < sc->end && *p == '{') {
             pstate_reset(inner, sc->keys->n);
             DC_TRY(scan_envelope(sc, p, depth + 1, inner, NULL, &p));
@@ -851,6 +900,12 @@ static int interpret(const scanner *sc, const pstate *st, const char *where, con
 int dc_cdc_decode(dc_cdc_event *out, dc_buf *scratch, const dc_cdc_keyspec *keys,
                   const char *rec, size_t n, dc_err *err)
 {
+    return dc_cdc_decode_cached(out, scratch, NULL, keys, rec, n, err);
+}
+
+int dc_cdc_decode_cached(dc_cdc_event *out, dc_buf *scratch, dc_cdc_schema_cache *cache,
+                         const dc_cdc_keyspec *keys, const char *rec, size_t n, dc_err *err)
+{
     memset(out, 0, sizeof *out);
     out->kind = DC_CDC_SKIP;
     dc_buf_reset(scratch);
@@ -865,6 +920,7 @@ int dc_cdc_decode(dc_cdc_event *out, dc_buf *scratch, const dc_cdc_keyspec *keys
     sc.end = sc.base + (rec ? n : 0);
     sc.err = err;
     sc.keys = keys;
+    sc.cache = cache;
     for (uint32_t i = 0; i < keys->n; i++) sc.key_len[i] = strlen(keys->names[i]);
     const uint8_t *p = skip_ws(sc.base, sc.end);
     if (p == sc.end) return 0; /* empty value: tombstone */

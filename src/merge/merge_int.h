@@ -49,9 +49,10 @@ static inline int64_t dc_mkey_long_get(const uint8_t *p)
 /* Hash of an int key / of canonical key bytes, with the process's seed. */
 uint64_t dc_mkey_hash_i64(int64_t v);
 uint64_t dc_mkey_hash_bytes(const uint8_t *p, size_t n);
-/* Total order of keys of one table: numeric for LONG parts, byte-wise for
- * STRING parts (used to sort a new file's rows by key). */
-int dc_mkey_cmp(const mkey *a, const mkey *b, bool int_keys);
+/* Order of two keys of one table (parts and their types in keyspec order):
+ * numeric for LONG parts, byte-wise for STRING parts (a new file's rows are
+ * sorted by it). Int keys (b NULL) compare by i. */
+int dc_mkey_cmp(const mkey *a, const mkey *b, uint32_t n_parts, const dc_cdc_key_type *types);
 
 /* Sequence (ts_ms, offset). */
 typedef struct mseq {
@@ -125,9 +126,14 @@ int dc_mx_reserve(mx_index *x, size_t more, size_t more_bytes, dc_err *err);
 size_t dc_mx_find(const mx_index *x, const mkey *k);
 /* Inserts k (absent; room reserved); may move other keys' slots. */
 void dc_mx_insert(mx_index *x, const mkey *k, const mx_val *v);
+/* Starts loading the home slot of a hash (lookups soon after are cheaper). */
+void dc_mx_prefetch(const mx_index *x, uint64_t hash);
 /* Sets the value of a found slot (moves nothing). */
 void dc_mx_set(mx_index *x, size_t slot, const mx_val *v);
 mx_val dc_mx_get(const mx_index *x, size_t slot);
+/* Removes the key of a found slot (backward shift; other slots move). A
+ * byte key's record stays in the arena until the next rebuild. */
+void dc_mx_remove(mx_index *x, size_t slot);
 /* Builds: inserts k, or when present keeps the row with the greater
  * sequence; *dup tells a key seen twice. Grows as needed. */
 int dc_mx_put_max(mx_index *x, const mkey *k, const mx_val *v, bool *dup, dc_err *err);
@@ -175,6 +181,7 @@ struct dc_merge_table {
     mx_index index;                 /* key → (file, row, sequence) and the file table */
     bool broken;                    /* index/snapshot out of step: reload before use */
     double build_seconds;           /* last index build */
+    uint64_t n_builds;              /* full index builds so far (open, reloads) */
     uint64_t dup_keys;              /* keys found in two rows at the last build */
 };
 
@@ -190,8 +197,9 @@ int dc_merge_index_file(dc_merge_table *t, const dc_delta_add *add, dc_err *err)
  * live get SIZE_MAX. *unknown counts live files the table does not know. */
 int dc_merge_files_sync(dc_merge_table *t, size_t *unknown, dc_err *err);
 /* Moves the snapshot to `version` (latest when < 0) and brings the index
- * along: only adds by others → those files are indexed, anything else
- * (removes, DV changes, metadata) → full rebuild. `ours` is a version this
+ * along: files others added are indexed, files they removed or gave a new
+ * DV are re-read (their entries dropped, live rows indexed again); a
+ * metadata or protocol change reloads everything. `ours` is a version this
  * process committed and already applied to the index (-1: none). */
 int dc_merge_table_refresh(dc_merge_table *t, int64_t version, int64_t ours, dc_err *err);
 /* Moves to the latest version: refresh, or a full reload when broken. */
