@@ -13,8 +13,10 @@ def broker(bootstrap, workdir: Path):
     if bootstrap:
         yield bootstrap
         return
-    try:
-        import kafka_fixture
-    except ImportError:
-        sys.exit("no Kafka: give --bootstrap HOST:PORT (tests/interop/kafka_fixture.py is missing)")
-    raise NotImplementedError("kafka_fixture broker start")
+    import kafka_fixture
+    ok, why = kafka_fixture.jars_available()
+    if not ok:
+        sys.exit(f"no Kafka broker: {why}; or give --bootstrap HOST:PORT")
+    workdir.mkdir(parents=True, exist_ok=True)
+    with kafka_fixture.KafkaBroker(workdir, sasl=False) as b:
+        yield b.bootstrap

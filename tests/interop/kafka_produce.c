@@ -3,13 +3,14 @@
  * records read from stdin to Kafka with librdkafka, at a given rate, and can
  * stamp each value with the time it was handed to the producer.
  *
- *   kafka_produce BOOTSTRAP TOPIC [--create PARTITIONS] [--rate N] [--stamp]
+ *   kafka_produce BOOTSTRAP TOPIC [--create PARTITIONS] [--rate N] [--stamp] [--log FILE]
  *
  * stdin: one record per line, "PARTITION<TAB>KEY<TAB>VALUE"; KEY or VALUE
  * "\N" is null (a tombstone value); PARTITION -1 lets the partitioner choose
  * by key. --create makes the topic first (an existing one is fine). --rate N
  * produces at most N records per second (0: as fast as possible). --stamp
- * replaces every "@TS@" in a value with the current Unix time in ms.
+ * replaces every "@TS@" in a value with the current Unix time in ms. --log
+ * writes "INDEX MS" per record (0-based input line, send time in Unix ms).
  * Idempotent producer, acks=all; exits 0 only when every record was
  * delivered, after printing "produced N" on stdout.
  *
@@ -122,10 +123,14 @@ int main(int argc, char **argv)
     int create = 0;
     double rate = 0;
     bool do_stamp = false;
+    FILE *log = NULL;
     for (int i = 3; i < argc; i++) {
         if (strcmp(argv[i], "--create") == 0 && i + 1 < argc) create = atoi(argv[++i]);
         else if (strcmp(argv[i], "--rate") == 0 && i + 1 < argc) rate = atof(argv[++i]);
         else if (strcmp(argv[i], "--stamp") == 0) do_stamp = true;
+        else if (strcmp(argv[i], "--log") == 0 && i + 1 < argc) {
+            if (!(log = fopen(argv[++i], "w"))) die("--log", argv[i]);
+        }
         else die("usage", argv[i]);
     }
     char es[512];
@@ -159,10 +164,12 @@ int main(int argc, char **argv)
             rd_kafka_poll(rk, (int)(ahead * 1000));
         produce(rk, argv[2], atoi(line), key, key ? strlen(key) : 0, val,
                 val ? (size_t)(line + len - (t2 + 1)) : 0, do_stamp);
+        if (log) fprintf(log, "%lld %lld\n", n, epoch_ms());
         rd_kafka_poll(rk, 0);
         n++;
     }
     free(line);
+    if (log) fclose(log);
     if (rd_kafka_flush(rk, 120000) != RD_KAFKA_RESP_ERR_NO_ERROR) die("flush", "timed out");
     rd_kafka_destroy(rk);
     if (failed) {

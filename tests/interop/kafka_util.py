@@ -41,9 +41,12 @@ def produce(bootstrap, topic, records, *, create=None, rate=0, stamp=False, time
     return int(proc.stdout.split()[-1])
 
 
-def produce_async(bootstrap, topic, records, *, rate=0, stamp=False, create=None):
-    """Starts producing in the background; returns the Popen (stdin already fed)."""
+def produce_async(bootstrap, topic, records, *, rate=0, stamp=False, create=None, log=None):
+    """Starts producing in the background; returns the Popen (stdin fed by a
+    thread). log: a file receiving "INDEX SEND_MS" per record."""
     args = [str(producer_exe()), bootstrap, topic, "--rate", str(rate)]
+    if log:
+        args += ["--log", str(log)]
     if create:
         args += ["--create", str(create)]
     if stamp:
