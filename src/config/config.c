@@ -379,9 +379,11 @@ static int dump_map(dc_buf *out, const dc_cfg_map *m, const char *key, dc_err *e
 {
     DC_TRY(dc_buf_appendf(out, err, "%s:%s\n", key, m->n ? "" : " {}"));
     for (uint32_t i = 0; i < m->n; i++) {
-        DC_TRY(dc_buf_puts(out, "  ", err));
+        /* YAML limits implicit keys to 1024 characters: longer ones are explicit. */
+        const bool explicit_key = strlen(m->keys[i]) > 1000;
+        DC_TRY(dc_buf_puts(out, explicit_key ? "  ? " : "  ", err));
         DC_TRY(cfg_put_scalar(out, m->keys[i], err));
-        DC_TRY(dc_buf_puts(out, ": ", err));
+        DC_TRY(dc_buf_puts(out, explicit_key ? "\n  : " : ": ", err));
         if (dc_config_is_secret_property(m->keys[i])) /* quoted: a plain * is a YAML alias */
             DC_TRY(dc_buf_puts(out, "\"*****\"", err));
         else DC_TRY(cfg_put_scalar(out, m->values[i], err));
