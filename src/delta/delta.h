@@ -334,7 +334,9 @@ void dc_delta_snapshot_free(dc_delta_snapshot *snap);
 /* Moves a loaded snapshot forward to `version` (latest when < 0) by
  * replaying the JSON commits after its version (writers refreshing after a
  * lost commit race, the daemon following a table). Going backwards is
- * DC_EINVAL. On error the snapshot is left as it was. */
+ * DC_EINVAL. Every new commit is read and parsed before any is applied, so a
+ * missing or malformed commit leaves the snapshot as it was; only running
+ * out of memory while applying leaves it unusable (free it). */
 int dc_delta_snapshot_update(dc_delta_snapshot *snap, int64_t version, dc_err *err);
 
 /* Getters: borrowed, valid until dc_delta_snapshot_free. */
