@@ -16,5 +16,7 @@ int dc_cli_delta(int argc, char **argv);
 int dc_cli_checkpoint(int argc, char **argv);
 /* `deltacdc delta-test ...`: test/dev tool for interop tests (cli_deltatest.c). */
 int dc_cli_delta_test(int argc, char **argv);
+/* `deltacdc source-dump URI ...`: test/dev tool printing a source's records (cli_sourcedump.c). */
+int dc_cli_source_dump(int argc, char **argv);
 
 #endif
