@@ -9,7 +9,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 DEB_PKGS=(build-essential pkg-config libzstd-dev libsnappy-dev zlib1g-dev liblz4-dev
-          libbrotli-dev libroaring-dev librdkafka-dev clang libclang-rt-14-dev llvm python3 python3-venv)
+          libbrotli-dev libroaring-dev librdkafka-dev clang libclang-rt-14-dev llvm python3 python3-venv
+          libyaml-dev)
 
 log() { echo "setup: $*"; }
 
@@ -83,8 +84,54 @@ fetch_spark_jars() {
     done
 }
 
+# Spark's Kafka source, for bench/ingest_spark only (the seed's own job reads
+# Kafka with it), into .cache/spark-kafka-jars (skipped when present).
+SPARK_KAFKA_JARS=(org.apache.spark:spark-sql-kafka-0-10_2.12:3.5.3
+                  org.apache.spark:spark-token-provider-kafka-0-10_2.12:3.5.3
+                  org.apache.kafka:kafka-clients:3.4.1 org.apache.commons:commons-pool2:2.11.1)
+fetch_spark_kafka_jars() {
+    local dir=".cache/spark-kafka-jars" a
+    if ls "$dir"/spark-sql-kafka-*.jar >/dev/null 2>&1; then
+        log "spark-sql-kafka jars present"
+        return 0
+    fi
+    command -v mvn >/dev/null 2>&1 || { log "no maven: bench/ingest_spark will not run"; return 0; }
+    mkdir -p "$dir"
+    for a in "${SPARK_KAFKA_JARS[@]}"; do
+        mvn -q -B dependency:copy -Dartifact="$a" -DoutputDirectory="$dir" \
+            || { log "could not fetch $a: bench/ingest_spark will not run"; return 0; }
+    done
+}
+
+# Apache Kafka broker jars for the interop tests' real broker
+# (tests/interop/kafka_fixture.py), from Maven Central with Maven's own client:
+# tests/kafka/pom.xml lists them; copied into .cache/kafka-jars. Refetched
+# when the pom changes (its hash is kept beside the jars).
+fetch_kafka_jars() {
+    local dir=".cache/kafka-jars" pom="tests/kafka/pom.xml" stamp want
+    stamp="$dir/.pom.sha256"
+    want="$(sha256sum "$pom" | cut -d' ' -f1)"
+    if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]] && ls "$dir"/kafka_2.13-*.jar >/dev/null 2>&1; then
+        log "Kafka jars present"
+        return 0
+    fi
+    if ! command -v mvn >/dev/null 2>&1 || ! command -v java >/dev/null 2>&1; then
+        log "installing maven and a JDK for the Kafka broker"
+        env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+            maven openjdk-17-jdk-headless || { log "no maven: Kafka tests will skip"; return 0; }
+    fi
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    mvn -q -B -f "$pom" dependency:copy-dependencies -DincludeScope=runtime \
+        -DoutputDirectory="$ROOT/$dir" \
+        || { log "could not fetch the Kafka jars: Kafka tests will skip"; return 0; }
+    echo "$want" > "$stamp"
+}
+
 install_debs
 setup_venv
 fetch_spark_jars
+fetch_spark_kafka_jars
+fetch_kafka_jars
 log "building"
 make -j2

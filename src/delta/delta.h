@@ -336,7 +336,8 @@ void dc_delta_snapshot_free(dc_delta_snapshot *snap);
  * lost commit race, the daemon following a table). Going backwards is
  * DC_EINVAL. Every new commit is read and parsed before any is applied, so a
  * missing or malformed commit leaves the snapshot as it was; only running
- * out of memory while applying leaves it unusable (free it). */
+ * out of memory while applying leaves it unusable: it is then marked broken,
+ * every later update fails with DC_EINTERNAL, and it must be freed. */
 int dc_delta_snapshot_update(dc_delta_snapshot *snap, int64_t version, dc_err *err);
 
 /* Getters: borrowed, valid until dc_delta_snapshot_free. */

@@ -80,6 +80,8 @@ struct dc_delta_snapshot {
     dc_storage *storage;          /* borrowed */
     int64_t version;              /* version of this snapshot */
     int64_t checkpoint_version;   /* checkpoint it was built from, or -1 */
+    bool broken;                  /* an update failed while applying: the state is
+                                     half new, half old; only freeing is allowed */
     dc_arena arena;               /* protocol, metadata, txns, domains (small, replaced rarely) */
     bool has_protocol, has_metadata;
     dc_delta_protocol protocol;   /* latest protocol */

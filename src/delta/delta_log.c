@@ -603,6 +603,10 @@ void dc_delta_versions_dispose(dc_delta_versions *v)
 
 int dc_delta_snapshot_update(dc_delta_snapshot *snap, int64_t version, dc_err *err)
 {
+    if (snap->broken)
+        return dc_err_set(err, DC_EINTERNAL,
+                          "delta: snapshot %lld is unusable after a failed update; load it again",
+                          (long long)snap->version);
     if (version >= 0 && version < snap->version)
         return dc_err_set(err, DC_EINVAL, "delta: can not update snapshot %lld back to %lld",
                           (long long)snap->version, (long long)version);
@@ -624,6 +628,7 @@ int dc_delta_snapshot_update(dc_delta_snapshot *snap, int64_t version, dc_err *e
     /* Read and parse everything first: a bad commit leaves the snapshot as it was. */
     for (int64_t v = snap->version + 1; rc == 0 && v <= target; v++, n++)
         rc = dc_delta_commit_read(&commits[n], snap->storage, v, err);
+    bool applying = rc == 0 && n > 0;
     for (int64_t i = 0; rc == 0 && i < n; i++)
         for (size_t k = 0; rc == 0 && k < commits[i]->n_actions; k++)
             rc = dc_delta_snap_apply(snap, &commits[i]->actions[k], err);
@@ -631,6 +636,7 @@ int dc_delta_snapshot_update(dc_delta_snapshot *snap, int64_t version, dc_err *e
         snap->version = target;
         rc = finish_load(snap, err);
     }
+    if (applying && rc < 0) snap->broken = true; /* never half-updated and looking whole */
     for (int64_t i = 0; i < n; i++) dc_delta_commit_free(commits[i]);
     dc_free(commits);
     segment_dispose(&g);

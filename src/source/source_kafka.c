@@ -15,16 +15,17 @@
  * no more than was deleted, like Spark's failOnDataLoss=false) and says so at
  * warn level.
  *
- * End of input for --once: from the first time poll() comes back empty, the
+ * End of input for --once: from the first poll() after an assignment, the
  * high watermark of every assigned partition (as the fetch responses report
  * it) is followed for a short freshness window, then captured (partitions
- * assigned later are captured when first seen); eof is reported once each
- * partition's position — from consumed records, or from librdkafka's
- * partition-EOF event (enable.partition.eof) for partitions with nothing to
- * consume — reached it. So --once costs at least the window (about 1 s) and
- * stops even while producers go on. After reporting eof the captured
- * watermarks are dropped: a caller that goes on polling gets eof again only
- * once it caught up with newer records.
+ * assigned later are captured when first seen); eof is reported — by a poll
+ * that returns no record, before consuming more — once each partition's
+ * position (from consumed records, or from librdkafka's partition-EOF event,
+ * enable.partition.eof, for partitions with nothing to consume) reached it.
+ * So --once costs at least the window (about 1 s) and stops even while
+ * producers go on. After reporting eof the captured watermarks are dropped:
+ * a caller that goes on polling (the daemon ignores eof) simply continues,
+ * and gets eof again only once it caught up with newer records.
  *
  * librdkafka's logs go through dc_log (facility "kafka"); what it reports as
  * errors it retries by itself, so they are logged at warn; the errors that
@@ -314,6 +315,16 @@ static bool caught_up(kafka_src *k)
     return frozen && done;
 }
 
+/* caught_up(); when it is, the next question captures the watermarks anew. */
+static bool eof_reached(kafka_src *k)
+{
+    if (!caught_up(k)) return false;
+    rd_kafka_topic_partition_list_destroy(k->hw);
+    k->hw = rd_kafka_topic_partition_list_new(8);
+    k->armed_at_ms = 0;
+    return true;
+}
+
 static void fill_record(dc_source_record *r, const rd_kafka_message_t *m)
 {
     rd_kafka_timestamp_type_t tt;
@@ -351,6 +362,10 @@ static int kafka_poll(dc_source *s, dc_source_record *out, size_t max, size_t *n
     *eof_out = false;
     release_held(k);
     DC_TRY(reserve_held(k, max, err));
+    if (eof_reached(k)) { /* caught up, though producers may go on: stop here */
+        *eof_out = true;
+        return 0;
+    }
     const int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     int rc = 0;
     while (k->n_held < max && rc == 0) {
@@ -376,13 +391,7 @@ static int kafka_poll(dc_source *s, dc_source_record *out, size_t max, size_t *n
         return rc;
     }
     *n_out = k->n_held;
-    if (k->n_held == 0 && caught_up(k)) {
-        *eof_out = true;
-        /* the next question about eof captures the watermarks anew */
-        rd_kafka_topic_partition_list_destroy(k->hw);
-        k->hw = rd_kafka_topic_partition_list_new(8);
-        k->armed_at_ms = 0;
-    }
+    if (k->n_held == 0) *eof_out = eof_reached(k);
     return 0;
 }
 
