@@ -2,7 +2,7 @@
 # (see README). Dependencies come from Debian packages through pkg-config.
 
 CC      ?= cc
-PKGS    := libzstd snappy zlib liblz4 libbrotlidec libbrotlienc
+PKGS    := libzstd snappy zlib liblz4 libbrotlidec libbrotlienc rdkafka yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 # libroaring (Delta deletion vectors): Debian's libroaring-dev 0.2.x ships no
@@ -111,6 +111,12 @@ test: lint
 
 setup:
 	./scripts/setup.sh
+
+# The configuration reference and the example pipeline file are generated from
+# src/config/config_table.c (tests/interop/test_config.py checks they are current).
+docs: $(B)/deltacdc
+	$(B)/deltacdc config reference > docs/CONFIGURATION.md
+	$(B)/deltacdc config example > examples/pipeline.yaml
 
 clean:
 	rm -rf $(B) $(BS) $(LF)

@@ -9,7 +9,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 DEB_PKGS=(build-essential pkg-config libzstd-dev libsnappy-dev zlib1g-dev liblz4-dev
-          libbrotli-dev libroaring-dev clang libclang-rt-14-dev llvm python3 python3-venv)
+          libbrotli-dev libroaring-dev librdkafka-dev clang libclang-rt-14-dev llvm python3 python3-venv
+          libyaml-dev)
 
 log() { echo "setup: $*"; }
 

@@ -39,7 +39,8 @@ typedef enum dc_cdc_key_type {
 typedef struct dc_cdc_key {
     dc_cdc_key_type type;
     int64_t i;           /* LONG */
-    const char *s;       /* STRING: unescaped bytes; borrowed from the event's scratch */
+    const char *s;       /* STRING: unescaped bytes; borrowed from the record (no escapes)
+                          * or the event's scratch (escaped): copy to keep */
     uint32_t len;        /* STRING: bytes */
 } dc_cdc_key;
 

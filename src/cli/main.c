@@ -8,6 +8,13 @@ static const char usage[] =
     "usage: deltacdc <command> [options]\n"
     "\n"
     "commands:\n"
+    "  ingest [-c pipeline.yaml] [--source URI] [--table PATH] [--key COL[,COL]]\n"
+    "         [--format raw|typed] [--mode dv|cow] [--trigger DURATION] [--max-batch N]\n"
+    "         [--once] [--log-level L]\n"
+    "                                   Debezium records (Kafka or a JSON-lines file)\n"
+    "                                   merged exactly once into Delta tables\n"
+    "  config show|check -c pipeline.yaml | config reference|example\n"
+    "                                   the pipeline file (docs/CONFIGURATION.md)\n"
     "  parquet cat|schema|meta FILE     inspect any Parquet file\n"
     "  parquet write --schema SCHEMA.json IN.jsonl OUT.parquet [--codec zstd|snappy|gzip|none]\n"
     "                                   JSON lines -> Parquet\n"
@@ -31,6 +38,8 @@ int main(int argc, char **argv)
         printf("deltacdc %s\n", DC_VERSION);
         return 0;
     }
+    if (strcmp(argv[1], "ingest") == 0) return dc_cli_ingest(argc - 1, argv + 1);
+    if (strcmp(argv[1], "config") == 0) return dc_cli_config(argc - 1, argv + 1);
     if (strcmp(argv[1], "parquet") == 0) return dc_cli_parquet(argc - 1, argv + 1);
     if (strcmp(argv[1], "checkpoint") == 0) return dc_cli_checkpoint(argc - 1, argv + 1);
     /* Test/dev tool, deliberately not in the usage text (see cli_deltatest.c). */

@@ -85,4 +85,31 @@ _Static_assert(DC_JSONL_MAX_LINE <= DC_JSON_MAX_DOC_BYTES, "a line fits a docume
 #define DC_DELTA_MAX_DV_ROWS ((uint64_t)1 << 32)
 _Static_assert(DC_DELTA_MAX_DV_BYTES <= DC_MAX_SMALL_FILE, "a DV fits a small file");
 
+/* Pipeline files (config/): a hand-written YAML file is a few KiB; one
+ * generated for thousands of tables stays far below 16 MiB. Parsed values
+ * (strings, lists, tables) are held in an arena of at most 64 MiB. */
+#define DC_CONFIG_MAX_FILE ((size_t)16 * 1024 * 1024)
+#define DC_CONFIG_MAX_MEMORY ((size_t)64 * 1024 * 1024)
+/* Entries of tables: and librdkafka properties in one file. */
+#define DC_CONFIG_MAX_TABLES 100000
+#define DC_CONFIG_MAX_PROPERTIES 10000
+
+/* ingest: bytes of decoded events a table's batch keeps to replay it after a
+ * commit conflict (another writer won). Beyond it the copies stop and a
+ * conflict ends the run instead (a restart resumes from the table). */
+#define DC_INGEST_MAX_REPLAY_BYTES ((size_t)256 * 1024 * 1024)
+
+/* Merge (issue 4). One key's canonical bytes: primary keys are tens of
+ * bytes (MySQL caps an index key at 3072); 64 KiB is far above that and
+ * stops a hostile record from bloating the key index. */
+#define DC_MERGE_MAX_KEY_BYTES ((size_t)64 * 1024)
+/* Events held by one batch (ingest's default trigger is 1,000,000 records). */
+#define DC_MERGE_MAX_BATCH_EVENTS ((size_t)64 * 1024 * 1024)
+/* Bytes copied into one batch (key and JSON images of its events). */
+#define DC_MERGE_MAX_BATCH_BYTES ((size_t)16 * 1024 * 1024 * 1024)
+/* Key bytes the index keeps for string/composite keys: 1 TiB is beyond any
+ * machine; the bound is there so growth is checked. */
+#define DC_MERGE_MAX_INDEX_BYTES ((size_t)1 << 40)
+_Static_assert(DC_MERGE_MAX_KEY_BYTES <= DC_MERGE_MAX_BATCH_BYTES, "a key fits a batch");
+
 #endif /* DC_LIMITS_H */

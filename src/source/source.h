@@ -70,4 +70,26 @@ typedef struct dc_source_opts {
 int dc_source_open(dc_source **out, const dc_source_opts *o, dc_err *err);
 static inline void dc_source_free(dc_source *s) { if (s) s->ops->free(s); }
 
+/* Topic patterns (DESIGN.md: `topics: "cdc-{db}-{table}"`). Literal characters
+ * are Kafka's topic alphabet [A-Za-z0-9._-]; each {name} captures one or more
+ * characters: up to the next literal character when one follows, else the rest.
+ * Two placeholders must be separated by a literal. "cdc-{db}-{table}" becomes
+ * the librdkafka regex subscription "^cdc-([^-]+)-(.+)$". */
+typedef struct dc_source_capture {
+    const char *name;   /* placeholder name inside the pattern, e.g. "db" */
+    size_t name_len;
+    const char *value;  /* the captured part of the topic */
+    size_t value_len;
+} dc_source_capture;
+
+#define DC_SOURCE_MAX_CAPTURES 8
+
+/* The regex for a pattern, in a fresh string (dc_free); DC_EINVAL naming the
+ * offending position when the pattern is not valid. */
+int dc_source_pattern_regex(char **out, const char *pattern, dc_err *err);
+/* Matches a topic against a (valid) pattern; on a match fills caps (borrowed
+ * from pattern and topic) and *n_caps and returns true. */
+bool dc_source_pattern_match(const char *pattern, const char *topic,
+                             dc_source_capture caps[DC_SOURCE_MAX_CAPTURES], size_t *n_caps);
+
 #endif /* DC_SOURCE_H */

@@ -1,0 +1,406 @@
+/* config: values, defaults, command-line overrides and the effective-config
+ * dump; the YAML loader is in config_yaml.c. Every setting is found through
+ * the table of config_table.c. */
+#include "config.h"
+#include "config_int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+
+#include "../common/dc_limits.h"
+
+/* Where a row's value lives: in the config, or in a table entry. */
+#define FIELD(base, k, type) ((type *)(void *)((char *)(base) + (k)->offset))
+
+/* ----------------------------------------------------------- parsers */
+
+/* Decimal integer, '_' allowed between digits ("1_000_000"). */
+static int parse_int(int64_t *out, const char *s, dc_err *err)
+{
+    const char *p = s;
+    bool neg = *p == '-';
+    if (*p == '-' || *p == '+') p++;
+    if (!(*p >= '0' && *p <= '9')) goto bad;
+    uint64_t v = 0;
+    for (; *p; p++) {
+        if (*p == '_' && p[1] >= '0' && p[1] <= '9') continue;
+        if (!(*p >= '0' && *p <= '9')) goto bad;
+        if (v > (UINT64_MAX - 9) / 10) goto bad;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    if (v > (uint64_t)INT64_MAX) goto bad;
+    *out = neg ? -(int64_t)v : (int64_t)v;
+    return 0;
+bad:
+    return dc_err_set(err, DC_EINVAL, "'%s' is not an integer", s);
+}
+
+int dc_config_parse_duration(int64_t *ms_out, const char *s, dc_err *err)
+{
+    static const struct { const char *unit; int64_t ms; } units[] = {
+        {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
+    const char *p = s;
+    int64_t total = 0;
+    if (!*p) goto bad;
+    while (*p) {
+        int64_t n = 0;
+        if (!(*p >= '0' && *p <= '9')) goto bad;
+        for (; *p >= '0' && *p <= '9'; p++)
+            if (dc_mul_overflow_i64(n, 10, &n) || dc_add_overflow_i64(n, *p - '0', &n)) goto bad;
+        size_t u = 0, nu = sizeof units / sizeof units[0];
+        for (; u < nu; u++) {
+            size_t len = strlen(units[u].unit);
+            /* "m" must not take the "m" of "ms" */
+            if (strncmp(p, units[u].unit, len) == 0 && !(u == 2 && p[1] == 's')) break;
+        }
+        if (u == nu) goto bad;
+        p += strlen(units[u].unit);
+        if (dc_mul_overflow_i64(n, units[u].ms, &n) || dc_add_overflow_i64(total, n, &total))
+            goto bad;
+    }
+    *ms_out = total;
+    return 0;
+bad:
+    return dc_err_set(err, DC_EINVAL,
+                      "'%s' is not a duration (expected a number and a unit: 500ms, 10s, 5m, "
+                      "1h, 1d, or a sum such as 1m30s)", s);
+}
+
+static int parse_bool(bool *out, const char *s, dc_err *err)
+{
+    if (strcasecmp(s, "true") == 0 || strcasecmp(s, "yes") == 0) *out = true;
+    else if (strcasecmp(s, "false") == 0 || strcasecmp(s, "no") == 0) *out = false;
+    else return dc_err_set(err, DC_EINVAL, "'%s' is not a boolean (expected true or false)", s);
+    return 0;
+}
+
+static int parse_enum(int *out, const dc_cfg_key *k, const char *s, dc_err *err)
+{
+    int i = 0;
+    size_t n = strlen(s);
+    for (const char *p = k->values;; i++) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && strncasecmp(p, s, n) == 0) {
+            *out = i;
+            return 0;
+        }
+        if (!bar) break;
+        p = bar + 1;
+    }
+    char values[256];
+    snprintf(values, sizeof values, "%s", k->values);
+    for (char *q = values; *q; q++)
+        if (*q == '|') *q = ',';
+    return dc_err_set(err, DC_EINVAL, "'%s' is not one of %s", s, values);
+}
+
+int dc_config_split_list(dc_cfg_list *out, dc_arena *arena, const char *s, dc_err *err)
+{
+    uint32_t n = 1;
+    for (const char *p = s; *p; p++) n += *p == ',';
+    const char **items = dc_arena_alloc(arena, n * sizeof *items, err);
+    if (!items) return err->code;
+    uint32_t i = 0;
+    for (const char *p = s;; i++) {
+        const char *comma = strchr(p, ',');
+        const char *end = comma ? comma : p + strlen(p);
+        while (p < end && *p == ' ') p++;
+        while (end > p && end[-1] == ' ') end--;
+        if (end == p) return dc_err_set(err, DC_EINVAL, "'%s' has an empty item", s);
+        items[i] = dc_arena_strndup(arena, p, (size_t)(end - p), err);
+        if (!items[i]) return err->code;
+        if (!comma) break;
+        p = comma + 1;
+    }
+    out->n = n;
+    out->items = items;
+    return 0;
+}
+
+int cfg_check_count(const dc_cfg_key *k, uint32_t n, dc_err *err)
+{
+    if ((int64_t)n < k->min || (int64_t)n > k->max)
+        return dc_err_set(err, DC_EINVAL, "%" PRIu32 " items, expected %" PRId64 " to %" PRId64,
+                          n, k->min, k->max);
+    return 0;
+}
+
+/* Parses `text` for row k and stores it in the config or table entry `base`. */
+int cfg_store(dc_config *c, void *base, const dc_cfg_key *k, const char *text, dc_err *err)
+{
+    int64_t v = 0;
+    switch (k->type) {
+    case DC_CFG_STR:
+        *FIELD(base, k, const char *) = dc_arena_strndup(&c->arena, text, strlen(text), err);
+        return *FIELD(base, k, const char *) ? 0 : err->code;
+    case DC_CFG_INT:
+    case DC_CFG_DURATION:
+        DC_TRY(k->type == DC_CFG_INT ? parse_int(&v, text, err)
+                                     : dc_config_parse_duration(&v, text, err));
+        if (v < k->min || v > k->max) {
+            if (k->type == DC_CFG_INT)
+                return dc_err_set(err, DC_EINVAL, "%" PRId64 " is out of bounds (%" PRId64
+                                  " .. %" PRId64 ")", v, k->min, k->max);
+            return dc_err_set(err, DC_EINVAL, "'%s' is out of bounds (%" PRId64 "ms .. %"
+                              PRId64 "h)", text, k->min, k->max / 3600000);
+        }
+        *FIELD(base, k, int64_t) = v;
+        return 0;
+    case DC_CFG_BOOL: return parse_bool(FIELD(base, k, bool), text, err);
+    case DC_CFG_ENUM: return parse_enum(FIELD(base, k, int), k, text, err);
+    case DC_CFG_LIST: {
+        dc_cfg_list l = {0};
+        if (*text) DC_TRY(dc_config_split_list(&l, &c->arena, text, err));
+        DC_TRY(cfg_check_count(k, l.n, err));
+        *FIELD(base, k, dc_cfg_list) = l;
+        return 0;
+    }
+    case DC_CFG_TOPICS: {
+        dc_cfg_topics *t = FIELD(base, k, dc_cfg_topics);
+        memset(t, 0, sizeof *t);
+        if (!*text) return dc_err_set(err, DC_EINVAL, "an empty topic pattern");
+        t->pattern = dc_arena_strndup(&c->arena, text, strlen(text), err);
+        return t->pattern ? 0 : err->code;
+    }
+    default:
+        return dc_err_set(err, DC_EINVAL, "expected a %s, not a single value",
+                          k->type == DC_CFG_MAP ? "mapping" : "section (a mapping)");
+    }
+}
+
+/* Resets row k to its default (or unset) in `base`. */
+int cfg_default(dc_config *c, void *base, const dc_cfg_key *k, dc_err *err)
+{
+    switch (k->type) {
+    case DC_CFG_SECTION:
+    case DC_CFG_TABLES: return 0;
+    case DC_CFG_MAP: memset(FIELD(base, k, dc_cfg_map), 0, sizeof(dc_cfg_map)); return 0;
+    case DC_CFG_LIST: memset(FIELD(base, k, dc_cfg_list), 0, sizeof(dc_cfg_list)); break;
+    case DC_CFG_TOPICS: memset(FIELD(base, k, dc_cfg_topics), 0, sizeof(dc_cfg_topics)); break;
+    case DC_CFG_STR: *FIELD(base, k, const char *) = NULL; break;
+    default: DC_ASSERT(k->def != NULL); /* scalars of other types always have one */
+    }
+    if (!k->def) return 0;
+    int rc = cfg_store(c, base, k, k->def, err);
+    if (rc < 0) dc_err_prefix(err, "default of %s (a bug in config_table.c)", k->key);
+    return rc;
+}
+
+int cfg_table_defaults(dc_config *c, dc_config_table *t, dc_err *err)
+{
+    memset(t, 0, sizeof *t);
+    for (size_t i = 0; i < dc_cfg_n_keys; i++)
+        if (strncmp(dc_cfg_keys[i].key, "tables[].", 9) == 0)
+            DC_TRY(cfg_default(c, t, &dc_cfg_keys[i], err));
+    return 0;
+}
+
+int dc_config_init(dc_config *c, dc_err *err)
+{
+    memset(c, 0, sizeof *c);
+    dc_arena_init(&c->arena, DC_CONFIG_MAX_MEMORY);
+    for (size_t i = 0; i < dc_cfg_n_keys; i++)
+        if (strncmp(dc_cfg_keys[i].key, "tables[].", 9) != 0)
+            DC_TRY(cfg_default(c, c, &dc_cfg_keys[i], err));
+    return 0;
+}
+
+void dc_config_dispose(dc_config *c)
+{
+    if (!c) return;
+    dc_arena_dispose(&c->arena);
+    memset(c, 0, sizeof *c);
+}
+
+int dc_config_set(dc_config *c, const char *key, const char *value, const char *origin,
+                  dc_err *err)
+{
+    const dc_cfg_key *k = dc_config_key_find(key);
+    if (!k || strncmp(key, "tables", 6) == 0 || k->type == DC_CFG_SECTION ||
+        k->type == DC_CFG_MAP)
+        return dc_err_set(err, DC_EINVAL, "%s: %s can not be set this way", origin, key);
+    int rc = cfg_store(c, c, k, value, err);
+    if (rc < 0) dc_err_prefix(err, "%s", origin);
+    return rc;
+}
+
+int dc_config_table_only(dc_config *c, const char *path, dc_err *err)
+{
+    dc_config_table *t = dc_arena_alloc(&c->arena, sizeof *t, err);
+    if (!t) return err->code;
+    DC_TRY(cfg_table_defaults(c, t, err));
+    if (!*path) return dc_err_set(err, DC_EINVAL, "--table: an empty path");
+    t->path = dc_arena_strndup(&c->arena, path, strlen(path), err);
+    if (!t->path) return err->code;
+    c->tables = t;
+    c->n_tables = 1;
+    return 0;
+}
+
+int dc_config_table_set(dc_config *c, const char *field, const char *value, const char *origin,
+                        dc_err *err)
+{
+    char key[64];
+    snprintf(key, sizeof key, "tables[].%s", field);
+    const dc_cfg_key *k = dc_config_key_find(key);
+    DC_ASSERT(k != NULL);
+    if (c->n_tables == 0) {
+        dc_config_table *t = dc_arena_alloc(&c->arena, sizeof *t, err);
+        if (!t) return err->code;
+        DC_TRY(cfg_table_defaults(c, t, err));
+        c->tables = t;
+        c->n_tables = 1;
+    }
+    for (uint32_t i = 0; i < c->n_tables; i++) {
+        int rc = cfg_store(c, &c->tables[i], k, value, err);
+        if (rc < 0) {
+            dc_err_prefix(err, "%s", origin);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+bool dc_config_is_secret_property(const char *name)
+{
+    static const char *const parts[] = {"password", "secret", "jaas", "ssl.key.pem",
+                                        "credential", "token"};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        if (strcasestr(name, parts[i])) return true;
+    return false;
+}
+
+/* ------------------------------------------------------------- output */
+
+static bool plain_ok(const char *s)
+{
+    static const char *const words[] = {"true", "false", "yes", "no", "on", "off", "null", "y",
+                                        "n"};
+    if (!*s || *s == '-' || *s == '~' || strcmp(s, ".") == 0) return false;
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strcasecmp(s, words[i]) == 0) return false;
+    bool digits_only = true;
+    for (const char *p = s; *p; p++) {
+        char ch = *p;
+        bool alpha = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+        if (!alpha && !(ch >= '0' && ch <= '9') && ch != '_' && ch != '.' && ch != '/' &&
+            ch != '-')
+            return false;
+        if (alpha || ch == '/') digits_only = false;
+    }
+    return !digits_only; /* "10", "1.5", "1_000" would read back as numbers elsewhere */
+}
+
+int cfg_put_scalar(dc_buf *out, const char *s, dc_err *err)
+{
+    if (plain_ok(s)) return dc_buf_puts(out, s, err);
+    DC_TRY(dc_buf_putc(out, '"', err));
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') DC_TRY(dc_buf_appendf(out, err, "\\%c", *p));
+        else if (*p < 0x20 || *p == 0x7f) DC_TRY(dc_buf_appendf(out, err, "\\x%02x", *p));
+        else DC_TRY(dc_buf_putc(out, *p, err));
+    }
+    return dc_buf_putc(out, '"', err);
+}
+
+static int dump_value(dc_buf *out, const void *base, const dc_cfg_key *k, dc_err *err)
+{
+    switch (k->type) {
+    case DC_CFG_STR: {
+        const char *s = *FIELD(base, k, const char *const);
+        if (!s) return dc_buf_puts(out, "null", err);
+        return k->secret ? dc_buf_puts(out, "\"*****\"", err) : cfg_put_scalar(out, s, err);
+    }
+    case DC_CFG_INT: return dc_buf_appendf(out, err, "%" PRId64, *FIELD(base, k, const int64_t));
+    case DC_CFG_DURATION:
+        return dc_buf_appendf(out, err, "%" PRId64 "ms", *FIELD(base, k, const int64_t));
+    case DC_CFG_BOOL: return dc_buf_puts(out, *FIELD(base, k, const bool) ? "true" : "false", err);
+    case DC_CFG_ENUM: {
+        int v = *FIELD(base, k, const int);
+        const char *p = k->values;
+        for (int i = 0; i < v && p; i++) p = strchr(p, '|') + 1;
+        DC_ASSERT(p != NULL);
+        return dc_buf_appendf(out, err, "%.*s", (int)strcspn(p, "|"), p);
+    }
+    case DC_CFG_LIST: {
+        const dc_cfg_list *l = FIELD(base, k, const dc_cfg_list);
+        DC_TRY(dc_buf_puts(out, "[", err));
+        for (uint32_t i = 0; i < l->n; i++) {
+            if (i) DC_TRY(dc_buf_puts(out, ", ", err));
+            DC_TRY(cfg_put_scalar(out, l->items[i], err));
+        }
+        return dc_buf_puts(out, "]", err);
+    }
+    case DC_CFG_TOPICS: {
+        const dc_cfg_topics *t = FIELD(base, k, const dc_cfg_topics);
+        if (t->pattern) return cfg_put_scalar(out, t->pattern, err);
+        if (t->list.n == 0) return dc_buf_puts(out, "null", err);
+        dc_cfg_list l = t->list;
+        dc_cfg_key lk = *k;
+        lk.type = DC_CFG_LIST;
+        lk.offset = 0;
+        return dump_value(out, &l, &lk, err);
+    }
+    default: DC_ASSERT(!"dump_value of a container");
+    }
+    return 0;
+}
+
+static int dump_map(dc_buf *out, const dc_cfg_map *m, const char *key, dc_err *err)
+{
+    DC_TRY(dc_buf_appendf(out, err, "%s:%s\n", key, m->n ? "" : " {}"));
+    for (uint32_t i = 0; i < m->n; i++) {
+        DC_TRY(dc_buf_puts(out, "  ", err));
+        DC_TRY(cfg_put_scalar(out, m->keys[i], err));
+        DC_TRY(dc_buf_puts(out, ": ", err));
+        if (dc_config_is_secret_property(m->keys[i])) /* quoted: a plain * is a YAML alias */
+            DC_TRY(dc_buf_puts(out, "\"*****\"", err));
+        else DC_TRY(cfg_put_scalar(out, m->values[i], err));
+        DC_TRY(dc_buf_puts(out, "\n", err));
+    }
+    return 0;
+}
+
+static int dump_tables(dc_buf *out, const dc_config *c, dc_err *err)
+{
+    DC_TRY(dc_buf_appendf(out, err, "tables:%s\n", c->n_tables ? "" : " []"));
+    for (uint32_t t = 0; t < c->n_tables; t++) {
+        bool first = true;
+        for (size_t i = 0; i < dc_cfg_n_keys; i++) {
+            const dc_cfg_key *k = &dc_cfg_keys[i];
+            if (strncmp(k->key, "tables[].", 9) != 0) continue;
+            DC_TRY(dc_buf_appendf(out, err, "  %s%s: ", first ? "- " : "  ", k->key + 9));
+            DC_TRY(dump_value(out, &c->tables[t], k, err));
+            DC_TRY(dc_buf_puts(out, "\n", err));
+            first = false;
+        }
+    }
+    return 0;
+}
+
+int dc_config_dump(dc_buf *out, const dc_config *c, dc_err *err)
+{
+    if (c->source_uri) {
+        DC_TRY(dc_buf_puts(out, "# --source ", err));
+        DC_TRY(cfg_put_scalar(out, c->source_uri, err));
+        DC_TRY(dc_buf_puts(out, " (replaces the source keys)\n", err));
+    }
+    for (size_t i = 0; i < dc_cfg_n_keys; i++) {
+        const dc_cfg_key *k = &dc_cfg_keys[i];
+        if (k->type == DC_CFG_SECTION || strncmp(k->key, "tables[].", 9) == 0) continue;
+        if (k->type == DC_CFG_TABLES) {
+            DC_TRY(dump_tables(out, c, err));
+        } else if (k->type == DC_CFG_MAP) {
+            DC_TRY(dump_map(out, FIELD(c, k, const dc_cfg_map), k->key, err));
+        } else {
+            DC_TRY(dc_buf_appendf(out, err, "%s: ", k->key));
+            DC_TRY(dump_value(out, c, k, err));
+            DC_TRY(dc_buf_puts(out, "\n", err));
+        }
+    }
+    return 0;
+}

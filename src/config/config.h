@@ -1,0 +1,154 @@
+/*
+ * config: the pipeline file (issue 4). Every setting is one row of ONE table
+ * (config_table.c: key, type, default, bounds, doc text, secret flag), and
+ * everything else is derived from it: defaults are applied by parsing the
+ * row's default text, the YAML loader finds rows by key, command-line flags
+ * go through dc_config_set with the same parser, and docs/CONFIGURATION.md
+ * and examples/pipeline.yaml are generated from it (`deltacdc config
+ * reference|example`), so the code and the docs can not drift apart.
+ *
+ * YAML through libyaml. Scalars may use ${NAME} (environment; an unset name
+ * is an error). Durations are "500ms", "10s", "5m", "1h" or sums ("1m30s").
+ * Unknown keys, duplicates, wrong types and out-of-bounds values are errors
+ * naming file:line and the key. Secrets print as *****.
+ *
+ * Depends on common/ only (the daemon maps the enums to merge/source types).
+ */
+#ifndef DC_CONFIG_H
+#define DC_CONFIG_H
+
+#include "../common/dc_common.h"
+
+/* What a row holds. */
+typedef enum dc_cfg_type {
+    DC_CFG_SECTION = 0, /* a mapping that only holds other keys (source, trigger) */
+    DC_CFG_STR,         /* string (const char *) */
+    DC_CFG_INT,         /* int64_t within [min, max] */
+    DC_CFG_BOOL,        /* bool: true | false */
+    DC_CFG_DURATION,    /* int64_t milliseconds within [min, max] */
+    DC_CFG_ENUM,        /* int: index into `values` ("a|b|c") */
+    DC_CFG_LIST,        /* dc_cfg_list: a YAML list, or a scalar "a,b"; count in [min, max] */
+    DC_CFG_TOPICS,      /* dc_cfg_topics: a pattern string, or a list of topic names */
+    DC_CFG_MAP,         /* dc_cfg_map: string -> string (librdkafka properties) */
+    DC_CFG_TABLES,      /* the list of table objects (rows "tables[].<field>") */
+} dc_cfg_type;
+
+/* A list of strings (arena-owned). */
+typedef struct dc_cfg_list {
+    uint32_t n;            /* items */
+    const char **items;    /* n strings */
+} dc_cfg_list;
+
+/* source.kafka.topics: one pattern with {db}/{table} captures, or explicit names. */
+typedef struct dc_cfg_topics {
+    const char *pattern;   /* set when given as a string (may have no placeholder) */
+    dc_cfg_list list;      /* set when given as a list */
+} dc_cfg_topics;
+
+/* A string map in file order (arena-owned). */
+typedef struct dc_cfg_map {
+    uint32_t n;            /* entries */
+    const char **keys;     /* n keys */
+    const char **values;   /* n values */
+} dc_cfg_map;
+
+/* Enum values, in the order of the rows' `values` text. */
+enum { DC_CFG_OFFSETS_EARLIEST = 0, DC_CFG_OFFSETS_LATEST = 1 };
+enum { DC_CFG_FORMAT_RAW = 0, DC_CFG_FORMAT_TYPED = 1 };
+enum { DC_CFG_MODE_DV = 0, DC_CFG_MODE_COW = 1 };
+enum { DC_CFG_ON_ERROR_FAIL = 0, DC_CFG_ON_ERROR_DEAD_LETTER = 1 };
+
+/* One entry of `tables:`. */
+typedef struct dc_config_table {
+    const char *match;     /* glob over "db.table" (pattern topics) or the topic name */
+    const char *path;      /* table location template: {warehouse} {db} {table} {topic} */
+    int format;            /* DC_CFG_FORMAT_* */
+    int mode;              /* DC_CFG_MODE_* */
+    dc_cfg_list key;       /* key columns; n == 0: from the Kafka record key */
+    int line;              /* line in the file (0: made from flags), for messages */
+} dc_config_table;
+
+/* The whole configuration. Init with dc_config_init (defaults applied),
+ * dispose with dc_config_dispose. Strings live in `arena`. */
+typedef struct dc_config {
+    dc_arena arena;                  /* owns every string and array below */
+    const char *file;                /* the pipeline file loaded, or NULL */
+    const char *pipeline;            /* names txn appIds and the default consumer group */
+    const char *source_uri;          /* --source: overrides the source section when set */
+    const char *kafka_bootstrap;     /* source.kafka.bootstrap_servers */
+    dc_cfg_topics kafka_topics;      /* source.kafka.topics */
+    const char *kafka_group;         /* source.kafka.group_id (NULL: the pipeline name) */
+    int kafka_starting_offsets;      /* DC_CFG_OFFSETS_* */
+    bool kafka_fail_on_data_loss;    /* source.kafka.fail_on_data_loss */
+    dc_cfg_map kafka_props;          /* source.kafka.properties.* */
+    const char *source_file;         /* source.file: a path or "-" */
+    const char *warehouse;           /* {warehouse} in table paths */
+    uint32_t n_tables;               /* entries of tables */
+    dc_config_table *tables;         /* arena-owned */
+    int64_t trigger_interval_ms;     /* trigger.interval */
+    int64_t trigger_max_records;     /* trigger.max_records */
+    int on_error;                    /* DC_CFG_ON_ERROR_* */
+    const char *dead_letter_path;    /* dead_letter.path template */
+    int log_level;                   /* dc_log_level */
+} dc_config;
+
+/* One row of the table. */
+typedef struct dc_cfg_key {
+    const char *key;       /* dotted path; "tables[].x" for fields of table entries */
+    dc_cfg_type type;
+    size_t offset;         /* field offset in dc_config (dc_config_table for tables[]) */
+    const char *def;       /* default as text, parsed like a value (NULL: unset) */
+    int64_t min, max;      /* INT / DURATION (ms) bounds; LIST item count */
+    const char *values;    /* ENUM: "a|b|c" */
+    bool secret;           /* never printed (MAP: see dc_config_is_secret_property) */
+    const char *example;   /* value in examples/pipeline.yaml (NULL: the default) */
+    bool example_off;      /* commented out in the example (an alternative) */
+    const char *doc;       /* what it does, for the reference and the example */
+} dc_cfg_key;
+
+/* The table (config_table.c), in document order. */
+extern const dc_cfg_key dc_cfg_keys[];
+extern const size_t dc_cfg_n_keys;
+const dc_cfg_key *dc_config_key_find(const char *key);
+
+/* Sets every default. */
+int dc_config_init(dc_config *c, dc_err *err);
+void dc_config_dispose(dc_config *c);
+
+/* Loads a YAML pipeline file over the current values. Errors name
+ * "path:line: key: what". */
+int dc_config_load_file(dc_config *c, const char *path, dc_err *err);
+/* The same from text already in memory (`name` for messages). */
+int dc_config_load_text(dc_config *c, const char *name, const char *text, size_t n,
+                        dc_err *err);
+
+/* Sets one key from text (a command-line flag): `origin` names it in errors
+ * ("--trigger"). Keys of tables[] are refused here (the CLI edits tables). */
+int dc_config_set(dc_config *c, const char *key, const char *value, const char *origin,
+                  dc_err *err);
+
+/* --table PATH: the tables become one entry (every other field default)
+ * whose path is `path`. */
+int dc_config_table_only(dc_config *c, const char *path, dc_err *err);
+/* --key/--format/--mode: sets tables[].<field> in every entry (making the
+ * default entry first when there is none). */
+int dc_config_table_set(dc_config *c, const char *field, const char *value, const char *origin,
+                        dc_err *err);
+
+/* Parsers shared with the CLI. */
+int dc_config_parse_duration(int64_t *ms_out, const char *s, dc_err *err);
+/* "a,b" -> list (items trimmed, empty items refused). */
+int dc_config_split_list(dc_cfg_list *out, dc_arena *arena, const char *s, dc_err *err);
+
+/* True for librdkafka properties whose values are secrets (passwords,
+ * JAAS config, private keys, OAuth secrets). */
+bool dc_config_is_secret_property(const char *name);
+
+/* Appends the effective configuration as YAML, secrets as *****. */
+int dc_config_dump(dc_buf *out, const dc_config *c, dc_err *err);
+
+/* Generators (config_table.c): docs/CONFIGURATION.md and examples/pipeline.yaml. */
+int dc_config_reference_md(dc_buf *out, dc_err *err);
+int dc_config_example_yaml(dc_buf *out, dc_err *err);
+
+#endif /* DC_CONFIG_H */

@@ -1,0 +1,349 @@
+/* config: THE table of settings (config.h), and the generators of
+ * docs/CONFIGURATION.md and examples/pipeline.yaml from it. */
+#include "config.h"
+#include "config_int.h"
+
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <strings.h>
+
+#define CF(field) offsetof(dc_config, field)
+#define TF(field) offsetof(dc_config_table, field)
+#define SEC(k, d) {.key = (k), .type = DC_CFG_SECTION, .doc = (d)}
+
+/* Key columns a table may have: cdc.h's DC_CDC_MAX_KEYS (config/ does not
+ * include cdc/; the daemon checks the two agree with a _Static_assert). */
+#define MAX_KEY_COLUMNS 16
+
+const dc_cfg_key dc_cfg_keys[] = {
+    {.key = "pipeline", .type = DC_CFG_STR, .offset = CF(pipeline), .def = "deltacdc",
+     .example = "shop-cdc",
+     .doc = "Name of the pipeline: the Delta txn appIds are \"<pipeline>/<topic>/<partition>\" "
+            "(so two pipelines never share a position) and it is the default Kafka consumer "
+            "group. Letters, digits, '.', '_' and '-' only."},
+    SEC("source", "Where the Debezium records come from: exactly one of source.kafka and "
+                  "source.file (the --source flag replaces both)."),
+    SEC("source.kafka", "Kafka, through librdkafka."),
+    {.key = "source.kafka.bootstrap_servers", .type = DC_CFG_STR,
+     .offset = CF(kafka_bootstrap), .example = "127.0.0.1:9092",
+     .doc = "Brokers to bootstrap from, \"host:port[,host:port]\"."},
+    {.key = "source.kafka.topics", .type = DC_CFG_TOPICS, .offset = CF(kafka_topics),
+     .example = "cdc-{db}-{table}",
+     .doc = "A pattern such as \"cdc-{db}-{table}\" (every topic it matches is read, and {db} "
+            "and {table} are captured for tables[].match and tables[].path), or a list of "
+            "topic names (then {db}.{table} are the last two dot-separated parts of the name, "
+            "Debezium's \"<prefix>.<db>.<table>\", or \"default\" and the whole name)."},
+    {.key = "source.kafka.group_id", .type = DC_CFG_STR, .offset = CF(kafka_group),
+     .example = "shop-cdc",
+     .doc = "Consumer group (default: the pipeline name). Group offsets are committed after "
+            "each Delta commit, for lag monitoring only: the table's txn actions are the "
+            "source of truth for where to resume."},
+    {.key = "source.kafka.starting_offsets", .type = DC_CFG_ENUM,
+     .offset = CF(kafka_starting_offsets), .def = "earliest", .values = "earliest|latest",
+     .doc = "Where a topic-partition the table has no position for starts (the seed's "
+            "startingOffsets)."},
+    {.key = "source.kafka.fail_on_data_loss", .type = DC_CFG_BOOL,
+     .offset = CF(kafka_fail_on_data_loss), .def = "true",
+     .doc = "When the position to resume from is gone from the broker (retention): stop "
+            "with an error (true), or log it and go on from the earliest offset left "
+            "(false) (the seed's failOnDataLoss)."},
+    {.key = "source.kafka.properties", .type = DC_CFG_MAP, .offset = CF(kafka_props),
+     .secret = true, .example_off = true,
+     .example = "security.protocol=SASL_PLAINTEXT;sasl.mechanism=PLAIN;"
+                "sasl.username=ingest;sasl.password=${KAFKA_PASSWORD}",
+     .doc = "librdkafka properties passed as they are (SASL, SSL, timeouts...). Values of "
+            "secret properties (passwords, sasl.jaas.config, private keys, OAuth secrets) "
+            "are never printed or logged."},
+    {.key = "source.file", .type = DC_CFG_STR, .offset = CF(source_file),
+     .example = "examples/debezium/sample.jsonl", .example_off = true,
+     .doc = "A JSON-lines file of Debezium record values (one per line, the line number is "
+            "the offset, null is a tombstone), or \"-\" for stdin. Its position is recorded "
+            "under the file's canonical path, so a second run resumes after the first."},
+    {.key = "warehouse", .type = DC_CFG_STR, .offset = CF(warehouse), .def = "./lake",
+     .doc = "Root of the tables: {warehouse} in tables[].path and dead_letter.path. A "
+            "directory or a file:// URI."},
+    {.key = "tables", .type = DC_CFG_TABLES, .offset = 0,
+     .doc = "Which topics go to which Delta table, in order: a topic goes to the first "
+            "entry whose match fits. Records of topics no entry matches stop the pipeline "
+            "with an error."},
+    {.key = "tables[].match", .type = DC_CFG_STR, .offset = TF(match), .def = "*",
+     .example = "shop.*",
+     .doc = "Glob (* and ?) over \"{db}.{table}\" of the topic."},
+    {.key = "tables[].path", .type = DC_CFG_STR, .offset = TF(path),
+     .def = "{warehouse}/{db}.db/{table}",
+     .doc = "The table's location; {warehouse}, {db}, {table} and {topic} are replaced "
+            "(the default is the seed's layout)."},
+    {.key = "tables[].format", .type = DC_CFG_ENUM, .offset = TF(format), .def = "raw",
+     .values = "raw|typed",
+     .doc = "raw: the seed's table (key columns, ts_ms, json_record, operation_type, "
+            "offset); typed: one column per source column (not available yet)."},
+    {.key = "tables[].mode", .type = DC_CFG_ENUM, .offset = TF(mode), .def = "dv",
+     .values = "dv|cow",
+     .doc = "dv: replaced rows are marked in deletion vectors (merge-on-read, protocol "
+            "3/7); cow: files holding replaced rows are rewritten (protocol 1/2, for "
+            "readers without deletion vectors)."},
+    {.key = "tables[].key", .type = DC_CFG_LIST, .offset = TF(key), .min = 0,
+     .max = MAX_KEY_COLUMNS, .example = "id",
+     .doc = "Key columns, a list or \"a,b\" (default: the fields of the Kafka record key)."},
+    SEC("trigger", "When a micro-batch closes: whichever of the two comes first."),
+    {.key = "trigger.interval", .type = DC_CFG_DURATION, .offset = CF(trigger_interval_ms),
+     .def = "10s", .min = 10, .max = 24LL * 3600 * 1000,
+     .doc = "Time between commits (the seed's triggerIntervalMs, which was 5m)."},
+    {.key = "trigger.max_records", .type = DC_CFG_INT, .offset = CF(trigger_max_records),
+     .def = "1000000", .min = 1, .max = 100000000,
+     .doc = "Records per batch at most (the seed's maxOffsetsPerTrigger)."},
+    {.key = "on_error", .type = DC_CFG_ENUM, .offset = CF(on_error), .def = "fail",
+     .values = "fail|dead_letter",
+     .doc = "A record that can not be decoded or applied: stop with an error naming its "
+            "topic, partition and offset, committing nothing of its batch (fail); or "
+            "append it to the dead-letter table and go on (dead_letter)."},
+    SEC("dead_letter", "The dead-letter table (on_error: dead_letter)."),
+    {.key = "dead_letter.path", .type = DC_CFG_STR, .offset = CF(dead_letter_path),
+     .def = "{warehouse}/_dead_letter/{pipeline}",
+     .doc = "Location of the Delta table that receives bad records: columns topic, "
+            "partition, offset, error, raw (the record's bytes) and ts (when)."},
+    {.key = "log_level", .type = DC_CFG_ENUM, .offset = CF(log_level), .def = "info",
+     .values = "error|warn|info|debug|trace",
+     .doc = "Log threshold; INFO logs one line per committed batch."},
+};
+
+const size_t dc_cfg_n_keys = sizeof dc_cfg_keys / sizeof dc_cfg_keys[0];
+
+const dc_cfg_key *dc_config_key_find(const char *key)
+{
+    for (size_t i = 0; i < dc_cfg_n_keys; i++)
+        if (strcmp(dc_cfg_keys[i].key, key) == 0) return &dc_cfg_keys[i];
+    return NULL;
+}
+
+/* ------------------------------------------------------------ generators */
+
+static const char *type_name(const dc_cfg_key *k)
+{
+    switch (k->type) {
+    case DC_CFG_SECTION: return "section";
+    case DC_CFG_STR: return "string";
+    case DC_CFG_INT: return "integer";
+    case DC_CFG_BOOL: return "boolean";
+    case DC_CFG_DURATION: return "duration";
+    case DC_CFG_ENUM: return "enum";
+    case DC_CFG_LIST: return "list of strings";
+    case DC_CFG_TOPICS: return "string or list";
+    case DC_CFG_MAP: return "map of strings";
+    case DC_CFG_TABLES: return "list of tables";
+    }
+    return "?";
+}
+
+static int bounds_text(dc_buf *out, const dc_cfg_key *k, dc_err *err)
+{
+    if (k->type == DC_CFG_ENUM) {
+        for (const char *p = k->values; *p; p++)
+            DC_TRY(*p == '|' ? dc_buf_puts(out, ", ", err) : dc_buf_putc(out, (uint8_t)*p, err));
+        return 0;
+    }
+    if (k->type == DC_CFG_INT)
+        return dc_buf_appendf(out, err, "%" PRId64 " .. %" PRId64, k->min, k->max);
+    if (k->type == DC_CFG_DURATION)
+        return dc_buf_appendf(out, err, "%" PRId64 "ms .. %" PRId64 "h", k->min,
+                              k->max / 3600000);
+    if (k->type == DC_CFG_LIST)
+        return dc_buf_appendf(out, err, "%" PRId64 " .. %" PRId64 " items", k->min, k->max);
+    return 0;
+}
+
+/* Markdown table cells may not hold '|', and <name> would be read as HTML. */
+static int md_cell(dc_buf *out, const char *s, dc_err *err)
+{
+    for (; *s; s++) {
+        if (*s == '|') DC_TRY(dc_buf_puts(out, "\\|", err));
+        else if (*s == '<') DC_TRY(dc_buf_puts(out, "&lt;", err));
+        else if (*s == '>') DC_TRY(dc_buf_puts(out, "&gt;", err));
+        else DC_TRY(dc_buf_putc(out, (uint8_t)*s, err));
+    }
+    return 0;
+}
+
+static const char md_intro[] =
+    "# deltacdc configuration reference\n"
+    "\n"
+    "<!-- Generated by `deltacdc config reference` from src/config/config_table.c;\n"
+    "     do not edit (tests/interop/test_config.py checks it is up to date). -->\n"
+    "\n"
+    "`deltacdc ingest -c pipeline.yaml` reads a YAML pipeline file; command-line flags\n"
+    "override it (`--source`, `--table`, `--key`, `--format`, `--mode`, `--trigger`,\n"
+    "`--max-batch`, `--log-level`). A commented example is `examples/pipeline.yaml`.\n"
+    "\n"
+    "- Keys nest as YAML mappings (`trigger: {interval: 5s}`) or may be written dotted\n"
+    "  (`trigger.interval: 5s`). An unknown key, a key set twice, a value of the wrong\n"
+    "  type or out of bounds is an error naming the file, line and key.\n"
+    "- `${NAME}` in a value is replaced by the environment variable NAME; an unset\n"
+    "  variable is an error. Use it for secrets.\n"
+    "- Durations: a number with a unit, `ms`, `s`, `m`, `h` or `d`, or a sum such as\n"
+    "  `1m30s`.\n"
+    "- Secrets (marked below) are printed as `*****` by `deltacdc config show` and in logs.\n"
+    "\n"
+    "| key | type | default | values / bounds | description |\n"
+    "| --- | --- | --- | --- | --- |\n";
+
+int dc_config_reference_md(dc_buf *out, dc_err *err)
+{
+    DC_TRY(dc_buf_puts(out, md_intro, err));
+    for (size_t i = 0; i < dc_cfg_n_keys; i++) {
+        const dc_cfg_key *k = &dc_cfg_keys[i];
+        DC_TRY(dc_buf_appendf(out, err, "| `%s%s` | %s | ", k->key,
+                              k->type == DC_CFG_MAP ? ".*" : "", type_name(k)));
+        if (k->def) {
+            DC_TRY(dc_buf_puts(out, "`", err));
+            DC_TRY(md_cell(out, k->def, err));
+            DC_TRY(dc_buf_puts(out, "`", err));
+        } else if (k->type != DC_CFG_SECTION) {
+            DC_TRY(dc_buf_puts(out, "(none)", err));
+        }
+        DC_TRY(dc_buf_puts(out, " | ", err));
+        DC_TRY(bounds_text(out, k, err));
+        DC_TRY(dc_buf_puts(out, " | ", err));
+        if (k->secret)
+            DC_TRY(dc_buf_puts(out, k->type == DC_CFG_MAP ? "**secret values masked.** "
+                                                          : "**secret.** ", err));
+        DC_TRY(md_cell(out, k->doc, err));
+        DC_TRY(dc_buf_puts(out, " |\n", err));
+    }
+    return 0;
+}
+
+/* --------------------------------------------------------- example YAML */
+
+/* The last dotted segment of a key ("interval" of "trigger.interval"). */
+static const char *leaf(const char *key)
+{
+    const char *dot = strrchr(key, '.');
+    return dot ? dot + 1 : key;
+}
+
+static int depth_of(const char *key)
+{
+    int d = 0;
+    for (const char *p = key; *p; p++) d += *p == '.';
+    return d;
+}
+
+/* Doc text as '#' comment lines of at most ~88 columns. */
+static int comment(dc_buf *out, int indent, const char *doc, dc_err *err)
+{
+    const char *p = doc;
+    while (*p) {
+        size_t take = strlen(p), width = 86 - (size_t)indent;
+        if (take > width) {
+            take = width;
+            while (take > 0 && p[take] != ' ') take--;
+            if (take == 0) take = width;
+        }
+        DC_TRY(dc_buf_appendf(out, err, "%*s# %.*s\n", indent, "", (int)take, p));
+        p += take;
+        while (*p == ' ') p++;
+    }
+    return 0;
+}
+
+static int example_list(dc_buf *out, const char *text, dc_err *err)
+{
+    DC_TRY(dc_buf_puts(out, "[", err));
+    for (const char *p = text; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        char item[128];
+        DC_ASSERT(n < sizeof item);
+        memcpy(item, p, n);
+        item[n] = '\0';
+        DC_TRY(cfg_put_scalar(out, item, err));
+        p += n;
+        if (*p == ',') {
+            p++;
+            DC_TRY(dc_buf_puts(out, ", ", err));
+        }
+    }
+    return dc_buf_puts(out, "]", err);
+}
+
+/* The properties example "k=v;k=v" as one "k: v" line each. */
+static int example_map(dc_buf *out, int indent, const dc_cfg_key *k, dc_err *err)
+{
+    DC_TRY(dc_buf_appendf(out, err, "%*s%s%s:\n", indent, "", k->example_off ? "# " : "",
+                          leaf(k->key)));
+    for (const char *p = k->example; *p;) {
+        const char *semi = strchr(p, ';');
+        size_t n = semi ? (size_t)(semi - p) : strlen(p);
+        const char *eq = memchr(p, '=', n);
+        DC_ASSERT(eq != NULL);
+        char val[128];
+        size_t vn = n - (size_t)(eq + 1 - p);
+        DC_ASSERT(vn < sizeof val);
+        memcpy(val, eq + 1, vn);
+        val[vn] = '\0';
+        DC_TRY(dc_buf_appendf(out, err, "%*s%s%.*s: ", indent + 2, "",
+                              k->example_off ? "# " : "", (int)(eq - p), p));
+        DC_TRY(cfg_put_scalar(out, val, err));
+        DC_TRY(dc_buf_puts(out, "\n", err));
+        p += n + (semi != NULL);
+    }
+    return 0;
+}
+
+/* "# default: x; one of: a, b" under a key's doc. */
+static int default_note(dc_buf *out, int indent, const dc_cfg_key *k, dc_err *err)
+{
+    if (k->type == DC_CFG_SECTION || k->type == DC_CFG_TABLES) return 0;
+    DC_TRY(dc_buf_appendf(out, err, "%*s# default: %s", indent, "", k->def ? k->def : "(none)"));
+    if (k->type == DC_CFG_ENUM || k->type == DC_CFG_INT || k->type == DC_CFG_DURATION) {
+        DC_TRY(dc_buf_puts(out, k->type == DC_CFG_ENUM ? "; one of: " : "; bounds: ", err));
+        DC_TRY(bounds_text(out, k, err));
+    }
+    if (k->secret) DC_TRY(dc_buf_puts(out, "; secret values print as *****", err));
+    return dc_buf_puts(out, "\n", err);
+}
+
+/* One key of the example: its comment, then "key: value" (commented out
+ * when it is an alternative or has no value to show). */
+static int example_key(dc_buf *out, const dc_cfg_key *k, bool *first_table_field, dc_err *err)
+{
+    bool in_table = strncmp(k->key, "tables[].", 9) == 0;
+    int indent = in_table ? 4 : 2 * depth_of(k->key);
+    if (indent == 0) DC_TRY(dc_buf_puts(out, "\n", err));
+    DC_TRY(comment(out, indent, k->doc, err));
+    DC_TRY(default_note(out, indent, k, err));
+    if (k->type == DC_CFG_SECTION || k->type == DC_CFG_TABLES)
+        return dc_buf_appendf(out, err, "%*s%s:\n", indent, "", leaf(k->key));
+    if (k->type == DC_CFG_MAP) return example_map(out, indent, k, err);
+    const char *v = k->example ? k->example : k->def;
+    const char *lead = "";
+    if (in_table) {
+        lead = *first_table_field ? "- " : "  ";
+        indent -= 2;
+        *first_table_field = false;
+    }
+    DC_TRY(dc_buf_appendf(out, err, "%*s%s%s%s:", indent, "", (k->example_off || !v) ? "# " : "",
+                          lead, leaf(k->key)));
+    if (v) {
+        DC_TRY(dc_buf_puts(out, " ", err));
+        if (k->type == DC_CFG_LIST) DC_TRY(example_list(out, v, err));
+        else if (k->type == DC_CFG_STR || k->type == DC_CFG_TOPICS)
+            DC_TRY(cfg_put_scalar(out, v, err));
+        else DC_TRY(dc_buf_puts(out, v, err)); /* numbers, booleans, enums: as written */
+    }
+    return dc_buf_puts(out, "\n", err);
+}
+
+int dc_config_example_yaml(dc_buf *out, dc_err *err)
+{
+    DC_TRY(dc_buf_puts(out,
+        "# deltacdc pipeline file: every key, with its documentation and default.\n"
+        "# Generated by `deltacdc config example` from src/config/config_table.c; the\n"
+        "# reference is docs/CONFIGURATION.md. Run it with:\n"
+        "#   deltacdc ingest -c examples/pipeline.yaml\n", err));
+    bool first_table_field = true;
+    for (size_t i = 0; i < dc_cfg_n_keys; i++)
+        DC_TRY(example_key(out, &dc_cfg_keys[i], &first_table_field, err));
+    return 0;
+}

@@ -1,0 +1,436 @@
+/* ingest: the loop. Poll the source, route each record to its table, decode
+ * it, add it to the table's batch; close the batch on the trigger (interval
+ * or record cap), on a drained input (--once) or on a stop request; a bad
+ * record stops the run or goes to the dead-letter table. */
+#include "ingest_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "../common/dc_limits.h"
+
+/* Records asked of the source per poll, and the longest wait of one poll
+ * (bounds how late a stop request or a trigger deadline is noticed). */
+#define POLL_MAX 4096
+#define POLL_WAIT_MS 100
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ------------------------------------------------------------ routing */
+
+static const dc_config_table *tables_of(const ing_state *st, uint32_t *n)
+{
+    if (st->cfg->n_tables) {
+        *n = st->cfg->n_tables;
+        return st->cfg->tables;
+    }
+    *n = 1;
+    return &st->default_table;
+}
+
+/* The configuration entry a topic goes to, and its {db}/{table}. */
+static int find_table(const dc_config_table **out, ing_capture *cap, ing_state *st,
+                      const char *topic, dc_err *err)
+{
+    uint32_t n;
+    const dc_config_table *tabs = tables_of(st, &n);
+    memset(cap, 0, sizeof *cap);
+    if (st->file_source) { /* one table; checked in check_config */
+        *out = &tabs[0];
+        return 0;
+    }
+    bool matched = false;
+    for (size_t i = 0; i < st->n_patterns && !matched; i++)
+        matched = ing_pattern_match(st->patterns[i], topic, cap);
+    if (!matched) ing_topic_names(cap, topic);
+    dc_buf_reset(&st->tmp);
+    DC_TRY(dc_buf_appendf(&st->tmp, err, "%.*s.%.*s", (int)cap->db_len, cap->db ? cap->db : "",
+                          (int)cap->table_len, cap->table ? cap->table : ""));
+    for (uint32_t i = 0; i < n; i++) {
+        if (ing_glob(tabs[i].match, (const char *)st->tmp.data, st->tmp.len)) {
+            *out = &tabs[i];
+            return 0;
+        }
+    }
+    return dc_err_set(err, DC_EINVAL, "topic '%s' ({db}.{table} '%.*s') matches no tables[].match",
+                      topic, (int)st->tmp.len, (const char *)st->tmp.data);
+}
+
+static int slot_for_path(ing_slot **out, ing_state *st, const char *path,
+                         const dc_config_table *ct, dc_err *err)
+{
+    for (size_t i = 0; i < st->n_slots; i++) {
+        if (strcmp(st->slots[i]->path, path) == 0) {
+            *out = st->slots[i];
+            return 0;
+        }
+    }
+    if (st->n_slots == st->cap_slots) {
+        size_t cap = st->cap_slots ? st->cap_slots * 2 : 8;
+        ing_slot **p = dc_realloc(st->slots, cap * sizeof *p);
+        if (!p) return dc_err_set(err, DC_ENOMEM, "out of memory");
+        st->slots = p;
+        st->cap_slots = cap;
+    }
+    ing_slot *s = dc_calloc(1, sizeof *s);
+    char *copy = dc_strdup(path);
+    if (!s || !copy) {
+        dc_free(s);
+        dc_free(copy);
+        return dc_err_set(err, DC_ENOMEM, "out of memory");
+    }
+    s->path = copy;
+    s->ct = ct;
+    dc_arena_init(&s->arena, 1024 * 1024);
+    dc_arena_init(&s->keep_arena, DC_INGEST_MAX_REPLAY_BYTES + (size_t)1024 * 1024);
+    for (uint32_t i = 0; i < ct->key.n; i++) s->keys.names[i] = ct->key.items[i];
+    s->keys.n = ct->key.n;
+    s->keys_known = ct->key.n > 0;
+    st->slots[st->n_slots++] = s;
+    *out = s;
+    return 0;
+}
+
+static int add_route(ing_route **out, ing_state *st, const char *topic, dc_err *err)
+{
+    const dc_config_table *ct = NULL;
+    ing_vars v = {.warehouse = st->cfg->warehouse, .topic = topic,
+                  .pipeline = st->cfg->pipeline};
+    DC_TRY(find_table(&ct, &v.cap, st, topic, err));
+    DC_TRY(ing_expand(&st->tmp, ct->path, &v, err));
+    ing_slot *s = NULL;
+    DC_TRY(slot_for_path(&s, st, (const char *)st->tmp.data, ct, err));
+    if (st->n_routes == st->cap_routes) {
+        size_t cap = st->cap_routes ? st->cap_routes * 2 : 8;
+        ing_route *p = dc_realloc(st->routes, cap * sizeof *p);
+        if (!p) return dc_err_set(err, DC_ENOMEM, "out of memory");
+        st->routes = p;
+        st->cap_routes = cap;
+    }
+    char *copy = dc_strdup(topic);
+    if (!copy) return dc_err_set(err, DC_ENOMEM, "out of memory");
+    st->routes[st->n_routes] = (ing_route){.topic = copy, .slot = s};
+    st->last_route = st->n_routes++;
+    *out = &st->routes[st->last_route];
+    DC_LOG(DC_LOG_INFO, "ingest", "topic %s -> table %s", topic, s->path);
+    return 0;
+}
+
+/* The route of a topic (the last one used first: records come in runs). */
+static int route(ing_route **out, ing_state *st, const char *topic, dc_err *err)
+{
+    if (st->n_routes && strcmp(st->routes[st->last_route].topic, topic) == 0) {
+        *out = &st->routes[st->last_route];
+        return 0;
+    }
+    for (size_t i = 0; i < st->n_routes; i++) {
+        if (strcmp(st->routes[i].topic, topic) == 0) {
+            st->last_route = i;
+            *out = &st->routes[i];
+            return 0;
+        }
+    }
+    return add_route(out, st, topic, err);
+}
+
+/* ------------------------------------------------------------ records */
+
+/* Errors that describe the record rather than the machine. */
+static bool is_bad_input(int rc)
+{
+    return rc == DC_EINVAL || rc == DC_ECORRUPT || rc == DC_ELIMIT || rc == DC_EUNSUPPORTED;
+}
+
+static int open_dlq(ing_state *st, dc_err *err)
+{
+    ing_vars v = {.warehouse = st->cfg->warehouse, .pipeline = st->cfg->pipeline};
+    DC_TRY(ing_expand(&st->tmp, st->cfg->dead_letter_path, &v, err));
+    int rc = ing_dlq_open(&st->dlq, (const char *)st->tmp.data, st->cfg->pipeline, err);
+    if (rc < 0) dc_err_prefix(err, "dead-letter table");
+    return rc;
+}
+
+/* A record that can not be applied: the error names it; with on_error
+ * dead_letter it goes to the dead-letter table and its position is kept in
+ * the data table's batch (a skipped event). */
+static int bad_record(ing_state *st, ing_route *rt, const dc_source_record *r, int rc,
+                      dc_err *err)
+{
+    dc_err_prefix(err, "topic %s partition %" PRId32 " offset %" PRId64, r->topic, r->partition,
+                  r->offset);
+    if (!is_bad_input(rc) || st->cfg->on_error != DC_CFG_ON_ERROR_DEAD_LETTER) return rc;
+    char msg[DC_ERR_MSG_MAX];
+    memcpy(msg, err->msg, sizeof msg);
+    dc_err_clear(err);
+    DC_LOG(DC_LOG_WARN, "ingest", "dead letter: %s", msg);
+    if (!st->dlq) DC_TRY(open_dlq(st, err));
+    if (!ing_dlq_has(st->dlq, rt->topic, r->partition, r->offset)) {
+        DC_TRY(ing_dlq_add(st->dlq, rt->topic, r->partition, r->offset, msg, r->value,
+                           r->value ? r->value_len : 0, err));
+        st->stats.dead_letters++;
+    }
+    if (!rt->slot->table) return 0;
+    dc_cdc_event skip;
+    memset(&skip, 0, sizeof skip);
+    skip.kind = DC_CDC_SKIP;
+    return ing_slot_add(rt->slot, &skip, rt->topic, r->partition, r->offset, err);
+}
+
+static int decode(dc_cdc_event *ev, ing_state *st, ing_slot *s, const dc_source_record *r,
+                  dc_err *err)
+{
+    if (!r->value) {
+        memset(ev, 0, sizeof *ev);
+        ev->kind = DC_CDC_SKIP; /* a tombstone */
+        return 0;
+    }
+    return dc_cdc_decode(ev, &st->scratch, &s->keys, r->value, r->value_len, err);
+}
+
+static int handle(ing_state *st, const dc_source_record *r, dc_err *err)
+{
+    ing_route *rt;
+    DC_TRY(route(&rt, st, r->topic, err));
+    ing_slot *s = rt->slot;
+    DC_TRY(ing_slot_probe(st, s, err));
+    if (!s->keys_known) DC_TRY(ing_slot_keys_from_record(s, r, err));
+    dc_cdc_event ev;
+    int rc = decode(&ev, st, s, r, err);
+    if (rc == 0 && !s->table) {
+        /* No table yet: nothing to skip or truncate; the first change creates it. */
+        if (ev.kind != DC_CDC_CHANGE) return 0;
+        rc = ing_slot_key_types(s, r, &ev, err);
+        if (rc == 0) DC_TRY(ing_slot_create(st, s, rt->topic, err));
+    }
+    if (rc == 0) rc = ing_slot_add(s, &ev, rt->topic, r->partition, r->offset, err);
+    return rc < 0 ? bad_record(st, rt, r, rc, err) : 0;
+}
+
+/* -------------------------------------------------------------- batches */
+
+static int close_batch(ing_state *st, dc_err *err)
+{
+    if (st->dlq && ing_dlq_pending(st->dlq)) DC_TRY(ing_dlq_commit(st->dlq, err));
+    for (size_t i = 0; i < st->n_slots; i++)
+        if (st->slots[i]->n_in) DC_TRY(ing_slot_commit(st, st->slots[i], err));
+    if (st->in_hand) st->stats.batches++;
+    st->in_hand = 0;
+    st->last_close = now_s();
+    return 0;
+}
+
+static int resume_cb(void *ctx, const char *topic, int32_t partition, int64_t *offset_out,
+                     dc_err *err)
+{
+    ing_state *st = ctx;
+    ing_route *rt;
+    DC_TRY(route(&rt, st, topic, err));
+    ing_slot *s = rt->slot;
+    DC_TRY(ing_slot_probe(st, s, err));
+    int64_t in_hand = ing_slot_in_hand(s, rt->topic, partition);
+    if (in_hand >= 0) {
+        *offset_out = in_hand;
+        return 0;
+    }
+    if (!s->table) {
+        *offset_out = -1;
+        return 0;
+    }
+    return dc_merge_resume_offset(offset_out, s->table, topic, partition, err);
+}
+
+static int loop(ing_state *st, dc_source_record *recs, dc_err *err)
+{
+    const dc_config *c = st->cfg;
+    const double interval = (double)c->trigger_interval_ms / 1000.0;
+    const uint64_t cap = (uint64_t)c->trigger_max_records;
+    st->last_close = now_s();
+    while (!(st->o->stop && *st->o->stop)) {
+        int timeout = POLL_WAIT_MS;
+        if (st->in_hand) {
+            double left = st->last_close + interval - now_s();
+            timeout = left <= 0 ? 0 : left * 1000 < POLL_WAIT_MS ? (int)(left * 1000) + 1
+                                                                 : POLL_WAIT_MS;
+        }
+        size_t max = cap - st->in_hand < POLL_MAX ? (size_t)(cap - st->in_hand) : POLL_MAX;
+        size_t n = 0;
+        bool eof = false;
+        DC_TRY(st->src->ops->poll(st->src, recs, max, &n, &eof, timeout, err));
+        for (size_t i = 0; i < n; i++) {
+            DC_TRY(handle(st, &recs[i], err));
+            st->in_hand++;
+        }
+        st->stats.records += n;
+        if (st->in_hand >= cap || (st->in_hand && now_s() - st->last_close >= interval))
+            DC_TRY(close_batch(st, err));
+        if (eof && n == 0 && st->o->once) break;
+    }
+    return close_batch(st, err); /* drained, or stopping: commit what is in hand */
+}
+
+/* ------------------------------------------------------------- set-up */
+
+static bool name_ok(const char *s)
+{
+    if (!*s || strlen(s) > 200) return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '.' || *s == '_' || *s == '-'))
+            return false;
+    return true;
+}
+
+static int check_config(ing_state *st, dc_err *err)
+{
+    const dc_config *c = st->cfg;
+    if (!name_ok(c->pipeline))
+        return dc_err_set(err, DC_EINVAL, "pipeline '%s': use letters, digits, '.', '_' and '-' "
+                          "(it names txn appIds)", c->pipeline);
+    if (st->file_source && c->n_tables > 1)
+        return dc_err_set(err, DC_EINVAL, "the file source feeds one table, and %u tables are "
+                          "configured", c->n_tables);
+    if (st->file_source && c->n_tables == 0)
+        return dc_err_set(err, DC_EINVAL, "the file source needs the table's path: give --table "
+                          "PATH (or one entry in tables:)");
+    return 0;
+}
+
+static int add_pattern(ing_state *st, const char *p, size_t n, dc_err *err)
+{
+    char **a = dc_realloc(st->patterns, (st->n_patterns + 1) * sizeof *a);
+    if (!a) return dc_err_set(err, DC_ENOMEM, "out of memory");
+    st->patterns = a;
+    if (!(a[st->n_patterns] = dc_strndup(p, n))) return dc_err_set(err, DC_ENOMEM, "out of memory");
+    st->n_patterns++;
+    return 0;
+}
+
+/* The topics of kafka://HOSTS/T1,T2?query that are patterns ({db}, {table}). */
+static int uri_patterns(ing_state *st, const char *uri, dc_err *err)
+{
+    const char *p = strchr(uri + 8, '/');
+    if (!p) return 0; /* the source refuses it with a better message */
+    const char *end = p + 1 + strcspn(p + 1, "?");
+    for (p++; p < end;) {
+        size_t n = strcspn(p, ",?");
+        if ((size_t)(end - p) < n) n = (size_t)(end - p);
+        if (memchr(p, '{', n)) DC_TRY(add_pattern(st, p, n, err));
+        p += n + 1;
+    }
+    return 0;
+}
+
+static bool uri_has_group(const char *uri)
+{
+    const char *q = strchr(uri, '?');
+    for (; q; q = strchr(q + 1, '&'))
+        if (strncmp(q + 1, "group=", 6) == 0) return true;
+    return false;
+}
+
+/* "file:PATH", "file:-" or a kafka:// URI from the flags or the file. */
+static int source_uri(const char **out, ing_state *st, dc_buf *b, dc_err *err)
+{
+    const dc_config *c = st->cfg;
+    if (c->source_uri) {
+        *out = c->source_uri;
+    } else if (c->source_file) {
+        DC_TRY(dc_buf_appendf(b, err, "file:%s", c->source_file));
+        DC_TRY(dc_buf_putc(b, '\0', err));
+        *out = (const char *)b->data;
+    } else if (c->kafka_bootstrap) {
+        if (!c->kafka_topics.pattern && c->kafka_topics.list.n == 0)
+            return dc_err_set(err, DC_EINVAL, "source.kafka.topics is not set");
+        DC_TRY(dc_buf_appendf(b, err, "kafka://%s/", c->kafka_bootstrap));
+        for (uint32_t i = 0; i < c->kafka_topics.list.n; i++)
+            DC_TRY(dc_buf_appendf(b, err, "%s%s", i ? "," : "", c->kafka_topics.list.items[i]));
+        DC_TRY(dc_buf_putc(b, '\0', err));
+        *out = (const char *)b->data;
+    } else {
+        return dc_err_set(err, DC_EINVAL, "no source: give --source URI, or source.kafka or "
+                          "source.file in a pipeline file (-c)");
+    }
+    return 0;
+}
+
+static int open_source(ing_state *st, dc_err *err)
+{
+    const dc_config *c = st->cfg;
+    dc_buf b;
+    dc_buf_init(&b, 1024 * 1024);
+    dc_source_opts so;
+    memset(&so, 0, sizeof so);
+    int rc = source_uri(&so.uri, st, &b, err);
+    if (rc < 0) goto out;
+    st->file_source = strncmp(so.uri, "file:", 5) == 0;
+    if (!c->source_uri && !st->file_source) {
+        so.bootstrap_servers = c->kafka_bootstrap;
+        so.topic_pattern = c->kafka_topics.pattern;
+        if (so.topic_pattern) rc = add_pattern(st, so.topic_pattern, strlen(so.topic_pattern), err);
+    }
+    if (rc == 0 && c->source_uri && !st->file_source) rc = uri_patterns(st, c->source_uri, err);
+    if (rc < 0) goto out;
+    /* A group in the URI (flags) beats the file's; the pipeline name is the default. */
+    if (!(c->source_uri && uri_has_group(c->source_uri)))
+        so.group_id = c->kafka_group ? c->kafka_group : c->pipeline;
+    so.start_earliest = c->kafka_starting_offsets == DC_CFG_OFFSETS_EARLIEST;
+    so.fail_on_data_loss = c->kafka_fail_on_data_loss;
+    so.n_props = c->kafka_props.n;
+    so.prop_keys = c->kafka_props.keys;
+    so.prop_values = c->kafka_props.values;
+    so.resume = resume_cb;
+    so.resume_ctx = st;
+    rc = check_config(st, err);
+    if (rc == 0)
+        DC_LOG(DC_LOG_INFO, "ingest", "pipeline %s: source %s, trigger %" PRId64 " ms or %" PRId64
+               " records, on_error %s", c->pipeline, so.uri, c->trigger_interval_ms,
+               c->trigger_max_records, c->on_error ? "dead_letter" : "fail");
+    if (rc == 0) rc = dc_source_open(&st->src, &so, err);
+out:
+    dc_buf_dispose(&b);
+    return rc;
+}
+
+static void state_dispose(ing_state *st)
+{
+    dc_source_free(st->src);
+    for (size_t i = 0; i < st->n_slots; i++) ing_slot_free(st->slots[i]);
+    dc_free(st->slots);
+    for (size_t i = 0; i < st->n_routes; i++) dc_free(st->routes[i].topic);
+    dc_free(st->routes);
+    ing_dlq_free(st->dlq);
+    for (size_t i = 0; i < st->n_patterns; i++) dc_free(st->patterns[i]);
+    dc_free(st->patterns);
+    dc_buf_dispose(&st->scratch);
+    dc_buf_dispose(&st->tmp);
+}
+
+int dc_ingest_run(dc_ingest_stats *out, const dc_ingest_opts *o, dc_err *err)
+{
+    ing_state st;
+    memset(&st, 0, sizeof st);
+    st.o = o;
+    st.cfg = o->cfg;
+    st.default_table = (dc_config_table){.match = "*", .path = "{warehouse}/{db}.db/{table}"};
+    dc_buf_init(&st.scratch, DC_JSONL_MAX_LINE);
+    dc_buf_init(&st.tmp, 1024 * 1024);
+    dc_source_record *recs = dc_calloc(POLL_MAX, sizeof *recs);
+    int rc = recs ? 0 : dc_err_set(err, DC_ENOMEM, "out of memory");
+    if (rc == 0) rc = open_source(&st, err);
+    if (rc == 0) rc = loop(&st, recs, err);
+    if (out) *out = st.stats;
+    if (rc == 0)
+        DC_LOG(DC_LOG_INFO, "ingest", "done: %" PRIu64 " records, %" PRIu64 " batches, %" PRIu64
+               " commits, %" PRIu64 " inserted, %" PRIu64 " updated, %" PRIu64 " deleted, %"
+               PRIu64 " dead letters", st.stats.records, st.stats.batches, st.stats.commits,
+               st.stats.inserted, st.stats.updated, st.stats.deleted, st.stats.dead_letters);
+    state_dispose(&st);
+    dc_free(recs);
+    return rc;
+}

@@ -1,0 +1,42 @@
+/*
+ * daemon/ingest: the `deltacdc ingest` loop (issue 4). Reads Debezium
+ * records from a source (file or Kafka), routes each topic to a Delta table,
+ * decodes the records, gathers them in micro-batches (closed on the trigger
+ * interval or record cap) and merges each batch into its table with one
+ * commit that also records the source positions (exactly once). Bad records
+ * stop the pipeline (on_error: fail) or go to a dead-letter Delta table.
+ *
+ * Sits on top: depends on config/, source/, cdc/, merge/, delta/, common/.
+ */
+#ifndef DC_INGEST_H
+#define DC_INGEST_H
+
+#include <signal.h>
+
+#include "../common/dc_common.h"
+#include "../config/config.h"
+
+typedef struct dc_ingest_opts {
+    const dc_config *cfg;              /* the effective configuration (file + flags) */
+    bool once;                         /* stop when the source is drained (file) or caught
+                                          up (Kafka) and everything is committed */
+    volatile sig_atomic_t *stop;       /* set (by a signal handler) to finish the batch in
+                                          hand, commit it and return; may be NULL */
+} dc_ingest_opts;
+
+/* What a run did. */
+typedef struct dc_ingest_stats {
+    uint64_t records;       /* records read from the source */
+    uint64_t batches;       /* batches closed (each commits every table it touched) */
+    uint64_t commits;       /* Delta commits of data tables */
+    uint64_t inserted, updated, deleted; /* rows, summed over the commits */
+    uint64_t dead_letters;  /* records written to the dead-letter table */
+    uint64_t retries;       /* commits redone after a conflict */
+} dc_ingest_stats;
+
+/* Runs until the input is drained (once), *stop is set, or an error. On a
+ * bad record with on_error fail the error names topic, partition and offset
+ * and nothing of the batch in hand is committed. */
+int dc_ingest_run(dc_ingest_stats *out, const dc_ingest_opts *o, dc_err *err);
+
+#endif /* DC_INGEST_H */

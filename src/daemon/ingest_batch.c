@@ -1,0 +1,191 @@
+/* ingest: a table's batch in hand — adding events, keeping copies of them
+ * for a replay, committing, and the replay after a conflict. */
+#include "ingest_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "../common/dc_limits.h"
+
+/* Conflicts (another writer committed something we depend on) retried per batch. */
+#define MAX_CONFLICT_RETRIES 5
+
+static int grow(void **arr, size_t *cap, size_t need, size_t elem, dc_err *err)
+{
+    if (need <= *cap) return 0;
+    size_t n = *cap ? *cap * 2 : 16, bytes;
+    while (n < need) n *= 2;
+    if (dc_mul_overflow_sz(n, elem, &bytes)) return dc_err_set(err, DC_ENOMEM, "array too large");
+    void *p = dc_realloc(*arr, bytes);
+    if (!p) return dc_err_set(err, DC_ENOMEM, "out of memory");
+    *arr = p;
+    *cap = n;
+    return 0;
+}
+
+/* Index of the slot's position entry for (topic, partition), added if new.
+ * `topic` is the route's string: the same pointer for the same topic. */
+static int tp_index(uint32_t *out, ing_slot *s, const char *topic, int32_t partition, dc_err *err)
+{
+    for (size_t i = s->n_tps; i-- > 0;) {
+        if (s->tps[i].topic == topic && s->tps[i].partition == partition) {
+            *out = (uint32_t)i;
+            return 0;
+        }
+    }
+    DC_TRY(grow((void **)&s->tps, &s->cap_tps, s->n_tps + 1, sizeof *s->tps, err));
+    s->tps[s->n_tps] = (ing_tp){.topic = topic, .partition = partition, .last = -1, .resume = -2};
+    *out = (uint32_t)s->n_tps++;
+    return 0;
+}
+
+static const char *keep_bytes(ing_slot *s, const char *p, size_t n, dc_err *err)
+{
+    if (!p) return NULL;
+    return dc_arena_strndup(&s->keep_arena, p, n, err);
+}
+
+/* Copies the event into the slot's keep arena (or gives up keeping when the
+ * replay budget is spent). */
+static int keep(ing_slot *s, const dc_cdc_event *ev, uint32_t tp, int64_t offset, dc_err *err)
+{
+    if (s->keep_lost) return 0;
+    size_t bytes = sizeof(ing_kept) + ev->after_len + ev->before_len + 2;
+    for (uint32_t i = 0; i < ev->n_keys; i++)
+        if (ev->keys[i].type == DC_CDC_KEY_STRING) bytes += ev->keys[i].len + 1;
+    if (s->kept_bytes + bytes > DC_INGEST_MAX_REPLAY_BYTES) {
+        s->keep_lost = true;
+        return 0;
+    }
+    DC_TRY(grow((void **)&s->kept, &s->cap_kept, s->n_kept + 1, sizeof *s->kept, err));
+    ing_kept *k = &s->kept[s->n_kept];
+    k->ev = *ev;
+    k->tp = tp;
+    k->offset = offset;
+    if (ev->after && !(k->ev.after = keep_bytes(s, ev->after, ev->after_len, err))) return err->code;
+    if (ev->before && !(k->ev.before = keep_bytes(s, ev->before, ev->before_len, err)))
+        return err->code;
+    for (uint32_t i = 0; i < ev->n_keys; i++) {
+        if (ev->keys[i].type != DC_CDC_KEY_STRING) continue;
+        k->ev.keys[i].s = dc_arena_strndup(&s->keep_arena, ev->keys[i].s, ev->keys[i].len, err);
+        if (!k->ev.keys[i].s) return err->code;
+    }
+    s->kept_bytes += bytes;
+    s->n_kept++;
+    return 0;
+}
+
+int ing_slot_add(ing_slot *s, const dc_cdc_event *ev, const char *topic, int32_t partition,
+                 int64_t offset, dc_err *err)
+{
+    if (!s->batch) DC_TRY(dc_merge_batch_new(&s->batch, s->table, err));
+    uint32_t tp;
+    DC_TRY(tp_index(&tp, s, topic, partition, err));
+    DC_TRY(dc_merge_batch_add(s->batch, ev, topic, partition, offset, err));
+    if (offset > s->tps[tp].last) s->tps[tp].last = offset;
+    s->n_in++;
+    return keep(s, ev, tp, offset, err);
+}
+
+/* The next offset of (topic, partition) when the batch in hand has records
+ * of it (a reassigned partition must not be read twice), else -1. */
+int64_t ing_slot_in_hand(const ing_slot *s, const char *topic, int32_t partition)
+{
+    for (size_t i = 0; i < s->n_tps; i++)
+        if (s->tps[i].partition == partition && strcmp(s->tps[i].topic, topic) == 0)
+            return s->tps[i].last + 1;
+    return -1;
+}
+
+/* After a conflict: reopen the table and re-add the kept events the table
+ * does not have yet (offset >= its recorded position + 1). */
+static int replay(ing_state *st, ing_slot *s, dc_err *err)
+{
+    dc_merge_table_free(s->table);
+    s->table = NULL;
+    s->probed = false;
+    DC_TRY(ing_slot_probe(st, s, err));
+    if (!s->table) return dc_err_set(err, DC_ECONFLICT, "table %s vanished during a conflict", s->path);
+    for (size_t i = 0; i < s->n_tps; i++)
+        DC_TRY(dc_merge_resume_offset(&s->tps[i].resume, s->table, s->tps[i].topic,
+                                      s->tps[i].partition, err));
+    DC_TRY(dc_merge_batch_new(&s->batch, s->table, err));
+    uint64_t n = 0;
+    for (size_t i = 0; i < s->n_kept; i++) {
+        const ing_kept *k = &s->kept[i];
+        const ing_tp *tp = &s->tps[k->tp];
+        if (tp->resume >= 0 && k->offset < tp->resume) continue;
+        DC_TRY(dc_merge_batch_add(s->batch, &k->ev, tp->topic, tp->partition, k->offset, err));
+        n++;
+    }
+    DC_LOG(DC_LOG_WARN, "ingest", "table %s: commit conflict, replaying %" PRIu64 " of %zu "
+           "events on the table's latest version", s->path, n, s->n_kept);
+    return 0;
+}
+
+static void log_batch(const ing_slot *s, const dc_merge_result *r)
+{
+    DC_LOG(DC_LOG_INFO, "ingest",
+           "batch %s: %" PRIu64 " records in, %" PRIu64 " inserted, %" PRIu64 " updated, %"
+           PRIu64 " deleted, %" PRIu64 " stale, %.1f ms, version %" PRId64,
+           s->path, s->n_in, r->inserted, r->updated, r->deleted, r->stale, r->seconds * 1000.0,
+           r->version);
+}
+
+/* Commits the slot's batch; then tells the source what is committed. */
+int ing_slot_commit(ing_state *st, ing_slot *s, dc_err *err)
+{
+    dc_merge_result res;
+    int rc = 0;
+    for (int attempt = 0; s->batch; attempt++) {
+        memset(&res, 0, sizeof res);
+        rc = dc_merge_batch_commit(&res, s->batch, err);
+        dc_merge_batch_free(s->batch);
+        s->batch = NULL;
+        if (rc == 0) break;
+        if (rc != DC_ECONFLICT || attempt >= MAX_CONFLICT_RETRIES || s->keep_lost) {
+            dc_err_prefix(err, "table %s: commit", s->path);
+            return rc;
+        }
+        DC_LOG(DC_LOG_WARN, "ingest", "table %s: %s", s->path, err->msg);
+        dc_err_clear(err);
+        st->stats.retries++;
+        DC_TRY(replay(st, s, err));
+    }
+    log_batch(s, &res);
+    if (res.version >= 0) st->stats.commits++;
+    st->stats.inserted += res.inserted;
+    st->stats.updated += res.updated;
+    st->stats.deleted += res.deleted;
+    for (size_t i = 0; i < s->n_tps && rc == 0; i++)
+        rc = st->src->ops->committed(st->src, s->tps[i].topic, s->tps[i].partition,
+                                     s->tps[i].last, err);
+    ing_slot_reset(s);
+    return rc;
+}
+
+/* Forgets the batch in hand (committed, or abandoned on an error). */
+void ing_slot_reset(ing_slot *s)
+{
+    dc_merge_batch_free(s->batch);
+    s->batch = NULL;
+    s->n_in = 0;
+    s->n_tps = 0;
+    s->n_kept = 0;
+    s->kept_bytes = 0;
+    s->keep_lost = false;
+    dc_arena_reset(&s->keep_arena);
+}
+
+void ing_slot_free(ing_slot *s)
+{
+    if (!s) return;
+    ing_slot_reset(s);
+    dc_merge_table_free(s->table);
+    dc_free(s->tps);
+    dc_free(s->kept);
+    dc_arena_dispose(&s->keep_arena);
+    dc_arena_dispose(&s->arena);
+    dc_free(s->path);
+    dc_free(s);
+}

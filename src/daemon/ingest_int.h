@@ -1,0 +1,148 @@
+/* daemon/ingest: what only src/daemon/ sees. */
+#ifndef DC_INGEST_INT_H
+#define DC_INGEST_INT_H
+
+#include "ingest.h"
+
+#include "../cdc/cdc.h"
+#include "../merge/merge.h"
+#include "../source/source.h"
+
+/* ---------------------------------------------------- routing (pure) */
+
+/* {db} and {table} of a topic: slices of the topic name (or static text). */
+typedef struct ing_capture {
+    const char *db;      /* NULL when the topic gives none */
+    size_t db_len;
+    const char *table;   /* NULL when the topic gives none */
+    size_t table_len;
+} ing_capture;
+
+/* Values of a path template's placeholders. */
+typedef struct ing_vars {
+    const char *warehouse; /* {warehouse} */
+    const char *topic;     /* {topic} */
+    const char *pipeline;  /* {pipeline} */
+    ing_capture cap;       /* {db}, {table} */
+} ing_vars;
+
+/* Matches `topic` against a pattern such as "cdc-{db}-{table}" (source.h's
+ * syntax); fills cap with {db} and {table} when the pattern has them. */
+bool ing_pattern_match(const char *pattern, const char *topic, ing_capture *cap);
+/* {db}.{table} of an explicit topic: the last two dot-separated parts
+ * (Debezium's "<prefix>.<db>.<table>"), else "default" and the whole name. */
+void ing_topic_names(ing_capture *cap, const char *topic);
+/* Glob with * and ? over s[0..n). */
+bool ing_glob(const char *glob, const char *s, size_t n);
+/* Expands a path template into out (NUL-terminated); a placeholder without a
+ * value is an error naming it. */
+int ing_expand(dc_buf *out, const char *tmpl, const ing_vars *v, dc_err *err);
+
+/* ------------------------------------------------------ the loop's state */
+
+/* A topic-partition with records in the batch in hand. */
+typedef struct ing_tp {
+    const char *topic;   /* borrowed from the route (lives as long as the state) */
+    int32_t partition;
+    int64_t last;        /* last offset added to the batch */
+    int64_t resume;      /* replay: the reopened table's next offset (-2: not asked) */
+} ing_tp;
+
+/* An event kept for replay after a commit conflict. */
+typedef struct ing_kept {
+    dc_cdc_event ev;     /* slices point into the slot's keep arena */
+    uint32_t tp;         /* index into the slot's tps */
+    int64_t offset;      /* the record's offset */
+} ing_kept;
+
+/* One Delta table the pipeline writes. */
+typedef struct ing_slot {
+    char *path;                 /* the table's location (owned) */
+    const dc_config_table *ct;  /* its configuration entry (borrowed) */
+    dc_arena arena;             /* key names */
+    dc_cdc_keyspec keys;        /* key columns, once known */
+    bool keys_known;            /* keys is filled */
+    dc_cdc_key_type key_types[DC_CDC_MAX_KEYS]; /* of an existing table (else guessed) */
+    bool probed;                /* existence checked: table == NULL means absent */
+    dc_merge_table *table;      /* open table, NULL while absent */
+    dc_merge_batch *batch;      /* the batch in hand, NULL when empty */
+    uint64_t n_in;              /* records added to it */
+    ing_tp *tps;                /* positions in the batch (owned array) */
+    size_t n_tps, cap_tps;
+    dc_arena keep_arena;        /* bytes of the kept events */
+    ing_kept *kept;             /* the batch's events, for replay (owned array) */
+    size_t n_kept, cap_kept;
+    size_t kept_bytes;          /* bytes kept, checked against the replay budget */
+    bool keep_lost;             /* budget exceeded: a conflict can not be replayed */
+} ing_slot;
+
+/* A topic seen, and the table it goes to. */
+typedef struct ing_route {
+    char *topic;        /* owned */
+    ing_slot *slot;     /* borrowed from the state's slots */
+} ing_route;
+
+typedef struct ing_dlq ing_dlq;
+
+typedef struct ing_state {
+    const dc_ingest_opts *o;    /* borrowed */
+    const dc_config *cfg;       /* borrowed */
+    dc_source *src;             /* owned */
+    bool file_source;           /* the source is a file (one table, no captures) */
+    char **patterns;            /* topic patterns capturing {db}/{table} (owned) */
+    size_t n_patterns;
+    ing_route *routes;          /* owned array */
+    size_t n_routes, cap_routes;
+    size_t last_route;          /* index of the last route used (fast path) */
+    ing_slot **slots;           /* owned array of owned slots */
+    size_t n_slots, cap_slots;
+    dc_config_table default_table; /* used when the configuration has no tables */
+    dc_buf scratch;             /* decoder scratch */
+    dc_buf tmp;                 /* paths, messages */
+    uint64_t in_hand;           /* records read since the last close */
+    double last_close;          /* monotonic seconds of the last close */
+    ing_dlq *dlq;               /* dead-letter table, opened on the first bad record */
+    dc_ingest_stats stats;
+} ing_state;
+
+/* ------------------------------------------------ a table (a slot) */
+
+/* Checks once whether the table exists; opens it if so (learning its key
+ * columns from its schema when the configuration gives none). */
+int ing_slot_probe(ing_state *st, ing_slot *s, dc_err *err);
+/* Key columns from the Kafka record key's fields. */
+int ing_slot_keys_from_record(ing_slot *s, const dc_source_record *r, dc_err *err);
+/* Key types of an absent table from its first change event (and the
+ * record's schema block when it has one). */
+int ing_slot_key_types(ing_slot *s, const dc_source_record *r, const dc_cdc_event *ev,
+                       dc_err *err);
+/* Creates the absent table (after ing_slot_key_types). */
+int ing_slot_create(ing_state *st, ing_slot *s, const char *topic, dc_err *err);
+/* Adds an event to the batch in hand (created on demand); `topic` is the
+ * route's string. */
+int ing_slot_add(ing_slot *s, const dc_cdc_event *ev, const char *topic, int32_t partition,
+                 int64_t offset, dc_err *err);
+/* Next offset of a topic-partition with records in hand, else -1. */
+int64_t ing_slot_in_hand(const ing_slot *s, const char *topic, int32_t partition);
+/* Commits the batch in hand (replaying it after conflicts), logs it, tells
+ * the source. */
+int ing_slot_commit(ing_state *st, ing_slot *s, dc_err *err);
+void ing_slot_reset(ing_slot *s);
+void ing_slot_free(ing_slot *s);
+
+/* ------------------------------------------------ dead-letter table */
+
+/* Opens (creating if absent) the dead-letter table at `path`. */
+int ing_dlq_open(ing_dlq **out, const char *path, const char *pipeline, dc_err *err);
+/* True when (topic, partition, offset) is already in the table (an earlier
+ * run dead-lettered it and crashed before its data commit). */
+bool ing_dlq_has(ing_dlq *d, const char *topic, int32_t partition, int64_t offset);
+int ing_dlq_add(ing_dlq *d, const char *topic, int32_t partition, int64_t offset,
+                const char *error, const char *raw, size_t raw_len, dc_err *err);
+/* Rows waiting for the next commit. */
+size_t ing_dlq_pending(const ing_dlq *d);
+/* Commits the pending rows (and their positions) in one append. */
+int ing_dlq_commit(ing_dlq *d, dc_err *err);
+void ing_dlq_free(ing_dlq *d);
+
+#endif /* DC_INGEST_INT_H */

@@ -1,0 +1,98 @@
+/* ingest: which table a topic goes to. Pure string functions (no I/O), unit
+ * tested in tests/daemon/test_ingest_route.c. */
+#include "ingest_int.h"
+
+/* {db} and {table} of a topic matched by a pattern (source.h's syntax: the
+ * same as the subscription, so whatever is subscribed is captured alike). */
+bool ing_pattern_match(const char *pattern, const char *topic, ing_capture *cap)
+{
+    dc_source_capture caps[DC_SOURCE_MAX_CAPTURES];
+    size_t n = 0;
+    memset(cap, 0, sizeof *cap);
+    if (!dc_source_pattern_match(pattern, topic, caps, &n)) return false;
+    for (size_t i = 0; i < n; i++) {
+        if (caps[i].name_len == 2 && memcmp(caps[i].name, "db", 2) == 0) {
+            cap->db = caps[i].value;
+            cap->db_len = caps[i].value_len;
+        } else if (caps[i].name_len == 5 && memcmp(caps[i].name, "table", 5) == 0) {
+            cap->table = caps[i].value;
+            cap->table_len = caps[i].value_len;
+        }
+    }
+    return true;
+}
+
+void ing_topic_names(ing_capture *cap, const char *topic)
+{
+    memset(cap, 0, sizeof *cap);
+    const char *last = strrchr(topic, '.');
+    const char *prev = NULL;
+    if (last)
+        for (const char *p = topic; p < last; p++)
+            if (*p == '.') prev = p;
+    if (last && last > topic && last[1]) {
+        const char *db = prev ? prev + 1 : topic;
+        if (db < last) {
+            cap->db = db;
+            cap->db_len = (size_t)(last - db);
+            cap->table = last + 1;
+            cap->table_len = strlen(last + 1);
+            return;
+        }
+    }
+    cap->db = "default";
+    cap->db_len = 7;
+    cap->table = topic;
+    cap->table_len = strlen(topic);
+}
+
+bool ing_glob(const char *glob, const char *s, size_t n)
+{
+    const char *g = glob, *star = NULL;
+    size_t i = 0, star_i = 0;
+    while (i < n) {
+        if (*g == '*') {
+            star = g++;
+            star_i = i;
+        } else if (*g && (*g == '?' || *g == s[i])) {
+            g++;
+            i++;
+        } else if (star) {
+            g = star + 1;
+            i = ++star_i;
+        } else {
+            return false;
+        }
+    }
+    while (*g == '*') g++;
+    return *g == '\0';
+}
+
+int ing_expand(dc_buf *out, const char *tmpl, const ing_vars *v, dc_err *err)
+{
+    dc_buf_reset(out);
+    for (const char *p = tmpl; *p;) {
+        static const char *const names[] = {"{warehouse}", "{db}", "{table}", "{topic}",
+                                            "{pipeline}"};
+        const char *vals[] = {v->warehouse, v->cap.db, v->cap.table, v->topic, v->pipeline};
+        size_t lens[] = {v->warehouse ? strlen(v->warehouse) : 0, v->cap.db_len,
+                         v->cap.table_len, v->topic ? strlen(v->topic) : 0,
+                         v->pipeline ? strlen(v->pipeline) : 0};
+        size_t i = 0, nn = sizeof names / sizeof names[0];
+        if (*p == '{')
+            for (; i < nn; i++)
+                if (strncmp(p, names[i], strlen(names[i])) == 0) break;
+        if (*p != '{' || i == nn) {
+            DC_TRY(dc_buf_putc(out, (uint8_t)*p++, err));
+            continue;
+        }
+        if (!vals[i])
+            return dc_err_set(err, DC_EINVAL, "path '%s' uses %s, which topic '%s' does not "
+                              "give (give the table's path with --table or tables[].path)",
+                              tmpl, names[i], v->topic ? v->topic : "");
+        DC_TRY(dc_buf_append(out, vals[i], lens[i], err));
+        p += strlen(names[i]);
+    }
+    if (out->len == 0) return dc_err_set(err, DC_EINVAL, "an empty table path");
+    return dc_buf_putc(out, '\0', err);
+}

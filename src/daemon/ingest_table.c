@@ -1,0 +1,161 @@
+/* ingest: one table of the pipeline (a slot): finding its key columns,
+ * opening or creating it, the batch in hand, and committing it — with a
+ * replay of the batch's events after a conflict. */
+#include "ingest_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "../common/dc_limits.h"
+#include "../delta/delta.h"
+#include "../json/dc_json.h"
+
+_Static_assert(DC_CDC_MAX_KEYS == 16, "config_table.c's MAX_KEY_COLUMNS is 16");
+
+static dc_cdc_key_type key_type_of(const dc_delta_field *f)
+{
+    switch (f->type) {
+    case DC_TYPE_BYTE:
+    case DC_TYPE_SHORT:
+    case DC_TYPE_INT:
+    case DC_TYPE_LONG: return DC_CDC_KEY_LONG;
+    default: return DC_CDC_KEY_STRING;
+    }
+}
+
+static int set_key_name(ing_slot *s, uint32_t i, const char *name, size_t len, dc_err *err)
+{
+    s->keys.names[i] = dc_arena_strndup(&s->arena, name, len, err);
+    return s->keys.names[i] ? 0 : err->code;
+}
+
+/* Key columns and types from an existing table's schema: the raw layout is
+ * the key columns, then ts_ms, json_record, operation_type, offset. */
+static int keys_from_schema(ing_slot *s, const dc_delta_schema *sch, dc_err *err)
+{
+    const dc_delta_field *root = &sch->root;
+    uint32_t ts = 0;
+    while (ts < root->n_children && strcmp(root->children[ts].name, "ts_ms") != 0) ts++;
+    if (!s->keys_known && ts > 0 && ts < root->n_children && ts <= DC_CDC_MAX_KEYS) {
+        for (uint32_t i = 0; i < ts; i++)
+            DC_TRY(set_key_name(s, i, root->children[i].name, strlen(root->children[i].name),
+                                err));
+        s->keys.n = ts;
+        s->keys_known = true;
+    }
+    for (uint32_t i = 0; s->keys_known && i < s->keys.n; i++) {
+        const dc_delta_field *f = dc_delta_schema_find(sch, s->keys.names[i]);
+        s->key_types[i] = f ? key_type_of(f) : DC_CDC_KEY_STRING;
+    }
+    return 0;
+}
+
+/* Whether a table exists at the slot's path; learns its keys if it does. */
+static int probe(bool *exists, ing_slot *s, dc_err *err)
+{
+    dc_storage *sto = NULL;
+    dc_delta_snapshot *snap = NULL;
+    const dc_delta_schema *sch = NULL;
+    int rc = dc_storage_open(&sto, s->path, err);
+    if (rc < 0) goto out;
+    rc = dc_delta_snapshot_load(&snap, sto, -1, err);
+    if (rc == DC_ENOTFOUND) {
+        dc_err_clear(err);
+        *exists = false;
+        rc = 0;
+        goto out;
+    }
+    if (rc < 0) goto out;
+    *exists = true;
+    rc = dc_delta_snapshot_schema(&sch, snap, err);
+    if (rc == 0) rc = keys_from_schema(s, sch, err);
+out:
+    if (rc < 0) dc_err_prefix(err, "table %s", s->path);
+    dc_delta_snapshot_free(snap);
+    dc_storage_free(sto);
+    return rc;
+}
+
+static int open_table(ing_state *st, ing_slot *s, bool create, dc_err *err)
+{
+    dc_merge_opts mo;
+    memset(&mo, 0, sizeof mo);
+    mo.table_uri = s->path;
+    mo.pipeline = st->cfg->pipeline;
+    mo.mode = s->ct->mode == DC_CFG_MODE_COW ? DC_MERGE_COW : DC_MERGE_DV;
+    mo.format = s->ct->format == DC_CFG_FORMAT_TYPED ? DC_FORMAT_TYPED : DC_FORMAT_RAW;
+    mo.keys = s->keys;
+    memcpy(mo.key_types, s->key_types, sizeof mo.key_types);
+    mo.create_if_missing = create;
+    int rc = dc_merge_table_open(&s->table, &mo, err); /* errors name the table */
+    if (rc < 0) s->table = NULL;
+    return rc;
+}
+
+int ing_slot_probe(ing_state *st, ing_slot *s, dc_err *err)
+{
+    if (s->probed) return 0;
+    bool exists = false;
+    DC_TRY(probe(&exists, s, err));
+    s->probed = true;
+    if (!exists) return 0;
+    if (!s->keys_known)
+        return dc_err_set(err, DC_EINVAL, "table %s: its schema is not the raw layout (key "
+                          "columns, then ts_ms); give the key with --key or tables[].key", s->path);
+    return open_table(st, s, false, err);
+}
+
+/* Key names from the Kafka record key: the fields of its JSON object (or of
+ * its "payload" when it carries a JsonConverter schema block). */
+int ing_slot_keys_from_record(ing_slot *s, const dc_source_record *r, dc_err *err)
+{
+    if (!r->key || r->key_len == 0)
+        return dc_err_set(err, DC_EINVAL, "table %s: no key columns (give --key or "
+                          "tables[].key; the record has no Kafka key to take them from)", s->path);
+    dc_arena a;
+    dc_arena_init(&a, DC_JSON_MAX_DOC_BYTES);
+    dc_json *doc = NULL;
+    int rc = dc_json_parse(&doc, &a, r->key, r->key_len, err);
+    if (rc < 0) goto out;
+    const dc_json *obj = doc;
+    const dc_json *payload = doc->type == DC_JSON_OBJECT ? dc_json_get(doc, "payload") : NULL;
+    if (payload && payload->type == DC_JSON_OBJECT && dc_json_get(doc, "schema")) obj = payload;
+    if (obj->type != DC_JSON_OBJECT || obj->len == 0 || obj->len > DC_CDC_MAX_KEYS) {
+        rc = dc_err_set(err, DC_EINVAL, "the Kafka record key is not an object of 1 to %d "
+                        "fields", DC_CDC_MAX_KEYS);
+        goto out;
+    }
+    for (uint32_t i = 0; i < obj->len && rc == 0; i++)
+        rc = set_key_name(s, i, obj->u.items[i].key, obj->u.items[i].key_len, err);
+    if (rc == 0) {
+        s->keys.n = obj->len;
+        s->keys_known = true;
+    }
+out:
+    if (rc < 0) dc_err_prefix(err, "table %s: key columns from the record key", s->path);
+    dc_arena_dispose(&a);
+    return rc;
+}
+
+/* Key types for creating the table: from the record's schema block, else
+ * from the JSON values of its first change event. A schema block that can
+ * not be read is bad input (the caller names the record). */
+int ing_slot_key_types(ing_slot *s, const dc_source_record *r, const dc_cdc_event *ev,
+                       dc_err *err)
+{
+    int rc = dc_cdc_key_types(s->key_types, &s->keys, r->value, r->value_len, err);
+    if (rc == DC_ENOTFOUND) {
+        dc_err_clear(err);
+        for (uint32_t i = 0; i < s->keys.n; i++) s->key_types[i] = ev->keys[i].type;
+        rc = 0;
+    }
+    return rc;
+}
+
+int ing_slot_create(ing_state *st, ing_slot *s, const char *topic, dc_err *err)
+{
+    DC_TRY(open_table(st, s, true, err));
+    DC_LOG(DC_LOG_INFO, "ingest", "table %s: created for %s (%u key column%s)", s->path, topic,
+           s->keys.n, s->keys.n == 1 ? "" : "s");
+    return 0;
+}

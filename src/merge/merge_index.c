@@ -1,0 +1,359 @@
+/*
+ * The key index: key → (file, row, sequence), open addressing with Robin
+ * Hood linear probing over 32-byte slots (an entry far from its home slot
+ * takes the place of one nearer to its own, so probe lengths stay short at
+ * high load and a miss stops early). Sized for a load of 5/6 (38.4 bytes per
+ * row for int keys) and grown back to it when the load passes 0.92: the
+ * footprint stays between 34.8 and 38.4 bytes per row. Any capacity works:
+ * the home slot is the hash scaled into [0, cap) with a 128-bit multiply.
+ *
+ * Keys are never removed one by one (a replaced row keeps its key; deletes
+ * keep a tombstone row), only all at once (truncate, rebuild), so there are
+ * no tombstones. Setting a value never moves a slot; inserting may (Robin
+ * Hood displaces), so a batch notes slot numbers before its commit, sets
+ * them after, and inserts its new keys last.
+ *
+ * Also the file table (file id → path, rows) with a path map.
+ */
+#include "merge_int.h"
+
+#include <stdlib.h>
+
+/* ------------------------------------------------------------ hashing */
+
+static uint64_t fmix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+/* A per-process seed without shared mutable state: the address of a
+ * static (randomised by ASLR), mixed. Equal in every thread. */
+static uint64_t hash_seed(void)
+{
+    static const char anchor = 0;
+    return fmix64((uint64_t)(uintptr_t)&anchor ^ 0x9e3779b97f4a7c15ULL);
+}
+
+uint64_t dc_mkey_hash_i64(int64_t v)
+{
+    return fmix64((uint64_t)v ^ hash_seed());
+}
+
+static uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+
+uint64_t dc_mkey_hash_bytes(const uint8_t *p, size_t n)
+{
+    uint64_t h = hash_seed() ^ ((uint64_t)n * 0x87c37b91114253d5ULL);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        h ^= fmix64(dc_load_le64(p + i));
+        h = rotl64(h, 27) * 0x4cf5ad432745937fULL + 0x52dce729;
+    }
+    uint64_t w = 0;
+    if (i < n) memcpy(&w, p + i, n - i);
+    h ^= fmix64(w ^ (uint64_t)n);
+    return fmix64(h);
+}
+
+static int cmp_i64(int64_t a, int64_t b) { return a < b ? -1 : a > b; }
+
+int dc_mkey_cmp(const mkey *a, const mkey *b, bool int_keys)
+{
+    if (int_keys) return cmp_i64(a->i, b->i);
+    /* Byte-wise: numeric for LONG parts (order-preserving encoding); for
+     * STRING parts shorter strings first — a consistent total order, which
+     * is all sorting a file needs. */
+    const size_t n = a->len < b->len ? a->len : b->len;
+    const int c = memcmp(a->b, b->b, n);
+    if (c) return c;
+    return a->len < b->len ? -1 : a->len > b->len;
+}
+
+/* -------------------------------------------------------------- index */
+
+/* Arena record: [hash u64][len u32][pad u32][bytes], 8-aligned. */
+#define REC_HDR 16u
+
+static size_t rec_size(uint32_t len) { return (REC_HDR + (size_t)len + 7) & ~(size_t)7; }
+
+static size_t cap_for(size_t n) { return n + n / 5 + 8; }
+
+/* Grow past a load of 0.92. */
+static bool too_full(size_t n, size_t cap) { return n > cap - cap / 12; }
+
+void dc_mx_init(mx_index *x, bool int_keys)
+{
+    memset(x, 0, sizeof *x);
+    x->int_keys = int_keys;
+    dc_buf_init(&x->arena, DC_MERGE_MAX_INDEX_BYTES);
+}
+
+static void files_free(mx_index *x)
+{
+    for (size_t i = 0; i < x->n_files; i++) dc_free(x->files[i].path);
+    x->n_files = 0;
+    if (x->pmap) memset(x->pmap, 0, x->pmap_cap * sizeof *x->pmap);
+}
+
+void dc_mx_dispose(mx_index *x)
+{
+    files_free(x);
+    dc_free(x->files);
+    dc_free(x->pmap);
+    dc_free(x->slots);
+    dc_buf_dispose(&x->arena);
+    memset(x, 0, sizeof *x);
+}
+
+void dc_mx_clear(mx_index *x)
+{
+    if (x->slots) memset(x->slots, 0, x->cap * sizeof *x->slots);
+    x->n = 0;
+    dc_buf_reset(&x->arena);
+    files_free(x);
+}
+
+static size_t home(size_t cap, uint64_t h)
+{
+    return (size_t)(((unsigned __int128)h * cap) >> 64);
+}
+
+static uint64_t slot_hash(const mx_index *x, const mx_slot *s)
+{
+    if (x->int_keys) return dc_mkey_hash_i64((int64_t)s->key);
+    return dc_load_le64(x->arena.data + s->key);
+}
+
+static bool slot_is(const mx_index *x, const mx_slot *s, const mkey *k)
+{
+    if (x->int_keys) return s->key == (uint64_t)k->i;
+    const uint8_t *r = x->arena.data + s->key;
+    return dc_load_le64(r) == k->hash && dc_load_le32(r + 8) == k->len &&
+           memcmp(r + REC_HDR, k->b, k->len) == 0;
+}
+
+/* Probe distance of an entry sitting at slot j. */
+static size_t dist_at(const mx_index *x, size_t j, uint64_t h)
+{
+    const size_t hm = home(x->cap, h);
+    return j >= hm ? j - hm : j + x->cap - hm;
+}
+
+/* Places entry e (hash h) by Robin Hood; returns nothing: room is there. */
+static void rh_place(mx_index *x, mx_slot e, uint64_t h)
+{
+    size_t j = home(x->cap, h), d = 0;
+    for (;;) {
+        mx_slot *s = &x->slots[j];
+        if (!s->file) {
+            *s = e;
+            return;
+        }
+        const uint64_t sh = slot_hash(x, s);
+        const size_t sd = dist_at(x, j, sh);
+        if (sd < d) { /* the richer entry moves on */
+            const mx_slot t = *s;
+            *s = e;
+            e = t;
+            h = sh;
+            d = sd;
+        }
+        j = j + 1 == x->cap ? 0 : j + 1;
+        d++;
+    }
+}
+
+static int rehash(mx_index *x, size_t cap, dc_err *err)
+{
+    DC_ASSERT(cap > x->n);
+    mx_slot *ns = dc_calloc(cap, sizeof *ns);
+    if (!ns) return dc_err_set(err, DC_ENOMEM, "key index: out of memory for %zu slots", cap);
+    mx_slot *old = x->slots;
+    const size_t old_cap = x->cap;
+    x->slots = ns;
+    x->cap = cap;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i].file) rh_place(x, old[i], slot_hash(x, &old[i]));
+    dc_free(old);
+    return 0;
+}
+
+int dc_mx_reserve(mx_index *x, size_t more, size_t more_bytes, dc_err *err)
+{
+    size_t need;
+    if (dc_add_overflow_sz(x->n, more, &need) || need > SIZE_MAX / 2 / sizeof(mx_slot))
+        return dc_err_set(err, DC_ELIMIT, "key index: %zu keys is too many", x->n);
+    if (!x->slots || too_full(need, x->cap)) DC_TRY(rehash(x, cap_for(need), err));
+    if (x->int_keys) return 0;
+    size_t bytes;
+    if (dc_mul_overflow_sz(more, REC_HDR + 7, &bytes) ||
+        dc_add_overflow_sz(bytes, more_bytes, &bytes))
+        return dc_err_set(err, DC_ELIMIT, "key index: key bytes overflow");
+    return dc_buf_reserve(&x->arena, bytes, err);
+}
+
+size_t dc_mx_find(const mx_index *x, const mkey *k)
+{
+    if (!x->n) return SIZE_MAX;
+    size_t j = home(x->cap, k->hash);
+    for (size_t d = 0;; d++) {
+        const mx_slot *s = &x->slots[j];
+        if (!s->file) return SIZE_MAX;
+        if (slot_is(x, s, k)) return j;
+        /* Robin Hood: k would sit before any entry nearer to its home. */
+        if (dist_at(x, j, slot_hash(x, s)) < d) return SIZE_MAX;
+        j = j + 1 == x->cap ? 0 : j + 1;
+    }
+}
+
+void dc_mx_set(mx_index *x, size_t slot, const mx_val *v)
+{
+    DC_ASSERT(slot < x->cap && x->slots[slot].file);
+    DC_ASSERT(v->file < x->n_files);
+    mx_slot *s = &x->slots[slot];
+    s->file = v->file + 1;
+    s->row = v->row;
+    s->ts = v->seq.ts;
+    s->off = v->seq.off;
+}
+
+mx_val dc_mx_get(const mx_index *x, size_t slot)
+{
+    DC_ASSERT(slot < x->cap && x->slots[slot].file);
+    const mx_slot *s = &x->slots[slot];
+    mx_val v = {s->file - 1, s->row, {s->ts, s->off}};
+    return v;
+}
+
+void dc_mx_insert(mx_index *x, const mkey *k, const mx_val *v)
+{
+    /* Room was reserved: the load stays under 0.92 and the arena fits. */
+    DC_ASSERT(!too_full(x->n + 1, x->cap));
+    DC_DASSERT(dc_mx_find(x, k) == SIZE_MAX);
+    DC_ASSERT(v->file < x->n_files);
+    mx_slot e = {0, v->file + 1, v->row, v->seq.ts, v->seq.off};
+    if (x->int_keys) {
+        e.key = (uint64_t)k->i;
+    } else {
+        const size_t at = x->arena.len, sz = rec_size(k->len);
+        DC_ASSERT(x->arena.cap - at >= sz);
+        uint8_t *r = x->arena.data + at;
+        memset(r, 0, sz);
+        dc_store_le64(r, k->hash);
+        dc_store_le32(r + 8, k->len);
+        memcpy(r + REC_HDR, k->b, k->len);
+        x->arena.len += sz;
+        e.key = at;
+    }
+    rh_place(x, e, k->hash);
+    x->n++;
+}
+
+int dc_mx_put_max(mx_index *x, const mkey *k, const mx_val *v, bool *dup, dc_err *err)
+{
+    *dup = false;
+    const size_t j = dc_mx_find(x, k);
+    if (j != SIZE_MAX) {
+        *dup = true;
+        if (dc_mseq_cmp(v->seq, dc_mx_get(x, j).seq) > 0) dc_mx_set(x, j, v);
+        return 0;
+    }
+    DC_TRY(dc_mx_reserve(x, 1, k->len, err));
+    dc_mx_insert(x, k, v);
+    return 0;
+}
+
+void dc_mx_key_bytes(const mx_index *x, size_t slot, const uint8_t **p, uint32_t *n)
+{
+    DC_ASSERT(!x->int_keys && slot < x->cap && x->slots[slot].file);
+    const uint8_t *r = x->arena.data + x->slots[slot].key;
+    *n = dc_load_le32(r + 8);
+    *p = r + REC_HDR;
+}
+
+uint64_t dc_mx_bytes(const mx_index *x)
+{
+    uint64_t b = (uint64_t)x->cap * sizeof(mx_slot) + x->arena.cap +
+                 (uint64_t)x->cap_files * sizeof(mx_file) + (uint64_t)x->pmap_cap * 4;
+    for (size_t i = 0; i < x->n_files; i++) b += strlen(x->files[i].path) + 1;
+    return b;
+}
+
+/* --------------------------------------------------------- file table */
+
+static size_t pmap_home(const mx_index *x, uint64_t h) { return (size_t)h & (x->pmap_cap - 1); }
+
+static int pmap_grow(mx_index *x, dc_err *err)
+{
+    const size_t cap = x->pmap_cap ? x->pmap_cap * 2 : 64;
+    uint32_t *m = dc_calloc(cap, sizeof *m);
+    if (!m) return dc_err_set(err, DC_ENOMEM, "key index: out of memory (file map)");
+    dc_free(x->pmap);
+    x->pmap = m;
+    x->pmap_cap = cap;
+    for (size_t id = 0; id < x->n_files; id++) {
+        size_t j = pmap_home(x, x->files[id].hash);
+        while (m[j]) j = (j + 1) & (cap - 1);
+        m[j] = (uint32_t)id + 1;
+    }
+    return 0;
+}
+
+int64_t dc_mx_file_find(const mx_index *x, const char *path)
+{
+    if (!x->pmap_cap) return -1;
+    const uint64_t h = dc_mkey_hash_bytes((const uint8_t *)path, strlen(path));
+    for (size_t j = pmap_home(x, h);; j = (j + 1) & (x->pmap_cap - 1)) {
+        const uint32_t id = x->pmap[j];
+        if (!id) return -1;
+        if (x->files[id - 1].hash == h && strcmp(x->files[id - 1].path, path) == 0)
+            return (int64_t)id - 1;
+    }
+}
+
+int dc_mx_files_reserve(mx_index *x, size_t more, dc_err *err)
+{
+    size_t need;
+    if (dc_add_overflow_sz(x->n_files, more, &need) || need >= UINT32_MAX - 1)
+        return dc_err_set(err, DC_ELIMIT, "key index: too many files");
+    if (need > x->cap_files) {
+        size_t cap = x->cap_files ? x->cap_files : 64;
+        while (cap < need) cap *= 2;
+        mx_file *f = dc_realloc(x->files, cap * sizeof *f);
+        if (!f) return dc_err_set(err, DC_ENOMEM, "key index: out of memory (files)");
+        x->files = f;
+        x->cap_files = cap;
+    }
+    while (need * 2 > x->pmap_cap) DC_TRY(pmap_grow(x, err));
+    return 0;
+}
+
+uint32_t dc_mx_file_adopt(mx_index *x, char *path, uint64_t n_rows)
+{
+    DC_ASSERT(x->n_files < x->cap_files && (x->n_files + 1) * 2 <= x->pmap_cap);
+    DC_ASSERT(dc_mx_file_find(x, path) < 0);
+    mx_file *f = &x->files[x->n_files];
+    f->path = path;
+    f->hash = dc_mkey_hash_bytes((const uint8_t *)path, strlen(path));
+    f->n_rows = n_rows;
+    f->snap_i = SIZE_MAX;
+    size_t j = pmap_home(x, f->hash);
+    while (x->pmap[j]) j = (j + 1) & (x->pmap_cap - 1);
+    x->pmap[j] = (uint32_t)x->n_files + 1;
+    return (uint32_t)x->n_files++;
+}
+
+int dc_mx_file_add(uint32_t *id_out, mx_index *x, const char *path, uint64_t n_rows,
+                   dc_err *err)
+{
+    DC_TRY(dc_mx_files_reserve(x, 1, err));
+    char *p = dc_strdup(path);
+    if (!p) return dc_err_set(err, DC_ENOMEM, "key index: out of memory (file path)");
+    *id_out = dc_mx_file_adopt(x, p, n_rows);
+    return 0;
+}

@@ -1,0 +1,302 @@
+/*
+ * Internal to src/merge/: the key index (merge_index.c), reading a table's
+ * files into it (merge_scan.c), raw-format columns and data files
+ * (merge_rows.c), copy-on-write rewrites (merge_cow.c), the table object
+ * (merge_table.c) and batches (merge_batch.c).
+ *
+ * Keys. A table's key columns are LONG or STRING (the table's types). A key
+ * of one LONG column is kept as its int64 ("int keys": the compact case of
+ * the 40-bytes-per-row budget); any other key is kept as canonical bytes:
+ * per column, LONG as 8 little-endian bytes, STRING as a 4-byte
+ * little-endian length and the bytes. Equal keys have equal bytes, so the
+ * index compares bytes after a hash hit: exact, no false matches.
+ *
+ * Sequence. A row's or event's (ts_ms, offset), compared lexicographically;
+ * a null ts_ms or offset counts as INT64_MIN (the SQL ORDER BY .. DESC puts
+ * nulls last, i.e. lowest).
+ */
+#ifndef DC_MERGE_INT_H
+#define DC_MERGE_INT_H
+
+#include "merge.h"
+
+#include "../common/dc_limits.h"
+#include "../delta/delta.h"
+
+/* ------------------------------------------------------------ keys */
+
+/* A key as looked up: borrowed bytes. */
+typedef struct mkey {
+    uint64_t hash;          /* of i (int keys) or of the bytes */
+    int64_t i;              /* int keys: the value */
+    const uint8_t *b;       /* other keys: canonical bytes */
+    uint32_t len;           /* bytes of b */
+} mkey;
+
+/* A LONG part of canonical key bytes. */
+static inline void dc_mkey_long_put(uint8_t out[8], int64_t v)
+{
+    const uint64_t u = (uint64_t)v ^ ((uint64_t)1 << 63);
+    for (int i = 0; i < 8; i++) out[i] = (uint8_t)(u >> (56 - 8 * i));
+}
+static inline int64_t dc_mkey_long_get(const uint8_t *p)
+{
+    uint64_t u = 0;
+    for (int i = 0; i < 8; i++) u = (u << 8) | p[i];
+    return (int64_t)(u ^ ((uint64_t)1 << 63));
+}
+
+/* Hash of an int key / of canonical key bytes, with the process's seed. */
+uint64_t dc_mkey_hash_i64(int64_t v);
+uint64_t dc_mkey_hash_bytes(const uint8_t *p, size_t n);
+/* Total order of keys of one table: numeric for LONG parts, byte-wise for
+ * STRING parts (used to sort a new file's rows by key). */
+int dc_mkey_cmp(const mkey *a, const mkey *b, bool int_keys);
+
+/* Sequence (ts_ms, offset). */
+typedef struct mseq {
+    int64_t ts;             /* ts_ms, INT64_MIN when null */
+    int64_t off;            /* offset, INT64_MIN when null */
+} mseq;
+
+static inline int dc_mseq_cmp(mseq a, mseq b)
+{
+    if (a.ts != b.ts) return a.ts < b.ts ? -1 : 1;
+    if (a.off != b.off) return a.off < b.off ? -1 : 1;
+    return 0;
+}
+
+/* ----------------------------------------------------------- index */
+
+/* Row field of a slot: physical row index, top bit set for a tombstone row
+ * (operation_type d). Files of 2^31 rows or more are refused. */
+#define MX_ROW_TOMB 0x80000000u
+#define MX_ROW_MASK 0x7fffffffu
+
+/* One entry (open addressing, Robin Hood linear probing). 32 bytes: at the
+ * load the index is sized for (5/6) that is 38.4 bytes per row. */
+typedef struct mx_slot {
+    uint64_t key;           /* int keys: the value's bits; else the byte offset of the
+                               key's record in the index arena */
+    uint32_t file;          /* file id + 1 (index into the file table + 1); 0: empty slot */
+    uint32_t row;           /* physical row | MX_ROW_TOMB */
+    int64_t ts;             /* sequence of the row */
+    int64_t off;
+} mx_slot;
+_Static_assert(sizeof(mx_slot) == 32, "an index slot is 32 bytes");
+
+/* What a slot says about its key's row. */
+typedef struct mx_val {
+    uint32_t file;          /* file id (0-based) */
+    uint32_t row;           /* physical row | MX_ROW_TOMB */
+    mseq seq;
+} mx_val;
+
+/* A table's file, by id (ids are indexes into the file table; they are never
+ * reused until the table is rebuilt). */
+typedef struct mx_file {
+    char *path;             /* add.path as in the log (dc_malloc) */
+    uint64_t hash;          /* hash of path, for the path map */
+    uint64_t n_rows;        /* physical rows (footer num_rows) */
+    size_t snap_i;          /* index of its add among the snapshot's files; SIZE_MAX
+                               when the file is not live */
+} mx_file;
+
+typedef struct mx_index {
+    bool int_keys;          /* one LONG key column: slot.key is the value */
+    mx_slot *slots;         /* cap slots (dc_calloc) */
+    size_t cap;             /* slots allocated; any size (fastrange home slot) */
+    size_t n;               /* keys held */
+    dc_buf arena;           /* other keys: records [hash u64][len u32][bytes], 8-aligned */
+    mx_file *files;         /* file table */
+    size_t n_files, cap_files;
+    uint32_t *pmap;         /* path map: file id + 1 per slot, 0 empty; power of two */
+    size_t pmap_cap;
+} mx_index;
+
+void dc_mx_init(mx_index *x, bool int_keys);
+void dc_mx_dispose(mx_index *x);
+/* Drops every key and file (truncate, rebuild). Keeps the slot array. */
+void dc_mx_clear(mx_index *x);
+/* Makes room for `more` new keys holding `more_bytes` key bytes in total, so
+ * that the next inserts can not fail or move slots. */
+int dc_mx_reserve(mx_index *x, size_t more, size_t more_bytes, dc_err *err);
+/* Slot of key k, or SIZE_MAX. Valid until the next insert or resize. */
+size_t dc_mx_find(const mx_index *x, const mkey *k);
+/* Inserts k (absent; room reserved); may move other keys' slots. */
+void dc_mx_insert(mx_index *x, const mkey *k, const mx_val *v);
+/* Sets the value of a found slot (moves nothing). */
+void dc_mx_set(mx_index *x, size_t slot, const mx_val *v);
+mx_val dc_mx_get(const mx_index *x, size_t slot);
+/* Builds: inserts k, or when present keeps the row with the greater
+ * sequence; *dup tells a key seen twice. Grows as needed. */
+int dc_mx_put_max(mx_index *x, const mkey *k, const mx_val *v, bool *dup, dc_err *err);
+/* Key bytes of a slot (other keys), for messages and tests. */
+void dc_mx_key_bytes(const mx_index *x, size_t slot, const uint8_t **p, uint32_t *n);
+/* Memory held (slots, arena, file table, path map). */
+uint64_t dc_mx_bytes(const mx_index *x);
+
+/* File table. _reserve makes room for `more` files so that _adopt (which
+ * takes ownership of a dc_malloc'd path) can not fail. */
+int dc_mx_files_reserve(mx_index *x, size_t more, dc_err *err);
+uint32_t dc_mx_file_adopt(mx_index *x, char *path, uint64_t n_rows);
+int dc_mx_file_add(uint32_t *id_out, mx_index *x, const char *path, uint64_t n_rows,
+                   dc_err *err);
+/* File id of a path, or -1. */
+int64_t dc_mx_file_find(const mx_index *x, const char *path);
+
+/* ----------------------------------------------------- table object */
+
+/* Roles of the raw format's columns. */
+typedef enum mcol_role { MCOL_KEY = 0, MCOL_TS, MCOL_JSON, MCOL_OP, MCOL_OFFSET } mcol_role;
+
+/* One column of the table's schema. */
+typedef struct mcol {
+    const char *name;       /* display name (in t->dschema) */
+    mcol_role role;
+    uint32_t key_i;         /* MCOL_KEY: position in the keyspec */
+    dc_type type;           /* the table's type (keys: LONG/INT/SHORT/BYTE or STRING) */
+} mcol;
+
+struct dc_merge_table {
+    dc_storage *s;                  /* owned */
+    dc_delta_snapshot *snap;        /* owned: what the index reflects */
+    char *pipeline;                 /* owned copy, names appIds */
+    dc_merge_mode mode;
+    uint32_t n_keys;
+    char *key_names[DC_CDC_MAX_KEYS];     /* owned copies */
+    dc_cdc_key_type key_types[DC_CDC_MAX_KEYS]; /* LONG / STRING, from the table */
+    uint32_t n_cols;
+    mcol cols[DC_CDC_MAX_KEYS + 4]; /* the schema's columns in order */
+    uint32_t key_col[DC_CDC_MAX_KEYS]; /* column of key part i */
+    uint32_t ts_col, json_col, op_col, off_col; /* columns of the other roles */
+    char *schema_json;              /* the table's schema string (owned copy) */
+    dc_pq_schema *pq_schema;        /* Parquet schema of new data files */
+    mx_index index;                 /* key → (file, row, sequence) and the file table */
+    bool broken;                    /* index/snapshot out of step: reload before use */
+    double build_seconds;           /* last index build */
+    uint64_t dup_keys;              /* keys found in two rows at the last build */
+};
+
+/* Re-reads the table's schema from the snapshot (refusing a layout that is
+ * no longer raw) and rebuilds the index (merge_table.c). */
+int dc_merge_table_reload(dc_merge_table *t, dc_err *err);
+/* Builds the index from the snapshot's live files (merge_scan.c). */
+int dc_merge_index_build(dc_merge_table *t, dc_err *err);
+/* Indexes one more live file (a concurrent blind append) keeping the
+ * greater sequence per key. */
+int dc_merge_index_file(dc_merge_table *t, const dc_delta_add *add, dc_err *err);
+/* Points the file table at the snapshot's adds (snap_i); files no longer
+ * live get SIZE_MAX. *unknown counts live files the table does not know. */
+int dc_merge_files_sync(dc_merge_table *t, size_t *unknown, dc_err *err);
+/* Moves the snapshot to `version` (latest when < 0) and brings the index
+ * along: only adds by others → those files are indexed, anything else
+ * (removes, DV changes, metadata) → full rebuild. `ours` is a version this
+ * process committed and already applied to the index (-1: none). */
+int dc_merge_table_refresh(dc_merge_table *t, int64_t version, int64_t ours, dc_err *err);
+/* Moves to the latest version: refresh, or a full reload when broken. */
+int dc_merge_table_catch_up(dc_merge_table *t, dc_err *err);
+/* appId of a topic-partition, into out (NUL-terminated). */
+int dc_merge_app_id(dc_buf *out, const dc_merge_table *t, const char *topic, int32_t partition,
+                    dc_err *err);
+
+/* The live add of file `id` (asserts the file is live). */
+const dc_delta_add *dc_merge_live_add(const dc_merge_table *t, uint32_t id);
+/* Opens the Parquet file of a live add (local files mapped, else read into
+ * *hold, which must outlive the reader). */
+int dc_merge_open_file(dc_pq_reader **out, dc_buf *hold, dc_merge_table *t, const char *add_path,
+                       dc_err *err);
+
+/* --------------------------------------------------- raw-format rows */
+
+/* Columns of rows being written, one dc_pq_column per leaf of t->pq_schema
+ * (the raw format is flat: leaf i is top-level column i). */
+typedef struct mrows {
+    const dc_merge_table *t;
+    dc_pq_column cols[DC_CDC_MAX_KEYS + 4];
+    size_t n;                       /* rows */
+} mrows;
+
+void dc_mrows_init(mrows *r, const dc_merge_table *t);
+void dc_mrows_dispose(mrows *r);
+/* Appends a null or an int64 (INT32 columns: range-checked) / bytes. */
+int dc_mrows_put_null(mrows *r, uint32_t col, dc_err *err);
+int dc_mrows_put_i64(mrows *r, uint32_t col, int64_t v, dc_err *err);
+int dc_mrows_put_bytes(mrows *r, uint32_t col, const void *p, size_t n, dc_err *err);
+/* Appends key bytes (canonical) to the key columns. */
+int dc_mrows_put_key(mrows *r, const mkey *k, dc_err *err);
+/* Marks one more complete row (every column got one value). */
+void dc_mrows_end_row(mrows *r);
+
+/* A data file written for a transaction. */
+typedef struct mfile_out {
+    char *rel_path;                 /* storage path (dc_malloc) */
+    dc_delta_add add;               /* path/stats point into the bufs below */
+    dc_buf path_enc;                /* %-escaped path, NUL-terminated */
+    dc_buf stats;                   /* stats JSON, NUL-terminated */
+    uint64_t n_rows;
+    bool written;                   /* the file exists in storage */
+} mfile_out;
+
+/* Writes the rows as a new data file (durably) and fills *f. */
+int dc_mrows_write_file(mfile_out *f, mrows *r, dc_err *err);
+void dc_mfile_out_dispose(mfile_out *f);
+/* Removes the written file (a commit that did not happen). */
+void dc_mfile_out_discard(mfile_out *f, dc_storage *s);
+
+/* Reads the canonical key of row `row` of the key columns (cols[i] for key
+ * column i, leaves `leaves`) into kb; null → *null. Flat columns only. */
+typedef struct mcolcur {
+    const dc_pq_column *c;          /* column data of one row group */
+    const dc_pq_leaf *leaf;         /* its leaf */
+    size_t v;                       /* value index of the current row */
+} mcolcur;
+
+/* Advances to the next row: *null when it is null, else the value index in
+ * *vi. */
+static inline bool dc_mcolcur_next(mcolcur *cc, size_t row, size_t *vi)
+{
+    if (cc->leaf->max_def > 0 && cc->c->def[row] != cc->leaf->max_def) return false;
+    *vi = cc->v++;
+    return true;
+}
+/* Integer value i of a column (INT32 or INT64 leaf). */
+int64_t dc_mcol_i64(const mcolcur *cc, size_t vi);
+
+/* ------------------------------------------------- copy-on-write */
+
+/* A file to rewrite without some rows. */
+typedef struct mcow_file {
+    uint32_t file_id;
+    uint64_t *rows;                 /* rows to drop, ascending (borrowed) */
+    size_t n_rows;
+} mcow_file;
+
+/* An index slot whose row moved to a new file. */
+typedef struct mcow_move {
+    size_t slot;
+    uint32_t row;                   /* new physical row (tombstone bit kept) */
+    uint32_t out;                   /* which rewritten file (index into outs) */
+} mcow_move;
+
+typedef struct mcow {
+    mfile_out *outs;                /* rewritten files (n_outs) */
+    size_t n_outs;
+    mcow_move *moves;               /* slots to repoint after commit */
+    size_t n_moves, cap_moves;
+    uint64_t rows_copied;           /* rows carried over */
+} mcow;
+
+/* Rewrites each file without its rows, adds remove + add to tx, and records
+ * the index moves (applied by the caller after the commit). */
+int dc_mcow_rewrite(mcow *c, dc_merge_table *t, dc_delta_tx *tx, const mcow_file *files,
+                    size_t n, dc_err *err);
+void dc_mcow_dispose(mcow *c, dc_storage *discard_from);
+
+/* ------------------------------------------------------ test hooks */
+
+/* Tests only: when set and returning non-zero, a batch commit stops after
+ * writing its data files and before the Delta commit, as a crash would. */
+extern int (*dc_merge_test_hook_before_commit)(void);
+
+#endif /* DC_MERGE_INT_H */

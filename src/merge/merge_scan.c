@@ -1,0 +1,374 @@
+/*
+ * Building the key index from a table's files: only the key, ts_ms, offset
+ * and operation_type columns are read (row group by row group), rows deleted
+ * by a file's deletion vector are skipped, and each row is indexed at its
+ * physical position. Also keeping the file table in step with the snapshot
+ * and following commits made by others.
+ */
+#include "merge_int.h"
+
+#include <inttypes.h>
+#include <time.h>
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int dc_merge_open_file(dc_pq_reader **out, dc_buf *hold, dc_merge_table *t, const char *add_path,
+                       dc_err *err)
+{
+    dc_buf p, lp;
+    dc_buf_init(&p, 1 << 20);
+    dc_buf_init(&lp, 1 << 20);
+    *out = NULL;
+    int rc = dc_delta_path_to_storage(&p, add_path, err);
+    if (rc == 0) rc = dc_buf_putc(&p, '\0', err);
+    if (rc == 0 && t->s->ops->local_path) {
+        rc = dc_storage_local_path(t->s, (const char *)p.data, &lp, err);
+        if (rc == 0) rc = dc_pq_reader_open_file(out, (const char *)lp.data, err);
+    } else if (rc == 0) {
+        dc_buf_init(hold, DC_MAX_SMALL_FILE);
+        rc = dc_storage_read(t->s, (const char *)p.data, hold, err);
+        if (rc == 0) rc = dc_pq_reader_open_mem(out, hold->data, hold->len, add_path, err);
+    }
+    dc_buf_dispose(&p);
+    dc_buf_dispose(&lp);
+    return rc;
+}
+
+const dc_delta_add *dc_merge_live_add(const dc_merge_table *t, uint32_t id)
+{
+    DC_ASSERT(id < t->index.n_files);
+    const mx_file *f = &t->index.files[id];
+    DC_ASSERT(f->snap_i != SIZE_MAX); /* every indexed row is in a live file */
+    const dc_delta_add *a = dc_delta_snapshot_file(t->snap, f->snap_i);
+    DC_ASSERT(strcmp(a->path, f->path) == 0);
+    return a;
+}
+
+/* ------------------------------------------------------- one file */
+
+/* Columns read from one file: leaves of the key parts, ts_ms, offset and
+ * operation_type (-1 when the file lacks the column: nulls). */
+typedef struct scan_file {
+    dc_merge_table *t;
+    dc_pq_reader *r;
+    const char *path;               /* add path, for messages */
+    int32_t leaf[DC_CDC_MAX_KEYS + 3]; /* keys, then ts, off, op */
+    dc_pq_column col[DC_CDC_MAX_KEYS + 3];
+    uint64_t *dv;                   /* deleted rows ascending (dc_free), or NULL */
+    size_t n_dv, dv_at;             /* entries and walk position */
+    uint32_t file_id;
+    dc_buf kb;                      /* canonical key bytes of the current row */
+    uint64_t null_keys;             /* rows with a null key part: not indexed */
+} scan_file;
+
+static bool leaf_fits(const dc_pq_leaf *l, bool want_int)
+{
+    if (l->max_rep != 0) return false;
+    if (want_int) return l->phys == PQ_INT64 || l->phys == PQ_INT32;
+    return l->phys == PQ_BYTE_ARRAY;
+}
+
+static int find_leaf(int32_t *out, const scan_file *sf, const char *name, bool want_int,
+                     dc_err *err)
+{
+    const dc_pq_schema *ps = dc_pq_reader_schema(sf->r);
+    *out = -1;
+    for (uint32_t i = 0; i < ps->root.n_children; i++) {
+        const dc_pq_field *f = &ps->root.children[i];
+        if (strcmp(f->name, name) != 0) continue;
+        if (f->leaf < 0 || !leaf_fits(&ps->leaves[f->leaf], want_int))
+            return dc_err_set(err, DC_ECORRUPT, "%s: column '%s' is not a %s column", sf->path,
+                              name, want_int ? "integer" : "string");
+        *out = f->leaf;
+    }
+    return 0;
+}
+
+static int map_leaves(scan_file *sf, dc_err *err)
+{
+    const dc_merge_table *t = sf->t;
+    for (uint32_t i = 0; i < t->n_keys; i++) {
+        DC_TRY(find_leaf(&sf->leaf[i], sf, t->key_names[i], t->key_types[i] == DC_CDC_KEY_LONG,
+                         err));
+        if (sf->leaf[i] < 0)
+            return dc_err_set(err, DC_ECORRUPT, "%s: the data file has no key column '%s'",
+                              sf->path, t->key_names[i]);
+    }
+    DC_TRY(find_leaf(&sf->leaf[t->n_keys], sf, "ts_ms", true, err));
+    DC_TRY(find_leaf(&sf->leaf[t->n_keys + 1], sf, "offset", true, err));
+    return find_leaf(&sf->leaf[t->n_keys + 2], sf, "operation_type", false, err);
+}
+
+/* Key of row `row` from the cursors; false when a key part is null. */
+static int row_key(bool *ok, mkey *k, scan_file *sf, mcolcur *cc, size_t row, dc_err *err)
+{
+    const dc_merge_table *t = sf->t;
+    *ok = true;
+    dc_buf_reset(&sf->kb);
+    for (uint32_t i = 0; i < t->n_keys; i++) {
+        size_t vi = 0;
+        if (!dc_mcolcur_next(&cc[i], row, &vi)) {
+            *ok = false;
+            continue; /* keep every cursor in step */
+        }
+        if (t->key_types[i] == DC_CDC_KEY_LONG) {
+            const int64_t v = dc_mcol_i64(&cc[i], vi);
+            if (t->index.int_keys) {
+                k->i = v;
+                continue;
+            }
+            uint8_t b[8];
+            dc_mkey_long_put(b, v);
+            DC_TRY(dc_buf_append(&sf->kb, b, 8, err));
+        } else {
+            const uint32_t *o = cc[i].c->offsets;
+            const uint32_t n = o[vi + 1] - o[vi];
+            uint8_t l[4];
+            dc_store_le32(l, n);
+            DC_TRY(dc_buf_append(&sf->kb, l, 4, err));
+            DC_TRY(dc_buf_append(&sf->kb, cc[i].c->values.data + o[vi], n, err));
+        }
+    }
+    if (sf->kb.len > DC_MERGE_MAX_KEY_BYTES)
+        return dc_err_set(err, DC_ELIMIT, "%s: a key of %zu bytes exceeds %zu", sf->path,
+                          sf->kb.len, DC_MERGE_MAX_KEY_BYTES);
+    k->b = sf->kb.data;
+    k->len = (uint32_t)sf->kb.len;
+    k->hash = t->index.int_keys ? dc_mkey_hash_i64(k->i) : dc_mkey_hash_bytes(k->b, k->len);
+    return 0;
+}
+
+/* Sequence and tombstone flag of a row (columns past the keys). */
+static void row_seq(mx_val *v, const scan_file *sf, mcolcur *cc, size_t row)
+{
+    const uint32_t nk = sf->t->n_keys;
+    size_t vi = 0;
+    v->seq.ts = INT64_MIN;
+    v->seq.off = INT64_MIN;
+    if (sf->leaf[nk] >= 0 && dc_mcolcur_next(&cc[nk], row, &vi)) v->seq.ts = dc_mcol_i64(&cc[nk], vi);
+    if (sf->leaf[nk + 1] >= 0 && dc_mcolcur_next(&cc[nk + 1], row, &vi))
+        v->seq.off = dc_mcol_i64(&cc[nk + 1], vi);
+    if (sf->leaf[nk + 2] >= 0 && dc_mcolcur_next(&cc[nk + 2], row, &vi)) {
+        const uint32_t *o = cc[nk + 2].c->offsets;
+        if (o[vi + 1] - o[vi] == 1 && cc[nk + 2].c->values.data[o[vi]] == 'd')
+            v->row |= MX_ROW_TOMB;
+    }
+}
+
+static bool dv_deleted(scan_file *sf, uint64_t row)
+{
+    while (sf->dv_at < sf->n_dv && sf->dv[sf->dv_at] < row) sf->dv_at++;
+    return sf->dv_at < sf->n_dv && sf->dv[sf->dv_at] == row;
+}
+
+static int scan_rg(scan_file *sf, uint32_t rg, uint64_t base, uint64_t *dups, dc_err *err)
+{
+    const dc_pq_schema *ps = dc_pq_reader_schema(sf->r);
+    const uint32_t nc = sf->t->n_keys + 3;
+    mcolcur cc[DC_CDC_MAX_KEYS + 3];
+    const size_t rows = (size_t)dc_pq_reader_meta(sf->r)->row_groups[rg].num_rows;
+    for (uint32_t i = 0; i < nc; i++) {
+        cc[i] = (mcolcur){&sf->col[i], NULL, 0};
+        if (sf->leaf[i] < 0) continue;
+        cc[i].leaf = &ps->leaves[sf->leaf[i]];
+        DC_TRY(dc_pq_reader_read_column(&sf->col[i], sf->r, rg, (uint32_t)sf->leaf[i], err));
+        if (sf->col[i].n_levels != rows)
+            return dc_err_set(err, DC_ECORRUPT, "%s: row group %u has %zu rows, column %s %zu",
+                              sf->path, rg, rows, cc[i].leaf->dotted, sf->col[i].n_levels);
+    }
+    for (size_t row = 0; row < rows; row++) {
+        mkey k = {0};
+        bool ok = false, dup = false;
+        DC_TRY(row_key(&ok, &k, sf, cc, row, err));
+        mx_val v = {sf->file_id, (uint32_t)(base + row), {0, 0}};
+        row_seq(&v, sf, cc, row);
+        if (dv_deleted(sf, base + row)) continue;
+        if (!ok) {
+            sf->null_keys++;
+            continue;
+        }
+        DC_TRY(dc_mx_put_max(&sf->t->index, &k, &v, &dup, err));
+        *dups += dup;
+    }
+    return 0;
+}
+
+static int load_dv(scan_file *sf, const dc_delta_add *add, dc_err *err)
+{
+    if (!add->has_dv) return 0;
+    dc_delta_dv *dv = NULL;
+    DC_TRY(dc_delta_dv_load(&dv, sf->t->s, &add->dv, err));
+    int rc = dc_delta_dv_to_array(&sf->dv, &sf->n_dv, dv, err);
+    dc_delta_dv_free(dv);
+    return rc;
+}
+
+static int scan_file_rows(scan_file *sf, const dc_delta_add *add, dc_err *err)
+{
+    const pq_file_meta *m = dc_pq_reader_meta(sf->r);
+    if (m->num_rows < 0 || (uint64_t)m->num_rows > MX_ROW_MASK)
+        return dc_err_set(err, DC_ELIMIT, "%s: %" PRId64 " rows; the key index takes files of "
+                          "fewer than 2^31 rows", sf->path, m->num_rows);
+    DC_TRY(dc_mx_file_add(&sf->file_id, &sf->t->index, add->path, (uint64_t)m->num_rows, err));
+    DC_TRY(map_leaves(sf, err));
+    DC_TRY(load_dv(sf, add, err));
+    uint64_t base = 0, dups = 0;
+    for (uint32_t rg = 0; rg < m->n_row_groups; rg++) {
+        DC_TRY(scan_rg(sf, rg, base, &dups, err));
+        base += (uint64_t)m->row_groups[rg].num_rows;
+    }
+    if (base != (uint64_t)m->num_rows)
+        return dc_err_set(err, DC_ECORRUPT, "%s: row groups hold %" PRIu64 " rows, the footer "
+                          "says %" PRId64, sf->path, base, m->num_rows);
+    sf->t->dup_keys += dups;
+    return 0;
+}
+
+int dc_merge_index_file(dc_merge_table *t, const dc_delta_add *add, dc_err *err)
+{
+    scan_file sf;
+    memset(&sf, 0, sizeof sf);
+    sf.t = t;
+    sf.path = add->path;
+    dc_buf hold;
+    dc_buf_init(&hold, 0);
+    dc_buf_init(&sf.kb, DC_MERGE_MAX_KEY_BYTES * 2);
+    for (uint32_t i = 0; i < DC_CDC_MAX_KEYS + 3; i++) dc_pq_column_init(&sf.col[i]);
+    int rc = dc_merge_open_file(&sf.r, &hold, t, add->path, err);
+    if (rc == 0) rc = scan_file_rows(&sf, add, err);
+    if (rc == 0 && sf.null_keys)
+        DC_LOG(DC_LOG_WARN, "merge", "%s: %" PRIu64 " rows with a null key are not indexed",
+               add->path, sf.null_keys);
+    for (uint32_t i = 0; i < DC_CDC_MAX_KEYS + 3; i++) dc_pq_column_dispose(&sf.col[i]);
+    dc_pq_reader_free(sf.r);
+    dc_free(sf.dv);
+    dc_buf_dispose(&sf.kb);
+    dc_buf_dispose(&hold);
+    if (rc < 0) dc_err_prefix(err, "indexing %s", t->s->root);
+    return rc;
+}
+
+/* ------------------------------------------------------ whole table */
+
+/* Rows the live files hold (stats numRecords less DV cardinality), to size
+ * the index once; files without numRecords count 0 (the index then grows). */
+static uint64_t live_rows_estimate(const dc_delta_snapshot *snap)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < dc_delta_snapshot_n_files(snap); i++) {
+        const dc_delta_add *a = dc_delta_snapshot_file(snap, i);
+        int64_t rows = 0;
+        dc_err tmp;
+        if (dc_delta_stats_num_records(&rows, a->stats, &tmp) < 0 || rows < 0) continue;
+        if (a->has_dv && a->dv.cardinality > 0 && a->dv.cardinality <= rows)
+            rows -= a->dv.cardinality;
+        n += (uint64_t)rows;
+    }
+    return n;
+}
+
+int dc_merge_index_build(dc_merge_table *t, dc_err *err)
+{
+    const double t0 = now_s();
+    dc_mx_clear(&t->index);
+    t->dup_keys = 0;
+    const uint64_t est = live_rows_estimate(t->snap);
+    if (est > SIZE_MAX / 64)
+        return dc_err_set(err, DC_ELIMIT, "key index: %" PRIu64 " rows is too many", est);
+    DC_TRY(dc_mx_reserve(&t->index, (size_t)est, 0, err));
+    const size_t n = dc_delta_snapshot_n_files(t->snap);
+    for (size_t i = 0; i < n; i++)
+        DC_TRY(dc_merge_index_file(t, dc_delta_snapshot_file(t->snap, i), err));
+    size_t unknown = 0;
+    DC_TRY(dc_merge_files_sync(t, &unknown, err));
+    DC_ASSERT(unknown == 0);
+    t->build_seconds = now_s() - t0;
+    if (t->dup_keys)
+        DC_LOG(DC_LOG_WARN, "merge", "%s: %" PRIu64 " keys are held by more than one row; "
+               "the row with the latest (ts_ms, offset) is the one merged into", t->s->root,
+               t->dup_keys);
+    DC_LOG(DC_LOG_INFO, "merge", "%s: key index of %zu keys over %zu files built in %.3f s "
+           "(%.1f bytes per key)", t->s->root, t->index.n, n, t->build_seconds,
+           t->index.n ? (double)dc_mx_bytes(&t->index) / (double)t->index.n : 0.0);
+    return 0;
+}
+
+int dc_merge_files_sync(dc_merge_table *t, size_t *unknown, dc_err *err)
+{
+    (void)err;
+    *unknown = 0;
+    mx_index *x = &t->index;
+    for (size_t id = 0; id < x->n_files; id++) x->files[id].snap_i = SIZE_MAX;
+    for (size_t i = 0; i < dc_delta_snapshot_n_files(t->snap); i++) {
+        const int64_t id = dc_mx_file_find(x, dc_delta_snapshot_file(t->snap, i)->path);
+        if (id < 0) {
+            (*unknown)++;
+            continue;
+        }
+        DC_ASSERT(x->files[id].snap_i == SIZE_MAX); /* a path is live once */
+        x->files[id].snap_i = i;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------- following others */
+
+/* True when the commits (from, to] other than `ours` only add files the
+ * table does not know (blind appends): then indexing those files is enough. */
+static int only_new_adds(bool *yes, dc_merge_table *t, int64_t from, int64_t to, int64_t ours,
+                         dc_err *err)
+{
+    *yes = true;
+    for (int64_t v = from + 1; v <= to && *yes; v++) {
+        if (v == ours) continue;
+        dc_delta_commit *c = NULL;
+        DC_TRY(dc_delta_commit_read(&c, t->s, v, err));
+        for (size_t i = 0; i < c->n_actions && *yes; i++) {
+            const dc_delta_action *a = &c->actions[i];
+            if (a->type == DC_DELTA_ACTION_REMOVE || a->type == DC_DELTA_ACTION_METADATA ||
+                a->type == DC_DELTA_ACTION_PROTOCOL)
+                *yes = false;
+            if (a->type == DC_DELTA_ACTION_ADD &&
+                (a->u.add.has_dv || dc_mx_file_find(&t->index, a->u.add.path) >= 0))
+                *yes = false;
+        }
+        dc_delta_commit_free(c);
+    }
+    return 0;
+}
+
+static int index_unknown(dc_merge_table *t, dc_err *err)
+{
+    for (size_t i = 0; i < dc_delta_snapshot_n_files(t->snap); i++) {
+        const dc_delta_add *a = dc_delta_snapshot_file(t->snap, i);
+        if (dc_mx_file_find(&t->index, a->path) < 0) DC_TRY(dc_merge_index_file(t, a, err));
+    }
+    size_t unknown = 0;
+    DC_TRY(dc_merge_files_sync(t, &unknown, err));
+    DC_ASSERT(unknown == 0);
+    return 0;
+}
+
+int dc_merge_table_refresh(dc_merge_table *t, int64_t version, int64_t ours, dc_err *err)
+{
+    const int64_t from = dc_delta_snapshot_version(t->snap);
+    DC_TRY(dc_delta_snapshot_update(t->snap, version, err));
+    const int64_t to = dc_delta_snapshot_version(t->snap);
+    if (to == from) return 0;
+    bool adds_only = false;
+    int rc = only_new_adds(&adds_only, t, from, to, ours, err);
+    if (rc == 0 && adds_only) {
+        rc = index_unknown(t, err);
+    } else if (rc == 0) {
+        DC_LOG(DC_LOG_INFO, "merge", "%s: versions %" PRId64 "..%" PRId64 " changed files under "
+               "the index: rebuilding it", t->s->root, from + 1, to);
+        rc = dc_merge_table_reload(t, err);
+    }
+    if (rc < 0) t->broken = true;
+    return rc;
+}

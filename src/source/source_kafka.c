@@ -1,0 +1,510 @@
+/*
+ * source: Kafka through librdkafka's high-level consumer (DESIGN.md, part 1).
+ *
+ * The Delta table is the source of truth for positions. On every assignment
+ * the rebalance callback asks the caller (opts->resume) where each partition
+ * resumes and assigns at exactly that offset; a partition the table has never
+ * seen starts at the beginning or the end (starting_offsets), never at the
+ * group's committed offset. Consumer-group offsets are committed after each
+ * Delta commit only so that lag monitors see progress.
+ *
+ * Offsets gone (retention deleted them, or the topic was recreated): with
+ * fail_on_data_loss, auto.offset.reset is "error" and the first fetch of such
+ * a partition ends poll() with an error naming topic, partition and offset;
+ * without it the consumer resets to the earliest offset still there (losing
+ * no more than was deleted, like Spark's failOnDataLoss=false) and says so at
+ * warn level.
+ *
+ * End of input for --once: the first time poll() comes back empty, the high
+ * watermark of every assigned partition is captured (partitions assigned
+ * later are captured when first seen); eof is reported once each partition's
+ * position — from consumed records, or from librdkafka's partition-EOF event
+ * (enable.partition.eof) for partitions with nothing to consume — reached it.
+ *
+ * librdkafka's logs go through dc_log (facility "kafka"); what it reports as
+ * errors it retries by itself, so they are logged at warn; the errors that
+ * stop us arrive through error_cb and consumer error events.
+ */
+#include "source_int.h"
+
+#include <librdkafka/rdkafka.h>
+#include <strings.h>
+#include <syslog.h>
+#include <time.h>
+
+/* Wait for a high-watermark query to the partition leader. */
+#define KAFKA_WATERMARK_TIMEOUT_MS 5000
+/* Bounds one poll's batch (records held until the next poll). */
+#define KAFKA_MAX_BATCH ((size_t)1 << 24)
+
+typedef struct kafka_src {
+    dc_source base;                          /* first: the generic part */
+    rd_kafka_t *rk;                          /* the consumer (owned) */
+    rd_kafka_message_t **held;               /* messages lent to the caller (owned) */
+    size_t n_held;                           /* messages in held */
+    size_t held_cap;                         /* slots allocated in held */
+    bool start_earliest;                     /* new partitions: beginning (else end) */
+    bool fail_on_data_loss;                  /* out-of-range offsets are an error */
+    dc_source_resume_fn resume;              /* the table's positions */
+    void *resume_ctx;
+    bool assigned_once;                      /* a rebalance assigned (maybe nothing) */
+    bool eof_armed;                          /* high watermarks are being captured */
+    rd_kafka_topic_partition_list_t *hw;     /* captured high watermarks (owned) */
+    rd_kafka_topic_partition_list_t *eofpos; /* offsets of partition-EOF events (owned) */
+    int pending_rc;                          /* error met in a callback, 0 if none */
+    dc_err pending;                          /* its message, returned by the next poll */
+} kafka_src;
+
+bool dc_source_prop_is_secret(const char *key)
+{
+    size_t n = strlen(key);
+    return strstr(key, "password") || strstr(key, "secret") ||
+           strcmp(key, "sasl.oauthbearer.config") == 0 ||
+           (n >= 7 && strcmp(key + n - 7, "key.pem") == 0);
+}
+
+/* Properties deltacdc sets itself: offsets live in the table, eof needs EOF events. */
+static bool prop_is_managed(const char *key)
+{
+    static const char *const managed[] = {"enable.auto.commit", "enable.auto.offset.store",
+                                          "enable.partition.eof", "auto.offset.reset"};
+    for (size_t i = 0; i < sizeof managed / sizeof managed[0]; i++)
+        if (strcmp(key, managed[i]) == 0) return true;
+    return false;
+}
+
+static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *val, dc_err *err)
+{
+    char es[512];
+    bool secret = dc_source_prop_is_secret(key);
+    if (rd_kafka_conf_set(conf, key, val, es, sizeof es) != RD_KAFKA_CONF_OK)
+        return dc_err_set(err, DC_EINVAL, "kafka property %s=%s: %s", key,
+                          secret ? "*****" : val, secret ? "rejected" : es);
+    DC_LOG(DC_LOG_DEBUG, "kafka", "property %s=%s", key, secret ? "*****" : val);
+    return 0;
+}
+
+static void set_pending(kafka_src *k, int rc, const dc_err *e)
+{
+    if (k->pending_rc != 0) return; /* the first error is the one that matters */
+    k->pending_rc = rc;
+    k->pending = *e;
+}
+
+/* -------------------------------------------------------------- callbacks */
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    dc_log_level l = level <= LOG_WARNING ? DC_LOG_WARN
+                     : level <= LOG_INFO  ? DC_LOG_INFO
+                                          : DC_LOG_DEBUG;
+    /* A reset after "offset out of range" is data loss we were told to tolerate. */
+    if (strcmp(fac, "OFFSET") == 0 && strstr(buf, "offset reset")) l = DC_LOG_WARN;
+    DC_LOG(l, "kafka", "%s: %s", fac, buf);
+}
+
+static void error_cb(rd_kafka_t *rk, int code, const char *reason, void *opaque)
+{
+    kafka_src *k = opaque;
+    dc_err e;
+    dc_err_clear(&e);
+    if (code == RD_KAFKA_RESP_ERR__FATAL) {
+        char buf[512];
+        rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof buf);
+        dc_err_set(&e, DC_EIO, "kafka: fatal error: %s: %s", rd_kafka_err2name(orig), buf);
+        set_pending(k, e.code, &e);
+    } else if (code == RD_KAFKA_RESP_ERR__AUTHENTICATION ||
+               code == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED) {
+        /* librdkafka would retry forever with the same credentials */
+        dc_err_set(&e, DC_EINVAL, "kafka: authentication failed: %s", reason);
+        set_pending(k, e.code, &e);
+    } else {
+        DC_LOG(DC_LOG_WARN, "kafka", "%s: %s (retrying)", rd_kafka_err2name(code), reason);
+    }
+}
+
+static void commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                      rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+    (void)rk, (void)opaque;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
+    /* Monitoring only: the table holds the positions that matter. */
+    DC_LOG(DC_LOG_WARN, "kafka", "committing group offsets (%d partitions) failed: %s",
+           offsets ? offsets->cnt : 0, rd_kafka_err2str(err));
+}
+
+static void list_del(rd_kafka_topic_partition_list_t *l, const char *topic, int32_t part)
+{
+    if (l) rd_kafka_topic_partition_list_del(l, topic, part);
+}
+
+/* Sets each partition's offset to where the table says it resumes. */
+static int resume_offsets(kafka_src *k, rd_kafka_topic_partition_list_t *parts, dc_err *err)
+{
+    for (int i = 0; i < parts->cnt; i++) {
+        rd_kafka_topic_partition_t *p = &parts->elems[i];
+        int64_t next = -1;
+        if (k->resume) DC_TRY(k->resume(k->resume_ctx, p->topic, p->partition, &next, err));
+        if (next < -1)
+            return dc_err_set(err, DC_EINVAL, "kafka: topic %s partition %d: resume offset "
+                              "%lld is not an offset", p->topic, (int)p->partition,
+                              (long long)next);
+        p->offset = next >= 0          ? next
+                    : k->start_earliest ? RD_KAFKA_OFFSET_BEGINNING
+                                        : RD_KAFKA_OFFSET_END;
+        list_del(k->eofpos, p->topic, p->partition); /* an old EOF says nothing now */
+        if (next >= 0)
+            DC_LOG(DC_LOG_INFO, "kafka", "assigned %s [%d]: resuming at offset %lld",
+                   p->topic, (int)p->partition, (long long)next);
+        else
+            DC_LOG(DC_LOG_INFO, "kafka", "assigned %s [%d]: not in the table, starting at "
+                   "the %s", p->topic, (int)p->partition, k->start_earliest ? "beginning" : "end");
+    }
+    return 0;
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t code,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    kafka_src *k = opaque;
+    bool coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    rd_kafka_error_t *xe = NULL;
+    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+    dc_err derr;
+    dc_err_clear(&derr);
+    if (code == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        int rc = resume_offsets(k, parts, &derr);
+        if (rc != 0) {
+            dc_err_prefix(&derr, "kafka: asking the table where to resume");
+            set_pending(k, rc, &derr);
+            return; /* assign nothing: the next poll returns the error */
+        }
+        k->assigned_once = true;
+        if (coop) xe = rd_kafka_incremental_assign(rk, parts);
+        else e = rd_kafka_assign(rk, parts);
+    } else {
+        if (rd_kafka_assignment_lost(rk))
+            DC_LOG(DC_LOG_WARN, "kafka", "assignment of %d partitions lost (session timeout?)",
+                   parts->cnt);
+        else
+            DC_LOG(DC_LOG_INFO, "kafka", "%d partitions revoked", parts->cnt);
+        if (coop) xe = rd_kafka_incremental_unassign(rk, parts);
+        else e = rd_kafka_assign(rk, NULL);
+    }
+    if (xe || e) {
+        dc_err_set(&derr, DC_EIO, "kafka: %s failed: %s",
+                   code == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ? "assign" : "unassign",
+                   xe ? rd_kafka_error_string(xe) : rd_kafka_err2str(e));
+        set_pending(k, DC_EIO, &derr);
+        if (xe) rd_kafka_error_destroy(xe);
+    }
+}
+
+/* ------------------------------------------------------------------ poll */
+
+static void release_held(kafka_src *k)
+{
+    for (size_t i = 0; i < k->n_held; i++) rd_kafka_message_destroy(k->held[i]);
+    k->n_held = 0;
+}
+
+static void note_offset(rd_kafka_topic_partition_list_t *l, const char *topic, int32_t part,
+                        int64_t offset)
+{
+    rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(l, topic, part);
+    if (!p) p = rd_kafka_topic_partition_list_add(l, topic, part);
+    p->offset = offset;
+}
+
+/* A consumer event that is not a record. */
+static int handle_event(kafka_src *k, const rd_kafka_message_t *m, dc_err *err)
+{
+    const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "(none)";
+    switch (m->err) {
+    case RD_KAFKA_RESP_ERR__PARTITION_EOF:
+        note_offset(k->eofpos, topic, m->partition, m->offset);
+        return 0;
+    case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET:
+        return dc_err_set(err, DC_ENOTFOUND,
+                          "kafka: topic %s partition %d: offset %lld is out of range (deleted "
+                          "by retention, or the topic was recreated): records would be lost; "
+                          "set fail_on_data_loss: false to go on from the earliest offset left "
+                          "(%s)", topic, (int)m->partition, (long long)m->offset,
+                          rd_kafka_message_errstr(m));
+    case RD_KAFKA_RESP_ERR__FATAL: {
+        char buf[512];
+        rd_kafka_resp_err_t orig = rd_kafka_fatal_error(k->rk, buf, sizeof buf);
+        return dc_err_set(err, DC_EIO, "kafka: fatal error: %s: %s", rd_kafka_err2name(orig), buf);
+    }
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+    case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
+        return dc_err_set(err, DC_EINVAL, "kafka: topic %s: %s", topic,
+                          rd_kafka_message_errstr(m));
+    default:
+        /* unknown topic (not created yet), broker down...: librdkafka retries */
+        DC_LOG(DC_LOG_WARN, "kafka", "topic %s partition %d: %s: %s", topic, (int)m->partition,
+               rd_kafka_err2name(m->err), rd_kafka_message_errstr(m));
+        return 0;
+    }
+}
+
+/* Captures the high watermark of a partition the first time it is seen. */
+static int watermark(kafka_src *k, const char *topic, int32_t part, int64_t *hi_out)
+{
+    rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(k->hw, topic, part);
+    if (p) {
+        *hi_out = p->offset;
+        return 0;
+    }
+    int64_t lo = 0, hi = 0;
+    rd_kafka_resp_err_t e =
+        rd_kafka_query_watermark_offsets(k->rk, topic, part, &lo, &hi, KAFKA_WATERMARK_TIMEOUT_MS);
+    if (e) {
+        DC_LOG(DC_LOG_DEBUG, "kafka", "high watermark of %s [%d]: %s (will ask again)", topic,
+               (int)part, rd_kafka_err2str(e));
+        return -1;
+    }
+    note_offset(k->hw, topic, part, hi);
+    DC_LOG(DC_LOG_DEBUG, "kafka", "eof target %s [%d]: offset %lld", topic, (int)part,
+           (long long)hi);
+    *hi_out = hi;
+    return 0;
+}
+
+/* eof: every assigned partition's position reached its captured high watermark. */
+static bool caught_up(kafka_src *k)
+{
+    rd_kafka_topic_partition_list_t *asg = NULL;
+    if (!k->assigned_once || rd_kafka_assignment(k->rk, &asg) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return false;
+    k->eof_armed = true;
+    rd_kafka_position(k->rk, asg); /* last consumed + 1, or INVALID */
+    bool done = true;
+    for (int i = 0; i < asg->cnt && done; i++) {
+        const rd_kafka_topic_partition_t *p = &asg->elems[i];
+        int64_t hi, pos = p->offset;
+        const rd_kafka_topic_partition_t *ev =
+            rd_kafka_topic_partition_list_find(k->eofpos, p->topic, p->partition);
+        if (ev && ev->offset > pos) pos = ev->offset;
+        if (watermark(k, p->topic, p->partition, &hi) != 0 || pos < hi) done = false;
+    }
+    rd_kafka_topic_partition_list_destroy(asg);
+    return done;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void fill_record(dc_source_record *r, const rd_kafka_message_t *m)
+{
+    rd_kafka_timestamp_type_t tt;
+    int64_t ts = rd_kafka_message_timestamp(m, &tt);
+    *r = (dc_source_record){
+        .topic = rd_kafka_topic_name(m->rkt),
+        .partition = m->partition,
+        .offset = m->offset,
+        .value = m->payload,
+        .value_len = m->payload ? m->len : 0,
+        .key = m->key,
+        .key_len = m->key ? m->key_len : 0,
+        .timestamp_ms = tt == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts,
+    };
+}
+
+static int reserve_held(kafka_src *k, size_t max, dc_err *err)
+{
+    if (max <= k->held_cap) return 0;
+    if (max > KAFKA_MAX_BATCH)
+        return dc_err_set(err, DC_ELIMIT, "kafka: batch of %zu records asked, at most %zu",
+                          max, KAFKA_MAX_BATCH);
+    rd_kafka_message_t **h = dc_realloc(k->held, max * sizeof *h);
+    if (!h) return dc_err_set(err, DC_ENOMEM, "kafka: out of memory for a batch of %zu", max);
+    k->held = h;
+    k->held_cap = max;
+    return 0;
+}
+
+static int kafka_poll(dc_source *s, dc_source_record *out, size_t max, size_t *n_out,
+                      bool *eof_out, int timeout_ms, dc_err *err)
+{
+    kafka_src *k = (kafka_src *)s;
+    *n_out = 0;
+    *eof_out = false;
+    release_held(k);
+    DC_TRY(reserve_held(k, max, err));
+    const int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    int rc = 0;
+    while (k->n_held < max && rc == 0) {
+        int64_t left = k->n_held > 0 ? 0 : deadline - now_ms();
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, left > 0 ? (int)left : 0);
+        if (k->pending_rc != 0) {
+            rc = k->pending_rc;
+            if (err) *err = k->pending;
+        } else if (m && m->err) {
+            rc = handle_event(k, m, err);
+        } else if (m) {
+            fill_record(&out[k->n_held], m);
+            k->held[k->n_held++] = m;
+            m = NULL;
+        } else {
+            break; /* nothing more within the timeout */
+        }
+        if (m) rd_kafka_message_destroy(m);
+        if (rc == 0 && k->n_held == 0 && now_ms() >= deadline) break;
+    }
+    if (rc != 0) {
+        release_held(k);
+        return rc;
+    }
+    *n_out = k->n_held;
+    if (k->n_held == 0) *eof_out = caught_up(k);
+    return 0;
+}
+
+static int kafka_committed(dc_source *s, const char *topic, int32_t partition, int64_t offset,
+                           dc_err *err)
+{
+    (void)err;
+    kafka_src *k = (kafka_src *)s;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    /* Kafka's committed offset is the next one to read. */
+    rd_kafka_topic_partition_list_add(l, topic, partition)->offset = offset + 1;
+    rd_kafka_resp_err_t e = rd_kafka_commit(k->rk, l, 1 /* async */);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (e)
+        DC_LOG(DC_LOG_WARN, "kafka", "committing %s [%d] offset %lld: %s", topic, (int)partition,
+               (long long)offset + 1, rd_kafka_err2str(e));
+    return 0; /* monitoring only: never fails the pipeline */
+}
+
+static void kafka_free(dc_source *s)
+{
+    kafka_src *k = (kafka_src *)s;
+    if (!k) return;
+    release_held(k);
+    if (k->rk) {
+        rd_kafka_consumer_close(k->rk);
+        rd_kafka_destroy(k->rk);
+    }
+    if (k->hw) rd_kafka_topic_partition_list_destroy(k->hw);
+    if (k->eofpos) rd_kafka_topic_partition_list_destroy(k->eofpos);
+    dc_free(k->held);
+    dc_free(k);
+}
+
+static const dc_source_ops kafka_ops = {
+    .version = 1,
+    .poll = kafka_poll,
+    .committed = kafka_committed,
+    .free = kafka_free,
+};
+
+/* ------------------------------------------------------------------ open */
+
+static int build_conf(rd_kafka_conf_t *conf, const dc_kafka_cfg *c, dc_err *err)
+{
+    DC_TRY(conf_set(conf, "client.id", "deltacdc", err));
+    DC_TRY(conf_set(conf, "log.connection.close", "false", err));
+    if (c->bootstrap && *c->bootstrap) DC_TRY(conf_set(conf, "bootstrap.servers", c->bootstrap, err));
+    if (c->group) DC_TRY(conf_set(conf, "group.id", c->group, err));
+    DC_TRY(conf_set(conf, "enable.auto.commit", "false", err));
+    DC_TRY(conf_set(conf, "enable.auto.offset.store", "false", err));
+    DC_TRY(conf_set(conf, "enable.partition.eof", "true", err));
+    DC_TRY(conf_set(conf, "auto.offset.reset", c->fail_on_data_loss ? "error" : "earliest", err));
+    for (uint32_t i = 0; i < c->n_props; i++) {
+        if (prop_is_managed(c->prop_keys[i]))
+            return dc_err_set(err, DC_EINVAL, "kafka property %s is managed by deltacdc "
+                              "(positions live in the Delta table): use starting_offsets and "
+                              "fail_on_data_loss", c->prop_keys[i]);
+        DC_TRY(conf_set(conf, c->prop_keys[i], c->prop_values[i], err));
+    }
+    char v[1024];
+    size_t vn = sizeof v;
+    if (rd_kafka_conf_get(conf, "group.id", v, &vn) != RD_KAFKA_CONF_OK || vn <= 1)
+        return dc_err_set(err, DC_EINVAL, "kafka source: no consumer group (?group=G in the "
+                          "URI, or group_id)");
+    bool mock = false; /* librdkafka's mock cluster (tests) needs no servers */
+    for (uint32_t i = 0; i < c->n_props; i++)
+        mock |= strcmp(c->prop_keys[i], "test.mock.num.brokers") == 0;
+    vn = sizeof v;
+    if (!mock &&
+        (rd_kafka_conf_get(conf, "bootstrap.servers", v, &vn) != RD_KAFKA_CONF_OK || vn <= 1))
+        return dc_err_set(err, DC_EINVAL, "kafka source: no bootstrap servers (HOST:PORT in the "
+                          "URI, or bootstrap_servers)");
+    return 0;
+}
+
+static int subscribe(kafka_src *k, const dc_kafka_cfg *c, dc_err *err)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4);
+    dc_buf names;
+    dc_buf_init(&names, 64 * 1024);
+    int rc = 0;
+    for (size_t i = 0; c->subs[i]; i++) {
+        rd_kafka_topic_partition_list_add(l, c->subs[i], RD_KAFKA_PARTITION_UA);
+        if (names.len < 4096) (void)dc_buf_appendf(&names, NULL, "%s%s", i ? "," : "", c->subs[i]);
+    }
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(k->rk, l);
+    if (e) {
+        rc = dc_err_set(err, DC_EINVAL, "kafka: subscribing to %.*s: %s", (int)names.len,
+                        names.data ? (const char *)names.data : "", rd_kafka_err2str(e));
+    } else {
+        DC_LOG(DC_LOG_INFO, "kafka", "subscribed to %.*s (starting_offsets %s, "
+               "fail_on_data_loss %s)", (int)names.len,
+               names.data ? (const char *)names.data : "",
+               c->start_earliest ? "earliest" : "latest", c->fail_on_data_loss ? "true" : "false");
+    }
+    dc_buf_dispose(&names);
+    rd_kafka_topic_partition_list_destroy(l);
+    return rc;
+}
+
+int dc_source_kafka_open(dc_source **out, const dc_kafka_cfg *c, dc_err *err)
+{
+    *out = NULL;
+    char es[512];
+    kafka_src *k = dc_calloc(1, sizeof *k);
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    int rc = 0;
+    if (!k) {
+        rc = dc_err_set(err, DC_ENOMEM, "kafka: out of memory opening the source");
+        goto out;
+    }
+    k->base.ops = &kafka_ops;
+    k->start_earliest = c->start_earliest;
+    k->fail_on_data_loss = c->fail_on_data_loss;
+    k->resume = c->resume;
+    k->resume_ctx = c->resume_ctx;
+    k->hw = rd_kafka_topic_partition_list_new(8);
+    k->eofpos = rd_kafka_topic_partition_list_new(8);
+    rc = build_conf(conf, c, err);
+    if (rc != 0) goto out;
+    rd_kafka_conf_set_opaque(conf, k);
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_conf_set_error_cb(conf, error_cb);
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_offset_commit_cb(conf, commit_cb);
+    k->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, es, sizeof es);
+    if (!k->rk) {
+        rc = dc_err_set(err, DC_EINVAL, "kafka: creating the consumer: %s", es);
+        goto out;
+    }
+    conf = NULL; /* owned by rk now */
+    rd_kafka_poll_set_consumer(k->rk);
+    rc = subscribe(k, c, err);
+out:
+    if (conf) rd_kafka_conf_destroy(conf);
+    if (rc != 0) {
+        kafka_free(k ? &k->base : NULL);
+        return rc;
+    }
+    *out = &k->base;
+    return 0;
+}

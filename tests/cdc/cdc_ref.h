@@ -1,0 +1,179 @@
+/* A second, slow Debezium decoder built on the dc_json DOM, written from the
+ * rules in src/cdc/cdc.h, to judge the fast scanner (unit tests and
+ * fuzz/fuzz_cdc_decode.c). cdc_ref_check decodes a record both ways and
+ * returns NULL when they agree, else what differs. Header-only (static
+ * functions) so the fuzzer and the tests share it. */
+#ifndef DC_CDC_REF_H
+#define DC_CDC_REF_H
+
+#include "../../src/cdc/cdc.h"
+#include "../../src/json/dc_json.h"
+
+#include <stdio.h>
+
+/* Outcome of the reference decode. */
+typedef enum cdc_ref_rc {
+    CDC_REF_OK = 0,      /* an event */
+    CDC_REF_REJECT,      /* valid JSON that is not an acceptable record */
+    CDC_REF_BAD_JSON,    /* dc_json_parse refuses the record */
+} cdc_ref_rc;
+
+/* The reference's event: DOM nodes instead of slices. */
+typedef struct cdc_ref_event {
+    dc_cdc_kind kind;           /* as in dc_cdc_event */
+    char op;                    /* as in dc_cdc_event */
+    bool has_ts_ms;             /* as in dc_cdc_event */
+    int64_t ts_ms;              /* as in dc_cdc_event */
+    const dc_json *before;      /* the image, NULL if absent/null */
+    const dc_json *after;       /* the image, NULL if absent/null */
+    const dc_json *keys[DC_CDC_MAX_KEYS]; /* key column values */
+} cdc_ref_event;
+
+static bool cdc_ref_present(const dc_json *v) { return v && v->type != DC_JSON_NULL; }
+
+/* The payload-level rules on object st (the payload, or a bare record). */
+static cdc_ref_rc cdc_ref_interpret(cdc_ref_event *ev, const dc_json *st,
+                                    const dc_cdc_keyspec *ks)
+{
+    dc_err err;
+    const dc_json *const ts = dc_json_get(st, "ts_ms");
+    if (cdc_ref_present(ts)) {
+        if (dc_json_i64(&ev->ts_ms, ts, "ts_ms", &err) != 0) return CDC_REF_REJECT;
+        ev->has_ts_ms = true;
+    }
+    const dc_json *const img[2] = {dc_json_get(st, "before"), dc_json_get(st, "after")};
+    const dc_json *const op = dc_json_get(st, "op");
+    const bool marker = dc_json_get(st, "ddl") || dc_json_get(st, "databaseName") ||
+                        dc_json_get(st, "tableChanges") || dc_json_get(st, "status");
+    if (!cdc_ref_present(op)) {
+        if (!cdc_ref_present(img[0]) && !cdc_ref_present(img[1]) && (marker || ts))
+            return CDC_REF_OK;
+        return CDC_REF_REJECT;
+    }
+    if (op->type != DC_JSON_STRING || op->len != 1 || !op->u.str[0] ||
+        !strchr("cudrtm", op->u.str[0]))
+        return CDC_REF_REJECT;
+    ev->op = op->u.str[0];
+    if (ev->op == 'm') return CDC_REF_OK;
+    for (int i = 0; i < 2; i++)
+        if (cdc_ref_present(img[i]) && img[i]->type != DC_JSON_OBJECT) return CDC_REF_REJECT;
+    ev->before = cdc_ref_present(img[0]) ? img[0] : NULL;
+    ev->after = cdc_ref_present(img[1]) ? img[1] : NULL;
+    if (ev->op == 't') {
+        ev->kind = DC_CDC_TRUNCATE;
+        return CDC_REF_OK;
+    }
+    const dc_json *const row = ev->op == 'd' ? ev->before : ev->after;
+    if (!row) return CDC_REF_REJECT;
+    for (uint32_t i = 0; i < ks->n; i++) {
+        ev->keys[i] = dc_json_get(row, ks->names[i]);
+        if (!cdc_ref_present(ev->keys[i])) return CDC_REF_REJECT;
+    }
+    ev->kind = DC_CDC_CHANGE;
+    return CDC_REF_OK;
+}
+
+static cdc_ref_rc cdc_ref_decode(cdc_ref_event *ev, dc_arena *a, const dc_cdc_keyspec *ks,
+                                 const char *rec, size_t n)
+{
+    dc_err err;
+    memset(ev, 0, sizeof *ev);
+    ev->kind = DC_CDC_SKIP;
+    size_t i = 0;
+    while (i < n && (rec[i] == ' ' || rec[i] == '\t' || rec[i] == '\r' || rec[i] == '\n')) i++;
+    if (i == n) return CDC_REF_OK;
+    dc_json *root = NULL;
+    if (dc_json_parse(&root, a, rec, n, &err) != 0) return CDC_REF_BAD_JSON;
+    if (root->type == DC_JSON_NULL) return CDC_REF_OK;
+    if (root->type != DC_JSON_OBJECT) return CDC_REF_REJECT;
+    const dc_json *const payload = dc_json_get(root, "payload");
+    if (payload) {
+        if (payload->type == DC_JSON_NULL) return CDC_REF_OK;
+        if (payload->type != DC_JSON_OBJECT) return CDC_REF_REJECT;
+        return cdc_ref_interpret(ev, payload, ks);
+    }
+    if (dc_json_get(root, "schema")) return CDC_REF_REJECT;
+    return cdc_ref_interpret(ev, root, ks);
+}
+
+/* Does the JSON text s[0..n) parse to a value that writes like v? */
+static bool cdc_ref_same_json(dc_arena *a, const char *s, size_t n, const dc_json *v)
+{
+    dc_err err;
+    dc_json *back = NULL;
+    dc_buf w1, w2;
+    bool same = false;
+    if (!s || !v) return !s && !v;
+    if (dc_json_parse(&back, a, s, n, &err) != 0) return false;
+    dc_buf_init(&w1, (size_t)1 << 30);
+    dc_buf_init(&w2, (size_t)1 << 30);
+    if (dc_json_write(&w1, back, &err) == 0 && dc_json_write(&w2, v, &err) == 0)
+        same = w1.len == w2.len && (w1.len == 0 || memcmp(w1.data, w2.data, w1.len) == 0);
+    dc_buf_dispose(&w1);
+    dc_buf_dispose(&w2);
+    return same;
+}
+
+/* Does the decoded key k say what the DOM value v says? */
+static bool cdc_ref_same_key(dc_arena *a, const dc_cdc_key *k, const dc_json *v)
+{
+    dc_err err;
+    int64_t i;
+    if (v->type == DC_JSON_NUMBER && dc_json_i64(&i, v, "key", &err) == 0)
+        return k->type == DC_CDC_KEY_LONG && k->i == i;
+    if (k->type != DC_CDC_KEY_STRING || !k->s) return false;
+    if (v->type == DC_JSON_STRING || v->type == DC_JSON_NUMBER)
+        return k->len == v->len && memcmp(k->s, v->u.str, v->len) == 0;
+    if (v->type == DC_JSON_TRUE) return k->len == 4 && memcmp(k->s, "true", 4) == 0;
+    if (v->type == DC_JSON_FALSE) return k->len == 5 && memcmp(k->s, "false", 5) == 0;
+    return cdc_ref_same_json(a, k->s, k->len, v);
+}
+
+/* Decodes rec with dc_cdc_decode and with the reference; NULL when they
+ * agree (and the slices lie inside rec), else a description of the first
+ * difference (static storage). `msg` receives the decoder's error text. */
+static const char *cdc_ref_check(const dc_cdc_keyspec *ks, const char *rec, size_t n,
+                                 char msg[DC_ERR_MSG_MAX])
+{
+    static char why[DC_ERR_MSG_MAX + 64];
+    dc_err err;
+    dc_arena a;
+    dc_buf scratch;
+    dc_cdc_event ev;
+    cdc_ref_event ref;
+    const char *bad = NULL;
+    dc_arena_init(&a, (size_t)1 << 32);
+    dc_buf_init(&scratch, (size_t)1 << 30);
+    dc_err_clear(&err);
+    const int rc = dc_cdc_decode(&ev, &scratch, ks, rec, n, &err);
+    const cdc_ref_rc want = cdc_ref_decode(&ref, &a, ks, rec, n);
+    if (msg) snprintf(msg, DC_ERR_MSG_MAX, "%s", err.msg);
+    if ((rc == 0) != (want == CDC_REF_OK)) {
+        snprintf(why, sizeof why, "decoder rc %d (%s), reference %d", rc, err.msg, (int)want);
+        bad = why;
+        goto out;
+    }
+    if (rc != 0) {
+        if (want == CDC_REF_BAD_JSON && rc != DC_EINVAL && rc != DC_ELIMIT) bad = "odd error code";
+        else if (!strstr(err.msg, " at byte ") || strncmp(err.msg, "cdc: ", 5) != 0)
+            bad = "error message without 'cdc: ' and ' at byte '";
+        goto out;
+    }
+    if (ev.kind != ref.kind) bad = "kind differs";
+    else if (ev.kind != DC_CDC_SKIP && ev.op != ref.op) bad = "op differs";
+    else if (ev.has_ts_ms != ref.has_ts_ms || ev.ts_ms != ref.ts_ms) bad = "ts_ms differs";
+    else if ((ev.after && (ev.after < rec || ev.after + ev.after_len > rec + n)) ||
+             (ev.before && (ev.before < rec || ev.before + ev.before_len > rec + n)))
+        bad = "slice outside the record";
+    else if (!cdc_ref_same_json(&a, ev.after, ev.after_len, ref.after)) bad = "after differs";
+    else if (!cdc_ref_same_json(&a, ev.before, ev.before_len, ref.before)) bad = "before differs";
+    else if (ev.n_keys != (ev.kind == DC_CDC_CHANGE ? ks->n : 0)) bad = "n_keys differs";
+    for (uint32_t i = 0; !bad && i < ev.n_keys; i++)
+        if (!cdc_ref_same_key(&a, &ev.keys[i], ref.keys[i])) bad = "key differs";
+out:
+    dc_buf_dispose(&scratch);
+    dc_arena_dispose(&a);
+    return bad;
+}
+
+#endif /* DC_CDC_REF_H */
