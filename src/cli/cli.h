@@ -17,6 +17,9 @@ int dc_cli_checkpoint(int argc, char **argv);
 /* `deltacdc delta-test ...`: test/dev tool for interop tests (cli_deltatest.c). */
 int dc_cli_delta_test(int argc, char **argv);
 
+/* `deltacdc optimize TABLE ...` (cli_optimize.c). */
+int dc_cli_optimize(int argc, char **argv);
+
 /* `deltacdc config show|check|reference|example` (cli_config.c). */
 int dc_cli_config(int argc, char **argv);
 /* `deltacdc ingest ...` (cli_ingest.c). */

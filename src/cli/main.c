@@ -24,6 +24,10 @@ static const char usage[] =
     "                                   version, protocol, schema, files, rows, DVs, txns\n"
     "  history TABLE                    one line per commit\n"
     "  checkpoint TABLE                 write a Parquet checkpoint of the latest version\n"
+    "  optimize TABLE [--target-file-size SIZE] [--min-file-size SIZE]\n"
+    "                 [--max-deleted-ratio R] [--key COL[,COL]] [--dry-run]\n"
+    "                                   compact small files and files with many deleted\n"
+    "                                   rows, sorted by key (one dataChange=false commit)\n"
     "  version                          print the version\n"
     "\n"
     "Run 'deltacdc <command> --help' for a command's options.\n";
@@ -42,6 +46,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "config") == 0) return dc_cli_config(argc - 1, argv + 1);
     if (strcmp(argv[1], "parquet") == 0) return dc_cli_parquet(argc - 1, argv + 1);
     if (strcmp(argv[1], "checkpoint") == 0) return dc_cli_checkpoint(argc - 1, argv + 1);
+    if (strcmp(argv[1], "optimize") == 0) return dc_cli_optimize(argc - 1, argv + 1);
     /* Test/dev tool, deliberately not in the usage text (see cli_deltatest.c). */
     if (strcmp(argv[1], "delta-test") == 0) return dc_cli_delta_test(argc - 1, argv + 1);
     if (strcmp(argv[1], "cat") == 0 || strcmp(argv[1], "inspect") == 0 ||
