@@ -14,6 +14,10 @@ int dc_cli_delta(int argc, char **argv);
 
 /* `deltacdc checkpoint TABLE` (cli_checkpoint.c). */
 int dc_cli_checkpoint(int argc, char **argv);
+/* Maintenance (cli_maint.c): `deltacdc vacuum|cleanup|manifest TABLE ...`. */
+int dc_cli_vacuum(int argc, char **argv);
+int dc_cli_cleanup(int argc, char **argv);
+int dc_cli_manifest(int argc, char **argv);
 /* `deltacdc delta-test ...`: test/dev tool for interop tests (cli_deltatest.c). */
 int dc_cli_delta_test(int argc, char **argv);
 

@@ -28,6 +28,11 @@ static const char usage[] =
     "                 [--max-deleted-ratio R] [--key COL[,COL]] [--dry-run]\n"
     "                                   compact small files and files with many deleted\n"
     "                                   rows, sorted by key (one dataChange=false commit)\n"
+    "  vacuum TABLE [--retain D] [--dry-run] [--force]\n"
+    "                                   delete files no retained version references\n"
+    "  cleanup TABLE [--retain D] [--dry-run] [--force]\n"
+    "                                   delete expired log files (commits, checkpoints)\n"
+    "  manifest TABLE                   write _symlink_format_manifest for Hive/Presto\n"
     "  version                          print the version\n"
     "\n"
     "Run 'deltacdc <command> --help' for a command's options.\n";
@@ -47,6 +52,9 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "parquet") == 0) return dc_cli_parquet(argc - 1, argv + 1);
     if (strcmp(argv[1], "checkpoint") == 0) return dc_cli_checkpoint(argc - 1, argv + 1);
     if (strcmp(argv[1], "optimize") == 0) return dc_cli_optimize(argc - 1, argv + 1);
+    if (strcmp(argv[1], "vacuum") == 0) return dc_cli_vacuum(argc - 1, argv + 1);
+    if (strcmp(argv[1], "cleanup") == 0) return dc_cli_cleanup(argc - 1, argv + 1);
+    if (strcmp(argv[1], "manifest") == 0) return dc_cli_manifest(argc - 1, argv + 1);
     /* Test/dev tool, deliberately not in the usage text (see cli_deltatest.c). */
     if (strcmp(argv[1], "delta-test") == 0) return dc_cli_delta_test(argc - 1, argv + 1);
     if (strcmp(argv[1], "cat") == 0 || strcmp(argv[1], "inspect") == 0 ||
