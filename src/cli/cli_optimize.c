@@ -1,6 +1,6 @@
 /* `deltacdc optimize TABLE [...]`: compacts small files and rewrites files
  * whose deletion vectors hide many rows (src/maint/optimize.h), as one
- * commit with dataChange=false. Progress on stderr for long runs, one
+ * commit with dataChange=false. Progress on stderr (a terminal, or --progress), one
  * summary line on stdout. Exit status: 0 done (or nothing to do), 1 error,
  * 2 usage, 3 gave up after losing to concurrent writers (nothing changed). */
 #include "cli.h"
@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../config/config.h"
 #include "../maint/optimize.h"
@@ -18,7 +19,7 @@ static const char usage[] =
     "usage: deltacdc optimize TABLE [--target-file-size SIZE] [--min-file-size SIZE]\n"
     "                         [--max-deleted-ratio R] [--key COL[,COL]] [--no-sort]\n"
     "                         [--max-files N] [--max-bytes SIZE] [--retries N]\n"
-    "                         [--dry-run] [--quiet]\n"
+    "                         [--dry-run] [--progress]\n"
     "  Bin-packs files smaller than --min-file-size (default: a quarter of the target)\n"
     "  into files of up to --target-file-size (default 128MiB), and rewrites files\n"
     "  whose deletion vectors hide at least --max-deleted-ratio of their rows (default\n"
@@ -27,14 +28,17 @@ static const char usage[] =
     "  partition; one commit with dataChange=false. --max-files/--max-bytes bound the\n"
     "  input of the run. A concurrent writer that removed or changed an input file\n"
     "  makes the run plan again on the new version, --retries times (default 3), then\n"
-    "  give up (exit 3) leaving the table as it was. SIZE: 4096, 512KiB, 128MiB, 1GiB.\n";
+    "  give up (exit 3) leaving the table as it was. Progress goes to stderr when it\n"
+    "  is a terminal (or with --progress). SIZE: 4096, 512KiB, 128MiB, 1GiB.\n";
 
-/* Progress lines on stderr: at most one a second, from the second second on. */
+/* Progress on stderr (cli_maint.c's way): "\r"-updated on a terminal, a
+ * line per update otherwise (--progress); at most 5 updates a second,
+ * always the last. */
 typedef struct progress {
-    double t0;              /* start, monotonic seconds */
-    double last;            /* last line printed */
-    bool printed;           /* a line was printed */
-    bool quiet;
+    bool on;                /* show progress */
+    bool tty;               /* stderr is a terminal */
+    bool dirty;             /* a "\r" line is on screen */
+    double last;            /* monotonic seconds of the last update */
 } progress;
 
 static double now_s(void)
@@ -49,16 +53,17 @@ static double mib(uint64_t b)
     return (double)b / (1024.0 * 1024.0);
 }
 
-static void on_progress(void *ctx, const dc_optimize_progress *p)
+static void on_progress(void *ctx, const dc_maint_progress *p)
 {
     progress *pr = ctx;
+    const bool final = p->files_done == p->files_total;
     const double t = now_s();
-    const bool last = p->files_done == p->files_total;
-    if (pr->quiet || t - pr->t0 < 1.0 || (t - pr->last < 1.0 && !(last && pr->printed))) return;
-    fprintf(stderr, "optimize: %" PRIu64 "/%" PRIu64 " files, %.1f/%.1f MiB, %.0f s\n",
-            p->files_done, p->files_total, mib(p->bytes_done), mib(p->bytes_total), t - pr->t0);
+    if (!pr->on || (!final && t - pr->last < 0.2)) return;
     pr->last = t;
-    pr->printed = true;
+    fprintf(stderr, "%soptimize: %s %" PRIu64 "/%" PRIu64 " files, %.1f/%.1f MiB%s",
+            pr->tty ? "\r\033[K" : "", p->phase, p->files_done, p->files_total,
+            mib(p->bytes_done), mib(p->bytes_total), pr->tty ? "" : "\n");
+    pr->dirty = pr->tty;
 }
 
 static int parse_ratio(double *out, const char *s)
@@ -99,7 +104,7 @@ typedef struct args {
     const char *table;
     dc_optimize_opts o;
     dc_cfg_list keys;
-    bool quiet;
+    bool progress;          /* --progress: progress lines even when stderr is no terminal */
 } args;
 
 static int parse_flag(args *a, dc_arena *arena, const char *f, const char *v)
@@ -145,7 +150,7 @@ static int parse_args(args *a, dc_arena *arena, int argc, char **argv)
             return 1;
         }
         if (strcmp(f, "--dry-run") == 0) a->o.dry_run = true;
-        else if (strcmp(f, "--quiet") == 0) a->quiet = true;
+        else if (strcmp(f, "--progress") == 0) a->progress = true;
         else if (strcmp(f, "--no-sort") == 0) a->o.sort = DC_OPTIMIZE_SORT_NONE;
         else if (f[0] != '-' && !a->table) a->table = f;
         else if (f[0] != '-' || i + 1 >= argc) {
@@ -195,7 +200,7 @@ int dc_cli_optimize(int argc, char **argv)
         dc_arena_dispose(&arena);
         return pr > 0 ? 0 : 2;
     }
-    progress prog = {now_s(), 0, false, a.quiet};
+    progress prog = {a.progress || isatty(2), isatty(2), false, 0};
     a.o.progress = on_progress;
     a.o.progress_ctx = &prog;
     dc_err err;
@@ -208,6 +213,7 @@ int dc_cli_optimize(int argc, char **argv)
     if (rc == 0) rc = dc_storage_open(&s, a.table, &err);
     if (rc == 0) rc = dc_delta_snapshot_load(&snap, s, -1, &err);
     if (rc == 0) rc = dc_optimize_run(&res, snap, &a.o, &err);
+    if (prog.dirty) fputs("\r\033[K", stderr);
     if (rc == 0) summary(&res, &a.o);
     else fprintf(stderr, "deltacdc optimize: %s: %s\n", a.table, err.msg);
     dc_optimize_result_dispose(&res);

@@ -109,7 +109,7 @@ typedef struct run_state {
     size_t n_files;
     opt_out *outs;                  /* per bin */
     dc_delta_tx *tx;
-    dc_optimize_progress prog;
+    dc_maint_progress prog;         /* phase "rewriting" */
     int64_t min_out, max_out;       /* output file sizes */
 } run_state;
 
@@ -221,6 +221,7 @@ static int rewrite_and_commit(run_state *st, dc_delta_snapshot *snap, dc_err *er
     st->outs = dc_calloc(p->n_bins + 1, sizeof *st->outs);
     if (!st->outs) return dc_err_set(err, DC_ENOMEM, "optimize: out of memory");
     DC_TRY(dc_delta_tx_new(&st->tx, snap, "OPTIMIZE", err));
+    st->prog.phase = "rewriting";
     st->prog.files_total = p->n_files;
     st->prog.bytes_total = p->bytes;
     for (size_t b = 0; b < p->n_bins; b++) DC_TRY(do_bin(st, b, err));

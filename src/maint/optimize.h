@@ -44,13 +44,14 @@
  * past max_retries the run gives up with DC_ECONFLICT. Either way no row is
  * lost: nothing of a losing run is visible.
  *
- * Depends on common/, parquet/, storage/, delta/.
+ * Depends on common/, parquet/, storage/, delta/ and maint.h (progress).
  */
 #ifndef DC_OPTIMIZE_H
 #define DC_OPTIMIZE_H
 
 #include "../common/dc_common.h"
 #include "../delta/delta.h"
+#include "maint.h"
 
 /* Target size of an output file: Delta's and delta-rs's OPTIMIZE default
  * (spark.databricks.delta.optimize.maxFileSize), kept for CDC tables too:
@@ -61,16 +62,6 @@
 #define DC_OPTIMIZE_DEFAULT_RATIO 0.2
 /* Lost commit races re-planned by default before giving up. */
 #define DC_OPTIMIZE_DEFAULT_RETRIES 3
-
-/* Progress of a run, for the terminal (files and bytes of input). */
-typedef struct dc_optimize_progress {
-    uint64_t files_done;        /* input files rewritten so far */
-    uint64_t files_total;       /* input files planned */
-    uint64_t bytes_done;        /* their bytes */
-    uint64_t bytes_total;
-} dc_optimize_progress;
-
-typedef void (*dc_optimize_progress_fn)(void *ctx, const dc_optimize_progress *p);
 
 /* How the sort key is chosen. */
 typedef enum dc_optimize_sort {
@@ -93,7 +84,8 @@ typedef struct dc_optimize_opts {
                                    up at the first (the snapshot is then never moved) */
     bool dry_run;               /* plan only: nothing written or committed */
     bool automatic;             /* run by the daemon (commitInfo operationParameters.auto) */
-    dc_optimize_progress_fn progress;  /* called after each bin (may be NULL) */
+    dc_maint_progress_fn progress;  /* phase "rewriting": called after each bin (may be
+                                       NULL); files and bytes are the bins' inputs */
     void *progress_ctx;
 } dc_optimize_opts;
 
