@@ -77,6 +77,31 @@ typedef struct dc_cdc_event {
 int dc_cdc_decode(dc_cdc_event *out, dc_buf *scratch, const dc_cdc_keyspec *keys,
                   const char *rec, size_t n, dc_err *err);
 
+/* Schema blocks a stream's decoder validated lately (caller-owned, one per
+ * thread or stream; _init/_dispose). JsonConverter repeats the same block in
+ * every record of a table: a record whose block is byte for byte one of
+ * these is skipped with a memcmp instead of a validating scan — the same
+ * verdict (a JSON value's validity depends on its bytes and its depth only,
+ * and the block is always at depth 1), for a fraction of the work. Misses
+ * are remembered round robin; a failed copy is simply not remembered. */
+#define DC_CDC_SCHEMA_CACHE_SLOTS 4
+typedef struct dc_cdc_schema_cache {
+    uint8_t *block[DC_CDC_SCHEMA_CACHE_SLOTS]; /* validated blocks' bytes; owned, NULL if empty */
+    size_t len[DC_CDC_SCHEMA_CACHE_SLOTS];     /* bytes of each block */
+    uint32_t next;                             /* slot the next miss replaces */
+    uint32_t last_hit;                         /* slot compared first */
+    uint64_t hits;                             /* blocks skipped by memcmp */
+    uint64_t misses;                           /* blocks scanned (cached if small enough) */
+} dc_cdc_schema_cache;
+
+void dc_cdc_schema_cache_init(dc_cdc_schema_cache *c);
+void dc_cdc_schema_cache_dispose(dc_cdc_schema_cache *c);
+
+/* dc_cdc_decode with a schema cache (NULL: none). Same results, faster on
+ * records with schema blocks. */
+int dc_cdc_decode_cached(dc_cdc_event *out, dc_buf *scratch, dc_cdc_schema_cache *cache,
+                         const dc_cdc_keyspec *keys, const char *rec, size_t n, dc_err *err);
+
 /* Types of the key columns announced by a record's schema block (the
  * "after"/"before" struct fields), for creating a table's schema: returns 0
  * and fills types[i] (LONG for int8/16/32/64, STRING otherwise) when the

@@ -18,6 +18,9 @@
 #include "../common/dc_limits.h"
 
 #include <stdio.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* Slice lengths are uint32_t in dc_cdc_event. */
 _Static_assert(DC_JSON_MAX_DOC_BYTES <= UINT32_MAX, "slices fit the event's lengths");
@@ -45,6 +48,7 @@ typedef struct scanner {
     const dc_cdc_keyspec *keys;            /* key columns to note in the images */
     size_t key_len[DC_CDC_MAX_KEYS];       /* strlen of each key name */
     bool has_schema;                       /* a top-level "schema" member was seen */
+    dc_cdc_schema_cache *cache;            /* schema blocks validated before, or NULL */
     slice payload;                         /* value of the last top-level "payload" */
 } scanner;
 
@@ -66,7 +70,7 @@ static const uint8_t plain_byte[256] = {
 /* ------------------------------------------------------------- errors */
 
 static int fail_at(const scanner *sc, const uint8_t *at, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5), cold, noinline));
 static int fail_at(const scanner *sc, const uint8_t *at, int code, const char *fmt, ...)
 {
     char what[512];
@@ -88,13 +92,14 @@ static const char *describe(const scanner *sc, const uint8_t *at, char buf[16])
     return buf;
 }
 
-static int fail_found(const scanner *sc, const uint8_t *at, const char *expected)
+static __attribute__((cold, noinline)) int fail_found(const scanner *sc, const uint8_t *at,
+                                                      const char *expected)
 {
     char b[16];
     return fail_at(sc, at, DC_EINVAL, "expected %s but found %s", expected, describe(sc, at, b));
 }
 
-static int fail_depth(const scanner *sc, const uint8_t *at)
+static __attribute__((cold, noinline)) int fail_depth(const scanner *sc, const uint8_t *at)
 {
     return fail_at(sc, at, DC_ELIMIT, "nesting deeper than %d", DC_JSON_MAX_DEPTH);
 }
@@ -113,6 +118,9 @@ static int shown_len(slice v)
 
 static inline const uint8_t *skip_ws(const uint8_t *p, const uint8_t *end)
 {
+    /* Every byte that may start a token is above ' ': compact records take
+     * one comparison. */
+    if (__builtin_expect(p < end && *p > ' ', 1)) return p;
     while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
     return p;
 }
@@ -161,15 +169,15 @@ static size_t utf8_len(const uint8_t *p, const uint8_t *end)
     return n;
 }
 
-/* True when none of the 8 bytes of v needs a look: no control byte, quote,
- * backslash or byte >= 0x80 (each test is exact for "any byte"). */
-static inline bool plain8(uint64_t v)
+/* High bit set in each byte of v (little-endian load of 8 string bytes)
+ * that needs a look: a control byte, '"', '\\' or a byte >= 0x80. A borrow
+ * only marks bytes above a true hit, so the lowest set bit is exact. */
+static inline uint64_t special8(uint64_t v)
 {
     const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
     const uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\');
     const uint64_t ctl = (v - ones * 0x20) & ~v;
-    const uint64_t hits = ctl | ((q - ones) & ~q) | ((b - ones) & ~b) | v;
-    return (hits & high) == 0;
+    return (ctl | ((q - ones) & ~q) | ((b - ones) & ~b) | v) & high;
 }
 
 /* Checks the escape whose backslash is at p; returns the bytes it spans
@@ -204,17 +212,29 @@ static int check_escape(const scanner *sc, const uint8_t *p, const uint8_t *open
     return 12;
 }
 
-/* The string opening at p: finds its closing quote (*close_out), checking
- * UTF-8, control bytes and escapes; *escaped_out says whether it has any. */
-static int scan_string(const scanner *sc, const uint8_t *open, const uint8_t **close_out,
-                       bool *escaped_out)
+/* The rest of the string opening at `open`, from p on: escapes, non-ASCII
+ * bytes, errors, and the last bytes of the record. Out of line so that the
+ * common case (a short ASCII string) stays small and inlined. */
+static __attribute__((noinline)) int scan_string_rest(const scanner *sc, const uint8_t *open,
+                                                      const uint8_t *p,
+                                                      const uint8_t **close_out,
+                                                      bool *escaped_out)
 {
-    const uint8_t *p = open + 1;
     const uint8_t *const end = sc->end;
     bool escaped = false;
     for (;;) {
-        while (end - p >= 8 && plain8(dc_load_le64(p))) p += 8;
-        while (p < end && plain_byte[*p]) p++;
+        for (;;) {
+            if (end - p < 8) {
+                while (p < end && plain_byte[*p]) p++;
+                break;
+            }
+            const uint64_t m = special8(dc_load_le64(p));
+            if (m) {
+                p += __builtin_ctzll(m) >> 3;
+                break;
+            }
+            p += 8;
+        }
         if (p >= end) return fail_at(sc, open, DC_EINVAL, "unterminated string");
         const uint8_t c = *p;
         if (c == '"') break;
@@ -234,6 +254,49 @@ static int scan_string(const scanner *sc, const uint8_t *open, const uint8_t **c
     }
     *close_out = p;
     *escaped_out = escaped;
+    return 0;
+}
+
+/* The string opening at `open`: finds its closing quote (*close_out),
+ * checking UTF-8, control bytes and escapes; *escaped_out says whether it
+ * has any. Eight bytes at a time while no byte needs a look. */
+static inline __attribute__((always_inline)) int scan_string(const scanner *sc,
+                                                             const uint8_t *open,
+                                                             const uint8_t **close_out,
+                                                             bool *escaped_out)
+{
+    const uint8_t *p = open + 1;
+    const uint8_t *const end = sc->end;
+#ifdef __SSE2__
+    /* 16 bytes at a time: '"', '\\', and (as signed bytes) both the control
+     * bytes and the bytes >= 0x80 compare below 0x20. */
+    while (end - p >= 16) {
+        const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        const __m128i hit =
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                      _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                         _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+        const unsigned m = (unsigned)_mm_movemask_epi8(hit);
+        if (m) {
+            p += __builtin_ctz(m);
+            goto found;
+        }
+        p += 16;
+    }
+#endif
+    while (end - p >= 8) {
+        const uint64_t m = special8(dc_load_le64(p));
+        if (m) {
+            p += __builtin_ctzll(m) >> 3;
+            goto found;
+        }
+        p += 8;
+    }
+    return scan_string_rest(sc, open, p, close_out, escaped_out);
+found:
+    if (*p != '"') return scan_string_rest(sc, open, p, close_out, escaped_out);
+    *close_out = p;
+    *escaped_out = false;
     return 0;
 }
 
@@ -262,86 +325,129 @@ static int scan_number(const scanner *sc, const uint8_t *start, const uint8_t **
     return 0;
 }
 
-static int scan_literal(const scanner *sc, const uint8_t *p, const uint8_t **out)
+static inline uint32_t word4(const char *s)
 {
-    const char *const word = *p == 't' ? "true" : *p == 'f' ? "false" : "null";
-    const size_t n = strlen(word);
-    if ((size_t)(sc->end - p) < n || memcmp(p, word, n) != 0) {
-        char b[16];
-        return fail_at(sc, p, DC_EINVAL, "invalid literal starting with %s (expected %s)",
-                       describe(sc, p, b), word);
-    }
-    *out = p + n;
-    return 0;
+    uint32_t v;
+    memcpy(&v, s, 4);
+    return v;
 }
 
-/* A scalar (string, number, literal) at p → *out past it. */
-static int scan_scalar(const scanner *sc, const uint8_t *p, const uint8_t **out)
+static __attribute__((cold, noinline)) int fail_literal(const scanner *sc, const uint8_t *p)
 {
-    if (p >= sc->end) return fail_found(sc, p, "a value");
-    const uint8_t c = *p;
-    if (c == '"') {
-        const uint8_t *close = NULL;
-        bool escaped = false;
-        DC_TRY(scan_string(sc, p, &close, &escaped));
-        *out = close + 1;
-        return 0;
-    }
-    if (c == '-' || is_digit(c)) return scan_number(sc, p, out);
-    if (c == 't' || c == 'f' || c == 'n') return scan_literal(sc, p, out);
-    return fail_found(sc, p, "a value");
+    char b[16];
+    return fail_at(sc, p, DC_EINVAL, "invalid literal starting with %s (expected %s)",
+                   describe(sc, p, b), *p == 't' ? "true" : *p == 'f' ? "false" : "null");
 }
+
+/* true, false or null at p (whose first byte is t, f or n). */
+static inline int scan_literal(const scanner *sc, const uint8_t *p, const uint8_t **out)
+{
+    if (sc->end - p >= 4) {
+        const uint32_t w = dc_load_le32(p);
+        if (w == word4("null") || w == word4("true")) {
+            *out = p + 4;
+            return 0;
+        }
+        if (w == word4("fals") && sc->end - p >= 5 && p[4] == 'e') {
+            *out = p + 5;
+            return 0;
+        }
+    }
+    return fail_literal(sc, p);
+}
+
+static inline bool is_ws(uint8_t c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 
 /* Validates the value at p (whitespace before it allowed) with `depth`
  * containers open around it, building nothing; *out is just past it.
- * Iterative: the open containers are a stack of their closing bytes. */
+ * Iterative: `top` is the closing byte of the innermost open container,
+ * `outer` those of the containers around it. Whitespace is looked at only
+ * where the expected byte is not found, so compact records pay nothing
+ * for it. */
 static int skip_value(const scanner *sc, const uint8_t *p, int depth, const uint8_t **out)
 {
-    uint8_t closer[DC_JSON_MAX_DEPTH];
+    uint8_t outer[DC_JSON_MAX_DEPTH];
+    uint8_t top = 0;
     int sp = 0;
     const uint8_t *const end = sc->end;
     const uint8_t *close = NULL;
     bool escaped = false;
 value:
-    p = skip_ws(p, end);
-    if (p < end && (*p == '{' || *p == '[')) {
+    if (p >= end) return fail_found(sc, p, "a value");
+    switch (*p) {
+    case '"':
+        DC_TRY(scan_string(sc, p, &close, &escaped));
+        p = close + 1;
+        goto next;
+    case '{':
+    case '[':
         if (depth + sp >= DC_JSON_MAX_DEPTH) return fail_depth(sc, p);
-        const uint8_t open = *p;
-        closer[sp++] = open == '{' ? '}' : ']';
+        outer[sp++] = top;
+        top = *p == '{' ? '}' : ']';
         p = skip_ws(p + 1, end);
-        if (p < end && *p == closer[sp - 1]) {
+        if (p < end && *p == top) {
             p++;
-            sp--;
+            top = outer[--sp];
             goto next;
         }
-        if (open == '[') goto value;
+        if (top == ']') goto value;
         goto key;
+    case 't': case 'f': case 'n':
+        DC_TRY(scan_literal(sc, p, &p));
+        goto next;
+    case '-': case '0': case '1': case '2': case '3': case '4':
+    case '5': case '6': case '7': case '8': case '9':
+        DC_TRY(scan_number(sc, p, &p));
+        goto next;
+    case ' ': case '\n': case '\r': case '\t':
+        p = skip_ws(p, end);
+        goto value;
+    default:
+        return fail_found(sc, p, "a value");
     }
-    DC_TRY(scan_scalar(sc, p, &p));
 next:
     if (sp == 0) {
         *out = p;
         return 0;
     }
-    p = skip_ws(p, end);
-    if (p < end && *p == ',') {
-        p = skip_ws(p + 1, end);
-        if (closer[sp - 1] == ']') goto value;
+    if (p < end) {
+        const uint8_t c = *p;
+        if (c == ',') {
+            p++;
+            if (top == ']') goto value;
+            goto key;
+        }
+        if (c == top) {
+            p++;
+            top = outer[--sp];
+            goto next;
+        }
+        if (is_ws(c)) {
+            p = skip_ws(p, end);
+            goto next;
+        }
+    }
+    return fail_found(sc, p, top == '}' ? "',' or '}'" : "',' or ']'");
+key:
+    if (p < end && *p == '"') {
+        DC_TRY(scan_string(sc, p, &close, &escaped));
+        p = close + 1;
+        if (p < end && *p == ':') {
+            p++;
+            goto value;
+        }
+        p = skip_ws(p, end);
+        if (p < end && *p == ':') {
+            p++;
+            goto value;
+        }
+        return fail_found(sc, p, "':' after the key");
+    }
+    if (p < end && is_ws(*p)) {
+        p = skip_ws(p, end);
         goto key;
     }
-    if (p < end && *p == closer[sp - 1]) {
-        p++;
-        sp--;
-        goto next;
-    }
-    return fail_found(sc, p, closer[sp - 1] == '}' ? "',' or '}'" : "',' or ']'");
-key:
-    if (p >= end || *p != '"') return fail_found(sc, p, "a string key");
-    DC_TRY(scan_string(sc, p, &close, &escaped));
-    p = skip_ws(close + 1, end);
-    if (p >= end || *p != ':') return fail_found(sc, p, "':' after the key");
-    p++;
-    goto value;
+    return fail_found(sc, p, "a string key");
 }
 
 /* ---------------------------------------------------------- unescaping */
@@ -458,6 +564,14 @@ static enum member classify(const uint8_t *s, const uint8_t *e, bool escaped)
 #undef IS
 }
 
+/* memcmp(...) == 0 without a library call for the short names of columns. */
+static inline bool bytes_eq(const uint8_t *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != (uint8_t)b[i]) return false;
+    return true;
+}
+
 /* Index of the key column named by s..e, or -1. */
 static int key_index(const scanner *sc, const uint8_t *s, const uint8_t *e, bool escaped)
 {
@@ -466,7 +580,7 @@ static int key_index(const scanner *sc, const uint8_t *s, const uint8_t *e, bool
         const char *const name = sc->keys->names[i];
         if (escaped) {
             if (sc->key_len[i] <= n && escaped_eq(s, e, name, sc->key_len[i])) return (int)i;
-        } else if (sc->key_len[i] == n && memcmp(s, name, n) == 0) {
+        } else if (sc->key_len[i] == n && bytes_eq(s, name, n)) {
             return (int)i;
         }
     }
@@ -532,6 +646,52 @@ static void pstate_reset(pstate *st, uint32_t n_keys)
     st->marker = false;
 }
 
+/* ------------------------------------------------------- schema cache */
+
+void dc_cdc_schema_cache_init(dc_cdc_schema_cache *c)
+{
+    memset(c, 0, sizeof *c);
+}
+
+void dc_cdc_schema_cache_dispose(dc_cdc_schema_cache *c)
+{
+    for (int i = 0; i < DC_CDC_SCHEMA_CACHE_SLOTS; i++) dc_free(c->block[i]);
+    memset(c, 0, sizeof *c);
+}
+
+/* Copies the validated block b[0..n) into the next slot (best effort). */
+static void remember(dc_cdc_schema_cache *c, const uint8_t *b, size_t n)
+{
+    if (n > DC_CDC_MAX_CACHED_SCHEMA) return;
+    const uint32_t i = c->next;
+    c->next = (i + 1) % DC_CDC_SCHEMA_CACHE_SLOTS;
+    dc_free(c->block[i]);
+    c->block[i] = dc_malloc(n);
+    c->len[i] = c->block[i] ? n : 0;
+    if (c->block[i]) memcpy(c->block[i], b, n);
+}
+
+/* The schema block (an object) at p: a cached block when the bytes match
+ * one, else validated by skip_value and remembered. */
+static int skip_schema(const scanner *sc, const uint8_t *p, int depth, const uint8_t **out)
+{
+    dc_cdc_schema_cache *const c = sc->cache;
+    const size_t left = (size_t)(sc->end - p);
+    for (uint32_t k = 0; k < DC_CDC_SCHEMA_CACHE_SLOTS; k++) {
+        const uint32_t i = (c->last_hit + k) % DC_CDC_SCHEMA_CACHE_SLOTS;
+        if (c->block[i] && c->len[i] <= left && memcmp(p, c->block[i], c->len[i]) == 0) {
+            c->last_hit = i;
+            c->hits++;
+            *out = p + c->len[i];
+            return 0;
+        }
+    }
+    DC_TRY(skip_value(sc, p, depth, out));
+    c->misses++;
+    remember(c, p, (size_t)(*out - p));
+    return 0;
+}
+
 /* The object at p ('{') at the payload level: the payload itself (inner
  * NULL), or the record, which may instead carry "schema" and "payload" (the
  * payload's members then go to *inner). */
@@ -553,6 +713,8 @@ static int scan_envelope(scanner *sc, const uint8_t *p, int depth, pstate *st, p
             slice *const keys = st->key[m == M_AFTER];
             for (uint32_t i = 0; i < sc->keys->n; i++) keys[i].s = NULL;
             DC_TRY(scan_image(sc, p, depth + 1, keys, &p));
+        } else if (m == M_SCHEMA && sc->cache && p < sc->end && *p == '{') {
+            DC_TRY(skip_schema(sc, p, depth + 1, &p));
         } else if (m == M_PAYLOAD && p < sc->end && *p == '{') {
             pstate_reset(inner, sc->keys->n);
             DC_TRY(scan_envelope(sc, p, depth + 1, inner, NULL, &p));
@@ -738,6 +900,12 @@ static int interpret(const scanner *sc, const pstate *st, const char *where, con
 int dc_cdc_decode(dc_cdc_event *out, dc_buf *scratch, const dc_cdc_keyspec *keys,
                   const char *rec, size_t n, dc_err *err)
 {
+    return dc_cdc_decode_cached(out, scratch, NULL, keys, rec, n, err);
+}
+
+int dc_cdc_decode_cached(dc_cdc_event *out, dc_buf *scratch, dc_cdc_schema_cache *cache,
+                         const dc_cdc_keyspec *keys, const char *rec, size_t n, dc_err *err)
+{
     memset(out, 0, sizeof *out);
     out->kind = DC_CDC_SKIP;
     dc_buf_reset(scratch);
@@ -752,6 +920,7 @@ int dc_cdc_decode(dc_cdc_event *out, dc_buf *scratch, const dc_cdc_keyspec *keys
     sc.end = sc.base + (rec ? n : 0);
     sc.err = err;
     sc.keys = keys;
+    sc.cache = cache;
     for (uint32_t i = 0; i < keys->n; i++) sc.key_len[i] = strlen(keys->names[i]);
     const uint8_t *p = skip_ws(sc.base, sc.end);
     if (p == sc.end) return 0; /* empty value: tombstone */

@@ -63,6 +63,11 @@ _Static_assert(DC_THRIFT_MAX_BINARY <= DC_PQ_MAX_FOOTER_BYTES, "a field fits a f
 #define DC_JSONL_MAX_LINE ((size_t)256 * 1024 * 1024)
 _Static_assert(DC_JSONL_MAX_LINE <= DC_JSON_MAX_DOC_BYTES, "a line fits a document");
 
+/* Debezium: largest schema block the decoder's cache copies. Real blocks
+ * are a few KiB (a few hundred columns stay under 64 KiB); a larger one is
+ * still decoded, only scanned every time. */
+#define DC_CDC_MAX_CACHED_SCHEMA ((size_t)1024 * 1024)
+
 /* Whole files read into memory (a schema file, a Delta commit). */
 #define DC_MAX_SMALL_FILE ((size_t)1024 * 1024 * 1024)
 

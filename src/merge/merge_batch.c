@@ -369,7 +369,7 @@ static int cmp_apply(const void *a, const void *b_, void *ctx)
 {
     const dc_merge_batch *b = ctx;
     const mb_ev *x = &b->evs[((const mb_apply *)a)->ev], *y = &b->evs[((const mb_apply *)b_)->ev];
-    return dc_mkey_cmp(&x->key, &y->key, b->t->index.int_keys);
+    return dc_mkey_cmp(&x->key, &y->key, b->t->n_keys, b->t->key_types);
 }
 
 static int plan_classify(dc_merge_batch *b, mplan *p, dc_err *err)

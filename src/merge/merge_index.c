@@ -18,6 +18,7 @@
 #include "merge_int.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
 
 /* ------------------------------------------------------------ hashing */
 
@@ -62,16 +63,29 @@ uint64_t dc_mkey_hash_bytes(const uint8_t *p, size_t n)
 
 static int cmp_i64(int64_t a, int64_t b) { return a < b ? -1 : a > b; }
 
-int dc_mkey_cmp(const mkey *a, const mkey *b, bool int_keys)
+int dc_mkey_cmp(const mkey *a, const mkey *b, uint32_t n_parts, const dc_cdc_key_type *types)
 {
-    if (int_keys) return cmp_i64(a->i, b->i);
-    /* Byte-wise: numeric for LONG parts (order-preserving encoding); for
-     * STRING parts shorter strings first — a consistent total order, which
-     * is all sorting a file needs. */
-    const size_t n = a->len < b->len ? a->len : b->len;
-    const int c = memcmp(a->b, b->b, n);
-    if (c) return c;
-    return a->len < b->len ? -1 : a->len > b->len;
+    if (!a->b || !b->b) return cmp_i64(a->i, b->i); /* int keys */
+    size_t pa = 0, pb = 0;
+    for (uint32_t i = 0; i < n_parts; i++) {
+        if (types[i] == DC_CDC_KEY_LONG) { /* order-preserving big-endian bytes */
+            DC_ASSERT(a->len - pa >= 8 && b->len - pb >= 8);
+            const int c = memcmp(a->b + pa, b->b + pb, 8);
+            if (c) return c;
+            pa += 8;
+            pb += 8;
+            continue;
+        }
+        DC_ASSERT(a->len - pa >= 4 && b->len - pb >= 4);
+        const uint32_t la = dc_load_le32(a->b + pa), lb = dc_load_le32(b->b + pb);
+        DC_ASSERT(a->len - pa - 4 >= la && b->len - pb - 4 >= lb);
+        const int c = memcmp(a->b + pa + 4, b->b + pb + 4, la < lb ? la : lb);
+        if (c) return c;
+        if (la != lb) return la < lb ? -1 : 1;
+        pa += 4 + (size_t)la;
+        pb += 4 + (size_t)lb;
+    }
+    return 0;
 }
 
 /* -------------------------------------------------------------- index */
@@ -168,11 +182,28 @@ static void rh_place(mx_index *x, mx_slot e, uint64_t h)
     }
 }
 
+/* Lookups land on random slots: with 4 KiB pages nearly every one is a TLB
+ * miss on a large index. Ask for transparent huge pages (a hint; the kernel
+ * may say no). */
+static void hint_huge_pages(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+    if (n < ((size_t)8 << 20)) return;
+    const uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
+    const uintptr_t e = ((uintptr_t)p + n) & ~(uintptr_t)4095;
+    if (e > a) (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
 static int rehash(mx_index *x, size_t cap, dc_err *err)
 {
     DC_ASSERT(cap > x->n);
     mx_slot *ns = dc_calloc(cap, sizeof *ns);
     if (!ns) return dc_err_set(err, DC_ENOMEM, "key index: out of memory for %zu slots", cap);
+    hint_huge_pages(ns, cap * sizeof *ns);
     mx_slot *old = x->slots;
     const size_t old_cap = x->cap;
     x->slots = ns;
@@ -209,6 +240,11 @@ size_t dc_mx_find(const mx_index *x, const mkey *k)
         if (dist_at(x, j, slot_hash(x, s)) < d) return SIZE_MAX;
         j = j + 1 == x->cap ? 0 : j + 1;
     }
+}
+
+void dc_mx_prefetch(const mx_index *x, uint64_t hash)
+{
+    if (x->cap) __builtin_prefetch(&x->slots[home(x->cap, hash)], 1, 1);
 }
 
 void dc_mx_set(mx_index *x, size_t slot, const mx_val *v)

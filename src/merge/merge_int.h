@@ -49,9 +49,10 @@ static inline int64_t dc_mkey_long_get(const uint8_t *p)
 /* Hash of an int key / of canonical key bytes, with the process's seed. */
 uint64_t dc_mkey_hash_i64(int64_t v);
 uint64_t dc_mkey_hash_bytes(const uint8_t *p, size_t n);
-/* Total order of keys of one table: numeric for LONG parts, byte-wise for
- * STRING parts (used to sort a new file's rows by key). */
-int dc_mkey_cmp(const mkey *a, const mkey *b, bool int_keys);
+/* Order of two keys of one table (parts and their types in keyspec order):
+ * numeric for LONG parts, byte-wise for STRING parts (a new file's rows are
+ * sorted by it). Int keys (b NULL) compare by i. */
+int dc_mkey_cmp(const mkey *a, const mkey *b, uint32_t n_parts, const dc_cdc_key_type *types);
 
 /* Sequence (ts_ms, offset). */
 typedef struct mseq {
@@ -125,6 +126,8 @@ int dc_mx_reserve(mx_index *x, size_t more, size_t more_bytes, dc_err *err);
 size_t dc_mx_find(const mx_index *x, const mkey *k);
 /* Inserts k (absent; room reserved); may move other keys' slots. */
 void dc_mx_insert(mx_index *x, const mkey *k, const mx_val *v);
+/* Starts loading the home slot of a hash (lookups soon after are cheaper). */
+void dc_mx_prefetch(const mx_index *x, uint64_t hash);
 /* Sets the value of a found slot (moves nothing). */
 void dc_mx_set(mx_index *x, size_t slot, const mx_val *v);
 mx_val dc_mx_get(const mx_index *x, size_t slot);

@@ -104,12 +104,14 @@ static int map_leaves(scan_file *sf, dc_err *err)
     return find_leaf(&sf->leaf[t->n_keys + 2], sf, "operation_type", false, err);
 }
 
-/* Key of row `row` from the cursors; false when a key part is null. */
+/* Key of row `row` from the cursors, its bytes appended to sf->kb from
+ * k->b's offset `at` (k->b is set by the caller once kb stops moving);
+ * *ok false when a key part is null. */
 static int row_key(bool *ok, mkey *k, scan_file *sf, mcolcur *cc, size_t row, dc_err *err)
 {
     const dc_merge_table *t = sf->t;
+    const size_t at = sf->kb.len;
     *ok = true;
-    dc_buf_reset(&sf->kb);
     for (uint32_t i = 0; i < t->n_keys; i++) {
         size_t vi = 0;
         if (!dc_mcolcur_next(&cc[i], row, &vi)) {
@@ -134,12 +136,13 @@ static int row_key(bool *ok, mkey *k, scan_file *sf, mcolcur *cc, size_t row, dc
             DC_TRY(dc_buf_append(&sf->kb, cc[i].c->values.data + o[vi], n, err));
         }
     }
-    if (sf->kb.len > DC_MERGE_MAX_KEY_BYTES)
+    if (sf->kb.len - at > DC_MERGE_MAX_KEY_BYTES)
         return dc_err_set(err, DC_ELIMIT, "%s: a key of %zu bytes exceeds %zu", sf->path,
-                          sf->kb.len, DC_MERGE_MAX_KEY_BYTES);
-    k->b = sf->kb.data;
-    k->len = (uint32_t)sf->kb.len;
-    k->hash = t->index.int_keys ? dc_mkey_hash_i64(k->i) : dc_mkey_hash_bytes(k->b, k->len);
+                          sf->kb.len - at, DC_MERGE_MAX_KEY_BYTES);
+    k->b = NULL;
+    k->len = (uint32_t)(sf->kb.len - at);
+    k->hash = t->index.int_keys ? dc_mkey_hash_i64(k->i)
+                                : dc_mkey_hash_bytes(sf->kb.data + at, k->len);
     return 0;
 }
 
@@ -166,6 +169,46 @@ static bool dv_deleted(scan_file *sf, uint64_t row)
     return sf->dv_at < sf->n_dv && sf->dv[sf->dv_at] == row;
 }
 
+/* Rows are indexed in chunks: keys first (prefetching their home slots),
+ * then inserts, so the cache misses of a chunk overlap. */
+#define SCAN_CHUNK 32
+
+typedef struct pending {
+    mkey k;                         /* b set from koff after the chunk's keys are in */
+    size_t koff;                    /* offset of the key bytes in sf->kb */
+    mx_val v;
+} pending;
+
+static int scan_chunk(scan_file *sf, mcolcur *cc, size_t row0, size_t n, uint64_t base,
+                      uint64_t *dups, dc_err *err)
+{
+    pending p[SCAN_CHUNK];
+    size_t np = 0;
+    dc_buf_reset(&sf->kb);
+    for (size_t row = row0; row < row0 + n; row++) {
+        pending *q = &p[np];
+        bool ok = false;
+        q->koff = sf->kb.len;
+        DC_TRY(row_key(&ok, &q->k, sf, cc, row, err));
+        q->v = (mx_val){sf->file_id, (uint32_t)(base + row), {0, 0}};
+        row_seq(&q->v, sf, cc, row);
+        if (dv_deleted(sf, base + row)) continue;
+        if (!ok) {
+            sf->null_keys++;
+            continue;
+        }
+        dc_mx_prefetch(&sf->t->index, q->k.hash);
+        np++;
+    }
+    for (size_t i = 0; i < np; i++) {
+        bool dup = false;
+        p[i].k.b = sf->kb.data + p[i].koff;
+        DC_TRY(dc_mx_put_max(&sf->t->index, &p[i].k, &p[i].v, &dup, err));
+        *dups += dup;
+    }
+    return 0;
+}
+
 static int scan_rg(scan_file *sf, uint32_t rg, uint64_t base, uint64_t *dups, dc_err *err)
 {
     const dc_pq_schema *ps = dc_pq_reader_schema(sf->r);
@@ -181,20 +224,9 @@ static int scan_rg(scan_file *sf, uint32_t rg, uint64_t base, uint64_t *dups, dc
             return dc_err_set(err, DC_ECORRUPT, "%s: row group %u has %zu rows, column %s %zu",
                               sf->path, rg, rows, cc[i].leaf->dotted, sf->col[i].n_levels);
     }
-    for (size_t row = 0; row < rows; row++) {
-        mkey k = {0};
-        bool ok = false, dup = false;
-        DC_TRY(row_key(&ok, &k, sf, cc, row, err));
-        mx_val v = {sf->file_id, (uint32_t)(base + row), {0, 0}};
-        row_seq(&v, sf, cc, row);
-        if (dv_deleted(sf, base + row)) continue;
-        if (!ok) {
-            sf->null_keys++;
-            continue;
-        }
-        DC_TRY(dc_mx_put_max(&sf->t->index, &k, &v, &dup, err));
-        *dups += dup;
-    }
+    for (size_t row0 = 0; row0 < rows; row0 += SCAN_CHUNK)
+        DC_TRY(scan_chunk(sf, cc, row0, rows - row0 < SCAN_CHUNK ? rows - row0 : SCAN_CHUNK,
+                          base, dups, err));
     return 0;
 }
 

@@ -248,7 +248,11 @@ int dc_merge_table_reload(dc_merge_table *t, dc_err *err)
 int dc_merge_table_catch_up(dc_merge_table *t, dc_err *err)
 {
     if (!t->broken) return dc_merge_table_refresh(t, -1, -1, err);
-    DC_TRY(dc_delta_snapshot_update(t->snap, -1, err));
+    /* A snapshot whose update failed part way is not trusted: load it anew. */
+    dc_delta_snapshot *snap = NULL;
+    DC_TRY(dc_delta_snapshot_load(&snap, t->s, -1, err));
+    dc_delta_snapshot_free(t->snap);
+    t->snap = snap;
     return dc_merge_table_reload(t, err);
 }
 

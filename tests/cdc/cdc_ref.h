@@ -129,11 +129,50 @@ static bool cdc_ref_same_key(dc_arena *a, const dc_cdc_key *k, const dc_json *v)
     return cdc_ref_same_json(a, k->s, k->len, v);
 }
 
+/* Do two decodes of the same record say exactly the same? */
+static bool cdc_ref_same_event(const dc_cdc_event *a, const dc_cdc_event *b)
+{
+    if (a->kind != b->kind || a->op != b->op || a->has_ts_ms != b->has_ts_ms ||
+        a->ts_ms != b->ts_ms || a->after != b->after || a->after_len != b->after_len ||
+        a->before != b->before || a->before_len != b->before_len || a->n_keys != b->n_keys)
+        return false;
+    for (uint32_t i = 0; i < a->n_keys; i++) {
+        const dc_cdc_key *const x = &a->keys[i], *const y = &b->keys[i];
+        if (x->type != y->type || (x->type == DC_CDC_KEY_LONG && x->i != y->i) ||
+            (x->type == DC_CDC_KEY_STRING &&
+             (x->len != y->len || (x->len && memcmp(x->s, y->s, x->len) != 0))))
+            return false;
+    }
+    return true;
+}
+
+/* dc_cdc_decode_cached with `cache` must give what dc_cdc_decode gave (rc,
+ * ev, err message); NULL when it does. */
+static const char *cdc_ref_check_cached(dc_cdc_schema_cache *cache, const dc_cdc_keyspec *ks,
+                                        const char *rec, size_t n, int rc,
+                                        const dc_cdc_event *ev, const dc_err *err)
+{
+    dc_err err2;
+    dc_cdc_event ev2;
+    dc_buf scratch2;
+    const char *bad = NULL;
+    dc_buf_init(&scratch2, (size_t)1 << 30);
+    dc_err_clear(&err2);
+    const int rc2 = dc_cdc_decode_cached(&ev2, &scratch2, cache, ks, rec, n, &err2);
+    if (rc2 != rc) bad = "cached decode: another return code";
+    else if (rc != 0 && strcmp(err->msg, err2.msg) != 0) bad = "cached decode: another error";
+    else if (rc == 0 && !cdc_ref_same_event(ev, &ev2)) bad = "cached decode: another event";
+    dc_buf_dispose(&scratch2);
+    return bad;
+}
+
 /* Decodes rec with dc_cdc_decode and with the reference; NULL when they
  * agree (and the slices lie inside rec), else a description of the first
- * difference (static storage). `msg` receives the decoder's error text. */
+ * difference (static storage). `msg` receives the decoder's error text.
+ * With a cache, dc_cdc_decode_cached must also agree (twice: a miss that
+ * fills the cache, then a hit). */
 static const char *cdc_ref_check(const dc_cdc_keyspec *ks, const char *rec, size_t n,
-                                 char msg[DC_ERR_MSG_MAX])
+                                 char msg[DC_ERR_MSG_MAX], dc_cdc_schema_cache *cache)
 {
     static char why[DC_ERR_MSG_MAX + 64];
     dc_err err;
@@ -153,6 +192,9 @@ static const char *cdc_ref_check(const dc_cdc_keyspec *ks, const char *rec, size
         bad = why;
         goto out;
     }
+    for (int pass = 0; cache && !bad && pass < 2; pass++)
+        bad = cdc_ref_check_cached(cache, ks, rec, n, rc, &ev, &err);
+    if (bad) goto out;
     if (rc != 0) {
         if (want == CDC_REF_BAD_JSON && rc != DC_EINVAL && rc != DC_ELIMIT) bad = "odd error code";
         else if (!strstr(err.msg, " at byte ") || strncmp(err.msg, "cdc: ", 5) != 0)

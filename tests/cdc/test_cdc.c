@@ -64,8 +64,11 @@ static bool slice_is(const char *s, uint32_t n, const char *want)
 /* Agreement with the reference decoder, reported at the caller's line. */
 #define CHECK_REF(ks, text)                                                        \
     do {                                                                           \
-        const char *why_ = cdc_ref_check((ks), (text), strlen(text), NULL);        \
+        dc_cdc_schema_cache cache_;                                                \
+        dc_cdc_schema_cache_init(&cache_);                                         \
+        const char *why_ = cdc_ref_check((ks), (text), strlen(text), NULL, &cache_); \
         if (why_) dc_test_fail(__FILE__, __LINE__, "%s on %s", why_, (text));      \
+        dc_cdc_schema_cache_dispose(&cache_);                                      \
     } while (0)
 
 TEST(cdc_create_with_schema_block)
@@ -329,8 +332,11 @@ static void check_error(const dc_cdc_keyspec *ks, const char *rec, int code, con
         strncmp(err.msg, "cdc: ", 5) != 0)
         dc_test_fail(file, line, "%s: rc %d, message \"%s\"; expected %d, \"%s\"%s", rec, rc,
                      err.msg, code, what, want_at);
-    const char *why = cdc_ref_check(ks, rec, strlen(rec), NULL);
+    dc_cdc_schema_cache cache;
+    dc_cdc_schema_cache_init(&cache);
+    const char *why = cdc_ref_check(ks, rec, strlen(rec), NULL, &cache);
     if (why) dc_test_fail(file, line, "%s on %s", why, rec);
+    dc_cdc_schema_cache_dispose(&cache);
 }
 #define CHECK_ERROR(rec, what, at) check_error(&KEY_ID, rec, DC_EINVAL, what, at, __FILE__, __LINE__)
 
@@ -498,6 +504,55 @@ TEST(cdc_scratch_failures)
     CHECK(ev.keys[0].len == 69 && ev.keys[0].s[68] == '\n');
     CHECK(slice_is(ev.keys[1].s, ev.keys[1].len, "x\ty"));
     CHECK(ev.keys[2].len == 79 && ev.keys[2].s[78] == '"');
+    dc_buf_dispose(&scratch);
+}
+
+TEST(cdc_schema_cache)
+{
+    dc_err err;
+    dc_cdc_event ev;
+    dc_buf scratch;
+    dc_cdc_schema_cache c;
+    dc_buf_init(&scratch, 1 << 20);
+    dc_cdc_schema_cache_init(&c);
+    char rec[4096];
+    /* Five tables' blocks through four slots: round robin, hits on repeats. */
+    for (int round = 0; round < 3; round++) {
+        for (int t = 0; t < 5; t++) {
+            snprintf(rec, sizeof rec, "{\"schema\":{\"name\":\"t%d\",\"fields\":[1,2]},"
+                     "\"payload\":{\"op\":\"c\",\"after\":{\"id\":%d}}}", t < 4 ? t : 0, t);
+            CHECK_OK(dc_cdc_decode_cached(&ev, &scratch, &c, &KEY_ID, rec, strlen(rec), &err),
+                     &err);
+            CHECK_EQ_INT(ev.keys[0].i, t);
+        }
+    }
+    CHECK_EQ_INT(c.misses, 4);
+    CHECK_EQ_INT(c.hits, 11);
+    /* A hit still checks what follows the block; a cut block is scanned. */
+    const char *block = "{\"schema\":{\"name\":\"t1\",\"fields\":[1,2]}";
+    snprintf(rec, sizeof rec, "%sx,\"payload\":null}", block);
+    CHECK_EQ_INT(dc_cdc_decode_cached(&ev, &scratch, &c, &KEY_ID, rec, strlen(rec), &err),
+                 DC_EINVAL);
+    CHECK(strstr(err.msg, "expected ',' or '}' but found 'x' at byte 38") != NULL);
+    CHECK_EQ_INT(dc_cdc_decode_cached(&ev, &scratch, &c, &KEY_ID, block, strlen(block) - 3, &err),
+                 DC_EINVAL);
+    CHECK(strstr(err.msg, "expected a value but found end of input at byte 35") != NULL);
+    /* A block that fails validation is not remembered; nor one whose copy
+     * fails (the decode still succeeds). */
+    const uint64_t misses = c.misses;
+    snprintf(rec, sizeof rec, "{\"schema\":{\"a\":[1,]},\"payload\":null}");
+    CHECK_EQ_INT(dc_cdc_decode_cached(&ev, &scratch, &c, &KEY_ID, rec, strlen(rec), &err),
+                 DC_EINVAL);
+    snprintf(rec, sizeof rec, "{\"schema\":{\"new\":1},\"payload\":{\"ts_ms\":1}}");
+    dc_alloc_fail_after(1);
+    CHECK_OK(dc_cdc_decode_cached(&ev, &scratch, &c, &KEY_ID, rec, strlen(rec), &err), &err);
+    dc_alloc_fail_after(0);
+    CHECK_OK(dc_cdc_decode_cached(&ev, &scratch, &c, &KEY_ID, rec, strlen(rec), &err), &err);
+    CHECK_EQ_INT(c.misses, misses + 2);
+    CHECK_OK(dc_cdc_decode_cached(&ev, &scratch, &c, &KEY_ID, rec, strlen(rec), &err), &err);
+    CHECK_EQ_INT(c.misses, misses + 2);
+    dc_cdc_schema_cache_dispose(&c);
+    dc_cdc_schema_cache_dispose(&c); /* disposing twice is harmless */
     dc_buf_dispose(&scratch);
 }
 
@@ -694,6 +749,8 @@ TEST(cdc_property_random_records_match_the_dom)
     const dc_cdc_keyspec ks1 = {1, {"id"}}, ks2 = {2, {"tenant", "id"}};
     dc_buf b;
     dc_buf_init(&b, 1 << 24);
+    dc_cdc_schema_cache cache;
+    dc_cdc_schema_cache_init(&cache);
     int changes = 0, mutated_fail = 0;
     for (int iter = 0; iter < 20000; iter++) {
         dc_buf_reset(&b);
@@ -710,7 +767,7 @@ TEST(cdc_property_random_records_match_the_dom)
         const char *const rec = (const char *)b.data;
         for (int k = 0; k < 2; k++) {
             const dc_cdc_keyspec *const ks = k ? &ks2 : &ks1;
-            const char *why = cdc_ref_check(ks, rec, b.len, NULL);
+            const char *why = cdc_ref_check(ks, rec, b.len, NULL, &cache);
             if (why) {
                 dc_test_fail(__FILE__, __LINE__, "iteration %d: %s on %.*s", iter, why,
                              (int)b.len, rec);
@@ -730,6 +787,8 @@ TEST(cdc_property_random_records_match_the_dom)
     /* The generator reaches both outcomes often (not a vacuous comparison). */
     CHECK(changes > 5000);
     CHECK(mutated_fail > 5000);
+    CHECK(cache.hits > 10000 && cache.misses > 1000); /* both paths taken */
+    dc_cdc_schema_cache_dispose(&cache);
     dc_buf_dispose(&b);
 }
 
@@ -757,6 +816,8 @@ TEST(cdc_sample_stream)
     size_t cap = 0;
     ssize_t n;
     int kinds[3] = {0}, ops[128] = {0}, lines = 0, with_schema = 0;
+    dc_cdc_schema_cache cache;
+    dc_cdc_schema_cache_init(&cache);
     dc_cdc_key_type types[1];
     while ((n = getline(&line, &cap, f)) > 0) {
         dc_err err;
@@ -766,7 +827,7 @@ TEST(cdc_sample_stream)
         CHECK_OK(decode(&ev, &KEY_ID, line, &err), &err);
         kinds[ev.kind]++;
         if (ev.kind != DC_CDC_SKIP) ops[(int)ev.op]++;
-        CHECK(cdc_ref_check(&KEY_ID, line, (size_t)n, NULL) == NULL);
+        CHECK(cdc_ref_check(&KEY_ID, line, (size_t)n, NULL, &cache) == NULL);
         const int rc = dc_cdc_key_types(types, &KEY_ID, line, (size_t)n, &err);
         if (rc == 0) {
             with_schema++;
@@ -777,6 +838,8 @@ TEST(cdc_sample_stream)
     }
     free(line);
     fclose(f);
+    CHECK(cache.hits > 0);
+    dc_cdc_schema_cache_dispose(&cache);
     CHECK(lines >= 25);
     CHECK(ops['r'] > 0 && ops['c'] > 0 && ops['u'] > 0 && ops['d'] > 0);
     CHECK_EQ_INT(kinds[DC_CDC_TRUNCATE], 1);

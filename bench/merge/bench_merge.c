@@ -1,0 +1,258 @@
+/*
+ * bench/merge: MERGE latency against table size, and the key index.
+ *
+ *   bench_merge gen TABLE ROWS ROWS_PER_FILE
+ *       builds a raw dv table keyed by a long "id" (0..ROWS-1) quickly: the
+ *       Parquet files are written directly in one row group each and
+ *       committed as adds in one commit.
+ *   bench_merge run TABLE BATCHES EVENTS UPDATE_PCT
+ *       opens the table (timing the index build), then merges BATCHES
+ *       batches of EVENTS events (UPDATE_PCT% updates of random existing
+ *       keys, the rest inserts of new keys) and prints one line:
+ *       rows open_s index_bytes_per_row median_batch_ms min_ms max_ms
+ *       (the first batch is a warm-up and not counted).
+ *
+ * Driven by bench/merge/run.py.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "../../src/delta/delta.h"
+#include "../../src/merge/merge.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int fail(const char *what, const dc_err *err)
+{
+    fprintf(stderr, "bench_merge: %s: %s\n", what, err->msg);
+    return 1;
+}
+
+static void opts_for(dc_merge_opts *o, const char *table)
+{
+    static const char *const names[] = {"id"};
+    memset(o, 0, sizeof *o);
+    o->table_uri = table;
+    o->pipeline = "bench";
+    o->mode = DC_MERGE_DV;
+    o->format = DC_FORMAT_RAW;
+    o->keys.n = 1;
+    o->keys.names[0] = names[0];
+    o->key_types[0] = DC_CDC_KEY_LONG;
+    o->create_if_missing = true;
+}
+
+/* ------------------------------------------------------------- gen */
+
+/* Columns of one file: id, ts_ms, json_record, operation_type, offset
+ * (the order merge creates). */
+static int fill_columns(dc_pq_column *c, int64_t first, int64_t n, dc_err *err)
+{
+    char rec[64];
+    for (int i = 0; i < 5; i++) dc_pq_column_reset(&c[i]);
+    for (int i = 0; i < 5; i++) DC_TRY(dc_pq_column_reserve_levels(&c[i], (size_t)n, true, false, err));
+    DC_TRY(dc_pq_column_reserve_offsets(&c[2], (size_t)n, err));
+    DC_TRY(dc_pq_column_reserve_offsets(&c[3], (size_t)n, err));
+    for (int64_t k = first; k < first + n; k++) {
+        const int64_t ts = 1000;
+        const int len = snprintf(rec, sizeof rec, "{\"id\":%" PRId64 ",\"v\":0}", k);
+        DC_TRY(dc_buf_append(&c[0].values, &k, 8, err));
+        DC_TRY(dc_buf_append(&c[1].values, &ts, 8, err));
+        DC_TRY(dc_buf_append(&c[2].values, rec, (size_t)len, err));
+        DC_TRY(dc_buf_append(&c[3].values, "c", 1, err));
+        DC_TRY(dc_buf_append(&c[4].values, &k, 8, err));
+        for (int i = 0; i < 5; i++) {
+            c[i].def[c[i].n_levels++] = 1;
+            c[i].n_values++;
+        }
+        c[2].offsets[c[2].n_values] = (uint32_t)c[2].values.len;
+        c[3].offsets[c[3].n_values] = (uint32_t)c[3].values.len;
+    }
+    return 0;
+}
+
+static int write_file(dc_delta_tx *tx, dc_storage *s, const dc_pq_schema *ps, dc_pq_column *c,
+                      int64_t first, int64_t n, int idx, dc_err *err)
+{
+    char name[128], uuid[37];
+    DC_TRY(dc_delta_uuid_v4(uuid, err));
+    snprintf(name, sizeof name, "part-%05d-%s-c000.zstd.parquet", idx, uuid);
+    DC_TRY(fill_columns(c, first, n, err));
+    dc_storage_writer *sw = NULL;
+    dc_pq_writer *pw = NULL;
+    dc_pq_writer_opts po;
+    dc_pq_writer_opts_init(&po);
+    po.row_group_bytes = (size_t)1 << 30; /* one row group per file */
+    dc_buf stats;
+    dc_buf_init(&stats, 1 << 20);
+    DC_TRY(dc_storage_writer_open(&sw, s, name, err));
+    dc_pq_sink sink = {1, sw, dc_storage_writer_write};
+    int rc = dc_pq_writer_new(&pw, ps, &po, &sink, err);
+    if (rc == 0) rc = dc_pq_writer_write_columns(pw, c, (size_t)n, err);
+    if (rc == 0) rc = dc_pq_writer_close(pw, err);
+    if (rc == 0) rc = dc_storage_writer_commit(sw, true, err);
+    else dc_storage_writer_abort(sw);
+    dc_delta_stats_opts so;
+    dc_delta_stats_opts_init(&so);
+    so.tight_bounds = true;
+    if (rc == 0) rc = dc_delta_stats_from_footer(&stats, ps, dc_pq_writer_meta(pw), &so, err);
+    if (rc == 0) rc = dc_buf_putc(&stats, 0, err);
+    if (rc == 0) {
+        dc_delta_add a;
+        memset(&a, 0, sizeof a);
+        a.path = name;
+        a.size = (int64_t)dc_pq_writer_bytes_written(pw);
+        a.modification_time = dc_delta_now_ms();
+        a.data_change = true;
+        a.stats = (const char *)stats.data;
+        rc = dc_delta_tx_add(tx, &a, err);
+    }
+    dc_pq_writer_free(pw);
+    dc_buf_dispose(&stats);
+    return rc;
+}
+
+static int gen(const char *table, int64_t rows, int64_t per_file)
+{
+    dc_err err;
+    dc_err_clear(&err);
+    dc_merge_opts o;
+    opts_for(&o, table);
+    dc_merge_table *mt = NULL;
+    if (dc_merge_table_open(&mt, &o, &err) < 0) return fail("create", &err);
+    dc_merge_table_free(mt);
+    dc_storage *s = NULL;
+    dc_delta_snapshot *snap = NULL;
+    dc_delta_tx *tx = NULL;
+    dc_pq_schema *ps = NULL;
+    dc_arena a;
+    dc_arena_init(&a, 1 << 24);
+    dc_json *doc = NULL;
+    dc_pq_column c[5];
+    for (int i = 0; i < 5; i++) dc_pq_column_init(&c[i]);
+    int64_t version = -1;
+    const double t0 = now_s();
+    int rc = dc_storage_open(&s, table, &err);
+    if (rc == 0) rc = dc_delta_snapshot_load(&snap, s, -1, &err);
+    if (rc == 0) {
+        const char *sj = dc_delta_snapshot_metadata(snap)->schema_string;
+        rc = dc_json_parse(&doc, &a, sj, strlen(sj), &err);
+    }
+    if (rc == 0) rc = dc_pq_schema_from_delta(&ps, doc, &err);
+    if (rc == 0) rc = dc_delta_tx_new(&tx, snap, "WRITE", &err);
+    for (int64_t first = 0, i = 0; rc == 0 && first < rows; first += per_file, i++)
+        rc = write_file(tx, s, ps, c, first, first + per_file > rows ? rows - first : per_file,
+                        (int)i, &err);
+    if (rc == 0) rc = dc_delta_tx_commit(&version, tx, &err);
+    if (rc == 0)
+        printf("generated %" PRId64 " rows in %.1f s (version %" PRId64 ")\n", rows,
+               now_s() - t0, version);
+    for (int i = 0; i < 5; i++) dc_pq_column_dispose(&c[i]);
+    dc_pq_schema_free(ps);
+    dc_arena_dispose(&a);
+    dc_delta_tx_free(tx);
+    dc_delta_snapshot_free(snap);
+    dc_storage_free(s);
+    return rc < 0 ? fail("gen", &err) : 0;
+}
+
+/* ------------------------------------------------------------- run */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+/* One batch: adds events and commits; returns its wall time in ms. */
+static int one_batch(double *ms, dc_merge_table *t, int64_t rows, int64_t *next_key,
+                     int64_t *offset, int batch, int events, int update_pct, dc_err *err)
+{
+    dc_merge_batch *b = NULL;
+    dc_merge_result r;
+    char rec[96];
+    const double t0 = now_s();
+    DC_TRY(dc_merge_batch_new(&b, t, err));
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < events; i++) {
+        dc_cdc_event e;
+        memset(&e, 0, sizeof e);
+        const bool upd = (int)(rnd() % 100) < update_pct;
+        e.kind = DC_CDC_CHANGE;
+        e.op = upd ? 'u' : 'c';
+        e.has_ts_ms = true;
+        e.ts_ms = 2000 + batch;
+        e.n_keys = 1;
+        e.keys[0].type = DC_CDC_KEY_LONG;
+        e.keys[0].i = upd ? (int64_t)(rnd() % (uint64_t)rows) : (*next_key)++;
+        const int n = snprintf(rec, sizeof rec, "{\"id\":%" PRId64 ",\"v\":%d}", e.keys[0].i, batch);
+        e.after = rec;
+        e.after_len = (uint32_t)n;
+        rc = dc_merge_batch_add(b, &e, "bench", 0, (*offset)++, err);
+    }
+    if (rc == 0) rc = dc_merge_batch_commit(&r, b, err);
+    dc_merge_batch_free(b);
+    *ms = (now_s() - t0) * 1e3;
+    return rc;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int run(const char *table, int batches, int events, int update_pct)
+{
+    dc_err err;
+    dc_err_clear(&err);
+    dc_merge_opts o;
+    opts_for(&o, table);
+    o.create_if_missing = false;
+    dc_merge_table *t = NULL;
+    const double t0 = now_s();
+    if (dc_merge_table_open(&t, &o, &err) < 0) return fail("open", &err);
+    const double open_s = now_s() - t0;
+    dc_merge_index_stats st;
+    dc_merge_index_stats_get(&st, t);
+    const int64_t rows = (int64_t)st.rows;
+    const double bpr = (double)st.bytes / (double)st.rows;
+    int64_t next_key = rows, offset = 0;
+    if (dc_merge_resume_offset(&offset, t, "bench", 0, &err) < 0) return fail("resume", &err);
+    if (offset < 0) offset = 0;
+    double *ms = calloc((size_t)batches + 1, sizeof *ms);
+    int rc = 0;
+    for (int i = 0; rc == 0 && i <= batches; i++)
+        rc = one_batch(&ms[i], t, rows, &next_key, &offset, i, events, update_pct, &err);
+    if (rc == 0) {
+        qsort(ms + 1, (size_t)batches, sizeof *ms, cmp_dbl);
+        printf("%" PRId64 " %.3f %.2f %.2f %.2f %.2f\n", rows, open_s, bpr,
+               ms[1 + batches / 2], ms[1], ms[batches]);
+    }
+    free(ms);
+    dc_merge_table_free(t);
+    return rc < 0 ? fail("run", &err) : 0;
+}
+
+int main(int argc, char **argv)
+{
+    dc_log_set_level(DC_LOG_WARN);
+    if (argc == 5 && strcmp(argv[1], "gen") == 0)
+        return gen(argv[2], atoll(argv[3]), atoll(argv[4]));
+    if (argc == 6 && strcmp(argv[1], "run") == 0)
+        return run(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
+    fprintf(stderr, "usage: bench_merge gen TABLE ROWS ROWS_PER_FILE | "
+                    "run TABLE BATCHES EVENTS UPDATE_PCT\n");
+    return 2;
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""bench/merge: latency of a 10k-event batch (90% updates of random existing
+keys, 10% inserts) into raw dv tables of 1M, 10M and 50M rows, the 50M/1M
+ratio (target <= 1.5), the key index's bytes per row (target <= 40) and the
+time to open a 10M-row table and build its index (target < 10 s).
+
+Tables are generated quickly (Parquet files of 1M rows written directly, one
+row group each, committed as adds in one commit: 50M rows = 50 files).
+
+    python3 bench/merge/run.py [--sizes 1,10,50] [--batches 7] [--events 10000]
+                               [--keep DIR]
+"""
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def build():
+    subprocess.run(["make", "-s", "-j2", "-C", str(ROOT), "build/libdeltacdc.a"], check=True)
+    libs = subprocess.run(["pkg-config", "--libs", "libzstd", "snappy", "zlib", "liblz4",
+                           "libbrotlidec", "libbrotlienc"], capture_output=True, text=True,
+                          check=True).stdout.split()
+    exe = ROOT / "build" / "bench_merge"
+    subprocess.run(["cc", "-std=c11", "-D_GNU_SOURCE", "-O2", "-Wall", "-Wextra", "-Werror",
+                    "-o", str(exe), str(ROOT / "bench/merge/bench_merge.c"),
+                    str(ROOT / "build/libdeltacdc.a"), *libs, "-lroaring", "-lm"], check=True)
+    return exe
+
+
+def cpu_of_children():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="1,10,50", help="table sizes in millions of rows")
+    ap.add_argument("--batches", type=int, default=7, help="measured batches per size")
+    ap.add_argument("--events", type=int, default=10000)
+    ap.add_argument("--updates", type=int, default=90, help="percent of updates")
+    ap.add_argument("--keep", help="generate tables under this directory and keep them")
+    a = ap.parse_args()
+    exe = build()
+    base = Path(a.keep) if a.keep else Path(tempfile.mkdtemp(prefix="dc_bench_merge_"))
+    base.mkdir(parents=True, exist_ok=True)
+    res = {}
+    try:
+        for m in [int(x) for x in a.sizes.split(",")]:
+            table = base / f"t{m}m"
+            if not (table / "_delta_log").exists():
+                subprocess.run([str(exe), "gen", str(table), str(m * 1_000_000), "1000000"],
+                               check=True)
+            cpu0, t0 = cpu_of_children(), time.perf_counter()
+            out = subprocess.run([str(exe), "run", str(table), str(a.batches), str(a.events),
+                                  str(a.updates)], capture_output=True, text=True, check=True)
+            wall, cpu = time.perf_counter() - t0, cpu_of_children() - cpu0
+            rows, open_s, bpr, med, lo, hi = out.stdout.split()
+            res[m] = float(med)
+            print(f"{int(rows):>10,} rows: batch of {a.events} events median {float(med):7.1f} ms "
+                  f"(min {float(lo):.1f}, max {float(hi):.1f}); open + index build "
+                  f"{float(open_s):5.2f} s; index {float(bpr):.2f} bytes/row  "
+                  f"[process: {wall:.1f} s wall, {cpu:.1f} s cpu]", flush=True)
+            if not a.keep:
+                shutil.rmtree(table, ignore_errors=True)
+        if 1 in res and len(res) > 1:
+            big = max(res)
+            print(f"ratio {big}M/1M batch latency: {res[big] / res[1]:.2f} (target <= 1.5)")
+    finally:
+        if not a.keep:
+            shutil.rmtree(base, ignore_errors=True)
+    print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
