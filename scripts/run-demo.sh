@@ -1,25 +1,25 @@
 #!/usr/bin/env bash
-# The embedded default job: prepares the machine (scripts/setup.sh), writes
-# the sample JSON lines that ship in examples/ to Parquet with deltacdc, then
-# prints the file back (rows, schema, metadata). Output goes to build/demo/.
+# The embedded default job: prepares the machine (scripts/setup.sh), ingests
+# the Debezium change stream that ships in examples/debezium/sample.jsonl (a
+# MySQL shop.customers table: snapshot, inserts, updates, deletes with
+# tombstones, a primary-key change, late events, a truncate) into the Delta
+# table ./lake/shop.db/customers, exactly once, then prints the table and its
+# commits. Running it again commits nothing: the table already holds every
+# line of the file. Pass another table path as $1 to write elsewhere.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 ./scripts/setup.sh >/dev/null
-mkdir -p build/demo
-OUT=build/demo/sample.parquet
-CODEC="${1:-zstd}"
+TABLE="${1:-./lake/shop.db/customers}"
+SRC=examples/debezium/sample.jsonl
 
-echo "== deltacdc parquet write --schema examples/sample.schema.json examples/sample.jsonl $OUT --codec $CODEC"
-build/deltacdc parquet write --schema examples/sample.schema.json examples/sample.jsonl "$OUT" --codec "$CODEC"
+echo "== deltacdc ingest --source file:$SRC --table $TABLE --key id --max-batch 10 --once"
+build/deltacdc ingest --source "file:$SRC" --table "$TABLE" --key id --max-batch 10 --once
 echo
-echo "== deltacdc parquet cat $OUT"
-build/deltacdc parquet cat "$OUT"
+echo "== deltacdc cat $TABLE"
+build/deltacdc cat "$TABLE"
 echo
-echo "== deltacdc parquet schema $OUT"
-build/deltacdc parquet schema "$OUT"
-echo
-echo "== deltacdc parquet meta $OUT"
-build/deltacdc parquet meta "$OUT"
+echo "== deltacdc history $TABLE"
+build/deltacdc history "$TABLE"

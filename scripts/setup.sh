@@ -84,8 +84,28 @@ fetch_spark_jars() {
     done
 }
 
+# Spark's Kafka source, for bench/ingest_spark only (the seed's own job reads
+# Kafka with it), into .cache/spark-kafka-jars (skipped when present).
+SPARK_KAFKA_JARS=(org.apache.spark:spark-sql-kafka-0-10_2.12:3.5.3
+                  org.apache.spark:spark-token-provider-kafka-0-10_2.12:3.5.3
+                  org.apache.kafka:kafka-clients:3.4.1 org.apache.commons:commons-pool2:2.11.1)
+fetch_spark_kafka_jars() {
+    local dir=".cache/spark-kafka-jars" a
+    if ls "$dir"/spark-sql-kafka-*.jar >/dev/null 2>&1; then
+        log "spark-sql-kafka jars present"
+        return 0
+    fi
+    command -v mvn >/dev/null 2>&1 || { log "no maven: bench/ingest_spark will not run"; return 0; }
+    mkdir -p "$dir"
+    for a in "${SPARK_KAFKA_JARS[@]}"; do
+        mvn -q -B dependency:copy -Dartifact="$a" -DoutputDirectory="$dir" \
+            || { log "could not fetch $a: bench/ingest_spark will not run"; return 0; }
+    done
+}
+
 install_debs
 setup_venv
 fetch_spark_jars
+fetch_spark_kafka_jars
 log "building"
 make -j2

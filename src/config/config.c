@@ -321,14 +321,39 @@ static bool plain_ok(const char *s)
     return !digits_only; /* "10", "1.5", "1_000" would read back as numbers elsewhere */
 }
 
+int cfg_utf8_next(uint32_t *cp, const unsigned char *p)
+{
+    int n = p[0] < 0x80 ? 1 : (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3
+          : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
+    if (n == 0) return 0;
+    uint32_t c = n == 1 ? p[0] : (uint32_t)(p[0] & (0x7f >> n));
+    for (int i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) return 0; /* also stops at the NUL */
+        c = c << 6 | (p[i] & 0x3f);
+    }
+    static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (c < min[n] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return 0;
+    *cp = c;
+    return n;
+}
+
 int cfg_put_scalar(dc_buf *out, const char *s, dc_err *err)
 {
-    if (plain_ok(s)) return dc_buf_puts(out, s, err);
+    if (plain_ok(s)) return dc_buf_puts(out, s, err); /* plain_ok refuses '$' and '{' */
     DC_TRY(dc_buf_putc(out, '"', err));
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') DC_TRY(dc_buf_appendf(out, err, "\\%c", *p));
-        else if (*p < 0x20 || *p == 0x7f) DC_TRY(dc_buf_appendf(out, err, "\\x%02x", *p));
-        else DC_TRY(dc_buf_putc(out, *p, err));
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        uint32_t c = 0;
+        int n = cfg_utf8_next(&c, p);
+        DC_ASSERT(n > 0); /* values are checked to be UTF-8 when loaded */
+        if (p[0] == '$' && p[1] == '{') DC_TRY(dc_buf_putc(out, '$', err)); /* read back as "${" */
+        if (c == '"' || c == '\\') DC_TRY(dc_buf_appendf(out, err, "\\%c", (int)c));
+        /* YAML allows only printable characters in a stream (YAML 1.1, 5.1). */
+        else if (c < 0x20 || (c >= 0x7f && c <= 0x9f))
+            DC_TRY(dc_buf_appendf(out, err, "\\x%02x", (unsigned)c));
+        else if (c == 0xfffe || c == 0xffff)
+            DC_TRY(dc_buf_appendf(out, err, "\\u%04x", (unsigned)c));
+        else DC_TRY(dc_buf_append(out, p, (size_t)n, err));
+        p += n;
     }
     return dc_buf_putc(out, '"', err);
 }

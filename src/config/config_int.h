@@ -8,6 +8,10 @@
  * else double-quoted with JSON escapes (a subset of YAML's). */
 int cfg_put_scalar(dc_buf *out, const char *s, dc_err *err);
 
+/* Decodes one UTF-8 character at p into *cp; returns its length, or 0 when
+ * the bytes are not UTF-8 (or p is at the NUL). */
+int cfg_utf8_next(uint32_t *cp, const unsigned char *p);
+
 /* Parses `text` for row k and stores it in `base` (the config, or a table
  * entry for tables[] rows); strings go to c->arena. Errors say what is wrong
  * with the value (the caller prefixes where). */

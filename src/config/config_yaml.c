@@ -59,7 +59,15 @@ static int expand_env(dc_buf *out, const char *s, size_t n, dc_err *err)
         DC_TRY(dc_buf_puts(out, v, err));
         i = end;
     }
-    return dc_buf_putc(out, '\0', err);
+    DC_TRY(dc_buf_putc(out, '\0', err));
+    /* YAML text is UTF-8; an environment variable may not be. */
+    for (const unsigned char *p = out->data; *p;) {
+        uint32_t c;
+        int len = cfg_utf8_next(&c, p);
+        if (len == 0) return dc_err_set(err, DC_EINVAL, "the value is not UTF-8 text (after ${...})");
+        p += len;
+    }
+    return 0;
 }
 
 static bool is_null(const yaml_node_t *n)

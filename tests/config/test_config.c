@@ -170,6 +170,8 @@ TEST(config_errors_name_file_line_and_key)
     expect_error("warehouse: /x/${DC_TEST_UNSET_VAR}\n", "p.yaml:1: warehouse",
                  "DC_TEST_UNSET_VAR is not set");
     expect_error("warehouse: /x/${}\n", "p.yaml:1: warehouse", "variable name");
+    setenv("DC_TEST_BAD_UTF8", "\xff\xfe", 1);
+    expect_error("warehouse: /x/${DC_TEST_BAD_UTF8}\n", "p.yaml:1: warehouse", "not UTF-8");
     expect_error("warehouse: /x/${A\n", "p.yaml:1: warehouse", "variable name");
 }
 
