@@ -111,6 +111,7 @@ typedef struct run_state {
     dc_delta_tx *tx;
     dc_maint_progress prog;         /* phase "rewriting" */
     int64_t min_out, max_out;       /* output file sizes */
+    bool committed;                 /* the commit is in the log: its files stay */
 } run_state;
 
 static int tx_add_out(run_state *st, const opt_out *out, const dc_delta_add *first, dc_err *err)
@@ -228,7 +229,11 @@ static int rewrite_and_commit(run_state *st, dc_delta_snapshot *snap, dc_err *er
     if (st->r->files_removed == 0) return 0; /* every bin skipped */
     DC_TRY(put_metrics(st, err));
     DC_TRY(dc_delta_tx_commit(&st->r->version, st->tx, err));
-    return keep_lists(st, err);
+    st->committed = true;
+    int rc = keep_lists(st, err);
+    if (rc < 0)
+        dc_err_prefix(err, "optimize committed version %" PRId64 ", then", st->r->version);
+    return rc;
 }
 
 static int plan(run_state *st, dc_delta_snapshot *snap, dc_err *err)
@@ -252,10 +257,10 @@ static int run_once(dc_optimize_result *r, dc_delta_snapshot *snap, const dc_opt
     int rc = plan(&st, snap, err);
     if (rc == 0 && r->plan.n_bins && !o->dry_run) rc = rewrite_and_commit(&st, snap, err);
     for (size_t b = 0; st.outs && b < r->plan.n_bins; b++) {
-        if (rc < 0) opt_out_discard(&st.outs[b], st.ctx.s);
+        if (rc < 0 && !st.committed) opt_out_discard(&st.outs[b], st.ctx.s);
         opt_out_dispose(&st.outs[b]);
     }
-    if (rc < 0) r->version = -1;
+    if (rc < 0 && !st.committed) r->version = -1;
     dc_delta_tx_free(st.tx);
     if (st.ctx.schema || st.ctx.s) opt_ctx_dispose(&st.ctx);
     dc_free(st.outs);

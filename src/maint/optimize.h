@@ -151,6 +151,8 @@ void dc_optimize_result_init(dc_optimize_result *r);
 void dc_optimize_result_dispose(dc_optimize_result *r);
 
 /* Plans on `snap`, rewrites and commits once (see the top of this file).
+ * An error after the commit (out of memory filling the lists) leaves
+ * out->version set and the lists empty: the table changed.
  * With o->max_retries > 0 a lost race moves `snap` to the latest version
  * and plans again; with 0 `snap` is never moved. A give-up is DC_ECONFLICT
  * (retriable). The table's protocol must be writable by us. */
