@@ -218,7 +218,6 @@ static int keep_lists(run_state *st, dc_err *err)
 static int rewrite_and_commit(run_state *st, dc_delta_snapshot *snap, dc_err *err)
 {
     const dc_optimize_plan *p = &st->r->plan;
-    DC_TRY(opt_ctx_init(&st->ctx, snap, st->o, err));
     st->outs = dc_calloc(p->n_bins + 1, sizeof *st->outs);
     if (!st->outs) return dc_err_set(err, DC_ENOMEM, "optimize: out of memory");
     DC_TRY(dc_delta_tx_new(&st->tx, snap, "OPTIMIZE", err));
@@ -254,7 +253,10 @@ static int run_once(dc_optimize_result *r, dc_delta_snapshot *snap, const dc_opt
     memset(&st, 0, sizeof st);
     st.r = r;
     st.o = o;
-    int rc = plan(&st, snap, err);
+    /* the context first: a table we can not write or a bad sort column is an
+     * error even when there is nothing to do */
+    int rc = opt_ctx_init(&st.ctx, snap, o, err);
+    if (rc == 0) rc = plan(&st, snap, err);
     if (rc == 0 && r->plan.n_bins && !o->dry_run) rc = rewrite_and_commit(&st, snap, err);
     for (size_t b = 0; st.outs && b < r->plan.n_bins; b++) {
         if (rc < 0 && !st.committed) opt_out_discard(&st.outs[b], st.ctx.s);
