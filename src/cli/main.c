@@ -24,6 +24,10 @@ static const char usage[] =
     "                                   version, protocol, schema, files, rows, DVs, txns\n"
     "  history TABLE                    one line per commit\n"
     "  checkpoint TABLE                 write a Parquet checkpoint of the latest version\n"
+    "  optimize TABLE [--target-file-size SIZE] [--min-file-size SIZE]\n"
+    "                 [--max-deleted-ratio R] [--key COL[,COL]] [--dry-run]\n"
+    "                                   compact small files and files with many deleted\n"
+    "                                   rows, sorted by key (one dataChange=false commit)\n"
     "  vacuum TABLE [--retain D] [--dry-run] [--force]\n"
     "                                   delete files no retained version references\n"
     "  cleanup TABLE [--retain D] [--dry-run] [--force]\n"
@@ -47,6 +51,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "config") == 0) return dc_cli_config(argc - 1, argv + 1);
     if (strcmp(argv[1], "parquet") == 0) return dc_cli_parquet(argc - 1, argv + 1);
     if (strcmp(argv[1], "checkpoint") == 0) return dc_cli_checkpoint(argc - 1, argv + 1);
+    if (strcmp(argv[1], "optimize") == 0) return dc_cli_optimize(argc - 1, argv + 1);
     if (strcmp(argv[1], "vacuum") == 0) return dc_cli_vacuum(argc - 1, argv + 1);
     if (strcmp(argv[1], "cleanup") == 0) return dc_cli_cleanup(argc - 1, argv + 1);
     if (strcmp(argv[1], "manifest") == 0) return dc_cli_manifest(argc - 1, argv + 1);

@@ -117,4 +117,19 @@ _Static_assert(DC_DELTA_MAX_DV_BYTES <= DC_MAX_SMALL_FILE, "a DV fits a small fi
 #define DC_MERGE_MAX_INDEX_BYTES ((size_t)1 << 40)
 _Static_assert(DC_MERGE_MAX_KEY_BYTES <= DC_MERGE_MAX_BATCH_BYTES, "a key fits a batch");
 
+/* OPTIMIZE (maint/optimize). Sort columns: a key of more than 16 columns is
+ * not a key anyone sorts by (merge's DC_CDC_MAX_KEYS is 16 too). One row's
+ * sort key in its order-preserving encoding: the merge key limit plus the
+ * encoding's escapes. Sort keys of one bin in memory: a bin is at most the
+ * target file size of input, so 4 GiB of keys is far above a real bin. */
+#define DC_OPTIMIZE_MAX_KEYS 16
+#define DC_OPTIMIZE_MAX_KEY_BYTES ((size_t)2 * 64 * 1024 + 64)
+#define DC_OPTIMIZE_MAX_BIN_KEY_BYTES ((size_t)4 * 1024 * 1024 * 1024)
+/* Rows of one bin: row numbers within a row group are uint32. */
+#define DC_OPTIMIZE_MAX_BIN_ROWS ((uint64_t)1 << 32)
+/* Bytes of column data gathered before they are handed to the Parquet
+ * writer (an output chunk); byte-array offsets are uint32. */
+#define DC_OPTIMIZE_CHUNK_BYTES ((size_t)64 * 1024 * 1024)
+_Static_assert(DC_OPTIMIZE_MAX_KEY_BYTES < DC_OPTIMIZE_MAX_BIN_KEY_BYTES, "a key fits a bin");
+
 #endif /* DC_LIMITS_H */

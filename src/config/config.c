@@ -69,6 +69,30 @@ bad:
                       "1h, 1d, or a sum such as 1m30s)", s);
 }
 
+int dc_config_parse_size(int64_t *bytes_out, const char *s, dc_err *err)
+{
+    static const struct { const char *unit; int64_t mul; } units[] = {
+        {"", 1}, {"B", 1}, {"K", 1LL << 10}, {"KiB", 1LL << 10}, {"KB", 1000},
+        {"M", 1LL << 20}, {"MiB", 1LL << 20}, {"MB", 1000000}, {"G", 1LL << 30},
+        {"GiB", 1LL << 30}, {"GB", 1000000000}, {"T", 1LL << 40}, {"TiB", 1LL << 40},
+        {"TB", 1000000000000LL}};
+    const char *p = s;
+    int64_t n = 0;
+    if (!(*p >= '0' && *p <= '9')) goto bad;
+    for (; *p >= '0' && *p <= '9'; p++)
+        if (dc_mul_overflow_i64(n, 10, &n) || dc_add_overflow_i64(n, *p - '0', &n)) goto bad;
+    while (*p == ' ') p++;
+    for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
+        if (strcasecmp(p, units[u].unit) != 0) continue;
+        if (dc_mul_overflow_i64(n, units[u].mul, &n)) goto bad;
+        *bytes_out = n;
+        return 0;
+    }
+bad:
+    return dc_err_set(err, DC_EINVAL, "'%s' is not a size (expected a number and an optional "
+                      "unit: 4096, 512KiB, 128MiB, 1GiB, 64MB)", s);
+}
+
 static int parse_bool(bool *out, const char *s, dc_err *err)
 {
     if (strcasecmp(s, "true") == 0 || strcasecmp(s, "yes") == 0) *out = true;
@@ -139,10 +163,12 @@ int cfg_store(dc_config *c, void *base, const dc_cfg_key *k, const char *text, d
         return *FIELD(base, k, const char *) ? 0 : err->code;
     case DC_CFG_INT:
     case DC_CFG_DURATION:
-        DC_TRY(k->type == DC_CFG_INT ? parse_int(&v, text, err)
-                                     : dc_config_parse_duration(&v, text, err));
+    case DC_CFG_SIZE:
+        DC_TRY(k->type == DC_CFG_INT    ? parse_int(&v, text, err)
+               : k->type == DC_CFG_SIZE ? dc_config_parse_size(&v, text, err)
+                                        : dc_config_parse_duration(&v, text, err));
         if (v < k->min || v > k->max) {
-            if (k->type == DC_CFG_INT)
+            if (k->type != DC_CFG_DURATION)
                 return dc_err_set(err, DC_EINVAL, "%" PRId64 " is out of bounds (%" PRId64
                                   " .. %" PRId64 ")", v, k->min, k->max);
             return dc_err_set(err, DC_EINVAL, "'%s' is out of bounds (%" PRId64 "ms .. %"
@@ -340,7 +366,8 @@ static int dump_value(dc_buf *out, const void *base, const dc_cfg_key *k, dc_err
         if (!s) return dc_buf_puts(out, "null", err);
         return k->secret ? dc_buf_puts(out, "\"*****\"", err) : cfg_put_scalar(out, s, err);
     }
-    case DC_CFG_INT: return dc_buf_appendf(out, err, "%" PRId64, *FIELD(base, k, const int64_t));
+    case DC_CFG_INT:
+    case DC_CFG_SIZE: return dc_buf_appendf(out, err, "%" PRId64, *FIELD(base, k, const int64_t));
     case DC_CFG_DURATION:
         return dc_buf_appendf(out, err, "%" PRId64 "ms", *FIELD(base, k, const int64_t));
     case DC_CFG_BOOL: return dc_buf_puts(out, *FIELD(base, k, const bool) ? "true" : "false", err);

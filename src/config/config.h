@@ -26,6 +26,7 @@ typedef enum dc_cfg_type {
     DC_CFG_INT,         /* int64_t within [min, max] */
     DC_CFG_BOOL,        /* bool: true | false */
     DC_CFG_DURATION,    /* int64_t milliseconds within [min, max] */
+    DC_CFG_SIZE,        /* int64_t bytes within [min, max]: "128MiB", "64MB", "4096" */
     DC_CFG_ENUM,        /* int: index into `values` ("a|b|c") */
     DC_CFG_LIST,        /* dc_cfg_list: a YAML list, or a scalar "a,b"; count in [min, max] */
     DC_CFG_TOPICS,      /* dc_cfg_topics: a pattern string, or a list of topic names */
@@ -57,6 +58,7 @@ enum { DC_CFG_OFFSETS_EARLIEST = 0, DC_CFG_OFFSETS_LATEST = 1 };
 enum { DC_CFG_FORMAT_RAW = 0, DC_CFG_FORMAT_TYPED = 1 };
 enum { DC_CFG_MODE_DV = 0, DC_CFG_MODE_COW = 1 };
 enum { DC_CFG_ON_ERROR_FAIL = 0, DC_CFG_ON_ERROR_DEAD_LETTER = 1 };
+enum { DC_CFG_OPTIMIZE_AUTO = 0, DC_CFG_OPTIMIZE_OFF = 1 };
 
 /* One entry of `tables:`. */
 typedef struct dc_config_table {
@@ -90,6 +92,14 @@ typedef struct dc_config {
     int on_error;                    /* DC_CFG_ON_ERROR_* */
     const char *dead_letter_path;    /* dead_letter.path template */
     int log_level;                   /* dc_log_level */
+    int optimize;                    /* DC_CFG_OPTIMIZE_* (maintenance.optimize) */
+    int64_t optimize_target_size;    /* maintenance.optimize_target_file_size, bytes */
+    int64_t optimize_min_size;       /* maintenance.optimize_min_file_size, bytes */
+    int64_t optimize_small_files;    /* maintenance.optimize_small_files */
+    int64_t optimize_deleted_pct;    /* maintenance.optimize_deleted_percent */
+    int64_t optimize_max_bytes;      /* maintenance.optimize_max_bytes, per run */
+    int64_t optimize_max_files;      /* maintenance.optimize_max_files, per run */
+    int64_t optimize_interval_ms;    /* maintenance.optimize_interval */
 } dc_config;
 
 /* One row of the table. */
@@ -137,6 +147,9 @@ int dc_config_table_set(dc_config *c, const char *field, const char *value, cons
 
 /* Parsers shared with the CLI. */
 int dc_config_parse_duration(int64_t *ms_out, const char *s, dc_err *err);
+/* Byte sizes: a number and an optional unit, B, KiB/MiB/GiB/TiB (and K/M/G/T,
+ * powers of 1024) or KB/MB/GB/TB (powers of 1000): "128MiB", "64MB", "4096". */
+int dc_config_parse_size(int64_t *bytes_out, const char *s, dc_err *err);
 /* "a,b" -> list (items trimmed, empty items refused). */
 int dc_config_split_list(dc_cfg_list *out, dc_arena *arena, const char *s, dc_err *err);
 

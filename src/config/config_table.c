@@ -103,6 +103,40 @@ const dc_cfg_key dc_cfg_keys[] = {
      .def = "{warehouse}/_dead_letter/{pipeline}",
      .doc = "Location of the Delta table that receives bad records: columns topic, "
             "partition, offset, error, raw (the record's bytes) and ts (when)."},
+    SEC("maintenance", "Table maintenance the daemon runs by itself between batches."),
+    {.key = "maintenance.optimize", .type = DC_CFG_ENUM, .offset = CF(optimize), .def = "auto",
+     .values = "auto|off",
+     .doc = "auto: after a batch, compact the table (OPTIMIZE: small files bin-packed, files "
+            "whose deletion vectors hide many rows rewritten, rows sorted by key, one commit "
+            "with dataChange=false) when a threshold below is crossed, a bounded amount of "
+            "work per run so a batch is never held up for long; the key index follows the "
+            "files. off: never (run `deltacdc optimize` yourself)."},
+    {.key = "maintenance.optimize_target_file_size", .type = DC_CFG_SIZE,
+     .offset = CF(optimize_target_size), .def = "128MiB", .min = 1024 * 1024,
+     .max = 16LL << 30,
+     .doc = "Size of the files OPTIMIZE writes (Delta's default maxFileSize)."},
+    {.key = "maintenance.optimize_min_file_size", .type = DC_CFG_SIZE,
+     .offset = CF(optimize_min_size), .def = "32MiB", .min = 0, .max = 16LL << 30,
+     .doc = "Files smaller than this are small: compacted together (at most the target "
+            "size)."},
+    {.key = "maintenance.optimize_small_files", .type = DC_CFG_INT,
+     .offset = CF(optimize_small_files), .def = "32", .min = 2, .max = 1000000,
+     .doc = "Run when the table has at least this many small files."},
+    {.key = "maintenance.optimize_deleted_percent", .type = DC_CFG_INT,
+     .offset = CF(optimize_deleted_pct), .def = "20", .min = 1, .max = 100,
+     .doc = "Run when a file's deletion vector hides at least this percentage of its rows; "
+            "such files are rewritten without those rows."},
+    {.key = "maintenance.optimize_max_bytes", .type = DC_CFG_SIZE,
+     .offset = CF(optimize_max_bytes), .def = "256MiB", .min = 1024 * 1024, .max = 1LL << 40,
+     .doc = "Input bytes one run rewrites at most (bounds how long a run holds up the next "
+            "batch; what is left waits for the next run)."},
+    {.key = "maintenance.optimize_max_files", .type = DC_CFG_INT,
+     .offset = CF(optimize_max_files), .def = "1000", .min = 2, .max = 10000000,
+     .doc = "Input files one run rewrites at most."},
+    {.key = "maintenance.optimize_interval", .type = DC_CFG_DURATION,
+     .offset = CF(optimize_interval_ms), .def = "30s", .min = 0, .max = 24LL * 3600 * 1000,
+     .doc = "Time between two runs on a table at least (thresholds are checked after each "
+            "batch)."},
     {.key = "log_level", .type = DC_CFG_ENUM, .offset = CF(log_level), .def = "info",
      .values = "error|warn|info|debug|trace",
      .doc = "Log threshold; INFO logs one line per committed batch."},
@@ -127,6 +161,7 @@ static const char *type_name(const dc_cfg_key *k)
     case DC_CFG_INT: return "integer";
     case DC_CFG_BOOL: return "boolean";
     case DC_CFG_DURATION: return "duration";
+    case DC_CFG_SIZE: return "size";
     case DC_CFG_ENUM: return "enum";
     case DC_CFG_LIST: return "list of strings";
     case DC_CFG_TOPICS: return "string or list";
@@ -143,8 +178,9 @@ static int bounds_text(dc_buf *out, const dc_cfg_key *k, dc_err *err)
             DC_TRY(*p == '|' ? dc_buf_puts(out, ", ", err) : dc_buf_putc(out, (uint8_t)*p, err));
         return 0;
     }
-    if (k->type == DC_CFG_INT)
-        return dc_buf_appendf(out, err, "%" PRId64 " .. %" PRId64, k->min, k->max);
+    if (k->type == DC_CFG_INT || k->type == DC_CFG_SIZE)
+        return dc_buf_appendf(out, err, "%" PRId64 " .. %" PRId64 "%s", k->min, k->max,
+                              k->type == DC_CFG_SIZE ? " bytes" : "");
     if (k->type == DC_CFG_DURATION)
         return dc_buf_appendf(out, err, "%" PRId64 "ms .. %" PRId64 "h", k->min,
                               k->max / 3600000);
@@ -296,7 +332,8 @@ static int default_note(dc_buf *out, int indent, const dc_cfg_key *k, dc_err *er
 {
     if (k->type == DC_CFG_SECTION || k->type == DC_CFG_TABLES) return 0;
     DC_TRY(dc_buf_appendf(out, err, "%*s# default: %s", indent, "", k->def ? k->def : "(none)"));
-    if (k->type == DC_CFG_ENUM || k->type == DC_CFG_INT || k->type == DC_CFG_DURATION) {
+    if (k->type == DC_CFG_ENUM || k->type == DC_CFG_INT || k->type == DC_CFG_DURATION ||
+        k->type == DC_CFG_SIZE) {
         DC_TRY(dc_buf_puts(out, k->type == DC_CFG_ENUM ? "; one of: " : "; bounds: ", err));
         DC_TRY(bounds_text(out, k, err));
     }

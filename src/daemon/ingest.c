@@ -217,8 +217,12 @@ static int handle(ing_state *st, const dc_source_record *r, dc_err *err)
 static int close_batch(ing_state *st, dc_err *err)
 {
     if (st->dlq && ing_dlq_pending(st->dlq)) DC_TRY(ing_dlq_commit(st->dlq, err));
-    for (size_t i = 0; i < st->n_slots; i++)
-        if (st->slots[i]->n_in) DC_TRY(ing_slot_commit(st, st->slots[i], err));
+    for (size_t i = 0; i < st->n_slots; i++) {
+        if (!st->slots[i]->n_in) continue;
+        const uint64_t commits = st->stats.commits;
+        DC_TRY(ing_slot_commit(st, st->slots[i], err));
+        if (st->stats.commits > commits) ing_slot_optimize(st, st->slots[i]);
+    }
     if (st->in_hand) st->stats.batches++;
     st->in_hand = 0;
     st->last_close = now_s();
@@ -428,8 +432,9 @@ int dc_ingest_run(dc_ingest_stats *out, const dc_ingest_opts *o, dc_err *err)
     if (rc == 0)
         DC_LOG(DC_LOG_INFO, "ingest", "done: %" PRIu64 " records, %" PRIu64 " batches, %" PRIu64
                " commits, %" PRIu64 " inserted, %" PRIu64 " updated, %" PRIu64 " deleted, %"
-               PRIu64 " dead letters", st.stats.records, st.stats.batches, st.stats.commits,
-               st.stats.inserted, st.stats.updated, st.stats.deleted, st.stats.dead_letters);
+               PRIu64 " dead letters, %" PRIu64 " optimizes", st.stats.records, st.stats.batches,
+               st.stats.commits, st.stats.inserted, st.stats.updated, st.stats.deleted,
+               st.stats.dead_letters, st.stats.optimizes);
     state_dispose(&st);
     dc_free(recs);
     return rc;

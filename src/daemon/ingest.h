@@ -32,6 +32,7 @@ typedef struct dc_ingest_stats {
     uint64_t inserted, updated, deleted; /* rows, summed over the commits */
     uint64_t dead_letters;  /* records written to the dead-letter table */
     uint64_t retries;       /* commits redone after a conflict */
+    uint64_t optimizes;     /* automatic OPTIMIZE commits (maintenance.optimize) */
 } dc_ingest_stats;
 
 /* Runs until the input is drained (once), *stop is set, or an error. On a

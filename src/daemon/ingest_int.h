@@ -74,6 +74,7 @@ typedef struct ing_slot {
     size_t n_kept, cap_kept;
     size_t kept_bytes;          /* bytes kept, checked against the replay budget */
     bool keep_lost;             /* budget exceeded: a conflict can not be replayed */
+    double last_optimize;       /* monotonic seconds of the last OPTIMIZE check (0: none) */
 } ing_slot;
 
 /* A topic seen, and the table it goes to. */
@@ -128,6 +129,9 @@ int64_t ing_slot_in_hand(const ing_slot *s, const char *topic, int32_t partition
  * the source. */
 int ing_slot_commit(ing_state *st, ing_slot *s, dc_err *err);
 void ing_slot_reset(ing_slot *s);
+/* Automatic OPTIMIZE of the slot's table after a commit (ingest_optimize.c):
+ * thresholds, interval and bounds from maintenance.*; failures are logged. */
+void ing_slot_optimize(ing_state *st, ing_slot *s);
 void ing_slot_free(ing_slot *s);
 
 /* ------------------------------------------------ dead-letter table */

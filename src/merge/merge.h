@@ -89,4 +89,27 @@ typedef struct dc_merge_result {
 int dc_merge_batch_commit(dc_merge_result *out, dc_merge_batch *b, dc_err *err);
 void dc_merge_batch_free(dc_merge_batch *b);
 
+/* ------------------------------------------- table maintenance (issue 5) */
+
+struct dc_delta_snapshot;
+struct dc_delta_add;
+
+/* The snapshot the key index reflects (borrowed; valid until the next call
+ * on t). Maintenance that must plan on the index's version (OPTIMIZE in the
+ * daemon) reads it; it must not move it. */
+struct dc_delta_snapshot *dc_merge_table_snapshot(dc_merge_table *t);
+
+/* After a rewrite that keeps every live row (OPTIMIZE) was committed at
+ * `version`, planned on the table's snapshot at `read_version`: the files
+ * `removed` (paths as in the log) were replaced by `added`, which hold
+ * exactly their live rows. The index slots move to the new files (their
+ * key, ts_ms, offset and operation_type columns are read), then the
+ * snapshot moves to `version`. When the rewrite was planned on another
+ * version than the index's, or removed a file the index does not know, the
+ * index is rebuilt instead. On an error the table reloads before its next
+ * use (the commit stands). */
+int dc_merge_table_after_rewrite(dc_merge_table *t, int64_t read_version, int64_t version,
+                                 const char *const *removed, size_t n_removed,
+                                 const struct dc_delta_add *added, size_t n_added, dc_err *err);
+
 #endif /* DC_MERGE_H */

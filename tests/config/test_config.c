@@ -142,7 +142,7 @@ TEST(config_errors_name_file_line_and_key)
 {
     expect_error("pipeline: a\ntrigger:\n  intervl: 5s\n", "p.yaml:3: trigger.intervl",
                  "unknown key");
-    expect_error("maintenance:\n  optimize: auto\n", "p.yaml:1: maintenance", "unknown key");
+    expect_error("maintenance:\n  defrag: auto\n", "p.yaml:2: maintenance.defrag", "unknown key");
     expect_error("trigger:\n  interval: 10x\n", "p.yaml:2: trigger.interval", "not a duration");
     expect_error("trigger:\n  interval: 1ms\n", "p.yaml:2: trigger.interval", "out of bounds");
     expect_error("trigger:\n  max_records: 0\n", "p.yaml:2: trigger.max_records",

@@ -1,0 +1,291 @@
+#!/usr/bin/env python3
+"""bench/soak: continuous ingest with automatic maintenance (issue 5).
+
+A generator writes Debezium record values (MySQL envelope, no schema block)
+at a steady rate into `deltacdc ingest --source file:-` (a pipe): first a
+snapshot of --initial-keys rows ('r'), then --update-share updates of a
+uniformly random live key, the rest inserts of new keys, and --delete-share
+of the updates as deletes followed later by re-creates. The daemon commits
+every --trigger (1 s) with maintenance.optimize auto. Every --every the
+harness prints, for the window since the last line:
+
+  events/s sent, batches committed, batch commit latency p50/p99/max (the
+  daemon's "batch ... ms" log lines), the longest gap between two batch
+  commits (an OPTIMIZE holds the next batch up), OPTIMIZE runs and their
+  duration p50/max, live files and files with a deletion vector, live rows,
+  and the log: number of _delta_log files and their bytes.
+
+If the daemon falls behind, the pipe fills and the generator blocks: the
+events/s column then shows the rate actually taken in, not the target.
+
+    python3 bench/soak/soak.py [--duration 1h] [--every 5m] [--rate 10000]
+        [--initial-keys 100000] [--trigger 1s] [--dir DIR] [--keep]
+        [--set maintenance.optimize_interval=30s ...]
+"""
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BATCH_RE = re.compile(r"^(\S+) info\s+ingest\s+batch .*?, ([0-9.]+) ms, version (-?\d+)")
+OPT_RE = re.compile(r"^(\S+) info\s+optimize optimize .*?: version (\d+), (\d+) files .*?-> "
+                    r"(\d+) files .*?, (\d+) rows, (\d+) deleted rows purged, ([0-9.]+) ms")
+
+
+def duration(s):
+    m = re.fullmatch(r"(\d+)(ms|s|m|h)", s)
+    if not m:
+        raise argparse.ArgumentTypeError(f"'{s}': expected e.g. 500ms, 30s, 10m, 1h")
+    return int(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+
+
+# -------------------------------------------------------------- generator
+
+class Generator:
+    """Debezium MySQL values for shop.customers keyed by id."""
+
+    def __init__(self, seed, initial_keys, update_share, delete_share):
+        self.rnd = random.Random(seed)
+        self.ts = 1714557600000
+        self.next_id = 0
+        self.live = []              # ids, for uniform picks
+        self.pos = {}               # id -> index in live
+        self.dead = []              # deleted ids, re-created later
+        self.initial = initial_keys
+        self.update_share = update_share
+        self.delete_share = delete_share
+        self.sent = 0
+
+    def _row(self, i):
+        n = self.rnd.getrandbits(30)
+        return ('{"id":%d,"first_name":"f%d","last_name":"l%d","email":"u%d@example.com",'
+                '"score":%d,"note":"%s"}' % (i, n % 997, n % 1009, n, n % 1000 - 500,
+                                            "x" * (n % 40)))
+
+    def _env(self, op, before, after):
+        self.ts += 1
+        return ('{"before":%s,"after":%s,"source":{"version":"2.5.0.Final","connector":"mysql",'
+                '"name":"mysql1","ts_ms":%d,"db":"shop","table":"customers","server_id":1,'
+                '"file":"mysql-bin.000003","pos":%d,"row":0},"op":"%s","ts_ms":%d,'
+                '"transaction":null}' % (before or "null", after or "null", self.ts - 3,
+                                         self.sent, op, self.ts))
+
+    def _add_live(self, i):
+        self.pos[i] = len(self.live)
+        self.live.append(i)
+
+    def _drop_live(self, i):
+        k = self.pos.pop(i)
+        last = self.live.pop()
+        if last != i:
+            self.live[k] = last
+            self.pos[last] = k
+
+    def event(self):
+        self.sent += 1
+        if self.next_id < self.initial:
+            i = self.next_id
+            self.next_id += 1
+            self._add_live(i)
+            return self._env("r", None, self._row(i))
+        x = self.rnd.random()
+        if x < self.update_share and self.live:
+            i = self.live[self.rnd.randrange(len(self.live))]
+            if self.rnd.random() < self.delete_share:
+                self._drop_live(i)
+                self.dead.append(i)
+                return self._env("d", self._row(i), None)
+            return self._env("u", self._row(i), self._row(i))
+        if self.dead and self.rnd.random() < 0.5:
+            i = self.dead.pop(self.rnd.randrange(len(self.dead)))
+        else:
+            i = self.next_id
+            self.next_id += 1
+        self._add_live(i)
+        return self._env("c", None, self._row(i))
+
+
+def feed(proc, gen, rate, stop, counter):
+    """Writes `rate` events a second in 20 ms slices until stop is set."""
+    tick = 0.02
+    per = max(1, int(rate * tick))
+    t_next = time.monotonic()
+    try:
+        while not stop.is_set():
+            chunk = "".join(gen.event() + "\n" for _ in range(per)).encode()
+            proc.stdin.write(chunk)   # blocks when the daemon falls behind
+            counter[0] += per
+            t_next += tick
+            delay = t_next - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            elif delay < -1.0:
+                t_next = time.monotonic()  # behind: do not try to catch up in a burst
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass
+
+
+# ---------------------------------------------------------------- reading
+
+class LogTail:
+    """Follows the daemon's log file and collects batch and optimize lines."""
+
+    def __init__(self, path):
+        self.f = open(path, "r", errors="replace")
+        self.batches = []   # (t, ms)
+        self.opts = []      # (t, ms, files_in, files_out)
+        self.errors = []
+
+    def poll(self):
+        for line in self.f:
+            m = BATCH_RE.match(line)
+            if m:
+                self.batches.append((time.monotonic(), float(m.group(2))))
+                continue
+            m = OPT_RE.match(line)
+            if m:
+                self.opts.append((time.monotonic(), float(m.group(7)), int(m.group(3)),
+                                  int(m.group(4))))
+                continue
+            if " error " in line or " warn " in line:
+                self.errors.append(line.rstrip())
+
+
+def pct(xs, p):
+    if not xs:
+        return float("nan")
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def table_stats(table):
+    p = subprocess.run([str(ROOT / "build" / "deltacdc"), "inspect", str(table), "--json"],
+                       capture_output=True, text=True, timeout=600)
+    if p.returncode != 0:
+        return None
+    j = json.loads(p.stdout)
+    rows = (j.get("numRecords") or 0) - (j.get("numDeletedRows") or 0)
+    log = Path(table) / "_delta_log"
+    names = [e for e in os.scandir(log) if e.is_file()]
+    return {"version": j.get("version"), "files": j.get("numFiles"),
+            "dv_files": j.get("numDeletionVectors"), "rows": rows,
+            "log_files": len(names), "log_bytes": sum(e.stat().st_size for e in names)}
+
+
+HEADER = ("  elapsed  events/s  batches  commit_p50  commit_p99  commit_max  gap_max  "
+          "optimizes  opt_p50  opt_max  files  dv_files       rows  log_files  log_MiB")
+
+
+def report(t0, tail, win_start, sent_in_win, win_len, st):
+    b = [ms for t, ms in tail.batches if t >= win_start]
+    ts = [t for t, _ in tail.batches if t >= win_start]
+    gaps = [y - x for x, y in zip(ts, ts[1:])]
+    o = [ms for t, ms, _, _ in tail.opts if t >= win_start]
+    print(f"{time.monotonic() - t0:8.0f}s {sent_in_win / win_len:9.0f} {len(b):8d} "
+          f"{pct(b, 50):9.1f}ms {pct(b, 99):9.1f}ms {max(b, default=float('nan')):9.1f}ms "
+          f"{max(gaps, default=float('nan')):7.2f}s {len(o):10d} {pct(o, 50):7.0f}ms "
+          f"{max(o, default=float('nan')):7.0f}ms "
+          + (f"{st['files']:6d} {st['dv_files']:9d} {st['rows'] or 0:10d} {st['log_files']:10d} "
+             f"{st['log_bytes'] / 1048576:8.1f}" if st else "   (table not readable)"),
+          flush=True)
+
+
+# ------------------------------------------------------------------- main
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--duration", type=duration, default=3600)
+    ap.add_argument("--every", type=duration, default=300)
+    ap.add_argument("--rate", type=int, default=10000, help="events per second")
+    ap.add_argument("--initial-keys", type=int, default=100000)
+    ap.add_argument("--update-share", type=float, default=0.9)
+    ap.add_argument("--delete-share", type=float, default=0.02,
+                    help="share of the updates that are deletes")
+    ap.add_argument("--trigger", default="1s")
+    ap.add_argument("--mode", default="dv", choices=["dv", "cow"])
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a maintenance.* setting of the pipeline file")
+    ap.add_argument("--dir", help="work directory (default: a fresh temporary one)")
+    ap.add_argument("--keep", action="store_true", help="keep the table afterwards")
+    ap.add_argument("--seed", type=int, default=1)
+    a = ap.parse_args()
+
+    subprocess.run(["make", "-s", "-j2", "-C", str(ROOT), "build/deltacdc"], check=True)
+    work = Path(a.dir) if a.dir else Path(tempfile.mkdtemp(prefix="deltacdc-soak-"))
+    work.mkdir(parents=True, exist_ok=True)
+    table, logp, cfg = work / "t", work / "daemon.log", work / "soak.yaml"
+    settings = {"optimize": "auto"}
+    for kv in a.set:
+        k, _, v = kv.partition("=")
+        settings[k.removeprefix("maintenance.")] = v
+    cfg.write_text("maintenance:\n" + "".join(f"  {k}: {v}\n" for k, v in settings.items()))
+    print(f"soak: {a.rate} events/s ({a.update_share:.0%} updates of uniformly random keys, "
+          f"{a.initial_keys} initial rows), trigger {a.trigger}, mode {a.mode}, "
+          f"{a.duration:.0f} s, report every {a.every:.0f} s; maintenance {settings}; "
+          f"table {table}", flush=True)
+    log = open(logp, "wb")
+    daemon = subprocess.Popen([str(ROOT / "build" / "deltacdc"), "ingest", "-c", str(cfg),
+                               "--source", "file:-", "--table", str(table), "--key", "id",
+                               "--mode", a.mode, "--trigger", a.trigger],
+                              stdin=subprocess.PIPE, stderr=log)
+    gen = Generator(a.seed, a.initial_keys, a.update_share, a.delete_share)
+    stop, counter = threading.Event(), [0]
+    th = threading.Thread(target=feed, args=(daemon, gen, a.rate, stop, counter), daemon=True)
+    t0 = time.monotonic()
+    th.start()
+    tail = LogTail(logp)
+    print(HEADER, flush=True)
+    win_start, sent0 = t0, 0
+    try:
+        while time.monotonic() - t0 < a.duration and daemon.poll() is None:
+            time.sleep(min(1.0, max(0.0, win_start + a.every - time.monotonic())))
+            tail.poll()
+            if time.monotonic() - win_start >= a.every:
+                now = time.monotonic()
+                report(t0, tail, win_start, counter[0] - sent0, now - win_start,
+                       table_stats(table))
+                win_start, sent0 = now, counter[0]
+    finally:
+        stop.set()
+        th.join(timeout=60)
+        if daemon.poll() is None:
+            daemon.send_signal(signal.SIGTERM)
+            try:
+                daemon.wait(timeout=300)
+            except subprocess.TimeoutExpired:
+                daemon.kill()
+        log.close()
+    tail.poll()
+    b = [ms for _, ms in tail.batches]
+    o = [ms for _, ms, _, _ in tail.opts]
+    print(f"total: {counter[0]} events in {time.monotonic() - t0:.0f} s; {len(b)} batches, "
+          f"commit p50 {pct(b, 50):.1f} ms p99 {pct(b, 99):.1f} ms; {len(o)} optimizes, "
+          f"p50 {pct(o, 50):.0f} ms max {max(o, default=0):.0f} ms; daemon exit "
+          f"{daemon.returncode}; warnings/errors {len(tail.errors)}", flush=True)
+    for e in tail.errors[:10]:
+        print("  " + e[:300])
+    st = table_stats(table)
+    if st:
+        print(f"final: version {st['version']}, {st['files']} files ({st['dv_files']} with DVs), "
+              f"{st['rows']} rows, log {st['log_files']} files {st['log_bytes'] / 1048576:.1f} "
+              f"MiB", flush=True)
+    if not a.keep and not a.dir:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0 if daemon.returncode == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

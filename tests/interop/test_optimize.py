@@ -1,0 +1,286 @@
+"""`deltacdc optimize` and the daemon's automatic OPTIMIZE, judged by
+delta-rs (the table's rows, its versions, its files), DuckDB (the expected
+state: the seed's ranking over every event, tests/interop/cdcgen.py),
+pyarrow (the new files are sorted by key) and a replay of the JSON log
+written here (no deletion vector left, dataChange=false):
+
+- after a long ingest in small batches (dv and cow), optimize leaves a
+  handful of files, no deletion vectors and the same rows; time travel to
+  versions before it still returns their rows;
+- a table delta-rs wrote (partitioned, many appends, a delete) is compacted
+  per partition and sorted by --key;
+- the daemon with automatic maintenance while a second deltacdc runs
+  OPTIMIZE on the same table in a loop: the final table is the expected
+  state whoever won each race;
+- the command line: dry run, nothing to do, errors.
+"""
+import json
+import os
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from deltalake import DeltaTable, QueryBuilder, write_deltalake
+
+import cdcgen
+from conftest import DC_BIN, assert_ok, run_dc
+
+
+def ingest(src, table, *extra, config=None):
+    args = ["ingest", "--source", f"file:{src}", "--table", table, "--once", *extra]
+    if config:
+        args = ["ingest", "-c", config] + args[1:]
+    proc = run_dc(args, timeout=600)
+    assert_ok(proc, "ingest")
+    return proc
+
+
+def write_config(path, **maint):
+    lines = ["maintenance:"] + [f"  {k}: {v}" for k, v in maint.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def log_state(table):
+    """Live adds and the last version, by replaying the JSON commits (our own
+    reading of PROTOCOL.md, independent of deltacdc): path -> add."""
+    log = Path(table) / "_delta_log"
+    versions = sorted(int(p.name[:20]) for p in log.glob("*.json") if p.name[:20].isdigit())
+    live = {}
+    for v in versions:
+        for line in (log / f"{v:020d}.json").read_text().splitlines():
+            a = json.loads(line)
+            if "add" in a:
+                live[a["add"]["path"]] = a["add"]
+            elif "remove" in a:
+                live.pop(a["remove"]["path"], None)
+    return live, versions[-1]
+
+
+def commit_actions(table, version):
+    path = Path(table) / "_delta_log" / f"{version:020d}.json"
+    return [json.loads(l) for l in path.read_text().splitlines()]
+
+
+def rows_at(table, version=None, key_cols=("id",)):
+    """delta-rs's reading at a version, keyed like cdcgen.read_table."""
+    dt = DeltaTable(str(table), version=version) if version is not None else DeltaTable(str(table))
+    res = QueryBuilder().register("t", dt).execute("select * from t").read_all()
+    out = {}
+    for r in pa.table(res).to_pylist():
+        out[tuple(str(r[k]) for k in key_cols)] = (r["ts_ms"], r["json_record"],
+                                                   r["operation_type"], r["offset"])
+    return out
+
+
+def assert_sorted_files(table, col):
+    for uri in DeltaTable(str(table)).file_uris():
+        ids = pq.read_table(uri.replace("file://", ""), columns=[col]).column(col).to_pylist()
+        assert ids == sorted(ids), f"{uri}: not sorted by {col}"
+
+
+def check_state(table, values, key_cols=("id",)):
+    want = cdcgen.expected_state(values, key_cols)
+    got = cdcgen.read_table(table, key_cols)
+    d = cdcgen.diff_states(got, want)
+    assert not d, f"{table}: {d}"
+
+
+# ----------------------------------------------------- after a long ingest
+
+@pytest.mark.parametrize("mode", ["dv", "cow"])
+def test_optimize_after_long_ingest(tmp_path, mode):
+    s = cdcgen.Stream(seed=17 + (mode == "cow"), n_keys=250)
+    s.snapshot(200)
+    s.run(2500)
+    s.truncate()
+    s.run(1500)
+    src = s.write(tmp_path / "s.jsonl")
+    t = tmp_path / "t"
+    cfg = write_config(tmp_path / "p.yaml", optimize="off")
+    ingest(src, t, "--key", "id", "--mode", mode, "--max-batch", "40", config=cfg)
+    live0, v0 = log_state(t)
+    assert len(live0) >= 20, "many small files before"
+    if mode == "dv":
+        assert any(a.get("deletionVector") for a in live0.values())
+    v_mid = v0 // 2
+    rows_mid, rows_before = rows_at(t, v_mid), rows_at(t)
+
+    proc = run_dc(["optimize", t, "--progress"])
+    assert_ok(proc, "optimize")
+    summary = proc.stdout.decode()
+    assert f"version {v0 + 1}:" in summary and "removed" in summary, summary
+
+    live1, v1 = log_state(t)
+    assert v1 == v0 + 1
+    assert 1 <= len(live1) <= 3, f"a handful of files: {len(live1)}"
+    assert not any(a.get("deletionVector") for a in live1.values())
+    acts = commit_actions(t, v1)
+    info = next(a["commitInfo"] for a in acts if "commitInfo" in a)
+    assert info["operation"] == "OPTIMIZE"
+    assert all(a["add"]["dataChange"] is False for a in acts if "add" in a)
+    assert all(a["remove"]["dataChange"] is False for a in acts if "remove" in a)
+    assert {a["remove"]["path"] for a in acts if "remove" in a} == set(live0)
+    dt = DeltaTable(str(t))
+    assert dt.version() == v1
+    assert dt.history(1)[0]["operation"] == "OPTIMIZE"
+    assert len(dt.file_uris()) == len(live1)
+    # The same rows, the expected ones, sorted by key in the new files.
+    assert rows_at(t) == rows_before
+    check_state(t, s.values)
+    assert_sorted_files(t, "id")
+    # Time travel to versions before the optimize.
+    assert rows_at(t, v0) == rows_before
+    assert rows_at(t, v_mid) == rows_mid
+    # Ingesting on top of the optimized table still merges right.
+    s.run(600)
+    src2 = s.write(tmp_path / "s2.jsonl")
+    ingest(src2, t, "--key", "id", "--mode", mode, "--max-batch", "40", config=cfg)
+    check_state(t, s.values)
+
+
+# ---------------------------------------------------- a delta-rs table
+
+def test_optimize_table_written_by_delta_rs(tmp_path):
+    t = tmp_path / "rs"
+    schema = pa.schema([("day", pa.string()), ("id", pa.int64()), ("name", pa.string()),
+                        ("tags", pa.list_(pa.string())),
+                        ("s", pa.struct([("a", pa.int32()), ("b", pa.float64())]))])
+    n = 0
+    for batch in range(24):
+        ids = [(n + i * 37) % 1000 + 1000 * batch for i in range(25)]
+        n += 25
+        rows = [{"day": f"2024-01-0{i % 3 + 1}", "id": i, "name": None if i % 7 == 0 else f"n{i}",
+                 "tags": None if i % 5 == 0 else [f"t{i % 3}", None],
+                 "s": None if i % 11 == 0 else {"a": i % 100, "b": i / 3}} for i in ids]
+        write_deltalake(str(t), pa.Table.from_pylist(rows, schema=schema), mode="append",
+                        partition_by=["day"])
+    DeltaTable(str(t)).delete("id % 10 = 3")
+    before = DeltaTable(str(t)).to_pyarrow_table().sort_by("id").to_pylist()
+    files0 = len(DeltaTable(str(t)).file_uris())
+    assert files0 >= 24
+    proc = run_dc(["optimize", t, "--key", "id"])
+    assert_ok(proc, "optimize")
+    dt = DeltaTable(str(t))
+    assert len(dt.file_uris()) == 3, "one file per partition"
+    after = dt.to_pyarrow_table().sort_by("id").to_pylist()
+    assert after == before
+    assert_sorted_files(t, "id")
+    live, _ = log_state(t)
+    assert sorted(a["partitionValues"]["day"] for a in live.values()) == \
+        ["2024-01-01", "2024-01-02", "2024-01-03"]
+    # delta-rs writes on top and optimizes our files in turn.
+    write_deltalake(str(t), pa.Table.from_pylist(before[:5], schema=schema), mode="append",
+                    partition_by=["day"])
+    DeltaTable(str(t)).optimize.compact()
+    assert DeltaTable(str(t)).to_pyarrow_table().num_rows == len(before) + 5
+
+
+# ------------------------------------------------------------- the CLI
+
+def test_optimize_cli(tmp_path):
+    s = cdcgen.Stream(seed=5, n_keys=40)
+    s.run(400)
+    src = s.write(tmp_path / "s.jsonl")
+    t = tmp_path / "t"
+    ingest(src, t, "--key", "id", "--max-batch", "20",
+           config=write_config(tmp_path / "p.yaml", optimize="off"))
+    _, v0 = log_state(t)
+    dry = run_dc(["optimize", t, "--dry-run"])
+    assert_ok(dry, "dry run")
+    assert "dry run" in dry.stdout.decode() and "would rewrite" in dry.stdout.decode()
+    assert log_state(t)[1] == v0
+    ok = run_dc(["optimize", t, "--target-file-size", "64MiB", "--max-deleted-ratio", "0.1"])
+    assert_ok(ok, "optimize")
+    again = run_dc(["optimize", t])
+    assert_ok(again, "optimize again")
+    assert "nothing to do" in again.stdout.decode()
+    assert log_state(t)[1] == v0 + 1
+    bad = [(["optimize"], 2), (["optimize", t, "--target-file-size", "lots"], 2),
+           (["optimize", t, "--max-deleted-ratio", "0"], 2), (["optimize", t, "--bogus", "1"], 2),
+           (["optimize", tmp_path / "nope"], 1),
+           (["optimize", t, "--key", "nosuch"], 1)]
+    for args, code in bad:
+        p = run_dc(args)
+        assert p.returncode == code, (args, p.returncode, p.stderr)
+        assert p.stderr, args
+    nosuch = run_dc(["optimize", t, "--key", "nosuch", "--min-file-size", "1GiB",
+                     "--target-file-size", "1GiB"])
+    assert b"sort column 'nosuch'" in nosuch.stderr
+
+
+# ------------------------------- the daemon against a concurrent OPTIMIZE
+
+def test_daemon_auto_optimize_with_concurrent_optimize(tmp_path):
+    """The daemon ingests from a pipe with automatic OPTIMIZE every few
+    batches while a second deltacdc runs OPTIMIZE on the same table in a
+    loop. Either side may lose a race (the daemon replays its batch, an
+    OPTIMIZE gives up or plans again): the final table is the state DuckDB
+    computes from every event."""
+    s = cdcgen.Stream(seed=23, n_keys=200)
+    s.snapshot(150)
+    s.run(3000)
+    s.truncate()
+    s.run(2000)
+    lines = s.lines()
+    t = tmp_path / "t"
+    cfg = write_config(tmp_path / "p.yaml", optimize="auto", optimize_interval="0s",
+                       optimize_small_files=4, optimize_deleted_percent=20)
+    log = open(tmp_path / "daemon.log", "wb")
+    daemon = subprocess.Popen([str(DC_BIN), "ingest", "-c", str(cfg), "--source", "file:-",
+                               "--table", str(t), "--key", "id", "--trigger", "100ms",
+                               "--max-batch", "60", "--once"],
+                              stdin=subprocess.PIPE, stderr=log)
+    codes = []
+    stop = threading.Event()
+
+    def optimizer():
+        # back to back, then a pause that lets the daemon's own runs through
+        pauses = [0, 0, 0, 0, 0, 0.3]
+        while not stop.is_set():
+            if (t / "_delta_log" / f"{0:020d}.json").exists():
+                p = subprocess.run([str(DC_BIN), "optimize", str(t), "--retries", "1",
+                                    "--min-file-size", "1MiB"], capture_output=True, timeout=120)
+                codes.append((p.returncode, p.stderr.decode()[-300:]))
+            time.sleep(pauses[len(codes) % len(pauses)])
+
+    th = threading.Thread(target=optimizer)
+    th.start()
+    try:
+        for i in range(0, len(lines), 50):
+            daemon.stdin.write("".join(l + "\n" for l in lines[i:i + 50]).encode())
+            daemon.stdin.flush()
+            time.sleep(0.04)
+        daemon.stdin.close()
+        daemon.wait(timeout=300)
+    finally:
+        stop.set()
+        th.join()
+        if daemon.poll() is None:
+            daemon.kill()
+        log.close()
+    err = (tmp_path / "daemon.log").read_text()
+    assert daemon.returncode == 0, err[-3000:]
+    assert codes, "the second process ran"
+    assert all(c in (0, 3) for c, _ in codes), [c for c in codes if c[0] not in (0, 3)]
+    ours = sum(c == 0 for c, _ in codes)
+    check_state(t, s.values)
+    # Both kinds of OPTIMIZE committed, and the files stayed few.
+    _, v = log_state(t)
+    ops = [json.loads(l)["commitInfo"]["operationParameters"].get("auto")
+           for ver in range(v + 1)
+           for l in (t / "_delta_log" / f"{ver:020d}.json").read_text().splitlines()
+           if '"commitInfo"' in l and '"OPTIMIZE"' in l]
+    assert "true" in ops, "the daemon optimized"
+    assert "false" in ops, "the second process optimized"
+    assert ours >= 1
+    assert len(DeltaTable(str(t)).file_uris()) <= 12
+    print(f"daemon optimizes {ops.count('true')} (gave up {err.count('plans again')}), "
+          f"external {ops.count('false')} (gave up {sum(c == 3 for c, _ in codes)}), "
+          f"external re-plans {sum('planning again' in e for _, e in codes)}, daemon commit "
+          f"races lost {err.count('lost a commit race')}, batches replayed "
+          f"{err.count('replaying')}")
