@@ -365,6 +365,9 @@ size_t dc_delta_snapshot_n_domains(const dc_delta_snapshot *snap);
 const dc_delta_domain *dc_delta_snapshot_domain(const dc_delta_snapshot *snap, size_t i);
 /* Version of the checkpoint the snapshot was loaded from, or -1. */
 int64_t dc_delta_snapshot_checkpoint_version(const dc_delta_snapshot *snap);
+/* True when an update failed while applying (dc_delta_snapshot_update): its
+ * files may be incomplete, so nothing may be written or deleted from it. */
+bool dc_delta_snapshot_broken(const dc_delta_snapshot *snap);
 
 /* ------------------------------------------------------------ scans */
 

@@ -457,6 +457,8 @@ int64_t dc_delta_snapshot_checkpoint_version(const dc_delta_snapshot *snap)
     return snap->checkpoint_version;
 }
 
+bool dc_delta_snapshot_broken(const dc_delta_snapshot *snap) { return snap->broken; }
+
 int dc_delta_snapshot_schema(const dc_delta_schema **out, dc_delta_snapshot *snap, dc_err *err)
 {
     if (!snap->schema) {

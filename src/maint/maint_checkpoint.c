@@ -33,7 +33,7 @@ static bool checkpoint_due(dc_storage *s, int64_t version, int64_t interval)
 static int at_version(dc_delta_snapshot **out, dc_delta_snapshot **owned, dc_storage *s,
                       dc_delta_snapshot *snap, int64_t version, dc_err *err)
 {
-    if (snap && dc_delta_snapshot_version(snap) == version) {
+    if (snap && dc_delta_snapshot_version(snap) == version && !dc_delta_snapshot_broken(snap)) {
         *out = snap;
         return 0;
     }

@@ -285,6 +285,7 @@ static int check_retention(dc_maint_vacuum_result *r, const dc_delta_snapshot *s
 {
     dc_maint_props props;
     const dc_delta_metadata *m = dc_delta_snapshot_metadata(snap);
+    DC_TRY(mt_check_usable(snap, "vacuum", err));
     DC_TRY(dc_delta_protocol_check_write(dc_delta_snapshot_protocol(snap), m, err));
     DC_TRY(dc_maint_props_from_metadata(&props, m, err));
     r->retain_ms = o->retain_ms >= 0 ? o->retain_ms : props.file_retention_ms;

@@ -169,3 +169,50 @@ TEST(maint_policy_checkpoints_the_committed_version_from_an_older_snapshot)
     dc_delta_snapshot_free(old);
     mt_close(&f);
 }
+
+/* A snapshot left broken by a failed update (out of memory while applying)
+ * is never written or deleted from: VACUUM and the manifest refuse it, the
+ * policy checkpoints from a fresh load. */
+TEST(maint_broken_snapshot_is_never_used_for_writing)
+{
+    mt_fx f;
+    mt_open(&f, false, false, NULL);
+    for (int i = 0; i < 4; i++) mt_append(&f, i, 1);
+    dc_delta_snapshot *snap = NULL;
+    bool broken = false;
+    for (long n = 1; n < 2000 && !broken; n++) {
+        dc_delta_snapshot_free(snap);
+        snap = NULL;
+        CHECK_OK(dc_delta_snapshot_load(&snap, f.s, 1, &f.err), &f.err);
+        if (!snap) break;
+        dc_err_clear(&f.err);
+        dc_alloc_fail_after(n);
+        const int rc = dc_delta_snapshot_update(snap, 4, &f.err);
+        dc_alloc_fail_after(0);
+        broken = rc < 0 && dc_delta_snapshot_broken(snap);
+        if (rc == 0) break;  /* no allocation left to fail while applying */
+    }
+    CHECK(broken);
+    if (!broken || !snap) {
+        dc_delta_snapshot_free(snap);
+        mt_close(&f);
+        return;
+    }
+    dc_maint_vacuum_opts vo;
+    dc_maint_vacuum_opts_init(&vo);
+    CHECK_EQ_INT(dc_maint_vacuum(NULL, snap, &vo, &f.err), DC_EINVAL);
+    CHECK(strstr(f.err.msg, "unusable") != NULL);
+    CHECK_EQ_INT(dc_maint_manifest_write(NULL, snap, &f.err), DC_EINVAL);
+    dc_maint_opts o;
+    dc_maint_opts_init(&o);
+    o.checkpoint_interval = 1;
+    o.manifest = true;
+    dc_maint_result r;
+    CHECK_OK(dc_maint_after_commit(&r, f.s, snap, 4,
+                                   &o, &f.err), &f.err);
+    CHECK(r.checkpointed);
+    CHECK_EQ_INT(r.checkpoint.num_add_files, 4);
+    CHECK_EQ_INT(r.manifest_info.n_files, 4);
+    dc_delta_snapshot_free(snap);
+    mt_close(&f);
+}
