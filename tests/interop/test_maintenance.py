@@ -398,3 +398,102 @@ def test_vacuum_and_manifest_on_a_table_written_by_delta_rs(tmp_path):
     dc_cmd("manifest", t)
     lines = [line for ls in manifest_paths(t).values() for line in ls]
     assert {line[len("file:"):] for line in lines} == live_uris(t)
+
+
+# ------------------------------------------------- inside the ingest daemon
+
+def _cdc_stream(seed=5, n=900):
+    import cdcgen
+    s = cdcgen.Stream(seed=seed, n_keys=60)
+    s.snapshot(40)
+    s.run(n)
+    return s
+
+
+def _ingest(tmp_path, src, t, maintenance, *extra):
+    cfg = tmp_path / "pipeline.yaml"
+    cfg.write_text("maintenance:\n" + "".join(f"  {k}: {v}\n" for k, v in maintenance.items()))
+    proc = run_dc(["ingest", "-c", cfg, "--source", f"file:{src}", "--table", t, "--key", "id",
+                   "--once", *extra], timeout=300)
+    assert_crash_free(proc, "ingest")
+    assert_ok(proc, "ingest")
+    return proc.stderr.decode()
+
+
+def _check_state(t, s):
+    import cdcgen
+    d = cdcgen.diff_states(cdcgen.read_table(t), cdcgen.expected_state(s.values))
+    assert not d, d
+
+
+def test_daemon_checkpoints_at_the_interval_and_delta_rs_loads_through_them(tmp_path):
+    """Small batches make many commits; the daemon checkpoints every 10
+    (the table's default interval), cleans nothing young, and delta-rs loads
+    the table through the newest checkpoint with every commit it covers
+    deleted."""
+    s = _cdc_stream()
+    src = s.write(tmp_path / "s.jsonl")
+    t = tmp_path / "t"
+    log = _ingest(tmp_path, src, t, {"optimize": "off", "vacuum": "off"}, "--max-batch", "25")
+    latest = DeltaTable(str(t)).version()
+    assert latest >= 30, latest
+    cps = sorted(int(p.name.split(".")[0]) for p in (t / "_delta_log").glob("*.checkpoint.parquet"))
+    assert cps == list(range(10, latest + 1, 10)), cps
+    assert f"checkpoint at version {cps[-1]}" in log
+    assert f"{len(cps)} checkpoints" in log
+    last = json.loads((t / "_delta_log" / "_last_checkpoint").read_text())
+    assert last["version"] == cps[-1]
+    assert commit_path(t, 0).exists()                        # nothing is 30 days old
+    want = DeltaTable(str(t)).get_add_actions(flatten=True).num_rows
+    for v in range(0, cps[-1] + 1):
+        commit_path(t, v).unlink()
+    dt = DeltaTable(str(t))
+    assert dt.version() == latest and dt.get_add_actions(flatten=True).num_rows == want
+    _check_state(t, s)
+    # deltacdc's own reader too, and an interval of ours overrides the table's.
+    assert_ok(run_dc(["cat", t]), "cat")
+    t2 = tmp_path / "t2"
+    _ingest(tmp_path, src, t2, {"optimize": "off", "vacuum": "off", "checkpoint_interval": 7},
+            "--max-batch", "100")
+    v2 = DeltaTable(str(t2)).version()
+    cps2 = sorted(int(p.name.split(".")[0]) for p in (t2 / "_delta_log").glob("*.checkpoint.parquet"))
+    assert cps2 == list(range(7, v2 + 1, 7)), cps2
+    _check_state(t2, s)
+
+
+def test_daemon_vacuums_orphans_and_keeps_the_manifest(tmp_path):
+    """A file left by a crashed writer 10 days ago goes at the daemon's first
+    VACUUM (recorded in the history); with maintenance.manifest the manifest
+    lists exactly the live files after the run (copy-on-write: no DVs)."""
+    s = _cdc_stream(seed=9)
+    lines = s.lines()
+    src = tmp_path / "s.jsonl"
+    src.write_text("".join(l + "\n" for l in lines[:300]))
+    t = tmp_path / "t"
+    _ingest(tmp_path, src, t, {"optimize": "off", "vacuum": "off"}, "--mode", "cow")
+    orphan = t / "part-00000-crashed-before-commit.c000.zstd.parquet"
+    orphan.write_bytes(b"never committed")
+    old = time.time() - 10 * DAY
+    os.utime(orphan, (old, old))
+    with open(src, "a") as f:
+        f.write("".join(l + "\n" for l in lines[300:]))
+    log = _ingest(tmp_path, src, t, {"optimize": "off", "manifest": "true"}, "--mode", "cow",
+                  "--max-batch", "200")
+    assert not orphan.exists()
+    assert "vacuum removed 1 files" in log, log
+    ops = [h["operation"] for h in DeltaTable(str(t)).history()]
+    assert "VACUUM START" in ops and "VACUUM END" in ops
+    lines_m = [line for ls in manifest_paths(t).values() for line in ls]
+    assert {line[len("file:"):] for line in lines_m} == live_uris(t)
+    _check_state(t, s)
+
+
+def test_daemon_manifest_on_a_dv_table_warns_and_ingests(tmp_path):
+    s = _cdc_stream(seed=3, n=300)
+    src = s.write(tmp_path / "s.jsonl")
+    t = tmp_path / "t"
+    log = _ingest(tmp_path, src, t, {"optimize": "off", "manifest": "true"}, "--mode", "dv",
+                  "--max-batch", "100")
+    assert "symlink manifest refused" in log
+    assert not (t / "_symlink_format_manifest").exists()
+    _check_state(t, s)
