@@ -234,6 +234,11 @@ void dc_log_write(dc_log_level level, const char *facility, const char *fmt, ...
 /* Reads a whole file into a fresh buffer (freed with dc_free), at most max bytes. */
 int dc_file_read_all(uint8_t **data_out, size_t *len_out, const char *path,
                      size_t max, dc_err *err);
+/* True for configuration keys whose values are secrets and must print as
+ * ***** (passwords, sasl.jaas.config, private keys, OAuth configs, tokens,
+ * credentials). Matching is by substring, case-insensitive, so that a new
+ * librdkafka property such as sasl.oauthbearer.client.secret is covered. */
+bool dc_is_secret_key(const char *name);
 /* Base64 (RFC 4648, padded). */
 int dc_base64_encode(dc_buf *out, const uint8_t *p, size_t n, dc_err *err);
 int dc_base64_decode(dc_buf *out, const char *s, size_t n, dc_err *err);

@@ -42,6 +42,15 @@ out:
     return rc;
 }
 
+bool dc_is_secret_key(const char *name)
+{
+    static const char *const parts[] = {"password", "secret", "jaas", "key.pem",
+                                        "credential", "token", "sasl.oauthbearer.config"};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        if (strcasestr(name, parts[i])) return true;
+    return false;
+}
+
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 int dc_base64_encode(dc_buf *out, const uint8_t *p, size_t n, dc_err *err)

@@ -291,14 +291,6 @@ int dc_config_table_set(dc_config *c, const char *field, const char *value, cons
     return 0;
 }
 
-bool dc_config_is_secret_property(const char *name)
-{
-    static const char *const parts[] = {"password", "secret", "jaas", "ssl.key.pem",
-                                        "credential", "token"};
-    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
-        if (strcasestr(name, parts[i])) return true;
-    return false;
-}
 
 /* ------------------------------------------------------------- output */
 
@@ -411,7 +403,7 @@ static int dump_map(dc_buf *out, const dc_cfg_map *m, const char *key, dc_err *e
         DC_TRY(dc_buf_puts(out, explicit_key ? "  ? " : "  ", err));
         DC_TRY(cfg_put_scalar(out, m->keys[i], err));
         DC_TRY(dc_buf_puts(out, explicit_key ? "\n  : " : ": ", err));
-        if (dc_config_is_secret_property(m->keys[i])) /* quoted: a plain * is a YAML alias */
+        if (dc_is_secret_key(m->keys[i])) /* quoted: a plain * is a YAML alias */
             DC_TRY(dc_buf_puts(out, "\"*****\"", err));
         else DC_TRY(cfg_put_scalar(out, m->values[i], err));
         DC_TRY(dc_buf_puts(out, "\n", err));

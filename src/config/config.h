@@ -117,7 +117,7 @@ typedef struct dc_cfg_key {
     const char *def;       /* default as text, parsed like a value (NULL: unset) */
     int64_t min, max;      /* INT / DURATION (ms) bounds; LIST item count */
     const char *values;    /* ENUM: "a|b|c" */
-    bool secret;           /* never printed (MAP: see dc_config_is_secret_property) */
+    bool secret;           /* never printed (MAP: see dc_is_secret_key) */
     const char *example;   /* value in examples/pipeline.yaml (NULL: the default) */
     bool example_off;      /* commented out in the example (an alternative) */
     const char *doc;       /* what it does, for the reference and the example */
@@ -162,7 +162,6 @@ int dc_config_split_list(dc_cfg_list *out, dc_arena *arena, const char *s, dc_er
 
 /* True for librdkafka properties whose values are secrets (passwords,
  * JAAS config, private keys, OAuth secrets). */
-bool dc_config_is_secret_property(const char *name);
 
 /* Appends the effective configuration as YAML, secrets as *****. */
 int dc_config_dump(dc_buf *out, const dc_config *c, dc_err *err);

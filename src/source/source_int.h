@@ -30,7 +30,4 @@ typedef struct dc_kafka_cfg {
 
 int dc_source_kafka_open(dc_source **out, const dc_kafka_cfg *cfg, dc_err *err);
 
-/* True for librdkafka property names whose values must never be printed. */
-bool dc_source_prop_is_secret(const char *key);
-
 #endif /* DC_SOURCE_INT_H */

@@ -61,13 +61,6 @@ typedef struct kafka_src {
     dc_err pending;                          /* its message, returned by the next poll */
 } kafka_src;
 
-bool dc_source_prop_is_secret(const char *key)
-{
-    size_t n = strlen(key);
-    return strstr(key, "password") || strstr(key, "secret") ||
-           strcmp(key, "sasl.oauthbearer.config") == 0 ||
-           (n >= 7 && strcmp(key + n - 7, "key.pem") == 0);
-}
 
 /* Properties deltacdc sets itself: offsets live in the table, eof needs EOF events. */
 static bool prop_is_managed(const char *key)
@@ -82,7 +75,7 @@ static bool prop_is_managed(const char *key)
 static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *val, dc_err *err)
 {
     char es[512];
-    bool secret = dc_source_prop_is_secret(key);
+    bool secret = dc_is_secret_key(key);
     if (rd_kafka_conf_set(conf, key, val, es, sizeof es) != RD_KAFKA_CONF_OK)
         return dc_err_set(err, DC_EINVAL, "kafka property %s=%s: %s", key,
                           secret ? "*****" : val, secret ? "rejected" : es);

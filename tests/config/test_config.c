@@ -129,9 +129,9 @@ TEST(config_secrets_never_printed_and_dump_round_trips)
     CHECK_OK(dc_config_dump(&out2, &d, &err), &err);
     CHECK_OK(dc_buf_putc(&out2, '\0', &err), &err);
     CHECK_EQ_STR((const char *)out2.data, text);
-    CHECK(dc_config_is_secret_property("ssl.key.password"));
-    CHECK(dc_config_is_secret_property("sasl.oauthbearer.client.secret"));
-    CHECK(!dc_config_is_secret_property("bootstrap.servers"));
+    CHECK(dc_is_secret_key("ssl.key.password"));
+    CHECK(dc_is_secret_key("sasl.oauthbearer.client.secret"));
+    CHECK(!dc_is_secret_key("bootstrap.servers"));
     dc_buf_dispose(&out);
     dc_buf_dispose(&out2);
     dc_config_dispose(&c);
