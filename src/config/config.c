@@ -388,7 +388,7 @@ static int dump_map(dc_buf *out, const dc_cfg_map *m, const char *key, dc_err *e
             out->len = at;
             DC_TRY(dc_buf_puts(out, "  ? ", err));
             DC_TRY(cfg_put_scalar(out, m->keys[i], err));
-            DC_TRY(dc_buf_puts(out, "\n ", err));
+            DC_TRY(dc_buf_puts(out, "\n  ", err));
         }
         DC_TRY(dc_buf_puts(out, ": ", err));
         if (dc_config_is_secret_property(m->keys[i])) /* quoted: a plain * is a YAML alias */
