@@ -398,11 +398,18 @@ static int dump_map(dc_buf *out, const dc_cfg_map *m, const char *key, dc_err *e
 {
     DC_TRY(dc_buf_appendf(out, err, "%s:%s\n", key, m->n ? "" : " {}"));
     for (uint32_t i = 0; i < m->n; i++) {
-        /* YAML limits implicit keys to 1024 characters: longer ones are explicit. */
-        const bool explicit_key = strlen(m->keys[i]) > 1000;
-        DC_TRY(dc_buf_puts(out, explicit_key ? "  ? " : "  ", err));
+        /* YAML limits implicit keys to 1024 characters as written (quotes and
+         * escapes included): a longer one is written as an explicit key. */
+        const size_t at = out->len;
+        DC_TRY(dc_buf_puts(out, "  ", err));
         DC_TRY(cfg_put_scalar(out, m->keys[i], err));
-        DC_TRY(dc_buf_puts(out, explicit_key ? "\n  : " : ": ", err));
+        if (out->len - at > 1000) {
+            out->len = at;
+            DC_TRY(dc_buf_puts(out, "  ? ", err));
+            DC_TRY(cfg_put_scalar(out, m->keys[i], err));
+            DC_TRY(dc_buf_puts(out, "\n  ", err));
+        }
+        DC_TRY(dc_buf_puts(out, ": ", err));
         if (dc_is_secret_key(m->keys[i])) /* quoted: a plain * is a YAML alias */
             DC_TRY(dc_buf_puts(out, "\"*****\"", err));
         else DC_TRY(cfg_put_scalar(out, m->values[i], err));
