@@ -19,7 +19,7 @@ If the daemon falls behind, the pipe fills and the generator blocks: the
 events/s column then shows the rate actually taken in, not the target.
 
     python3 bench/soak/soak.py [--duration 1h] [--every 5m] [--rate 10000]
-        [--initial-keys 100000] [--trigger 1s] [--dir DIR] [--keep]
+        [--initial-keys 100000] [--fast-snapshot] [--trigger 1s] [--dir DIR] [--keep]
         [--set maintenance.optimize_interval=30s ...]
 """
 import argparse
@@ -116,12 +116,16 @@ class Generator:
         return self._env("c", None, self._row(i))
 
 
-def feed(proc, gen, rate, stop, counter):
-    """Writes `rate` events a second in 20 ms slices until stop is set."""
+def feed(proc, gen, rate, stop, counter, fast_snapshot):
+    """Writes `rate` events a second in 20 ms slices until stop is set; the
+    initial snapshot as fast as the daemon takes it when fast_snapshot."""
     tick = 0.02
     per = max(1, int(rate * tick))
-    t_next = time.monotonic()
     try:
+        while fast_snapshot and gen.next_id < gen.initial and not stop.is_set():
+            proc.stdin.write("".join(gen.event() + "\n" for _ in range(1000)).encode())
+            counter[0] += 1000
+        t_next = time.monotonic()
         while not stop.is_set():
             chunk = "".join(gen.event() + "\n" for _ in range(per)).encode()
             proc.stdin.write(chunk)   # blocks when the daemon falls behind
@@ -139,12 +143,21 @@ def feed(proc, gen, rate, stop, counter):
 
 # ---------------------------------------------------------------- reading
 
+def log_time(stamp):
+    """Seconds of a log line's "2026-11-25T14:39:34.040Z" stamp (UTC)."""
+    from datetime import datetime, timezone
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=timezone.utc).timestamp()
+
+
 class LogTail:
-    """Follows the daemon's log file and collects batch and optimize lines."""
+    """Follows the daemon's log file and collects batch and optimize lines,
+    with the times the daemon stamped them (window membership uses the
+    harness's clock when the line was read)."""
 
     def __init__(self, path):
         self.f = open(path, "r", errors="replace")
-        self.batches = []   # (t, ms)
+        self.batches = []   # (read at, ms, stamped at)
         self.opts = []      # (t, ms, files_in, files_out)
         self.errors = []
 
@@ -152,7 +165,8 @@ class LogTail:
         for line in self.f:
             m = BATCH_RE.match(line)
             if m:
-                self.batches.append((time.monotonic(), float(m.group(2))))
+                self.batches.append((time.monotonic(), float(m.group(2)),
+                                     log_time(m.group(1))))
                 continue
             m = OPT_RE.match(line)
             if m:
@@ -189,8 +203,8 @@ HEADER = ("  elapsed  events/s  batches  commit_p50  commit_p99  commit_max  gap
 
 
 def report(t0, tail, win_start, sent_in_win, win_len, st):
-    b = [ms for t, ms in tail.batches if t >= win_start]
-    ts = [t for t, _ in tail.batches if t >= win_start]
+    b = [ms for t, ms, _ in tail.batches if t >= win_start]
+    ts = [st for t, _, st in tail.batches if t >= win_start]
     gaps = [y - x for x, y in zip(ts, ts[1:])]
     o = [ms for t, ms, _, _ in tail.opts if t >= win_start]
     print(f"{time.monotonic() - t0:8.0f}s {sent_in_win / win_len:9.0f} {len(b):8d} "
@@ -211,6 +225,9 @@ def main():
     ap.add_argument("--every", type=duration, default=300)
     ap.add_argument("--rate", type=int, default=10000, help="events per second")
     ap.add_argument("--initial-keys", type=int, default=100000)
+    ap.add_argument("--fast-snapshot", action="store_true",
+                    help="send the initial rows as fast as the daemon takes them (a Debezium "
+                         "snapshot), then the steady rate")
     ap.add_argument("--update-share", type=float, default=0.9)
     ap.add_argument("--delete-share", type=float, default=0.02,
                     help="share of the updates that are deletes")
@@ -243,7 +260,7 @@ def main():
                               stdin=subprocess.PIPE, stderr=log)
     gen = Generator(a.seed, a.initial_keys, a.update_share, a.delete_share)
     stop, counter = threading.Event(), [0]
-    th = threading.Thread(target=feed, args=(daemon, gen, a.rate, stop, counter), daemon=True)
+    th = threading.Thread(target=feed, args=(daemon, gen, a.rate, stop, counter, a.fast_snapshot), daemon=True)
     t0 = time.monotonic()
     th.start()
     tail = LogTail(logp)
@@ -269,7 +286,7 @@ def main():
                 daemon.kill()
         log.close()
     tail.poll()
-    b = [ms for _, ms in tail.batches]
+    b = [ms for _, ms, _ in tail.batches]
     o = [ms for _, ms, _, _ in tail.opts]
     print(f"total: {counter[0]} events in {time.monotonic() - t0:.0f} s; {len(b)} batches, "
           f"commit p50 {pct(b, 50):.1f} ms p99 {pct(b, 99):.1f} ms; {len(o)} optimizes, "

@@ -112,29 +112,34 @@ const dc_cfg_key dc_cfg_keys[] = {
             "work per run so a batch is never held up for long; the key index follows the "
             "files. off: never (run `deltacdc optimize` yourself)."},
     {.key = "maintenance.optimize_target_file_size", .type = DC_CFG_SIZE,
-     .offset = CF(optimize_target_size), .def = "128MiB", .min = 1024 * 1024,
+     .offset = CF(optimize_target_size), .def = "32MiB", .min = 1024 * 1024,
      .max = 16LL << 30,
-     .doc = "Size of the files OPTIMIZE writes (Delta's default maxFileSize)."},
+     .doc = "Size of the files the automatic OPTIMIZE writes. Smaller than `deltacdc "
+            "optimize`'s 128MiB on purpose: a CDC table is merged into all the time, and a "
+            "file whose rows are replaced must be rewritten whole, so smaller files keep each "
+            "rewrite (and the batch it holds up) short; Databricks lowers the target to 32MB "
+            "for tables with frequent MERGE (delta.tuneFileSizesForRewrites) for the same "
+            "reason."},
     {.key = "maintenance.optimize_min_file_size", .type = DC_CFG_SIZE,
-     .offset = CF(optimize_min_size), .def = "32MiB", .min = 0, .max = 16LL << 30,
+     .offset = CF(optimize_min_size), .def = "8MiB", .min = 0, .max = 16LL << 30,
      .doc = "Files smaller than this are small: compacted together (at most the target "
-            "size)."},
+            "size). A quarter of the target by default."},
     {.key = "maintenance.optimize_small_files", .type = DC_CFG_INT,
-     .offset = CF(optimize_small_files), .def = "32", .min = 2, .max = 1000000,
+     .offset = CF(optimize_small_files), .def = "16", .min = 2, .max = 1000000,
      .doc = "Run when the table has at least this many small files."},
     {.key = "maintenance.optimize_deleted_percent", .type = DC_CFG_INT,
      .offset = CF(optimize_deleted_pct), .def = "20", .min = 1, .max = 100,
      .doc = "Run when a file's deletion vector hides at least this percentage of its rows; "
             "such files are rewritten without those rows."},
     {.key = "maintenance.optimize_max_bytes", .type = DC_CFG_SIZE,
-     .offset = CF(optimize_max_bytes), .def = "256MiB", .min = 1024 * 1024, .max = 1LL << 40,
+     .offset = CF(optimize_max_bytes), .def = "64MiB", .min = 1024 * 1024, .max = 1LL << 40,
      .doc = "Input bytes one run rewrites at most (bounds how long a run holds up the next "
-            "batch; what is left waits for the next run)."},
+            "batch; what is left waits for the next run). A run takes at least one file."},
     {.key = "maintenance.optimize_max_files", .type = DC_CFG_INT,
      .offset = CF(optimize_max_files), .def = "1000", .min = 2, .max = 10000000,
      .doc = "Input files one run rewrites at most."},
     {.key = "maintenance.optimize_interval", .type = DC_CFG_DURATION,
-     .offset = CF(optimize_interval_ms), .def = "30s", .min = 0, .max = 24LL * 3600 * 1000,
+     .offset = CF(optimize_interval_ms), .def = "10s", .min = 0, .max = 24LL * 3600 * 1000,
      .doc = "Time between two runs on a table at least (thresholds are checked after each "
             "batch)."},
     {.key = "maintenance.checkpoint_interval", .type = DC_CFG_INT,

@@ -1,7 +1,7 @@
 /* ingest: automatic OPTIMIZE between batches (maintenance.optimize: auto).
  *
- * After a batch committed to a table, and at most once per
- * maintenance.optimize_interval, the table's files are planned (on the
+ * After a batch committed to a table, once maintenance.optimize_interval
+ * has passed since the last run, the table's files are planned (on the
  * merge table's own snapshot: what its key index reflects) and when a
  * threshold is crossed — at least maintenance.optimize_small_files small
  * files, or a file whose deletion vector hides at least
@@ -68,8 +68,9 @@ static void log_run(const ing_slot *s, const dc_optimize_result *r)
            r->rows_dropped, r->seconds * 1000.0);
 }
 
-/* One run on a slot's table; failures are logged, never returned. */
-static void run(ing_state *st, ing_slot *s)
+/* One run on a slot's table; failures are logged, never returned. True
+ * when a run was tried (a threshold was crossed). */
+static bool run(ing_state *st, ing_slot *s)
 {
     dc_optimize_opts o;
     opts_from_config(&o, st->cfg);
@@ -98,6 +99,7 @@ static void run(ing_state *st, ing_slot *s)
     else if (rc < 0)
         DC_LOG(DC_LOG_WARN, "optimize", "%s: %s", s->path, err.msg);
     dc_optimize_result_dispose(&r);
+    return yes || rc < 0;
 }
 
 void ing_slot_optimize(ing_state *st, ing_slot *s)
@@ -107,6 +109,5 @@ void ing_slot_optimize(ing_state *st, ing_slot *s)
     const double t = now_s();
     if (s->last_optimize == 0) s->last_optimize = t; /* the first run waits an interval too */
     if ((t - s->last_optimize) * 1000.0 < (double)c->optimize_interval_ms) return;
-    s->last_optimize = t;
-    run(st, s);
+    if (run(st, s)) s->last_optimize = now_s(); /* else check again after the next batch */
 }
