@@ -102,7 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         pos += len + (nl ? 1 : 0);
     }
     size_t n = 0;
-    for (size_t i = 0; i < ft.cap; i++) n += ft.slots[i] != NULL;
+    for (size_t i = 0; i < ft.cap; i++) n += ft.slots[i].e != NULL;
     check(n == ft.n && ft.n_adds <= ft.n, "file table counts are off");
     dc_delta_ft_dispose(&ft);
     dc_arena_dispose(&ar);

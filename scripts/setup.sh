@@ -103,9 +103,35 @@ fetch_spark_kafka_jars() {
     done
 }
 
+# Apache Kafka broker jars for the interop tests' real broker
+# (tests/interop/kafka_fixture.py), from Maven Central with Maven's own client:
+# tests/kafka/pom.xml lists them; copied into .cache/kafka-jars. Refetched
+# when the pom changes (its hash is kept beside the jars).
+fetch_kafka_jars() {
+    local dir=".cache/kafka-jars" pom="tests/kafka/pom.xml" stamp want
+    stamp="$dir/.pom.sha256"
+    want="$(sha256sum "$pom" | cut -d' ' -f1)"
+    if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]] && ls "$dir"/kafka_2.13-*.jar >/dev/null 2>&1; then
+        log "Kafka jars present"
+        return 0
+    fi
+    if ! command -v mvn >/dev/null 2>&1 || ! command -v java >/dev/null 2>&1; then
+        log "installing maven and a JDK for the Kafka broker"
+        env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+            maven openjdk-17-jdk-headless || { log "no maven: Kafka tests will skip"; return 0; }
+    fi
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    mvn -q -B -f "$pom" dependency:copy-dependencies -DincludeScope=runtime \
+        -DoutputDirectory="$ROOT/$dir" \
+        || { log "could not fetch the Kafka jars: Kafka tests will skip"; return 0; }
+    echo "$want" > "$stamp"
+}
+
 install_debs
 setup_venv
 fetch_spark_jars
 fetch_spark_kafka_jars
+fetch_kafka_jars
 log "building"
 make -j2

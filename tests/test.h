@@ -21,6 +21,11 @@ const char *dc_test_shared_dir(void);
  * naming DC_SHARED) when the shared folder is missing. */
 const char *dc_test_corpus(const char *rel);
 
+/* A fresh directory /tmp/<prefix>_XXXXXX (strdup'd; free it), or NULL. */
+char *dc_test_tmpdir(const char *prefix);
+/* Removes a directory tree made by dc_test_tmpdir (complains, never fails). */
+void dc_test_rm_rf(const char *dir);
+
 #define TEST(name)                                                       \
     static void test_##name(void);                                       \
     __attribute__((constructor)) static void register_##name(void)       \

@@ -71,6 +71,22 @@ const char *dc_test_corpus(const char *rel)
     return path;
 }
 
+char *dc_test_tmpdir(const char *prefix)
+{
+    char tmpl[256];
+    snprintf(tmpl, sizeof tmpl, "/tmp/%s_XXXXXX", prefix);
+    char *d = mkdtemp(tmpl);
+    return d ? strdup(d) : NULL;
+}
+
+void dc_test_rm_rf(const char *dir)
+{
+    char cmd[1024];
+    if (!dir || strchr(dir, '\'')) return;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
 int main(int argc, char **argv)
 {
     int passed = 0, failed = 0;

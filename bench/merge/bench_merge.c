@@ -5,12 +5,14 @@
  *       builds a raw dv table keyed by a long "id" (0..ROWS-1) quickly: the
  *       Parquet files are written directly in one row group each and
  *       committed as adds in one commit.
- *   bench_merge run TABLE BATCHES EVENTS UPDATE_PCT
- *       opens the table (timing the index build), then merges BATCHES
- *       batches of EVENTS events (UPDATE_PCT% updates of random existing
- *       keys, the rest inserts of new keys) and prints one line:
- *       rows open_s index_bytes_per_row median_batch_ms min_ms max_ms
- *       (the first batch is a warm-up and not counted).
+ *   bench_merge run BATCHES EVENTS UPDATE_PCT TABLE...
+ *       opens the tables (timing each index build), then merges BATCHES
+ *       rounds of one batch per table, interleaved so that every table sees
+ *       the same machine load, each of EVENTS events (UPDATE_PCT% updates of
+ *       random existing keys, the rest inserts of new keys); prints per
+ *       table one line:
+ *       rows open_s open_cpu_s index_bytes_per_row median_ms min_ms max_ms median_cpu_ms
+ *       (the first round is a warm-up and not counted).
  *
  * Driven by bench/merge/run.py.
  */
@@ -175,15 +177,30 @@ static uint64_t rnd(void)
     return rng_state;
 }
 
-/* One batch: adds events and commits; returns its wall time in ms. */
-static int one_batch(double *ms, dc_merge_table *t, int64_t rows, int64_t *next_key,
-                     int64_t *offset, int batch, int events, int update_pct, dc_err *err)
+/* One table under test. */
+typedef struct bt {
+    dc_merge_table *t;
+    int64_t rows, next_key, offset;
+    double open_s, open_cpu_s, bpr;
+    double *ms, *cpu_ms;             /* per measured batch */
+} bt;
+
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One batch: adds events and commits; its wall and CPU time in ms. */
+static int one_batch(bt *x, int batch, int events, int update_pct, double *ms, double *cms,
+                     dc_err *err)
 {
     dc_merge_batch *b = NULL;
     dc_merge_result r;
     char rec[96];
-    const double t0 = now_s();
-    DC_TRY(dc_merge_batch_new(&b, t, err));
+    const double t0 = now_s(), c0 = cpu_s();
+    DC_TRY(dc_merge_batch_new(&b, x->t, err));
     int rc = 0;
     for (int i = 0; rc == 0 && i < events; i++) {
         dc_cdc_event e;
@@ -195,15 +212,16 @@ static int one_batch(double *ms, dc_merge_table *t, int64_t rows, int64_t *next_
         e.ts_ms = 2000 + batch;
         e.n_keys = 1;
         e.keys[0].type = DC_CDC_KEY_LONG;
-        e.keys[0].i = upd ? (int64_t)(rnd() % (uint64_t)rows) : (*next_key)++;
+        e.keys[0].i = upd ? (int64_t)(rnd() % (uint64_t)x->rows) : x->next_key++;
         const int n = snprintf(rec, sizeof rec, "{\"id\":%" PRId64 ",\"v\":%d}", e.keys[0].i, batch);
         e.after = rec;
         e.after_len = (uint32_t)n;
-        rc = dc_merge_batch_add(b, &e, "bench", 0, (*offset)++, err);
+        rc = dc_merge_batch_add(b, &e, "bench", 0, x->offset++, err);
     }
     if (rc == 0) rc = dc_merge_batch_commit(&r, b, err);
     dc_merge_batch_free(b);
     *ms = (now_s() - t0) * 1e3;
+    *cms = (cpu_s() - c0) * 1e3;
     return rc;
 }
 
@@ -213,35 +231,58 @@ static int cmp_dbl(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int run(const char *table, int batches, int events, int update_pct)
+static int open_one(bt *x, const char *table, int batches, dc_err *err)
 {
-    dc_err err;
-    dc_err_clear(&err);
     dc_merge_opts o;
     opts_for(&o, table);
     o.create_if_missing = false;
-    dc_merge_table *t = NULL;
-    const double t0 = now_s();
-    if (dc_merge_table_open(&t, &o, &err) < 0) return fail("open", &err);
-    const double open_s = now_s() - t0;
+    const double t0 = now_s(), c0 = cpu_s();
+    DC_TRY(dc_merge_table_open(&x->t, &o, err));
+    x->open_s = now_s() - t0;
+    x->open_cpu_s = cpu_s() - c0;
     dc_merge_index_stats st;
-    dc_merge_index_stats_get(&st, t);
-    const int64_t rows = (int64_t)st.rows;
-    const double bpr = (double)st.bytes / (double)st.rows;
-    int64_t next_key = rows, offset = 0;
-    if (dc_merge_resume_offset(&offset, t, "bench", 0, &err) < 0) return fail("resume", &err);
-    if (offset < 0) offset = 0;
-    double *ms = calloc((size_t)batches + 1, sizeof *ms);
-    int rc = 0;
-    for (int i = 0; rc == 0 && i <= batches; i++)
-        rc = one_batch(&ms[i], t, rows, &next_key, &offset, i, events, update_pct, &err);
-    if (rc == 0) {
-        qsort(ms + 1, (size_t)batches, sizeof *ms, cmp_dbl);
-        printf("%" PRId64 " %.3f %.2f %.2f %.2f %.2f\n", rows, open_s, bpr,
-               ms[1 + batches / 2], ms[1], ms[batches]);
+    dc_merge_index_stats_get(&st, x->t);
+    x->rows = (int64_t)st.rows;
+    x->bpr = (double)st.bytes / (double)st.rows;
+    x->next_key = x->rows;
+    DC_TRY(dc_merge_resume_offset(&x->offset, x->t, "bench", 0, err));
+    if (x->offset < 0) x->offset = 0;
+    x->ms = calloc((size_t)batches, sizeof *x->ms);
+    x->cpu_ms = calloc((size_t)batches, sizeof *x->cpu_ms);
+    return x->ms && x->cpu_ms ? 0 : dc_err_set(err, DC_ENOMEM, "out of memory");
+}
+
+static void report(bt *x, int batches)
+{
+    qsort(x->ms, (size_t)batches, sizeof *x->ms, cmp_dbl);
+    qsort(x->cpu_ms, (size_t)batches, sizeof *x->cpu_ms, cmp_dbl);
+    printf("%" PRId64 " %.3f %.3f %.2f %.2f %.2f %.2f %.2f\n", x->rows, x->open_s, x->open_cpu_s,
+           x->bpr, x->ms[batches / 2], x->ms[0], x->ms[batches - 1], x->cpu_ms[batches / 2]);
+}
+
+static int run(int batches, int events, int update_pct, char **tables, int n)
+{
+    dc_err err;
+    dc_err_clear(&err);
+    bt *x = calloc((size_t)n, sizeof *x);
+    int rc = x ? 0 : dc_err_set(&err, DC_ENOMEM, "out of memory");
+    for (int i = 0; rc == 0 && i < n; i++) rc = open_one(&x[i], tables[i], batches, &err);
+    for (int round = 0; rc == 0 && round <= batches; round++)
+        for (int i = 0; rc == 0 && i < n; i++) {
+            double ms = 0, cms = 0;
+            rc = one_batch(&x[i], round, events, update_pct, &ms, &cms, &err);
+            if (round > 0) {
+                x[i].ms[round - 1] = ms;
+                x[i].cpu_ms[round - 1] = cms;
+            }
+        }
+    for (int i = 0; rc == 0 && i < n; i++) report(&x[i], batches);
+    for (int i = 0; x && i < n; i++) {
+        dc_merge_table_free(x[i].t);
+        free(x[i].ms);
+        free(x[i].cpu_ms);
     }
-    free(ms);
-    dc_merge_table_free(t);
+    free(x);
     return rc < 0 ? fail("run", &err) : 0;
 }
 
@@ -250,9 +291,9 @@ int main(int argc, char **argv)
     dc_log_set_level(DC_LOG_WARN);
     if (argc == 5 && strcmp(argv[1], "gen") == 0)
         return gen(argv[2], atoll(argv[3]), atoll(argv[4]));
-    if (argc == 6 && strcmp(argv[1], "run") == 0)
-        return run(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
+    if (argc >= 6 && strcmp(argv[1], "run") == 0)
+        return run(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), argv + 5, argc - 5);
     fprintf(stderr, "usage: bench_merge gen TABLE ROWS ROWS_PER_FILE | "
-                    "run TABLE BATCHES EVENTS UPDATE_PCT\n");
+                    "run BATCHES EVENTS UPDATE_PCT TABLE...\n");
     return 2;
 }

@@ -73,7 +73,25 @@ typedef struct dc_cdc_event {
 /* Decodes one record value. `scratch` receives unescaped key strings.
  * Errors (DC_EINVAL) say what is wrong and the byte offset: not JSON, no
  * payload/op, unknown op, a key column missing or null, ts_ms not an integer.
- * The caller prefixes topic/partition/offset. */
+ * The caller prefixes topic/partition/offset.
+ * Details (src/cdc/cdc_decode.c; tests/cdc/cdc_ref.h restates them on the DOM):
+ *   - the record is checked as strictly as dc_json_parse (what decodes here
+ *     parses there; before/after slices are valid JSON); errors read
+ *     "cdc: <what> at byte N"; nesting beyond DC_JSON_MAX_DEPTH is DC_ELIMIT;
+ *   - repeated members: the last one counts (as dc_json_get);
+ *   - a record with "payload" is an envelope ("payload": null is a
+ *     tombstone); "schema" without "payload" is an error; otherwise the
+ *     record is the payload;
+ *   - no op (or op null): SKIP when there is no before/after image and the
+ *     payload has ts_ms (heartbeat), ddl/databaseName/tableChanges (schema
+ *     change) or status (transaction metadata); an error otherwise;
+ *   - op m: SKIP with op 'm'; t: TRUNCATE; c, u, r need an after object, d a
+ *     before object; before/after must be objects or null;
+ *   - keys: a JSON integer in int64 range is LONG; a string is STRING
+ *     (unescaped); any other value (fraction, exponent, big integer, boolean,
+ *     object, array) is STRING with its JSON text; null or missing is an
+ *     error naming the column; ts_ms null counts as absent.
+ * `out` is unspecified after an error. */
 int dc_cdc_decode(dc_cdc_event *out, dc_buf *scratch, const dc_cdc_keyspec *keys,
                   const char *rec, size_t n, dc_err *err);
 

@@ -20,6 +20,8 @@ int dc_cli_cleanup(int argc, char **argv);
 int dc_cli_manifest(int argc, char **argv);
 /* `deltacdc delta-test ...`: test/dev tool for interop tests (cli_deltatest.c). */
 int dc_cli_delta_test(int argc, char **argv);
+/* `deltacdc source-dump URI ...`: test/dev tool printing a source's records (cli_sourcedump.c). */
+int dc_cli_source_dump(int argc, char **argv);
 
 /* `deltacdc optimize TABLE ...` (cli_optimize.c). */
 int dc_cli_optimize(int argc, char **argv);

@@ -140,7 +140,8 @@ static const char vacuum_usage[] =
     "  files removed from the table longer ago than that, and files orphaned by\n"
     "  a writer that crashed before its commit. Hidden paths (_delta_log, names\n"
     "  starting with _ or ., except partition directories) are never touched.\n"
-    "  Time travel to versions older than the retention stops working.\n"
+    "  Time travel to versions older than the retention stops working. The run is\n"
+    "  recorded in the table's history as VACUUM START / VACUUM END commits.\n"
     "\n"
     "  --retain DURATION  168h, 7d, 30m, 1w or \"interval 7 days\" (default: the\n"
     "                     table's delta.deletedFileRetentionDuration, 1 week)\n"
@@ -159,6 +160,9 @@ static void vacuum_summary(const char *table, const dc_maint_vacuum_result *r, b
            (unsigned long long)r->files_recent, (unsigned long long)r->files_listed,
            (unsigned long long)r->dirs_removed, dc_maint_format_duration(d, sizeof d, r->retain_ms),
            (double)r->elapsed_ms / 1000.0);
+    if (r->start_version >= 0)
+        printf("vacuum %s: recorded as versions %lld (VACUUM START) and %lld (VACUUM END)\n",
+               table, (long long)r->start_version, (long long)r->end_version);
 }
 
 int dc_cli_vacuum(int argc, char **argv)
@@ -179,6 +183,7 @@ int dc_cli_vacuum(int argc, char **argv)
     o.progress = on_progress;
     o.on_file = on_file;
     o.ctx = &pc;
+    o.record = true;
     if (a.retain) rc = dc_maint_parse_duration(&o.retain_ms, a.retain, &err);
     if (rc == 0) rc = open_latest(&s, &snap, a.table, &err);
     if (rc == 0) rc = dc_maint_vacuum(&res, snap, &o, &err);

@@ -350,7 +350,7 @@ int cfg_put_scalar(dc_buf *out, const char *s, dc_err *err)
         /* YAML allows only printable characters in a stream (YAML 1.1, 5.1). */
         else if (c < 0x20 || (c >= 0x7f && c <= 0x9f))
             DC_TRY(dc_buf_appendf(out, err, "\\x%02x", (unsigned)c));
-        else if (c == 0xfffe || c == 0xffff)
+        else if (c == 0xfffe || c == 0xffff || c == 0x2028 || c == 0x2029) /* 2028/9 break lines */
             DC_TRY(dc_buf_appendf(out, err, "\\u%04x", (unsigned)c));
         else DC_TRY(dc_buf_append(out, p, (size_t)n, err));
         p += n;
@@ -406,9 +406,11 @@ static int dump_map(dc_buf *out, const dc_cfg_map *m, const char *key, dc_err *e
 {
     DC_TRY(dc_buf_appendf(out, err, "%s:%s\n", key, m->n ? "" : " {}"));
     for (uint32_t i = 0; i < m->n; i++) {
-        DC_TRY(dc_buf_puts(out, "  ", err));
+        /* YAML limits implicit keys to 1024 characters: longer ones are explicit. */
+        const bool explicit_key = strlen(m->keys[i]) > 1000;
+        DC_TRY(dc_buf_puts(out, explicit_key ? "  ? " : "  ", err));
         DC_TRY(cfg_put_scalar(out, m->keys[i], err));
-        DC_TRY(dc_buf_puts(out, ": ", err));
+        DC_TRY(dc_buf_puts(out, explicit_key ? "\n  : " : ": ", err));
         if (dc_config_is_secret_property(m->keys[i])) /* quoted: a plain * is a YAML alias */
             DC_TRY(dc_buf_puts(out, "\"*****\"", err));
         else DC_TRY(cfg_put_scalar(out, m->values[i], err));

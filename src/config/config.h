@@ -59,6 +59,7 @@ enum { DC_CFG_FORMAT_RAW = 0, DC_CFG_FORMAT_TYPED = 1 };
 enum { DC_CFG_MODE_DV = 0, DC_CFG_MODE_COW = 1 };
 enum { DC_CFG_ON_ERROR_FAIL = 0, DC_CFG_ON_ERROR_DEAD_LETTER = 1 };
 enum { DC_CFG_OPTIMIZE_AUTO = 0, DC_CFG_OPTIMIZE_OFF = 1 };
+enum { DC_CFG_VACUUM_AUTO = 0, DC_CFG_VACUUM_OFF = 1 };
 
 /* One entry of `tables:`. */
 typedef struct dc_config_table {
@@ -100,6 +101,12 @@ typedef struct dc_config {
     int64_t optimize_max_bytes;      /* maintenance.optimize_max_bytes, per run */
     int64_t optimize_max_files;      /* maintenance.optimize_max_files, per run */
     int64_t optimize_interval_ms;    /* maintenance.optimize_interval */
+    int64_t checkpoint_interval;     /* maintenance.checkpoint_interval (0: the table's) */
+    bool log_cleanup;                /* maintenance.log_cleanup */
+    bool manifest;                   /* maintenance.manifest */
+    int vacuum;                      /* DC_CFG_VACUUM_* (maintenance.vacuum) */
+    int64_t vacuum_interval_ms;      /* maintenance.vacuum_interval */
+    int64_t vacuum_retention_ms;     /* maintenance.vacuum_retention (0: the table's) */
 } dc_config;
 
 /* One row of the table. */

@@ -144,6 +144,44 @@ const dc_cfg_key dc_cfg_keys[] = {
      .offset = CF(optimize_interval_ms), .def = "10s", .min = 0, .max = 24LL * 3600 * 1000,
      .doc = "Time between two runs on a table at least (thresholds are checked after each "
             "batch)."},
+    {.key = "maintenance.checkpoint_interval", .type = DC_CFG_INT,
+     .offset = CF(checkpoint_interval), .def = "0", .min = -1, .max = 1000000,
+     .doc = "Write a Parquet checkpoint every this many commits (after each commit of ours, "
+            "OPTIMIZE's too; a checkpoint missed because another writer made the commit is "
+            "written at the next one). 0: the table's delta.checkpointInterval (10 when "
+            "unset); -1: never."},
+    {.key = "maintenance.log_cleanup", .type = DC_CFG_BOOL, .offset = CF(log_cleanup),
+     .def = "true",
+     .doc = "After each checkpoint, delete expired log files as Delta does: commits, "
+            "checkpoints and checksums older than the table's delta.logRetentionDuration (30 "
+            "days when unset), never one a reader of a retained version needs. The table "
+            "property delta.enableExpiredLogCleanup=false turns it off too."},
+    {.key = "maintenance.manifest", .type = DC_CFG_BOOL, .offset = CF(manifest), .def = "false",
+     .doc = "Keep _symlink_format_manifest current after every commit, for Hive, Presto, "
+            "Trino or Athena external tables (only manifests whose files changed are "
+            "rewritten). Also done when the table sets "
+            "delta.compatibility.symlinkFormatManifest.enabled=true. Refused, with a warning "
+            "per commit, on tables with deletion vectors: use mode: cow for such tables."},
+    {.key = "maintenance.vacuum", .type = DC_CFG_ENUM, .offset = CF(vacuum), .def = "auto",
+     .values = "auto|off",
+     .doc = "auto: after a batch, at most once per maintenance.vacuum_interval, VACUUM the "
+            "table: delete data and deletion-vector files that no version within the "
+            "retention references and that are older than it (files of rewritten or deleted "
+            "data, and files of a writer that crashed before its commit). Recorded as VACUUM "
+            "START/END commits. off: never (run `deltacdc vacuum` yourself)."},
+    {.key = "maintenance.vacuum_interval", .type = DC_CFG_DURATION,
+     .offset = CF(vacuum_interval_ms), .def = "1h", .min = 60000,
+     .max = 7LL * 24 * 3600 * 1000,
+     .doc = "Time between two VACUUM runs on a table at least (a run lists every file of "
+            "the table: about 1 s per 200k files)."},
+    {.key = "maintenance.vacuum_retention", .type = DC_CFG_DURATION,
+     .offset = CF(vacuum_retention_ms), .def = "0s", .min = 0,
+     .max = 3650LL * 24 * 3600 * 1000,
+     .doc = "How long a file stays after no version needs it (time travel to older "
+            "versions stops working past it). 0s: the table's "
+            "delta.deletedFileRetentionDuration (1 week when unset). A value below the "
+            "table's is refused (the run is skipped with a warning), as Delta's retention "
+            "check does."},
     {.key = "log_level", .type = DC_CFG_ENUM, .offset = CF(log_level), .def = "info",
      .values = "error|warn|info|debug|trace",
      .doc = "Log threshold; INFO logs one line per committed batch."},

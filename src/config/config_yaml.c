@@ -253,7 +253,10 @@ static int apply_pair(loader *L, const char *full, const yaml_node_t *kn, const 
                                                    set_line[row]), err);
         set_line[row] = line_of(kn);
     }
-    if (strncmp(full, "source.kafka.", 13) == 0 && !L->seen_kafka && !is_null(vn)) {
+    /* The Kafka source is configured by its brokers or topics (its other
+     * keys have defaults, which a dump writes out). */
+    if ((strcmp(full, "source.kafka.bootstrap_servers") == 0 ||
+         strcmp(full, "source.kafka.topics") == 0) && !L->seen_kafka && !is_null(vn)) {
         L->seen_kafka = true;
         L->line_kafka = line_of(kn);
     }

@@ -221,7 +221,9 @@ static int close_batch(ing_state *st, dc_err *err)
         if (!st->slots[i]->n_in) continue;
         const uint64_t commits = st->stats.commits;
         DC_TRY(ing_slot_commit(st, st->slots[i], err));
-        if (st->stats.commits > commits) ing_slot_optimize(st, st->slots[i]);
+        if (st->stats.commits == commits) continue;
+        ing_slot_optimize(st, st->slots[i]);
+        ing_slot_maintain(st, st->slots[i]);
     }
     if (st->in_hand) st->stats.batches++;
     st->in_hand = 0;
@@ -432,9 +434,10 @@ int dc_ingest_run(dc_ingest_stats *out, const dc_ingest_opts *o, dc_err *err)
     if (rc == 0)
         DC_LOG(DC_LOG_INFO, "ingest", "done: %" PRIu64 " records, %" PRIu64 " batches, %" PRIu64
                " commits, %" PRIu64 " inserted, %" PRIu64 " updated, %" PRIu64 " deleted, %"
-               PRIu64 " dead letters, %" PRIu64 " optimizes", st.stats.records, st.stats.batches,
-               st.stats.commits, st.stats.inserted, st.stats.updated, st.stats.deleted,
-               st.stats.dead_letters, st.stats.optimizes);
+               PRIu64 " dead letters, %" PRIu64 " optimizes, %" PRIu64 " checkpoints, %" PRIu64
+               " vacuums", st.stats.records, st.stats.batches, st.stats.commits,
+               st.stats.inserted, st.stats.updated, st.stats.deleted, st.stats.dead_letters,
+               st.stats.optimizes, st.stats.checkpoints, st.stats.vacuums);
     state_dispose(&st);
     dc_free(recs);
     return rc;

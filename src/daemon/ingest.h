@@ -33,6 +33,8 @@ typedef struct dc_ingest_stats {
     uint64_t dead_letters;  /* records written to the dead-letter table */
     uint64_t retries;       /* commits redone after a conflict */
     uint64_t optimizes;     /* automatic OPTIMIZE commits (maintenance.optimize) */
+    uint64_t checkpoints;   /* automatic checkpoints (maintenance.checkpoint_interval) */
+    uint64_t vacuums;       /* automatic VACUUM runs (maintenance.vacuum) */
 } dc_ingest_stats;
 
 /* Runs until the input is drained (once), *stop is set, or an error. On a

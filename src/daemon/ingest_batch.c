@@ -127,7 +127,7 @@ static void log_batch(const ing_slot *s, const dc_merge_result *r)
 {
     DC_LOG(DC_LOG_INFO, "ingest",
            "batch %s: %" PRIu64 " records in, %" PRIu64 " inserted, %" PRIu64 " updated, %"
-           PRIu64 " deleted, %" PRIu64 " stale, %.1f ms, version %" PRId64,
+           PRIu64 " deleted, %" PRIu64 " stale, merged in %.1f ms, version %" PRId64,
            s->path, s->n_in, r->inserted, r->updated, r->deleted, r->stale, r->seconds * 1000.0,
            r->version);
 }

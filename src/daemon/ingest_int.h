@@ -75,6 +75,7 @@ typedef struct ing_slot {
     size_t kept_bytes;          /* bytes kept, checked against the replay budget */
     bool keep_lost;             /* budget exceeded: a conflict can not be replayed */
     double last_optimize;       /* monotonic seconds of the last OPTIMIZE check (0: none) */
+    double last_vacuum;         /* monotonic seconds of the last VACUUM (0: none yet) */
 } ing_slot;
 
 /* A topic seen, and the table it goes to. */
@@ -132,6 +133,9 @@ void ing_slot_reset(ing_slot *s);
 /* Automatic OPTIMIZE of the slot's table after a commit (ingest_optimize.c):
  * thresholds, interval and bounds from maintenance.*; failures are logged. */
 void ing_slot_optimize(ing_state *st, ing_slot *s);
+/* Checkpoint policy, log cleanup, manifest and VACUUM after a commit
+ * (ingest_maint.c); failures are logged. */
+void ing_slot_maintain(ing_state *st, ing_slot *s);
 void ing_slot_free(ing_slot *s);
 
 /* ------------------------------------------------ dead-letter table */

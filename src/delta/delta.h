@@ -334,7 +334,10 @@ void dc_delta_snapshot_free(dc_delta_snapshot *snap);
 /* Moves a loaded snapshot forward to `version` (latest when < 0) by
  * replaying the JSON commits after its version (writers refreshing after a
  * lost commit race, the daemon following a table). Going backwards is
- * DC_EINVAL. On error the snapshot is left as it was. */
+ * DC_EINVAL. Every new commit is read and parsed before any is applied, so a
+ * missing or malformed commit leaves the snapshot as it was; only running
+ * out of memory while applying leaves it unusable: it is then marked broken,
+ * every later update fails with DC_EINTERNAL, and it must be freed. */
 int dc_delta_snapshot_update(dc_delta_snapshot *snap, int64_t version, dc_err *err);
 
 /* Getters: borrowed, valid until dc_delta_snapshot_free. */
@@ -362,6 +365,9 @@ size_t dc_delta_snapshot_n_domains(const dc_delta_snapshot *snap);
 const dc_delta_domain *dc_delta_snapshot_domain(const dc_delta_snapshot *snap, size_t i);
 /* Version of the checkpoint the snapshot was loaded from, or -1. */
 int64_t dc_delta_snapshot_checkpoint_version(const dc_delta_snapshot *snap);
+/* True when an update failed while applying (dc_delta_snapshot_update): its
+ * files may be incomplete, so nothing may be written or deleted from it. */
+bool dc_delta_snapshot_broken(const dc_delta_snapshot *snap);
 
 /* ------------------------------------------------------------ scans */
 

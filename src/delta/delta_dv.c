@@ -39,22 +39,35 @@ struct dc_delta_dv {
 static const char z85_chars[] =
     "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
 
+/* Character → digit (-1: not in the alphabet); const so threads share it. */
+static const int8_t z85_value[256] = {
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, 68, -1, 84, 83, 82, 72, -1, 75, 76, 70, 65, -1, 63, 62, 69,
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 64, -1, 73, 66, 74, 71,
+    81, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50,
+    51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 77, -1, 78, 67, -1,
+    -1, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24,
+    25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 79, -1, 80, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
+
 int dc_z85_decode(dc_buf *out, const char *s, size_t n, dc_err *err)
 {
-    static int8_t val[256];
-    static bool ready;
-    if (!ready) {  /* idempotent: every thread computes the same table */
-        memset(val, -1, sizeof val);
-        for (int i = 0; i < 85; i++) val[(uint8_t)z85_chars[i]] = (int8_t)i;
-        ready = true;
-    }
     if (n % 5 != 0)
         return dc_err_set(err, DC_ECORRUPT, "z85: length %zu is not a multiple of 5", n);
     DC_TRY(dc_buf_reserve(out, n / 5 * 4, err));
     for (size_t i = 0; i < n; i += 5) {
         uint64_t v = 0;
         for (size_t k = 0; k < 5; k++) {
-            int8_t d = val[(uint8_t)s[i + k]];
+            int8_t d = z85_value[(uint8_t)s[i + k]];
             if (d < 0)
                 return dc_err_set(err, DC_ECORRUPT, "z85: invalid character 0x%02x at offset %zu",
                                   (unsigned)(uint8_t)s[i + k], i + k);

@@ -33,9 +33,11 @@ log_name dc_delta_log_classify(const char *name);
 /* One logical file of a snapshot: an add (live) or a remove (tombstone),
  * keyed by path + DV unique id. One allocation holds the entry, the key and
  * every string of the action, so replacing or cancelling is one free. */
-typedef struct file_entry {
+typedef struct file_entry file_entry;
+struct file_entry {
     uint64_t hash;        /* hash of key */
     uint64_t seq;         /* replay order of the action that set this entry */
+    file_entry *prev, *next;  /* the table's list in replay order (log order) */
     bool is_add;          /* add (live file) or remove (tombstone) */
     const char *key;      /* path "\n" dv unique id (NUL-terminated) */
     size_t key_len;
@@ -43,15 +45,24 @@ typedef struct file_entry {
         dc_delta_add add;       /* when is_add */
         dc_delta_remove remove; /* when !is_add */
     } a;
-} file_entry;
+};
+
+/* A slot keeps the hash next to the pointer so probing does not touch
+ * entries (100k-file tables: one cache miss per probe otherwise). */
+typedef struct ft_slot {
+    uint64_t hash;        /* hash of the entry's key (valid when e != NULL) */
+    file_entry *e;        /* owned; NULL when empty */
+} ft_slot;
 
 /* Open addressing, linear probing; tombstones (deleted slots) are not needed
  * because entries are only replaced, and cancelled adds become remove entries. */
 typedef struct file_table {
-    file_entry **slots;   /* cap slots, NULL when empty */
+    ft_slot *slots;       /* cap slots */
     size_t cap;           /* power of two */
     size_t n;             /* entries */
     size_t n_adds;        /* entries with is_add */
+    file_entry *head, *tail;  /* every entry, oldest action first: an entry set
+                                 again moves to the tail, so no sort is needed */
 } file_table;
 
 void dc_delta_ft_init(file_table *t);
@@ -69,6 +80,8 @@ struct dc_delta_snapshot {
     dc_storage *storage;          /* borrowed */
     int64_t version;              /* version of this snapshot */
     int64_t checkpoint_version;   /* checkpoint it was built from, or -1 */
+    bool broken;                  /* an update failed while applying: the state is
+                                     half new, half old; only freeing is allowed */
     dc_arena arena;               /* protocol, metadata, txns, domains (small, replaced rarely) */
     bool has_protocol, has_metadata;
     dc_delta_protocol protocol;   /* latest protocol */
@@ -98,6 +111,17 @@ int dc_delta_copy_protocol(dc_delta_protocol *dst, const dc_delta_protocol *src,
                            dc_err *err);
 int dc_delta_copy_metadata(dc_delta_metadata *dst, const dc_delta_metadata *src, dc_arena *a,
                            dc_err *err);
+
+/* --------------------------------------------------------- checkpoints */
+
+typedef int (*dc_delta_action_fn)(void *ctx, const dc_delta_action *a, dc_err *err);
+
+/* Calls fn for every add and remove of a Parquet checkpoint or sidecar, read
+ * column by column (strings valid only during the call). DC_EUNSUPPORTED,
+ * before any call, when the add/remove columns are not laid out as the
+ * protocol says (the caller then reads them as JSON rows). */
+int dc_delta_cp_files(dc_pq_reader *r, const char *file, dc_delta_action_fn fn, void *ctx,
+                      dc_err *err);
 
 /* ---------------------------------------------------------------- DVs */
 

@@ -17,6 +17,8 @@
 /* Per-line DOM arena: a line can be DC_JSONL_MAX_LINE bytes; its DOM is a
  * small multiple of that. */
 #define LINE_ARENA_MAX ((size_t)4 * DC_JSONL_MAX_LINE)
+/* DOM bytes kept across lines before the arena is reset. */
+#define LINE_ARENA_KEEP ((size_t)4 * 1024 * 1024)
 
 typedef struct log_file {
     log_name ln;                 /* what the name says */
@@ -37,7 +39,7 @@ typedef struct checkpoint {
     uint32_t parts;              /* multi-part: its number of parts; 0 for single files */
 } checkpoint;
 
-typedef int (*action_fn)(void *ctx, const dc_delta_action *a, dc_err *err);
+typedef dc_delta_action_fn action_fn;
 
 static void segment_dispose(segment *g)
 {
@@ -123,7 +125,7 @@ static checkpoint pick_checkpoint(const segment *g, int64_t target)
 /* ------------------------------------------------------- reading files */
 
 /* Parses the lines of a JSON file, calling fn per action. With reset, the
- * arena is reset after each line (fn must copy what it keeps). */
+ * arena is reset every few lines (fn must copy what it keeps). */
 static int each_line(const char *text, size_t n, const char *file, dc_arena *arena, bool reset,
                      action_fn fn, void *ctx, dc_err *err)
 {
@@ -142,7 +144,9 @@ static int each_line(const char *text, size_t n, const char *file, dc_arena *are
         dc_delta_action a;
         rc = dc_delta_action_parse(&a, arena, text + pos, len, file, line, err);
         if (rc == 0 && a.type != DC_DELTA_ACTION_NONE) rc = fn(ctx, &a, err);
-        if (reset) dc_arena_reset(arena);
+        /* Resetting frees the arena's chunks: do it once a few lines'
+         * DOMs have accumulated rather than after every line. */
+        if (reset && arena->used > LINE_ARENA_KEEP) dc_arena_reset(arena);
         pos += len + (nl ? 1 : 0);
     }
     return rc;
@@ -177,7 +181,52 @@ static int open_parquet(dc_pq_reader **r, dc_buf *hold, dc_storage *s, const cha
     return dc_pq_reader_open_mem(r, hold->data, hold->len, path, err);
 }
 
-/* Reads the action columns named in `want` of a checkpoint or sidecar. */
+/* A checkpoint row with no action is "{"a":null,"b":null}": no '{' after
+ * the first byte. Such rows are most rows when non-file actions are read
+ * apart from the file actions. */
+static bool all_null_row(const char *line, size_t n)
+{
+    return n > 0 && !memchr(line + 1, '{', n - 1);
+}
+
+/* Lines of rows_json, all-null rows skipped. */
+static int each_row_line(const char *text, size_t n, const char *file, dc_arena *arena,
+                         action_fn fn, void *ctx, dc_err *err)
+{
+    uint64_t row = 0;
+    for (size_t pos = 0; pos < n;) {
+        const char *line = text + pos, *nl = memchr(line, '\n', n - pos);
+        const size_t len = nl ? (size_t)(nl - line) : n - pos;
+        row++;
+        if (!all_null_row(line, len)) {
+            dc_delta_action a;
+            DC_TRY(dc_delta_action_parse(&a, arena, line, len, file, row, err));
+            if (a.type != DC_DELTA_ACTION_NONE) DC_TRY(fn(ctx, &a, err));
+            if (arena->used > LINE_ARENA_KEEP) dc_arena_reset(arena);
+        }
+        pos += len + 1;
+    }
+    return 0;
+}
+
+/* Sets project[] for the root columns named in want (minus skip); true if any. */
+static bool project_columns(bool *project, const dc_pq_schema *sc, const char *const *want,
+                            bool skip_files)
+{
+    bool any = false;
+    for (uint32_t i = 0; i < sc->root.n_children; i++) {
+        const char *name = sc->root.children[i].name;
+        project[i] = false;
+        if (skip_files && (strcmp(name, "add") == 0 || strcmp(name, "remove") == 0)) continue;
+        for (const char *const *w = want; *w; w++)
+            if (strcmp(name, *w) == 0) project[i] = any = true;
+    }
+    return any;
+}
+
+/* Reads the action columns named in `want` of a checkpoint or sidecar: add
+ * and remove column by column (delta_checkpoint.c) when their layout is the
+ * protocol's, everything else as JSON rows. */
 static int read_parquet_actions(dc_storage *s, const char *path, const char *const *want,
                                 action_fn fn, void *ctx, dc_err *err)
 {
@@ -192,21 +241,26 @@ static int read_parquet_actions(dc_storage *s, const char *path, const char *con
     if (rc < 0) goto out;
     const dc_pq_schema *sc = dc_pq_reader_schema(r);
     const pq_file_meta *meta = dc_pq_reader_meta(r);
+    dc_err fast_err;
+    const int fast = dc_delta_cp_files(r, path, fn, ctx, &fast_err);
+    if (fast < 0 && fast != DC_EUNSUPPORTED) {
+        rc = fast;
+        *err = fast_err;
+        goto out;
+    }
+    if (fast == DC_EUNSUPPORTED)
+        DC_LOG(DC_LOG_DEBUG, "delta", "%s: reading add/remove as JSON rows: %s", path,
+               fast_err.msg);
     project = dc_calloc(sc->root.n_children ? sc->root.n_children : 1, sizeof *project);
     if (!project) {
         rc = dc_err_set(err, DC_ENOMEM, "out of memory");
         goto out;
     }
-    bool any = false;
-    for (uint32_t i = 0; i < sc->root.n_children; i++)
-        for (const char *const *w = want; *w; w++)
-            if (strcmp(sc->root.children[i].name, *w) == 0) project[i] = any = true;
-    if (!any) goto out;  /* a checkpoint with no action columns we read */
+    if (!project_columns(project, sc, want, fast == 0)) goto out;
     for (uint32_t rg = 0; rc == 0 && rg < meta->n_row_groups; rg++) {
         dc_buf_reset(&rows);
         rc = dc_pq_reader_rows_json(&rows, r, rg, project, err);
-        if (rc == 0)
-            rc = each_line((const char *)rows.data, rows.len, path, &arena, true, fn, ctx, err);
+        if (rc == 0) rc = each_row_line((const char *)rows.data, rows.len, path, &arena, fn, ctx, err);
     }
 out:
     if (rc < 0) dc_err_prefix(err, "reading checkpoint %s", path);
@@ -336,7 +390,7 @@ static int check_commits(const segment *g, dc_storage *s, int64_t from, int64_t 
     return 0;
 }
 
-static int replay_commits(replay *rp, const segment *g, int64_t from, int64_t to, dc_err *err)
+static int replay_commits(replay *rp, int64_t from, int64_t to, dc_err *err)
 {
     char path[64];
     int rc = 0;
@@ -344,7 +398,6 @@ static int replay_commits(replay *rp, const segment *g, int64_t from, int64_t to
         dc_delta_commit_name(path, v);
         rc = read_json_file(rp->snap->storage, path, on_action, rp, err);
     }
-    (void)g;
     return rc;
 }
 
@@ -451,7 +504,7 @@ int dc_delta_snapshot_load(dc_delta_snapshot **out, dc_storage *s, int64_t versi
     rp.snap = snap;
     snap->version = target;
     if (cp.version >= 0 && (rc = read_checkpoint(&rp, &g, &cp, err)) < 0) goto out;
-    if ((rc = replay_commits(&rp, &g, cp.version + 1, target, err)) < 0) goto out;
+    if ((rc = replay_commits(&rp, cp.version + 1, target, err)) < 0) goto out;
     rc = finish_load(snap, err);
 out:
     if (snap) rc = explain(snap, rc, err);
@@ -550,6 +603,10 @@ void dc_delta_versions_dispose(dc_delta_versions *v)
 
 int dc_delta_snapshot_update(dc_delta_snapshot *snap, int64_t version, dc_err *err)
 {
+    if (snap->broken)
+        return dc_err_set(err, DC_EINTERNAL,
+                          "delta: snapshot %lld is unusable after a failed update; load it again",
+                          (long long)snap->version);
     if (version >= 0 && version < snap->version)
         return dc_err_set(err, DC_EINVAL, "delta: can not update snapshot %lld back to %lld",
                           (long long)snap->version, (long long)version);
@@ -571,6 +628,7 @@ int dc_delta_snapshot_update(dc_delta_snapshot *snap, int64_t version, dc_err *e
     /* Read and parse everything first: a bad commit leaves the snapshot as it was. */
     for (int64_t v = snap->version + 1; rc == 0 && v <= target; v++, n++)
         rc = dc_delta_commit_read(&commits[n], snap->storage, v, err);
+    bool applying = rc == 0 && n > 0;
     for (int64_t i = 0; rc == 0 && i < n; i++)
         for (size_t k = 0; rc == 0 && k < commits[i]->n_actions; k++)
             rc = dc_delta_snap_apply(snap, &commits[i]->actions[k], err);
@@ -578,6 +636,7 @@ int dc_delta_snapshot_update(dc_delta_snapshot *snap, int64_t version, dc_err *e
         snap->version = target;
         rc = finish_load(snap, err);
     }
+    if (applying && rc < 0) snap->broken = true; /* never half-updated and looking whole */
     for (int64_t i = 0; i < n; i++) dc_delta_commit_free(commits[i]);
     dc_free(commits);
     segment_dispose(&g);

@@ -5,6 +5,7 @@
  */
 #include "delta_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 /* ------------------------------------------------------------- packing */
@@ -110,7 +111,7 @@ void dc_delta_ft_init(file_table *t) { memset(t, 0, sizeof *t); }
 
 void dc_delta_ft_dispose(file_table *t)
 {
-    for (size_t i = 0; i < t->cap; i++) dc_free(t->slots[i]);
+    for (size_t i = 0; i < t->cap; i++) dc_free(t->slots[i].e);
     dc_free(t->slots);
     memset(t, 0, sizeof *t);
 }
@@ -118,14 +119,13 @@ void dc_delta_ft_dispose(file_table *t)
 static int ft_grow(file_table *t, dc_err *err)
 {
     size_t cap = t->cap ? t->cap * 2 : 1024;
-    file_entry **slots = dc_calloc(cap, sizeof *slots);
+    ft_slot *slots = dc_calloc(cap, sizeof *slots);
     if (!slots) return dc_err_set(err, DC_ENOMEM, "out of memory growing the file table");
     for (size_t i = 0; i < t->cap; i++) {
-        file_entry *e = t->slots[i];
-        if (!e) continue;
-        size_t j = e->hash & (cap - 1);
-        while (slots[j]) j = (j + 1) & (cap - 1);
-        slots[j] = e;
+        if (!t->slots[i].e) continue;
+        size_t j = t->slots[i].hash & (cap - 1);
+        while (slots[j].e) j = (j + 1) & (cap - 1);
+        slots[j] = t->slots[i];
     }
     dc_free(t->slots);
     t->slots = slots;
@@ -138,26 +138,64 @@ static size_t ft_find(const file_table *t, const char *key, size_t key_len, uint
 {
     size_t j = hash & (t->cap - 1);
     for (;;) {
-        const file_entry *e = t->slots[j];
-        if (!e || (e->hash == hash && e->key_len == key_len && memcmp(e->key, key, key_len) == 0))
+        const ft_slot *sl = &t->slots[j];
+        if (!sl->e || (sl->hash == hash && sl->e->key_len == key_len &&
+                       memcmp(sl->e->key, key, key_len) == 0))
             return j;
         j = (j + 1) & (t->cap - 1);
     }
 }
 
+static void list_unlink(file_table *t, file_entry *e)
+{
+    if (e->prev) e->prev->next = e->next;
+    else t->head = e->next;
+    if (e->next) e->next->prev = e->prev;
+    else t->tail = e->prev;
+}
+
+static void list_append(file_table *t, file_entry *e)
+{
+    e->prev = t->tail;
+    e->next = NULL;
+    if (t->tail) t->tail->next = e;
+    else t->head = e;
+    t->tail = e;
+}
+
+/* path, or path "\n" DV unique id: the logical file's key, written into
+ * `buf` when it fits (the common case), else into a fresh allocation. */
+static char *make_key(char *buf, size_t cap, size_t *len_out, const dc_delta_action *a)
+{
+    const bool add = a->type == DC_DELTA_ACTION_ADD;
+    const char *path = add ? a->u.add.path : a->u.remove.path;
+    const dc_delta_dv_desc *dv = (add ? a->u.add.has_dv : a->u.remove.has_dv)
+                                     ? (add ? &a->u.add.dv : &a->u.remove.dv) : NULL;
+    const size_t pl = strlen(path), dl = dv ? strlen(dv->path_or_inline) : 0;
+    const size_t need = pl + (dv ? 2 + dl + 16 : 0) + 1;  /* "\n", type, "@offset" */
+    char *k = need <= cap ? buf : dc_malloc(need);
+    if (!k) return NULL;
+    size_t n = pl;
+    memcpy(k, path, pl);
+    if (dv) {
+        k[n++] = '\n';
+        k[n++] = dv->storage_type;
+        memcpy(k + n, dv->path_or_inline, dl);
+        n += dl;
+        if (dv->has_offset) n += (size_t)snprintf(k + n, need - n, "@%d", (int)dv->offset);
+    }
+    k[n] = '\0';
+    *len_out = n;
+    return k;
+}
+
 int dc_delta_ft_apply(file_table *t, const dc_delta_action *a, uint64_t seq, dc_err *err)
 {
     DC_ASSERT(a->type == DC_DELTA_ACTION_ADD || a->type == DC_DELTA_ACTION_REMOVE);
-    const bool add = a->type == DC_DELTA_ACTION_ADD;
-    const char *path = add ? a->u.add.path : a->u.remove.path;
-    const bool has_dv = add ? a->u.add.has_dv : a->u.remove.has_dv;
-    dc_buf key;
-    dc_buf_init(&key, (size_t)1 << 30);
-    int rc = dc_buf_puts(&key, path, err);
-    if (rc == 0 && has_dv) {
-        rc = dc_buf_putc(&key, '\n', err);
-        if (rc == 0) rc = dc_delta_dv_unique_id(&key, add ? &a->u.add.dv : &a->u.remove.dv, err);
-    }
+    char stack[512];
+    size_t key_len = 0;
+    char *key = make_key(stack, sizeof stack, &key_len, a);
+    int rc = key ? 0 : dc_err_set(err, DC_ENOMEM, "out of memory");
     if (rc == 0 && t->n + 1 > t->cap / 2) {
         if (t->n >= DC_DELTA_MAX_FILES)
             rc = dc_err_set(err, DC_ELIMIT, "delta: more than %zu logical files", DC_DELTA_MAX_FILES);
@@ -165,21 +203,24 @@ int dc_delta_ft_apply(file_table *t, const dc_delta_action *a, uint64_t seq, dc_
             rc = ft_grow(t, err);
     }
     file_entry *e = NULL;
-    const uint64_t h = rc == 0 ? dc_delta_hash(key.data, key.len) : 0;
-    if (rc == 0) rc = make_entry(&e, a, (const char *)key.data, key.len, h, seq, err);
+    const uint64_t h = rc == 0 ? dc_delta_hash(key, key_len) : 0;
+    if (rc == 0) rc = make_entry(&e, a, key, key_len, h, seq, err);
     if (rc == 0) {
-        size_t j = ft_find(t, (const char *)key.data, key.len, h);
-        file_entry *old = t->slots[j];
+        size_t j = ft_find(t, key, key_len, h);
+        file_entry *old = t->slots[j].e;
         if (old) {
             t->n_adds -= old->is_add;
+            list_unlink(t, old);
             dc_free(old);
         } else {
             t->n++;
         }
         t->n_adds += e->is_add;
-        t->slots[j] = e;
+        t->slots[j].hash = h;
+        t->slots[j].e = e;
+        list_append(t, e);
     }
-    dc_buf_dispose(&key);
+    if (key != stack) dc_free(key);
     return rc;
 }
 
@@ -320,37 +361,24 @@ int dc_delta_snap_apply(dc_delta_snapshot *snap, const dc_delta_action *a, dc_er
     }
 }
 
-static int cmp_seq(const void *a, const void *b)
-{
-    const file_entry *x = *(const file_entry *const *)a, *y = *(const file_entry *const *)b;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
 int dc_delta_snap_finish(dc_delta_snapshot *snap, dc_err *err)
 {
     file_table *t = &snap->files;
-    file_entry **all = dc_malloc((t->n ? t->n : 1) * sizeof *all);
-    if (!all) return dc_err_set(err, DC_ENOMEM, "out of memory");
-    size_t n = 0;
-    for (size_t i = 0; i < t->cap; i++)
-        if (t->slots[i]) all[n++] = t->slots[i];
-    DC_ASSERT(n == t->n);
-    qsort(all, n, sizeof *all, cmp_seq);
     dc_free(snap->live);
     dc_free(snap->tomb);
     snap->live = dc_malloc((t->n_adds ? t->n_adds : 1) * sizeof *snap->live);
-    snap->tomb = dc_malloc((n - t->n_adds ? n - t->n_adds : 1) * sizeof *snap->tomb);
-    if (!snap->live || !snap->tomb) {
-        dc_free(all);
-        return dc_err_set(err, DC_ENOMEM, "out of memory");
-    }
+    snap->tomb = dc_malloc((t->n - t->n_adds ? t->n - t->n_adds : 1) * sizeof *snap->tomb);
+    if (!snap->live || !snap->tomb) return dc_err_set(err, DC_ENOMEM, "out of memory");
     snap->n_live = snap->n_tomb = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (all[i]->is_add) snap->live[snap->n_live++] = &all[i]->a.add;
-        else snap->tomb[snap->n_tomb++] = &all[i]->a.remove;
+    uint64_t last_seq = 0;
+    for (const file_entry *e = t->head; e; e = e->next) {
+        DC_DASSERT(e->seq >= last_seq);
+        last_seq = e->seq;
+        if (e->is_add) snap->live[snap->n_live++] = &e->a.add;
+        else snap->tomb[snap->n_tomb++] = &e->a.remove;
     }
-    DC_ASSERT(snap->n_live == t->n_adds);
-    dc_free(all);
+    DC_ASSERT(snap->n_live == t->n_adds && snap->n_live + snap->n_tomb == t->n);
+    (void)last_seq;
     return dc_delta_cm_mode_of(&snap->cm_mode, &snap->protocol, &snap->metadata, err);
 }
 
@@ -428,6 +456,8 @@ int64_t dc_delta_snapshot_checkpoint_version(const dc_delta_snapshot *snap)
 {
     return snap->checkpoint_version;
 }
+
+bool dc_delta_snapshot_broken(const dc_delta_snapshot *snap) { return snap->broken; }
 
 int dc_delta_snapshot_schema(const dc_delta_schema **out, dc_delta_snapshot *snap, dc_err *err)
 {

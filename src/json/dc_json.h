@@ -47,6 +47,9 @@ struct dc_json {
  * the last, as most JSON readers do). Invalid UTF-8 in strings is an error. */
 int dc_json_parse(dc_json **out, dc_arena *arena, const char *text, size_t n, dc_err *err);
 
+/* "null", "a boolean", "a number", "a string", "an array", "an object": for
+ * error messages that say what was found. */
+const char *dc_json_type_name(dc_json_type t);
 /* Member of an object by key (the last one if repeated), or NULL. */
 const dc_json *dc_json_get(const dc_json *obj, const char *key);
 /* String value or NULL when v is NULL or not a string. */

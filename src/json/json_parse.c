@@ -6,6 +6,7 @@
  * every array/object ends up as `len` consecutive nodes and the stack is
  * reused by the next container. Strings without escapes are one memcpy. */
 #include "dc_json.h"
+#include "json_int.h"
 
 #include "../common/dc_limits.h"
 
@@ -520,7 +521,7 @@ const char *dc_json_str(const dc_json *v)
     return v && v->type == DC_JSON_STRING ? v->u.str : NULL;
 }
 
-static const char *type_name(dc_json_type t)
+const char *dc_json_type_name(dc_json_type t)
 {
     switch (t) {
     case DC_JSON_NULL: return "null";
@@ -540,7 +541,7 @@ static int want_number(const dc_json *v, const char *what, const char *expected,
     if (!v) return dc_err_set(err, DC_EINVAL, "json: %s: missing (expected %s)", what, expected);
     if (v->type != DC_JSON_NUMBER)
         return dc_err_set(err, DC_EINVAL, "json: %s: expected %s, found %s", what, expected,
-                          type_name(v->type));
+                          dc_json_type_name(v->type));
     return 0;
 }
 
@@ -570,23 +571,6 @@ not_integer:
                       v->u.str, shown < (int)v->len ? "..." : "");
 }
 
-/* The C locale, so that '.' is the decimal point whatever setlocale did.
- * Created once, lock-free; glibc hands out a static object for "C". */
-static locale_t c_locale(void)
-{
-    static locale_t cached;
-    locale_t loc = __atomic_load_n(&cached, __ATOMIC_ACQUIRE);
-    if (loc) return loc;
-    loc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
-    if (!loc) return (locale_t)0;
-    locale_t expected = (locale_t)0;
-    if (!__atomic_compare_exchange_n(&cached, &expected, loc, false, __ATOMIC_ACQ_REL,
-                                     __ATOMIC_ACQUIRE)) {
-        freelocale(loc);
-        loc = expected;
-    }
-    return loc;
-}
 
 int dc_json_f64(double *out, const dc_json *v, const char *what, dc_err *err)
 {
@@ -600,7 +584,7 @@ int dc_json_f64(double *out, const dc_json *v, const char *what, dc_err *err)
         return 0;
     }
     DC_TRY(want_number(v, what, "a number", err));
-    const locale_t loc = c_locale();
+    const locale_t loc = dc_json_c_locale();
     char *end = NULL;
     /* Overflow gives ±inf, underflow 0 or a subnormal: what strtod and most readers do. */
     const double d = loc ? strtod_l(v->u.str, &end, loc) : strtod(v->u.str, &end);

@@ -1,6 +1,7 @@
 /* Writing JSON: string escaping, integers without printf, shortest
  * round-trip doubles and floats, and compact serialization of a DOM. */
 #include "dc_json.h"
+#include "json_int.h"
 
 #include "../common/dc_limits.h"
 
@@ -88,7 +89,7 @@ int dc_json_put_i64(dc_buf *out, int64_t v, dc_err *err)
 
 /* The C locale, so that '.' is the decimal point whatever setlocale did.
  * Created once, lock-free; glibc hands out a static object for "C". */
-static locale_t c_locale(void)
+locale_t dc_json_c_locale(void)
 {
     static locale_t cached;
     locale_t loc = __atomic_load_n(&cached, __ATOMIC_ACQUIRE);
@@ -116,7 +117,7 @@ static size_t shortest_text(char text[40], double v, bool is_float)
     const double min_normal = is_float ? (double)FLT_MIN : DBL_MIN;
     int digits = is_float ? FLT_DIG : DBL_DIG;
     if (fabs(v) < min_normal) digits = 1;
-    const locale_t loc = c_locale();
+    const locale_t loc = dc_json_c_locale();
     const locale_t old = loc ? uselocale(loc) : (locale_t)0;
     int n = 0;
     for (; digits <= max_digits; digits++) {

@@ -205,6 +205,9 @@ typedef struct dc_maint_vacuum_opts {
      * table-relative path; may be NULL. */
     void (*on_file)(void *ctx, const char *path, uint64_t size);
     void *ctx;                   /* for progress and on_file */
+    bool record;                 /* commit "VACUUM START" before deleting and "VACUUM END"
+                                    after (commitInfo only, as Delta and delta-rs do), so the
+                                    table's history shows the run; never in a dry run */
 } dc_maint_vacuum_opts;
 
 void dc_maint_vacuum_opts_init(dc_maint_vacuum_opts *o);
@@ -219,6 +222,8 @@ typedef struct dc_maint_vacuum_result {
     uint64_t bytes_removed;
     uint64_t dirs_removed;       /* directories left empty, removed (local storage) */
     int64_t elapsed_ms;
+    int64_t start_version;       /* version of the VACUUM START commit (-1: none) */
+    int64_t end_version;         /* version of the VACUUM END commit (-1: none) */
 } dc_maint_vacuum_result;
 
 /* Delta's rule for names VACUUM does not descend into or delete: names that
@@ -257,12 +262,15 @@ typedef struct dc_maint_result {
 } dc_maint_result;
 
 /* Call after every successful commit of `version` (by any writer of ours).
- * `snap` is the writer's snapshot: at `version`, or older and then moved
- * forward to it (dc_delta_snapshot_update); newer is DC_EINVAL. Writes a
+ * `snap` is the writer's snapshot, borrowed and never modified (the
+ * daemon's key index reflects it): at `version`, or older (its table
+ * properties are used; a snapshot at `version` is then loaded only when a
+ * checkpoint or a manifest is due), or NULL (the same, loading for the
+ * properties too: slower). Newer than `version` is DC_EINVAL. Writes a
  * checkpoint when version > 0 and version is a multiple of the interval, or
  * when the newest checkpoint (_last_checkpoint) is an interval or more
- * behind (a multiple committed by another writer, or a crash between
- * commit and checkpoint); then log cleanup (opts); then the manifest when
+ * behind (a multiple committed by another writer, or a crash between commit
+ * and checkpoint); then log cleanup (opts); then the manifest when
  * o->manifest or the table property asks for it. The commit is already
  * durable: a failure here loses nothing — log it and go on. `out` may be
  * NULL. */

@@ -28,15 +28,24 @@ static bool checkpoint_due(dc_storage *s, int64_t version, int64_t interval)
     return version - (last < 0 ? 0 : last) >= interval;
 }
 
-static int sync_snapshot(dc_delta_snapshot *snap, int64_t version, dc_err *err)
+/* The snapshot at `version`: `snap` itself when it is there, else one
+ * loaded into *owned (the caller frees it). */
+static int at_version(dc_delta_snapshot **out, dc_delta_snapshot **owned, dc_storage *s,
+                      dc_delta_snapshot *snap, int64_t version, dc_err *err)
 {
-    const int64_t have = dc_delta_snapshot_version(snap);
-    if (have > version)
-        return dc_err_set(err, DC_EINVAL,
-                          "maintenance after commit %lld: the snapshot is already at version "
-                          "%lld", (long long)version, (long long)have);
-    if (have < version) DC_TRY(dc_delta_snapshot_update(snap, version, err));
+    if (snap && dc_delta_snapshot_version(snap) == version && !dc_delta_snapshot_broken(snap)) {
+        *out = snap;
+        return 0;
+    }
+    if (!*owned) DC_TRY(dc_delta_snapshot_load(owned, s, version, err));
+    *out = *owned;
     return 0;
+}
+
+static int64_t interval_of(const dc_maint_opts *o, const dc_maint_props *props)
+{
+    if (o->checkpoint_interval > 0) return o->checkpoint_interval;
+    return o->checkpoint_interval == 0 ? props->checkpoint_interval : -1;
 }
 
 int dc_maint_after_commit(dc_maint_result *out, dc_storage *s, dc_delta_snapshot *snap,
@@ -44,15 +53,19 @@ int dc_maint_after_commit(dc_maint_result *out, dc_storage *s, dc_delta_snapshot
 {
     dc_maint_result res;
     dc_maint_props props;
+    dc_delta_snapshot *owned = NULL, *at = NULL;
     memset(&res, 0, sizeof res);
-    int rc = sync_snapshot(snap, version, err);
-    const dc_delta_metadata *m = rc == 0 ? dc_delta_snapshot_metadata(snap) : NULL;
-    if (rc == 0) rc = dc_maint_props_from_metadata(&props, m, err);
-    const int64_t interval = rc < 0 ? -1
-                             : o->checkpoint_interval > 0 ? o->checkpoint_interval
-                             : o->checkpoint_interval == 0 ? props.checkpoint_interval : -1;
+    int rc = 0;
+    if (snap && dc_delta_snapshot_version(snap) > version)
+        rc = dc_err_set(err, DC_EINVAL,
+                        "maintenance after commit %lld: the snapshot is already at version %lld",
+                        (long long)version, (long long)dc_delta_snapshot_version(snap));
+    if (rc == 0 && !snap) rc = at_version(&snap, &owned, s, NULL, version, err);
+    if (rc == 0) rc = dc_maint_props_from_metadata(&props, dc_delta_snapshot_metadata(snap), err);
+    const int64_t interval = rc == 0 ? interval_of(o, &props) : -1;
     if (rc == 0 && interval > 0 && checkpoint_due(s, version, interval)) {
-        rc = dc_delta_checkpoint_write(&res.checkpoint, snap, err);
+        rc = at_version(&at, &owned, s, snap, version, err);
+        if (rc == 0) rc = dc_delta_checkpoint_write(&res.checkpoint, at, err);
         if (rc == 0) res.checkpointed = true;
         else dc_err_prefix(err, "checkpoint at version %lld", (long long)version);
     }
@@ -60,13 +73,15 @@ int dc_maint_after_commit(dc_maint_result *out, dc_storage *s, dc_delta_snapshot
         dc_maint_log_opts lo;
         dc_maint_log_opts_init(&lo);
         lo.now_ms = o->now_ms;
-        rc = dc_maint_log_cleanup(&res.log, s, m, &lo, err);
+        rc = dc_maint_log_cleanup(&res.log, s, dc_delta_snapshot_metadata(at), &lo, err);
         if (rc == 0) res.cleaned = !res.log.skipped;
     }
     if (rc == 0 && (o->manifest || props.manifest_on_commit)) {
-        rc = dc_maint_manifest_write(&res.manifest_info, snap, err);
+        rc = at_version(&at, &owned, s, snap, version, err);
+        if (rc == 0) rc = dc_maint_manifest_write(&res.manifest_info, at, err);
         if (rc == 0) res.manifest = true;
     }
+    dc_delta_snapshot_free(owned);
     if (out) *out = res;
     return rc;
 }

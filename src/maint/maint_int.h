@@ -18,6 +18,10 @@ void mt_strset_dispose(mt_strset *s);
 int mt_strset_add(mt_strset *s, const char *key, size_t n, bool *added, dc_err *err);
 bool mt_strset_has(const mt_strset *s, const char *key, size_t n);
 
+/* DC_EINVAL when snap is broken (an update failed half way): writing a
+ * checkpoint or manifest, or deleting files, from it could lose data. */
+int mt_check_usable(const dc_delta_snapshot *snap, const char *what, dc_err *err);
+
 /* NUL-terminates b's bytes (b->len unchanged). */
 int mt_buf_z(dc_buf *b, dc_err *err);
 

@@ -251,7 +251,8 @@ int dc_maint_manifest_write(dc_maint_manifest_result *out, dc_delta_snapshot *sn
     dc_buf_init(&v.content, MAX_MANIFEST_BYTES);
     dc_buf_init(&v.old, MAX_MANIFEST_BYTES);
     bool have_root = false;
-    int rc = dc_maint_manifest_check(snap, err);
+    int rc = mt_check_usable(snap, "manifest", err);
+    if (rc == 0) rc = dc_maint_manifest_check(snap, err);
     if (rc == 0 && (rc = mt_root_init(&v.root, v.s, err)) == 0) have_root = true;
     if (rc == 0) rc = build_entries(&v, err);
     if (rc == 0) rc = write_all(&v, err);

@@ -210,3 +210,12 @@ int64_t mt_last_checkpoint(dc_storage *s)
     dc_buf_dispose(&b);
     return v;
 }
+
+int mt_check_usable(const dc_delta_snapshot *snap, const char *what, dc_err *err)
+{
+    if (!dc_delta_snapshot_broken(snap)) return 0;
+    return dc_err_set(err, DC_EINVAL,
+                      "%s: the snapshot of version %lld is unusable after a failed update "
+                      "(its files may be incomplete); load it again", what,
+                      (long long)dc_delta_snapshot_version(snap));
+}

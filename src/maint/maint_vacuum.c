@@ -235,6 +235,43 @@ static void remove_empty_dirs(vac *v)
     }
 }
 
+/* ---------------------------------------------------------------- history */
+
+/* A commitInfo-only commit, as Delta writes around a VACUUM: "VACUUM START"
+ * (retention parameters, what is about to go) and "VACUUM END" (status and
+ * what went). A commit without actions conflicts with nothing. */
+static int record(vac *v, bool start, int64_t *version_out, dc_err *err)
+{
+    dc_delta_tx *tx = NULL;
+    char num[24];
+    const dc_maint_vacuum_result *r = v->res;
+    int rc = dc_delta_tx_new(&tx, v->snap, start ? "VACUUM START" : "VACUUM END", err);
+    if (rc == 0 && start) {
+        dc_maint_props props;
+        rc = dc_maint_props_from_metadata(&props, v->meta, err);
+        if (rc == 0) rc = dc_delta_tx_param(tx, "retentionCheckEnabled",
+                                            v->o->force ? "false" : "true", err);
+        snprintf(num, sizeof num, "%lld", (long long)props.file_retention_ms);
+        if (rc == 0) rc = dc_delta_tx_param(tx, "defaultRetentionMillis", num, err);
+        snprintf(num, sizeof num, "%lld", (long long)r->retain_ms);
+        if (rc == 0 && v->o->retain_ms >= 0)
+            rc = dc_delta_tx_param(tx, "specifiedRetentionMillis", num, err);
+        if (rc == 0) rc = dc_delta_tx_metric(tx, "numFilesToDelete", (int64_t)v->n_files, err);
+        uint64_t bytes = 0;
+        for (size_t i = 0; i < v->n_files; i++) bytes += v->files[i].size;
+        if (rc == 0) rc = dc_delta_tx_metric(tx, "sizeOfDataToDelete", (int64_t)bytes, err);
+    } else if (rc == 0) {
+        rc = dc_delta_tx_param(tx, "status", "COMPLETED", err);
+        if (rc == 0) rc = dc_delta_tx_metric(tx, "numDeletedFiles", (int64_t)r->files_removed, err);
+        if (rc == 0)
+            rc = dc_delta_tx_metric(tx, "numVacuumedDirectories", (int64_t)r->dirs_removed, err);
+    }
+    if (rc == 0) rc = dc_delta_tx_commit(version_out, tx, err);
+    if (rc < 0) dc_err_prefix(err, "vacuum: %s commit", start ? "VACUUM START" : "VACUUM END");
+    dc_delta_tx_free(tx);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ entry */
 
 void dc_maint_vacuum_opts_init(dc_maint_vacuum_opts *o)
@@ -248,6 +285,7 @@ static int check_retention(dc_maint_vacuum_result *r, const dc_delta_snapshot *s
 {
     dc_maint_props props;
     const dc_delta_metadata *m = dc_delta_snapshot_metadata(snap);
+    DC_TRY(mt_check_usable(snap, "vacuum", err));
     DC_TRY(dc_delta_protocol_check_write(dc_delta_snapshot_protocol(snap), m, err));
     DC_TRY(dc_maint_props_from_metadata(&props, m, err));
     r->retain_ms = o->retain_ms >= 0 ? o->retain_ms : props.file_retention_ms;
@@ -274,6 +312,7 @@ int dc_maint_vacuum(dc_maint_vacuum_result *out, dc_delta_snapshot *snap,
     dc_maint_vacuum_result res;
     vac v;
     memset(&res, 0, sizeof res);
+    res.start_version = res.end_version = -1;
     memset(&v, 0, sizeof v);
     v.snap = snap;
     v.s = dc_delta_snapshot_storage(snap);
@@ -287,9 +326,12 @@ int dc_maint_vacuum(dc_maint_vacuum_result *out, dc_delta_snapshot *snap,
     int rc = check_retention(&res, snap, o, err);
     if (rc == 0 && (rc = mt_root_init(&v.root, v.s, err)) == 0) have_root = true;
     if (rc == 0) rc = build_keep(&v, err);
+    const bool rec = o->record && !o->dry_run;
     if (rc == 0) rc = list_all(&v, err);
+    if (rc == 0 && rec) rc = record(&v, true, &res.start_version, err);
     if (rc == 0) rc = delete_all(&v, err);
     if (rc == 0) remove_empty_dirs(&v);
+    if (rc == 0 && rec) rc = record(&v, false, &res.end_version, err);
     res.elapsed_ms = mono_ms() - t0;
     if (have_root) mt_root_dispose(&v.root);
     dc_buf_dispose(&v.tmp);

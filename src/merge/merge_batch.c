@@ -55,6 +55,7 @@ struct dc_merge_batch {
     size_t map_cap;
     mb_tp *tps;
     size_t n_tps, cap_tps;
+    uint32_t last_tp;           /* the topic-partition of the previous event (runs are common) */
     bool has_trunc;             /* a truncate was added (the last one below) */
     uint32_t trunc_tp;
     int64_t trunc_off;
@@ -101,12 +102,21 @@ static int grow(void **p, size_t *cap, size_t n, size_t size, size_t max, dc_err
     return 0;
 }
 
+static bool tp_is(const mb_tp *tp, const char *topic, int32_t partition)
+{
+    return tp->partition == partition && strcmp(tp->topic, topic) == 0;
+}
+
 static int tp_get(uint32_t *out, dc_merge_batch *b, const char *topic, int32_t partition,
                   dc_err *err)
 {
+    if (b->n_tps && tp_is(&b->tps[b->last_tp], topic, partition)) {
+        *out = b->last_tp;
+        return 0;
+    }
     for (size_t i = b->n_tps; i-- > 0;)
-        if (b->tps[i].partition == partition && strcmp(b->tps[i].topic, topic) == 0) {
-            *out = (uint32_t)i;
+        if (tp_is(&b->tps[i], topic, partition)) {
+            *out = b->last_tp = (uint32_t)i;
             return 0;
         }
     DC_TRY(grow((void **)&b->tps, &b->cap_tps, b->n_tps, sizeof *b->tps, 1u << 20, err));
@@ -123,7 +133,7 @@ static int tp_get(uint32_t *out, dc_merge_batch *b, const char *topic, int32_t p
     dc_buf_dispose(&id);
     if (rc < 0) return rc;
     b->tps[b->n_tps] = tp;
-    *out = (uint32_t)b->n_tps++;
+    *out = b->last_tp = (uint32_t)b->n_tps++;
     return 0;
 }
 

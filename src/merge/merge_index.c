@@ -290,6 +290,21 @@ void dc_mx_insert(mx_index *x, const mkey *k, const mx_val *v)
     x->n++;
 }
 
+void dc_mx_remove(mx_index *x, size_t slot)
+{
+    DC_ASSERT(slot < x->cap && x->slots[slot].file && x->n > 0);
+    size_t j = slot;
+    for (;;) { /* pull the following entries of the run one step back */
+        const size_t nx = j + 1 == x->cap ? 0 : j + 1;
+        const mx_slot *s = &x->slots[nx];
+        if (!s->file || dist_at(x, nx, slot_hash(x, s)) == 0) break;
+        x->slots[j] = *s;
+        j = nx;
+    }
+    memset(&x->slots[j], 0, sizeof x->slots[j]);
+    x->n--;
+}
+
 int dc_mx_put_max(mx_index *x, const mkey *k, const mx_val *v, bool *dup, dc_err *err)
 {
     *dup = false;

@@ -131,6 +131,9 @@ void dc_mx_prefetch(const mx_index *x, uint64_t hash);
 /* Sets the value of a found slot (moves nothing). */
 void dc_mx_set(mx_index *x, size_t slot, const mx_val *v);
 mx_val dc_mx_get(const mx_index *x, size_t slot);
+/* Removes the key of a found slot (backward shift; other slots move). A
+ * byte key's record stays in the arena until the next rebuild. */
+void dc_mx_remove(mx_index *x, size_t slot);
 /* Builds: inserts k, or when present keeps the row with the greater
  * sequence; *dup tells a key seen twice. Grows as needed. */
 int dc_mx_put_max(mx_index *x, const mkey *k, const mx_val *v, bool *dup, dc_err *err);
@@ -178,6 +181,7 @@ struct dc_merge_table {
     mx_index index;                 /* key → (file, row, sequence) and the file table */
     bool broken;                    /* index/snapshot out of step: reload before use */
     double build_seconds;           /* last index build */
+    uint64_t n_builds;              /* full index builds so far (open, reloads) */
     uint64_t dup_keys;              /* keys found in two rows at the last build */
 };
 
@@ -193,8 +197,9 @@ int dc_merge_index_file(dc_merge_table *t, const dc_delta_add *add, dc_err *err)
  * live get SIZE_MAX. *unknown counts live files the table does not know. */
 int dc_merge_files_sync(dc_merge_table *t, size_t *unknown, dc_err *err);
 /* Moves the snapshot to `version` (latest when < 0) and brings the index
- * along: only adds by others → those files are indexed, anything else
- * (removes, DV changes, metadata) → full rebuild. `ours` is a version this
+ * along: files others added are indexed, files they removed or gave a new
+ * DV are re-read (their entries dropped, live rows indexed again); a
+ * metadata or protocol change reloads everything. `ours` is a version this
  * process committed and already applied to the index (-1: none). */
 int dc_merge_table_refresh(dc_merge_table *t, int64_t version, int64_t ours, dc_err *err);
 /* Moves to the latest version: refresh, or a full reload when broken. */

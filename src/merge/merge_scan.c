@@ -62,6 +62,7 @@ typedef struct scan_file {
     uint64_t *dv;                   /* deleted rows ascending (dc_free), or NULL */
     size_t n_dv, dv_at;             /* entries and walk position */
     uint32_t file_id;
+    bool unindex;                   /* drop the index entries pointing at the rows instead */
     dc_buf kb;                      /* canonical key bytes of the current row */
     uint64_t null_keys;             /* rows with a null key part: not indexed */
 } scan_file;
@@ -200,11 +201,20 @@ static int scan_chunk(scan_file *sf, mcolcur *cc, size_t row0, size_t n, uint64_
         dc_mx_prefetch(&sf->t->index, q->k.hash);
         np++;
     }
+    mx_index *x = &sf->t->index;
     for (size_t i = 0; i < np; i++) {
         bool dup = false;
         p[i].k.b = sf->kb.data + p[i].koff;
-        DC_TRY(dc_mx_put_max(&sf->t->index, &p[i].k, &p[i].v, &dup, err));
-        *dups += dup;
+        if (!sf->unindex) {
+            DC_TRY(dc_mx_put_max(x, &p[i].k, &p[i].v, &dup, err));
+            *dups += dup;
+            continue;
+        }
+        const size_t slot = dc_mx_find(x, &p[i].k);
+        if (slot == SIZE_MAX) continue;
+        const mx_val v = dc_mx_get(x, slot);
+        if (v.file == sf->file_id && (v.row & MX_ROW_MASK) == (p[i].v.row & MX_ROW_MASK))
+            dc_mx_remove(x, slot);
     }
     return 0;
 }
@@ -240,15 +250,19 @@ static int load_dv(scan_file *sf, const dc_delta_add *add, dc_err *err)
     return rc;
 }
 
+/* Walks every row group of an open file. The file id is allocated for a
+ * new file (sf->file_id == UINT32_MAX) and the DV honoured when indexing. */
 static int scan_file_rows(scan_file *sf, const dc_delta_add *add, dc_err *err)
 {
     const pq_file_meta *m = dc_pq_reader_meta(sf->r);
     if (m->num_rows < 0 || (uint64_t)m->num_rows > MX_ROW_MASK)
         return dc_err_set(err, DC_ELIMIT, "%s: %" PRId64 " rows; the key index takes files of "
                           "fewer than 2^31 rows", sf->path, m->num_rows);
-    DC_TRY(dc_mx_file_add(&sf->file_id, &sf->t->index, add->path, (uint64_t)m->num_rows, err));
+    if (sf->file_id == UINT32_MAX)
+        DC_TRY(dc_mx_file_add(&sf->file_id, &sf->t->index, add->path, (uint64_t)m->num_rows,
+                              err));
     DC_TRY(map_leaves(sf, err));
-    DC_TRY(load_dv(sf, add, err));
+    if (add) DC_TRY(load_dv(sf, add, err));
     uint64_t base = 0, dups = 0;
     for (uint32_t rg = 0; rg < m->n_row_groups; rg++) {
         DC_TRY(scan_rg(sf, rg, base, &dups, err));
@@ -261,28 +275,38 @@ static int scan_file_rows(scan_file *sf, const dc_delta_add *add, dc_err *err)
     return 0;
 }
 
-int dc_merge_index_file(dc_merge_table *t, const dc_delta_add *add, dc_err *err)
+/* Indexes the live rows of `add` (id UINT32_MAX: a new file), or with add
+ * NULL drops the entries pointing at rows of file `id`. */
+static int scan_one(dc_merge_table *t, const char *path, const dc_delta_add *add, uint32_t id,
+                    dc_err *err)
 {
     scan_file sf;
     memset(&sf, 0, sizeof sf);
     sf.t = t;
-    sf.path = add->path;
+    sf.path = path;
+    sf.file_id = id;
+    sf.unindex = add == NULL;
     dc_buf hold;
     dc_buf_init(&hold, 0);
     dc_buf_init(&sf.kb, DC_MERGE_MAX_KEY_BYTES * 2);
     for (uint32_t i = 0; i < DC_CDC_MAX_KEYS + 3; i++) dc_pq_column_init(&sf.col[i]);
-    int rc = dc_merge_open_file(&sf.r, &hold, t, add->path, err);
+    int rc = dc_merge_open_file(&sf.r, &hold, t, path, err);
     if (rc == 0) rc = scan_file_rows(&sf, add, err);
-    if (rc == 0 && sf.null_keys)
+    if (rc == 0 && sf.null_keys && add)
         DC_LOG(DC_LOG_WARN, "merge", "%s: %" PRIu64 " rows with a null key are not indexed",
-               add->path, sf.null_keys);
+               path, sf.null_keys);
     for (uint32_t i = 0; i < DC_CDC_MAX_KEYS + 3; i++) dc_pq_column_dispose(&sf.col[i]);
     dc_pq_reader_free(sf.r);
     dc_free(sf.dv);
     dc_buf_dispose(&sf.kb);
     dc_buf_dispose(&hold);
-    if (rc < 0) dc_err_prefix(err, "indexing %s", t->s->root);
+    if (rc < 0) dc_err_prefix(err, "%s %s", add ? "indexing" : "unindexing", t->s->root);
     return rc;
+}
+
+int dc_merge_index_file(dc_merge_table *t, const dc_delta_add *add, dc_err *err)
+{
+    return scan_one(t, add->path, add, UINT32_MAX, err);
 }
 
 /* ------------------------------------------------------ whole table */
@@ -309,6 +333,7 @@ int dc_merge_index_build(dc_merge_table *t, dc_err *err)
     const double t0 = now_s();
     dc_mx_clear(&t->index);
     t->dup_keys = 0;
+    t->n_builds++;
     const uint64_t est = live_rows_estimate(t->snap);
     if (est > SIZE_MAX / 64)
         return dc_err_set(err, DC_ELIMIT, "key index: %" PRIu64 " rows is too many", est);
@@ -350,30 +375,42 @@ int dc_merge_files_sync(dc_merge_table *t, size_t *unknown, dc_err *err)
 
 /* ------------------------------------------------- following others */
 
-/* True when the commits (from, to] other than `ours` only add files the
- * table does not know (blind appends): then indexing those files is enough. */
-static int only_new_adds(bool *yes, dc_merge_table *t, int64_t from, int64_t to, int64_t ours,
-                         dc_err *err)
+/* What commits (from, to] other than `ours` did: changed metadata or
+ * protocol, or touched (removed, re-added with a DV) files of the table. */
+typedef struct foreign {
+    bool meta;                      /* metaData or protocol: reload everything */
+    uint8_t *touched;               /* per file id: 1 when a commit names its path */
+    size_t n_touched;
+} foreign;
+
+static int foreign_changes(foreign *fc, dc_merge_table *t, int64_t from, int64_t to,
+                           int64_t ours, dc_err *err)
 {
-    *yes = true;
-    for (int64_t v = from + 1; v <= to && *yes; v++) {
+    const mx_index *x = &t->index;
+    fc->touched = dc_calloc(x->n_files ? x->n_files : 1, 1);
+    if (!fc->touched) return dc_err_set(err, DC_ENOMEM, "merge: out of memory");
+    for (int64_t v = from + 1; v <= to; v++) {
         if (v == ours) continue;
         dc_delta_commit *c = NULL;
         DC_TRY(dc_delta_commit_read(&c, t->s, v, err));
-        for (size_t i = 0; i < c->n_actions && *yes; i++) {
+        for (size_t i = 0; i < c->n_actions; i++) {
             const dc_delta_action *a = &c->actions[i];
-            if (a->type == DC_DELTA_ACTION_REMOVE || a->type == DC_DELTA_ACTION_METADATA ||
-                a->type == DC_DELTA_ACTION_PROTOCOL)
-                *yes = false;
-            if (a->type == DC_DELTA_ACTION_ADD &&
-                (a->u.add.has_dv || dc_mx_file_find(&t->index, a->u.add.path) >= 0))
-                *yes = false;
+            fc->meta |= a->type == DC_DELTA_ACTION_METADATA || a->type == DC_DELTA_ACTION_PROTOCOL;
+            const char *path = a->type == DC_DELTA_ACTION_ADD      ? a->u.add.path
+                               : a->type == DC_DELTA_ACTION_REMOVE ? a->u.remove.path : NULL;
+            const int64_t id = path ? dc_mx_file_find(x, path) : -1;
+            if (id >= 0 && !fc->touched[id]) {
+                fc->touched[id] = 1;
+                fc->n_touched++;
+            }
         }
         dc_delta_commit_free(c);
     }
     return 0;
 }
 
+/* Live files the index does not know: indexed (blind appends, OPTIMIZE
+ * outputs, ...). */
 static int index_unknown(dc_merge_table *t, dc_err *err)
 {
     for (size_t i = 0; i < dc_delta_snapshot_n_files(t->snap); i++) {
@@ -386,21 +423,49 @@ static int index_unknown(dc_merge_table *t, dc_err *err)
     return 0;
 }
 
+/* Touched files: their entries are dropped (the file is read by its path:
+ * a removed file is still in storage until VACUUM), and the ones still live
+ * (a new DV) indexed again; then new files are indexed. Cost: the rows of
+ * the files involved, not the table. */
+static int apply_foreign(dc_merge_table *t, const foreign *fc, dc_err *err)
+{
+    mx_index *x = &t->index;
+    size_t unknown = 0;
+    for (size_t id = 0; id < x->n_files; id++)
+        if (fc->touched[id]) DC_TRY(scan_one(t, x->files[id].path, NULL, (uint32_t)id, err));
+    DC_TRY(dc_merge_files_sync(t, &unknown, err));
+    for (size_t id = 0; id < x->n_files; id++)
+        if (fc->touched[id] && x->files[id].snap_i != SIZE_MAX)
+            DC_TRY(scan_one(t, x->files[id].path,
+                            dc_delta_snapshot_file(t->snap, x->files[id].snap_i), (uint32_t)id,
+                            err));
+    return index_unknown(t, err);
+}
+
 int dc_merge_table_refresh(dc_merge_table *t, int64_t version, int64_t ours, dc_err *err)
 {
     const int64_t from = dc_delta_snapshot_version(t->snap);
     DC_TRY(dc_delta_snapshot_update(t->snap, version, err));
     const int64_t to = dc_delta_snapshot_version(t->snap);
     if (to == from) return 0;
-    bool adds_only = false;
-    int rc = only_new_adds(&adds_only, t, from, to, ours, err);
-    if (rc == 0 && adds_only) {
-        rc = index_unknown(t, err);
+    foreign fc = {false, NULL, 0};
+    int rc = foreign_changes(&fc, t, from, to, ours, err);
+    if (rc == 0 && !fc.meta) {
+        if (fc.n_touched)
+            DC_LOG(DC_LOG_INFO, "merge", "%s: versions %" PRId64 "..%" PRId64 " changed %zu files "
+                   "under the index: re-reading them", t->s->root, from + 1, to, fc.n_touched);
+        rc = apply_foreign(t, &fc, err);
+        if (rc < 0) { /* e.g. a removed file already vacuumed: read everything */
+            DC_LOG(DC_LOG_INFO, "merge", "%s: %s; rebuilding the index", t->s->root, err->msg);
+            dc_err_clear(err);
+            rc = dc_merge_table_reload(t, err);
+        }
     } else if (rc == 0) {
-        DC_LOG(DC_LOG_INFO, "merge", "%s: versions %" PRId64 "..%" PRId64 " changed files under "
-               "the index: rebuilding it", t->s->root, from + 1, to);
+        DC_LOG(DC_LOG_INFO, "merge", "%s: versions %" PRId64 "..%" PRId64 " changed the table's "
+               "metadata: reloading it", t->s->root, from + 1, to);
         rc = dc_merge_table_reload(t, err);
     }
+    dc_free(fc.touched);
     if (rc < 0) t->broken = true;
     return rc;
 }

@@ -15,11 +15,17 @@
  * no more than was deleted, like Spark's failOnDataLoss=false) and says so at
  * warn level.
  *
- * End of input for --once: the first time poll() comes back empty, the high
- * watermark of every assigned partition is captured (partitions assigned
- * later are captured when first seen); eof is reported once each partition's
- * position — from consumed records, or from librdkafka's partition-EOF event
- * (enable.partition.eof) for partitions with nothing to consume — reached it.
+ * End of input for --once: from the first poll() after an assignment, the
+ * high watermark of every assigned partition (as the fetch responses report
+ * it) is followed for a short freshness window, then captured (partitions
+ * assigned later are captured when first seen); eof is reported — by a poll
+ * that returns no record, before consuming more — once each partition's
+ * position (from consumed records, or from librdkafka's partition-EOF event,
+ * enable.partition.eof, for partitions with nothing to consume) reached it.
+ * So --once costs at least the window (about 1 s) and stops even while
+ * producers go on. After reporting eof the captured watermarks are dropped:
+ * a caller that goes on polling (the daemon ignores eof) simply continues,
+ * and gets eof again only once it caught up with newer records.
  *
  * librdkafka's logs go through dc_log (facility "kafka"); what it reports as
  * errors it retries by itself, so they are logged at warn; the errors that
@@ -28,12 +34,11 @@
 #include "source_int.h"
 
 #include <librdkafka/rdkafka.h>
+#include <stdlib.h>
 #include <strings.h>
 #include <syslog.h>
 #include <time.h>
 
-/* Wait for a high-watermark query to the partition leader. */
-#define KAFKA_WATERMARK_TIMEOUT_MS 5000
 /* Bounds one poll's batch (records held until the next poll). */
 #define KAFKA_MAX_BATCH ((size_t)1 << 24)
 
@@ -48,8 +53,9 @@ typedef struct kafka_src {
     dc_source_resume_fn resume;              /* the table's positions */
     void *resume_ctx;
     bool assigned_once;                      /* a rebalance assigned (maybe nothing) */
-    bool eof_armed;                          /* high watermarks are being captured */
-    rd_kafka_topic_partition_list_t *hw;     /* captured high watermarks (owned) */
+    int64_t armed_at_ms;                     /* when eof was first asked, 0: not since last eof */
+    int64_t fresh_window_ms;                 /* targets follow fetch responses this long */
+    rd_kafka_topic_partition_list_t *hw;     /* frozen eof targets: high watermarks (owned) */
     rd_kafka_topic_partition_list_t *eofpos; /* offsets of partition-EOF events (owned) */
     int pending_rc;                          /* error met in a callback, 0 if none */
     dc_err pending;                          /* its message, returned by the next poll */
@@ -251,55 +257,72 @@ static int handle_event(kafka_src *k, const rd_kafka_message_t *m, dc_err *err)
     }
 }
 
-/* Captures the high watermark of a partition the first time it is seen. */
-static int watermark(kafka_src *k, const char *topic, int32_t part, int64_t *hi_out)
-{
-    rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(k->hw, topic, part);
-    if (p) {
-        *hi_out = p->offset;
-        return 0;
-    }
-    int64_t lo = 0, hi = 0;
-    rd_kafka_resp_err_t e =
-        rd_kafka_query_watermark_offsets(k->rk, topic, part, &lo, &hi, KAFKA_WATERMARK_TIMEOUT_MS);
-    if (e) {
-        DC_LOG(DC_LOG_DEBUG, "kafka", "high watermark of %s [%d]: %s (will ask again)", topic,
-               (int)part, rd_kafka_err2str(e));
-        return -1;
-    }
-    note_offset(k->hw, topic, part, hi);
-    DC_LOG(DC_LOG_DEBUG, "kafka", "eof target %s [%d]: offset %lld", topic, (int)part,
-           (long long)hi);
-    *hi_out = hi;
-    return 0;
-}
-
-/* eof: every assigned partition's position reached its captured high watermark. */
-static bool caught_up(kafka_src *k)
-{
-    rd_kafka_topic_partition_list_t *asg = NULL;
-    if (!k->assigned_once || rd_kafka_assignment(k->rk, &asg) != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return false;
-    k->eof_armed = true;
-    rd_kafka_position(k->rk, asg); /* last consumed + 1, or INVALID */
-    bool done = true;
-    for (int i = 0; i < asg->cnt && done; i++) {
-        const rd_kafka_topic_partition_t *p = &asg->elems[i];
-        int64_t hi, pos = p->offset;
-        const rd_kafka_topic_partition_t *ev =
-            rd_kafka_topic_partition_list_find(k->eofpos, p->topic, p->partition);
-        if (ev && ev->offset > pos) pos = ev->offset;
-        if (watermark(k, p->topic, p->partition, &hi) != 0 || pos < hi) done = false;
-    }
-    rd_kafka_topic_partition_list_destroy(asg);
-    return done;
-}
-
 static int64_t now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The high watermark the last fetch response reported for a partition, -1
+ * before any. Asking never blocks: rd_kafka_query_watermark_offsets() in
+ * librdkafka < 2.3 waits past its timeout, forever, while the leader is down
+ * (librdkafka issue #2588), which would stall the daemon. */
+static int64_t cached_watermark(const kafka_src *k, const char *topic, int32_t part)
+{
+    int64_t lo = 0, hi = -1;
+    if (rd_kafka_get_watermark_offsets(k->rk, topic, part, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return -1;
+    return hi;
+}
+
+/* eof: every assigned partition's position reached its target. Targets follow
+ * the fetch responses during the freshness window after the first question,
+ * then are frozen: fetching is a long poll (fetch.wait.max.ms) that answers
+ * at once when records arrive, so within the window the cached watermarks
+ * catch up with whatever was produced before the question. */
+static bool caught_up(kafka_src *k)
+{
+    rd_kafka_topic_partition_list_t *asg = NULL;
+    if (!k->assigned_once || rd_kafka_assignment(k->rk, &asg) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return false;
+    int64_t now = now_ms();
+    if (k->armed_at_ms == 0) k->armed_at_ms = now;
+    bool frozen = now - k->armed_at_ms >= k->fresh_window_ms;
+    rd_kafka_position(k->rk, asg); /* last consumed + 1, or INVALID */
+    bool done = true;
+    for (int i = 0; i < asg->cnt; i++) {
+        const rd_kafka_topic_partition_t *p = &asg->elems[i];
+        const rd_kafka_topic_partition_t *cap =
+            rd_kafka_topic_partition_list_find(k->hw, p->topic, p->partition);
+        int64_t hi = cap ? cap->offset : cached_watermark(k, p->topic, p->partition);
+        if (hi < 0) { /* no fetch response yet */
+            done = false;
+            continue;
+        }
+        if (!cap && frozen) {
+            note_offset(k->hw, p->topic, p->partition, hi);
+            DC_LOG(DC_LOG_DEBUG, "kafka", "eof target %s [%d]: offset %lld", p->topic,
+                   (int)p->partition, (long long)hi);
+        }
+        int64_t pos = p->offset;
+        const rd_kafka_topic_partition_t *ev =
+            rd_kafka_topic_partition_list_find(k->eofpos, p->topic, p->partition);
+        if (ev && ev->offset > pos) pos = ev->offset;
+        if (pos < hi) done = false;
+    }
+    rd_kafka_topic_partition_list_destroy(asg);
+    return frozen && done;
+}
+
+/* caught_up(); when it is, the next question captures the watermarks anew. */
+static bool eof_reached(kafka_src *k)
+{
+    if (!caught_up(k)) return false;
+    rd_kafka_topic_partition_list_destroy(k->hw);
+    k->hw = rd_kafka_topic_partition_list_new(8);
+    k->armed_at_ms = 0;
+    return true;
 }
 
 static void fill_record(dc_source_record *r, const rd_kafka_message_t *m)
@@ -339,6 +362,10 @@ static int kafka_poll(dc_source *s, dc_source_record *out, size_t max, size_t *n
     *eof_out = false;
     release_held(k);
     DC_TRY(reserve_held(k, max, err));
+    if (eof_reached(k)) { /* caught up, though producers may go on: stop here */
+        *eof_out = true;
+        return 0;
+    }
     const int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     int rc = 0;
     while (k->n_held < max && rc == 0) {
@@ -364,7 +391,7 @@ static int kafka_poll(dc_source *s, dc_source_record *out, size_t max, size_t *n
         return rc;
     }
     *n_out = k->n_held;
-    if (k->n_held == 0) *eof_out = caught_up(k);
+    if (k->n_held == 0) *eof_out = eof_reached(k);
     return 0;
 }
 
@@ -441,6 +468,17 @@ static int build_conf(rd_kafka_conf_t *conf, const dc_kafka_cfg *c, dc_err *err)
     return 0;
 }
 
+/* One fetch long-poll and some margin for its answer to come back. */
+static int64_t fresh_window(const rd_kafka_conf_t *conf)
+{
+    char v[32];
+    size_t vn = sizeof v;
+    long wait = 500; /* librdkafka's default fetch.wait.max.ms */
+    if (rd_kafka_conf_get(conf, "fetch.wait.max.ms", v, &vn) == RD_KAFKA_CONF_OK)
+        wait = strtol(v, NULL, 10);
+    return (int64_t)(wait > 0 ? wait : 0) + 500;
+}
+
 static int subscribe(kafka_src *k, const dc_kafka_cfg *c, dc_err *err)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4);
@@ -486,6 +524,7 @@ int dc_source_kafka_open(dc_source **out, const dc_kafka_cfg *c, dc_err *err)
     k->eofpos = rd_kafka_topic_partition_list_new(8);
     rc = build_conf(conf, c, err);
     if (rc != 0) goto out;
+    k->fresh_window_ms = fresh_window(conf);
     rd_kafka_conf_set_opaque(conf, k);
     rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);

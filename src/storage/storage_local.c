@@ -20,10 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-typedef struct local {
-    size_t root_len;  /* strlen(dc_storage.root) */
-} local;
-
 /* Writer buffer: parquet writes pages of ~1 MiB, commits a few KiB. */
 #define LOCAL_WRITE_BUF (256u * 1024)
 
@@ -369,7 +365,8 @@ static int local_list(dc_storage *s, const char *dir, const char *start_after,
         if (start_after && strcmp(nm, start_after) <= 0) continue;
         if ((rc = push_entry(out, dirfd(d), nm, err)) < 0) break;
     }
-    if (rc == 0) qsort(out->entries + first, out->n - first, sizeof *out->entries, cmp_entry);
+    if (rc == 0 && out->n > first)  /* an empty directory: entries may be NULL */
+        qsort(out->entries + first, out->n - first, sizeof *out->entries, cmp_entry);
 out:
     if (d) closedir(d);
     dc_free(full);
@@ -456,7 +453,8 @@ static int local_writer_open(dc_storage_writer **out, dc_storage *s, const char 
     return 0;
 }
 
-static void local_close(dc_storage *s) { dc_free(s->ctx); }
+/* The local backend keeps no state beyond the root path. */
+static void local_close(dc_storage *s) { (void)s; }
 
 static const dc_storage_ops local_ops = {
     .version = DC_STORAGE_OPS_VERSION,
@@ -480,18 +478,15 @@ int dc_storage_local_open(dc_storage **out, const char *dir, dc_err *err)
     while (n > 1 && dir[n - 1] == '/') n--;
     if (n == 0) return dc_err_set(err, DC_EINVAL, "storage: empty local path");
     dc_storage *s = dc_calloc(1, sizeof *s);
-    local *l = dc_calloc(1, sizeof *l);
     char *root = dc_strndup(dir, n);
-    if (!s || !l || !root) {
+    if (!s || !root) {
         dc_free(s);
-        dc_free(l);
         dc_free(root);
         return dc_err_set(err, DC_ENOMEM, "out of memory");
     }
-    l->root_len = n;
     s->ops = &local_ops;
     s->root = root;
-    s->ctx = l;
+    s->ctx = NULL;
     *out = s;
     return 0;
 }

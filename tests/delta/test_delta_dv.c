@@ -261,3 +261,34 @@ TEST(delta_crc32)
     /* the standard check value of CRC-32/ISO-HDLC */
     CHECK_EQ_INT(dc_delta_crc32((const uint8_t *)"123456789", 9), 0xCBF43926u);
 }
+
+/* Containers libroaring 0.2 would take as they are (found by fuzzing): each
+ * is refused before it reaches libroaring. */
+TEST(delta_dv_hostile_containers)
+{
+    dc_err err;
+    dc_delta_dv *d = NULL;
+    /* portable magic, 1 bucket, key 0, cookie 12347 (runs), 1 container that is
+     * a run starting at 65535 with length 2: it would wrap past 65535 */
+    const uint8_t wrap[] = {0xd1, 0xd3, 0x39, 0x64, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                            0x3b, 0x30, 0, 0, /* run bitset */ 1, /* key 0, card 2 */ 0, 0, 1, 0,
+                            /* 1 run: 65535, length 2 */ 1, 0, 0xff, 0xff, 1, 0};
+    CHECK_EQ_INT(dc_delta_dv_decode(&d, wrap, sizeof wrap, &err), DC_ECORRUPT);
+    CHECK(strstr(err.msg, "65535") != NULL);
+    /* cookie 12346 (no runs), 1 container of 2 values: 5, 3 (not ascending) */
+    const uint8_t unsorted[] = {0xd1, 0xd3, 0x39, 0x64, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                0x3a, 0x30, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 16, 0, 0, 0, 5, 0, 3, 0};
+    CHECK_EQ_INT(dc_delta_dv_decode(&d, unsorted, sizeof unsorted, &err), DC_ECORRUPT);
+    CHECK(strstr(err.msg, "ascending") != NULL);
+    /* the same with a wrong container offset */
+    uint8_t badoff[sizeof unsorted];
+    memcpy(badoff, unsorted, sizeof unsorted);
+    badoff[32] = 3, badoff[34] = 5;  /* sorted now */
+    badoff[28] = 17;                 /* offset 17 instead of 16 */
+    CHECK_EQ_INT(dc_delta_dv_decode(&d, badoff, sizeof badoff, &err), DC_ECORRUPT);
+    CHECK(strstr(err.msg, "offset") != NULL);
+    badoff[28] = 16;
+    CHECK_OK(dc_delta_dv_decode(&d, badoff, sizeof badoff, &err), &err);
+    CHECK(d && dc_delta_dv_cardinality(d) == 2 && dc_delta_dv_contains(d, 5));
+    dc_delta_dv_free(d);
+}

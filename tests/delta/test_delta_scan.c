@@ -7,19 +7,6 @@
 
 #include "../../src/delta/delta_int.h"
 
-static char *tmp_table(void)
-{
-    char tmpl[] = "/tmp/dc_scan_XXXXXX";
-    char *d = mkdtemp(tmpl);
-    return d ? strdup(d) : NULL;
-}
-
-static void rm_rf(const char *dir)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
-}
 
 /* The file's own schema: names x1.. that only field ids connect to the table. */
 static const char file_schema[] =
@@ -130,7 +117,7 @@ static void scan_all(dc_buf *out, dc_delta_snapshot *snap, const char *const *co
 TEST(delta_scan_column_mapping_id_evolution_dv)
 {
     dc_err err;
-    char *dir = tmp_table();
+    char *dir = dc_test_tmpdir("dc_scan");
     char path[512];
     snprintf(path, sizeof path, "%s/part=1", dir);
     CHECK(mkdir(path, 0777) == 0);
@@ -197,6 +184,6 @@ TEST(delta_scan_column_mapping_id_evolution_dv)
     dc_buf_dispose(&raw);
     dc_buf_dispose(&z);
     dc_storage_free(s);
-    rm_rf(dir);
+    dc_test_rm_rf(dir);
     free(dir);
 }

@@ -5,19 +5,6 @@
 
 #include "../../src/delta/delta_int.h"
 
-static char *tmp_table(void)
-{
-    char tmpl[] = "/tmp/dc_snap_XXXXXX";
-    char *d = mkdtemp(tmpl);
-    return d ? strdup(d) : NULL;
-}
-
-static void rm_rf(const char *dir)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
-}
 
 static void put(dc_storage *s, const char *path, const char *text)
 {
@@ -103,7 +90,7 @@ static void expect_version(dc_storage *s, int64_t v, const char *files, const ch
 TEST(delta_reconciliation)
 {
     dc_err err;
-    char *dir = tmp_table();
+    char *dir = dc_test_tmpdir("dc_snap");
     dc_storage *s = NULL;
     CHECK_OK(dc_storage_open(&s, dir, &err), &err);
     write_history(s);
@@ -143,14 +130,14 @@ TEST(delta_reconciliation)
     CHECK(c && c->n_actions == 6 && c->actions[0].type == DC_DELTA_ACTION_COMMIT_INFO);
     dc_delta_commit_free(c);
     dc_storage_free(s);
-    rm_rf(dir);
+    dc_test_rm_rf(dir);
     free(dir);
 }
 
 TEST(delta_v2_json_checkpoint_and_cleaned_log)
 {
     dc_err err;
-    char *dir = tmp_table();
+    char *dir = dc_test_tmpdir("dc_snap");
     dc_storage *s = NULL;
     CHECK_OK(dc_storage_open(&s, dir, &err), &err);
     write_history(s);
@@ -179,14 +166,14 @@ TEST(delta_v2_json_checkpoint_and_cleaned_log)
     CHECK_EQ_INT(dc_delta_snapshot_load(&snap, s, -1, &err), DC_ECORRUPT);
     CHECK(strstr(err.msg, "version 3 is missing") != NULL);
     dc_storage_free(s);
-    rm_rf(dir);
+    dc_test_rm_rf(dir);
     free(dir);
 }
 
 TEST(delta_snapshot_errors)
 {
     dc_err err;
-    char *dir = tmp_table();
+    char *dir = dc_test_tmpdir("dc_snap");
     dc_storage *s = NULL;
     dc_delta_snapshot *snap = NULL;
     CHECK_OK(dc_storage_open(&s, dir, &err), &err);
@@ -206,7 +193,7 @@ TEST(delta_snapshot_errors)
     CHECK(strstr(err.msg, "catalogManaged") != NULL);
     CHECK(snap == NULL);
     dc_storage_free(s);
-    rm_rf(dir);
+    dc_test_rm_rf(dir);
     free(dir);
 }
 
@@ -214,7 +201,7 @@ TEST(delta_snapshot_errors)
 TEST(delta_snapshot_alloc_failures)
 {
     dc_err err;
-    char *dir = tmp_table();
+    char *dir = dc_test_tmpdir("dc_snap");
     dc_storage *s = NULL;
     CHECK_OK(dc_storage_open(&s, dir, &err), &err);
     write_history(s);
@@ -229,6 +216,6 @@ TEST(delta_snapshot_alloc_failures)
             dc_test_fail(__FILE__, __LINE__, "failing allocation %ld gave %d: %s", n, rc, err.msg);
     }
     dc_storage_free(s);
-    rm_rf(dir);
+    dc_test_rm_rf(dir);
     free(dir);
 }

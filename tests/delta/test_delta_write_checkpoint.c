@@ -141,7 +141,5 @@ TEST(delta_write_checkpoint_round_trip)
     dc_delta_snapshot_free(snap);
 done:
     dc_storage_free(s);
-    char cmd[64];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    dc_test_rm_rf(dir);
 }

@@ -33,10 +33,8 @@ static void fx_open(fixture *f, bool dv)
 
 static void fx_close(fixture *f)
 {
-    char cmd[128];
     dc_storage_free(f->s);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", f->dir);
+    dc_test_rm_rf(f->dir);
 }
 
 static dc_delta_snapshot *load(fixture *f)

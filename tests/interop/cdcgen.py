@@ -189,14 +189,17 @@ class Stream:
 
 # ---------------------------------------------------------------- the judge
 
-def expected_state(values, key_cols=("id",), first_offset=1):
+def expected_state(values, key_cols=("id",), first_offset=1, offsets=None):
     """Rows the table must hold after ingesting `values` (record values in
-    offset order, None for tombstones; offsets from first_offset), as
-    {key tuple: {ts_ms, json_record (parsed), operation_type, offset}}.
-    The seed's extraction and ranking SQL, in DuckDB."""
+    offset order, None for tombstones; offsets from first_offset, or given),
+    as {key tuple: {ts_ms, json_record (parsed), operation_type, offset}}.
+    The seed's extraction and ranking SQL, in DuckDB. With several
+    partitions, pass each record's offset: keys never span partitions
+    (Debezium partitions by key), and no truncate may be in the stream."""
     con = duckdb.connect()
     try:
-        offsets = list(range(first_offset, first_offset + len(values)))
+        if offsets is None:
+            offsets = list(range(first_offset, first_offset + len(values)))
         con.register("raw", pa.table({"off": pa.array(offsets, pa.int64()),
                                       "value": pa.array(values, pa.string())}))
         def get(path):
@@ -243,6 +246,23 @@ def expected_state(values, key_cols=("id",), first_offset=1):
         out[tuple(r[:n])] = {"ts_ms": r[n], "json_record": json.loads(r[n + 1]),
                              "operation_type": r[n + 2], "offset": r[n + 3]}
     return out
+
+
+def record_keys(values, key_cols):
+    """The Kafka record key of each value, as Debezium sends it ({"id": 1}
+    JSON, no schema), None for records without one (heartbeats, schema
+    changes, truncates); a tombstone carries the key of the delete before it."""
+    keys, last = [], None
+    for v in values:
+        if v is None:
+            keys.append(last)
+            continue
+        d = json.loads(v)
+        p = d.get("payload", d) if "schema" in d else d
+        img = p.get("after") or p.get("before") if isinstance(p, dict) else None
+        last = json.dumps({k: img[k] for k in key_cols}, separators=(",", ":")) if img else None
+        keys.append(last)
+    return keys
 
 
 def read_table(path, key_cols=("id",)):

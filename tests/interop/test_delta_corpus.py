@@ -345,3 +345,41 @@ def test_csv_output():
     jl = dc_cat(DELTA_CORPUS / "dat" / "basic_partitioned")
     assert rows[0] == list(jl[0].keys())
     assert len(rows) == len(jl) + 1
+
+
+# ------------------------------------------ checkpoints against the JSON log
+
+def with_checkpoint_and_full_log():
+    out = []
+    for t in tables():
+        log = t / "delta" / "_delta_log"
+        if (log / "00000000000000000000.json").exists() and \
+                any("checkpoint" in p.name for p in log.iterdir()):
+            out.append(t)
+    return out
+
+
+def snapshot_summary(path):
+    info = dc_inspect(path)
+    proc = run_dc(["inspect", path, "--json", "--files"])
+    assert_ok(proc, f"inspect --files {path}")
+    files = json.loads(proc.stdout)["files"]
+    keep = ("version", "protocol", "id", "schema", "partitionColumns", "configuration",
+            "numFiles", "sizeInBytes", "numRecords", "filesWithoutNumRecords",
+            "numDeletionVectors", "numDeletedRows", "txns", "domains")
+    return {k: info[k] for k in keep}, sorted(files)
+
+
+@pytest.mark.parametrize("t", with_checkpoint_and_full_log(), ids=table_id)
+def test_checkpoint_equals_json_replay(t, tmp_path):
+    """The snapshot read through the table's checkpoint equals the one replayed
+    from every JSON commit (the checkpoint files and _last_checkpoint removed)."""
+    want = snapshot_summary(t / "delta")
+    root = copy_table(t, tmp_path / "t")
+    for p in (root / "_delta_log").iterdir():
+        if "checkpoint" in p.name or p.name == "_sidecars":
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+    got = snapshot_summary(root)
+    assert dc_inspect(t / "delta")["checkpointVersion"] is not None
+    assert dc_inspect(root)["checkpointVersion"] is None
+    assert got == want

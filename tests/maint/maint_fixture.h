@@ -35,8 +35,10 @@ typedef struct mt_fx {
 static inline void mt_open(mt_fx *f, bool partitioned, bool dv, const char *const *props)
 {
     memset(f, 0, sizeof *f);
-    strcpy(f->dir, "/tmp/dc_maint_XXXXXX");
-    CHECK(mkdtemp(f->dir) != NULL);
+    char *d = dc_test_tmpdir("dc_maint");
+    CHECK(d != NULL && strlen(d) < sizeof f->dir);
+    if (d) snprintf(f->dir, sizeof f->dir, "%s", d);
+    free(d);
     CHECK_OK(dc_storage_open(&f->s, f->dir, &f->err), &f->err);
     const char *parts[] = {"_part"};
     dc_delta_kv kv[8];
@@ -55,11 +57,9 @@ static inline void mt_open(mt_fx *f, bool partitioned, bool dv, const char *cons
 
 static inline void mt_close(mt_fx *f)
 {
-    char cmd[128];
     dc_delta_snapshot_free(f->snap);
     dc_storage_free(f->s);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", f->dir);
+    dc_test_rm_rf(f->dir);
 }
 
 /* One commit adding rows first..first+n-1 (partition "a" for even ids, "b"
@@ -119,11 +119,14 @@ static inline int64_t mt_delete_row(mt_fx *f, size_t i, uint64_t row)
     return v;
 }
 
-/* "<dir>/<rel>" in a static buffer. */
+/* "<dir>/<rel>" in a static buffer (one of two, so two may be in use). */
 static inline const char *mt_path(const mt_fx *f, const char *rel)
 {
-    static char buf[1024];
-    snprintf(buf, sizeof buf, "%s/%s", f->dir, rel);
+    static char bufs[2][1024];
+    static int next;
+    char *buf = bufs[next++ & 1];
+    const int n = snprintf(buf, sizeof bufs[0], "%s/%s", f->dir, rel);
+    CHECK(n > 0 && (size_t)n < sizeof bufs[0]);
     return buf;
 }
 
@@ -133,13 +136,23 @@ static inline bool mt_exists(const mt_fx *f, const char *rel)
     return stat(mt_path(f, rel), &st) == 0;
 }
 
-/* Creates a file (and its directories) with a few bytes. */
+/* Creates a file (and its directories) holding one byte. */
 static inline void mt_touch(const mt_fx *f, const char *rel)
 {
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "mkdir -p \"$(dirname '%s')\" && printf 'x' > '%s'",
-             mt_path(f, rel), mt_path(f, rel));
-    CHECK(system(cmd) == 0);
+    char p[1024];
+    const int n = snprintf(p, sizeof p, "%s", mt_path(f, rel));
+    CHECK(n > 0 && (size_t)n < sizeof p);
+    for (char *s = p + strlen(f->dir) + 1; (s = strchr(s, '/')) != NULL; s++) {
+        *s = '\0';
+        (void)mkdir(p, 0777);
+        *s = '/';
+    }
+    FILE *fp = fopen(p, "w");
+    CHECK(fp != NULL);
+    if (fp) {
+        fputc('x', fp);
+        fclose(fp);
+    }
 }
 
 /* Sets a file's modification time (ms since the epoch). */

@@ -194,3 +194,39 @@ TEST(merge_index_table_rebuild)
     dc_free(after);
     mfx_close(&f);
 }
+
+/* Removal (backward shift) keeps every other key findable. */
+TEST(merge_index_remove)
+{
+    dc_err err;
+    dc_err_clear(&err);
+    mx_index x;
+    dc_mx_init(&x, true);
+    uint32_t id = 0;
+    CHECK_OK(dc_mx_file_add(&id, &x, "f", 1, &err), &err);
+    const int64_t n = 30000;
+    for (int64_t i = 0; i < n; i++) {
+        bool dup = false;
+        const mkey k = ikey(i * 13);
+        const mx_val v = val((uint32_t)i, i);
+        CHECK_OK(dc_mx_put_max(&x, &k, &v, &dup, &err), &err);
+    }
+    for (int64_t i = 0; i < n; i += 3) {
+        const mkey k = ikey(i * 13);
+        const size_t s = dc_mx_find(&x, &k);
+        CHECK(s != SIZE_MAX);
+        if (s != SIZE_MAX) dc_mx_remove(&x, s);
+    }
+    CHECK_EQ_INT(x.n, n - (n + 2) / 3);
+    for (int64_t i = 0; i < n; i++) {
+        const mkey k = ikey(i * 13);
+        const size_t s = dc_mx_find(&x, &k);
+        if (i % 3 == 0) {
+            CHECK(s == SIZE_MAX);
+        } else {
+            CHECK(s != SIZE_MAX);
+            if (s != SIZE_MAX) CHECK_EQ_INT(dc_mx_get(&x, s).row, i);
+        }
+    }
+    dc_mx_dispose(&x);
+}

@@ -354,3 +354,52 @@ TEST(source_pattern_regex_and_match)
     CHECK(dc_source_pattern_match("{db}.x", "a.x", caps, &n) && n == 1);
     CHECK(!dc_source_pattern_match("{db}.x", "a.x.y", caps, &n));
 }
+
+TEST(source_file_lines_across_reads)
+{
+    /* lines longer than one read (1 MiB) and many short ones around them:
+     * the buffer grows, moves, and no byte is lost or doubled */
+    const size_t big = (size_t)1536 * 1024;
+    dc_buf text;
+    dc_buf_init(&text, (size_t)16 << 20);
+    dc_err err;
+    dc_err_clear(&err);
+    int lines = 0;
+    for (int i = 0; i < 3; i++) {
+        for (int j = 0; j < 20000; j++, lines++)
+            CHECK_OK(dc_buf_appendf(&text, &err, "{\"n\":%d}\n", lines + 1), &err);
+        CHECK_OK(dc_buf_puts(&text, "{\"big\":\"", &err), &err);
+        for (size_t k = 0; k < big; k++) CHECK_OK(dc_buf_putc(&text, (uint8_t)('a' + k % 26), &err), &err);
+        CHECK_OK(dc_buf_puts(&text, "\"}\r\n", &err), &err);
+        lines++;
+    }
+    const char *path = tmp_file((const char *)text.data, text.len);
+    dc_buf_dispose(&text);
+    dc_source *s = NULL;
+    CHECK_OK(open_uri(&s, path, NULL, NULL, &err), &err);
+    dc_source_record out[64];
+    int64_t next = 1;
+    int bigs = 0;
+    for (int guard = 0; s && guard < 100000; guard++) {
+        size_t got = 0;
+        bool eof = false;
+        CHECK_OK(s->ops->poll(s, out, 64, &got, &eof, 0, &err), &err);
+        for (size_t i = 0; i < got; i++, next++) {
+            CHECK_EQ_INT(out[i].offset, next);
+            if (out[i].value_len > 1000) {
+                bigs++;
+                CHECK_EQ_INT(out[i].value_len, big + 10);
+                CHECK(out[i].value[8] == 'a' && out[i].value[out[i].value_len - 1] == '}');
+            } else {
+                char w[32];
+                int n = snprintf(w, sizeof w, "{\"n\":%lld}", (long long)next);
+                CHECK(out[i].value_len == (size_t)n && memcmp(out[i].value, w, (size_t)n) == 0);
+            }
+        }
+        if (eof) break;
+    }
+    CHECK_EQ_INT(next - 1, lines);
+    CHECK_EQ_INT(bigs, 3);
+    dc_source_free(s);
+    unlink(path);
+}

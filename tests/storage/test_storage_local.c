@@ -7,25 +7,12 @@
 
 #include "../../src/storage/storage.h"
 
-static char *make_tmpdir(void)
-{
-    char tmpl[] = "/tmp/dc_storage_XXXXXX";
-    char *d = mkdtemp(tmpl);
-    return d ? strdup(d) : NULL;
-}
-
-static void rm_rf(const char *dir)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
-}
 
 TEST(storage_local_write_read_list)
 {
     dc_err err;
     dc_err_clear(&err);
-    char *dir = make_tmpdir();
+    char *dir = dc_test_tmpdir("dc_storage");
     CHECK(dir != NULL);
     dc_storage *s = NULL;
     CHECK_OK(dc_storage_open(&s, dir, &err), &err);
@@ -78,7 +65,7 @@ TEST(storage_local_write_read_list)
     CHECK_EQ_INT(dc_storage_remove(s, "_delta_log/c.json", &err), DC_ENOTFOUND);
     dc_buf_dispose(&b);
     dc_storage_free(s);
-    rm_rf(dir);
+    dc_test_rm_rf(dir);
     free(dir);
 }
 
@@ -86,7 +73,7 @@ TEST(storage_local_put_if_absent)
 {
     dc_err err;
     dc_err_clear(&err);
-    char *dir = make_tmpdir();
+    char *dir = dc_test_tmpdir("dc_storage");
     dc_storage *s = NULL;
     CHECK_OK(dc_storage_open(&s, dir, &err), &err);
     CHECK_OK(dc_storage_put_if_absent(s, "x/1.json", "one", 3, &err), &err);
@@ -102,7 +89,7 @@ TEST(storage_local_put_if_absent)
     CHECK_EQ_INT(l.n, 1); /* the loser's temp file is gone */
     dc_storage_list_dispose(&l);
     dc_storage_free(s);
-    rm_rf(dir);
+    dc_test_rm_rf(dir);
     free(dir);
 }
 
@@ -111,7 +98,7 @@ TEST(storage_local_put_if_absent_race)
 {
     dc_err err;
     dc_err_clear(&err);
-    char *dir = make_tmpdir();
+    char *dir = dc_test_tmpdir("dc_storage");
     enum { PROCS = 8, NAMES = 20 };
     pid_t pids[PROCS];
     for (int p = 0; p < PROCS; p++) {
@@ -149,7 +136,7 @@ TEST(storage_local_put_if_absent_race)
     CHECK_EQ_INT(l.n, NAMES);
     dc_storage_list_dispose(&l);
     dc_storage_free(s);
-    rm_rf(dir);
+    dc_test_rm_rf(dir);
     free(dir);
 }
 
@@ -157,7 +144,7 @@ TEST(storage_local_writer)
 {
     dc_err err;
     dc_err_clear(&err);
-    char *dir = make_tmpdir();
+    char *dir = dc_test_tmpdir("dc_storage");
     dc_storage *s = NULL;
     CHECK_OK(dc_storage_open(&s, dir, &err), &err);
     dc_storage_writer *w = NULL;
@@ -191,7 +178,7 @@ TEST(storage_local_writer)
     CHECK_EQ_INT(l.n, 1);
     dc_storage_list_dispose(&l);
     dc_storage_free(s);
-    rm_rf(dir);
+    dc_test_rm_rf(dir);
     free(dir);
 }
 
