@@ -23,12 +23,12 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void log_policy(const ing_slot *s, const dc_maint_result *r)
+static void log_policy(const ing_slot *s, const dc_maint_result *r, double ms)
 {
     if (r->checkpointed)
         DC_LOG(DC_LOG_INFO, "maint", "%s: checkpoint at version %" PRId64 " (%" PRId64
-               " files, %" PRId64 " bytes)", s->path, r->checkpoint.version,
-               r->checkpoint.num_add_files, r->checkpoint.size_in_bytes);
+               " files, %" PRId64 " bytes), %.1f ms", s->path, r->checkpoint.version,
+               r->checkpoint.num_add_files, r->checkpoint.size_in_bytes, ms);
     if (r->cleaned && r->log.plan.n_remove)
         DC_LOG(DC_LOG_INFO, "maint", "%s: log cleanup removed %zu files below checkpoint %"
                PRId64, s->path, r->log.plan.n_remove, r->log.plan.keep_from);
@@ -49,10 +49,11 @@ static void policy(ing_state *st, ing_slot *s, dc_delta_snapshot *snap)
     dc_maint_result r;
     dc_err err;
     dc_err_clear(&err);
+    const double t0 = now_s();
     const int rc = dc_maint_after_commit(&r, dc_delta_snapshot_storage(snap), snap,
                                          dc_delta_snapshot_version(snap), &o, &err);
     if (r.checkpointed) st->stats.checkpoints++;
-    log_policy(s, &r);
+    log_policy(s, &r, (now_s() - t0) * 1000.0);
     if (rc < 0) DC_LOG(DC_LOG_WARN, "maint", "%s: %s", s->path, err.msg);
 }
 
