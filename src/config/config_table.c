@@ -132,9 +132,11 @@ const dc_cfg_key dc_cfg_keys[] = {
      .doc = "Run when a file's deletion vector hides at least this percentage of its rows; "
             "such files are rewritten without those rows."},
     {.key = "maintenance.optimize_max_bytes", .type = DC_CFG_SIZE,
-     .offset = CF(optimize_max_bytes), .def = "64MiB", .min = 1024 * 1024, .max = 1LL << 40,
+     .offset = CF(optimize_max_bytes), .def = "32MiB", .min = 1024 * 1024, .max = 1LL << 40,
      .doc = "Input bytes one run rewrites at most (bounds how long a run holds up the next "
-            "batch; what is left waits for the next run). A run takes at least one file."},
+            "batch; what is left waits for the next run). A run always takes the smallest "
+            "small file and the file with the largest share of deleted rows, so it may go "
+            "past this by one file."},
     {.key = "maintenance.optimize_max_files", .type = DC_CFG_INT,
      .offset = CF(optimize_max_files), .def = "1000", .min = 2, .max = 10000000,
      .doc = "Input files one run rewrites at most."},

@@ -11,8 +11,9 @@
  *     candidate);
  *   - the run's budget (max_files, max_bytes of input) takes small files
  *     first, smallest first (they bound the file count and the log), then
- *     ratio files, most deleted first; a run always takes at least one
- *     candidate so it makes progress;
+ *     ratio files, most deleted first; the first candidate of each kind is
+ *     taken whatever its size, so both kinds make progress at every run
+ *     (a run may exceed max_bytes by one file);
  *   - per partition (partitionValues tuple), the selected files are packed
  *     into bins, smallest live size first, each bin holding at most
  *     target_file_size of estimated output (size x live share) — a file

@@ -130,16 +130,24 @@ static int cmp_pack(const void *pa, const void *pb)
     return a->i < b->i ? -1 : a->i > b->i;
 }
 
-/* Keeps the candidates the budget allows (at least one), in priority order. */
+/* Keeps the candidates the budget allows, in priority order. The first
+ * small file and the first file with deleted rows are always kept (when
+ * there are such candidates): each kind makes progress at every run, so
+ * neither small files nor deleted rows can pile up behind the other. */
 static size_t apply_budget(cand *c, size_t n, const dc_optimize_opts *o)
 {
     qsort(c, n, sizeof *c, cmp_priority);
     size_t kept = 0;
     uint64_t bytes = 0;
+    bool small_kept = false, ratio_kept = false;
     for (size_t k = 0; k < n; k++) {
         if (o->max_files && kept >= o->max_files) break;
         const uint64_t sz = (uint64_t)c[k].size;
-        if (kept && o->max_bytes && (bytes + sz > o->max_bytes || bytes + sz < bytes)) continue;
+        const bool first_of_kind = c[k].small ? !small_kept : !ratio_kept;
+        if (!first_of_kind && o->max_bytes && (bytes + sz > o->max_bytes || bytes + sz < bytes))
+            continue;
+        small_kept |= c[k].small;
+        ratio_kept |= !c[k].small;
         bytes += sz;
         cand t = c[kept];
         c[kept++] = c[k];

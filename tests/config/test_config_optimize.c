@@ -22,7 +22,7 @@ TEST(config_optimize_defaults)
     CHECK_EQ_INT(c.optimize_min_size, 8LL << 20);
     CHECK_EQ_INT(c.optimize_small_files, 16);
     CHECK_EQ_INT(c.optimize_deleted_pct, 20);
-    CHECK_EQ_INT(c.optimize_max_bytes, 64LL << 20);
+    CHECK_EQ_INT(c.optimize_max_bytes, 32LL << 20);
     CHECK_EQ_INT(c.optimize_max_files, 1000);
     CHECK_EQ_INT(c.optimize_interval_ms, 10000);
     dc_config_dispose(&c);

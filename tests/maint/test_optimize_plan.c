@@ -211,11 +211,22 @@ TEST(optimize_plan_budget_small_first_then_most_deleted)
         for (size_t k = 0; k < p.bins[b].n; k++) has2 |= p.bins[b].files[k] == 2;
     CHECK(has2);
     dc_optimize_plan_dispose(&p);
-    /* A byte budget skips what does not fit and takes what does. */
+    /* A byte budget: the smalls, then the first file with deleted rows
+     * whatever its size (the 90% one, 60 MiB: past the budget), then
+     * nothing that does not fit (50 MiB, 70 MiB). */
     o.max_files = 0;
     o.max_bytes = (uint64_t)(9 * MIB + 55 * MIB);
     plan(&p, f, 6, &o);
-    CHECK_EQ_INT(p.bytes, 9 * MIB + 50 * MIB); /* smalls, then 90% (60) skipped, 50% taken */
+    CHECK_EQ_INT(p.bytes, 9 * MIB + 60 * MIB);
+    CHECK_EQ_INT(p.n_deleted, 1);
+    dc_optimize_plan_dispose(&p);
+    /* A budget the smalls use up still lets the most deleted file in, and a
+     * budget below the first small file still takes it. */
+    o.max_bytes = (uint64_t)(2 * MIB);
+    plan(&p, f, 6, &o);
+    CHECK_EQ_INT(p.n_small, 1);            /* 2 MiB, then 3 and 4 do not fit */
+    CHECK_EQ_INT(p.n_deleted, 1);
+    CHECK_EQ_INT(p.bytes, 2 * MIB + 60 * MIB);
     dc_optimize_plan_dispose(&p);
     /* A budget smaller than any file still takes one candidate. */
     o.max_bytes = 1;
