@@ -190,7 +190,8 @@ static int decode(dc_cdc_event *ev, ing_state *st, ing_slot *s, const dc_source_
         ev->kind = DC_CDC_SKIP; /* a tombstone */
         return 0;
     }
-    return dc_cdc_decode(ev, &st->scratch, &s->keys, r->value, r->value_len, err);
+    return dc_cdc_decode_cached(ev, &st->scratch, &st->schema_cache, &s->keys, r->value,
+                                r->value_len, err);
 }
 
 static int handle(ing_state *st, const dc_source_record *r, dc_err *err)
@@ -414,6 +415,7 @@ static void state_dispose(ing_state *st)
     for (size_t i = 0; i < st->n_patterns; i++) dc_free(st->patterns[i]);
     dc_free(st->patterns);
     dc_buf_dispose(&st->scratch);
+    dc_cdc_schema_cache_dispose(&st->schema_cache);
     dc_buf_dispose(&st->tmp);
 }
 
@@ -425,6 +427,7 @@ int dc_ingest_run(dc_ingest_stats *out, const dc_ingest_opts *o, dc_err *err)
     st.cfg = o->cfg;
     st.default_table = (dc_config_table){.match = "*", .path = "{warehouse}/{db}.db/{table}"};
     dc_buf_init(&st.scratch, DC_JSONL_MAX_LINE);
+    dc_cdc_schema_cache_init(&st.schema_cache);
     dc_buf_init(&st.tmp, 1024 * 1024);
     dc_source_record *recs = dc_calloc(POLL_MAX, sizeof *recs);
     int rc = recs ? 0 : dc_err_set(err, DC_ENOMEM, "out of memory");

@@ -100,6 +100,8 @@ typedef struct ing_state {
     size_t n_slots, cap_slots;
     dc_config_table default_table; /* used when the configuration has no tables */
     dc_buf scratch;             /* decoder scratch */
+    dc_cdc_schema_cache schema_cache; /* JsonConverter repeats the schema block in every
+                                   record: one already validated is skipped by memcmp */
     dc_buf tmp;                 /* paths, messages */
     uint64_t in_hand;           /* records read since the last close */
     double last_close;          /* monotonic seconds of the last close */
