@@ -38,7 +38,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-BATCH_RE = re.compile(r"^(\S+) info\s+ingest\s+batch .*?, ([0-9.]+) ms, version (-?\d+)")
+BATCH_RE = re.compile(r"^(\S+) info\s+ingest\s+batch .*?, (?:merged in )?([0-9.]+) ms, "
+                      r"version (-?\d+)")
 OPT_RE = re.compile(r"^(\S+) info\s+optimize optimize .*?: version (\d+), (\d+) files .*?-> "
                     r"(\d+) files .*?, (\d+) rows, (\d+) deleted rows purged, ([0-9.]+) ms")
 
