@@ -147,27 +147,6 @@ static int32_t hex4(const uint8_t *p)
     return v;
 }
 
-/* Length of the valid UTF-8 sequence of 2-4 bytes at p (RFC 3629: no
- * overlongs, no surrogates, nothing above U+10FFFF), or 0. */
-static size_t utf8_len(const uint8_t *p, const uint8_t *end)
-{
-    const size_t left = (size_t)(end - p);
-    const uint8_t c = p[0];
-    uint8_t lo = 0x80, hi = 0xbf;
-    size_t n;
-    if (c >= 0xc2 && c <= 0xdf) n = 2;
-    else if (c >= 0xe0 && c <= 0xef) n = 3;
-    else if (c >= 0xf0 && c <= 0xf4) n = 4;
-    else return 0;
-    if (c == 0xe0) lo = 0xa0;
-    else if (c == 0xed) hi = 0x9f;
-    else if (c == 0xf0) lo = 0x90;
-    else if (c == 0xf4) hi = 0x8f;
-    if (left < n || p[1] < lo || p[1] > hi) return 0;
-    for (size_t i = 2; i < n; i++)
-        if ((p[i] & 0xc0) != 0x80) return 0;
-    return n;
-}
 
 /* High bit set in each byte of v (little-endian load of 8 string bytes)
  * that needs a look: a control byte, '"', '\\' or a byte >= 0x80. A borrow
@@ -248,7 +227,7 @@ static __attribute__((noinline)) int scan_string_rest(const scanner *sc, const u
         if (c < 0x20)
             return fail_at(sc, p, DC_EINVAL,
                            "control character 0x%02x in string (must be escaped)", c);
-        const size_t n = utf8_len(p, end);
+        const size_t n = dc_utf8_seq_len(p, end);
         if (n == 0) return fail_at(sc, p, DC_EINVAL, "invalid UTF-8 in string");
         p += n;
     }
@@ -452,29 +431,6 @@ key:
 
 /* ---------------------------------------------------------- unescaping */
 
-static size_t put_utf8(uint8_t *d, uint32_t cp)
-{
-    if (cp < 0x80) {
-        d[0] = (uint8_t)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        d[0] = (uint8_t)(0xc0 | cp >> 6);
-        d[1] = (uint8_t)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        d[0] = (uint8_t)(0xe0 | cp >> 12);
-        d[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
-        d[2] = (uint8_t)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    d[0] = (uint8_t)(0xf0 | cp >> 18);
-    d[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3f));
-    d[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
-    d[3] = (uint8_t)(0x80 | (cp & 0x3f));
-    return 4;
-}
 
 /* Decodes the escape at s (checked by scan_string) into d; returns the bytes
  * written and advances *s. */
@@ -493,10 +449,10 @@ static size_t unescape_one(const uint8_t **s, uint8_t *d)
         if (cp >= 0xd800 && cp <= 0xdbff) {
             cp = 0x10000 + ((cp - 0xd800) << 10) + ((uint32_t)hex4(p + 8) - 0xdc00);
             *s = p + 12;
-            return put_utf8(d, cp);
+            return dc_utf8_put(d, cp);
         }
         *s = p + 6;
-        return put_utf8(d, cp);
+        return dc_utf8_put(d, cp);
     default: cp = p[1]; break; /* '"', '\\', '/' */
     }
     *s = p + 2;

@@ -187,6 +187,56 @@ static inline uint64_t dc_load_le64(const void *p) { uint64_t v; memcpy(&v, p, 8
 static inline void dc_store_le32(void *p, uint32_t v) { memcpy(p, &v, 4); }
 static inline void dc_store_le64(void *p, uint64_t v) { memcpy(p, &v, 8); }
 
+/* --------------------------------------------------------------- UTF-8 */
+
+/* Length of the valid UTF-8 sequence of 2-4 bytes at p (RFC 3629: no
+ * overlongs, no surrogates, nothing above U+10FFFF), or 0. Shared by the JSON
+ * parser and the Debezium scanner, which must agree byte for byte. */
+static inline size_t dc_utf8_seq_len(const uint8_t *p, const uint8_t *end)
+{
+    const size_t left = (size_t)(end - p);
+    const uint8_t c = p[0];
+    uint8_t lo = 0x80, hi = 0xbf;
+    size_t n;
+    if (c >= 0xc2 && c <= 0xdf) n = 2;
+    else if (c >= 0xe0 && c <= 0xef) n = 3;
+    else if (c >= 0xf0 && c <= 0xf4) n = 4;
+    else return 0;
+    if (c == 0xe0) lo = 0xa0;      /* overlong below U+0800 */
+    else if (c == 0xed) hi = 0x9f; /* U+D800..DFFF are surrogates */
+    else if (c == 0xf0) lo = 0x90; /* overlong below U+10000 */
+    else if (c == 0xf4) hi = 0x8f; /* above U+10FFFF */
+    if (left < n || p[1] < lo || p[1] > hi) return 0;
+    for (size_t i = 2; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80) return 0;
+    return n;
+}
+
+/* Writes code point cp (<= U+10FFFF, not a surrogate) as UTF-8; returns 1-4. */
+static inline size_t dc_utf8_put(uint8_t *d, uint32_t cp)
+{
+    if (cp < 0x80) {
+        d[0] = (uint8_t)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        d[0] = (uint8_t)(0xc0 | cp >> 6);
+        d[1] = (uint8_t)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        d[0] = (uint8_t)(0xe0 | cp >> 12);
+        d[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
+        d[2] = (uint8_t)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    d[0] = (uint8_t)(0xf0 | cp >> 18);
+    d[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3f));
+    d[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
+    d[3] = (uint8_t)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
 /* -------------------------------------------------------------- arena */
 
 /* Bump allocator for objects that die together (a batch, a parsed document).

@@ -109,51 +109,7 @@ static inline bool at_byte(const parser *ps, uint8_t c)
     return ps->p < ps->end && *ps->p == c;
 }
 
-/* Length of the valid UTF-8 sequence of 2-4 bytes at p (RFC 3629 table:
- * no overlongs, no surrogates, nothing above U+10FFFF), or 0. */
-static size_t utf8_len(const uint8_t *p, const uint8_t *end)
-{
-    const size_t left = (size_t)(end - p);
-    const uint8_t c = p[0];
-    uint8_t lo = 0x80, hi = 0xbf;
-    size_t n;
-    if (c >= 0xc2 && c <= 0xdf) n = 2;
-    else if (c >= 0xe0 && c <= 0xef) n = 3;
-    else if (c >= 0xf0 && c <= 0xf4) n = 4;
-    else return 0;
-    if (c == 0xe0) lo = 0xa0;      /* overlong below U+0800 */
-    else if (c == 0xed) hi = 0x9f; /* U+D800..DFFF are surrogates */
-    else if (c == 0xf0) lo = 0x90; /* overlong below U+10000 */
-    else if (c == 0xf4) hi = 0x8f; /* above U+10FFFF */
-    if (left < n || p[1] < lo || p[1] > hi) return 0;
-    for (size_t i = 2; i < n; i++)
-        if ((p[i] & 0xc0) != 0x80) return 0;
-    return n;
-}
 
-static size_t put_utf8(char *d, uint32_t cp)
-{
-    if (cp < 0x80) {
-        d[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        d[0] = (char)(0xc0 | cp >> 6);
-        d[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        d[0] = (char)(0xe0 | cp >> 12);
-        d[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-        d[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    d[0] = (char)(0xf0 | cp >> 18);
-    d[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-    d[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-    d[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
-}
 
 /* ------------------------------------------------------------- strings */
 
@@ -227,7 +183,7 @@ static int unescape(parser *ps, const uint8_t *s, const uint8_t *e, const char *
         case 'u': {
             uint32_t cp = 0;
             DC_TRY(read_u_escape(ps, &s, e, &cp));
-            d += put_utf8(d, cp);
+            d += dc_utf8_put((uint8_t *)d, cp);
             break;
         }
         default: *d++ = (char)c; break; /* '"', '\\', '/' */
@@ -264,7 +220,7 @@ static int scan_string(const parser *ps, const uint8_t **close_out, bool *escape
         if (c < 0x20)
             return fail_at(ps, p, DC_EINVAL,
                            "control character 0x%02x in string (must be escaped)", c);
-        const size_t n = utf8_len(p, ps->end);
+        const size_t n = dc_utf8_seq_len(p, ps->end);
         if (n == 0) return fail_at(ps, p, DC_EINVAL, "invalid UTF-8 in string");
         p += n;
     }
