@@ -307,4 +307,9 @@ void dc_mcow_dispose(mcow *c, dc_storage *discard_from);
  * writing its data files and before the Delta commit, as a crash would. */
 extern int (*dc_merge_test_hook_before_commit)(void);
 
+/* Sequence (ts_ms, offset) and tombstone flag of a raw-format row: leaf[]
+ * maps the key columns, then ts_ms, offset, operation_type, to cursors
+ * (index build in merge_scan.c and index moves after OPTIMIZE share it). */
+void dc_merge_row_seq(mx_val *v, const int32_t *leaf, uint32_t nk, mcolcur *cc, size_t row);
+
 #endif /* DC_MERGE_INT_H */

@@ -104,22 +104,6 @@ static int row_key(bool *ok, mkey *k, rp_file *f, mcolcur *cc, size_t row, dc_er
     return 0;
 }
 
-/* Sequence and tombstone flag of a row. */
-static void row_seq(mx_val *v, const rp_file *f, mcolcur *cc, size_t row)
-{
-    const uint32_t nk = f->t->n_keys;
-    size_t vi = 0;
-    v->seq.ts = INT64_MIN;
-    v->seq.off = INT64_MIN;
-    if (f->leaf[nk] >= 0 && dc_mcolcur_next(&cc[nk], row, &vi)) v->seq.ts = dc_mcol_i64(&cc[nk], vi);
-    if (f->leaf[nk + 1] >= 0 && dc_mcolcur_next(&cc[nk + 1], row, &vi))
-        v->seq.off = dc_mcol_i64(&cc[nk + 1], vi);
-    if (f->leaf[nk + 2] >= 0 && dc_mcolcur_next(&cc[nk + 2], row, &vi)) {
-        const uint32_t *o = cc[nk + 2].c->offsets;
-        if (o[vi + 1] - o[vi] == 1 && cc[nk + 2].c->values.data[o[vi]] == 'd')
-            v->row |= MX_ROW_TOMB;
-    }
-}
 
 /* Moves the key's slot to this row when it points into a removed file at
  * the same sequence (that is this row before the rewrite). */
@@ -155,7 +139,7 @@ static int move_rg(rp_file *f, uint32_t rg, uint64_t base, dc_err *err)
         bool ok = false;
         DC_TRY(row_key(&ok, &k, f, cc, row, err));
         mx_val v = {f->file_id, (uint32_t)(base + row), {0, 0}};
-        row_seq(&v, f, cc, row);
+        dc_merge_row_seq(&v, f->leaf, f->t->n_keys, cc, row);
         if (ok) move_slot(f, &k, &v);
     }
     return 0;

@@ -147,17 +147,15 @@ static int row_key(bool *ok, mkey *k, scan_file *sf, mcolcur *cc, size_t row, dc
     return 0;
 }
 
-/* Sequence and tombstone flag of a row (columns past the keys). */
-static void row_seq(mx_val *v, const scan_file *sf, mcolcur *cc, size_t row)
+void dc_merge_row_seq(mx_val *v, const int32_t *leaf, uint32_t nk, mcolcur *cc, size_t row)
 {
-    const uint32_t nk = sf->t->n_keys;
     size_t vi = 0;
     v->seq.ts = INT64_MIN;
     v->seq.off = INT64_MIN;
-    if (sf->leaf[nk] >= 0 && dc_mcolcur_next(&cc[nk], row, &vi)) v->seq.ts = dc_mcol_i64(&cc[nk], vi);
-    if (sf->leaf[nk + 1] >= 0 && dc_mcolcur_next(&cc[nk + 1], row, &vi))
+    if (leaf[nk] >= 0 && dc_mcolcur_next(&cc[nk], row, &vi)) v->seq.ts = dc_mcol_i64(&cc[nk], vi);
+    if (leaf[nk + 1] >= 0 && dc_mcolcur_next(&cc[nk + 1], row, &vi))
         v->seq.off = dc_mcol_i64(&cc[nk + 1], vi);
-    if (sf->leaf[nk + 2] >= 0 && dc_mcolcur_next(&cc[nk + 2], row, &vi)) {
+    if (leaf[nk + 2] >= 0 && dc_mcolcur_next(&cc[nk + 2], row, &vi)) {
         const uint32_t *o = cc[nk + 2].c->offsets;
         if (o[vi + 1] - o[vi] == 1 && cc[nk + 2].c->values.data[o[vi]] == 'd')
             v->row |= MX_ROW_TOMB;
@@ -192,7 +190,7 @@ static int scan_chunk(scan_file *sf, mcolcur *cc, size_t row0, size_t n, uint64_
         q->koff = sf->kb.len;
         DC_TRY(row_key(&ok, &q->k, sf, cc, row, err));
         q->v = (mx_val){sf->file_id, (uint32_t)(base + row), {0, 0}};
-        row_seq(&q->v, sf, cc, row);
+        dc_merge_row_seq(&q->v, sf->leaf, sf->t->n_keys, cc, row);
         if (dv_deleted(sf, base + row)) continue;
         if (!ok) {
             sf->null_keys++;
