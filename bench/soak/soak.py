@@ -67,9 +67,11 @@ class Generator:
         self.update_share = update_share
         self.delete_share = delete_share
         self.sent = 0
+        self.last = {}              # id -> n of the newest row image sent (the expected state)
 
     def _row(self, i):
         n = self.rnd.getrandbits(30)
+        self.last[i] = n
         return ('{"id":%d,"first_name":"f%d","last_name":"l%d","email":"u%d@example.com",'
                 '"score":%d,"note":"%s"}' % (i, n % 997, n % 1009, n, n % 1000 - 500,
                                             "x" * (n % 40)))
@@ -106,7 +108,9 @@ class Generator:
             if self.rnd.random() < self.delete_share:
                 self._drop_live(i)
                 self.dead.append(i)
-                return self._env("d", self._row(i), None)
+                ev = self._env("d", self._row(i), None)
+                del self.last[i]
+                return ev
             return self._env("u", self._row(i), self._row(i))
         if self.dead and self.rnd.random() < 0.5:
             i = self.dead.pop(self.rnd.randrange(len(self.dead)))
@@ -117,9 +121,12 @@ class Generator:
         return self._env("c", None, self._row(i))
 
 
-def feed(proc, gen, rate, stop, counter, fast_snapshot):
+def feed(proc, gen, rate, stop, counter, fast_snapshot, sched):
     """Writes `rate` events a second in 20 ms slices until stop is set; the
-    initial snapshot as fast as the daemon takes it when fast_snapshot."""
+    initial snapshot as fast as the daemon takes it when fast_snapshot.
+    Keeps to the schedule like a Kafka topic would: when the daemon stalls,
+    the pipe fills and the generator blocks, then writes the backlog as fast
+    as the daemon takes it. sched[0] is the schedule's start (monotonic)."""
     tick = 0.02
     per = max(1, int(rate * tick))
     try:
@@ -127,16 +134,16 @@ def feed(proc, gen, rate, stop, counter, fast_snapshot):
             proc.stdin.write("".join(gen.event() + "\n" for _ in range(1000)).encode())
             counter[0] += 1000
         t_next = time.monotonic()
+        sched[0] = t_next
         while not stop.is_set():
             chunk = "".join(gen.event() + "\n" for _ in range(per)).encode()
             proc.stdin.write(chunk)   # blocks when the daemon falls behind
             counter[0] += per
+            counter[1] += per
             t_next += tick
             delay = t_next - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            elif delay < -1.0:
-                t_next = time.monotonic()  # behind: do not try to catch up in a burst
         proc.stdin.close()
     except BrokenPipeError:
         pass
@@ -199,22 +206,51 @@ def table_stats(table):
             "log_files": len(names), "log_bytes": sum(e.stat().st_size for e in names)}
 
 
-HEADER = ("  elapsed  events/s  batches  commit_p50  commit_p99  commit_max  gap_max  "
+HEADER = ("  elapsed  events/s  behind  batches  commit_p50  commit_p99  commit_max  gap_max  "
           "optimizes  opt_p50  opt_max  files  dv_files       rows  log_files  log_MiB")
 
 
-def report(t0, tail, win_start, sent_in_win, win_len, st):
+def report(t0, tail, win_start, sent_in_win, win_len, st, behind):
     b = [ms for t, ms, _ in tail.batches if t >= win_start]
     ts = [st for t, _, st in tail.batches if t >= win_start]
     gaps = [y - x for x, y in zip(ts, ts[1:])]
     o = [ms for t, ms, _, _ in tail.opts if t >= win_start]
-    print(f"{time.monotonic() - t0:8.0f}s {sent_in_win / win_len:9.0f} {len(b):8d} "
+    print(f"{time.monotonic() - t0:8.0f}s {sent_in_win / win_len:9.0f} {behind:6.1f}s {len(b):8d} "
           f"{pct(b, 50):9.1f}ms {pct(b, 99):9.1f}ms {max(b, default=float('nan')):9.1f}ms "
           f"{max(gaps, default=float('nan')):7.2f}s {len(o):10d} {pct(o, 50):7.0f}ms "
           f"{max(o, default=float('nan')):7.0f}ms "
           + (f"{st['files']:6d} {st['dv_files']:9d} {st['rows'] or 0:10d} {st['log_files']:10d} "
              f"{st['log_bytes'] / 1048576:8.1f}" if st else "   (table not readable)"),
           flush=True)
+
+
+def verify(table, gen):
+    """The final table, read by delta-rs, against the generator's expected
+    state (the newest row image of every live id)."""
+    try:
+        import pyarrow as pa
+        from deltalake import DeltaTable, QueryBuilder
+    except ImportError:
+        print("verify: skipped (deltalake not importable; run with .venv/bin/python)")
+        return False
+    # QueryBuilder applies deletion vectors (to_pyarrow_table refuses them)
+    t = pa.table(QueryBuilder().register("t", DeltaTable(str(table)))
+                 .execute("select id, json_record from t").read_all())
+    email = re.compile(r'"email":"([^"]*)"')
+    got = {}
+    for i, rec in zip(t.column("id").to_pylist(), t.column("json_record").to_pylist()):
+        m = email.search(rec or "")
+        got[int(i)] = m.group(1) if m else None
+    want = {i: "u%d@example.com" % n for i, n in gen.last.items()}
+    dup = t.num_rows - len(got)
+    missing = sum(1 for i in want if i not in got)
+    extra = sum(1 for i in got if i not in want)
+    stale = sum(1 for i, e in want.items() if i in got and got[i] != e)
+    ok = dup == 0 and missing == 0 and extra == 0 and stale == 0
+    print(f"verify (delta-rs): {t.num_rows} rows, expected {len(want)}; duplicate keys {dup}, "
+          f"missing {missing}, extra {extra}, stale values {stale}: "
+          f"{'EQUAL' if ok else 'DIFFERENT'}", flush=True)
+    return ok
 
 
 # ------------------------------------------------------------------- main
@@ -260,8 +296,9 @@ def main():
                                "--mode", a.mode, "--trigger", a.trigger],
                               stdin=subprocess.PIPE, stderr=log)
     gen = Generator(a.seed, a.initial_keys, a.update_share, a.delete_share)
-    stop, counter = threading.Event(), [0]
-    th = threading.Thread(target=feed, args=(daemon, gen, a.rate, stop, counter, a.fast_snapshot), daemon=True)
+    stop, counter, sched = threading.Event(), [0, 0], [None]
+    th = threading.Thread(target=feed, args=(daemon, gen, a.rate, stop, counter, a.fast_snapshot,
+                                             sched), daemon=True)
     t0 = time.monotonic()
     th.start()
     tail = LogTail(logp)
@@ -273,12 +310,17 @@ def main():
             tail.poll()
             if time.monotonic() - win_start >= a.every:
                 now = time.monotonic()
+                # seconds of events the schedule has offered and the daemon not yet taken
+                behind = ((now - sched[0]) * a.rate - counter[1]) / a.rate if sched[0] else 0.0
                 report(t0, tail, win_start, counter[0] - sent0, now - win_start,
-                       table_stats(table))
+                       table_stats(table), behind)
                 win_start, sent0 = now, counter[0]
     finally:
         stop.set()
         th.join(timeout=60)
+        # stdin is closed: a few triggers for the daemon to drain the pipe and
+        # commit it (file:- keeps following after EOF), then SIGTERM
+        time.sleep(5)
         if daemon.poll() is None:
             daemon.send_signal(signal.SIGTERM)
             try:
@@ -300,9 +342,10 @@ def main():
         print(f"final: version {st['version']}, {st['files']} files ({st['dv_files']} with DVs), "
               f"{st['rows']} rows, log {st['log_files']} files {st['log_bytes'] / 1048576:.1f} "
               f"MiB", flush=True)
+    ok = daemon.returncode == 0 and verify(table, gen)
     if not a.keep and not a.dir:
         shutil.rmtree(work, ignore_errors=True)
-    return 0 if daemon.returncode == 0 else 1
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
