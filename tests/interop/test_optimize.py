@@ -284,3 +284,107 @@ def test_daemon_auto_optimize_with_concurrent_optimize(tmp_path):
           f"external re-plans {sum('planning again' in e for _, e in codes)}, daemon commit "
           f"races lost {err.count('lost a commit race')}, batches replayed "
           f"{err.count('replaying')}")
+
+
+# ------------------------- the daemon against another engine's DELETE and OPTIMIZE
+
+def test_daemon_with_concurrent_delta_rs_delete_and_optimize(tmp_path):
+    """The daemon ingests (cow mode: delta-rs cannot write to a table with
+    deletion vectors) while delta-rs, in this process, deletes the rows of
+    keys the stream never touches again and compacts the table in a loop,
+    retrying whenever it loses a commit race. The daemon must see
+    delta-rs's commits by the conflict rules (replaying its batch,
+    re-reading the files under its index): the final table is the expected
+    state of every event minus the rows delta-rs deleted, with no deleted
+    row brought back and no row lost.
+
+    The daemon's own OPTIMIZE is off here, as for a table another engine
+    compacts: delta-rs 1.6.6 commits a compaction planned on a stale
+    snapshot even when a concurrent compaction already removed the same
+    files (its conflict checker lets removes with dataChange=false through,
+    delta-rs PR 3982), which duplicates rows; two delta-rs compactions do
+    the same to each other. That is delta-rs's check to make, not ours."""
+    from deltalake.exceptions import CommitFailedError, DeltaError
+    s = cdcgen.Stream(seed=41, n_keys=200)
+    s.snapshot(1200)
+    s.run(4000)
+    lines = s.lines()
+    # delta-rs deletes snapshot rows the stream never touches again, so the
+    # expected state does not depend on who commits first
+    touched = set()
+    for v in s.values[1200:]:
+        j = json.loads(v) if v else {}
+        p = j.get("payload", j) if isinstance(j, dict) else {}
+        p = p if isinstance(p, dict) else {}
+        for img in (p.get("before"), p.get("after")):
+            if isinstance(img, dict) and "id" in img:
+                touched.add(img["id"])
+    cold = [i for i in range(1000, 1200) if i not in touched]
+    assert len(cold) > 100
+    pred = f"id in ({', '.join(map(str, cold))})"
+    t = tmp_path / "t"
+    cfg = write_config(tmp_path / "p.yaml", optimize="off")
+    log = open(tmp_path / "daemon.log", "wb")
+    daemon = subprocess.Popen([str(DC_BIN), "ingest", "-c", str(cfg), "--source", "file:-",
+                               "--table", str(t), "--key", "id", "--mode", "cow",
+                               "--trigger", "100ms", "--max-batch", "80", "--once"],
+                              stdin=subprocess.PIPE, stderr=log)
+    done = {"delete": 0, "compact": 0, "lost": 0}
+    stop = threading.Event()
+
+    def other_engine():
+        def cold_rows():   # the snapshot's rows of keys 1000.. committed so far
+            try:
+                r = QueryBuilder().register("t", DeltaTable(str(t))).execute(
+                    f"select count(*) as n from t where {pred}").read_all()
+                return pa.table(r).column("n")[0].as_py()
+            except Exception:   # no table yet
+                return 0
+        while not stop.is_set() and cold_rows() < len(cold):
+            time.sleep(0.05)
+        while not stop.is_set():
+            try:
+                if not done["delete"]:
+                    DeltaTable(str(t)).delete(pred)
+                    done["delete"] += 1
+                else:
+                    DeltaTable(str(t)).optimize.compact()
+                    done["compact"] += 1
+            except (CommitFailedError, DeltaError) as e:
+                if "onflict" not in str(e) and "ommit" not in str(e):
+                    raise
+                done["lost"] += 1
+            time.sleep(0.05)
+
+    th = threading.Thread(target=other_engine)
+    th.start()
+    try:
+        for i in range(0, len(lines), 40):
+            daemon.stdin.write("".join(l + "\n" for l in lines[i:i + 40]).encode())
+            daemon.stdin.flush()
+            # hold the rest back until delta-rs's DELETE is in: the race must happen
+            time.sleep(0.03 if done["delete"] or i > len(lines) // 2 else 0.06)
+        daemon.stdin.close()
+        daemon.wait(timeout=300)
+    finally:
+        stop.set()
+        th.join()
+        if daemon.poll() is None:
+            daemon.kill()
+        log.close()
+    err = (tmp_path / "daemon.log").read_text()
+    assert daemon.returncode == 0, err[-3000:]
+    assert done["delete"] == 1, done
+    assert done["compact"] >= 1, done
+    want = cdcgen.expected_state(s.values)
+    want = {k: v for k, v in want.items() if int(k[0]) not in set(cold)}
+    got = cdcgen.read_table(t)
+    d = cdcgen.diff_states(got, want)
+    assert not d, f"{t}: {d}"
+    ops = [json.loads(l)["commitInfo"].get("operation")
+           for p in sorted((t / "_delta_log").glob("*.json"))
+           for l in p.read_text().splitlines() if '"commitInfo"' in l]
+    assert "DELETE" in ops and ops.count("OPTIMIZE") >= 1, ops
+    assert len(DeltaTable(str(t)).file_uris()) <= 12
+    print(f"delta-rs: {done}; daemon: commit races lost {err.count('lost a commit race')}, "
+          f"index re-reads {err.count('re-reading them')}, rebuilds {err.count('rebuilding')}")
