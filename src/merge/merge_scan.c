@@ -8,6 +8,7 @@
 #include "merge_int.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <time.h>
 
 static double now_s(void)
@@ -381,30 +382,100 @@ typedef struct foreign {
     size_t n_touched;
 } foreign;
 
+/* "OPERATION by ENGINE" from a commit's commitInfo, for messages. */
+static void commit_who(const dc_delta_commit *c, char *out, size_t n)
+{
+    snprintf(out, n, "a commit");
+    dc_arena arena;
+    dc_arena_init(&arena, DC_JSON_MAX_DOC_BYTES);
+    for (size_t i = 0; i < c->n_actions; i++) {
+        const dc_delta_action *a = &c->actions[i];
+        dc_json *doc = NULL;
+        if (a->type != DC_DELTA_ACTION_COMMIT_INFO ||
+            dc_json_parse(&doc, &arena, a->u.commit_info.json, a->u.commit_info.len, NULL) < 0)
+            continue;
+        const dc_json *ci = dc_json_get(doc, "commitInfo");
+        const dc_json *op = dc_json_get(ci ? ci : doc, "operation");
+        const dc_json *eng = dc_json_get(ci ? ci : doc, "engineInfo");
+        snprintf(out, n, "%s by %s", op && op->type == DC_JSON_STRING ? op->u.str : "a commit",
+                 eng && eng->type == DC_JSON_STRING ? eng->u.str : "an unnamed engine");
+        break;
+    }
+    dc_arena_dispose(&arena);
+}
+
+/* Where a file of the index stands inside (from, to], per file id. */
+enum { FILE_AS_AT_FROM = 0, FILE_REMOVED, FILE_ADDED };
+
+/* A commit that removes files an earlier commit had already removed, and
+ * adds files, was planned on a stale snapshot by a writer whose conflict
+ * check let it through (delta-rs 1.6 does this for two concurrent
+ * compactions): the rows of those files may now be live twice. Nothing here
+ * can undo another writer's commit; the operator is told which one. */
+static void warn_double_remove(const dc_merge_table *t, const dc_delta_commit *c,
+                               const uint8_t *state)
+{
+    const mx_index *x = &t->index;
+    size_t twice = 0, adds = 0;
+    const char *first = NULL;
+    for (size_t i = 0; i < c->n_actions; i++) {
+        const dc_delta_action *a = &c->actions[i];
+        adds += a->type == DC_DELTA_ACTION_ADD;
+        if (a->type != DC_DELTA_ACTION_REMOVE) continue;
+        const int64_t id = dc_mx_file_find(x, a->u.remove.path);
+        if (id >= 0 && (state[id] == FILE_REMOVED ||
+                        (state[id] == FILE_AS_AT_FROM && x->files[id].snap_i == SIZE_MAX))) {
+            twice++;
+            if (!first) first = a->u.remove.path;
+        }
+    }
+    if (!twice || !adds) return;
+    char who[160];
+    commit_who(c, who, sizeof who);
+    DC_LOG(DC_LOG_WARN, "merge", "%s: version %" PRId64 " (%s) removes %zu file%s an earlier "
+           "commit had already removed (first '%s') and adds %zu: it was planned on an older "
+           "version and its writer's conflict check let it through, so rows of those files "
+           "may now be in the table twice; check that writer and the table", t->s->root,
+           c->version, who, twice, twice == 1 ? "" : "s", first, adds);
+}
+
+/* `ours` is `to` or outside the range: the commits before it are others'.
+ * The index's snap_i still describe the snapshot at `from` here. */
 static int foreign_changes(foreign *fc, dc_merge_table *t, int64_t from, int64_t to,
                            int64_t ours, dc_err *err)
 {
     const mx_index *x = &t->index;
-    fc->touched = dc_calloc(x->n_files ? x->n_files : 1, 1);
-    if (!fc->touched) return dc_err_set(err, DC_ENOMEM, "merge: out of memory");
-    for (int64_t v = from + 1; v <= to; v++) {
+    const size_t n = x->n_files ? x->n_files : 1;
+    fc->touched = dc_calloc(n, 1);
+    uint8_t *state = dc_calloc(n, 1);
+    int rc = fc->touched && state ? 0 : dc_err_set(err, DC_ENOMEM, "merge: out of memory");
+    for (int64_t v = from + 1; rc == 0 && v <= to; v++) {
         if (v == ours) continue;
         dc_delta_commit *c = NULL;
-        DC_TRY(dc_delta_commit_read(&c, t->s, v, err));
-        for (size_t i = 0; i < c->n_actions; i++) {
-            const dc_delta_action *a = &c->actions[i];
-            fc->meta |= a->type == DC_DELTA_ACTION_METADATA || a->type == DC_DELTA_ACTION_PROTOCOL;
-            const char *path = a->type == DC_DELTA_ACTION_ADD      ? a->u.add.path
-                               : a->type == DC_DELTA_ACTION_REMOVE ? a->u.remove.path : NULL;
-            const int64_t id = path ? dc_mx_file_find(x, path) : -1;
-            if (id >= 0 && !fc->touched[id]) {
-                fc->touched[id] = 1;
-                fc->n_touched++;
+        rc = dc_delta_commit_read(&c, t->s, v, err);
+        if (rc < 0) break;
+        warn_double_remove(t, c, state);
+        /* removes first: a path removed and added in one commit is live after it */
+        for (int pass = 0; pass < 2; pass++)
+            for (size_t i = 0; i < c->n_actions; i++) {
+                const dc_delta_action *a = &c->actions[i];
+                fc->meta |= a->type == DC_DELTA_ACTION_METADATA ||
+                            a->type == DC_DELTA_ACTION_PROTOCOL;
+                const char *path = a->type == DC_DELTA_ACTION_ADD && pass == 1 ? a->u.add.path
+                                   : a->type == DC_DELTA_ACTION_REMOVE && pass == 0
+                                       ? a->u.remove.path : NULL;
+                const int64_t id = path ? dc_mx_file_find(x, path) : -1;
+                if (id < 0) continue;
+                state[id] = pass == 0 ? FILE_REMOVED : FILE_ADDED;
+                if (!fc->touched[id]) {
+                    fc->touched[id] = 1;
+                    fc->n_touched++;
+                }
             }
-        }
         dc_delta_commit_free(c);
     }
-    return 0;
+    dc_free(state);
+    return rc;
 }
 
 /* Live files the index does not know: indexed (blind appends, OPTIMIZE

@@ -279,6 +279,7 @@ def test_daemon_auto_optimize_with_concurrent_optimize(tmp_path):
     assert "false" in ops, "the second process optimized"
     assert ours >= 1
     assert len(DeltaTable(str(t)).file_uris()) <= 12
+    assert "had already removed" not in err, "no false alarm on a correct concurrent writer"
     print(f"daemon optimizes {ops.count('true')} (gave up {err.count('plans again')}), "
           f"external {ops.count('false')} (gave up {sum(c == 3 for c, _ in codes)}), "
           f"external re-plans {sum('planning again' in e for _, e in codes)}, daemon commit "
@@ -386,5 +387,73 @@ def test_daemon_with_concurrent_delta_rs_delete_and_optimize(tmp_path):
            for l in p.read_text().splitlines() if '"commitInfo"' in l]
     assert "DELETE" in ops and ops.count("OPTIMIZE") >= 1, ops
     assert len(DeltaTable(str(t)).file_uris()) <= 12
+    assert "had already removed" not in err, "no false alarm on a correct concurrent writer"
     print(f"delta-rs: {done}; daemon: commit races lost {err.count('lost a commit race')}, "
           f"index re-reads {err.count('re-reading them')}, rebuilds {err.count('rebuilding')}")
+
+
+def test_daemon_warns_about_a_commit_that_removes_files_twice(tmp_path):
+    """A writer whose conflict check misses a concurrent compaction commits
+    its own compaction of the same files (what delta-rs 1.6.6 does, above):
+    the rows are then live twice. The daemon cannot undo another writer's
+    commit, but it says so, naming the version and the engine, when it
+    follows the log past it. The bad commit is made by hand here (a copy of
+    a real OPTIMIZE with a new file name), so the test does not depend on
+    delta-rs keeping its bug."""
+    s = cdcgen.Stream(seed=5, n_keys=60)
+    s.snapshot(60)
+    s.run(400)
+    lines = s.lines()
+    t = tmp_path / "t"
+    cfg = write_config(tmp_path / "p.yaml", optimize="off")
+    logp = tmp_path / "daemon.log"
+    log = open(logp, "wb")
+    daemon = subprocess.Popen([str(DC_BIN), "ingest", "-c", str(cfg), "--source", "file:-",
+                               "--table", str(t), "--key", "id", "--mode", "cow",
+                               "--trigger", "50ms", "--max-batch", "50", "--once"],
+                              stdin=subprocess.PIPE, stderr=log)
+    try:
+        half = len(lines) // 2
+        for i in range(0, half, 50):
+            daemon.stdin.write("".join(l + "\n" for l in lines[i:i + 50]).encode())
+            daemon.stdin.flush()
+            time.sleep(0.1)
+        deadline = time.time() + 60
+        while time.time() < deadline and "version" not in logp.read_text():
+            time.sleep(0.05)
+        time.sleep(0.3)   # the daemon is idle: its last batch is committed
+        assert_ok(run_dc(["optimize", str(t), "--min-file-size", "1MiB"]), "optimize")
+        _, v = log_state(t)
+        acts = commit_actions(t, v)
+        assert any("remove" in a for a in acts) and any("add" in a for a in acts), acts
+        # the stale twin: the same removes, its own copy of the compacted file
+        twin = []
+        for a in acts:
+            if "commitInfo" in a:
+                a["commitInfo"]["engineInfo"] = "other-engine/1.0"
+                a["commitInfo"]["readVersion"] = v - 1
+            if "add" in a:
+                new = "part-00000-twin-" + a["add"]["path"].split("-", 2)[2]
+                os.link(t / a["add"]["path"], t / new)
+                a["add"]["path"] = new
+            twin.append(json.dumps(a))
+        tmp = t / "_delta_log" / ".twin.tmp"
+        tmp.write_text("\n".join(twin) + "\n")
+        os.link(tmp, t / "_delta_log" / f"{v + 1:020d}.json")
+        tmp.unlink()
+        for i in range(half, len(lines), 50):
+            daemon.stdin.write("".join(l + "\n" for l in lines[i:i + 50]).encode())
+            daemon.stdin.flush()
+            time.sleep(0.05)
+        daemon.stdin.close()
+        daemon.wait(timeout=120)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+        log.close()
+    err = logp.read_text()
+    assert daemon.returncode == 0, err[-3000:]
+    warn = [l for l in err.splitlines() if "had already removed" in l]
+    assert len(warn) == 1, err[-3000:]
+    assert f"version {v + 1} (OPTIMIZE by other-engine/1.0)" in warn[0], warn[0]
+    assert " warn " in warn[0] and "may now be in the table twice" in warn[0], warn[0]
