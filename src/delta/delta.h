@@ -574,6 +574,18 @@ void dc_delta_dv_writer_free(dc_delta_dv_writer *w);
 
 /* ------------------------------------------------------ data files */
 
+/* True when `name` is one of the table's partition columns. */
+bool dc_delta_is_partition_column(const dc_delta_metadata *m, const char *name);
+/* The schema DOM `doc` (a struct with "fields") without the partition
+ * columns, which Delta keeps out of the data files; new nodes in `arena`. */
+int dc_delta_data_schema_json(const dc_json **out, dc_arena *arena, const dc_json *doc,
+                              const dc_delta_metadata *m, dc_err *err);
+/* Parquet writer options for the table's data files and the codec's tag in
+ * file names ("zstd", "snappy", ...): delta.parquet.compression.codec,
+ * default zstd; an unknown codec is DC_EUNSUPPORTED naming it. */
+int dc_delta_data_file_opts(dc_pq_writer_opts *opts, const char **codec_tag,
+                            const dc_delta_metadata *m, dc_err *err);
+
 /* Writes a table's rows (JSON objects with display names, parquet.h's
  * conventions) into Parquet data files, one file per distinct tuple of
  * partition values under Hive-style directories, and turns each into an add

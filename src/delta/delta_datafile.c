@@ -45,7 +45,8 @@ struct dc_delta_file_writer {
 
 /* ------------------------------------------------------------ setup */
 
-static int codec_from_props(dc_delta_file_writer *w, const dc_delta_metadata *m, dc_err *err)
+int dc_delta_data_file_opts(dc_pq_writer_opts *opts, const char **codec_tag,
+                            const dc_delta_metadata *m, dc_err *err)
 {
     bool found = false;
     const char *c = dc_delta_map_get(&m->configuration, "delta.parquet.compression.codec", &found);
@@ -55,13 +56,13 @@ static int codec_from_props(dc_delta_file_writer *w, const dc_delta_metadata *m,
         {"uncompressed", PQ_CODEC_UNCOMPRESSED, "uncompressed"},
         {"none", PQ_CODEC_UNCOMPRESSED, "uncompressed"},
     };
-    dc_pq_writer_opts_init(&w->pq_opts);
-    w->codec_tag = "zstd";
+    dc_pq_writer_opts_init(opts);
+    *codec_tag = "zstd";
     if (!c) return 0;
     for (size_t i = 0; i < sizeof map / sizeof *map; i++)
         if (strcasecmp(c, map[i].name) == 0) {
-            w->pq_opts.codec = map[i].codec;
-            w->codec_tag = map[i].tag;
+            opts->codec = map[i].codec;
+            *codec_tag = map[i].tag;
             return 0;
         }
     return dc_err_set(err, DC_EUNSUPPORTED,
@@ -69,30 +70,28 @@ static int codec_from_props(dc_delta_file_writer *w, const dc_delta_metadata *m,
                       "snappy, gzip, lz4_raw, uncompressed", c);
 }
 
-static bool is_partition(const dc_delta_metadata *m, const char *name)
+bool dc_delta_is_partition_column(const dc_delta_metadata *m, const char *name)
 {
     for (uint32_t i = 0; i < m->n_partition_columns; i++)
         if (strcmp(m->partition_columns[i], name) == 0) return true;
     return false;
 }
 
-/* The schema DOM without the partition columns (nodes in schema_arena). */
-static int data_schema_json(const dc_json **out, dc_delta_file_writer *w, const dc_json *doc,
-                            const dc_delta_metadata *m, dc_err *err)
+int dc_delta_data_schema_json(const dc_json **out, dc_arena *arena, const dc_json *doc,
+                              const dc_delta_metadata *m, dc_err *err)
 {
     const dc_json *fields = dc_json_get(doc, "fields");
-    if (!fields || fields->type != DC_JSON_ARRAY)
-        return dc_err_set(err, DC_ECORRUPT, "table schema has no fields array");
-    dc_json *root = dc_arena_alloc(&w->schema_arena, sizeof *root, err);
-    dc_json *members = root ? dc_arena_alloc(&w->schema_arena, (doc->len + 1) * sizeof *root, err)
+    if (doc->type != DC_JSON_OBJECT || !fields || fields->type != DC_JSON_ARRAY)
+        return dc_err_set(err, DC_ECORRUPT, "the table schema has no fields array");
+    dc_json *root = dc_arena_alloc(arena, sizeof *root, err);
+    dc_json *members = root ? dc_arena_alloc(arena, (doc->len + 1) * sizeof *root, err) : NULL;
+    dc_json *kept = members ? dc_arena_alloc(arena, (fields->len + 1) * sizeof *root, err)
                             : NULL;
-    dc_json *kept = members ? dc_arena_alloc(&w->schema_arena, (fields->len + 1) * sizeof *root,
-                                             err) : NULL;
-    if (!kept) return DC_ENOMEM;
+    if (!kept) return err->code;
     uint32_t nk = 0;
     for (uint32_t i = 0; i < fields->len; i++) {
         const char *name = dc_json_str(dc_json_get(&fields->u.items[i], "name"));
-        if (!name || !is_partition(m, name)) kept[nk++] = fields->u.items[i];
+        if (!name || !dc_delta_is_partition_column(m, name)) kept[nk++] = fields->u.items[i];
     }
     *root = *doc;
     root->u.items = members;
@@ -114,7 +113,7 @@ static int setup_schemas(dc_delta_file_writer *w, const char *schema_json, dc_er
     const dc_json *data = NULL;
     DC_TRY(dc_delta_schema_parse(&w->dschema, schema_json, strlen(schema_json), err));
     DC_TRY(dc_json_parse(&doc, &w->schema_arena, schema_json, strlen(schema_json), err));
-    DC_TRY(data_schema_json(&data, w, doc, m, err));
+    DC_TRY(dc_delta_data_schema_json(&data, &w->schema_arena, doc, m, err));
     DC_TRY(dc_pq_schema_from_delta(&w->data_schema, data, err));
     w->n_part = m->n_partition_columns;
     if (!w->n_part) return 0;
@@ -140,7 +139,7 @@ int dc_delta_file_writer_new(dc_delta_file_writer **out, dc_delta_snapshot *snap
     const dc_delta_metadata *m = dc_delta_snapshot_metadata(snap);
     int rc = dc_delta_stats_opts_from_metadata(&w->stats_opts, dc_delta_snapshot_protocol(snap),
                                                m, err);
-    if (rc == 0) rc = codec_from_props(w, m, err);
+    if (rc == 0) rc = dc_delta_data_file_opts(&w->pq_opts, &w->codec_tag, m, err);
     if (rc == 0) rc = setup_schemas(w, schema_json ? schema_json : m->schema_string, err);
     if (rc < 0) {
         dc_delta_file_writer_free(w);
@@ -322,7 +321,7 @@ static int data_row(const dc_json **out, dc_delta_file_writer *w, const dc_json 
     r->u.items = items;
     const dc_delta_metadata *m = dc_delta_snapshot_metadata(w->snap);
     for (uint32_t i = 0; i < row->len; i++)
-        if (!is_partition(m, row->u.items[i].key)) items[r->len++] = row->u.items[i];
+        if (!dc_delta_is_partition_column(m, row->u.items[i].key)) items[r->len++] = row->u.items[i];
     *out = r;
     return 0;
 }

@@ -50,19 +50,12 @@ struct dc_delta_scan {
 
 /* ------------------------------------------------------------ set up */
 
-static bool is_partition_col(const dc_delta_metadata *m, const char *name)
-{
-    for (uint32_t i = 0; i < m->n_partition_columns; i++)
-        if (strcmp(m->partition_columns[i], name) == 0) return true;
-    return false;
-}
-
 static int add_col(dc_delta_scan *sc, const dc_delta_field *f, dc_err *err)
 {
     const dc_delta_metadata *m = dc_delta_snapshot_metadata(sc->snap);
     out_col *c = &sc->cols[sc->n_cols++];
     c->f = f;
-    c->partition = is_partition_col(m, f->name);
+    c->partition = dc_delta_is_partition_column(m, f->name);
     c->pv_key = sc->cm != DC_DELTA_CM_NONE ? f->physical_name : f->name;
     c->pq_index = -1;
     DC_TRY(dc_json_put_str(&sc->keys, f->name, strlen(f->name), err));

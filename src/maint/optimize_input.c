@@ -11,66 +11,6 @@
 
 /* ------------------------------------------------------------ context */
 
-static bool is_partition(const dc_delta_metadata *m, const char *name)
-{
-    for (uint32_t i = 0; i < m->n_partition_columns; i++)
-        if (strcmp(m->partition_columns[i], name) == 0) return true;
-    return false;
-}
-
-/* The schema DOM without the partition columns (nodes in c->arena). */
-static int data_schema(const dc_json **out, opt_ctx *c, const dc_json *doc, dc_err *err)
-{
-    const dc_delta_metadata *m = dc_delta_snapshot_metadata(c->snap);
-    const dc_json *fields = dc_json_get(doc, "fields");
-    if (doc->type != DC_JSON_OBJECT || !fields || fields->type != DC_JSON_ARRAY)
-        return dc_err_set(err, DC_ECORRUPT, "the table schema has no fields array");
-    dc_json *root = dc_arena_alloc(&c->arena, sizeof *root, err);
-    dc_json *members = root ? dc_arena_alloc(&c->arena, (doc->len + 1) * sizeof *root, err) : NULL;
-    dc_json *kept = members ? dc_arena_alloc(&c->arena, (fields->len + 1) * sizeof *root, err)
-                            : NULL;
-    if (!kept) return err->code;
-    uint32_t nk = 0;
-    for (uint32_t i = 0; i < fields->len; i++) {
-        const char *name = dc_json_str(dc_json_get(&fields->u.items[i], "name"));
-        if (!name || !is_partition(m, name)) kept[nk++] = fields->u.items[i];
-    }
-    *root = *doc;
-    root->u.items = members;
-    for (uint32_t i = 0; i < doc->len; i++) {
-        members[i] = doc->u.items[i];
-        if (&doc->u.items[i] == fields) {
-            members[i].len = nk;
-            members[i].u.items = kept;
-        }
-    }
-    *out = root;
-    return 0;
-}
-
-static int pick_codec(opt_ctx *c, const dc_delta_metadata *m, dc_err *err)
-{
-    static const struct { const char *name; pq_codec codec; const char *tag; } map[] = {
-        {"zstd", PQ_CODEC_ZSTD, "zstd"}, {"snappy", PQ_CODEC_SNAPPY, "snappy"},
-        {"gzip", PQ_CODEC_GZIP, "gz"}, {"lz4_raw", PQ_CODEC_LZ4_RAW, "lz4raw"},
-        {"uncompressed", PQ_CODEC_UNCOMPRESSED, "uncompressed"},
-        {"none", PQ_CODEC_UNCOMPRESSED, "uncompressed"},
-    };
-    bool found = false;
-    const char *v = dc_delta_map_get(&m->configuration, "delta.parquet.compression.codec", &found);
-    dc_pq_writer_opts_init(&c->pq);
-    c->codec_tag = "zstd";
-    if (!v) return 0;
-    for (size_t i = 0; i < sizeof map / sizeof *map; i++)
-        if (strcasecmp(v, map[i].name) == 0) {
-            c->pq.codec = map[i].codec;
-            c->codec_tag = map[i].tag;
-            return 0;
-        }
-    return dc_err_set(err, DC_EUNSUPPORTED, "table property delta.parquet.compression.codec: "
-                      "'%s' is not one of zstd, snappy, gzip, lz4_raw, uncompressed", v);
-}
-
 /* The sort columns' leaves in the output schema. */
 static int find_keys(opt_ctx *c, const char *const *names, uint32_t n, dc_err *err)
 {
@@ -80,7 +20,7 @@ static int find_keys(opt_ctx *c, const char *const *names, uint32_t n, dc_err *e
         for (uint32_t i = 0; i < c->schema->root.n_children && !f; i++)
             if (strcmp(c->schema->root.children[i].name, names[k]) == 0)
                 f = &c->schema->root.children[i];
-        if (!f && is_partition(m, names[k]))
+        if (!f && dc_delta_is_partition_column(m, names[k]))
             return dc_err_set(err, DC_EINVAL, "sort column '%s' is a partition column (one "
                               "value per file: nothing to sort)", names[k]);
         if (!f) return dc_err_set(err, DC_EINVAL, "sort column '%s' is not a column of the "
@@ -123,10 +63,10 @@ int opt_ctx_init(opt_ctx *c, dc_delta_snapshot *snap, const dc_optimize_opts *o,
     DC_TRY(dc_delta_protocol_check_write(dc_delta_snapshot_protocol(snap), m, err));
     if (!m->schema_string) return dc_err_set(err, DC_ECORRUPT, "the table has no schema");
     DC_TRY(dc_json_parse(&doc, &c->arena, m->schema_string, strlen(m->schema_string), err));
-    DC_TRY(data_schema(&data, c, doc, err));
+    DC_TRY(dc_delta_data_schema_json(&data, &c->arena, doc, m, err));
     DC_TRY(dc_pq_schema_from_delta(&c->schema, data, err));
     DC_TRY(dc_delta_stats_opts_from_metadata(&c->stats, dc_delta_snapshot_protocol(snap), m, err));
-    DC_TRY(pick_codec(c, m, err));
+    DC_TRY(dc_delta_data_file_opts(&c->pq, &c->codec_tag, m, err));
     return choose_keys(c, err);
 }
 

@@ -311,5 +311,10 @@ extern int (*dc_merge_test_hook_before_commit)(void);
  * maps the key columns, then ts_ms, offset, operation_type, to cursors
  * (index build in merge_scan.c and index moves after OPTIMIZE share it). */
 void dc_merge_row_seq(mx_val *v, const int32_t *leaf, uint32_t nk, mcolcur *cc, size_t row);
+/* Reads row group `rg` of the `nc` columns at leaf[] (-1: absent, left
+ * without a leaf) into col[] and points cc[] at them; a column whose level
+ * count is not the row group's is DC_ECORRUPT naming `path`. */
+int dc_merge_read_cols(mcolcur *cc, dc_pq_column *col, const int32_t *leaf, uint32_t nc,
+                       dc_pq_reader *r, uint32_t rg, const char *path, dc_err *err);
 
 #endif /* DC_MERGE_INT_H */

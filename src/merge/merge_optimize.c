@@ -121,19 +121,9 @@ static void move_slot(rp_file *f, const mkey *k, const mx_val *v)
 
 static int move_rg(rp_file *f, uint32_t rg, uint64_t base, dc_err *err)
 {
-    const dc_pq_schema *ps = dc_pq_reader_schema(f->r);
-    const uint32_t nc = f->t->n_keys + 3;
     mcolcur cc[DC_CDC_MAX_KEYS + 3];
     const size_t rows = (size_t)dc_pq_reader_meta(f->r)->row_groups[rg].num_rows;
-    for (uint32_t i = 0; i < nc; i++) {
-        cc[i] = (mcolcur){&f->col[i], NULL, 0};
-        if (f->leaf[i] < 0) continue;
-        cc[i].leaf = &ps->leaves[f->leaf[i]];
-        DC_TRY(dc_pq_reader_read_column(&f->col[i], f->r, rg, (uint32_t)f->leaf[i], err));
-        if (f->col[i].n_levels != rows)
-            return dc_err_set(err, DC_ECORRUPT, "%s: row group %u has %zu rows, column %s %zu",
-                              f->path, rg, rows, cc[i].leaf->dotted, f->col[i].n_levels);
-    }
+    DC_TRY(dc_merge_read_cols(cc, f->col, f->leaf, f->t->n_keys + 3, f->r, rg, f->path, err));
     for (size_t row = 0; row < rows; row++) {
         mkey k = {0};
         bool ok = false;

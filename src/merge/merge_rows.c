@@ -8,7 +8,6 @@
 
 #include <inttypes.h>
 #include <stdio.h>
-#include <strings.h>
 
 void dc_mrows_init(mrows *r, const dc_merge_table *t)
 {
@@ -120,29 +119,6 @@ void dc_mrows_end_row(mrows *r)
 
 /* ------------------------------------------------------------- files */
 
-static int pick_codec(dc_pq_writer_opts *o, const char **tag, const dc_delta_metadata *m,
-                      dc_err *err)
-{
-    static const struct { const char *name; pq_codec codec; const char *tag; } map[] = {
-        {"zstd", PQ_CODEC_ZSTD, "zstd"}, {"snappy", PQ_CODEC_SNAPPY, "snappy"},
-        {"gzip", PQ_CODEC_GZIP, "gz"}, {"lz4_raw", PQ_CODEC_LZ4_RAW, "lz4raw"},
-        {"uncompressed", PQ_CODEC_UNCOMPRESSED, "uncompressed"},
-    };
-    bool found = false;
-    const char *c = dc_delta_map_get(&m->configuration, "delta.parquet.compression.codec", &found);
-    dc_pq_writer_opts_init(o);
-    *tag = "zstd";
-    if (!c) return 0;
-    for (size_t i = 0; i < sizeof map / sizeof *map; i++)
-        if (strcasecmp(c, map[i].name) == 0) {
-            o->codec = map[i].codec;
-            *tag = map[i].tag;
-            return 0;
-        }
-    return dc_err_set(err, DC_EUNSUPPORTED, "table property delta.parquet.compression.codec: "
-                      "'%s' is not one of zstd, snappy, gzip, lz4_raw, uncompressed", c);
-}
-
 static int new_path(mfile_out *f, const char *tag, dc_err *err)
 {
     char uuid[37], name[128];
@@ -189,7 +165,7 @@ int dc_mrows_write_file(mfile_out *f, mrows *r, dc_err *err)
     dc_pq_writer *pw = NULL;
     int rc = dc_delta_stats_opts_from_metadata(&so, dc_delta_snapshot_protocol(r->t->snap), m,
                                                err);
-    if (rc == 0) rc = pick_codec(&po, &tag, m, err);
+    if (rc == 0) rc = dc_delta_data_file_opts(&po, &tag, m, err);
     if (rc == 0) rc = new_path(f, tag, err);
     if (rc == 0) rc = write_parquet(f, r, &po, &meta, &pw, err);
     if (rc == 0) rc = dc_delta_stats_from_footer(&f->stats, r->t->pq_schema, meta, &so, err);

@@ -148,6 +148,23 @@ static int row_key(bool *ok, mkey *k, scan_file *sf, mcolcur *cc, size_t row, dc
     return 0;
 }
 
+int dc_merge_read_cols(mcolcur *cc, dc_pq_column *col, const int32_t *leaf, uint32_t nc,
+                       dc_pq_reader *r, uint32_t rg, const char *path, dc_err *err)
+{
+    const dc_pq_schema *ps = dc_pq_reader_schema(r);
+    const size_t rows = (size_t)dc_pq_reader_meta(r)->row_groups[rg].num_rows;
+    for (uint32_t i = 0; i < nc; i++) {
+        cc[i] = (mcolcur){&col[i], NULL, 0};
+        if (leaf[i] < 0) continue;
+        cc[i].leaf = &ps->leaves[leaf[i]];
+        DC_TRY(dc_pq_reader_read_column(&col[i], r, rg, (uint32_t)leaf[i], err));
+        if (col[i].n_levels != rows)
+            return dc_err_set(err, DC_ECORRUPT, "%s: row group %u has %zu rows, column %s %zu",
+                              path, rg, rows, cc[i].leaf->dotted, col[i].n_levels);
+    }
+    return 0;
+}
+
 void dc_merge_row_seq(mx_val *v, const int32_t *leaf, uint32_t nk, mcolcur *cc, size_t row)
 {
     size_t vi = 0;
@@ -220,19 +237,10 @@ static int scan_chunk(scan_file *sf, mcolcur *cc, size_t row0, size_t n, uint64_
 
 static int scan_rg(scan_file *sf, uint32_t rg, uint64_t base, uint64_t *dups, dc_err *err)
 {
-    const dc_pq_schema *ps = dc_pq_reader_schema(sf->r);
-    const uint32_t nc = sf->t->n_keys + 3;
     mcolcur cc[DC_CDC_MAX_KEYS + 3];
     const size_t rows = (size_t)dc_pq_reader_meta(sf->r)->row_groups[rg].num_rows;
-    for (uint32_t i = 0; i < nc; i++) {
-        cc[i] = (mcolcur){&sf->col[i], NULL, 0};
-        if (sf->leaf[i] < 0) continue;
-        cc[i].leaf = &ps->leaves[sf->leaf[i]];
-        DC_TRY(dc_pq_reader_read_column(&sf->col[i], sf->r, rg, (uint32_t)sf->leaf[i], err));
-        if (sf->col[i].n_levels != rows)
-            return dc_err_set(err, DC_ECORRUPT, "%s: row group %u has %zu rows, column %s %zu",
-                              sf->path, rg, rows, cc[i].leaf->dotted, sf->col[i].n_levels);
-    }
+    DC_TRY(dc_merge_read_cols(cc, sf->col, sf->leaf, sf->t->n_keys + 3, sf->r, rg, sf->path,
+                              err));
     for (size_t row0 = 0; row0 < rows; row0 += SCAN_CHUNK)
         DC_TRY(scan_chunk(sf, cc, row0, rows - row0 < SCAN_CHUNK ? rows - row0 : SCAN_CHUNK,
                           base, dups, err));
