@@ -215,6 +215,45 @@ def test_optimize_cli(tmp_path):
 
 # ------------------------------- the daemon against a concurrent OPTIMIZE
 
+def start_daemon(tmp_path, t, cfg, *args):
+    """`deltacdc ingest --once` reading a pipe; its log in tmp_path/daemon.log."""
+    log = open(tmp_path / "daemon.log", "wb")
+    daemon = subprocess.Popen([str(DC_BIN), "ingest", "-c", str(cfg), "--source", "file:-",
+                               "--table", str(t), "--key", "id", *args, "--once"],
+                              stdin=subprocess.PIPE, stderr=log)
+    return daemon, log
+
+
+def feed(daemon, lines, chunk, pause):
+    """Writes lines[] in chunks, sleeping pause(i) (or pause) after each."""
+    for i in range(0, len(lines), chunk):
+        daemon.stdin.write("".join(l + "\n" for l in lines[i:i + chunk]).encode())
+        daemon.stdin.flush()
+        time.sleep(pause(i) if callable(pause) else pause)
+
+
+def race(tmp_path, t, cfg, args, lines, chunk, pause, other):
+    """Feeds lines to the daemon while other(stop) runs in a thread; waits for
+    the daemon to finish at the end of its input. Returns the daemon's log."""
+    daemon, log = start_daemon(tmp_path, t, cfg, *args)
+    stop = threading.Event()
+    th = threading.Thread(target=other, args=(stop,))
+    th.start()
+    try:
+        feed(daemon, lines, chunk, pause)
+        daemon.stdin.close()
+        daemon.wait(timeout=300)
+    finally:
+        stop.set()
+        th.join()
+        if daemon.poll() is None:
+            daemon.kill()
+        log.close()
+    err = (tmp_path / "daemon.log").read_text()
+    assert daemon.returncode == 0, err[-3000:]
+    return err
+
+
 def test_daemon_auto_optimize_with_concurrent_optimize(tmp_path):
     """The daemon ingests from a pipe with automatic OPTIMIZE every few
     batches while a second deltacdc runs OPTIMIZE on the same table in a
@@ -230,15 +269,9 @@ def test_daemon_auto_optimize_with_concurrent_optimize(tmp_path):
     t = tmp_path / "t"
     cfg = write_config(tmp_path / "p.yaml", optimize="auto", optimize_interval="0s",
                        optimize_small_files=4, optimize_deleted_percent=20)
-    log = open(tmp_path / "daemon.log", "wb")
-    daemon = subprocess.Popen([str(DC_BIN), "ingest", "-c", str(cfg), "--source", "file:-",
-                               "--table", str(t), "--key", "id", "--trigger", "100ms",
-                               "--max-batch", "60", "--once"],
-                              stdin=subprocess.PIPE, stderr=log)
     codes = []
-    stop = threading.Event()
 
-    def optimizer():
+    def optimizer(stop):
         # back to back, then a pause that lets the daemon's own runs through
         pauses = [0, 0, 0, 0, 0, 0.3]
         while not stop.is_set():
@@ -248,23 +281,8 @@ def test_daemon_auto_optimize_with_concurrent_optimize(tmp_path):
                 codes.append((p.returncode, p.stderr.decode()[-300:]))
             time.sleep(pauses[len(codes) % len(pauses)])
 
-    th = threading.Thread(target=optimizer)
-    th.start()
-    try:
-        for i in range(0, len(lines), 50):
-            daemon.stdin.write("".join(l + "\n" for l in lines[i:i + 50]).encode())
-            daemon.stdin.flush()
-            time.sleep(0.04)
-        daemon.stdin.close()
-        daemon.wait(timeout=300)
-    finally:
-        stop.set()
-        th.join()
-        if daemon.poll() is None:
-            daemon.kill()
-        log.close()
-    err = (tmp_path / "daemon.log").read_text()
-    assert daemon.returncode == 0, err[-3000:]
+    err = race(tmp_path, t, cfg, ["--trigger", "100ms", "--max-batch", "60"], lines, 50, 0.04,
+               optimizer)
     assert codes, "the second process ran"
     assert all(c in (0, 3) for c, _ in codes), [c for c in codes if c[0] not in (0, 3)]
     ours = sum(c == 0 for c, _ in codes)
@@ -325,15 +343,9 @@ def test_daemon_with_concurrent_delta_rs_delete_and_optimize(tmp_path):
     pred = f"id in ({', '.join(map(str, cold))})"
     t = tmp_path / "t"
     cfg = write_config(tmp_path / "p.yaml", optimize="off")
-    log = open(tmp_path / "daemon.log", "wb")
-    daemon = subprocess.Popen([str(DC_BIN), "ingest", "-c", str(cfg), "--source", "file:-",
-                               "--table", str(t), "--key", "id", "--mode", "cow",
-                               "--trigger", "100ms", "--max-batch", "80", "--once"],
-                              stdin=subprocess.PIPE, stderr=log)
     done = {"delete": 0, "compact": 0, "lost": 0}
-    stop = threading.Event()
 
-    def other_engine():
+    def other_engine(stop):
         def cold_rows():   # the snapshot's rows of keys 1000.. committed so far
             try:
                 r = QueryBuilder().register("t", DeltaTable(str(t))).execute(
@@ -357,24 +369,10 @@ def test_daemon_with_concurrent_delta_rs_delete_and_optimize(tmp_path):
                 done["lost"] += 1
             time.sleep(0.05)
 
-    th = threading.Thread(target=other_engine)
-    th.start()
-    try:
-        for i in range(0, len(lines), 40):
-            daemon.stdin.write("".join(l + "\n" for l in lines[i:i + 40]).encode())
-            daemon.stdin.flush()
-            # hold the rest back until delta-rs's DELETE is in: the race must happen
-            time.sleep(0.03 if done["delete"] or i > len(lines) // 2 else 0.06)
-        daemon.stdin.close()
-        daemon.wait(timeout=300)
-    finally:
-        stop.set()
-        th.join()
-        if daemon.poll() is None:
-            daemon.kill()
-        log.close()
-    err = (tmp_path / "daemon.log").read_text()
-    assert daemon.returncode == 0, err[-3000:]
+    # slower until delta-rs's DELETE is in: the race must happen
+    err = race(tmp_path, t, cfg, ["--mode", "cow", "--trigger", "100ms", "--max-batch", "80"],
+               lines, 40, lambda i: 0.03 if done["delete"] or i > len(lines) // 2 else 0.06,
+               other_engine)
     assert done["delete"] == 1, done
     assert done["compact"] >= 1, done
     want = cdcgen.expected_state(s.values)
@@ -407,17 +405,11 @@ def test_daemon_warns_about_a_commit_that_removes_files_twice(tmp_path):
     t = tmp_path / "t"
     cfg = write_config(tmp_path / "p.yaml", optimize="off")
     logp = tmp_path / "daemon.log"
-    log = open(logp, "wb")
-    daemon = subprocess.Popen([str(DC_BIN), "ingest", "-c", str(cfg), "--source", "file:-",
-                               "--table", str(t), "--key", "id", "--mode", "cow",
-                               "--trigger", "50ms", "--max-batch", "50", "--once"],
-                              stdin=subprocess.PIPE, stderr=log)
+    daemon, log = start_daemon(tmp_path, t, cfg, "--mode", "cow", "--trigger", "50ms",
+                               "--max-batch", "50")
     try:
         half = len(lines) // 2
-        for i in range(0, half, 50):
-            daemon.stdin.write("".join(l + "\n" for l in lines[i:i + 50]).encode())
-            daemon.stdin.flush()
-            time.sleep(0.1)
+        feed(daemon, lines[:half], 50, 0.1)
         deadline = time.time() + 60
         while time.time() < deadline and "version" not in logp.read_text():
             time.sleep(0.05)
@@ -441,10 +433,7 @@ def test_daemon_warns_about_a_commit_that_removes_files_twice(tmp_path):
         tmp.write_text("\n".join(twin) + "\n")
         os.link(tmp, t / "_delta_log" / f"{v + 1:020d}.json")
         tmp.unlink()
-        for i in range(half, len(lines), 50):
-            daemon.stdin.write("".join(l + "\n" for l in lines[i:i + 50]).encode())
-            daemon.stdin.flush()
-            time.sleep(0.05)
+        feed(daemon, lines[half:], 50, 0.05)
         daemon.stdin.close()
         daemon.wait(timeout=120)
     finally:
