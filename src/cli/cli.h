@@ -23,6 +23,9 @@ int dc_cli_delta_test(int argc, char **argv);
 /* `deltacdc source-dump URI ...`: test/dev tool printing a source's records (cli_sourcedump.c). */
 int dc_cli_source_dump(int argc, char **argv);
 
+/* `deltacdc properties TABLE [KEY=VALUE ...] [--unset KEY ...]` (cli_props.c). */
+int dc_cli_properties(int argc, char **argv);
+
 /* `deltacdc optimize TABLE ...` (cli_optimize.c). */
 int dc_cli_optimize(int argc, char **argv);
 

@@ -33,6 +33,9 @@ static const char usage[] =
     "  cleanup TABLE [--retain D] [--dry-run] [--force]\n"
     "                                   delete expired log files (commits, checkpoints)\n"
     "  manifest TABLE                   write _symlink_format_manifest for Hive/Presto\n"
+    "  properties TABLE [KEY=VALUE ...] [--unset KEY ...]\n"
+    "                                   print or change table properties (log retention,\n"
+    "                                   checkpoint interval, ...) in one commit\n"
     "  version                          print the version\n"
     "\n"
     "Run 'deltacdc <command> --help' for a command's options.\n";
@@ -55,6 +58,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "vacuum") == 0) return dc_cli_vacuum(argc - 1, argv + 1);
     if (strcmp(argv[1], "cleanup") == 0) return dc_cli_cleanup(argc - 1, argv + 1);
     if (strcmp(argv[1], "manifest") == 0) return dc_cli_manifest(argc - 1, argv + 1);
+    if (strcmp(argv[1], "properties") == 0) return dc_cli_properties(argc - 1, argv + 1);
     /* Test/dev tool, deliberately not in the usage text (see cli_deltatest.c). */
     if (strcmp(argv[1], "delta-test") == 0) return dc_cli_delta_test(argc - 1, argv + 1);
     if (strcmp(argv[1], "source-dump") == 0) return dc_cli_source_dump(argc - 1, argv + 1);

@@ -511,6 +511,11 @@ int dc_delta_tx_set_txn(dc_delta_tx *tx, const char *app_id, int64_t version, dc
  * name, type, nullability, order) and may only add nullable fields (at the
  * end of a struct). Writes a metaData action with the new schemaString. */
 int dc_delta_tx_set_schema(dc_delta_tx *tx, const char *schema_json, dc_err *err);
+/* Table properties: writes a metaData action equal to the snapshot's with
+ * `configuration` (n entries, copied) instead of its own. The caller checks
+ * the values; a property that needs another protocol is its business too. */
+int dc_delta_tx_set_configuration(dc_delta_tx *tx, const dc_delta_kv *configuration, uint32_t n,
+                                  dc_err *err);
 int dc_delta_tx_set_domain(dc_delta_tx *tx, const char *domain, const char *configuration,
                            bool removed, dc_err *err);
 /* commitInfo operationParameters (string values, as Spark writes them) and

@@ -228,6 +228,15 @@ static int check_absent(dc_storage *s, dc_err *err)
     return rc;
 }
 
+int dc_delta_tx_set_configuration(dc_delta_tx *tx, const dc_delta_kv *configuration, uint32_t n,
+                                  dc_err *err)
+{
+    dc_delta_metadata m = *dc_delta_snapshot_metadata(dc_delta_w_tx_snapshot(tx));
+    m.configuration.n = n;
+    m.configuration.items = (dc_delta_kv *)configuration; /* copied by set_metadata */
+    return dc_delta_w_tx_set_metadata(tx, &m, err);
+}
+
 /* metaData of the new table (strings borrowed from o and `conf`/`id`). */
 static void fill_metadata(dc_delta_metadata *m, const dc_delta_create_opts *o, const char *id,
                           dc_delta_kv *conf, uint32_t n_conf)
