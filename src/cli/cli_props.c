@@ -17,11 +17,8 @@
 #include "../maint/maint.h"
 #include "../storage/storage.h"
 
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 static const char props_usage[] =
     "usage: deltacdc properties TABLE [KEY=VALUE ...] [--unset KEY ...]\n"
@@ -42,45 +39,6 @@ static const char props_usage[] =
     "  delta.columnMapping.mode, delta.appendOnly, ...) and unknown delta.* names\n"
     "  are refused; other keys are stored as given. A concurrent commit that\n"
     "  changes the metadata makes the run check and try again (3 times).\n";
-
-/* Delta properties a metaData change may set: their meaning does not depend
- * on the protocol. Values of those deltacdc reads are checked by reading
- * them back (check_values). */
-static const char *const settable[] = {
-    "delta.logRetentionDuration", "delta.deletedFileRetentionDuration",
-    "delta.checkpointInterval", "delta.enableExpiredLogCleanup",
-    "delta.parquet.compression.codec", "delta.dataSkippingNumIndexedCols",
-    "delta.dataSkippingStatsColumns", "delta.dataSkippingStringPrefixLength",
-    "delta.checkpoint.writeStatsAsJson", "delta.checkpoint.writeStatsAsStruct",
-    "delta.targetFileSize", "delta.compatibility.symlinkFormatManifest.enabled",
-};
-
-static bool is_settable(const char *key)
-{
-    for (size_t i = 0; i < sizeof settable / sizeof *settable; i++)
-        if (strcmp(settable[i], key) == 0) return true;
-    return false;
-}
-
-/* Properties that turn a table feature on or off or name protocol versions. */
-static bool changes_protocol(const char *k)
-{
-    static const char *const exact[] = {
-        "delta.enableDeletionVectors", "delta.appendOnly", "delta.enableChangeDataFeed",
-        "delta.enableRowTracking", "delta.enableTypeWidening", "delta.checkpointPolicy",
-        "delta.minReaderVersion", "delta.minWriterVersion", "delta.enableInCommitTimestamps",
-        "delta.universalFormat.enabledFormats",
-    };
-    for (size_t i = 0; i < sizeof exact / sizeof *exact; i++)
-        if (strcmp(exact[i], k) == 0) return true;
-    return strncmp(k, "delta.feature.", 14) == 0 || strncmp(k, "delta.columnMapping.", 20) == 0 ||
-           strncmp(k, "delta.enableIcebergCompat", 25) == 0;
-}
-
-static bool is_delta_key(const char *key)
-{
-    return strncmp(key, "delta.", 6) == 0;
-}
 
 typedef struct props_args {
     const char *table;
@@ -152,12 +110,8 @@ static int check_names(const props_args *a, const dc_delta_metadata *m, dc_err *
         for (uint32_t j = 0; j < i; j++)
             if (strcmp(k, a->n_set ? a->set[j].key : a->unset[j]) == 0)
                 return dc_err_set(err, DC_EINVAL, "'%s' given twice", k);
-        if (is_delta_key(k) && !is_settable(k))
-            return dc_err_set(err, DC_EUNSUPPORTED, changes_protocol(k)
-                              ? "'%s' changes the table's protocol or features, which this "
-                                "command does not do"
-                              : "'%s' is not a Delta property this command sets (misspelt? "
-                                "deltacdc properties --help lists them)", k);
+        const char *why = dc_maint_property_refused(k);
+        if (why) return dc_err_set(err, DC_EUNSUPPORTED, "'%s' %s", k, why);
         bool found = false;
         dc_delta_map_get(&m->configuration, k, &found);
         if (a->n_unset && !found) return dc_err_set(err, DC_EINVAL, "'%s' is not set", k);
@@ -195,38 +149,14 @@ static int new_configuration(dc_delta_kv **out, uint32_t *n_out, bool *changed,
     return 0;
 }
 
-/* The values deltacdc reads, read back as maintenance, statistics and the
- * file writer will; errors name the property. */
+/* The new configuration's values, read back as deltacdc will read them. */
 static int check_values(const dc_delta_snapshot *snap, const dc_delta_kv *c, uint32_t n,
                         dc_err *err)
 {
     dc_delta_metadata m = *dc_delta_snapshot_metadata(snap);
     m.configuration.n = n;
     m.configuration.items = (dc_delta_kv *)c;
-    dc_maint_props mp;
-    dc_delta_stats_opts so;
-    dc_pq_writer_opts po;
-    const char *tag = NULL;
-    DC_TRY(dc_maint_props_from_metadata(&mp, &m, err));
-    DC_TRY(dc_delta_stats_opts_from_metadata(&so, dc_delta_snapshot_protocol(snap), &m, err));
-    DC_TRY(dc_delta_data_file_opts(&po, &tag, &m, err));
-    for (uint32_t i = 0; i < n; i++) {
-        const char *k = c[i].key, *v = c[i].value ? c[i].value : "null";
-        if ((strcmp(k, "delta.checkpoint.writeStatsAsJson") == 0 ||
-             strcmp(k, "delta.checkpoint.writeStatsAsStruct") == 0 ||
-             strcmp(k, "delta.compatibility.symlinkFormatManifest.enabled") == 0) &&
-            strcasecmp(v, "true") != 0 && strcasecmp(v, "false") != 0)
-            return dc_err_set(err, DC_EINVAL, "%s: '%s' is not true or false", k, v);
-        if (strcmp(k, "delta.targetFileSize") == 0) {
-            char *end = NULL;
-            errno = 0;
-            const long long bytes = c[i].value ? strtoll(c[i].value, &end, 10) : 0;
-            if (!c[i].value || end == c[i].value || *end || errno == ERANGE || bytes < 1)
-                return dc_err_set(err, DC_EINVAL, "delta.targetFileSize: '%s' is not a positive "
-                                  "number of bytes", v);
-        }
-    }
-    return 0;
+    return dc_maint_check_properties(dc_delta_snapshot_protocol(snap), &m, err);
 }
 
 static int commit_changes(int64_t *version, const props_args *a, dc_delta_snapshot *snap,

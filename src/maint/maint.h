@@ -74,6 +74,18 @@ typedef struct dc_maint_props {
  * a malformed one is DC_EINVAL naming the property and its value. */
 int dc_maint_props_from_metadata(dc_maint_props *out, const dc_delta_metadata *m, dc_err *err);
 
+/* Why a property may not be set by a metaData change alone (NULL: it may):
+ * delta.* names that turn a table feature on or off or name protocol
+ * versions, and delta.* names deltacdc does not know (a misspelt one would
+ * be ignored by every engine; Spark refuses them too). Other keys are the
+ * user's. */
+const char *dc_maint_property_refused(const char *key);
+/* Reads back every property deltacdc reads (maintenance, statistics, the
+ * data file codec, checkpoint and manifest flags, delta.targetFileSize) as
+ * it will; a malformed value is DC_EINVAL naming the property. */
+int dc_maint_check_properties(const dc_delta_protocol *p, const dc_delta_metadata *m,
+                              dc_err *err);
+
 /* now_ms of an opts struct: the value itself, or the wall clock when 0. */
 int64_t dc_maint_now(int64_t now_ms);
 

@@ -167,3 +167,75 @@ const char *dc_maint_format_duration(char *buf, size_t n, int64_t ms)
     snprintf(buf, n, "0s");
     return buf;
 }
+
+/* ------------------------------------------------- setting properties */
+
+/* Delta properties a metaData change may set: their meaning does not depend
+ * on the protocol. The values of those deltacdc reads are checked by
+ * dc_maint_check_properties. */
+static const char *const SETTABLE[] = {
+    "delta.logRetentionDuration", "delta.deletedFileRetentionDuration",
+    "delta.checkpointInterval", "delta.enableExpiredLogCleanup",
+    "delta.parquet.compression.codec", "delta.dataSkippingNumIndexedCols",
+    "delta.dataSkippingStatsColumns", "delta.dataSkippingStringPrefixLength",
+    "delta.checkpoint.writeStatsAsJson", "delta.checkpoint.writeStatsAsStruct",
+    "delta.targetFileSize", "delta.compatibility.symlinkFormatManifest.enabled",
+};
+
+/* Properties that turn a table feature on or off or name protocol versions. */
+static bool changes_protocol(const char *k)
+{
+    static const char *const exact[] = {
+        "delta.enableDeletionVectors", "delta.appendOnly", "delta.enableChangeDataFeed",
+        "delta.enableRowTracking", "delta.enableTypeWidening", "delta.checkpointPolicy",
+        "delta.minReaderVersion", "delta.minWriterVersion", "delta.enableInCommitTimestamps",
+        "delta.universalFormat.enabledFormats",
+    };
+    for (size_t i = 0; i < sizeof exact / sizeof *exact; i++)
+        if (strcmp(exact[i], k) == 0) return true;
+    return strncmp(k, "delta.feature.", 14) == 0 || strncmp(k, "delta.columnMapping.", 20) == 0 ||
+           strncmp(k, "delta.enableIcebergCompat", 25) == 0;
+}
+
+const char *dc_maint_property_refused(const char *key)
+{
+    if (strncmp(key, "delta.", 6) != 0) return NULL;
+    for (size_t i = 0; i < sizeof SETTABLE / sizeof *SETTABLE; i++)
+        if (strcmp(SETTABLE[i], key) == 0) return NULL;
+    return changes_protocol(key)
+               ? "changes the table's protocol or features, which a property change here "
+                 "does not do"
+               : "is not a Delta property deltacdc sets (misspelt? deltacdc properties --help "
+                 "lists them)";
+}
+
+int dc_maint_check_properties(const dc_delta_protocol *p, const dc_delta_metadata *m,
+                              dc_err *err)
+{
+    dc_maint_props mp;
+    dc_delta_stats_opts so;
+    dc_pq_writer_opts po;
+    const char *tag = NULL;
+    DC_TRY(dc_maint_props_from_metadata(&mp, m, err));
+    DC_TRY(dc_delta_stats_opts_from_metadata(&so, p, m, err));
+    DC_TRY(dc_delta_data_file_opts(&po, &tag, m, err));
+    const dc_delta_map *c = &m->configuration;
+    for (uint32_t i = 0; i < c->n; i++) {
+        const char *k = c->items[i].key, *v = c->items[i].value ? c->items[i].value : "null";
+        if ((strcmp(k, "delta.checkpoint.writeStatsAsJson") == 0 ||
+             strcmp(k, "delta.checkpoint.writeStatsAsStruct") == 0 ||
+             strcmp(k, "delta.compatibility.symlinkFormatManifest.enabled") == 0) &&
+            strcasecmp(v, "true") != 0 && strcasecmp(v, "false") != 0)
+            return dc_err_set(err, DC_EINVAL, "table property %s: '%s' is not true or false", k,
+                              v);
+        if (strcmp(k, "delta.targetFileSize") == 0) {
+            char *end = NULL;
+            errno = 0;
+            const long long bytes = strtoll(v, &end, 10);
+            if (end == v || *end || errno == ERANGE || bytes < 1)
+                return dc_err_set(err, DC_EINVAL, "table property delta.targetFileSize: '%s' is "
+                                  "not a positive number of bytes", v);
+        }
+    }
+    return 0;
+}

@@ -79,7 +79,7 @@ def test_set_unset_and_print(table):
     (["delta.checkpoint.writeStatsAsJson=yes"], "is not true or false"),
     (["delta.enableDeletionVectors=false"], "changes the table's protocol"),
     (["delta.columnMapping.mode=name"], "changes the table's protocol"),
-    (["delta.logRetentionDurations=1d"], "not a Delta property this command sets"),
+    (["delta.logRetentionDurations=1d"], "is not a Delta property deltacdc sets"),
     (["--unset", "owner"], "'owner' is not set"),
     (["a=1", "a=2"], "'a' given twice"),
     (["a=1", "--unset", "b"], "not both"),
