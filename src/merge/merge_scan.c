@@ -390,6 +390,20 @@ typedef struct foreign {
     size_t n_touched;
 } foreign;
 
+/* Whether a new metaData changes what the index and the table's layout
+ * checks were built on: the schema, partitioning, or deletion vectors in dv
+ * mode. A change of other properties (log retention, checkpoint interval,
+ * codec, ...) needs no reload: those are read from the snapshot when used. */
+static bool metadata_matters(const dc_merge_table *t, const dc_delta_metadata *m)
+{
+    if (!m->schema_string || !t->schema_json || strcmp(m->schema_string, t->schema_json) != 0)
+        return true;
+    if (m->n_partition_columns) return true;
+    bool found = false;
+    const char *dv = dc_delta_map_get(&m->configuration, "delta.enableDeletionVectors", &found);
+    return t->mode == DC_MERGE_DV && (!dv || strcmp(dv, "true") != 0);
+}
+
 /* "OPERATION by ENGINE" from a commit's commitInfo, for messages. */
 static void commit_who(const dc_delta_commit *c, char *out, size_t n)
 {
@@ -467,8 +481,9 @@ static int foreign_changes(foreign *fc, dc_merge_table *t, int64_t from, int64_t
         for (int pass = 0; pass < 2; pass++)
             for (size_t i = 0; i < c->n_actions; i++) {
                 const dc_delta_action *a = &c->actions[i];
-                fc->meta |= a->type == DC_DELTA_ACTION_METADATA ||
-                            a->type == DC_DELTA_ACTION_PROTOCOL;
+                fc->meta |= a->type == DC_DELTA_ACTION_PROTOCOL ||
+                            (a->type == DC_DELTA_ACTION_METADATA &&
+                             metadata_matters(t, &a->u.metadata));
                 const char *path = a->type == DC_DELTA_ACTION_ADD && pass == 1 ? a->u.add.path
                                    : a->type == DC_DELTA_ACTION_REMOVE && pass == 0
                                        ? a->u.remove.path : NULL;

@@ -3,6 +3,8 @@ delta-rs (the metadata it loads, the rows unchanged) and by what the
 maintenance that reads the properties then does (checkpoints at the new
 interval, log cleanup with the new retention). Refusals commit nothing."""
 import json
+import subprocess
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -10,7 +12,7 @@ import pytest
 from deltalake import DeltaTable, QueryBuilder, write_deltalake
 
 import cdcgen
-from conftest import assert_clean_failure, assert_ok, run_dc
+from conftest import DC_BIN, assert_clean_failure, assert_ok, run_dc
 
 
 def ingest(src, table, *extra):
@@ -136,3 +138,43 @@ def test_on_a_table_delta_rs_wrote(tmp_path):
     # delta-rs writes on after our metadata commit
     write_deltalake(str(t), pa.table({"x": pa.array([4], pa.int64())}), mode="append")
     assert sorted(DeltaTable(str(t)).to_pyarrow_table().column("x").to_pylist()) == [1, 2, 3, 4]
+
+
+def test_a_running_daemon_follows_a_property_change_without_rebuilding(tmp_path):
+    """`deltacdc properties` while the daemon ingests: the daemon's next
+    commit loses the race or follows the new metadata; only the schema,
+    partitioning or deletion vectors would need its key index rebuilt, so
+    it keeps the index, and the maintenance uses the new value from then on
+    (checkpoints every 4 commits)."""
+    s = cdcgen.Stream(seed=17, n_keys=50)
+    s.snapshot(50)
+    s.run(600)
+    lines = s.lines()
+    t = tmp_path / "t"
+    log = open(tmp_path / "daemon.log", "wb")
+    daemon = subprocess.Popen([str(DC_BIN), "ingest", "--source", "file:-", "--table", str(t),
+                               "--key", "id", "--trigger", "50ms", "--max-batch", "20",
+                               "--once"], stdin=subprocess.PIPE, stderr=log)
+    try:
+        half, changed_at = len(lines) // 2, None
+        for i in range(0, len(lines), 20):
+            if changed_at is None and i >= half:
+                assert_ok(run_dc(["properties", str(t), "delta.checkpointInterval=4"]), "set")
+                changed_at = version(t)
+            daemon.stdin.write("".join(l + "\n" for l in lines[i:i + 20]).encode())
+            daemon.stdin.flush()
+            time.sleep(0.03)
+        daemon.stdin.close()
+        daemon.wait(timeout=120)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+        log.close()
+    err = (tmp_path / "daemon.log").read_text()
+    assert daemon.returncode == 0, err[-3000:]
+    assert "reloading" not in err and "rebuilding" not in err, err[-3000:]
+    cps = sorted(int(p.name[:20]) for p in (t / "_delta_log").glob("*.checkpoint.parquet"))
+    after = [c for c in cps if c > changed_at + 1]
+    assert after and all(c % 4 in (0, 1) for c in after), (changed_at, cps)
+    got = cdcgen.read_table(t)
+    assert not cdcgen.diff_states(got, cdcgen.expected_state(s.values))
