@@ -321,7 +321,8 @@ static int data_row(const dc_json **out, dc_delta_file_writer *w, const dc_json 
     r->u.items = items;
     const dc_delta_metadata *m = dc_delta_snapshot_metadata(w->snap);
     for (uint32_t i = 0; i < row->len; i++)
-        if (!dc_delta_is_partition_column(m, row->u.items[i].key)) items[r->len++] = row->u.items[i];
+        if (!dc_delta_is_partition_column(m, row->u.items[i].key))
+            items[r->len++] = row->u.items[i];
     *out = r;
     return 0;
 }

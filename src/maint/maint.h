@@ -86,6 +86,28 @@ const char *dc_maint_property_refused(const char *key);
 int dc_maint_check_properties(const dc_delta_protocol *p, const dc_delta_metadata *m,
                               dc_err *err);
 
+/* Property changes: KEY=VALUE pairs to set, or keys to unset (one kind per
+ * commit, as Spark's SET and UNSET TBLPROPERTIES). */
+typedef struct dc_maint_prop_change {
+    const dc_delta_kv *set;
+    uint32_t n_set;
+    const char *const *unset;
+    uint32_t n_unset;
+} dc_maint_prop_change;
+
+/* A concurrent metaData change makes a property commit check and try again
+ * on the new version this many times. */
+#define DC_MAINT_PROPERTY_RETRIES 3
+
+/* Applies `c` to the latest version of the table in one SET TBLPROPERTIES
+ * (or UNSET) commit: names refused by dc_maint_property_refused, repeated
+ * keys, keys to unset that are not set, and values dc_maint_check_properties
+ * refuses (the table's other properties included) are errors naming the
+ * property, and nothing is committed. Nothing to change: no commit,
+ * *changed false. *version_out: the version committed, or the latest. */
+int dc_maint_set_properties(int64_t *version_out, bool *changed, dc_storage *s,
+                            const dc_maint_prop_change *c, dc_err *err);
+
 /* now_ms of an opts struct: the value itself, or the wall clock when 0. */
 int64_t dc_maint_now(int64_t now_ms);
 
