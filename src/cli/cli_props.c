@@ -137,7 +137,8 @@ int dc_cli_properties(int argc, char **argv)
                a.table, (long long)version, a.n_set ? "set" : "unset",
                a.n_set ? a.n_set : a.n_unset, (a.n_set ? a.n_set : a.n_unset) == 1 ? "y" : "ies");
     else if (rc < 0)
-        fprintf(stderr, "deltacdc properties %s: %s (nothing committed)\n", a.table, err.msg);
+        fprintf(stderr, "deltacdc properties %s: %s%s\n", a.table, err.msg,
+                a.n_set || a.n_unset ? " (nothing committed)" : "");
     dc_storage_free(s);
     args_dispose(&a);
     return rc == 0 ? 0 : 1;

@@ -394,20 +394,22 @@ static int dump_value(dc_buf *out, const void *base, const dc_cfg_key *k, dc_err
     return 0;
 }
 
-static int dump_map(dc_buf *out, const dc_cfg_map *m, const char *key, dc_err *err)
+/* "key:" then one "k: v" line per entry, indented `indent` more than key
+ * (key itself is already placed by the caller). */
+static int dump_map(dc_buf *out, const dc_cfg_map *m, const char *key, int indent, dc_err *err)
 {
     DC_TRY(dc_buf_appendf(out, err, "%s:%s\n", key, m->n ? "" : " {}"));
     for (uint32_t i = 0; i < m->n; i++) {
         /* YAML limits implicit keys to 1024 characters as written (quotes and
          * escapes included): a longer one is written as an explicit key. */
         const size_t at = out->len;
-        DC_TRY(dc_buf_puts(out, "  ", err));
+        DC_TRY(dc_buf_appendf(out, err, "%*s", indent, ""));
         DC_TRY(cfg_put_scalar(out, m->keys[i], err));
         if (out->len - at > 1000) {
             out->len = at;
-            DC_TRY(dc_buf_puts(out, "  ? ", err));
+            DC_TRY(dc_buf_appendf(out, err, "%*s? ", indent, ""));
             DC_TRY(cfg_put_scalar(out, m->keys[i], err));
-            DC_TRY(dc_buf_puts(out, "\n  ", err));
+            DC_TRY(dc_buf_appendf(out, err, "\n%*s", indent, ""));
         }
         DC_TRY(dc_buf_puts(out, ": ", err));
         if (dc_is_secret_key(m->keys[i])) /* quoted: a plain * is a YAML alias */
@@ -426,10 +428,16 @@ static int dump_tables(dc_buf *out, const dc_config *c, dc_err *err)
         for (size_t i = 0; i < dc_cfg_n_keys; i++) {
             const dc_cfg_key *k = &dc_cfg_keys[i];
             if (strncmp(k->key, "tables[].", 9) != 0) continue;
-            DC_TRY(dc_buf_appendf(out, err, "  %s%s: ", first ? "- " : "  ", k->key + 9));
+            DC_TRY(dc_buf_appendf(out, err, "  %s", first ? "- " : "  "));
+            first = false;
+            if (k->type == DC_CFG_MAP) {
+                DC_TRY(dump_map(out, FIELD(&c->tables[t], k, const dc_cfg_map), k->key + 9, 6,
+                                err));
+                continue;
+            }
+            DC_TRY(dc_buf_appendf(out, err, "%s: ", k->key + 9));
             DC_TRY(dump_value(out, &c->tables[t], k, err));
             DC_TRY(dc_buf_puts(out, "\n", err));
-            first = false;
         }
     }
     return 0;
@@ -448,7 +456,7 @@ int dc_config_dump(dc_buf *out, const dc_config *c, dc_err *err)
         if (k->type == DC_CFG_TABLES) {
             DC_TRY(dump_tables(out, c, err));
         } else if (k->type == DC_CFG_MAP) {
-            DC_TRY(dump_map(out, FIELD(c, k, const dc_cfg_map), k->key, err));
+            DC_TRY(dump_map(out, FIELD(c, k, const dc_cfg_map), k->key, 2, err));
         } else {
             DC_TRY(dc_buf_appendf(out, err, "%s: ", k->key));
             DC_TRY(dump_value(out, c, k, err));

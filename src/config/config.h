@@ -68,6 +68,7 @@ typedef struct dc_config_table {
     int format;            /* DC_CFG_FORMAT_* */
     int mode;              /* DC_CFG_MODE_* */
     dc_cfg_list key;       /* key columns; n == 0: from the Kafka record key */
+    dc_cfg_map properties; /* table properties to set (tables[].properties.*) */
     int line;              /* line in the file (0: made from flags), for messages */
 } dc_config_table;
 

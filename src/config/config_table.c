@@ -86,6 +86,16 @@ const dc_cfg_key dc_cfg_keys[] = {
     {.key = "tables[].key", .type = DC_CFG_LIST, .offset = TF(key), .min = 0,
      .max = MAX_KEY_COLUMNS, .example = "id",
      .doc = "Key columns, a list or \"a,b\" (default: the fields of the Kafka record key)."},
+    {.key = "tables[].properties", .type = DC_CFG_MAP, .offset = TF(properties),
+     .example_off = true,
+     .example = "delta.logRetentionDuration=interval 2 days;delta.checkpointInterval=20",
+     .doc = "Table properties (Delta's metaData.configuration): given to the table when "
+            "deltacdc creates it, and set at start-up on an existing table whose values "
+            "differ (one SET TBLPROPERTIES commit; other properties are left alone). The "
+            "Delta properties `deltacdc properties --help` lists, and any key not starting "
+            "with delta.; values are checked before anything is written. At one commit a "
+            "second, the log keeps 86,400 commits a day for delta.logRetentionDuration "
+            "(30 days unless set)."},
     SEC("trigger", "When a micro-batch closes: whichever of the two comes first."),
     {.key = "trigger.interval", .type = DC_CFG_DURATION, .offset = CF(trigger_interval_ms),
      .def = "10s", .min = 10, .max = 24LL * 3600 * 1000,

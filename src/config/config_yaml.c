@@ -162,7 +162,8 @@ static int apply_topics(loader *L, void *base, const dc_cfg_key *k, const yaml_n
     return 0;
 }
 
-static int apply_map(loader *L, const dc_cfg_key *k, const yaml_node_t *v, dc_err *err)
+static int apply_map(loader *L, void *base, const dc_cfg_key *k, const yaml_node_t *v,
+                     dc_err *err)
 {
     if (v->type != YAML_MAPPING_NODE)
         return fail_at(L, v, k->key, dc_err_set(err, DC_EINVAL, "expected a mapping"), err);
@@ -170,7 +171,7 @@ static int apply_map(loader *L, const dc_cfg_key *k, const yaml_node_t *v, dc_er
     if (n > DC_CONFIG_MAX_PROPERTIES)
         return fail_at(L, v, k->key, dc_err_set(err, DC_ELIMIT, "more than %d properties",
                                                 DC_CONFIG_MAX_PROPERTIES), err);
-    dc_cfg_map *m = (dc_cfg_map *)(void *)((char *)L->c + k->offset);
+    dc_cfg_map *m = (dc_cfg_map *)(void *)((char *)base + k->offset);
     m->keys = dc_arena_alloc(&L->c->arena, (n ? n : 1) * sizeof *m->keys, err);
     m->values = dc_arena_alloc(&L->c->arena, (n ? n : 1) * sizeof *m->values, err);
     if (!m->keys || !m->values) return err->code;
@@ -266,7 +267,7 @@ static int apply_pair(loader *L, const char *full, const yaml_node_t *kn, const 
             return fail_at(L, vn, full, dc_err_set(err, DC_EINVAL, "expected a mapping"), err);
         return walk_mapping(L, vn, full, base, set_line, err);
     case DC_CFG_TABLES: return apply_tables(L, k, vn, err);
-    case DC_CFG_MAP: return apply_map(L, k, vn, err);
+    case DC_CFG_MAP: return apply_map(L, base, k, vn, err);
     case DC_CFG_LIST: return apply_list(L, base, k, vn, err);
     case DC_CFG_TOPICS: return apply_topics(L, base, k, vn, err);
     default: return apply_scalar(L, base, k, vn, err);

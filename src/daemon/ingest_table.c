@@ -9,6 +9,7 @@
 #include "../common/dc_limits.h"
 #include "../delta/delta.h"
 #include "../json/dc_json.h"
+#include "../maint/maint.h"
 
 _Static_assert(DC_CDC_MAX_KEYS == 16, "config_table.c's MAX_KEY_COLUMNS is 16");
 
@@ -76,8 +77,70 @@ out:
     return rc;
 }
 
+/* ------------------------------------------------ tables[].properties */
+
+/* The entry's tables[].properties as Delta key/values (*out in s->arena;
+ * NULL when there are none). */
+static int config_properties(dc_delta_kv **out, ing_slot *s, dc_err *err)
+{
+    const dc_cfg_map *m = &s->ct->properties;
+    *out = NULL;
+    if (!m->n) return 0;
+    dc_delta_kv *kv = dc_arena_alloc(&s->arena, m->n * sizeof *kv, err);
+    if (!kv) return err->code;
+    for (uint32_t i = 0; i < m->n; i++) kv[i] = (dc_delta_kv){m->keys[i], m->values[i]};
+    *out = kv;
+    return 0;
+}
+
+/* Names and values of the properties a new table is created with (an
+ * existing table's are checked by dc_maint_set_properties). */
+static int check_new_properties(const dc_delta_kv *kv, uint32_t n, dc_err *err)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        const char *why = dc_maint_property_refused(kv[i].key);
+        if (why) return dc_err_set(err, DC_EUNSUPPORTED, "'%s' %s", kv[i].key, why);
+    }
+    dc_delta_metadata m;
+    dc_delta_protocol p;
+    memset(&m, 0, sizeof m);
+    memset(&p, 0, sizeof p);
+    m.configuration = (dc_delta_map){n, (dc_delta_kv *)kv};
+    p.min_reader_version = 1;
+    p.min_writer_version = 2;
+    return dc_maint_check_properties(&p, &m, err);
+}
+
+/* Makes the table's properties those of the pipeline file (the ones it
+ * lists; others are left alone): one SET TBLPROPERTIES commit when some
+ * differ. */
+static int apply_properties(ing_slot *s, const dc_delta_kv *kv, uint32_t n, dc_err *err)
+{
+    dc_storage *sto = NULL;
+    bool changed = false;
+    int64_t version = -1;
+    const dc_maint_prop_change c = {kv, n, NULL, 0};
+    int rc = dc_storage_open(&sto, s->path, err);
+    if (rc == 0) rc = dc_maint_set_properties(&version, &changed, sto, &c, err);
+    if (rc == 0 && changed)
+        DC_LOG(DC_LOG_INFO, "ingest", "table %s: properties changed to those of "
+               "tables[].properties (version %" PRId64 ")", s->path, version);
+    dc_storage_free(sto);
+    return rc;
+}
+
 static int open_table(ing_state *st, ing_slot *s, bool create, dc_err *err)
 {
+    dc_delta_kv *props = NULL;
+    const uint32_t n_props = s->ct->properties.n;
+    int rc = config_properties(&props, s, err);
+    if (rc == 0 && n_props) rc = create ? check_new_properties(props, n_props, err)
+                                        : apply_properties(s, props, n_props, err);
+    if (rc < 0) {
+        dc_err_prefix(err, "table %s: tables[].properties (pipeline file line %d)", s->path,
+                      s->ct->line);
+        return rc;
+    }
     dc_merge_opts mo;
     memset(&mo, 0, sizeof mo);
     mo.table_uri = s->path;
@@ -87,8 +150,12 @@ static int open_table(ing_state *st, ing_slot *s, bool create, dc_err *err)
     mo.keys = s->keys;
     memcpy(mo.key_types, s->key_types, sizeof mo.key_types);
     mo.create_if_missing = create;
-    int rc = dc_merge_table_open(&s->table, &mo, err); /* errors name the table */
+    mo.properties = props;
+    mo.n_properties = n_props;
+    rc = dc_merge_table_open(&s->table, &mo, err); /* errors name the table */
     if (rc < 0) s->table = NULL;
+    /* a table another process created meanwhile has its own properties */
+    if (rc == 0 && create && n_props) rc = apply_properties(s, props, n_props, err);
     return rc;
 }
 

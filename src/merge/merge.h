@@ -33,6 +33,7 @@
 
 #include "../cdc/cdc.h"
 #include "../common/dc_common.h"
+#include "../delta/delta.h"
 
 typedef enum dc_merge_mode { DC_MERGE_DV = 0, DC_MERGE_COW = 1 } dc_merge_mode;
 typedef enum dc_table_format { DC_FORMAT_RAW = 0, DC_FORMAT_TYPED = 1 } dc_table_format;
@@ -45,6 +46,8 @@ typedef struct dc_merge_opts {
     dc_cdc_keyspec keys;            /* key columns */
     dc_cdc_key_type key_types[DC_CDC_MAX_KEYS]; /* used to create a missing table */
     bool create_if_missing;         /* create the table (raw schema) when absent */
+    const dc_delta_kv *properties;  /* table properties of a table created here */
+    uint32_t n_properties;
 } dc_merge_opts;
 
 typedef struct dc_merge_table dc_merge_table;

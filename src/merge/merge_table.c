@@ -45,6 +45,8 @@ static int create_table(dc_storage *s, const dc_merge_opts *o, dc_err *err)
         memset(&c, 0, sizeof c);
         c.schema_json = (const char *)schema.data;
         c.enable_dv = o->mode == DC_MERGE_DV;
+        c.configuration = o->properties;
+        c.n_configuration = o->n_properties;
         rc = dc_delta_table_create(s, &c, err);
         if (rc == DC_EEXISTS) { /* created by someone else meanwhile: use theirs */
             dc_err_clear(err);

@@ -3,6 +3,7 @@ delta-rs (the metadata it loads, the rows unchanged) and by what the
 maintenance that reads the properties then does (checkpoints at the new
 interval, log cleanup with the new retention). Refusals commit nothing."""
 import json
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -178,3 +179,56 @@ def test_a_running_daemon_follows_a_property_change_without_rebuilding(tmp_path)
     assert after and all(c % 4 in (0, 1) for c in after), (changed_at, cps)
     got = cdcgen.read_table(t)
     assert not cdcgen.diff_states(got, cdcgen.expected_state(s.values))
+
+
+def test_pipeline_file_properties(tmp_path):
+    """tables[].properties: a table the daemon creates starts with them; on
+    an existing table the daemon sets the ones that differ at start-up (one
+    SET TBLPROPERTIES commit, nothing when they already match) and leaves
+    the others alone; a bad value stops the run before anything is written."""
+    s = cdcgen.Stream(seed=2, n_keys=30)
+    s.snapshot(30)
+    s.run(100)
+    src = s.write(tmp_path / "a.jsonl")
+    t = tmp_path / "lake" / "t"
+
+    def pipeline(**props):
+        cfg = tmp_path / "p.yaml"
+        cfg.write_text("pipeline: p\ntables:\n  - match: '*'\n    path: " + str(t) +
+                       "\n    key: [id]\n    properties:\n" +
+                       "".join(f"      {k}: \"{v}\"\n" for k, v in props.items()))
+        return run_dc(["ingest", "-c", str(cfg), "--source", f"file:{src}", "--once"],
+                      timeout=300)
+
+    assert_ok(pipeline(**{"delta.logRetentionDuration": "interval 2 days", "team": "a"}), "1")
+    dt = DeltaTable(str(t))
+    assert dt.history()[-1]["operation"] == "CREATE TABLE"
+    conf = dt.metadata().configuration
+    assert conf["delta.logRetentionDuration"] == "interval 2 days" and conf["team"] == "a"
+    assert conf["delta.enableDeletionVectors"] == "true"
+    assert_ok(run_dc(["properties", str(t), "other=kept"]), "set by hand")
+    v = version(t)
+
+    p = pipeline(**{"delta.logRetentionDuration": "interval 2 days", "team": "a"})
+    assert_ok(p, "same")
+    assert version(t) == v, "nothing to change, nothing committed"
+
+    p = pipeline(**{"delta.logRetentionDuration": "interval 3 days", "team": "a"})
+    assert_ok(p, "changed")
+    assert "properties changed to those of tables[].properties" in p.stderr.decode()
+    assert version(t) == v + 1
+    assert DeltaTable(str(t)).history(1)[0]["operation"] == "SET TBLPROPERTIES"
+    conf = DeltaTable(str(t)).metadata().configuration
+    assert conf["delta.logRetentionDuration"] == "interval 3 days"
+    assert conf["other"] == "kept" and conf["team"] == "a"
+
+    for bad, msg in [({"delta.checkpointInterval": "0"}, "delta.checkpointInterval='0'"),
+                     ({"delta.appendOnly": "true"}, "changes the table's protocol")]:
+        p = pipeline(**bad)
+        last = p.stderr.decode().strip().splitlines()[-1]
+        assert p.returncode == 1 and "tables[].properties" in last and msg in last, last
+        assert version(t) == v + 1
+    shutil.rmtree(t)
+    p = pipeline(**{"delta.checkpointInterval": "x"})
+    assert p.returncode == 1 and "delta.checkpointInterval='x'" in p.stderr.decode()
+    assert not (t / "_delta_log").exists(), "no table created"
