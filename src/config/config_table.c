@@ -162,10 +162,12 @@ const dc_cfg_key dc_cfg_keys[] = {
             "unset); -1: never."},
     {.key = "maintenance.log_cleanup", .type = DC_CFG_BOOL, .offset = CF(log_cleanup),
      .def = "true",
-     .doc = "After each checkpoint, delete expired log files as Delta does: commits, "
+     .doc = "After a checkpoint, delete expired log files as Delta does: commits, "
             "checkpoints and checksums older than the table's delta.logRetentionDuration (30 "
-            "days when unset), never one a reader of a retained version needs. The table "
-            "property delta.enableExpiredLogCleanup=false turns it off too."},
+            "days when unset), never one a reader of a retained version needs. At most once "
+            "an hour per table: the cutoff moves a day at a time (midnight UTC), and each run "
+            "lists the whole log. The table property delta.enableExpiredLogCleanup=false "
+            "turns it off too."},
     {.key = "maintenance.manifest", .type = DC_CFG_BOOL, .offset = CF(manifest), .def = "false",
      .doc = "Keep _symlink_format_manifest current after every commit, for Hive, Presto, "
             "Trino or Athena external tables (only manifests whose files changed are "

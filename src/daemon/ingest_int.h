@@ -76,6 +76,7 @@ typedef struct ing_slot {
     bool keep_lost;             /* budget exceeded: a conflict can not be replayed */
     double last_optimize;       /* monotonic seconds of the last OPTIMIZE check (0: none) */
     double last_vacuum;         /* monotonic seconds of the last VACUUM (0: none yet) */
+    double last_log_cleanup;    /* monotonic seconds of the last log cleanup (0: none yet) */
 } ing_slot;
 
 /* A topic seen, and the table it goes to. */

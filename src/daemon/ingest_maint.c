@@ -23,6 +23,9 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Seconds between two log cleanups of a table at least. */
+#define LOG_CLEANUP_EVERY_S 3600.0
+
 static void log_policy(const ing_slot *s, const dc_maint_result *r, double ms)
 {
     if (r->checkpointed)
@@ -44,15 +47,18 @@ static void policy(ing_state *st, ing_slot *s, dc_delta_snapshot *snap)
     dc_maint_opts o;
     dc_maint_opts_init(&o);
     o.checkpoint_interval = c->checkpoint_interval;
-    o.log_cleanup = c->log_cleanup;
+    const double t0 = now_s();
+    /* the cutoff moves a day at a time and a run lists the whole log */
+    o.log_cleanup = c->log_cleanup &&
+                    (s->last_log_cleanup == 0 || t0 - s->last_log_cleanup >= LOG_CLEANUP_EVERY_S);
     o.manifest = c->manifest;
     dc_maint_result r;
     dc_err err;
     dc_err_clear(&err);
-    const double t0 = now_s();
     const int rc = dc_maint_after_commit(&r, dc_delta_snapshot_storage(snap), snap,
                                          dc_delta_snapshot_version(snap), &o, &err);
     if (r.checkpointed) st->stats.checkpoints++;
+    if (r.cleaned) s->last_log_cleanup = t0;
     log_policy(s, &r, (now_s() - t0) * 1000.0);
     if (rc < 0) DC_LOG(DC_LOG_WARN, "maint", "%s: %s", s->path, err.msg);
 }

@@ -613,21 +613,30 @@ int dc_delta_snapshot_update(dc_delta_snapshot *snap, int64_t version, dc_err *e
     segment g = {0};
     dc_delta_commit **commits = NULL;
     int64_t target = version, n = 0;
-    int rc = list_log(&g, snap->storage, snap->version, err);
-    if (rc == 0 && target < 0) {
+    int rc = 0;
+    /* The latest version takes a listing; a given one does not (commits are
+     * read by name), so following one's own commits costs the same however
+     * long the log grows (a local listing reads the whole directory). */
+    if (target < 0) {
+        rc = list_log(&g, snap->storage, snap->version, err);
         target = snap->version;
-        for (size_t i = 0; i < g.n; i++)
+        for (size_t i = 0; rc == 0 && i < g.n; i++)
             if (g.files[i].ln.kind == LOG_COMMIT && g.files[i].ln.version > target)
                 target = g.files[i].ln.version;
+        if (rc == 0) rc = check_commits(&g, snap->storage, snap->version + 1, target, true, err);
     }
-    if (rc == 0) rc = check_commits(&g, snap->storage, snap->version + 1, target, true, err);
     if (rc == 0 && target > snap->version) {
         commits = dc_calloc((size_t)(target - snap->version), sizeof *commits);
         if (!commits) rc = dc_err_set(err, DC_ENOMEM, "out of memory");
     }
     /* Read and parse everything first: a bad commit leaves the snapshot as it was. */
-    for (int64_t v = snap->version + 1; rc == 0 && v <= target; v++, n++)
+    for (int64_t v = snap->version + 1; rc == 0 && v <= target; v++, n++) {
         rc = dc_delta_commit_read(&commits[n], snap->storage, v, err);
+        if (rc == DC_ENOTFOUND)
+            rc = dc_err_set(err, DC_ENOTFOUND, "%s: version %lld does not exist (updating "
+                            "snapshot %lld to %lld)", snap->storage->root, (long long)v,
+                            (long long)snap->version, (long long)target);
+    }
     bool applying = rc == 0 && n > 0;
     for (int64_t i = 0; rc == 0 && i < n; i++)
         for (size_t k = 0; rc == 0 && k < commits[i]->n_actions; k++)
