@@ -207,10 +207,21 @@ def table_stats(table):
 
 
 HEADER = ("  elapsed  events/s  behind  batches  commit_p50  commit_p99  commit_max  gap_max  "
-          "optimizes  opt_p50  opt_max  files  dv_files       rows  log_files  log_MiB")
+          "optimizes  opt_p50  opt_max  files  dv_files       rows  log_files  log_MiB  rss_MiB")
 
 
-def report(t0, tail, win_start, sent_in_win, win_len, st, behind):
+def rss_mib(pid):
+    """Resident memory of the daemon (VmRSS), MiB."""
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def report(t0, tail, win_start, sent_in_win, win_len, st, behind, rss):
     b = [ms for t, ms, _ in tail.batches if t >= win_start]
     ts = [st for t, _, st in tail.batches if t >= win_start]
     gaps = [y - x for x, y in zip(ts, ts[1:])]
@@ -220,8 +231,8 @@ def report(t0, tail, win_start, sent_in_win, win_len, st, behind):
           f"{max(gaps, default=float('nan')):7.2f}s {len(o):10d} {pct(o, 50):7.0f}ms "
           f"{max(o, default=float('nan')):7.0f}ms "
           + (f"{st['files']:6d} {st['dv_files']:9d} {st['rows'] or 0:10d} {st['log_files']:10d} "
-             f"{st['log_bytes'] / 1048576:8.1f}" if st else "   (table not readable)"),
-          flush=True)
+             f"{st['log_bytes'] / 1048576:8.1f}" if st else "   (table not readable)")
+          + f" {rss:8.0f}", flush=True)
 
 
 def verify(table, gen):
@@ -313,7 +324,7 @@ def main():
                 # seconds of events the schedule has offered and the daemon not yet taken
                 behind = ((now - sched[0]) * a.rate - counter[1]) / a.rate if sched[0] else 0.0
                 report(t0, tail, win_start, counter[0] - sent0, now - win_start,
-                       table_stats(table), behind)
+                       table_stats(table), behind, rss_mib(daemon.pid))
                 win_start, sent0 = now, counter[0]
     finally:
         stop.set()
