@@ -17,7 +17,6 @@ written here (no deletion vector left, dataChange=false):
 import json
 import os
 import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from deltalake import DeltaTable, QueryBuilder, write_deltalake
 
 import cdcgen
 from conftest import DC_BIN, assert_ok, run_dc
+from daemon_harness import feed, finish, race, running_daemon
 
 
 def ingest(src, table, *extra, config=None):
@@ -215,45 +215,6 @@ def test_optimize_cli(tmp_path):
 
 # ------------------------------- the daemon against a concurrent OPTIMIZE
 
-def start_daemon(tmp_path, t, cfg, *args):
-    """`deltacdc ingest --once` reading a pipe; its log in tmp_path/daemon.log."""
-    log = open(tmp_path / "daemon.log", "wb")
-    daemon = subprocess.Popen([str(DC_BIN), "ingest", "-c", str(cfg), "--source", "file:-",
-                               "--table", str(t), "--key", "id", *args, "--once"],
-                              stdin=subprocess.PIPE, stderr=log)
-    return daemon, log
-
-
-def feed(daemon, lines, chunk, pause):
-    """Writes lines[] in chunks, sleeping pause(i) (or pause) after each."""
-    for i in range(0, len(lines), chunk):
-        daemon.stdin.write("".join(l + "\n" for l in lines[i:i + chunk]).encode())
-        daemon.stdin.flush()
-        time.sleep(pause(i) if callable(pause) else pause)
-
-
-def race(tmp_path, t, cfg, args, lines, chunk, pause, other):
-    """Feeds lines to the daemon while other(stop) runs in a thread; waits for
-    the daemon to finish at the end of its input. Returns the daemon's log."""
-    daemon, log = start_daemon(tmp_path, t, cfg, *args)
-    stop = threading.Event()
-    th = threading.Thread(target=other, args=(stop,))
-    th.start()
-    try:
-        feed(daemon, lines, chunk, pause)
-        daemon.stdin.close()
-        daemon.wait(timeout=300)
-    finally:
-        stop.set()
-        th.join()
-        if daemon.poll() is None:
-            daemon.kill()
-        log.close()
-    err = (tmp_path / "daemon.log").read_text()
-    assert daemon.returncode == 0, err[-3000:]
-    return err
-
-
 def test_daemon_auto_optimize_with_concurrent_optimize(tmp_path):
     """The daemon ingests from a pipe with automatic OPTIMIZE every few
     batches while a second deltacdc runs OPTIMIZE on the same table in a
@@ -405,9 +366,8 @@ def test_daemon_warns_about_a_commit_that_removes_files_twice(tmp_path):
     t = tmp_path / "t"
     cfg = write_config(tmp_path / "p.yaml", optimize="off")
     logp = tmp_path / "daemon.log"
-    daemon, log = start_daemon(tmp_path, t, cfg, "--mode", "cow", "--trigger", "50ms",
-                               "--max-batch", "50")
-    try:
+    with running_daemon(tmp_path, t, cfg, "--mode", "cow", "--trigger", "50ms",
+                        "--max-batch", "50") as daemon:
         half = len(lines) // 2
         feed(daemon, lines[:half], 50, 0.1)
         deadline = time.time() + 60
@@ -434,14 +394,7 @@ def test_daemon_warns_about_a_commit_that_removes_files_twice(tmp_path):
         os.link(tmp, t / "_delta_log" / f"{v + 1:020d}.json")
         tmp.unlink()
         feed(daemon, lines[half:], 50, 0.05)
-        daemon.stdin.close()
-        daemon.wait(timeout=120)
-    finally:
-        if daemon.poll() is None:
-            daemon.kill()
-        log.close()
-    err = logp.read_text()
-    assert daemon.returncode == 0, err[-3000:]
+        err = finish(daemon, tmp_path, timeout=120)
     warn = [l for l in err.splitlines() if "had already removed" in l]
     assert len(warn) == 1, err[-3000:]
     assert f"version {v + 1} (OPTIMIZE by other-engine/1.0)" in warn[0], warn[0]

@@ -4,8 +4,6 @@ maintenance that reads the properties then does (checkpoints at the new
 interval, log cleanup with the new retention). Refusals commit nothing."""
 import json
 import shutil
-import subprocess
-import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -13,7 +11,8 @@ import pytest
 from deltalake import DeltaTable, QueryBuilder, write_deltalake
 
 import cdcgen
-from conftest import DC_BIN, assert_clean_failure, assert_ok, run_dc
+from conftest import assert_clean_failure, assert_ok, run_dc
+from daemon_harness import feed, finish, running_daemon
 
 
 def ingest(src, table, *extra):
@@ -152,27 +151,13 @@ def test_a_running_daemon_follows_a_property_change_without_rebuilding(tmp_path)
     s.run(600)
     lines = s.lines()
     t = tmp_path / "t"
-    log = open(tmp_path / "daemon.log", "wb")
-    daemon = subprocess.Popen([str(DC_BIN), "ingest", "--source", "file:-", "--table", str(t),
-                               "--key", "id", "--trigger", "50ms", "--max-batch", "20",
-                               "--once"], stdin=subprocess.PIPE, stderr=log)
-    try:
-        half, changed_at = len(lines) // 2, None
-        for i in range(0, len(lines), 20):
-            if changed_at is None and i >= half:
-                assert_ok(run_dc(["properties", str(t), "delta.checkpointInterval=4"]), "set")
-                changed_at = version(t)
-            daemon.stdin.write("".join(l + "\n" for l in lines[i:i + 20]).encode())
-            daemon.stdin.flush()
-            time.sleep(0.03)
-        daemon.stdin.close()
-        daemon.wait(timeout=120)
-    finally:
-        if daemon.poll() is None:
-            daemon.kill()
-        log.close()
-    err = (tmp_path / "daemon.log").read_text()
-    assert daemon.returncode == 0, err[-3000:]
+    half = len(lines) // 2
+    with running_daemon(tmp_path, t, None, "--trigger", "50ms", "--max-batch", "20") as daemon:
+        feed(daemon, lines[:half], 20, 0.03)
+        assert_ok(run_dc(["properties", str(t), "delta.checkpointInterval=4"]), "set")
+        changed_at = version(t)
+        feed(daemon, lines[half:], 20, 0.03)
+        err = finish(daemon, tmp_path, timeout=120)
     assert "reloading" not in err and "rebuilding" not in err, err[-3000:]
     cps = sorted(int(p.name[:20]) for p in (t / "_delta_log").glob("*.checkpoint.parquet"))
     after = [c for c in cps if c > changed_at + 1]
