@@ -394,8 +394,8 @@ static int dump_value(dc_buf *out, const void *base, const dc_cfg_key *k, dc_err
     return 0;
 }
 
-/* "key:" then one "k: v" line per entry, indented `indent` more than key
- * (key itself is already placed by the caller). */
+/* "key:" (the caller has placed it) then one "k: v" line per entry,
+ * starting at column `indent`. */
 static int dump_map(dc_buf *out, const dc_cfg_map *m, const char *key, int indent, dc_err *err)
 {
     DC_TRY(dc_buf_appendf(out, err, "%s:%s\n", key, m->n ? "" : " {}"));
