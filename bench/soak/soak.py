@@ -67,7 +67,10 @@ class Generator:
         self.update_share = update_share
         self.delete_share = delete_share
         self.sent = 0
-        self.last = {}              # id -> n of the newest row image sent (the expected state)
+        self.last = {}              # id -> n of its newest row image (the expected state):
+        #                             for a deleted id, the 'd' row the table keeps (seed
+        #                             semantics) with the before image
+        self.deleted = set()        # ids whose newest event is a delete
 
     def _row(self, i):
         n = self.rnd.getrandbits(30)
@@ -108,9 +111,8 @@ class Generator:
             if self.rnd.random() < self.delete_share:
                 self._drop_live(i)
                 self.dead.append(i)
-                ev = self._env("d", self._row(i), None)
-                del self.last[i]
-                return ev
+                self.deleted.add(i)
+                return self._env("d", self._row(i), None)
             return self._env("u", self._row(i), self._row(i))
         if self.dead and self.rnd.random() < 0.5:
             i = self.dead.pop(self.rnd.randrange(len(self.dead)))
@@ -118,6 +120,7 @@ class Generator:
             i = self.next_id
             self.next_id += 1
         self._add_live(i)
+        self.deleted.discard(i)
         return self._env("c", None, self._row(i))
 
 
@@ -237,7 +240,8 @@ def report(t0, tail, win_start, sent_in_win, win_len, st, behind, rss):
 
 def verify(table, gen):
     """The final table, read by delta-rs, against the generator's expected
-    state (the newest row image of every live id)."""
+    state: every id sent, with its newest row image and operation (a deleted
+    id keeps a 'd' row with the before image, as the seed's table does)."""
     try:
         import pyarrow as pa
         from deltalake import DeltaTable, QueryBuilder
@@ -246,19 +250,21 @@ def verify(table, gen):
         return False
     # QueryBuilder applies deletion vectors (to_pyarrow_table refuses them)
     t = pa.table(QueryBuilder().register("t", DeltaTable(str(table)))
-                 .execute("select id, json_record from t").read_all())
+                 .execute("select id, operation_type, json_record from t").read_all())
     email = re.compile(r'"email":"([^"]*)"')
     got = {}
-    for i, rec in zip(t.column("id").to_pylist(), t.column("json_record").to_pylist()):
+    for i, op, rec in zip(t.column("id").to_pylist(), t.column("operation_type").to_pylist(),
+                          t.column("json_record").to_pylist()):
         m = email.search(rec or "")
-        got[int(i)] = m.group(1) if m else None
-    want = {i: "u%d@example.com" % n for i, n in gen.last.items()}
+        got[int(i)] = (op == "d", m.group(1) if m else None)
+    want = {i: (i in gen.deleted, "u%d@example.com" % n) for i, n in gen.last.items()}
     dup = t.num_rows - len(got)
     missing = sum(1 for i in want if i not in got)
     extra = sum(1 for i in got if i not in want)
     stale = sum(1 for i, e in want.items() if i in got and got[i] != e)
     ok = dup == 0 and missing == 0 and extra == 0 and stale == 0
-    print(f"verify (delta-rs): {t.num_rows} rows, expected {len(want)}; duplicate keys {dup}, "
+    print(f"verify (delta-rs): {t.num_rows} rows ({len(gen.deleted)} deleted ids kept as 'd' "
+          f"rows), expected {len(want)}; duplicate keys {dup}, "
           f"missing {missing}, extra {extra}, stale values {stale}: "
           f"{'EQUAL' if ok else 'DIFFERENT'}", flush=True)
     return ok
@@ -286,7 +292,18 @@ def main():
     ap.add_argument("--dir", help="work directory (default: a fresh temporary one)")
     ap.add_argument("--keep", action="store_true", help="keep the table afterwards")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--replay-verify", type=int, metavar="EVENTS",
+                    help="no run: regenerate the first EVENTS events (the same --seed, "
+                         "--initial-keys, --update-share, --delete-share) and verify the "
+                         "table of an earlier run kept in --dir")
     a = ap.parse_args()
+    if a.replay_verify is not None:
+        if not a.dir:
+            ap.error("--replay-verify needs the --dir of the run")
+        gen = Generator(a.seed, a.initial_keys, a.update_share, a.delete_share)
+        for _ in range(a.replay_verify):
+            gen.event()
+        return 0 if verify(Path(a.dir) / "t", gen) else 1
 
     subprocess.run(["make", "-s", "-j2", "-C", str(ROOT), "build/deltacdc"], check=True)
     work = Path(a.dir) if a.dir else Path(tempfile.mkdtemp(prefix="deltacdc-soak-"))
