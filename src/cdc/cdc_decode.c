@@ -84,12 +84,7 @@ static int fail_at(const scanner *sc, const uint8_t *at, int code, const char *f
 /* Names the byte at `at` ("end of input", "'x'", "byte 0x01"). */
 static const char *describe(const scanner *sc, const uint8_t *at, char buf[16])
 {
-    if (at >= sc->end) return "end of input";
-    if (*at >= 0x20 && *at < 0x7f)
-        snprintf(buf, 16, "'%c'", *at);
-    else
-        snprintf(buf, 16, "byte 0x%02x", *at);
-    return buf;
+    return dc_describe_byte(at, sc->end, buf);
 }
 
 static __attribute__((cold, noinline)) int fail_found(const scanner *sc, const uint8_t *at,

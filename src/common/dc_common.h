@@ -187,6 +187,10 @@ static inline uint64_t dc_load_le64(const void *p) { uint64_t v; memcpy(&v, p, 8
 static inline void dc_store_le32(void *p, uint32_t v) { memcpy(p, &v, 4); }
 static inline void dc_store_le64(void *p, uint64_t v) { memcpy(p, &v, 8); }
 
+/* Names the byte at `at` for a decoder's error message: "end of input" when
+ * at >= end, "'x'" for printable ASCII, else "byte 0x01" (written to buf). */
+const char *dc_describe_byte(const uint8_t *at, const uint8_t *end, char buf[16]);
+
 /* --------------------------------------------------------------- UTF-8 */
 
 /* Length of the valid UTF-8 sequence of 2-4 bytes at p (RFC 3629: no

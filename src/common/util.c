@@ -109,3 +109,13 @@ int dc_base64_decode(dc_buf *out, const char *s, size_t n, dc_err *err)
     }
     return 0;
 }
+
+const char *dc_describe_byte(const uint8_t *at, const uint8_t *end, char buf[16])
+{
+    if (at >= end) return "end of input";
+    if (*at >= 0x20 && *at < 0x7f)
+        snprintf(buf, 16, "'%c'", *at);
+    else
+        snprintf(buf, 16, "byte 0x%02x", *at);
+    return buf;
+}

@@ -71,12 +71,7 @@ static int fail_at(const parser *ps, const uint8_t *at, int code, const char *fm
 /* Names the byte at `at` for an error message ("end of input", "'x'", "byte 0x01"). */
 static const char *describe(const parser *ps, const uint8_t *at, char buf[16])
 {
-    if (at >= ps->end) return "end of input";
-    if (*at >= 0x20 && *at < 0x7f)
-        snprintf(buf, 16, "'%c'", *at);
-    else
-        snprintf(buf, 16, "byte 0x%02x", *at);
-    return buf;
+    return dc_describe_byte(at, ps->end, buf);
 }
 
 static int fail_found(const parser *ps, const char *expected)
