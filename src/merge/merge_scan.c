@@ -469,8 +469,10 @@ static int foreign_changes(foreign *fc, dc_merge_table *t, int64_t from, int64_t
     const mx_index *x = &t->index;
     const size_t n = x->n_files ? x->n_files : 1;
     fc->touched = dc_calloc(n, 1);
+    if (!fc->touched) return dc_err_set(err, DC_ENOMEM, "merge: out of memory");
+    if (to - from == 1 && ours == to) return 0; /* after each batch: only our commit */
     uint8_t *state = dc_calloc(n, 1);
-    int rc = fc->touched && state ? 0 : dc_err_set(err, DC_ENOMEM, "merge: out of memory");
+    int rc = state ? 0 : dc_err_set(err, DC_ENOMEM, "merge: out of memory");
     for (int64_t v = from + 1; rc == 0 && v <= to; v++) {
         if (v == ours) continue;
         dc_delta_commit *c = NULL;
