@@ -31,6 +31,9 @@ enum {
     DC_ECONFLICT = -8,    /* a concurrent writer won; usually retriable */
     DC_EEXISTS = -9,      /* put-if-absent found the object present */
     DC_EINTERNAL = -10,   /* a bug of ours that was caught without aborting */
+    DC_EUNKNOWN = -11,    /* the outcome is unknown: the operation may have taken effect
+                             (a reply lost after a PUT, an fsync error after a rename);
+                             the caller must find out before it retries or cleans up */
 };
 
 #define DC_ERR_MSG_MAX 1024

@@ -75,6 +75,7 @@ const char *dc_err_code_name(int code)
     case DC_ECONFLICT: return "conflict";
     case DC_EEXISTS: return "already exists";
     case DC_EINTERNAL: return "internal error";
+    case DC_EUNKNOWN: return "outcome unknown";
     default: return "unknown error";
     }
 }
