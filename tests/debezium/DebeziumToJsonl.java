@@ -1,0 +1,172 @@
+// Runs Debezium's embedded engine with the connector a properties file names
+// (the end-to-end tests use the MariaDB connector, see
+// tests/interop/debezium_fixture.py) and writes every record VALUE, converted by
+// Kafka Connect's JsonConverter with schemas enabled, as one line of
+// OUT_DIR/<topic>.jsonl: `{"schema":...,"payload":...}`, or `null` for a
+// tombstone. Table topics and the schema-change topic (include.schema.changes)
+// each get their own file; lines are flushed after every batch, so a reader
+// polling a file sees whole lines only once the batch is written.
+//
+// Usage: java -cp 'JARS/*:CLASSES' DebeziumToJsonl CONNECTOR.properties OUT_DIR IDLE_S
+//
+// The converter is ours, not the engine's, so its settings are certain:
+// schemas.enable=true and replace.null.with.default=false (else a NULL column
+// arrives as the column's default). Stops cleanly (engine closed, offsets
+// flushed, exit 0) on SIGTERM/SIGINT or after IDLE_S seconds without a record
+// (0: never); exits 1 when the engine stops on an error, printing it.
+import io.debezium.embedded.Connect;
+import io.debezium.engine.DebeziumEngine;
+import io.debezium.engine.RecordChangeEvent;
+import io.debezium.engine.format.ChangeEventFormat;
+import org.apache.kafka.connect.json.JsonConverter;
+import org.apache.kafka.connect.source.SourceRecord;
+
+import java.io.FileInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+public final class DebeziumToJsonl {
+    private static final byte[] NEWLINE = {'\n'};
+    private static final byte[] TOMBSTONE = "null".getBytes(StandardCharsets.US_ASCII);
+
+    /** Output directory: one file per topic. */
+    private final Path outDir;
+    /** Open output streams by topic name. */
+    private final Map<String, OutputStream> outs = new HashMap<>();
+    /** Converts record values to JSON with the schema block. */
+    private final JsonConverter converter = new JsonConverter();
+    /** System.nanoTime() of the last batch with records (or of the start). */
+    final AtomicLong lastRecordNanos = new AtomicLong(System.nanoTime());
+    /** Records written so far. */
+    final AtomicLong written = new AtomicLong();
+
+    DebeziumToJsonl(Path outDir) {
+        this.outDir = outDir;
+        Map<String, Object> conf = new HashMap<>();
+        conf.put("schemas.enable", "true");
+        conf.put("replace.null.with.default", "false");
+        conf.put("decimal.format", "BASE64");
+        converter.configure(conf, false);
+    }
+
+    private OutputStream out(String topic) throws IOException {
+        OutputStream o = outs.get(topic);
+        if (o == null) {
+            o = Files.newOutputStream(outDir.resolve(topic + ".jsonl"));
+            outs.put(topic, o);
+        }
+        return o;
+    }
+
+    void handleBatch(List<RecordChangeEvent<SourceRecord>> batch,
+                     DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer)
+            throws InterruptedException {
+        try {
+            for (RecordChangeEvent<SourceRecord> ev : batch) {
+                SourceRecord r = ev.record();
+                byte[] line = converter.fromConnectData(r.topic(), r.valueSchema(), r.value());
+                OutputStream o = out(r.topic());
+                o.write(line == null ? TOMBSTONE : line);
+                o.write(NEWLINE);
+                committer.markProcessed(ev);
+            }
+            for (OutputStream o : outs.values()) {
+                o.flush();
+            }
+        } catch (IOException e) {
+            throw new RuntimeException("writing " + outDir + ": " + e, e);
+        }
+        written.addAndGet(batch.size());
+        if (!batch.isEmpty()) {
+            lastRecordNanos.set(System.nanoTime());
+        }
+        committer.markBatchFinished();
+    }
+
+    void closeAll() {
+        for (OutputStream o : outs.values()) {
+            try {
+                o.close();
+            } catch (IOException e) {
+                System.err.println("DebeziumToJsonl: closing an output: " + e);
+            }
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length != 3) {
+            System.err.println("usage: DebeziumToJsonl CONNECTOR.properties OUT_DIR IDLE_S");
+            System.exit(2);
+        }
+        Properties props = new Properties();
+        try (InputStream in = new FileInputStream(args[0])) {
+            props.load(in);
+        }
+        Path outDir = Paths.get(args[1]);
+        Files.createDirectories(outDir);
+        long idleS = Long.parseLong(args[2]);
+
+        DebeziumToJsonl sink = new DebeziumToJsonl(outDir);
+        CountDownLatch done = new CountDownLatch(1);
+        AtomicReference<String> failure = new AtomicReference<>();
+        DebeziumEngine<RecordChangeEvent<SourceRecord>> engine =
+            DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
+                .using(props)
+                .notifying(sink::handleBatch)
+                .using((success, message, error) -> {
+                    if (!success) {
+                        failure.set(message + (error != null ? ": " + error : ""));
+                    }
+                    done.countDown();
+                })
+                .build();
+
+        ExecutorService exec = Executors.newSingleThreadExecutor();
+        exec.execute(engine);
+        // SIGTERM/SIGINT: close the engine (it commits the offsets of the
+        // records handed to us) before the JVM goes.
+        Thread hook = new Thread(() -> {
+            try {
+                engine.close();
+                done.await(30, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                System.err.println("DebeziumToJsonl: closing the engine: " + e);
+            }
+            sink.closeAll();
+        });
+        Runtime.getRuntime().addShutdownHook(hook);
+
+        while (!done.await(200, TimeUnit.MILLISECONDS)) {
+            long idleNanos = System.nanoTime() - sink.lastRecordNanos.get();
+            if (idleS > 0 && idleNanos > TimeUnit.SECONDS.toNanos(idleS)) {
+                System.err.println("DebeziumToJsonl: " + idleS + " s without a record, stopping");
+                break;
+            }
+        }
+        engine.close();
+        done.await(30, TimeUnit.SECONDS);
+        exec.shutdown();
+        sink.closeAll();
+        System.err.println("DebeziumToJsonl: " + sink.written.get() + " records written");
+        if (failure.get() != null) {
+            System.err.println("DebeziumToJsonl: engine failed: " + failure.get());
+            Runtime.getRuntime().halt(1);
+        }
+        Runtime.getRuntime().halt(0);
+    }
+}
