@@ -11,7 +11,8 @@
 //
 // The converter is ours, not the engine's, so its settings are certain:
 // schemas.enable=true and replace.null.with.default=false (else a NULL column
-// arrives as the column's default). Stops cleanly (engine closed, offsets
+// arrives as the column's default). Properties named `converter.X` override
+// the converter's setting X (a test shows what the defaults would do). Stops cleanly (engine closed, offsets
 // flushed, exit 0) on SIGTERM/SIGINT or after IDLE_S seconds without a record
 // (0: never); exits 1 when the engine stops on an error, printing it.
 import io.debezium.embedded.Connect;
@@ -42,6 +43,7 @@ import java.util.concurrent.atomic.AtomicReference;
 
 public final class DebeziumToJsonl {
     private static final byte[] NEWLINE = {'\n'};
+    private static final String CONVERTER_PREFIX = "converter.";
     private static final byte[] TOMBSTONE = "null".getBytes(StandardCharsets.US_ASCII);
 
     /** Output directory: one file per topic. */
@@ -55,12 +57,17 @@ public final class DebeziumToJsonl {
     /** Records written so far. */
     final AtomicLong written = new AtomicLong();
 
-    DebeziumToJsonl(Path outDir) {
+    DebeziumToJsonl(Path outDir, Properties props) {
         this.outDir = outDir;
         Map<String, Object> conf = new HashMap<>();
         conf.put("schemas.enable", "true");
         conf.put("replace.null.with.default", "false");
         conf.put("decimal.format", "BASE64");
+        for (String k : props.stringPropertyNames()) {
+            if (k.startsWith(CONVERTER_PREFIX)) {
+                conf.put(k.substring(CONVERTER_PREFIX.length()), props.getProperty(k));
+            }
+        }
         converter.configure(conf, false);
     }
 
@@ -121,7 +128,7 @@ public final class DebeziumToJsonl {
         Files.createDirectories(outDir);
         long idleS = Long.parseLong(args[2]);
 
-        DebeziumToJsonl sink = new DebeziumToJsonl(outDir);
+        DebeziumToJsonl sink = new DebeziumToJsonl(outDir, props);
         CountDownLatch done = new CountDownLatch(1);
         AtomicReference<String> failure = new AtomicReference<>();
         DebeziumEngine<RecordChangeEvent<SourceRecord>> engine =

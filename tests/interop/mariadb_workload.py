@@ -17,9 +17,14 @@ import json
 
 DB = "shop"
 TABLES = {"alltypes": ["id"], "orderlines": ["order_id", "line_no"]}
+# Columns the stream renames: {table: {new name: old name}}.
+RENAMED = {"alltypes": {"remark": "note"}}
+# Columns the stream drops (the records before the drop carry them).
+DROPPED = {"alltypes": ["drop_me"]}
 END_MARKER = {"order_id": 999, "line_no": 1}
 
 CREATE = f"""
+DROP DATABASE IF EXISTS {DB};
 CREATE DATABASE {DB} CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci;
 USE {DB};
 CREATE TABLE alltypes (
@@ -224,7 +229,8 @@ RENDERING = {
             "its unsigned integer (col + 0) in decimal; FLOAT as CAST(col AS DOUBLE) (the exact "
             "double value of the stored float); geometry as {\"wkb\": hex of ST_AsWKB, \"srid\": "
             "ST_SRID} (null when NULL); JSON as stored (MariaDB keeps the text verbatim); "
-            "TIMESTAMP in the session time zone +00:00.",
+            "TIMESTAMP in the session time zone +00:00. columns: [name, COLUMN_TYPE, "
+            "COLUMN_DEFAULT (an SQL literal, 'NULL', or null for none)].",
 }
 
 _BINARY = {"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob"}
@@ -247,29 +253,32 @@ def _render_expr(col, data_type):
 
 
 def columns(db, table):
-    """[(name, data_type, column_type)] of a table in order."""
-    return [(r[0], r[1], r[2]) for r in db.query(
-        "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE FROM information_schema.COLUMNS "
+    """[(name, data_type, column_type, default)] of a table in order; default
+    is information_schema's COLUMN_DEFAULT (an SQL literal such as 'dflt' with
+    its quotes, NULL, or None when the column has none)."""
+    return [(r[0], r[1], r[2], r[3]) for r in db.query(
+        "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, COLUMN_DEFAULT FROM information_schema.COLUMNS "
         f"WHERE TABLE_SCHEMA = '{DB}' AND TABLE_NAME = '{table}' ORDER BY ORDINAL_POSITION")]
 
 
 def final_state(db):
-    """{"_doc": ..., table: {"columns": [[name, column_type]...], "key": [...],
+    """{"_doc": ..., table: {"columns": [[name, column_type, default]...], "key": [...],
     "rows": [{col: rendered value}]}} of every workload table."""
     out = dict(RENDERING)
     db.execute("SET time_zone = '+00:00'")
     for table, key in TABLES.items():
         cols = columns(db, table)
-        pairs = ", ".join(f"'{c}', {_render_expr(c, t)}" for c, t, _ in cols)
+        pairs = ", ".join(f"'{c}', {_render_expr(c, t)}" for c, t, _, _ in cols)
         order = ", ".join(f"`{k}`" for k in key)
         raw = db.query(f"SET time_zone = '+00:00'; SELECT JSON_OBJECT({pairs}) "
                        f"FROM {DB}.{table} ORDER BY {order}")
         rows = []
         for (text,) in raw:
             row = json.loads(text)
-            for c, t, _ in cols:
+            for c, t, _, _ in cols:
                 if t in _GEOM and isinstance(row[c], str):
                     row[c] = json.loads(row[c])
-            rows.append({c: row[c] for c, _, _ in cols})
-        out[table] = {"columns": [[c, ct] for c, _, ct in cols], "key": key, "rows": rows}
+            rows.append({c: row[c] for c, _, _, _ in cols})
+        out[table] = {"columns": [[c, ct, d] for c, _, ct, d in cols], "key": key,
+                      "rows": rows}
     return out
