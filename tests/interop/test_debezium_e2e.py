@@ -389,3 +389,120 @@ def test_debezium_defaults_change_data(mariadb, tmp_path):  # noqa: F811
     assert "t" not in [r["payload"]["op"] for r in recs], "the truncate should be skipped"
     ins = next(r["payload"]["after"] for r in recs if (r["payload"]["after"] or {}).get("id") == 2)
     assert ins["d"] == 42
+
+
+# ------------------------------------------------------------ the judges judged
+
+def _arrow_type(ctype):
+    """Issue 9's Delta type of a MariaDB column, as a pyarrow type."""
+    import pyarrow as pa
+    t = ctype.lower().split("(")[0].split(" ")[0]
+    unsigned = "unsigned" in ctype.lower()
+    if ctype.lower().startswith("tinyint(1)"):
+        return pa.int16()
+    if ctype.lower() == "bit(1)":
+        return pa.bool_()
+    simple = {"tinyint": pa.int16(), "smallint": pa.int16(), "mediumint": pa.int32(),
+              "year": pa.int32(), "float": pa.float32(), "double": pa.float64(),
+              "date": pa.date32(), "datetime": pa.timestamp("us"),
+              "timestamp": pa.timestamp("us", tz="UTC"), "time": pa.int64(),
+              "bit": pa.binary(), "set": pa.list_(pa.string())}
+    if t == "int":
+        return pa.int64() if unsigned else pa.int32()
+    if t == "bigint":
+        return pa.decimal128(20, 0) if unsigned else pa.int64()
+    if t == "decimal":
+        p, s = (int(x) for x in ctype[ctype.index("(") + 1:ctype.index(")")].split(","))
+        return pa.decimal128(p, s) if p <= 38 else pa.string()
+    if t in simple:
+        return simple[t]
+    if t in ("binary", "varbinary", "blob", "tinyblob", "mediumblob", "longblob"):
+        return pa.binary()
+    if t in ("geometry", "point", "linestring", "polygon", "multipoint", "multilinestring",
+             "multipolygon", "geometrycollection"):
+        return pa.struct([("wkb", pa.binary()), ("srid", pa.int32())])
+    return pa.string()
+
+
+def _arrow_value(ctype, v):
+    """A canonical value (debezium_decode) as the pyarrow value of _arrow_type."""
+    import datetime
+    import pyarrow as pa
+    if v is None:
+        return None
+    t = ctype.lower().split("(")[0].split(" ")[0]
+    epoch = datetime.datetime(1970, 1, 1)
+    if t == "bit" and ctype.lower() != "bit(1)":
+        n = int(ctype[ctype.index("(") + 1:ctype.index(")")])
+        return v.to_bytes((n + 7) // 8, "little")
+    if ctype.lower() == "bit(1)":
+        return bool(v)
+    if t == "decimal" and pa.types.is_string(_arrow_type(ctype)):
+        return format(v, "f")
+    if t == "date":
+        return datetime.date.fromisoformat(v)
+    if t == "datetime":
+        return epoch + datetime.timedelta(microseconds=v)
+    if t == "timestamp":
+        return (epoch + datetime.timedelta(microseconds=v)).replace(tzinfo=datetime.timezone.utc)
+    if t == "set":
+        return v.split(",") if v else []
+    if isinstance(v, tuple):
+        return {"wkb": v[0], "srid": v[1]}
+    return v
+
+
+def _typed_table_from_capture(path, table, records, final, change=None):
+    """A typed table such as issue 9 asks for, written by delta-rs from the
+    decoded last record of each live key (our decoder, not deltacdc): the
+    fixture that shows compare_typed_table accepts a right table and catches a
+    wrong one. change: (key, column, canonical value) to plant an error."""
+    import pyarrow as pa
+    from deltalake import write_deltalake
+    st = final[table]
+    last = last_records(records, st["key"])
+    renamed = wl.RENAMED.get(table, {})
+    cols = {name: [] for name, _, _ in st["columns"]}
+    for mrow in st["rows"]:
+        k = _key_str(mrow, st["key"])
+        rec = last[k][1]
+        fs = field_schemas(rec["schema"])
+        for name, ctype, _ in st["columns"]:
+            src = name if name in fs else renamed.get(name, name)
+            v = decode(fs[src], rec["payload"]["after"][src]) if src in fs else None
+            if change and change[:2] == (k, name):
+                v = change[2]
+            cols[name].append(_arrow_value(ctype, v))
+    arrays = {name: pa.array(cols[name], type=_arrow_type(ctype))
+              for name, ctype, _ in st["columns"]}
+    write_deltalake(str(path), pa.table(arrays))
+
+
+@pytest.mark.parametrize("table", list(wl.TABLES))
+def test_compare_typed_table_judges(tmp_path, table):
+    """compare_typed_table (the typed-table judge) passes a right typed table
+    built from the committed capture and names a planted wrong value."""
+    import decimal
+    final = json.loads((DATA / e2e_capture.FINAL_STATE).read_text())
+    records = read_records(DATA / e2e_capture.FILES[TOPIC[table]])
+    _typed_table_from_capture(tmp_path / "ok", table, records, final)
+    assert compare_typed_table(table, tmp_path / "ok", records, final) == []
+    key = _key_str(final[table]["rows"][0], final[table]["key"])
+    col, bad = (("c_dec65", decimal.Decimal("0E-30")) if table == "alltypes"
+                else ("price", decimal.Decimal("0.000")))
+    _typed_table_from_capture(tmp_path / "bad", table, records, final, (key, col, bad))
+    diffs = compare_typed_table(table, tmp_path / "bad", records, final)
+    assert len(diffs) == 1 and f"key {key} column {col}" in diffs[0], diffs
+
+
+def test_raw_check_catches_a_changed_value(tmp_path):
+    """check_raw_table finds a value that differs from MariaDB's (the judge
+    can fail): one DOUBLE in the final state nudged by one ulp."""
+    import math
+    final = json.loads((DATA / e2e_capture.FINAL_STATE).read_text())
+    row = next(r for r in final["alltypes"]["rows"] if r["c_double"] is not None)
+    row["c_double"] = repr(math.nextafter(float(row["c_double"]), math.inf))
+    src = DATA / e2e_capture.FILES[TOPIC["alltypes"]]
+    ingest_raw(src, tmp_path / "t", wl.TABLES["alltypes"])
+    got = dict(check_raw_table("alltypes", tmp_path / "t", read_records(src), final))
+    assert ("alltypes", row["id"], "c_double") in got
