@@ -13,8 +13,10 @@
 // schemas.enable=true and replace.null.with.default=false (else a NULL column
 // arrives as the column's default). Properties named `converter.X` override
 // the converter's setting X (a test shows what the defaults would do). Stops cleanly (engine closed, offsets
-// flushed, exit 0) on SIGTERM/SIGINT or after IDLE_S seconds without a record
-// (0: never); exits 1 when the engine stops on an error, printing it.
+// flushed) on SIGTERM/SIGINT (exit 143/130, as the signal says) or, exit 0,
+// after IDLE_S seconds without a record once the first record came (0: never;
+// the engine's start is not counted, it takes seconds on a loaded machine);
+// exits 1 when the engine stops on an error, printing it.
 import io.debezium.embedded.Connect;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
@@ -38,6 +40,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -52,8 +55,9 @@ public final class DebeziumToJsonl {
     private final Map<String, OutputStream> outs = new HashMap<>();
     /** Converts record values to JSON with the schema block. */
     private final JsonConverter converter = new JsonConverter();
-    /** System.nanoTime() of the last batch with records (or of the start). */
-    final AtomicLong lastRecordNanos = new AtomicLong(System.nanoTime());
+    /** System.nanoTime() of the last batch with records (meaningful once
+     *  `written` is not 0). */
+    final AtomicLong lastRecordNanos = new AtomicLong();
     /** Records written so far. */
     final AtomicLong written = new AtomicLong();
 
@@ -98,10 +102,10 @@ public final class DebeziumToJsonl {
         } catch (IOException e) {
             throw new RuntimeException("writing " + outDir + ": " + e, e);
         }
-        written.addAndGet(batch.size());
         if (!batch.isEmpty()) {
             lastRecordNanos.set(System.nanoTime());
         }
+        written.addAndGet(batch.size());
         committer.markBatchFinished();
     }
 
@@ -112,6 +116,16 @@ public final class DebeziumToJsonl {
             } catch (IOException e) {
                 System.err.println("DebeziumToJsonl: closing an output: " + e);
             }
+        }
+    }
+
+    /** Closes the engine; one that already stopped (on an error) says so by
+     *  throwing, which is not news here. */
+    private static void closeQuietly(DebeziumEngine<?> engine) {
+        try {
+            engine.close();
+        } catch (IOException | RuntimeException e) {
+            System.err.println("DebeziumToJsonl: closing the engine: " + e);
         }
     }
 
@@ -147,12 +161,14 @@ public final class DebeziumToJsonl {
         exec.execute(engine);
         // SIGTERM/SIGINT: close the engine (it commits the offsets of the
         // records handed to us) before the JVM goes.
+        AtomicBoolean signalled = new AtomicBoolean();
         Thread hook = new Thread(() -> {
+            signalled.set(true);
+            closeQuietly(engine);
             try {
-                engine.close();
                 done.await(30, TimeUnit.SECONDS);
-            } catch (Exception e) {
-                System.err.println("DebeziumToJsonl: closing the engine: " + e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
             sink.closeAll();
         });
@@ -160,14 +176,19 @@ public final class DebeziumToJsonl {
 
         while (!done.await(200, TimeUnit.MILLISECONDS)) {
             long idleNanos = System.nanoTime() - sink.lastRecordNanos.get();
-            if (idleS > 0 && idleNanos > TimeUnit.SECONDS.toNanos(idleS)) {
+            if (idleS > 0 && sink.written.get() > 0 && idleNanos > TimeUnit.SECONDS.toNanos(idleS)) {
                 System.err.println("DebeziumToJsonl: " + idleS + " s without a record, stopping");
                 break;
             }
         }
-        engine.close();
+        if (signalled.get()) {
+            // the shutdown hook closes everything; the JVM then exits with
+            // the signal's status (halting here would turn it into 0)
+            Thread.sleep(Long.MAX_VALUE);
+        }
+        closeQuietly(engine);
         done.await(30, TimeUnit.SECONDS);
-        exec.shutdown();
+        exec.shutdownNow();
         sink.closeAll();
         System.err.println("DebeziumToJsonl: " + sink.written.get() + " records written");
         if (failure.get() != null) {

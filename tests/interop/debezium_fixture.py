@@ -186,6 +186,19 @@ class DebeziumRunner:
         raise RuntimeError(f"Debezium: no awaited record on {topic} after {timeout} s:\n"
                            + self.log_tail())
 
+    def wait_exit(self, timeout=60):
+        """Waits for the runner to stop by itself (idle_s without a record);
+        returns its exit status (0: clean). Fails with the log on a timeout."""
+        p = self.proc
+        try:
+            rc = p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(f"Debezium runner still running after {timeout} s:\n"
+                               + self.log_tail())
+        self.proc = None
+        _LIVE.discard(self)
+        return rc
+
     def stop(self):
         """SIGTERM (the runner closes the engine and flushes), then SIGKILL.
         Returns the exit status (143 after SIGTERM is a clean stop)."""

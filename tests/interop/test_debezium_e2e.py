@@ -365,7 +365,7 @@ def test_typed_table_equals_mariadb(e2e, tmp_path, table):
 def test_debezium_defaults_change_data(mariadb, tmp_path):  # noqa: F811
     """With Debezium's defaults left on, the three data changes the module doc
     lists happen: NULL -> DEFAULT, BIGINT UNSIGNED > 2^63 negative, TRUNCATE
-    not sent."""
+    not sent. The runner stops by itself once idle, with exit 0."""
     why = dbzf.missing_components()
     if why:
         require_or_skip(why)
@@ -377,11 +377,14 @@ def test_debezium_defaults_change_data(mariadb, tmp_path):  # noqa: F811
              "bigint.unsigned.handling.mode": "long",
              "skipped.operations": "t"}
     topic = f"{dbzf.TOPIC_PREFIX}.{db}.t"
-    with dbzf.DebeziumRunner(mariadb, tmp_path / "dbz", databases=[db], extra=extra) as dbz:
+    # idle_s: this runner also shows the idle stop (exit 0 after 5 s without a record)
+    with dbzf.DebeziumRunner(mariadb, tmp_path / "dbz", databases=[db], extra=extra,
+                             idle_s=5) as dbz:
         dbz.wait_for(topic, lambda r: r and r["payload"]["op"] == "r")
         mariadb.execute("UPDATE t SET d = NULL, u = 18446744073709551615 WHERE id = 1;"
                         "TRUNCATE TABLE t; INSERT INTO t VALUES (2, NULL, 2);", database=db)
         dbz.wait_for(topic, lambda r: r and (r["payload"]["after"] or {}).get("id") == 2)
+        assert dbz.wait_exit(timeout=60) == 0, dbz.log_tail()
     recs = [r for r in dbz.records(topic) if r]
     upd = next(r["payload"]["after"] for r in recs if r["payload"]["op"] == "u")
     assert upd["d"] == 42, "NULL should have arrived as the DEFAULT 42"
@@ -506,3 +509,19 @@ def test_raw_check_catches_a_changed_value(tmp_path):
     ingest_raw(src, tmp_path / "t", wl.TABLES["alltypes"])
     got = dict(check_raw_table("alltypes", tmp_path / "t", read_records(src), final))
     assert ("alltypes", row["id"], "c_double") in got
+
+
+def test_runner_exits_on_engine_failure(mariadb, tmp_path):  # noqa: F811
+    """An engine that cannot start (a wrong password) ends the runner with
+    exit 1 and the reason in its log: no JVM left waiting."""
+    why = dbzf.missing_components()
+    if why:
+        require_or_skip(why)
+    dbz = dbzf.DebeziumRunner(mariadb, tmp_path / "dbz", databases=["nothing"],
+                              extra={"database.password": "wrong"})
+    try:
+        dbz.start()
+        assert dbz.wait_exit(timeout=120) == 1
+    finally:
+        dbz.stop()
+    assert "Access denied" in dbz.log_tail(), dbz.log_tail()
