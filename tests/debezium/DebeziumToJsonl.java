@@ -12,7 +12,12 @@
 // The converter is ours, not the engine's, so its settings are certain:
 // schemas.enable=true and replace.null.with.default=false (else a NULL column
 // arrives as the column's default). Properties named `converter.X` override
-// the converter's setting X (a test shows what the defaults would do). Stops cleanly (engine closed, offsets
+// the converter's setting X (a test shows what the defaults would do).
+//
+// With `sink.kafka.bootstrap.servers` set, every record is also produced to the
+// Kafka topic of the same name (key: the record key through the same
+// converter; the topics must exist), acknowledged before the batch counts as
+// processed; other `sink.kafka.X` properties are producer settings. Stops cleanly (engine closed, offsets
 // flushed) on SIGTERM/SIGINT (exit 143/130, as the signal says) or, exit 0,
 // after IDLE_S seconds without a record once the first record came (0: never;
 // the engine's start is not counted, it takes seconds on a loaded machine);
@@ -21,6 +26,10 @@ import io.debezium.embedded.Connect;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
 import io.debezium.engine.format.ChangeEventFormat;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.connect.json.JsonConverter;
 import org.apache.kafka.connect.source.SourceRecord;
 
@@ -32,11 +41,15 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -47,6 +60,7 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class DebeziumToJsonl {
     private static final byte[] NEWLINE = {'\n'};
     private static final String CONVERTER_PREFIX = "converter.";
+    private static final String KAFKA_PREFIX = "sink.kafka.";
     private static final byte[] TOMBSTONE = "null".getBytes(StandardCharsets.US_ASCII);
 
     /** Output directory: one file per topic. */
@@ -55,6 +69,10 @@ public final class DebeziumToJsonl {
     private final Map<String, OutputStream> outs = new HashMap<>();
     /** Converts record values to JSON with the schema block. */
     private final JsonConverter converter = new JsonConverter();
+    /** Converts record keys the same way (Kafka sink only). */
+    private final JsonConverter keyConverter = new JsonConverter();
+    /** The Kafka sink's producer, or null when records go to files only. */
+    private final KafkaProducer<byte[], byte[]> producer;
     /** System.nanoTime() of the last batch with records (meaningful once
      *  `written` is not 0). */
     final AtomicLong lastRecordNanos = new AtomicLong();
@@ -73,6 +91,22 @@ public final class DebeziumToJsonl {
             }
         }
         converter.configure(conf, false);
+        keyConverter.configure(conf, true);
+        Map<String, Object> kafka = new HashMap<>();
+        for (String k : props.stringPropertyNames()) {
+            if (k.startsWith(KAFKA_PREFIX)) {
+                kafka.put(k.substring(KAFKA_PREFIX.length()), props.getProperty(k));
+            }
+        }
+        if (kafka.containsKey("bootstrap.servers")) {
+            kafka.putIfAbsent("acks", "all");
+            kafka.putIfAbsent("enable.idempotence", "true");
+            kafka.putIfAbsent("linger.ms", "5");
+            kafka.putIfAbsent("max.block.ms", "30000");
+            producer = new KafkaProducer<>(kafka, new ByteArraySerializer(), new ByteArraySerializer());
+        } else {
+            producer = null;
+        }
     }
 
     private OutputStream out(String topic) throws IOException {
@@ -87,6 +121,7 @@ public final class DebeziumToJsonl {
     void handleBatch(List<RecordChangeEvent<SourceRecord>> batch,
                      DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer)
             throws InterruptedException {
+        List<Future<RecordMetadata>> acks = new ArrayList<>();
         try {
             for (RecordChangeEvent<SourceRecord> ev : batch) {
                 SourceRecord r = ev.record();
@@ -94,13 +129,27 @@ public final class DebeziumToJsonl {
                 OutputStream o = out(r.topic());
                 o.write(line == null ? TOMBSTONE : line);
                 o.write(NEWLINE);
-                committer.markProcessed(ev);
+                if (producer != null) {
+                    byte[] key = keyConverter.fromConnectData(r.topic(), r.keySchema(), r.key());
+                    acks.add(producer.send(new ProducerRecord<>(r.topic(), key, line)));
+                }
             }
             for (OutputStream o : outs.values()) {
                 o.flush();
             }
+            if (producer != null) {
+                producer.flush();
+                for (Future<RecordMetadata> f : acks) {
+                    f.get();
+                }
+            }
         } catch (IOException e) {
             throw new RuntimeException("writing " + outDir + ": " + e, e);
+        } catch (ExecutionException e) {
+            throw new RuntimeException("producing to Kafka: " + e.getCause(), e);
+        }
+        for (RecordChangeEvent<SourceRecord> ev : batch) {
+            committer.markProcessed(ev);
         }
         if (!batch.isEmpty()) {
             lastRecordNanos.set(System.nanoTime());
@@ -110,6 +159,9 @@ public final class DebeziumToJsonl {
     }
 
     void closeAll() {
+        if (producer != null) {
+            producer.close(Duration.ofSeconds(10));
+        }
         for (OutputStream o : outs.values()) {
             try {
                 o.close();

@@ -11,6 +11,9 @@ Connector settings (CONNECTOR_DEFAULTS) and the converter settings fixed in
 the runner are chosen so Debezium does not change data on the way; see the
 module doc of test_debezium_e2e.py for the defaults that would.
 
+With `kafka_bootstrap` the runner also produces every record (key and value
+through the same converter) to the Kafka topic of the same name.
+
 Usage::
 
     with DebeziumRunner(mariadb, workdir, databases=["shop"]) as dbz:
@@ -115,7 +118,8 @@ def read_jsonl(path):
 class DebeziumRunner:
     """One DebeziumToJsonl JVM in its own process group."""
 
-    def __init__(self, db, workdir, databases, tables=None, extra=None, idle_s=0):
+    def __init__(self, db, workdir, databases, tables=None, extra=None, idle_s=0,
+                 kafka_bootstrap=None):
         self.db = db
         self.workdir = Path(workdir)
         self.out_dir = self.workdir / "out"
@@ -137,6 +141,10 @@ class DebeziumRunner:
         })
         if tables:
             props["table.include.list"] = ",".join(tables)
+        if kafka_bootstrap:
+            # also produce every record to the Kafka topic of its name (the
+            # topics must exist: the test broker does not create them)
+            props["sink.kafka.bootstrap.servers"] = kafka_bootstrap
         props.update(extra or {})
         self.props = props
 

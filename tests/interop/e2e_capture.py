@@ -58,14 +58,19 @@ def _snapshot_done(dbz):
     return False
 
 
-def capture(db, workdir, timeout=180):
-    """Runs the workload on `db` (a running MariaDB without the workload's
-    database) under Debezium; returns {"files": {topic: Path}, "final":
-    final_state, "seconds": {...}}."""
+def capture(db, workdir, timeout=180, kafka=None):
+    """Runs the workload on `db` (a running MariaDB; the workload's database is
+    dropped first) under Debezium; returns {"files": {topic: Path}, "final":
+    final_state, "seconds": {...}}. With `kafka` (a kafka_fixture.KafkaBroker)
+    the records also go to topics of the same names, created here."""
     workdir = Path(workdir)
     t0 = time.monotonic()
     wl.run_snapshot_part(db)
-    dbz = DebeziumRunner(db, workdir / "debezium", databases=[wl.DB])
+    if kafka is not None:
+        for topic in FILES:
+            kafka.create_topic(topic)
+    dbz = DebeziumRunner(db, workdir / "debezium", databases=[wl.DB],
+                         kafka_bootstrap=kafka.bootstrap if kafka is not None else None)
     try:
         dbz.start()
         deadline = time.monotonic() + timeout

@@ -6,6 +6,8 @@ of the captured stream, judged against MariaDB's own final `SELECT *`:
 the live keys of the table must be MariaDB's keys, and every live row's
 `json_record` must decode (debezium_decode.py, independent of deltacdc, with
 the Debezium schema of the record that wrote the row) to MariaDB's values.
+The runner also produces the records to the Kafka fixture's broker, and the
+same judgement is made on a table ingested from Kafka.
 
 Marker `e2e` (run alone: `.venv/bin/python -m pytest -q -m e2e tests/interop`).
 The captured stream of one run is committed in tests/data/debezium_mariadb_*
@@ -47,6 +49,7 @@ import e2e_capture
 import mariadb_workload as wl
 from conftest import REPO, assert_crash_free, assert_ok, run_dc, stderr_text
 from debezium_decode import canonical_mariadb, decode, field_schemas, float32, same
+from kafka_fixture import kafka_broker  # noqa: F401  (the fixture)
 from mariadb_fixture import mariadb, require_or_skip  # noqa: F401  (the fixture)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(400)]
@@ -119,9 +122,11 @@ def raw_table_rows(path, key_cols):
     return pa.table(res).to_pylist()
 
 
-def check_raw_table(table, path, records, final):
+def check_raw_table(table, path, records, final, first_offset=1):
     """The raw Delta table at `path`, ingested from `records`, against MariaDB's
-    final state of `table`: returns the divergences found (asserts the rest)."""
+    final state of `table`: returns the divergences found (asserts the rest).
+    first_offset: the `offset` of records[0] (the file source counts lines
+    from 1, a Kafka partition from 0)."""
     st = final[table]
     key_cols = st["key"]
     rows = raw_table_rows(path, key_cols)
@@ -138,7 +143,7 @@ def check_raw_table(table, path, records, final):
     for mrow in st["rows"]:
         k = _key_str(mrow, key_cols)
         r = live[k]
-        rec = records[r["offset"] - 1]  # the file source's offset is the 1-based line number
+        rec = records[r["offset"] - first_offset]
         assert rec is not None and rec["payload"]["after"] is not None, \
             f"{table} key {k}: offset {r['offset']} is not a record with an after image"
         image = json.loads(r["json_record"])
@@ -255,13 +260,20 @@ def compare_typed_table(table, path, records, final):
 # ------------------------------------------------------------ the live run
 
 @pytest.fixture(scope="module")
-def e2e(mariadb, tmp_path_factory):  # noqa: F811
+def e2e(mariadb, tmp_path_factory, request):  # noqa: F811
+    """One capture of the workload, to files and (when the Kafka broker can
+    run here) to Kafka topics as well."""
     why = dbzf.missing_components()
     if why:
         require_or_skip(why)
+    try:
+        kafka, kafka_skip = request.getfixturevalue("kafka_broker"), ""
+    except pytest.skip.Exception as e:
+        kafka, kafka_skip = None, str(e)
     work = tmp_path_factory.mktemp("e2e")
     t0 = time.monotonic()
-    res = e2e_capture.capture(mariadb, work)
+    res = e2e_capture.capture(mariadb, work, kafka=kafka)
+    res["kafka"], res["kafka_skip"] = kafka, kafka_skip
     res["records"] = {t: read_records(res["files"][topic]) for t, topic in TOPIC.items()}
     res["schema_changes"] = read_records(res["files"][dbzf.TOPIC_PREFIX])
     res["capture_s"] = round(time.monotonic() - t0, 1)
@@ -325,6 +337,29 @@ def test_raw_table_equals_mariadb(e2e, tmp_path, table):
     ingest_raw(src, path, wl.TABLES[table])
     got, want = _divergences_of(table, check_raw_table(table, path, e2e["records"][table],
                                                        e2e["final"]))
+    assert got == want
+
+
+@pytest.mark.parametrize("table", list(wl.TABLES))
+def test_raw_table_from_kafka_equals_mariadb(e2e, tmp_path, table):
+    """The same capture through Kafka (Debezium -> broker -> `deltacdc ingest
+    --source kafka://...`): the same judgement. orderlines takes its key
+    columns from the Kafka record key (no --key)."""
+    kafka = e2e["kafka"]
+    if kafka is None:
+        pytest.skip(f"no Kafka broker: {e2e['kafka_skip']}")
+    topic = TOPIC[table]
+    assert sum(kafka.end_offsets(topic).values()) == len(e2e["records"][table])
+    path = tmp_path / f"{table}_raw"
+    args = ["ingest", "--source", f"kafka://{kafka.bootstrap}/{topic}?group=e2e-{table}",
+            "--table", path, "--format", "raw", "--once"]
+    if table == "alltypes":
+        args += ["--key", "id"]
+    proc = run_dc(args, timeout=300)
+    assert_crash_free(proc, "ingest from Kafka")
+    assert_ok(proc, "ingest from Kafka")
+    got, want = _divergences_of(table, check_raw_table(table, path, e2e["records"][table],
+                                                       e2e["final"], first_offset=0))
     assert got == want
 
 
