@@ -17,8 +17,10 @@
 // With `sink.kafka.bootstrap.servers` set, every record is also produced to the
 // Kafka topic of the same name (key: the record key through the same
 // converter; the topics must exist), acknowledged before the batch counts as
-// processed; other `sink.kafka.X` properties are producer settings. Stops cleanly (engine closed, offsets
-// flushed) on SIGTERM/SIGINT (exit 143/130, as the signal says) or, exit 0,
+// processed; other `sink.kafka.X` properties are producer settings.
+//
+// Stops cleanly (engine closed, offsets flushed) on SIGTERM/SIGINT (exit
+// 143/130, as the signal says) or, exit 0,
 // after IDLE_S seconds without a record once the first record came (0: never;
 // the engine's start is not counted, it takes seconds on a loaded machine);
 // exits 1 when the engine stops on an error, printing it.
@@ -103,7 +105,8 @@ public final class DebeziumToJsonl {
             kafka.putIfAbsent("enable.idempotence", "true");
             kafka.putIfAbsent("linger.ms", "5");
             kafka.putIfAbsent("max.block.ms", "30000");
-            producer = new KafkaProducer<>(kafka, new ByteArraySerializer(), new ByteArraySerializer());
+            producer = new KafkaProducer<>(kafka, new ByteArraySerializer(),
+                                           new ByteArraySerializer());
         } else {
             producer = null;
         }
@@ -228,7 +231,8 @@ public final class DebeziumToJsonl {
 
         while (!done.await(200, TimeUnit.MILLISECONDS)) {
             long idleNanos = System.nanoTime() - sink.lastRecordNanos.get();
-            if (idleS > 0 && sink.written.get() > 0 && idleNanos > TimeUnit.SECONDS.toNanos(idleS)) {
+            boolean started = sink.written.get() > 0;
+            if (idleS > 0 && started && idleNanos > TimeUnit.SECONDS.toNanos(idleS)) {
                 System.err.println("DebeziumToJsonl: " + idleS + " s without a record, stopping");
                 break;
             }
