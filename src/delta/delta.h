@@ -533,6 +533,22 @@ void dc_delta_tx_mark_read_all(dc_delta_tx *tx);
  * err->retriable set (reload the snapshot and redo the work). The snapshot
  * is not updated: call dc_delta_snapshot_update. */
 int dc_delta_tx_commit(int64_t *version_out, dc_delta_tx *tx, dc_err *err);
+/* ^ An outcome that stays unknown (the commit may be in the log, and reading
+ * it back failed: see dc_delta_commit_resolve) is DC_EUNKNOWN: the caller must
+ * then keep every file the transaction names and not go on as if it had
+ * failed (stop; a restart resumes from what the log holds). Any other error
+ * means the commit is not in the log. */
+
+/* Creates commit file `version` holding `body` with put-if-absent, and
+ * resolves an unknown outcome: 0 committed, DC_EEXISTS another writer has
+ * that version, DC_EUNKNOWN when even reading the log back could not tell.
+ * Every commit we write goes through it (delta_resolve.c explains how). */
+int dc_delta_commit_put(dc_storage *s, int64_t version, const void *body, size_t len,
+                        dc_err *err);
+/* The resolution alone, after a put of `body` at `version` returned
+ * DC_EUNKNOWN: same results as dc_delta_commit_put. */
+int dc_delta_commit_resolve(dc_storage *s, int64_t version, const void *body, size_t len,
+                            dc_err *err);
 
 /* -------------------------------------------------------- conflicts */
 

@@ -637,6 +637,15 @@ static void after_commit(dc_merge_table *t, int64_t version)
     }
 }
 
+/* The commit may be in the log, and reading it back failed: its files stay
+ * (a visible commit may name them), and the index, which knows neither
+ * outcome, is rebuilt from the log before the table is used again. */
+static void commit_unknown(dc_merge_table *t, bool *keep_files)
+{
+    *keep_files = true;
+    t->broken = true;
+}
+
 static int attempt_once(dc_merge_result *res, dc_merge_batch *b, dc_err *err)
 {
     dc_merge_table *t = b->t;
@@ -660,6 +669,7 @@ static int attempt_once(dc_merge_result *res, dc_merge_batch *b, dc_err *err)
         rc = dc_err_set(err, DC_EIO, "merge: stopped before the commit (test hook)");
     }
     if (rc == 0) rc = dc_delta_tx_commit(&version, tx, err);
+    if (rc == DC_EUNKNOWN) commit_unknown(t, &keep_files);
     if (rc == 0) {
         keep_files = true;
         plan_apply(b, &p);

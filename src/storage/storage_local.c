@@ -63,24 +63,24 @@ static int os_error(dc_err *err, const char *op, const char *path)
     return dc_err_set(err, code, "%s %s: %s", op, path, strerror(e));
 }
 
-/* Creates every missing directory above `file` (mkdir -p of its dirname). */
+static int fsync_dir_of(const char *file, dc_err *err);
+
+/* Creates every missing directory above `file` (mkdir -p of its dirname).
+ * A directory made here is synced into its parent before anything goes in
+ * it: a file's own directory fsync does not make the directory's name
+ * durable, so after a crash _delta_log/ (or a partition directory) and
+ * everything under it could be gone although its commit was synced. */
 static int make_parents(char *file, dc_err *err)
 {
-    for (char *p = file + 1; *p; p++) {
+    int rc = 0;
+    for (char *p = file + 1; *p && rc == 0; p++) {
         if (*p != '/') continue;
         *p = '\0';
-        int r = mkdir(file, 0777);
-        int e = errno;
+        if (mkdir(file, 0777) == 0) rc = fsync_dir_of(file, err);
+        else if (errno != EEXIST) rc = os_error(err, "mkdir", file);
         *p = '/';
-        if (r != 0 && e != EEXIST) {
-            errno = e;
-            *p = '\0';
-            int rc = os_error(err, "mkdir", file);
-            *p = '/';
-            return rc;
-        }
     }
-    return 0;
+    return rc;
 }
 
 static int fsync_dir_of(const char *file, dc_err *err)
@@ -166,7 +166,18 @@ static int publish(const char *tmp, const char *final, bool if_absent, dc_err *e
         }
     }
     if (if_absent && tmp) unlink(tmp);
-    if (rc == 0) rc = fsync_dir_of(final, err);
+    if (rc == 0 && fsync_dir_of(final, err) < 0) {
+        /* The new name is visible (readers may already use it) but may not
+         * survive a crash: neither "done" nor "not done" is true, and a
+         * caller that cleaned up as for a failure would delete what a
+         * visible commit names. */
+        rc = DC_EUNKNOWN;
+        if (err) {
+            err->code = rc;
+            err->retriable = false;
+        }
+        dc_err_prefix(err, "%s is in place, but not known to be durable", final);
+    }
     return rc;
 }
 
@@ -186,7 +197,7 @@ static int put(dc_storage *s, const char *path, const void *p, size_t n, bool if
     close(fd);
     fd = -1;
     rc = publish(tmp, final, if_absent, err);
-    if (!if_absent && rc < 0) unlink(tmp);
+    if (!if_absent && rc < 0 && rc != DC_EUNKNOWN) unlink(tmp); /* unknown: it was renamed */
     dc_free(tmp);
     tmp = NULL;
 out:
@@ -418,7 +429,7 @@ static int lw_commit(dc_storage_writer *base, bool if_absent, dc_err *err)
         w->fd = -1;
         rc = publish(w->tmp, w->final, if_absent, err);
         /* publish() moved the temp file, or unlinked it for put-if-absent. */
-        tmp_left = rc < 0 && !if_absent;
+        tmp_left = rc < 0 && rc != DC_EUNKNOWN && !if_absent;
     }
     lw_free(w, tmp_left);
     return rc;
