@@ -194,6 +194,8 @@ static int decode(dc_cdc_event *ev, ing_state *st, ing_slot *s, const dc_source_
                                 r->value_len, err);
 }
 
+static int close_batch(ing_state *st, dc_err *err);
+
 static int handle(ing_state *st, const dc_source_record *r, dc_err *err)
 {
     ing_route *rt;
@@ -209,6 +211,9 @@ static int handle(ing_state *st, const dc_source_record *r, dc_err *err)
         rc = ing_slot_key_types(s, r, &ev, err);
         if (rc == 0) DC_TRY(ing_slot_create(st, s, rt->topic, err));
     }
+    /* A full batch is committed early; capacity is not the record's fault. */
+    if (rc == 0 && s->batch && !dc_merge_batch_has_room(s->batch, &ev))
+        DC_TRY(close_batch(st, err));
     if (rc == 0) rc = ing_slot_add(s, &ev, rt->topic, r->partition, r->offset, err);
     return rc < 0 ? bad_record(st, rt, r, rc, err) : 0;
 }

@@ -94,7 +94,8 @@ static int grow(void **p, size_t *cap, size_t n, size_t size, size_t max, dc_err
 {
     if (n < *cap) return 0;
     const size_t c = *cap ? *cap * 2 : 64;
-    if (c > max) return dc_err_set(err, DC_ELIMIT, "merge batch: more than %zu entries", max);
+    if (c > max) /* a buffer at its maximum, not bad input */
+        return dc_err_set(err, DC_ENOMEM, "merge batch: more than %zu entries", max);
     void *q = dc_realloc(*p, c * size);
     if (!q) return dc_err_set(err, DC_ENOMEM, "merge batch: out of memory");
     *p = q;
@@ -214,29 +215,48 @@ static size_t map_slot(const dc_merge_batch *b, const mkey *k)
     return j;
 }
 
-/* Copies what the event needs beyond the call into the arena. */
+/* Copies what the event needs beyond the call into the arena, then into
+ * *e: all or nothing, so a failed copy leaves an earlier winner whole. */
 static int fill_event(mb_ev *e, dc_merge_batch *b, const dc_cdc_event *ev, const mkey *k,
                       uint32_t tp, int64_t offset, dc_err *err)
 {
-    e->key = *k;
+    mb_ev n;
+    memset(&n, 0, sizeof n);
+    n.key = *k;
     if (!b->t->index.int_keys) {
         uint8_t *kb = dc_arena_alloc(&b->arena, k->len ? k->len : 1, err);
         if (!kb) return DC_ENOMEM;
         memcpy(kb, k->b, k->len);
-        e->key.b = kb;
+        n.key.b = kb;
     }
-    e->has_ts = ev->has_ts_ms;
-    e->seq.ts = ev->has_ts_ms ? ev->ts_ms : INT64_MIN;
-    e->seq.off = offset;
-    e->op = ev->op;
-    e->tp = tp;
+    n.has_ts = ev->has_ts_ms;
+    n.seq.ts = ev->has_ts_ms ? ev->ts_ms : INT64_MIN;
+    n.seq.off = offset;
+    n.op = ev->op;
+    n.tp = tp;
     const char *img = ev->after ? ev->after : ev->before;
-    const uint32_t n = ev->after ? ev->after_len : ev->before_len;
-    e->image = NULL;
-    e->image_len = 0;
-    if (img && !(e->image = dc_arena_strndup(&b->arena, img, n, err))) return DC_ENOMEM;
-    e->image_len = img ? n : 0;
+    const uint32_t len = ev->after ? ev->after_len : ev->before_len;
+    if (img && !(n.image = dc_arena_strndup(&b->arena, img, len, err))) return DC_ENOMEM;
+    n.image_len = img ? len : 0;
+    *e = n;
     return 0;
+}
+
+size_t dc_merge_test_max_batch_events = 0;
+
+static size_t max_events(void)
+{
+    const size_t t = dc_merge_test_max_batch_events;
+    return t && t < DC_MERGE_MAX_BATCH_EVENTS ? t : DC_MERGE_MAX_BATCH_EVENTS;
+}
+
+bool dc_merge_batch_has_room(const dc_merge_batch *b, const dc_cdc_event *ev)
+{
+    if (ev->kind != DC_CDC_CHANGE) return true; /* truncates and skips take no room */
+    /* The copies of one event: its key and image, each rounded up by the arena. */
+    const size_t bytes = DC_MERGE_MAX_KEY_BYTES + 16 + (size_t)ev->after_len +
+                         (size_t)ev->before_len;
+    return b->n_evs < max_events() && b->arena.used <= b->arena.max - bytes;
 }
 
 static int add_change(dc_merge_batch *b, const dc_cdc_event *ev, uint32_t tp, int64_t offset,
@@ -255,6 +275,8 @@ static int add_change(dc_merge_batch *b, const dc_cdc_event *ev, uint32_t tp, in
         if (dc_mseq_cmp(seq, e->seq) < 0) return 0;
         return fill_event(e, b, ev, &k, tp, offset, err);
     }
+    if (b->n_evs >= max_events()) /* the caller asks dc_merge_batch_has_room first */
+        return dc_err_set(err, DC_ENOMEM, "merge batch: full at %zu events", b->n_evs);
     DC_TRY(grow((void **)&b->evs, &b->cap_evs, b->n_evs, sizeof *b->evs,
                 DC_MERGE_MAX_BATCH_EVENTS, err));
     DC_TRY(fill_event(&b->evs[b->n_evs], b, ev, &k, tp, offset, err));
@@ -280,18 +302,25 @@ int dc_merge_batch_add(dc_merge_batch *b, const dc_cdc_event *ev, const char *to
         return dc_err_set(err, DC_EINVAL, "%s/%" PRId32 ": negative offset %" PRId64, topic,
                           partition, offset);
     DC_TRY(tp_get(&tp, b, topic, partition, err));
-    b->source_rows++;
     mb_tp *p = &b->tps[tp];
-    if (offset > p->max_off) p->max_off = offset;
     if (offset <= p->committed) { /* committed before: a replay */
+        b->source_rows++;
         b->replayed += ev->kind == DC_CDC_CHANGE;
+        if (offset > p->max_off) p->max_off = offset;
         return 0;
     }
     int rc = 0;
     if (ev->kind == DC_CDC_TRUNCATE) add_truncate(b, tp, offset);
     else if (ev->kind == DC_CDC_CHANGE) rc = add_change(b, ev, tp, offset, err);
-    if (rc < 0) dc_err_prefix(err, "%s/%" PRId32 "/%" PRId64, topic, partition, offset);
-    return rc;
+    if (rc < 0) {
+        /* Nothing of a failed event stays, its position least of all: a
+         * commit must not record an offset whose event it does not hold. */
+        dc_err_prefix(err, "%s/%" PRId32 "/%" PRId64, topic, partition, offset);
+        return rc;
+    }
+    b->source_rows++;
+    if (offset > p->max_off) p->max_off = offset;
+    return 0;
 }
 
 /* ---------------------------------------------------------- planning */
