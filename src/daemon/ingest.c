@@ -215,7 +215,9 @@ static int handle(ing_state *st, const dc_source_record *r, dc_err *err)
     if (rc == 0 && s->batch && !dc_merge_batch_has_room(s->batch, &ev))
         DC_TRY(close_batch(st, err));
     if (rc == 0) rc = ing_slot_add(s, &ev, rt->topic, r->partition, r->offset, err);
-    return rc < 0 ? bad_record(st, rt, r, rc, err) : 0;
+    if (rc < 0) rc = bad_record(st, rt, r, rc, err);
+    if (rc == 0 && r->has_input_id) ing_slot_note_input(s, rt->topic, r);
+    return rc;
 }
 
 /* -------------------------------------------------------------- batches */
@@ -255,6 +257,19 @@ static int resume_cb(void *ctx, const char *topic, int32_t partition, int64_t *o
         return 0;
     }
     return dc_merge_resume_offset(offset_out, s->table, topic, partition, err);
+}
+
+static int identity_cb(void *ctx, const char *topic, int32_t partition, bool *found,
+                       uint64_t *bytes, uint64_t *hash, dc_err *err)
+{
+    ing_state *st = ctx;
+    ing_route *rt;
+    *found = false;
+    DC_TRY(route(&rt, st, topic, err));
+    ing_slot *s = rt->slot;
+    DC_TRY(ing_slot_probe(st, s, err));
+    if (!s->table) return 0;
+    return dc_merge_input_id(found, bytes, hash, s->table, topic, partition, err);
 }
 
 static int loop(ing_state *st, dc_source_record *recs, dc_err *err)
@@ -397,6 +412,7 @@ static int open_source(ing_state *st, dc_err *err)
     so.prop_keys = c->kafka_props.keys;
     so.prop_values = c->kafka_props.values;
     so.resume = resume_cb;
+    so.identity = identity_cb;
     so.resume_ctx = st;
     rc = check_config(st, err);
     if (rc == 0)

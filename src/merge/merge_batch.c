@@ -33,6 +33,8 @@ typedef struct mb_tp {
     const char *app_id;         /* "<pipeline>/<topic>/<partition>", arena */
     int64_t max_off;            /* greatest offset added */
     int64_t committed;          /* table's txn version (-1: none), refreshed per attempt */
+    int64_t id_bytes;           /* the input's identity at max_off (file source), -1: none */
+    int64_t id_hash;            /* (dc_merge_batch_set_input_id) */
 } mb_tp;
 
 /* The winning event of one key. */
@@ -123,7 +125,7 @@ static int tp_get(uint32_t *out, dc_merge_batch *b, const char *topic, int32_t p
     DC_TRY(grow((void **)&b->tps, &b->cap_tps, b->n_tps, sizeof *b->tps, 1u << 20, err));
     dc_buf id;
     dc_buf_init(&id, 1 << 20);
-    mb_tp tp = {NULL, partition, NULL, INT64_MIN, -1};
+    mb_tp tp = {NULL, partition, NULL, INT64_MIN, -1, -1, -1};
     int rc = dc_merge_app_id(&id, b->t, topic, partition, err);
     if (rc == 0 && (!(tp.topic = dc_arena_strndup(&b->arena, topic, strlen(topic), err)) ||
                     !(tp.app_id = dc_arena_strndup(&b->arena, (const char *)id.data, id.len - 1,
@@ -523,11 +525,69 @@ static size_t advancing_tps(const dc_merge_batch *b)
     return n;
 }
 
+int dc_merge_batch_set_input_id(dc_merge_batch *b, const char *topic, int32_t partition,
+                                uint64_t bytes, uint64_t hash, dc_err *err)
+{
+    if (bytes > INT64_MAX || hash > INT64_MAX)
+        return dc_err_set(err, DC_EINVAL, "%s: input identity out of range", topic);
+    for (size_t i = 0; i < b->n_tps; i++) {
+        if (!tp_is(&b->tps[i], topic, partition)) continue;
+        b->tps[i].id_bytes = (int64_t)bytes;
+        b->tps[i].id_hash = (int64_t)hash;
+    }
+    return 0;
+}
+
+int dc_merge_input_id(bool *found, uint64_t *bytes, uint64_t *hash, dc_merge_table *t,
+                      const char *topic, int32_t partition, dc_err *err)
+{
+    *found = false;
+    dc_buf name;
+    dc_buf_init(&name, 1 << 20);
+    int64_t nb = -1, nh = -1;
+    int rc = dc_buf_appendf(&name, err, "%s" DC_MERGE_ID_BYTES, topic);
+    if (rc == 0) rc = dc_buf_putc(&name, '\0', err);
+    if (rc == 0) rc = dc_merge_resume_offset(&nb, t, (const char *)name.data, partition, err);
+    dc_buf_reset(&name);
+    if (rc == 0) rc = dc_buf_appendf(&name, err, "%s" DC_MERGE_ID_HASH, topic);
+    if (rc == 0) rc = dc_buf_putc(&name, '\0', err);
+    if (rc == 0) rc = dc_merge_resume_offset(&nh, t, (const char *)name.data, partition, err);
+    dc_buf_dispose(&name);
+    if (rc == 0 && nb >= 1 && nh >= 1) {
+        *found = true;
+        *bytes = (uint64_t)(nb - 1);
+        *hash = (uint64_t)(nh - 1);
+    }
+    return rc;
+}
+
+/* The txn "<pipeline>/<topic><suffix>/<partition>" = v. */
+static int put_id_txn(dc_merge_batch *b, dc_delta_tx *tx, const mb_tp *tp, const char *suffix,
+                      int64_t v, dc_err *err)
+{
+    dc_buf topic, id;
+    dc_buf_init(&topic, 1 << 20);
+    dc_buf_init(&id, 1 << 20);
+    int rc = dc_buf_appendf(&topic, err, "%s%s", tp->topic, suffix);
+    if (rc == 0) rc = dc_buf_putc(&topic, '\0', err);
+    if (rc == 0) rc = dc_merge_app_id(&id, b->t, (const char *)topic.data, tp->partition, err);
+    if (rc == 0) rc = dc_delta_tx_set_txn(tx, (const char *)id.data, v, err);
+    dc_buf_dispose(&topic);
+    dc_buf_dispose(&id);
+    return rc;
+}
+
 static int tx_txns(dc_merge_batch *b, dc_delta_tx *tx, dc_err *err)
 {
-    for (size_t i = 0; i < b->n_tps; i++)
-        if (b->tps[i].max_off > b->tps[i].committed)
-            DC_TRY(dc_delta_tx_set_txn(tx, b->tps[i].app_id, b->tps[i].max_off, err));
+    for (size_t i = 0; i < b->n_tps; i++) {
+        const mb_tp *tp = &b->tps[i];
+        if (tp->max_off <= tp->committed) continue;
+        DC_TRY(dc_delta_tx_set_txn(tx, tp->app_id, tp->max_off, err));
+        if (tp->id_bytes < 0) continue;
+        /* the input's identity moves with its position, in the same commit */
+        DC_TRY(put_id_txn(b, tx, tp, DC_MERGE_ID_BYTES, tp->id_bytes, err));
+        DC_TRY(put_id_txn(b, tx, tp, DC_MERGE_ID_HASH, tp->id_hash, err));
+    }
     return 0;
 }
 
