@@ -154,6 +154,9 @@ int dc_storage_unknown_is_failure(int rc, dc_err *err);
 /* The local backend (also used by dc_storage_open for file: and plain paths). */
 int dc_storage_local_open(dc_storage **out, const char *dir, dc_err *err);
 
+/* Tests only: called with every directory the local backend fsyncs. */
+extern void (*dc_storage_local_test_on_dir_sync)(const char *dir);
+
 /* Tests only: a backend over `inner` (taken over: freed with the wrapper,
  * or at once on an error) whose ops fail on a seeded schedule, before or
  * after they take effect or after hanging (storage_fault.c describes `spec`,

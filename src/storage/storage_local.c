@@ -34,6 +34,8 @@ typedef struct local_writer {
 
 static atomic_uint_fast64_t tmp_counter;
 
+void (*dc_storage_local_test_on_dir_sync)(const char *dir) = NULL;
+
 /* root + "/" + path into a fresh string; absolute paths pass through. */
 static int full_path(char **out, const dc_storage *s, const char *path, dc_err *err)
 {
@@ -89,6 +91,7 @@ static int fsync_dir_of(const char *file, dc_err *err)
     char *dir = slash == file ? dc_strdup("/") : slash ? dc_strndup(file, (size_t)(slash - file))
                                                        : dc_strdup(".");
     if (!dir) return dc_err_set(err, DC_ENOMEM, "out of memory");
+    if (dc_storage_local_test_on_dir_sync) dc_storage_local_test_on_dir_sync(dir);
     int rc = 0;
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0 || fsync(fd) != 0) rc = os_error(err, "fsync directory", dir);
