@@ -170,7 +170,9 @@ static int bad_record(ing_state *st, ing_route *rt, const dc_source_record *r, i
     dc_err_clear(err);
     DC_LOG(DC_LOG_WARN, "ingest", "dead letter: %s", msg);
     if (!st->dlq) DC_TRY(open_dlq(st, err));
-    if (!ing_dlq_has(st->dlq, rt->topic, r->partition, r->offset)) {
+    bool has = false;
+    DC_TRY(ing_dlq_has(&has, st->dlq, rt->topic, r->partition, r->offset, err));
+    if (!has) {
         DC_TRY(ing_dlq_add(st->dlq, rt->topic, r->partition, r->offset, msg, r->value,
                            r->value ? r->value_len : 0, err));
         st->stats.dead_letters++;

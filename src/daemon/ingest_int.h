@@ -151,9 +151,10 @@ void ing_slot_free(ing_slot *s);
 
 /* Opens (creating if absent) the dead-letter table at `path`. */
 int ing_dlq_open(ing_dlq **out, const char *path, const char *pipeline, dc_err *err);
-/* True when (topic, partition, offset) is already in the table (an earlier
+/* *has: (topic, partition, offset) is already in the table (an earlier
  * run dead-lettered it and crashed before its data commit). */
-bool ing_dlq_has(ing_dlq *d, const char *topic, int32_t partition, int64_t offset);
+int ing_dlq_has(bool *has, ing_dlq *d, const char *topic, int32_t partition, int64_t offset,
+                dc_err *err);
 int ing_dlq_add(ing_dlq *d, const char *topic, int32_t partition, int64_t offset,
                 const char *error, const char *raw, size_t raw_len, dc_err *err);
 /* Rows waiting for the next commit. */

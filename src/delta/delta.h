@@ -357,6 +357,12 @@ const dc_delta_remove *dc_delta_snapshot_tombstone(const dc_delta_snapshot *snap
 /* Transactions, one per appId, in first-seen order. */
 size_t dc_delta_snapshot_n_txns(const dc_delta_snapshot *snap);
 const dc_delta_txn *dc_delta_snapshot_txn(const dc_delta_snapshot *snap, size_t i);
+/* The txn appId "<pipeline>/<topic>/<partition>" into out (reset first,
+ * NUL-terminated, len counts the NUL): the one builder for every position we
+ * record and look up, bounded by DC_DELTA_MAX_APP_ID_BYTES (beyond it is
+ * DC_ELIMIT naming the topic; no lookup works on a truncated copy). */
+int dc_delta_app_id(dc_buf *out, const char *pipeline, const char *topic, int32_t partition,
+                    dc_err *err);
 /* txn version of appId → 0, or DC_ENOTFOUND (err untouched). */
 int dc_delta_snapshot_txn_version(int64_t *version_out, const dc_delta_snapshot *snap,
                                   const char *app_id);
