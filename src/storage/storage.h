@@ -144,6 +144,12 @@ struct dc_storage_writer {
     uint64_t bytes;                    /* bytes written so far */
 };
 
+/* Whether `name` (a file name, no directory) is a temporary file a backend
+ * writes before an object appears (local: ".<name>.<pid>.<n>.<ns>.tmp"). A
+ * writer that crashed leaves them behind; VACUUM removes those older than
+ * its retention. */
+bool dc_storage_is_temp_name(const char *name);
+
 /* For an object nothing names yet (a data file, a DV file): an unknown
  * outcome is an ordinary retriable failure, since a copy that did land is
  * referenced by no commit and VACUUM removes it. Returns rc, with DC_EUNKNOWN

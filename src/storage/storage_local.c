@@ -2,7 +2,8 @@
  * storage: the local filesystem backend.
  *
  * Durability: every object that appears is first written to a temporary file
- * in the same directory (".<name>.<pid>.<n>.tmp"), fsync'ed, then renamed
+ * in the same directory (".<name>.<pid>.<n>.<ns>.tmp": dc_storage_is_temp_name
+ * recognises them for VACUUM), fsync'ed, then renamed
  * (replace) or linked (put-if-absent: link() fails with EEXIST, so two
  * processes racing for the same commit file can not both win), and the
  * directory is fsync'ed so the new name survives a crash.
@@ -114,7 +115,23 @@ static int write_all(int fd, const uint8_t *p, size_t n, const char *path, dc_er
     return 0;
 }
 
-/* "<dir>/.<base>.<pid>.<n>.tmp" next to `final`. */
+bool dc_storage_is_temp_name(const char *name)
+{
+    /* temp_name's shape: '.', the base name, then ".<pid>.<n>.<ns>.tmp" */
+    const size_t n = strlen(name);
+    if (n < 12 || name[0] != '.' || strcmp(name + n - 4, ".tmp") != 0) return false;
+    size_t i = n - 4, dots = 0;
+    while (i > 1 && dots < 3) {
+        size_t d = 0;
+        while (i > 1 && name[i - 1] >= '0' && name[i - 1] <= '9') i--, d++;
+        if (d == 0 || name[i - 1] != '.') return false;
+        i--;
+        dots++;
+    }
+    return dots == 3 && i > 1; /* a base name before the numbers */
+}
+
+/* "<dir>/.<base>.<pid>.<n>.<ns>.tmp" next to `final`. */
 static char *temp_name(const char *final)
 {
     const char *slash = strrchr(final, '/');
