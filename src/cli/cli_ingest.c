@@ -13,7 +13,7 @@
 static const char usage[] =
     "usage: deltacdc ingest [-c pipeline.yaml] [--source URI] [--table PATH] [--key COL[,COL]]\n"
     "                       [--format raw|typed] [--mode dv|cow] [--trigger DURATION]\n"
-    "                       [--max-batch N] [--once] [--log-level L]\n"
+    "                       [--max-batch N] [--pipeline NAME] [--once] [--log-level L]\n"
     "\n"
     "Reads Debezium change events and merges them into Delta tables, exactly once: each\n"
     "micro-batch is one Delta commit that also records the source positions, and a restart\n"
@@ -23,7 +23,8 @@ static const char usage[] =
     "                       below override it\n"
     "  --source URI         file:PATH | file:- (stdin) | kafka://HOST:PORT[,HOST:PORT]/TOPIC[,TOPIC]?group=G\n"
     "                       (file: one Debezium record value per line; the line number is\n"
-    "                       its offset; null is a tombstone)\n"
+    "                       its offset; null is a tombstone; a resume checks the input is\n"
+    "                       the one the table's position was recorded for)\n"
     "  --table PATH         the table to write (directory or file:// URI); with Kafka,\n"
     "                       {db} and {table} of the topic may appear in it\n"
     "  --key COL[,COL]      key columns (default: the table's, or the Kafka record key's)\n"
@@ -32,6 +33,8 @@ static const char usage[] =
     "  --mode dv|cow        deletion vectors (default) or copy-on-write\n"
     "  --trigger DURATION   commit interval, e.g. 500ms, 10s, 5m (default 10s)\n"
     "  --max-batch N        records per batch at most (default 1000000)\n"
+    "  --pipeline NAME      the positions' name in the table (txn appIds \"NAME/<topic>/<part>\",\n"
+    "                       default deltacdc); another name starts over from the first record\n"
     "  --once               stop when the input is drained (file) or caught up (Kafka),\n"
     "                       after committing; else run until SIGTERM/SIGINT, which finish\n"
     "                       and commit the batch in hand\n"
@@ -67,6 +70,7 @@ static const flag flags[] = {
     {"--key", NULL, "key"},            {"--format", NULL, "format"},
     {"--mode", NULL, "mode"},          {"--trigger", "trigger.interval", NULL},
     {"--max-batch", "trigger.max_records", NULL}, {"--log-level", "log_level", NULL},
+    {"--pipeline", "pipeline", NULL},
 };
 
 /* Applies one flag with its value to the configuration. */

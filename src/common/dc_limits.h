@@ -80,6 +80,11 @@ _Static_assert(DC_JSONL_MAX_LINE <= DC_JSON_MAX_DOC_BYTES, "a line fits a docume
 /* Logical files in one snapshot: far above real tables (tens of millions),
  * bounds the hash table a hostile log could grow. */
 #define DC_DELTA_MAX_FILES ((size_t)1 << 30)
+/* A txn appId we write, "<pipeline>/<topic>/<partition>": a pipeline name is
+ * at most 200 bytes (config), a Kafka topic 249, a file source's topic
+ * "file:" + a path of at most PATH_MAX (4096); 16 KiB holds any of them with
+ * the identity suffixes, so a lookup can never miss for want of room. */
+#define DC_DELTA_MAX_APP_ID_BYTES ((size_t)16 * 1024)
 /* One serialized deletion vector (RoaringBitmapArray). Spark caps a DV file
  * near 2 GiB; a single DV of a 2^31-row file as bitmaps is ~256 MiB. */
 #define DC_DELTA_MAX_DV_BYTES ((size_t)512 * 1024 * 1024)

@@ -3,6 +3,8 @@
 #include "config.h"
 #include "config_int.h"
 
+#include "../common/dc_limits.h"
+
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -101,8 +103,10 @@ const dc_cfg_key dc_cfg_keys[] = {
      .def = "10s", .min = 10, .max = 24LL * 3600 * 1000,
      .doc = "Time between commits (the seed's triggerIntervalMs, which was 5m)."},
     {.key = "trigger.max_records", .type = DC_CFG_INT, .offset = CF(trigger_max_records),
-     .def = "1000000", .min = 1, .max = 100000000,
-     .doc = "Records per batch at most (the seed's maxOffsetsPerTrigger)."},
+     .def = "1000000", .min = 1, .max = (int64_t)DC_MERGE_MAX_BATCH_EVENTS,
+     .doc = "Records per batch at most (the seed's maxOffsetsPerTrigger); at most what one "
+            "batch can hold. A batch that fills up before (its bytes are bounded too) is "
+            "committed early, never an error."},
     {.key = "on_error", .type = DC_CFG_ENUM, .offset = CF(on_error), .def = "fail",
      .values = "fail|dead_letter",
      .doc = "A record that can not be decoded or applied: stop with an error naming its "

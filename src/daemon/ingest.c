@@ -170,7 +170,9 @@ static int bad_record(ing_state *st, ing_route *rt, const dc_source_record *r, i
     dc_err_clear(err);
     DC_LOG(DC_LOG_WARN, "ingest", "dead letter: %s", msg);
     if (!st->dlq) DC_TRY(open_dlq(st, err));
-    if (!ing_dlq_has(st->dlq, rt->topic, r->partition, r->offset)) {
+    bool has = false;
+    DC_TRY(ing_dlq_has(&has, st->dlq, rt->topic, r->partition, r->offset, err));
+    if (!has) {
         DC_TRY(ing_dlq_add(st->dlq, rt->topic, r->partition, r->offset, msg, r->value,
                            r->value ? r->value_len : 0, err));
         st->stats.dead_letters++;
@@ -194,6 +196,8 @@ static int decode(dc_cdc_event *ev, ing_state *st, ing_slot *s, const dc_source_
                                 r->value_len, err);
 }
 
+static int close_batch(ing_state *st, dc_err *err);
+
 static int handle(ing_state *st, const dc_source_record *r, dc_err *err)
 {
     ing_route *rt;
@@ -209,8 +213,13 @@ static int handle(ing_state *st, const dc_source_record *r, dc_err *err)
         rc = ing_slot_key_types(s, r, &ev, err);
         if (rc == 0) DC_TRY(ing_slot_create(st, s, rt->topic, err));
     }
+    /* A full batch is committed early; capacity is not the record's fault. */
+    if (rc == 0 && s->batch && !dc_merge_batch_has_room(s->batch, &ev))
+        DC_TRY(close_batch(st, err));
     if (rc == 0) rc = ing_slot_add(s, &ev, rt->topic, r->partition, r->offset, err);
-    return rc < 0 ? bad_record(st, rt, r, rc, err) : 0;
+    if (rc < 0) rc = bad_record(st, rt, r, rc, err);
+    if (rc == 0 && r->has_input_id) ing_slot_note_input(s, rt->topic, r);
+    return rc;
 }
 
 /* -------------------------------------------------------------- batches */
@@ -250,6 +259,19 @@ static int resume_cb(void *ctx, const char *topic, int32_t partition, int64_t *o
         return 0;
     }
     return dc_merge_resume_offset(offset_out, s->table, topic, partition, err);
+}
+
+static int identity_cb(void *ctx, const char *topic, int32_t partition, bool *found,
+                       uint64_t *bytes, uint64_t *hash, dc_err *err)
+{
+    ing_state *st = ctx;
+    ing_route *rt;
+    *found = false;
+    DC_TRY(route(&rt, st, topic, err));
+    ing_slot *s = rt->slot;
+    DC_TRY(ing_slot_probe(st, s, err));
+    if (!s->table) return 0;
+    return dc_merge_input_id(found, bytes, hash, s->table, topic, partition, err);
 }
 
 static int loop(ing_state *st, dc_source_record *recs, dc_err *err)
@@ -392,6 +414,7 @@ static int open_source(ing_state *st, dc_err *err)
     so.prop_keys = c->kafka_props.keys;
     so.prop_values = c->kafka_props.values;
     so.resume = resume_cb;
+    so.identity = identity_cb;
     so.resume_ctx = st;
     rc = check_config(st, err);
     if (rc == 0)

@@ -87,6 +87,31 @@ int ing_slot_add(ing_slot *s, const dc_cdc_event *ev, const char *topic, int32_t
     return keep(s, ev, tp, offset, err);
 }
 
+void ing_slot_note_input(ing_slot *s, const char *topic, const dc_source_record *r)
+{
+    for (size_t i = 0; i < s->n_tps; i++) {
+        ing_tp *tp = &s->tps[i];
+        if (tp->topic != topic || tp->partition != r->partition || tp->last != r->offset)
+            continue;
+        tp->has_id = true;
+        tp->id_bytes = r->input_bytes;
+        tp->id_hash = r->input_hash;
+    }
+}
+
+/* The identities noted for the batch's positions, into the batch to commit
+ * (again after a replay: the replayed batch is a new one). */
+static int put_input_ids(ing_slot *s, dc_err *err)
+{
+    for (size_t i = 0; i < s->n_tps; i++) {
+        const ing_tp *tp = &s->tps[i];
+        if (tp->has_id)
+            DC_TRY(dc_merge_batch_set_input_id(s->batch, tp->topic, tp->partition, tp->id_bytes,
+                                               tp->id_hash, err));
+    }
+    return 0;
+}
+
 /* The next offset of (topic, partition) when the batch in hand has records
  * of it (a reassigned partition must not be read twice), else -1. */
 int64_t ing_slot_in_hand(const ing_slot *s, const char *topic, int32_t partition)
@@ -139,7 +164,8 @@ int ing_slot_commit(ing_state *st, ing_slot *s, dc_err *err)
     int rc = 0;
     for (int attempt = 0; s->batch; attempt++) {
         memset(&res, 0, sizeof res);
-        rc = dc_merge_batch_commit(&res, s->batch, err);
+        rc = put_input_ids(s, err);
+        if (rc == 0) rc = dc_merge_batch_commit(&res, s->batch, err);
         dc_merge_batch_free(s->batch);
         s->batch = NULL;
         if (rc == 0) break;

@@ -41,9 +41,7 @@ struct ing_dlq {
 
 static int app_id(dc_buf *b, const ing_dlq *d, const char *topic, int32_t partition, dc_err *err)
 {
-    dc_buf_reset(b);
-    DC_TRY(dc_buf_appendf(b, err, "%s/%s/%" PRId32, d->pipeline, topic, partition));
-    return dc_buf_putc(b, '\0', err);
+    return dc_delta_app_id(b, d->pipeline, topic, partition, err);
 }
 
 int ing_dlq_open(ing_dlq **out, const char *path, const char *pipeline, dc_err *err)
@@ -75,13 +73,18 @@ int ing_dlq_open(ing_dlq **out, const char *path, const char *pipeline, dc_err *
     return 0;
 }
 
-bool ing_dlq_has(ing_dlq *d, const char *topic, int32_t partition, int64_t offset)
+int ing_dlq_has(bool *has, ing_dlq *d, const char *topic, int32_t partition, int64_t offset,
+                dc_err *err)
 {
-    char app[1200];
+    /* the same builder as the commit's: a lookup can not miss what was written */
+    dc_buf app;
+    dc_buf_init(&app, DC_DELTA_MAX_APP_ID_BYTES);
     int64_t v = -1;
-    snprintf(app, sizeof app, "%s/%s/%" PRId32, d->pipeline, topic, partition);
-    if (dc_delta_snapshot_txn_version(&v, d->snap, app) < 0) return false;
-    return offset <= v;
+    int rc = app_id(&app, d, topic, partition, err);
+    *has = rc == 0 && dc_delta_snapshot_txn_version(&v, d->snap, (const char *)app.data) == 0 &&
+           offset <= v;
+    dc_buf_dispose(&app);
+    return rc;
 }
 
 static int note_tp(ing_dlq *d, const char *topic, int32_t partition, int64_t offset, dc_err *err)
@@ -174,7 +177,7 @@ int ing_dlq_commit(ing_dlq *d, dc_err *err)
     dc_delta_tx *tx = NULL;
     dc_delta_file_writer *fw = NULL;
     dc_buf app;
-    dc_buf_init(&app, 4096);
+    dc_buf_init(&app, DC_DELTA_MAX_APP_ID_BYTES);
     int64_t v = -1;
     int rc = dc_delta_snapshot_update(d->snap, -1, err);
     if (rc == 0) rc = dc_delta_tx_new(&tx, d->snap, "WRITE", err);

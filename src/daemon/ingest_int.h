@@ -46,6 +46,9 @@ typedef struct ing_tp {
     int32_t partition;
     int64_t last;        /* last offset added to the batch */
     int64_t resume;      /* replay: the reopened table's next offset (-2: not asked) */
+    bool has_id;         /* file source: the input's identity at `last` is below */
+    uint64_t id_bytes;   /* bytes of the input through `last` */
+    uint64_t id_hash;    /* their hash (dc_source_input_hash) */
 } ing_tp;
 
 /* An event kept for replay after a commit conflict. */
@@ -129,6 +132,9 @@ int ing_slot_add(ing_slot *s, const dc_cdc_event *ev, const char *topic, int32_t
                  int64_t offset, dc_err *err);
 /* Next offset of a topic-partition with records in hand, else -1. */
 int64_t ing_slot_in_hand(const ing_slot *s, const char *topic, int32_t partition);
+/* Notes the input identity a file source gave with record r (its position in
+ * the batch, added just before); committed with the batch's position. */
+void ing_slot_note_input(ing_slot *s, const char *topic, const dc_source_record *r);
 /* Commits the batch in hand (replaying it after conflicts), logs it, tells
  * the source. */
 int ing_slot_commit(ing_state *st, ing_slot *s, dc_err *err);
@@ -145,9 +151,10 @@ void ing_slot_free(ing_slot *s);
 
 /* Opens (creating if absent) the dead-letter table at `path`. */
 int ing_dlq_open(ing_dlq **out, const char *path, const char *pipeline, dc_err *err);
-/* True when (topic, partition, offset) is already in the table (an earlier
+/* *has: (topic, partition, offset) is already in the table (an earlier
  * run dead-lettered it and crashed before its data commit). */
-bool ing_dlq_has(ing_dlq *d, const char *topic, int32_t partition, int64_t offset);
+int ing_dlq_has(bool *has, ing_dlq *d, const char *topic, int32_t partition, int64_t offset,
+                dc_err *err);
 int ing_dlq_add(ing_dlq *d, const char *topic, int32_t partition, int64_t offset,
                 const char *error, const char *raw, size_t raw_len, dc_err *err);
 /* Rows waiting for the next commit. */

@@ -357,6 +357,12 @@ const dc_delta_remove *dc_delta_snapshot_tombstone(const dc_delta_snapshot *snap
 /* Transactions, one per appId, in first-seen order. */
 size_t dc_delta_snapshot_n_txns(const dc_delta_snapshot *snap);
 const dc_delta_txn *dc_delta_snapshot_txn(const dc_delta_snapshot *snap, size_t i);
+/* The txn appId "<pipeline>/<topic>/<partition>" into out (reset first,
+ * NUL-terminated, len counts the NUL): the one builder for every position we
+ * record and look up, bounded by DC_DELTA_MAX_APP_ID_BYTES (beyond it is
+ * DC_ELIMIT naming the topic; no lookup works on a truncated copy). */
+int dc_delta_app_id(dc_buf *out, const char *pipeline, const char *topic, int32_t partition,
+                    dc_err *err);
 /* txn version of appId → 0, or DC_ENOTFOUND (err untouched). */
 int dc_delta_snapshot_txn_version(int64_t *version_out, const dc_delta_snapshot *snap,
                                   const char *app_id);
@@ -533,6 +539,22 @@ void dc_delta_tx_mark_read_all(dc_delta_tx *tx);
  * err->retriable set (reload the snapshot and redo the work). The snapshot
  * is not updated: call dc_delta_snapshot_update. */
 int dc_delta_tx_commit(int64_t *version_out, dc_delta_tx *tx, dc_err *err);
+/* ^ An outcome that stays unknown (the commit may be in the log, and reading
+ * it back failed: see dc_delta_commit_resolve) is DC_EUNKNOWN: the caller must
+ * then keep every file the transaction names and not go on as if it had
+ * failed (stop; a restart resumes from what the log holds). Any other error
+ * means the commit is not in the log. */
+
+/* Creates commit file `version` holding `body` with put-if-absent, and
+ * resolves an unknown outcome: 0 committed, DC_EEXISTS another writer has
+ * that version, DC_EUNKNOWN when even reading the log back could not tell.
+ * Every commit we write goes through it (delta_resolve.c explains how). */
+int dc_delta_commit_put(dc_storage *s, int64_t version, const void *body, size_t len,
+                        dc_err *err);
+/* The resolution alone, after a put of `body` at `version` returned
+ * DC_EUNKNOWN: same results as dc_delta_commit_put. */
+int dc_delta_commit_resolve(dc_storage *s, int64_t version, const void *body, size_t len,
+                            dc_err *err);
 
 /* -------------------------------------------------------- conflicts */
 

@@ -466,9 +466,7 @@ static int commit_loop(int64_t *version_out, dc_delta_tx *tx, const dc_buf *body
 {
     int64_t attempt = tx->read_version + 1;
     for (int tries = 0; tries < DC_DELTA_MAX_COMMIT_ATTEMPTS; tries++) {
-        char name[64];
-        DC_TRY(dc_delta_commit_name(name, attempt));
-        int rc = dc_storage_put_if_absent(tx->s, name, body->data, body->len, err);
+        int rc = dc_delta_commit_put(tx->s, attempt, body->data, body->len, err);
         if (rc == 0) {
             *version_out = attempt;
             return 0;

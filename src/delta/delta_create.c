@@ -282,10 +282,8 @@ static int create_checked(dc_storage *s, const dc_delta_create_opts *o, const dc
     DC_TRY(check_absent(s, err));
     dc_buf body;
     dc_buf_init(&body, DC_DELTA_MAX_COMMIT_BYTES);
-    char name[64];
     int rc = create_body(&body, &p, &m, err);
-    if (rc == 0) rc = dc_delta_commit_name(name, 0);
-    if (rc == 0) rc = dc_storage_put_if_absent(s, name, body.data, body.len, err);
+    if (rc == 0) rc = dc_delta_commit_put(s, 0, body.data, body.len, err);
     dc_buf_dispose(&body);
     return rc;
 }

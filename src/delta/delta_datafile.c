@@ -358,7 +358,7 @@ static int finish_file(dc_delta_file_writer *w, part_file *f, dc_delta_tx *tx, d
     if (rc == 0) {
         dc_storage_writer *sw = f->sw;
         f->sw = NULL;
-        rc = dc_storage_writer_commit(sw, true, err);
+        rc = dc_storage_unknown_is_failure(dc_storage_writer_commit(sw, true, err), err);
     }
     if (rc == 0) rc = dc_delta_stats_from_footer(&stats, w->data_schema, dc_pq_writer_meta(f->pw),
                                                  &w->stats_opts, err);

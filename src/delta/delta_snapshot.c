@@ -5,6 +5,7 @@
  */
 #include "delta_int.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -426,6 +427,18 @@ const dc_delta_txn *dc_delta_snapshot_txn(const dc_delta_snapshot *snap, size_t 
     DC_ASSERT(i < snap->n_txns);
     return &snap->txns[i];
 }
+int dc_delta_app_id(dc_buf *out, const char *pipeline, const char *topic, int32_t partition,
+                    dc_err *err)
+{
+    dc_buf_reset(out);
+    const size_t need = strlen(pipeline) + strlen(topic) + 16; /* '/', '/', int32, NUL */
+    if (need > DC_DELTA_MAX_APP_ID_BYTES)
+        return dc_err_set(err, DC_ELIMIT, "topic '%.64s...' (%zu bytes): its txn appId would "
+                          "exceed %zu bytes", topic, strlen(topic), DC_DELTA_MAX_APP_ID_BYTES);
+    DC_TRY(dc_buf_appendf(out, err, "%s/%s/%" PRId32, pipeline, topic, partition));
+    return dc_buf_putc(out, '\0', err);
+}
+
 int dc_delta_snapshot_txn_version(int64_t *version_out, const dc_delta_snapshot *snap,
                                   const char *app_id)
 {

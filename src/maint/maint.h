@@ -252,6 +252,9 @@ typedef struct dc_maint_vacuum_result {
     uint64_t files_listed;       /* files seen under the table root (hidden dirs excluded) */
     uint64_t files_referenced;   /* of those, kept because a retained version uses them */
     uint64_t files_recent;       /* unreferenced but newer than the cutoff: kept */
+    uint64_t files_temp;         /* of the files to delete, temporary files a crashed writer
+                                    left (hidden names, _delta_log/ included) */
+    uint64_t files_relive;       /* candidates a commit made while listing names: kept */
     uint64_t files_removed;      /* deleted (dry run: that would be) */
     uint64_t bytes_removed;
     uint64_t dirs_removed;       /* directories left empty, removed (local storage) */

@@ -6,6 +6,13 @@
  *      and pick the unreferenced ones older than the cutoff;
  *   3. delete them (progress through the callback), then the directories
  *      they leave empty (local storage only).
+ * Temporary files a crashed writer left (dc_storage_is_temp_name) are
+ * candidates too, though hidden, and in _delta_log/ as well: only those older
+ * than the retention, so never a live writer's (one writing a file for longer
+ * than the retention is not a case we serve). Right before deleting, the
+ * latest version's referenced set is added again (a listing can take long,
+ * and a commit that was in doubt may have landed since): a candidate it names
+ * is kept.
  */
 #include "maint_int.h"
 
@@ -156,6 +163,33 @@ static int consider(vac *v, const char *rel, size_t n, const dc_storage_entry *e
     return 0;
 }
 
+/* A writer's temporary file in dir: a candidate once older than the cutoff. */
+static int consider_temp(vac *v, const char *dir, const dc_storage_entry *e, dc_err *err)
+{
+    if (e->mtime_ms >= v->res->cutoff_ms) return 0; /* maybe a writer's, in flight */
+    dc_buf_reset(&v->tmp);
+    int rc = *dir ? dc_buf_appendf(&v->tmp, err, "%s/", dir) : 0;
+    if (rc == 0) rc = dc_buf_puts(&v->tmp, e->name, err);
+    if (rc == 0) rc = mt_buf_z(&v->tmp, err);
+    if (rc == 0) rc = push_file(v, (const char *)v->tmp.data, v->tmp.len, e->size, err);
+    if (rc == 0) v->res->files_temp++;
+    return rc;
+}
+
+/* Temporary files in _delta_log/ (a commit or checkpoint whose writer died);
+ * the log's own files are log cleanup's business. */
+static int list_log_temps(vac *v, dc_err *err)
+{
+    dc_storage_list l;
+    dc_storage_list_init(&l);
+    int rc = dc_storage_list_dir(v->s, "_delta_log", NULL, &l, err);
+    for (size_t i = 0; rc == 0 && i < l.n; i++)
+        if (!l.entries[i].is_dir && dc_storage_is_temp_name(l.entries[i].name))
+            rc = consider_temp(v, "_delta_log", &l.entries[i], err);
+    dc_storage_list_dispose(&l);
+    return rc;
+}
+
 /* Lists directory dirs[di] (root: ""), recording files and subdirectories;
  * subdirectories are appended to dirs, so the caller's loop visits them. */
 static int list_one(vac *v, size_t di, dc_err *err)
@@ -170,6 +204,10 @@ static int list_one(vac *v, size_t di, dc_err *err)
     }
     for (size_t i = 0; rc == 0 && i < l.n; i++) {
         const dc_storage_entry *e = &l.entries[i];
+        if (!e->is_dir && dc_storage_is_temp_name(e->name)) {
+            rc = consider_temp(v, dir, e, err);
+            continue;
+        }
         if (dc_maint_vacuum_is_hidden(e->name, v->meta)) continue;
         dc_buf_reset(&v->tmp);
         if (*dir) rc = dc_buf_appendf(&v->tmp, err, "%s/", dir);
@@ -188,7 +226,34 @@ static int list_all(vac *v, dc_err *err)
 {
     DC_TRY(push_dir(v, "", 0, INT64_MAX, err));
     for (size_t di = 0; di < v->n_dirs; di++) DC_TRY(list_one(v, di, err));
+    DC_TRY(list_log_temps(v, err));
     report(v, "listing", v->res->files_listed, v->res->files_listed, 0, 0);
+    return 0;
+}
+
+/* The latest version's referenced set joins keep, and the candidates it
+ * names leave the list (see the head comment). */
+static int recheck_live(vac *v, dc_err *err)
+{
+    dc_delta_snapshot *latest = NULL;
+    DC_TRY(dc_delta_snapshot_load(&latest, v->s, -1, err));
+    dc_delta_snapshot *listed = v->snap;
+    v->snap = latest;
+    int rc = build_keep(v, err);
+    v->snap = listed;
+    dc_delta_snapshot_free(latest);
+    if (rc < 0) return rc;
+    size_t n = 0;
+    for (size_t i = 0; i < v->n_files; i++) {
+        if (mt_strset_has(&v->keep, v->files[i].path, strlen(v->files[i].path))) {
+            DC_LOG(DC_LOG_INFO, "maint", "vacuum: %s was committed while listing: kept",
+                   v->files[i].path);
+            v->res->files_relive++;
+            continue;
+        }
+        v->files[n++] = v->files[i];
+    }
+    v->n_files = n;
     return 0;
 }
 
@@ -329,6 +394,7 @@ int dc_maint_vacuum(dc_maint_vacuum_result *out, dc_delta_snapshot *snap,
     const bool rec = o->record && !o->dry_run;
     if (rc == 0) rc = list_all(&v, err);
     if (rc == 0 && rec) rc = record(&v, true, &res.start_version, err);
+    if (rc == 0) rc = recheck_live(&v, err);
     if (rc == 0) rc = delete_all(&v, err);
     if (rc == 0) remove_empty_dirs(&v);
     if (rc == 0 && rec) rc = record(&v, false, &res.end_version, err);

@@ -111,7 +111,7 @@ typedef struct run_state {
     dc_delta_tx *tx;
     dc_maint_progress prog;         /* phase "rewriting" */
     int64_t min_out, max_out;       /* output file sizes */
-    bool committed;                 /* the commit is in the log: its files stay */
+    bool committed;                 /* the commit is (or may be) in the log: its files stay */
 } run_state;
 
 static int tx_add_out(run_state *st, const opt_out *out, const dc_delta_add *first, dc_err *err)
@@ -227,9 +227,11 @@ static int rewrite_and_commit(run_state *st, dc_delta_snapshot *snap, dc_err *er
     for (size_t b = 0; b < p->n_bins; b++) DC_TRY(do_bin(st, b, err));
     if (st->r->files_removed == 0) return 0; /* every bin skipped */
     DC_TRY(put_metrics(st, err));
-    DC_TRY(dc_delta_tx_commit(&st->r->version, st->tx, err));
-    st->committed = true;
-    int rc = keep_lists(st, err);
+    int rc = dc_delta_tx_commit(&st->r->version, st->tx, err);
+    /* In doubt, the rewritten files stay: a visible commit may name them. */
+    st->committed = rc == 0 || rc == DC_EUNKNOWN;
+    if (rc < 0) return rc;
+    rc = keep_lists(st, err);
     if (rc < 0)
         dc_err_prefix(err, "optimize committed version %" PRId64 ", then", st->r->version);
     return rc;
@@ -262,7 +264,7 @@ static int run_once(dc_optimize_result *r, dc_delta_snapshot *snap, const dc_opt
         if (rc < 0 && !st.committed) opt_out_discard(&st.outs[b], st.ctx.s);
         opt_out_dispose(&st.outs[b]);
     }
-    if (rc < 0 && !st.committed) r->version = -1;
+    if (rc < 0 && (!st.committed || rc == DC_EUNKNOWN)) r->version = -1;
     dc_delta_tx_free(st.tx);
     if (st.ctx.schema || st.ctx.s) opt_ctx_dispose(&st.ctx);
     dc_free(st.outs);

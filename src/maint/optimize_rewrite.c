@@ -287,7 +287,7 @@ static int write_file(opt_out *o, bin_state *b, dc_err *err)
     if (rc == 0) rc = dc_buf_putc(&o->stats, 0, err);
     if (rc == 0) {
         o->size = (int64_t)dc_pq_writer_bytes_written(pw);
-        rc = dc_storage_writer_commit(sw, true, err);
+        rc = dc_storage_unknown_is_failure(dc_storage_writer_commit(sw, true, err), err);
         sw = NULL;
         o->written = rc == 0;
     }

@@ -72,8 +72,26 @@ void dc_merge_index_stats_get(dc_merge_index_stats *out, const dc_merge_table *t
 typedef struct dc_merge_batch dc_merge_batch;
 
 int dc_merge_batch_new(dc_merge_batch **out, dc_merge_table *t, dc_err *err);
+/* Whether `ev` fits in the batch (its events and bytes are bounded). A full
+ * batch is not bad input: the caller commits it and adds `ev` to the next.
+ * dc_merge_batch_add on a full batch is DC_ENOMEM. */
+bool dc_merge_batch_has_room(const dc_merge_batch *b, const dc_cdc_event *ev);
+/* The identity of a file source's input at the batch's last offset of
+ * (topic, partition) (source.h: bytes through that line and their hash),
+ * committed with the position as two more txn actions: appIds
+ * "<pipeline>/<topic>#bytes/<partition>" and "...#hash/...". */
+#define DC_MERGE_ID_BYTES "#bytes"
+#define DC_MERGE_ID_HASH "#hash"
+int dc_merge_batch_set_input_id(dc_merge_batch *b, const char *topic, int32_t partition,
+                                uint64_t bytes, uint64_t hash, dc_err *err);
+/* The identity recorded with the position of (topic, partition); *found
+ * false when the table has none. */
+int dc_merge_input_id(bool *found, uint64_t *bytes, uint64_t *hash, dc_merge_table *t,
+                      const char *topic, int32_t partition, dc_err *err);
 /* Adds one decoded event at its position; copies what it needs. SKIP events
- * only advance the position (so their offsets are committed too). */
+ * only advance the position (so their offsets are committed too). All or
+ * nothing: after an error the batch is as before the call (an earlier
+ * winner of the key intact, the position not advanced). */
 int dc_merge_batch_add(dc_merge_batch *b, const dc_cdc_event *ev, const char *topic,
                        int32_t partition, int64_t offset, dc_err *err);
 

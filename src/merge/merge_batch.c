@@ -33,6 +33,8 @@ typedef struct mb_tp {
     const char *app_id;         /* "<pipeline>/<topic>/<partition>", arena */
     int64_t max_off;            /* greatest offset added */
     int64_t committed;          /* table's txn version (-1: none), refreshed per attempt */
+    int64_t id_bytes;           /* the input's identity at max_off (file source), -1: none */
+    int64_t id_hash;            /* (dc_merge_batch_set_input_id) */
 } mb_tp;
 
 /* The winning event of one key. */
@@ -94,7 +96,8 @@ static int grow(void **p, size_t *cap, size_t n, size_t size, size_t max, dc_err
 {
     if (n < *cap) return 0;
     const size_t c = *cap ? *cap * 2 : 64;
-    if (c > max) return dc_err_set(err, DC_ELIMIT, "merge batch: more than %zu entries", max);
+    if (c > max) /* a buffer at its maximum, not bad input */
+        return dc_err_set(err, DC_ENOMEM, "merge batch: more than %zu entries", max);
     void *q = dc_realloc(*p, c * size);
     if (!q) return dc_err_set(err, DC_ENOMEM, "merge batch: out of memory");
     *p = q;
@@ -122,7 +125,7 @@ static int tp_get(uint32_t *out, dc_merge_batch *b, const char *topic, int32_t p
     DC_TRY(grow((void **)&b->tps, &b->cap_tps, b->n_tps, sizeof *b->tps, 1u << 20, err));
     dc_buf id;
     dc_buf_init(&id, 1 << 20);
-    mb_tp tp = {NULL, partition, NULL, INT64_MIN, -1};
+    mb_tp tp = {NULL, partition, NULL, INT64_MIN, -1, -1, -1};
     int rc = dc_merge_app_id(&id, b->t, topic, partition, err);
     if (rc == 0 && (!(tp.topic = dc_arena_strndup(&b->arena, topic, strlen(topic), err)) ||
                     !(tp.app_id = dc_arena_strndup(&b->arena, (const char *)id.data, id.len - 1,
@@ -214,29 +217,48 @@ static size_t map_slot(const dc_merge_batch *b, const mkey *k)
     return j;
 }
 
-/* Copies what the event needs beyond the call into the arena. */
+/* Copies what the event needs beyond the call into the arena, then into
+ * *e: all or nothing, so a failed copy leaves an earlier winner whole. */
 static int fill_event(mb_ev *e, dc_merge_batch *b, const dc_cdc_event *ev, const mkey *k,
                       uint32_t tp, int64_t offset, dc_err *err)
 {
-    e->key = *k;
+    mb_ev n;
+    memset(&n, 0, sizeof n);
+    n.key = *k;
     if (!b->t->index.int_keys) {
         uint8_t *kb = dc_arena_alloc(&b->arena, k->len ? k->len : 1, err);
         if (!kb) return DC_ENOMEM;
         memcpy(kb, k->b, k->len);
-        e->key.b = kb;
+        n.key.b = kb;
     }
-    e->has_ts = ev->has_ts_ms;
-    e->seq.ts = ev->has_ts_ms ? ev->ts_ms : INT64_MIN;
-    e->seq.off = offset;
-    e->op = ev->op;
-    e->tp = tp;
+    n.has_ts = ev->has_ts_ms;
+    n.seq.ts = ev->has_ts_ms ? ev->ts_ms : INT64_MIN;
+    n.seq.off = offset;
+    n.op = ev->op;
+    n.tp = tp;
     const char *img = ev->after ? ev->after : ev->before;
-    const uint32_t n = ev->after ? ev->after_len : ev->before_len;
-    e->image = NULL;
-    e->image_len = 0;
-    if (img && !(e->image = dc_arena_strndup(&b->arena, img, n, err))) return DC_ENOMEM;
-    e->image_len = img ? n : 0;
+    const uint32_t len = ev->after ? ev->after_len : ev->before_len;
+    if (img && !(n.image = dc_arena_strndup(&b->arena, img, len, err))) return DC_ENOMEM;
+    n.image_len = img ? len : 0;
+    *e = n;
     return 0;
+}
+
+size_t dc_merge_test_max_batch_events = 0;
+
+static size_t max_events(void)
+{
+    const size_t t = dc_merge_test_max_batch_events;
+    return t && t < DC_MERGE_MAX_BATCH_EVENTS ? t : DC_MERGE_MAX_BATCH_EVENTS;
+}
+
+bool dc_merge_batch_has_room(const dc_merge_batch *b, const dc_cdc_event *ev)
+{
+    if (ev->kind != DC_CDC_CHANGE) return true; /* truncates and skips take no room */
+    /* The copies of one event: its key and image, each rounded up by the arena. */
+    const size_t bytes = DC_MERGE_MAX_KEY_BYTES + 16 + (size_t)ev->after_len +
+                         (size_t)ev->before_len;
+    return b->n_evs < max_events() && b->arena.used <= b->arena.max - bytes;
 }
 
 static int add_change(dc_merge_batch *b, const dc_cdc_event *ev, uint32_t tp, int64_t offset,
@@ -255,6 +277,8 @@ static int add_change(dc_merge_batch *b, const dc_cdc_event *ev, uint32_t tp, in
         if (dc_mseq_cmp(seq, e->seq) < 0) return 0;
         return fill_event(e, b, ev, &k, tp, offset, err);
     }
+    if (b->n_evs >= max_events()) /* the caller asks dc_merge_batch_has_room first */
+        return dc_err_set(err, DC_ENOMEM, "merge batch: full at %zu events", b->n_evs);
     DC_TRY(grow((void **)&b->evs, &b->cap_evs, b->n_evs, sizeof *b->evs,
                 DC_MERGE_MAX_BATCH_EVENTS, err));
     DC_TRY(fill_event(&b->evs[b->n_evs], b, ev, &k, tp, offset, err));
@@ -280,18 +304,25 @@ int dc_merge_batch_add(dc_merge_batch *b, const dc_cdc_event *ev, const char *to
         return dc_err_set(err, DC_EINVAL, "%s/%" PRId32 ": negative offset %" PRId64, topic,
                           partition, offset);
     DC_TRY(tp_get(&tp, b, topic, partition, err));
-    b->source_rows++;
     mb_tp *p = &b->tps[tp];
-    if (offset > p->max_off) p->max_off = offset;
     if (offset <= p->committed) { /* committed before: a replay */
+        b->source_rows++;
         b->replayed += ev->kind == DC_CDC_CHANGE;
+        if (offset > p->max_off) p->max_off = offset;
         return 0;
     }
     int rc = 0;
     if (ev->kind == DC_CDC_TRUNCATE) add_truncate(b, tp, offset);
     else if (ev->kind == DC_CDC_CHANGE) rc = add_change(b, ev, tp, offset, err);
-    if (rc < 0) dc_err_prefix(err, "%s/%" PRId32 "/%" PRId64, topic, partition, offset);
-    return rc;
+    if (rc < 0) {
+        /* Nothing of a failed event stays, its position least of all: a
+         * commit must not record an offset whose event it does not hold. */
+        dc_err_prefix(err, "%s/%" PRId32 "/%" PRId64, topic, partition, offset);
+        return rc;
+    }
+    b->source_rows++;
+    if (offset > p->max_off) p->max_off = offset;
+    return 0;
 }
 
 /* ---------------------------------------------------------- planning */
@@ -494,11 +525,69 @@ static size_t advancing_tps(const dc_merge_batch *b)
     return n;
 }
 
+int dc_merge_batch_set_input_id(dc_merge_batch *b, const char *topic, int32_t partition,
+                                uint64_t bytes, uint64_t hash, dc_err *err)
+{
+    if (bytes > INT64_MAX || hash > INT64_MAX)
+        return dc_err_set(err, DC_EINVAL, "%s: input identity out of range", topic);
+    for (size_t i = 0; i < b->n_tps; i++) {
+        if (!tp_is(&b->tps[i], topic, partition)) continue;
+        b->tps[i].id_bytes = (int64_t)bytes;
+        b->tps[i].id_hash = (int64_t)hash;
+    }
+    return 0;
+}
+
+int dc_merge_input_id(bool *found, uint64_t *bytes, uint64_t *hash, dc_merge_table *t,
+                      const char *topic, int32_t partition, dc_err *err)
+{
+    *found = false;
+    dc_buf name;
+    dc_buf_init(&name, 1 << 20);
+    int64_t nb = -1, nh = -1;
+    int rc = dc_buf_appendf(&name, err, "%s" DC_MERGE_ID_BYTES, topic);
+    if (rc == 0) rc = dc_buf_putc(&name, '\0', err);
+    if (rc == 0) rc = dc_merge_resume_offset(&nb, t, (const char *)name.data, partition, err);
+    dc_buf_reset(&name);
+    if (rc == 0) rc = dc_buf_appendf(&name, err, "%s" DC_MERGE_ID_HASH, topic);
+    if (rc == 0) rc = dc_buf_putc(&name, '\0', err);
+    if (rc == 0) rc = dc_merge_resume_offset(&nh, t, (const char *)name.data, partition, err);
+    dc_buf_dispose(&name);
+    if (rc == 0 && nb >= 1 && nh >= 1) {
+        *found = true;
+        *bytes = (uint64_t)(nb - 1);
+        *hash = (uint64_t)(nh - 1);
+    }
+    return rc;
+}
+
+/* The txn "<pipeline>/<topic><suffix>/<partition>" = v. */
+static int put_id_txn(dc_merge_batch *b, dc_delta_tx *tx, const mb_tp *tp, const char *suffix,
+                      int64_t v, dc_err *err)
+{
+    dc_buf topic, id;
+    dc_buf_init(&topic, 1 << 20);
+    dc_buf_init(&id, 1 << 20);
+    int rc = dc_buf_appendf(&topic, err, "%s%s", tp->topic, suffix);
+    if (rc == 0) rc = dc_buf_putc(&topic, '\0', err);
+    if (rc == 0) rc = dc_merge_app_id(&id, b->t, (const char *)topic.data, tp->partition, err);
+    if (rc == 0) rc = dc_delta_tx_set_txn(tx, (const char *)id.data, v, err);
+    dc_buf_dispose(&topic);
+    dc_buf_dispose(&id);
+    return rc;
+}
+
 static int tx_txns(dc_merge_batch *b, dc_delta_tx *tx, dc_err *err)
 {
-    for (size_t i = 0; i < b->n_tps; i++)
-        if (b->tps[i].max_off > b->tps[i].committed)
-            DC_TRY(dc_delta_tx_set_txn(tx, b->tps[i].app_id, b->tps[i].max_off, err));
+    for (size_t i = 0; i < b->n_tps; i++) {
+        const mb_tp *tp = &b->tps[i];
+        if (tp->max_off <= tp->committed) continue;
+        DC_TRY(dc_delta_tx_set_txn(tx, tp->app_id, tp->max_off, err));
+        if (tp->id_bytes < 0) continue;
+        /* the input's identity moves with its position, in the same commit */
+        DC_TRY(put_id_txn(b, tx, tp, DC_MERGE_ID_BYTES, tp->id_bytes, err));
+        DC_TRY(put_id_txn(b, tx, tp, DC_MERGE_ID_HASH, tp->id_hash, err));
+    }
     return 0;
 }
 
@@ -637,6 +726,15 @@ static void after_commit(dc_merge_table *t, int64_t version)
     }
 }
 
+/* The commit may be in the log, and reading it back failed: its files stay
+ * (a visible commit may name them), and the index, which knows neither
+ * outcome, is rebuilt from the log before the table is used again. */
+static void commit_unknown(dc_merge_table *t, bool *keep_files)
+{
+    *keep_files = true;
+    t->broken = true;
+}
+
 static int attempt_once(dc_merge_result *res, dc_merge_batch *b, dc_err *err)
 {
     dc_merge_table *t = b->t;
@@ -660,6 +758,7 @@ static int attempt_once(dc_merge_result *res, dc_merge_batch *b, dc_err *err)
         rc = dc_err_set(err, DC_EIO, "merge: stopped before the commit (test hook)");
     }
     if (rc == 0) rc = dc_delta_tx_commit(&version, tx, err);
+    if (rc == DC_EUNKNOWN) commit_unknown(t, &keep_files);
     if (rc == 0) {
         keep_files = true;
         plan_apply(b, &p);

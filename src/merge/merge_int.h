@@ -306,6 +306,9 @@ void dc_mcow_dispose(mcow *c, dc_storage *discard_from);
 /* Tests only: when set and returning non-zero, a batch commit stops after
  * writing its data files and before the Delta commit, as a crash would. */
 extern int (*dc_merge_test_hook_before_commit)(void);
+/* Tests: a batch holds at most this many events (0: DC_MERGE_MAX_BATCH_EVENTS),
+ * so that a full batch can be reached with a few records. */
+extern size_t dc_merge_test_max_batch_events;
 
 /* Sequence (ts_ms, offset) and tombstone flag of a raw-format row: leaf[]
  * maps the key columns, then ts_ms, offset, operation_type, to cursors

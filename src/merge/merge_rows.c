@@ -143,7 +143,7 @@ static int write_parquet(mfile_out *f, mrows *r, const dc_pq_writer_opts *po,
     if (rc == 0) {
         f->add.size = (int64_t)dc_pq_writer_bytes_written(*pw_out);
         *meta_out = dc_pq_writer_meta(*pw_out);
-        rc = dc_storage_writer_commit(sw, true, err);
+        rc = dc_storage_unknown_is_failure(dc_storage_writer_commit(sw, true, err), err);
         sw = NULL;
         f->written = rc == 0;
     }

@@ -276,8 +276,7 @@ void dc_merge_table_free(dc_merge_table *t)
 int dc_merge_app_id(dc_buf *out, const dc_merge_table *t, const char *topic, int32_t partition,
                     dc_err *err)
 {
-    dc_buf_reset(out);
-    return dc_buf_appendf(out, err, "%s/%s/%" PRId32 "%c", t->pipeline, topic, partition, '\0');
+    return dc_delta_app_id(out, t->pipeline, topic, partition, err);
 }
 
 int dc_merge_resume_offset(int64_t *next_out, dc_merge_table *t, const char *topic,

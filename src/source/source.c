@@ -201,7 +201,8 @@ int dc_source_open(dc_source **out, const dc_source_opts *o, dc_err *err)
                               "file:-)");
         /* file://PATH is accepted too, as URIs are often written so. */
         if (strncmp(path, "//", 2) == 0) path += 2;
-        return dc_source_file_open(out, path, DC_JSONL_MAX_LINE, o->resume, o->resume_ctx, err);
+        return dc_source_file_open(out, path, DC_JSONL_MAX_LINE, o->resume, o->identity,
+                                   o->resume_ctx, err);
     }
     if ((uri && strncmp(uri, "kafka://", 8) == 0) || (!uri && o->bootstrap_servers))
         return open_kafka(out, o, err);

@@ -23,7 +23,18 @@ typedef struct dc_source_record {
     const char *key;         /* Kafka record key, NULL if none */
     size_t key_len;
     int64_t timestamp_ms;    /* broker/producer timestamp, -1 if unknown */
+    bool has_input_id;       /* file source: input_bytes/input_hash below are set */
+    uint64_t input_bytes;    /* bytes of the input through this record's line */
+    uint64_t input_hash;     /* dc_source_input_hash of those bytes (62 bits) */
 } dc_source_record;
+
+/* The file source's input identity at a position (input_bytes, input_hash of
+ * its last record), which the table keeps beside the position: on a resume
+ * the lines skipped must be those bytes with that hash, or the input is
+ * another one (a different stream on stdin, a rewritten file) and is
+ * refused. Folds p[0..n) into a running input hash (start from 0); 62 bits, so that
+ * it is a non-negative txn version. */
+uint64_t dc_source_input_hash(uint64_t h, const uint8_t *p, size_t n);
 
 typedef struct dc_source dc_source;
 
@@ -32,6 +43,10 @@ typedef struct dc_source dc_source;
  * position for it (then the source's starting_offsets rule applies). */
 typedef int (*dc_source_resume_fn)(void *ctx, const char *topic, int32_t partition,
                                    int64_t *offset_out, dc_err *err);
+/* Asks the table layer for the input identity it recorded with that position
+ * (file source): *found false when it has none (an older table). */
+typedef int (*dc_source_identity_fn)(void *ctx, const char *topic, int32_t partition,
+                                     bool *found, uint64_t *bytes, uint64_t *hash, dc_err *err);
 
 typedef struct dc_source_ops {
     int version;  /* 1 */
@@ -64,7 +79,8 @@ typedef struct dc_source_opts {
     const char *const *prop_keys;
     const char *const *prop_values;
     dc_source_resume_fn resume;      /* where to resume each topic-partition */
-    void *resume_ctx;
+    dc_source_identity_fn identity;  /* file: the input recorded there (NULL: not checked) */
+    void *resume_ctx;                /* for both */
 } dc_source_opts;
 
 int dc_source_open(dc_source **out, const dc_source_opts *o, dc_err *err);

@@ -41,7 +41,51 @@ typedef struct file_src {
     size_t max_line;      /* longest line accepted, '\r' and '\n' excluded */
     int64_t line;         /* number of the last line consumed, 0 before the first */
     int64_t skip_until;   /* lines numbered <= this are skipped (resume); 0: none */
+    uint64_t bytes;       /* bytes of lines 1..line, line ends included */
+    uint64_t hash;        /* dc_source_input_hash of those bytes */
+    bool check;           /* the table recorded the identity below at skip_until */
+    uint64_t want_bytes;  /* bytes of lines 1..skip_until when the table recorded them */
+    uint64_t want_hash;   /* and their hash */
 } file_src;
+
+uint64_t dc_source_input_hash(uint64_t h, const uint8_t *p, size_t n)
+{
+    /* Eight bytes at a time with a multiply and a fold: cheap next to
+     * decoding the line, and any change of the bytes changes it with
+     * overwhelming odds (it guards against mistakes, not attackers). */
+    const uint64_t k = 0x9E3779B97F4A7C15ull;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * k;
+        h ^= h >> 29;
+    }
+    uint64_t w = 0;
+    memcpy(&w, p + i, n - i);
+    h = (h ^ w ^ ((uint64_t)(n - i) << 56)) * k;
+    h ^= h >> 32;
+    return h & ((1ull << 62) - 1);
+}
+
+/* What tells the user how to start over on another input. */
+#define START_OVER "to ingest this input from its first line, use another pipeline name " \
+                   "(--pipeline NAME, or pipeline: in the pipeline file)"
+
+/* At the table's position (line skip_until consumed): is this the input the
+ * table recorded? */
+static int check_identity(const file_src *f, dc_err *err)
+{
+    if (!f->check || f->line != f->skip_until) return 0;
+    if (f->bytes == f->want_bytes && f->hash == f->want_hash) return 0;
+    return dc_err_set(err, DC_EINVAL,
+                      "%s: not the input the table's position was recorded for: its lines 1-%lld "
+                      "are %llu bytes%s, the table recorded %llu bytes with another content "
+                      "(a different stream, or a rewritten file); " START_OVER,
+                      f->topic, (long long)f->line, (unsigned long long)f->bytes,
+                      f->bytes == f->want_bytes ? " as recorded but differ" : "",
+                      (unsigned long long)f->want_bytes);
+}
 
 static int os_err(dc_err *err, const file_src *f, const char *op)
 {
@@ -120,6 +164,9 @@ static int emit_line(file_src *f, const uint8_t *p, size_t n, dc_source_record *
         .key = NULL,
         .key_len = 0,
         .timestamp_ms = -1,
+        .has_input_id = true,
+        .input_bytes = f->bytes,
+        .input_hash = f->hash,
     };
     return 0;
 }
@@ -141,9 +188,8 @@ static int next_line(file_src *f, dc_source_record *rec, bool *emitted_out, bool
         n = avail;
         f->pos = f->len;
     } else {
-        if (!f->at_eof && f->line + 1 <= f->skip_until) {
-            f->pos = f->len = 0; /* the start of a skipped line: drop it, keep counting */
-        }
+        /* A skipped line is hashed whole: it stays buffered (the buffer
+         * grows to max_line) until its end is read. */
         return 0;
     }
     *progress_out = true;
@@ -151,6 +197,10 @@ static int next_line(file_src *f, dc_source_record *rec, bool *emitted_out, bool
         return dc_err_set(err, DC_ELIMIT, "%s: more than %lld lines", f->topic,
                           (long long)INT64_MAX);
     f->line++;
+    const size_t used = n + (nl != NULL); /* the line and its '\n' */
+    f->bytes += used;
+    f->hash = dc_source_input_hash(f->hash, p, used);
+    DC_TRY(check_identity(f, err));
     if (f->line <= f->skip_until) return 0;
     *emitted_out = true;
     return emit_line(f, p, n, rec, err);
@@ -175,6 +225,10 @@ static int file_poll(dc_source *s, dc_source_record *out, size_t max, size_t *n_
     }
     *n_out = n;
     *eof_out = n == 0 && f->at_eof && f->pos == f->len;
+    if (*eof_out && f->check && f->line < f->skip_until)
+        return dc_err_set(err, DC_EINVAL, "%s: the input ends at line %lld, before the table's "
+                          "position (line %lld): a different or truncated input; " START_OVER,
+                          f->topic, (long long)f->line, (long long)f->skip_until);
     return 0;
 }
 
@@ -233,8 +287,27 @@ static int open_input(file_src *f, const char *path, dc_err *err)
     return 0;
 }
 
+/* Asks the table for the input's identity at its position. A table written
+ * before identities were recorded has none: the position is trusted, as it
+ * was. */
+static int ask_identity(file_src *f, dc_source_identity_fn identity, void *ctx, dc_err *err)
+{
+    bool found = false;
+    if (identity)
+        DC_TRY(identity(ctx, f->topic, 0, &found, &f->want_bytes, &f->want_hash, err));
+    if (!found) {
+        DC_LOG(DC_LOG_WARN, "source", "%s: the table recorded no identity of its input (an older "
+               "deltacdc wrote it): resuming at line %lld unchecked", f->topic,
+               (long long)f->skip_until + 1);
+        return 0;
+    }
+    f->check = true;
+    return 0;
+}
+
 /* Asks the table where this file resumes. */
-static int ask_resume(file_src *f, dc_source_resume_fn resume, void *ctx, dc_err *err)
+static int ask_resume(file_src *f, dc_source_resume_fn resume, dc_source_identity_fn identity,
+                      void *ctx, dc_err *err)
 {
     if (!resume) return 0;
     int64_t next = -1;
@@ -243,13 +316,14 @@ static int ask_resume(file_src *f, dc_source_resume_fn resume, void *ctx, dc_err
         return dc_err_set(err, DC_EINVAL, "%s: resume offset %lld is not a line number",
                           f->topic, (long long)next);
     f->skip_until = next > 0 ? next - 1 : 0;
-    if (f->skip_until > 0)
-        DC_LOG(DC_LOG_INFO, "source", "%s: resuming at line %lld", f->topic, (long long)next);
-    return 0;
+    if (f->skip_until == 0) return 0;
+    DC_LOG(DC_LOG_INFO, "source", "%s: resuming at line %lld", f->topic, (long long)next);
+    return ask_identity(f, identity, ctx, err);
 }
 
 int dc_source_file_open(dc_source **out, const char *path, size_t max_line,
-                        dc_source_resume_fn resume, void *resume_ctx, dc_err *err)
+                        dc_source_resume_fn resume, dc_source_identity_fn identity,
+                        void *resume_ctx, dc_err *err)
 {
     *out = NULL;
     if (max_line == 0 || max_line > SIZE_MAX / 2)
@@ -262,7 +336,7 @@ int dc_source_file_open(dc_source **out, const char *path, size_t max_line,
     f->cap_max = max_line + 2;
     f->cap = f->cap_max < FILE_READ_CHUNK ? f->cap_max : FILE_READ_CHUNK;
     int rc = open_input(f, path, err);
-    if (rc == 0) rc = ask_resume(f, resume, resume_ctx, err);
+    if (rc == 0) rc = ask_resume(f, resume, identity, resume_ctx, err);
     if (rc == 0) {
         f->buf = dc_malloc(f->cap);
         if (!f->buf) rc = dc_err_set(err, DC_ENOMEM, "out of memory opening %s", path);

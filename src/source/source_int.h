@@ -11,7 +11,8 @@
  * max_line bytes (without the newline) are an error; DC_JSONL_MAX_LINE in
  * production, smaller in tests. */
 int dc_source_file_open(dc_source **out, const char *path, size_t max_line,
-                        dc_source_resume_fn resume, void *resume_ctx, dc_err *err);
+                        dc_source_resume_fn resume, dc_source_identity_fn identity,
+                        void *resume_ctx, dc_err *err);
 
 /* What the URI and the options resolve to for Kafka; strings borrowed from
  * source.c's parse, alive for the duration of dc_source_kafka_open. */

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+static int open_backend(dc_storage **out, const char *uri, dc_err *err);
+
 void dc_storage_list_init(dc_storage_list *l)
 {
     dc_arena_init(&l->arena, SIZE_MAX);
@@ -20,7 +22,38 @@ void dc_storage_list_dispose(dc_storage_list *l)
     l->n = l->cap = 0;
 }
 
+/* Tests only: wraps a freshly opened root in the fault backend when
+ * DC_STORAGE_FAULTS says so. The value must start with "test-only," so that
+ * a stray variable can not make a production run fail on purpose; anything
+ * else set there is refused rather than ignored, and every wrapped root is
+ * announced at warn level. */
+static int maybe_faults(dc_storage **s, dc_err *err)
+{
+    const char *spec = getenv(DC_STORAGE_FAULTS_ENV);
+    if (!spec || !*spec) return 0;
+    if (strncmp(spec, "test-only,", 10) != 0) {
+        dc_storage_free(*s);
+        *s = NULL;
+        return dc_err_set(err, DC_EINVAL,
+                          "%s is set, but it is a test-only knob that makes storage fail on "
+                          "purpose: unset it (tests start its value with 'test-only,')",
+                          DC_STORAGE_FAULTS_ENV);
+    }
+    DC_LOG(DC_LOG_WARN, "storage", "%s: injecting faults (%s=%s, tests only)", (*s)->root,
+           DC_STORAGE_FAULTS_ENV, spec);
+    dc_storage *inner = *s;
+    *s = NULL;
+    return dc_storage_fault_open(s, inner, spec, err);
+}
+
 int dc_storage_open(dc_storage **out, const char *uri, dc_err *err)
+{
+    DC_TRY(open_backend(out, uri, err));
+    return maybe_faults(out, err);
+}
+
+/* The backend a URI names. */
+static int open_backend(dc_storage **out, const char *uri, dc_err *err)
 {
     *out = NULL;
     if (!uri || !*uri) return dc_err_set(err, DC_EINVAL, "storage: empty table location");
@@ -130,6 +163,16 @@ uint64_t dc_storage_writer_bytes(const dc_storage_writer *w) { return w->bytes; 
 int dc_storage_writer_commit(dc_storage_writer *w, bool if_absent, dc_err *err)
 {
     return w->ops->commit(w, if_absent, err);
+}
+
+int dc_storage_unknown_is_failure(int rc, dc_err *err)
+{
+    if (rc != DC_EUNKNOWN) return rc;
+    if (err) {
+        err->code = DC_EIO;
+        err->retriable = true;
+    }
+    return DC_EIO;
 }
 
 void dc_storage_writer_abort(dc_storage_writer *w)

@@ -97,7 +97,8 @@ struct dc_storage {
 /* Opens a table root: "file:///abs/path", "file:relative", or a plain path
  * (absolute or relative to the working directory). The directory need not
  * exist yet (a table being created). "s3://..." and other schemes are
- * DC_EUNSUPPORTED for now. */
+ * DC_EUNSUPPORTED for now. With DC_STORAGE_FAULTS set (tests only) the root
+ * is wrapped in the fault backend. */
 int dc_storage_open(dc_storage **out, const char *uri, dc_err *err);
 void dc_storage_free(dc_storage *s);
 
@@ -143,7 +144,36 @@ struct dc_storage_writer {
     uint64_t bytes;                    /* bytes written so far */
 };
 
+/* Whether `name` (a file name, no directory) is a temporary file a backend
+ * writes before an object appears (local: ".<name>.<pid>.<n>.<ns>.tmp"). A
+ * writer that crashed leaves them behind; VACUUM removes those older than
+ * its retention. */
+bool dc_storage_is_temp_name(const char *name);
+
+/* For an object nothing names yet (a data file, a DV file): an unknown
+ * outcome is an ordinary retriable failure, since a copy that did land is
+ * referenced by no commit and VACUUM removes it. Returns rc, with DC_EUNKNOWN
+ * turned into a retriable DC_EIO, so that DC_EUNKNOWN above storage always
+ * means "a commit may be in the log". */
+int dc_storage_unknown_is_failure(int rc, dc_err *err);
+
 /* The local backend (also used by dc_storage_open for file: and plain paths). */
 int dc_storage_local_open(dc_storage **out, const char *dir, dc_err *err);
+
+/* Tests only: called with every directory the local backend fsyncs. */
+extern void (*dc_storage_local_test_on_dir_sync)(const char *dir);
+
+/* Tests only: a backend over `inner` (taken over: freed with the wrapper,
+ * or at once on an error) whose ops fail on a seeded schedule, before or
+ * after they take effect or after hanging (storage_fault.c describes `spec`,
+ * e.g. "put_if_absent@_delta_log/:after:#1,seed=7"). */
+int dc_storage_fault_open(dc_storage **out, dc_storage *inner, const char *spec, dc_err *err);
+/* Faults a dc_storage_fault_open backend has injected so far (0 for others). */
+uint64_t dc_storage_fault_injected(dc_storage *s);
+
+/* The environment variable that makes dc_storage_open wrap every root in the
+ * fault backend: a test-only knob, honoured only when its value starts with
+ * "test-only," (a value without it is an error, never silently ignored). */
+#define DC_STORAGE_FAULTS_ENV "DC_STORAGE_FAULTS"
 
 #endif /* DC_STORAGE_H */

@@ -2,7 +2,8 @@
  * storage: the local filesystem backend.
  *
  * Durability: every object that appears is first written to a temporary file
- * in the same directory (".<name>.<pid>.<n>.tmp"), fsync'ed, then renamed
+ * in the same directory (".<name>.<pid>.<n>.<ns>.tmp": dc_storage_is_temp_name
+ * recognises them for VACUUM), fsync'ed, then renamed
  * (replace) or linked (put-if-absent: link() fails with EEXIST, so two
  * processes racing for the same commit file can not both win), and the
  * directory is fsync'ed so the new name survives a crash.
@@ -34,6 +35,8 @@ typedef struct local_writer {
 
 static atomic_uint_fast64_t tmp_counter;
 
+void (*dc_storage_local_test_on_dir_sync)(const char *dir) = NULL;
+
 /* root + "/" + path into a fresh string; absolute paths pass through. */
 static int full_path(char **out, const dc_storage *s, const char *path, dc_err *err)
 {
@@ -63,24 +66,24 @@ static int os_error(dc_err *err, const char *op, const char *path)
     return dc_err_set(err, code, "%s %s: %s", op, path, strerror(e));
 }
 
-/* Creates every missing directory above `file` (mkdir -p of its dirname). */
+static int fsync_dir_of(const char *file, dc_err *err);
+
+/* Creates every missing directory above `file` (mkdir -p of its dirname).
+ * A directory made here is synced into its parent before anything goes in
+ * it: a file's own directory fsync does not make the directory's name
+ * durable, so after a crash _delta_log/ (or a partition directory) and
+ * everything under it could be gone although its commit was synced. */
 static int make_parents(char *file, dc_err *err)
 {
-    for (char *p = file + 1; *p; p++) {
+    int rc = 0;
+    for (char *p = file + 1; *p && rc == 0; p++) {
         if (*p != '/') continue;
         *p = '\0';
-        int r = mkdir(file, 0777);
-        int e = errno;
+        if (mkdir(file, 0777) == 0) rc = fsync_dir_of(file, err);
+        else if (errno != EEXIST) rc = os_error(err, "mkdir", file);
         *p = '/';
-        if (r != 0 && e != EEXIST) {
-            errno = e;
-            *p = '\0';
-            int rc = os_error(err, "mkdir", file);
-            *p = '/';
-            return rc;
-        }
     }
-    return 0;
+    return rc;
 }
 
 static int fsync_dir_of(const char *file, dc_err *err)
@@ -89,6 +92,7 @@ static int fsync_dir_of(const char *file, dc_err *err)
     char *dir = slash == file ? dc_strdup("/") : slash ? dc_strndup(file, (size_t)(slash - file))
                                                        : dc_strdup(".");
     if (!dir) return dc_err_set(err, DC_ENOMEM, "out of memory");
+    if (dc_storage_local_test_on_dir_sync) dc_storage_local_test_on_dir_sync(dir);
     int rc = 0;
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0 || fsync(fd) != 0) rc = os_error(err, "fsync directory", dir);
@@ -111,7 +115,23 @@ static int write_all(int fd, const uint8_t *p, size_t n, const char *path, dc_er
     return 0;
 }
 
-/* "<dir>/.<base>.<pid>.<n>.tmp" next to `final`. */
+bool dc_storage_is_temp_name(const char *name)
+{
+    /* temp_name's shape: '.', the base name, then ".<pid>.<n>.<ns>.tmp" */
+    const size_t n = strlen(name);
+    if (n < 12 || name[0] != '.' || strcmp(name + n - 4, ".tmp") != 0) return false;
+    size_t i = n - 4, dots = 0;
+    while (i > 1 && dots < 3) {
+        size_t d = 0;
+        while (i > 1 && name[i - 1] >= '0' && name[i - 1] <= '9') i--, d++;
+        if (d == 0 || name[i - 1] != '.') return false;
+        i--;
+        dots++;
+    }
+    return dots == 3 && i > 1; /* a base name before the numbers */
+}
+
+/* "<dir>/.<base>.<pid>.<n>.<ns>.tmp" next to `final`. */
 static char *temp_name(const char *final)
 {
     const char *slash = strrchr(final, '/');
@@ -166,7 +186,18 @@ static int publish(const char *tmp, const char *final, bool if_absent, dc_err *e
         }
     }
     if (if_absent && tmp) unlink(tmp);
-    if (rc == 0) rc = fsync_dir_of(final, err);
+    if (rc == 0 && fsync_dir_of(final, err) < 0) {
+        /* The new name is visible (readers may already use it) but may not
+         * survive a crash: neither "done" nor "not done" is true, and a
+         * caller that cleaned up as for a failure would delete what a
+         * visible commit names. */
+        rc = DC_EUNKNOWN;
+        if (err) {
+            err->code = rc;
+            err->retriable = false;
+        }
+        dc_err_prefix(err, "%s is in place, but not known to be durable", final);
+    }
     return rc;
 }
 
@@ -186,7 +217,7 @@ static int put(dc_storage *s, const char *path, const void *p, size_t n, bool if
     close(fd);
     fd = -1;
     rc = publish(tmp, final, if_absent, err);
-    if (!if_absent && rc < 0) unlink(tmp);
+    if (!if_absent && rc < 0 && rc != DC_EUNKNOWN) unlink(tmp); /* unknown: it was renamed */
     dc_free(tmp);
     tmp = NULL;
 out:
@@ -418,7 +449,7 @@ static int lw_commit(dc_storage_writer *base, bool if_absent, dc_err *err)
         w->fd = -1;
         rc = publish(w->tmp, w->final, if_absent, err);
         /* publish() moved the temp file, or unlinked it for put-if-absent. */
-        tmp_left = rc < 0 && !if_absent;
+        tmp_left = rc < 0 && rc != DC_EUNKNOWN && !if_absent;
     }
     lw_free(w, tmp_left);
     return rc;

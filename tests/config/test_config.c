@@ -148,6 +148,9 @@ TEST(config_errors_name_file_line_and_key)
     expect_error("trigger:\n  max_records: 0\n", "p.yaml:2: trigger.max_records",
                  "out of bounds");
     expect_error("trigger:\n  max_records: lots\n", "trigger.max_records", "not an integer");
+    /* more than one batch can hold (DC_MERGE_MAX_BATCH_EVENTS) */
+    expect_error("trigger:\n  max_records: 100000000\n", "p.yaml:2: trigger.max_records",
+                 "out of bounds");
     expect_error("tables:\n  - mode: fast\n", "p.yaml:2: tables[].mode", "not one of dv,cow");
     expect_error("tables:\n  - colour: red\n", "p.yaml:2: tables[].colour", "unknown key");
     expect_error("tables:\n  - key: [a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q]\n", "tables[].key",

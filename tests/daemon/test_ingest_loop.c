@@ -302,3 +302,27 @@ TEST(ingest_loop_survives_allocation_failures)
         if (rc == 0) break; /* n beyond the run's allocations */
     }
 }
+
+/* A batch that fills up (here at 4 events, 64 Mi in production) is committed
+ * early: before, the full batch's DC_ELIMIT counted as a bad record, and
+ * with on_error dead_letter good rows went to the dead-letter table. */
+TEST(ingest_loop_full_batch_commits_early_not_dead_letters)
+{
+    fx f;
+    fx_init(&f, 30, 1000);
+    f.cfg.on_error = DC_CFG_ON_ERROR_DEAD_LETTER;
+    dc_merge_test_max_batch_events = 4;
+    dc_ingest_stats st;
+    dc_err err;
+    const int rc = fx_run(&st, &f, NULL, &err);
+    dc_merge_test_max_batch_events = 0;
+    CHECK_OK(rc, &err);
+    CHECK_EQ_INT(st.dead_letters, 0);
+    CHECK(st.commits >= 3); /* 10 keys, at most 4 per batch */
+    CHECK_EQ_INT(table_position(&f), 30);
+    char got[256], want[256];
+    fx_state(got, sizeof got, &f);
+    want_state(want, sizeof want, 30);
+    CHECK_EQ_STR(got, want);
+    fx_free(&f);
+}

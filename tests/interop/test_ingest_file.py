@@ -146,6 +146,47 @@ def test_stdin(tmp_path):
     check_state(t, s.values)
 
 
+def test_other_input_under_the_same_name_is_refused(tmp_path):
+    """The position is kept with the input's identity (bytes and hash of the
+    lines up to it): a different stream on stdin, or a rewritten file, is
+    refused instead of silently skipping its first lines; another pipeline
+    name starts over on it."""
+    t = tmp_path / "t"
+    a = cdcgen.Stream(seed=5, n_keys=20)
+    a.run(120)
+    b = cdcgen.Stream(seed=6, n_keys=20)
+    b.run(200)
+
+    def stdin_run(stream, *extra):
+        with open(stream.write(tmp_path / "in.jsonl"), "rb") as f:
+            return subprocess.run([str(DC_BIN), "ingest", "--source", "file:-", "--table", str(t),
+                                   "--key", "id", "--once", "--log-level", "error", *extra],
+                                  stdin=f,
+                                  capture_output=True, timeout=120)
+
+    assert_ok(stdin_run(a), "first stream")
+    v = version(t)
+    p = stdin_run(b)  # another stream, longer than the position
+    err = assert_clean_failure(p, "another stream on stdin")
+    assert "file:-: not the input the table's position was recorded for" in err
+    assert "--pipeline" in err
+    assert version(t) == v, "nothing of the other stream may be committed"
+    assert_ok(stdin_run(a), "the same stream again")  # resumes at its end: nothing new
+    assert version(t) == v
+    # A rewritten file: same path, other content.
+    src = tmp_path / "f.jsonl"
+    src.write_text("".join(l + "\n" for l in a.lines()))
+    ingest_ok(src, t)
+    v = version(t)
+    src.write_text("".join(l + "\n" for l in b.lines()))
+    err = assert_clean_failure(ingest(src, t, "--log-level", "error"), "a rewritten file")
+    assert "not the input the table's position was recorded for" in err
+    assert version(t) == v
+    # The documented way to start over: another pipeline name.
+    assert_ok(stdin_run(b, "--pipeline", "second"), "another pipeline name")
+    assert DeltaTable(str(t)).transaction_version("second/file:-/0") == len(b.values)
+
+
 # ------------------------------------------------------------- bad input
 
 BAD = [

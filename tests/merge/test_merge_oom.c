@@ -100,3 +100,37 @@ static void alloc_failures(dc_merge_mode mode)
 
 TEST(merge_alloc_failures_dv) { alloc_failures(DC_MERGE_DV); }
 TEST(merge_alloc_failures_cow) { alloc_failures(DC_MERGE_COW); }
+
+/* Adding an event is all or nothing: a newer event for a key whose copy
+ * fails leaves the earlier winner whole (before, its ts and op were already
+ * the new event's and its image gone), and the position does not advance
+ * past the event that is not in the batch. */
+TEST(merge_oom_add_keeps_the_earlier_winner_whole)
+{
+    mfx f;
+    mfx_open_id(&f, DC_MERGE_DV);
+    mfx_add(&f, 'c', 1, 100, "{\"a\":1}");
+    /* an image bigger than an arena chunk: its copy is an allocation of its own */
+    const size_t n = 4u << 20;
+    char *big = dc_malloc(n + 1);
+    CHECK(big != NULL);
+    memset(big, ' ', n);
+    memcpy(big, "{\"a\":2}", 7);
+    big[n] = '\0';
+    const dc_cdc_event e = mfx_ev('u', 1, 200, big);
+    dc_err err;
+    dc_err_clear(&err);
+    dc_alloc_fail_after(1);
+    const int rc = dc_merge_batch_add(f.b, &e, "t", 0, 1, &err);
+    dc_alloc_fail_after(0);
+    CHECK(rc < 0);
+    CHECK_EQ_INT(mfx_commit(&f), 1);
+    char *s = mfx_state(&f);
+    CHECK_EQ_STR(s, "1|100|c|0|{\"a\":1}\n");
+    int64_t next = 0;
+    CHECK_OK(dc_merge_resume_offset(&next, f.t, "t", 0, &err), &err);
+    CHECK_EQ_INT(next, 1); /* offset 1 was not added: not committed either */
+    dc_free(s);
+    dc_free(big);
+    mfx_close(&f);
+}

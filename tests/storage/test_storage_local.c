@@ -200,3 +200,53 @@ TEST(storage_open_uris)
     dc_storage_free(s);
     dc_storage_free(NULL);
 }
+
+/* Directories synced, in order (dc_storage_local_test_on_dir_sync). */
+static char synced[16][256];
+static int n_synced;
+
+static void note_sync(const char *dir)
+{
+    if (n_synced < 16) snprintf(synced[n_synced++], sizeof synced[0], "%s", dir);
+}
+
+static bool was_synced(const char *dir)
+{
+    for (int i = 0; i < n_synced; i++)
+        if (strcmp(synced[i], dir) == 0) return true;
+    return false;
+}
+
+/* A directory the backend creates is synced into its parent before use:
+ * the file's own directory fsync does not make the directory's name durable
+ * (before, a crash could lose _delta_log/ or a partition directory with the
+ * synced commit in it). */
+TEST(storage_local_new_directories_synced_into_parents)
+{
+    char *root = dc_test_tmpdir("dc_dirsync");
+    char sub[256], a[300], ab[300];
+    snprintf(sub, sizeof sub, "%s/t", root);
+    snprintf(a, sizeof a, "%s/a", sub);
+    snprintf(ab, sizeof ab, "%s/a/b", sub);
+    dc_err err;
+    dc_storage *s = NULL;
+    CHECK_OK(dc_storage_local_open(&s, sub, &err), &err);
+    n_synced = 0;
+    dc_storage_local_test_on_dir_sync = note_sync;
+    CHECK_OK(dc_storage_put_if_absent(s, "a/b/c.json", "x", 1, &err), &err);
+    dc_storage_local_test_on_dir_sync = NULL;
+    CHECK(was_synced(root)); /* t/ made: synced into the tmpdir */
+    CHECK(was_synced(sub));  /* a/ into t/ */
+    CHECK(was_synced(a));    /* b/ into a/ */
+    CHECK(was_synced(ab));   /* the file into b/ */
+    /* existing directories are not synced again */
+    n_synced = 0;
+    dc_storage_local_test_on_dir_sync = note_sync;
+    CHECK_OK(dc_storage_write(s, "a/b/d.json", "x", 1, &err), &err);
+    dc_storage_local_test_on_dir_sync = NULL;
+    CHECK_EQ_INT(n_synced, 1);
+    CHECK(was_synced(ab));
+    dc_storage_free(s);
+    dc_test_rm_rf(root);
+    free(root);
+}
