@@ -201,12 +201,14 @@ out:
 
 static int local_write(dc_storage *s, const char *path, const void *p, size_t n, dc_err *err)
 {
+    dc_storage_count(&s->stats.put, 1);
     return put(s, path, p, n, false, err);
 }
 
 static int local_put_if_absent(dc_storage *s, const char *path, const void *p, size_t n,
                                dc_err *err)
 {
+    dc_storage_count(&s->stats.put, 1);
     return put(s, path, p, n, true, err);
 }
 
@@ -231,6 +233,7 @@ static int read_exact(int fd, uint64_t off, uint8_t *dst, size_t n, const char *
 
 static int local_read(dc_storage *s, const char *path, dc_buf *out, dc_err *err)
 {
+    dc_storage_count(&s->stats.get, 1);
     char *full = NULL;
     int fd = -1;
     int rc = full_path(&full, s, path, err);
@@ -263,6 +266,7 @@ out:
 static int local_read_range(dc_storage *s, const char *path, uint64_t offset, size_t n,
                             uint8_t *dst, dc_err *err)
 {
+    dc_storage_count(&s->stats.get, 1);
     char *full = NULL;
     int fd = -1;
     int rc = full_path(&full, s, path, err);
@@ -281,6 +285,7 @@ out:
 
 static int local_size(dc_storage *s, const char *path, uint64_t *size_out, dc_err *err)
 {
+    dc_storage_count(&s->stats.get, 1);
     char *full = NULL;
     int rc = full_path(&full, s, path, err);
     struct stat st;
@@ -292,6 +297,7 @@ static int local_size(dc_storage *s, const char *path, uint64_t *size_out, dc_er
 
 static int local_remove(dc_storage *s, const char *path, dc_err *err)
 {
+    dc_storage_count(&s->stats.del, 1);
     char *full = NULL;
     int rc = full_path(&full, s, path, err);
     if (rc == 0 && unlink(full) != 0) rc = os_error(err, "remove", full);
@@ -343,6 +349,7 @@ static int push_entry(dc_storage_list *l, int dfd, const char *name, dc_err *err
 static int local_list(dc_storage *s, const char *dir, const char *start_after,
                       dc_storage_list *out, dc_err *err)
 {
+    dc_storage_count(&s->stats.list, 1);
     char *full = NULL;
     DIR *d = NULL;
     size_t first = out->n;
@@ -409,6 +416,7 @@ static void lw_free(local_writer *w, bool unlink_tmp)
 
 static int lw_commit(dc_storage_writer *base, bool if_absent, dc_err *err)
 {
+    dc_storage_count(&base->s->stats.put, 1);
     local_writer *w = (local_writer *)base;
     int rc = lw_flush(w, err);
     if (rc == 0 && fsync(w->fd) != 0) rc = os_error(err, "fsync", w->tmp);
