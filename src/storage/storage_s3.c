@@ -449,6 +449,8 @@ int s3_do(dc_storage *s, s3_req *r, dc_err *err)
     dc_buf_init(&url, 64 * 1024);
     int rc = s3_url_build(&url, &c->conf, c->bucket, r->key, r->query, err);
     if (rc < 0) goto out;
+    /* The URL holds no secret (SigV4 goes in headers). */
+    DC_LOG(DC_LOG_TRACE, "storage", "%s %s", r->method, (const char *)url.data);
     CURLcode cc = CURLE_OK;
     s3_verdict v = S3_FAIL;
     int attempt_no;
@@ -474,9 +476,9 @@ out:
 
 /* ------------------------------------------------------------ the probe */
 
-/* 1 enforced, -1 not enforced, or a negative DC_E* (stored nowhere: the
- * next write probes again). */
-static int probe(dc_storage *s, dc_err *err)
+/* *verdict: 1 enforced, -1 not enforced. A failure (a negative DC_E*) is
+ * stored nowhere: the next write probes again. */
+static int probe(int *verdict_out, dc_storage *s, dc_err *err)
 {
     s3_ctx *c = s->ctx;
     char name[80];
@@ -512,7 +514,8 @@ static int probe(dc_storage *s, dc_err *err)
                s->root, name);
     s3_req_dispose(&del);
     dc_buf_dispose(&key);
-    return rc < 0 ? rc : verdict;
+    *verdict_out = verdict;
+    return rc;
 }
 
 int s3_check_writable(dc_storage *s, bool *enforced, dc_err *err)
@@ -522,12 +525,13 @@ int s3_check_writable(dc_storage *s, bool *enforced, dc_err *err)
     int p = c->probe, rc = 0;
     pthread_mutex_unlock(&c->mu);
     if (p == 0) {
-        rc = probe(s, err);
+        rc = probe(&p, s, err);
+        if (rc == 0 && p == 0) rc = dc_err_set(err, DC_EIO, "the second PUT of the probe "
+                                                             "neither failed nor succeeded");
         if (rc < 0) {
             dc_err_prefix(err, "storage %s: probing conditional writes", s->root);
             return rc;
         }
-        p = rc;
         pthread_mutex_lock(&c->mu);
         c->probe = p;
         pthread_mutex_unlock(&c->mu);

@@ -268,7 +268,11 @@ int s3_conf_resolve(s3_conf *c, const dc_storage_s3_opts *o, s3_getenv_fn env, v
                                                                : S3_DEFAULT_CONNECT_MS;
         c->request_timeout_ms = o && o->request_timeout_ms > 0 ? (long)o->request_timeout_ms
                                                                : S3_DEFAULT_REQUEST_MS;
-        c->max_attempts = o && o->max_attempts > 0 ? o->max_attempts : S3_DEFAULT_ATTEMPTS;
+        const char *ma = env(env_ctx, "AWS_MAX_ATTEMPTS");
+        const long env_attempts = ma && *ma ? strtol(ma, NULL, 10) : 0;
+        c->max_attempts = o && o->max_attempts > 0                  ? o->max_attempts
+                          : env_attempts > 0 && env_attempts <= 100 ? (int)env_attempts
+                                                                    : S3_DEFAULT_ATTEMPTS;
         rc = resolve_credentials(c, o, env, env_ctx, err);
     }
     if (rc < 0) s3_conf_dispose(c);

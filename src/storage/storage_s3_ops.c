@@ -249,8 +249,10 @@ static int s3_list(dc_storage *s, const char *dir, const char *start_after, dc_s
     char *token = NULL;
     int rc = s3_key(&prefix, c, dir, err);
     if (rc == 0 && prefix.len > 0) rc = dc_buf_puts(&prefix, "/", err);
+    if (rc == 0) rc = dc_buf_putc(&prefix, '\0', err); /* the text, '/' included */
     if (rc == 0 && start_after)
         rc = dc_buf_appendf(&start, err, "%s%s", (const char *)prefix.data, start_after);
+    if (rc == 0) rc = dc_buf_putc(&start, '\0', err);
     bool more = rc == 0;
     while (more) {
         rc = list_query(&q, token, (const char *)prefix.data,
