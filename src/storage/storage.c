@@ -20,6 +20,33 @@ void dc_storage_list_dispose(dc_storage_list *l)
     l->n = l->cap = 0;
 }
 
+int dc_storage_list_push(dc_storage_list *l, const char *name, size_t n, uint64_t size,
+                         int64_t mtime_ms, bool is_dir, dc_err *err)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        dc_storage_entry *e = dc_realloc(l->entries, cap * sizeof *e);
+        if (!e) return dc_err_set(err, DC_ENOMEM, "out of memory listing a directory");
+        l->entries = e;
+        l->cap = cap;
+    }
+    char *copy = dc_arena_strndup(&l->arena, name, n, err);
+    if (!copy) return DC_ENOMEM;
+    l->entries[l->n++] = (dc_storage_entry){copy, size, mtime_ms, is_dir};
+    return 0;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return strcmp(((const dc_storage_entry *)a)->name, ((const dc_storage_entry *)b)->name);
+}
+
+void dc_storage_list_sort(dc_storage_list *l, size_t first)
+{
+    if (l->n > first) /* an empty list: entries may be NULL */
+        qsort(l->entries + first, l->n - first, sizeof *l->entries, cmp_entry);
+}
+
 int dc_storage_open(dc_storage **out, const char *uri, dc_err *err)
 {
     *out = NULL;

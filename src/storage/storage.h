@@ -46,6 +46,11 @@ typedef struct dc_storage_list {
 
 void dc_storage_list_init(dc_storage_list *l);
 void dc_storage_list_dispose(dc_storage_list *l);
+/* Backends: appends an entry (name: n bytes, copied into the arena). */
+int dc_storage_list_push(dc_storage_list *l, const char *name, size_t n, uint64_t size,
+                         int64_t mtime_ms, bool is_dir, dc_err *err);
+/* Backends: sorts entries [first, n) by name. */
+void dc_storage_list_sort(dc_storage_list *l, size_t first);
 
 /* 2: remove_many (batched deletes: S3 DeleteObjects, 1000 keys a request). */
 #define DC_STORAGE_OPS_VERSION 2

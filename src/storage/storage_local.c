@@ -317,11 +317,6 @@ static int local_local_path(dc_storage *s, const char *path, dc_buf *out, dc_err
     return 0;
 }
 
-static int cmp_entry(const void *a, const void *b)
-{
-    return strcmp(((const dc_storage_entry *)a)->name, ((const dc_storage_entry *)b)->name);
-}
-
 static int push_entry(dc_storage_list *l, int dfd, const char *name, dc_err *err)
 {
     struct stat st;
@@ -329,21 +324,10 @@ static int push_entry(dc_storage_list *l, int dfd, const char *name, dc_err *err
         if (errno == ENOENT) return 0;  /* removed while listing */
         return os_error(err, "stat", name);
     }
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        dc_storage_entry *e = dc_realloc(l->entries, cap * sizeof *e);
-        if (!e) return dc_err_set(err, DC_ENOMEM, "out of memory listing a directory");
-        l->entries = e;
-        l->cap = cap;
-    }
-    char *copy = dc_arena_strndup(&l->arena, name, strlen(name), err);
-    if (!copy) return DC_ENOMEM;
-    dc_storage_entry *e = &l->entries[l->n++];
-    e->name = copy;
-    e->is_dir = S_ISDIR(st.st_mode);
-    e->size = e->is_dir ? 0 : (uint64_t)st.st_size;
-    e->mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
-    return 0;
+    const bool dir = S_ISDIR(st.st_mode);
+    return dc_storage_list_push(l, name, strlen(name), dir ? 0 : (uint64_t)st.st_size,
+                                (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000,
+                                dir, err);
 }
 
 static int local_list(dc_storage *s, const char *dir, const char *start_after,
@@ -372,8 +356,7 @@ static int local_list(dc_storage *s, const char *dir, const char *start_after,
         if (start_after && strcmp(nm, start_after) <= 0) continue;
         if ((rc = push_entry(out, dirfd(d), nm, err)) < 0) break;
     }
-    if (rc == 0 && out->n > first)  /* an empty directory: entries may be NULL */
-        qsort(out->entries + first, out->n - first, sizeof *out->entries, cmp_entry);
+    if (rc == 0) dc_storage_list_sort(out, first);
 out:
     if (d) closedir(d);
     dc_free(full);

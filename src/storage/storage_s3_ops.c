@@ -210,11 +210,6 @@ static int s3_remove_many(dc_storage *s, const char *const *paths, size_t n, dc_
 
 /* --------------------------------------------------------------- list */
 
-static int cmp_entry(const void *a, const void *b)
-{
-    return strcmp(((const dc_storage_entry *)a)->name, ((const dc_storage_entry *)b)->name);
-}
-
 /* The query of one ListObjectsV2 page, parameters sorted (SigV4's canonical
  * query string is sorted; curl signs the query as given). */
 static int list_query(dc_buf *q, const char *token, const char *prefix, const char *start,
@@ -270,8 +265,7 @@ static int s3_list(dc_storage *s, const char *dir, const char *start_after, dc_s
         token = page.next_token;
         more = rc == 0 && page.truncated;
     }
-    if (rc == 0 && out->n > first)
-        qsort(out->entries + first, out->n - first, sizeof *out->entries, cmp_entry);
+    if (rc == 0) dc_storage_list_sort(out, first);
     /* No keys under the prefix: the directory does not exist (objects stores
      * have no empty directories). With start_after, nothing newer is normal. */
     if (rc == 0 && out->n == first && !start_after)

@@ -180,23 +180,6 @@ bool s3_parse_time(int64_t *ms_out, const char *s, size_t n)
     return true;
 }
 
-/* Appends one entry named name (NUL-terminated, arena-copied). */
-static int push(dc_storage_list *l, const char *name, size_t n, uint64_t size, int64_t mtime,
-                bool is_dir, dc_err *err)
-{
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        dc_storage_entry *e = dc_realloc(l->entries, cap * sizeof *e);
-        if (!e) return dc_err_set(err, DC_ENOMEM, "out of memory listing a directory");
-        l->entries = e;
-        l->cap = cap;
-    }
-    char *copy = dc_arena_strndup(&l->arena, name, n, err);
-    if (!copy) return DC_ENOMEM;
-    l->entries[l->n++] = (dc_storage_entry){copy, size, mtime, is_dir};
-    return 0;
-}
-
 /* The name of key (decoded in b) under prefix: false when not directly under it. */
 static bool name_under(const char **name, size_t *n, const dc_buf *b, const char *prefix,
                        bool is_dir)
@@ -235,7 +218,7 @@ static int parse_contents(dc_storage_list *out, s3_span c, dc_buf *b, const char
     const char *name;
     size_t n;
     if (!name_under(&name, &n, b, prefix, false)) return 0;
-    return push(out, name, n, size, mtime, false, err);
+    return dc_storage_list_push(out, name, n, size, mtime, false, err);
 }
 
 static int parse_prefix(dc_storage_list *out, s3_span c, dc_buf *b, const char *prefix,
@@ -248,7 +231,7 @@ static int parse_prefix(dc_storage_list *out, s3_span c, dc_buf *b, const char *
     const char *name;
     size_t n;
     if (!name_under(&name, &n, b, prefix, true)) return 0;
-    return push(out, name, n, 0, 0, true, err);
+    return dc_storage_list_push(out, name, n, 0, 0, true, err);
 }
 
 int s3_list_parse(s3_list_page *page, dc_storage_list *out, const char *body, size_t n,
