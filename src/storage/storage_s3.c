@@ -324,6 +324,12 @@ static void set_options(void *h, const s3_ctx *c, const s3_req *r, const char *u
         curl_easy_setopt(h, CURLOPT_USERNAME, c->conf.access_key_id);
         curl_easy_setopt(h, CURLOPT_PASSWORD, c->conf.secret_access_key);
     }
+    /* libcurl silently sends a request again when a reused connection dies
+     * before the reply; for a conditional PUT that hides the first attempt
+     * (which may have taken effect) and shows us only the retry's 412. A
+     * fresh connection is never retried that way, so every attempt is ours
+     * to count. */
+    if (r->conditional) curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
     if (strcmp(r->method, "GET") == 0) {
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     } else if (strcmp(r->method, "HEAD") == 0) {

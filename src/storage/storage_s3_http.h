@@ -50,6 +50,7 @@ typedef struct s3_req {
     const char *hdr[4];      /* extra "Name: value" headers, NULL-terminated */
     uint64_t *counter;       /* which request counter to bump (&s->stats.get...) */
     bool is_write;           /* a lost reply leaves the outcome unknown */
+    bool conditional;        /* put-if-absent: never on a reused connection (below) */
     dc_buf *sink;            /* 2xx body goes here (NULL: a reply buffer of the request) */
     uint8_t *dst;            /* or into dst (range reads), at most dst_n bytes */
     size_t dst_n;            /* capacity of dst */

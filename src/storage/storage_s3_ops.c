@@ -107,7 +107,10 @@ static int put_object(dc_storage *s, const char *path, const void *p, size_t n, 
     r.body = n ? p : "";
     r.body_n = n;
     r.is_write = true;
-    if (if_absent && enforced) r.hdr[0] = s3_if_absent_header(c);
+    if (if_absent && enforced) {
+        r.hdr[0] = s3_if_absent_header(c);
+        r.conditional = true;
+    }
     if (rc == 0) rc = s3_do(s, &r, err);
     if (if_absent && r.maybe_applied && rc < 0) {
         /* Our earlier attempt may be the object now present (412), or may
@@ -373,7 +376,10 @@ static int upload_complete(s3_writer *w, bool if_absent, dc_err *err)
     r.body = body.data;
     r.body_n = body.len;
     r.is_write = true;
-    if (if_absent) r.hdr[0] = s3_if_absent_header(s->ctx);
+    if (if_absent) {
+        r.hdr[0] = s3_if_absent_header(s->ctx);
+        r.conditional = true;
+    }
     if (rc == 0) rc = s3_do(s, &r, err);
     /* 200 with an <Error> body is a failure too (S3 reports late errors so). */
     if (rc == 0 && r.reply.len && memmem(r.reply.data, r.reply.len, "<Error>", 7)) {

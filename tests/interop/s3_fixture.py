@@ -89,10 +89,16 @@ class MotoServer:
 
 
 class UnsafeProxy:
-    """Forwards to moto, dropping If-None-Match / x-oss-forbid-overwrite."""
+    """Forwards to moto, dropping If-None-Match / x-oss-forbid-overwrite
+    (strip=True), and/or losing the reply of the first `lose_reply` PUTs
+    whose path ends with `lose_suffix`: the request takes effect at moto,
+    then the connection is closed without an answer (a reply lost in the
+    network, the case that makes a commit's outcome unknown)."""
 
-    def __init__(self, target_port: int):
+    def __init__(self, target_port: int, *, strip=True, lose_suffix=None, lose_reply=0):
         tp = target_port
+        proxy = self
+        self.lost = 0
 
         class H(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -100,13 +106,19 @@ class UnsafeProxy:
             def _fwd(self):
                 n = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(n) if n else None
-                hdrs = {k: v for k, v in self.headers.items()
-                        if k.lower() not in ("if-none-match", "x-oss-forbid-overwrite",
-                                             "connection")}
+                drop = ("connection",) + (("if-none-match", "x-oss-forbid-overwrite")
+                                          if strip else ())
+                hdrs = {k: v for k, v in self.headers.items() if k.lower() not in drop}
                 c = http.client.HTTPConnection("127.0.0.1", tp, timeout=30)
                 c.request(self.command, self.path, body=body, headers=hdrs)
                 r = c.getresponse()
                 data = r.read()
+                if (lose_suffix and self.command == "PUT" and proxy.lost < lose_reply
+                        and self.path.split("?")[0].endswith(lose_suffix)):
+                    proxy.lost += 1
+                    self.close_connection = True
+                    c.close()
+                    return
                 self.send_response(r.status)
                 for k, v in r.getheaders():
                     if k.lower() not in ("transfer-encoding", "connection", "content-length"):
