@@ -7,6 +7,7 @@ never shows in any output or log.
 """
 import http.client
 import json
+import re
 import os
 import subprocess
 import time
@@ -444,3 +445,17 @@ def test_commit_reply_lost_nothing_lost(s3, tmp_path):
             check_state(s3, t, sample_values())
     finally:
         proxy.stop()
+    # A restart builds the key index from that file: only its key, ts_ms,
+    # offset and operation_type chunks are downloaded, not json_record.
+    with open(src, "a") as f:
+        row = {"id": 5, "first_name": "g", "last_name": "l", "email": "e", "score": 2,
+               "note": "x"}
+        f.write(cdcgen.envelope("u", None, row, 1714557600000 + n + 1) + "\n")
+    p = dc(s3, ["ingest", "--source", f"file:{src}", "--table", t, "--once", "--log-level",
+                "debug"])
+    assert_ok(p, "resume over a large file")
+    m = re.search(r"requests: GET (\d+).*?(\d+) bytes in", p.stderr.decode())
+    assert m, p.stderr.decode()[-2000:]
+    assert int(m.group(2)) < max(sizes) // 4, f"{m.group(2)} bytes read for the index"
+    got = cdcgen.read_table(t, storage_options=s3.storage_options())
+    assert got[("5",)]["json_record"]["first_name"] == "g"
