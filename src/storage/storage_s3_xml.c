@@ -121,6 +121,10 @@ bad:
 int s3_xml_text(dc_buf *out, s3_span sp, dc_err *err)
 {
     const char *p = sp.p, *end = sp.p + sp.n;
+    /* XML has no NUL character; one would cut the C string short (a key or
+     * an upload id that is not the one sent). */
+    if (memchr(p, '\0', sp.n))
+        return dc_err_set(err, DC_ECORRUPT, "S3 reply: a NUL byte in XML text");
     while (p < end) {
         const char *amp = memchr(p, '&', (size_t)(end - p));
         const char *stop = amp ? amp : end;
