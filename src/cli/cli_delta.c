@@ -20,7 +20,8 @@ static const char usage[] =
     "        --files also lists the live data files (decoded paths)\n"
     "  deltacdc history TABLE [--json]\n"
     "        one line per commit, newest first: version, timestamp, operation, parameters\n"
-    "TABLE is a directory or a file:// URI.\n";
+    "TABLE is a directory, a file:// URI or s3://bucket/prefix (settings from the AWS\n"
+    "environment: AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, ...; see README).\n";
 
 typedef struct opts {
     const char *cmd;       /* "cat", "inspect", "history" */

@@ -9,6 +9,7 @@
 
 #include "../config/config.h"
 #include "../daemon/ingest.h"
+#include "../storage/storage.h"
 
 static const char usage[] =
     "usage: deltacdc ingest [-c pipeline.yaml] [--source URI] [--table PATH] [--key COL[,COL]]\n"
@@ -25,7 +26,8 @@ static const char usage[] =
     "                       (file: one Debezium record value per line; the line number is\n"
     "                       its offset; null is a tombstone; a resume checks the input is\n"
     "                       the one the table's position was recorded for)\n"
-    "  --table PATH         the table to write (directory or file:// URI); with Kafka,\n"
+    "  --table PATH         the table to write (directory, file:// or s3://bucket/prefix:\n"
+    "                       storage.s3 settings, else the AWS environment); with Kafka,\n"
     "                       {db} and {table} of the topic may appear in it\n"
     "  --key COL[,COL]      key columns (default: the table's, or the Kafka record key's)\n"
     "  --format raw|typed   raw: the seed's table (key, ts_ms, json_record, operation_type,\n"
@@ -130,6 +132,30 @@ static int parse(dc_config *c, bool *once, int argc, char **argv, dc_err *err)
     return 0;
 }
 
+/* storage.s3.* of the pipeline file for every s3:// table (unset keys: the
+ * AWS environment, as the other commands use it). */
+static int configure_s3(const dc_config *c, dc_err *err)
+{
+    dc_storage_s3_opts o;
+    dc_storage_s3_opts_init(&o);
+    o.endpoint = c->s3_endpoint;
+    o.region = c->s3_region;
+    o.path_style = c->s3_path_style == DC_CFG_S3_PATH_PATH      ? 1
+                   : c->s3_path_style == DC_CFG_S3_PATH_VIRTUAL ? 0
+                                                                : -1;
+    o.verify_tls = c->s3_verify_tls ? 1 : 0;
+    o.ca_file = c->s3_ca_file;
+    o.allow_unsafe_single_writer = c->s3_allow_unsafe ? 1 : -1;
+    o.access_key_id = c->s3_access_key_id;
+    o.secret_access_key = c->s3_secret_access_key;
+    o.session_token = c->s3_session_token;
+    o.profile = c->s3_profile;
+    o.connect_timeout_ms = c->s3_connect_timeout_ms;
+    o.request_timeout_ms = c->s3_request_timeout_ms;
+    o.max_attempts = (int)c->s3_max_attempts;
+    return dc_storage_s3_configure(&o, err);
+}
+
 int dc_cli_ingest(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
@@ -151,6 +177,11 @@ int dc_cli_ingest(int argc, char **argv)
         goto out;
     }
     dc_log_set_level((dc_log_level)c.log_level);
+    if ((rc = configure_s3(&c, &err)) < 0) {
+        fprintf(stderr, "deltacdc ingest: %s\n", err.msg);
+        status = 2;
+        goto out;
+    }
     install_handlers();
     dc_ingest_opts o = {.cfg = &c, .once = once, .stop = &stop_requested};
     dc_ingest_stats stats;

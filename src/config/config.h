@@ -60,6 +60,7 @@ enum { DC_CFG_MODE_DV = 0, DC_CFG_MODE_COW = 1 };
 enum { DC_CFG_ON_ERROR_FAIL = 0, DC_CFG_ON_ERROR_DEAD_LETTER = 1 };
 enum { DC_CFG_OPTIMIZE_AUTO = 0, DC_CFG_OPTIMIZE_OFF = 1 };
 enum { DC_CFG_VACUUM_AUTO = 0, DC_CFG_VACUUM_OFF = 1 };
+enum { DC_CFG_S3_PATH_AUTO = 0, DC_CFG_S3_PATH_PATH = 1, DC_CFG_S3_PATH_VIRTUAL = 2 };
 
 /* One entry of `tables:`. */
 typedef struct dc_config_table {
@@ -108,6 +109,19 @@ typedef struct dc_config {
     int vacuum;                      /* DC_CFG_VACUUM_* (maintenance.vacuum) */
     int64_t vacuum_interval_ms;      /* maintenance.vacuum_interval */
     int64_t vacuum_retention_ms;     /* maintenance.vacuum_retention (0: the table's) */
+    const char *s3_endpoint;         /* storage.s3.endpoint (NULL: environment) */
+    const char *s3_region;           /* storage.s3.region (NULL: environment) */
+    int s3_path_style;               /* DC_CFG_S3_PATH_* */
+    bool s3_verify_tls;              /* storage.s3.verify_tls */
+    const char *s3_ca_file;          /* storage.s3.ca_file */
+    bool s3_allow_unsafe;            /* storage.s3.allow_unsafe_single_writer */
+    const char *s3_access_key_id;    /* storage.s3.access_key_id */
+    const char *s3_secret_access_key; /* storage.s3.secret_access_key (secret) */
+    const char *s3_session_token;    /* storage.s3.session_token (secret) */
+    const char *s3_profile;          /* storage.s3.profile */
+    int64_t s3_connect_timeout_ms;   /* storage.s3.connect_timeout */
+    int64_t s3_request_timeout_ms;   /* storage.s3.request_timeout */
+    int64_t s3_max_attempts;         /* storage.s3.max_attempts */
 } dc_config;
 
 /* One row of the table. */

@@ -64,7 +64,7 @@ const dc_cfg_key dc_cfg_keys[] = {
             "under the file's canonical path, so a second run resumes after the first."},
     {.key = "warehouse", .type = DC_CFG_STR, .offset = CF(warehouse), .def = "./lake",
      .doc = "Root of the tables: {warehouse} in tables[].path and dead_letter.path. A "
-            "directory or a file:// URI."},
+            "directory, a file:// URI, or s3://bucket/prefix (settings: storage.s3)."},
     {.key = "tables", .type = DC_CFG_TABLES, .offset = 0,
      .doc = "Which topics go to which Delta table, in order: a topic goes to the first "
             "entry whose match fits. Records of topics no entry matches stop the pipeline "
@@ -198,6 +198,66 @@ const dc_cfg_key dc_cfg_keys[] = {
             "delta.deletedFileRetentionDuration (1 week when unset). A value below the "
             "table's is refused (the run is skipped with a warning), as Delta's retention "
             "check does."},
+    SEC("storage", "Where tables live besides local disks."),
+    SEC("storage.s3", "S3-compatible object stores (AWS S3, MinIO, Ceph, OSS) for s3:// "
+                      "locations. Unset keys fall back to the standard AWS environment "
+                      "variables, then ~/.aws/credentials; the CLI commands use the "
+                      "environment alone when no pipeline file is given."),
+    {.key = "storage.s3.endpoint", .type = DC_CFG_STR, .offset = CF(s3_endpoint),
+     .example = "http://127.0.0.1:9000", .example_off = true,
+     .doc = "http[s]://host[:port] of the store (unset: AWS_ENDPOINT_URL, else AWS's "
+            "https://s3.<region>.amazonaws.com). An endpoint on aliyuncs.com is Alibaba OSS: "
+            "commits then use x-oss-forbid-overwrite."},
+    {.key = "storage.s3.region", .type = DC_CFG_STR, .offset = CF(s3_region),
+     .example = "us-east-1", .example_off = true,
+     .doc = "Signing region (unset: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1)."},
+    {.key = "storage.s3.path_style", .type = DC_CFG_ENUM, .offset = CF(s3_path_style),
+     .def = "auto", .values = "auto|path|virtual",
+     .doc = "Addressing: path (http://host/bucket/key) or virtual (http://bucket.host/key). "
+            "auto: path-style with a custom endpoint, virtual-host on AWS."},
+    {.key = "storage.s3.verify_tls", .type = DC_CFG_BOOL, .offset = CF(s3_verify_tls),
+     .def = "true",
+     .doc = "Verify the server's TLS certificate and host name. false only for a test "
+            "store: anyone on the path could read and change the table."},
+    {.key = "storage.s3.ca_file", .type = DC_CFG_STR, .offset = CF(s3_ca_file),
+     .example = "/etc/ssl/private-ca.pem", .example_off = true,
+     .doc = "PEM bundle of the CAs to trust (unset: AWS_CA_BUNDLE, else the system's)."},
+    {.key = "storage.s3.allow_unsafe_single_writer", .type = DC_CFG_BOOL,
+     .offset = CF(s3_allow_unsafe), .def = "false",
+     .doc = "Commits need a store that enforces conditional PUTs (If-None-Match: *): before "
+            "its first write to a table deltacdc checks it with a probe object under "
+            "_deltacdc_probe/ (then removed) and refuses to write to a store that ignores "
+            "the header. true writes anyway, for a table with exactly ONE writer (two would "
+            "overwrite each other's commits); like delta-rs's AWS_S3_ALLOW_UNSAFE_RENAME, "
+            "which also turns it on."},
+    {.key = "storage.s3.access_key_id", .type = DC_CFG_STR, .offset = CF(s3_access_key_id),
+     .example = "${AWS_ACCESS_KEY_ID}", .example_off = true,
+     .doc = "Access key (unset: AWS_ACCESS_KEY_ID, then the credentials file's profile; "
+            "none at all: unsigned requests)."},
+    {.key = "storage.s3.secret_access_key", .type = DC_CFG_STR,
+     .offset = CF(s3_secret_access_key), .secret = true,
+     .example = "${AWS_SECRET_ACCESS_KEY}", .example_off = true,
+     .doc = "Secret key, set with access_key_id; write it as ${ENV}. Never printed or "
+            "logged."},
+    {.key = "storage.s3.session_token", .type = DC_CFG_STR, .offset = CF(s3_session_token),
+     .secret = true, .example = "${AWS_SESSION_TOKEN}", .example_off = true,
+     .doc = "Temporary credentials' token (unset: AWS_SESSION_TOKEN). Never printed or "
+            "logged."},
+    {.key = "storage.s3.profile", .type = DC_CFG_STR, .offset = CF(s3_profile),
+     .example = "default", .example_off = true,
+     .doc = "Profile of the shared credentials file (unset: AWS_PROFILE, else default; "
+            "file: AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials)."},
+    {.key = "storage.s3.connect_timeout", .type = DC_CFG_DURATION,
+     .offset = CF(s3_connect_timeout_ms), .def = "10s", .min = 100, .max = 600000,
+     .doc = "Time to connect to the store, per attempt."},
+    {.key = "storage.s3.request_timeout", .type = DC_CFG_DURATION,
+     .offset = CF(s3_request_timeout_ms), .def = "5m", .min = 1000, .max = 3600000,
+     .doc = "Time for a whole request, per attempt (a multipart part is 8 MiB)."},
+    {.key = "storage.s3.max_attempts", .type = DC_CFG_INT, .offset = CF(s3_max_attempts),
+     .def = "6", .min = 1, .max = 100,
+     .doc = "Tries per request: 5xx, 429/SlowDown, timeouts and network errors are retried "
+            "with exponential backoff (100 ms doubling to 5 s, full jitter). A commit whose "
+            "reply was lost is resolved by reading the log back, never blindly retried."},
     {.key = "log_level", .type = DC_CFG_ENUM, .offset = CF(log_level), .def = "info",
      .values = "error|warn|info|debug|trace",
      .doc = "Log threshold; INFO logs one line per committed batch."},

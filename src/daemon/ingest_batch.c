@@ -148,13 +148,23 @@ static int replay(ing_state *st, ing_slot *s, dc_err *err)
     return 0;
 }
 
-static void log_batch(const ing_slot *s, const dc_merge_result *r)
+static void log_batch(ing_slot *s, const dc_merge_result *r)
 {
     DC_LOG(DC_LOG_INFO, "ingest",
            "batch %s: %" PRIu64 " records in, %" PRIu64 " inserted, %" PRIu64 " updated, %"
            PRIu64 " deleted, %" PRIu64 " stale, merged in %.1f ms, version %" PRId64,
            s->path, s->n_in, r->inserted, r->updated, r->deleted, r->stale, r->seconds * 1000.0,
            r->version);
+    if (DC_LOG_DEBUG > dc_log_threshold || !s->table) return;
+    /* Storage requests since the last batch line (object stores bill them). */
+    dc_storage_stats now, d;
+    dc_storage_stats_get(dc_delta_snapshot_storage(dc_merge_table_snapshot(s->table)), &now);
+    dc_storage_stats_sub(&d, &now, &s->req_mark);
+    s->req_mark = now;
+    DC_LOG(DC_LOG_DEBUG, "ingest",
+           "batch %s: requests: GET %" PRIu64 ", PUT %" PRIu64 ", LIST %" PRIu64 ", DELETE %"
+           PRIu64 ", retries %" PRIu64 "; %" PRIu64 " bytes in, %" PRIu64 " bytes out",
+           s->path, d.get, d.put, d.list, d.del, d.retries, d.bytes_in, d.bytes_out);
 }
 
 /* Commits the slot's batch; then tells the source what is committed. */

@@ -80,6 +80,8 @@ typedef struct ing_slot {
     double last_optimize;       /* monotonic seconds of the last OPTIMIZE check (0: none) */
     double last_vacuum;         /* monotonic seconds of the last VACUUM (0: none yet) */
     double last_log_cleanup;    /* monotonic seconds of the last log cleanup (0: none yet) */
+    dc_storage_stats req_mark;  /* the table storage's request counters at the last batch
+                                   line (debug level: requests per batch) */
 } ing_slot;
 
 /* A topic seen, and the table it goes to. */

@@ -400,6 +400,15 @@ void dc_delta_scan_free(dc_delta_scan *sc);
  * DC_EUNSUPPORTED. */
 int dc_delta_path_to_storage(dc_buf *out, const char *uri_path, dc_err *err);
 
+/* Opens the data file at storage path `path` for reading (delta_pqfile.c):
+ * mapped on a local backend; on an object store read whole into `hold`, or,
+ * when `some_columns` (the caller reads only some columns) and the file is
+ * large, sparsely: the footer by range now, each column chunk by range on
+ * its first read, so unread columns are never downloaded. `hold` (caller-
+ * initialised, disposed by the caller after the reader) owns the bytes. */
+int dc_delta_pq_open(dc_pq_reader **out, dc_buf *hold, dc_storage *s, const char *path,
+                     bool some_columns, dc_err *err);
+
 /* =====================================================================
  * WRITE SIDE (delta_create.c, delta_commit.c, delta_conflict.c,
  * delta_stats.c, delta_dv_write.c, delta_checkpoint_write.c,

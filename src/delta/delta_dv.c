@@ -440,37 +440,47 @@ static uint32_t load_be32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* Reads the framed bitmap of a 'u'/'p' DV: version byte, size, data, CRC. */
+/* A DV this close to the start of its file is read with the version byte in
+ * one request (object stores bill per request; deltacdc and Spark write one
+ * DV per file at offset 1). */
+#define DV_READ_TOGETHER 4096
+
+/* Reads the framed bitmap of a 'u'/'p' DV: version byte, size, data, CRC.
+ * The log gives the size, so the frame and bitmap are one range read. */
 static int read_dv_file(dc_buf *bitmap, dc_storage *s, const dc_delta_dv_desc *dv, dc_err *err)
 {
     dc_buf path;
     dc_buf_init(&path, 64 * 1024);
-    uint8_t ver, frame[4];
+    uint8_t ver = 0;
     const size_t size = (size_t)dv->size_in_bytes;
+    const uint64_t off = (uint64_t)dv->offset;
+    const size_t head = off <= DV_READ_TOGETHER ? (size_t)off : 0; /* bytes before the frame */
     int rc = dc_delta_dv_file_path(&path, dv, err);
     if (rc == 0) rc = dc_buf_putc(&path, '\0', err);
     const char *file = (const char *)path.data;
-    if (rc == 0) rc = dc_storage_read_range(s, file, 0, 1, &ver, err);
+    if (rc == 0 && size > DC_DELTA_MAX_DV_BYTES)
+        rc = dc_err_set(err, DC_ELIMIT, "%s: deletion vector of %zu bytes exceeds the limit", file,
+                        size);
+    if (rc == 0 && off > DV_READ_TOGETHER) rc = dc_storage_read_range(s, file, 0, 1, &ver, err);
+    if (rc == 0) rc = dc_buf_reserve(bitmap, head + size + 8, err);
+    if (rc == 0)
+        rc = dc_storage_read_range(s, file, off - head, head + size + 8, bitmap->data, err);
+    if (rc == 0 && off <= DV_READ_TOGETHER) ver = bitmap->data[0];
     if (rc == 0 && ver != DV_FILE_VERSION)
         rc = dc_err_set(err, DC_ECORRUPT, "%s: deletion vector file version %u, expected 1", file,
                         ver);
-    if (rc == 0) rc = dc_storage_read_range(s, file, (uint64_t)dv->offset, 4, frame, err);
+    const uint8_t *frame = bitmap->data + head;
     if (rc == 0 && load_be32(frame) != size)
         rc = dc_err_set(err, DC_ECORRUPT,
                         "%s: deletion vector at offset %d has size %u, the log says %zu", file,
                         (int)dv->offset, load_be32(frame), size);
-    if (rc == 0 && size > DC_DELTA_MAX_DV_BYTES)
-        rc = dc_err_set(err, DC_ELIMIT, "%s: deletion vector of %zu bytes exceeds the limit", file,
-                        size);
-    if (rc == 0) rc = dc_buf_reserve(bitmap, size + 4, err);
-    if (rc == 0)
-        rc = dc_storage_read_range(s, file, (uint64_t)dv->offset + 4, size + 4, bitmap->data, err);
     if (rc == 0) {
-        uint32_t want = load_be32(bitmap->data + size), got = dc_delta_crc32(bitmap->data, size);
+        uint32_t want = load_be32(frame + 4 + size), got = dc_delta_crc32(frame + 4, size);
         if (want != got)
             rc = dc_err_set(err, DC_ECORRUPT,
                             "%s: deletion vector at offset %d: CRC-32 %08x, stored %08x", file,
                             (int)dv->offset, got, want);
+        memmove(bitmap->data, frame + 4, size);
         bitmap->len = size;
     }
     dc_buf_dispose(&path);
@@ -481,7 +491,7 @@ int dc_delta_dv_load(dc_delta_dv **out, dc_storage *s, const dc_delta_dv_desc *d
 {
     *out = NULL;
     dc_buf bitmap;
-    dc_buf_init(&bitmap, DC_DELTA_MAX_DV_BYTES + 8);
+    dc_buf_init(&bitmap, DC_DELTA_MAX_DV_BYTES + 8 + DV_READ_TOGETHER);
     int rc = 0;
     if (dv->storage_type == 'i') {
         const char *z = dv->path_or_inline;

@@ -610,33 +610,42 @@ int dc_delta_snapshot_update(dc_delta_snapshot *snap, int64_t version, dc_err *e
     if (version >= 0 && version < snap->version)
         return dc_err_set(err, DC_EINVAL, "delta: can not update snapshot %lld back to %lld",
                           (long long)snap->version, (long long)version);
-    segment g = {0};
     dc_delta_commit **commits = NULL;
-    int64_t target = version, n = 0;
+    int64_t target = version, n = 0, cap = 0;
     int rc = 0;
-    /* The latest version takes a listing; a given one does not (commits are
-     * read by name), so following one's own commits costs the same however
-     * long the log grows (a local listing reads the whole directory). */
-    if (target < 0) {
-        rc = list_log(&g, snap->storage, snap->version, err);
-        target = snap->version;
-        for (size_t i = 0; rc == 0 && i < g.n; i++)
-            if (g.files[i].ln.kind == LOG_COMMIT && g.files[i].ln.version > target)
-                target = g.files[i].ln.version;
-        if (rc == 0) rc = check_commits(&g, snap->storage, snap->version + 1, target, true, err);
-    }
-    if (rc == 0 && target > snap->version) {
-        commits = dc_calloc((size_t)(target - snap->version), sizeof *commits);
-        if (!commits) rc = dc_err_set(err, DC_ENOMEM, "out of memory");
-    }
-    /* Read and parse everything first: a bad commit leaves the snapshot as it was. */
-    for (int64_t v = snap->version + 1; rc == 0 && v <= target; v++, n++) {
+    /* The latest version: the next commits are read by name until one is
+     * missing, as a given version's are, so following the log costs one
+     * read per new commit plus one miss, never a listing (a LIST of the log
+     * on every batch is the dearest request on an object store, and a local
+     * listing reads the whole directory). Commit files appear whole (put-if-
+     * absent), and log cleanup only removes old ones, so no gap can hide a
+     * newer commit. Read and parse everything first: a bad commit leaves
+     * the snapshot as it was. */
+    const bool latest = target < 0;
+    for (int64_t v = snap->version + 1; rc == 0 && (latest || v <= target); v++, n++) {
+        if (n == cap) {
+            const int64_t want = latest ? (cap ? cap * 2 : 4) : target - snap->version;
+            dc_delta_commit **grown = dc_realloc(commits, (size_t)want * sizeof *commits);
+            if (!grown) {
+                rc = dc_err_set(err, DC_ENOMEM, "out of memory");
+                break;
+            }
+            commits = grown;
+            cap = want;
+        }
+        commits[n] = NULL;
         rc = dc_delta_commit_read(&commits[n], snap->storage, v, err);
+        if (rc == DC_ENOTFOUND && latest) {
+            dc_err_clear(err);
+            rc = 0;
+            break;
+        }
         if (rc == DC_ENOTFOUND)
             rc = dc_err_set(err, DC_ENOTFOUND, "%s: version %lld does not exist (updating "
                             "snapshot %lld to %lld)", snap->storage->root, (long long)v,
                             (long long)snap->version, (long long)target);
     }
+    if (latest) target = snap->version + n;
     bool applying = rc == 0 && n > 0;
     for (int64_t i = 0; rc == 0 && i < n; i++)
         for (size_t k = 0; rc == 0 && k < commits[i]->n_actions; k++)
@@ -648,6 +657,5 @@ int dc_delta_snapshot_update(dc_delta_snapshot *snap, int64_t version, dc_err *e
     if (applying && rc < 0) snap->broken = true; /* never half-updated and looking whole */
     for (int64_t i = 0; i < n; i++) dc_delta_commit_free(commits[i]);
     dc_free(commits);
-    segment_dispose(&g);
     return rc;
 }

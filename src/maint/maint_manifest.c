@@ -82,7 +82,8 @@ static int partition_dir(mf *v, const dc_delta_add *a, dc_err *err)
     return 0;
 }
 
-/* "file:" + absolute path of a live file, into v->tmp (NUL-terminated). */
+/* "file:" + absolute path of a live file (on an object store its URI),
+ * into v->tmp (NUL-terminated). */
 static int file_line(mf *v, const dc_delta_add *a, dc_err *err)
 {
     dc_buf p;
@@ -92,6 +93,11 @@ static int file_line(mf *v, const dc_delta_add *a, dc_err *err)
     if (rc == DC_EUNSUPPORTED) {  /* a URI of another scheme: already absolute */
         dc_err_clear(err);
         rc = dc_buf_puts(&v->tmp, a->path, err);
+    } else if (rc == 0 && !v->s->ops->local_path) {
+        /* An object store: the table's URI ("s3://bucket/prefix/part-...",
+         * what Athena and Trino read), paths relative to it. */
+        rc = dc_buf_appendf(&v->tmp, err, "%s/", v->s->root);
+        if (rc == 0) rc = dc_buf_append(&v->tmp, p.data, p.len, err);
     } else if (rc == 0) {
         rc = dc_buf_puts(&v->tmp, "file:", err);
         if (rc == 0 && (p.len == 0 || p.data[0] != '/'))

@@ -90,6 +90,14 @@ int mt_root_init(mt_root *r, dc_storage *s, dc_err *err)
 {
     dc_buf_init(&r->abs, PATH_MAX * 4);
     dc_buf_init(&r->real, PATH_MAX * 4);
+    /* An object store has no filesystem root: absolute paths are never
+     * inside it (abs and real stay empty; Delta paths there are relative). */
+    if (!s->ops->local_path) {
+        int rc = mt_buf_z(&r->abs, err);
+        if (rc == 0) rc = mt_buf_z(&r->real, err);
+        if (rc < 0) mt_root_dispose(r);
+        return rc;
+    }
     dc_buf local;
     dc_buf_init(&local, PATH_MAX * 4);
     int rc = dc_storage_local_path(s, "", &local, err);

@@ -259,30 +259,38 @@ static int recheck_live(vac *v, dc_err *err)
 
 /* --------------------------------------------------------------- deleting */
 
+/* Files removed per storage request (S3 DeleteObjects takes 1000 keys). */
+#define VACUUM_DELETE_BATCH 1000
+
 static int delete_all(vac *v, dc_err *err)
 {
     dc_maint_vacuum_result *r = v->res;
+    const char *batch[VACUUM_DELETE_BATCH];
     uint64_t total_bytes = 0;
     for (size_t i = 0; i < v->n_files; i++) total_bytes += v->files[i].size;
-    for (size_t i = 0; i < v->n_files; i++) {
-        const vac_file *f = &v->files[i];
-        /* Paired with consider(): never delete what a retained version uses. */
-        DC_ASSERT(!mt_strset_has(&v->keep, f->path, strlen(f->path)));
-        if (!v->o->dry_run) {
-            const int rc = dc_storage_remove(v->s, f->path, err);
-            if (rc == DC_ENOTFOUND) {
-                dc_err_clear(err);  /* a concurrent vacuum got it first */
-            } else if (rc < 0) {
-                dc_err_prefix(err, "vacuum (%llu of %zu files removed)",
-                              (unsigned long long)r->files_removed, v->n_files);
-                return rc;
-            }
+    for (size_t i = 0; i < v->n_files;) {
+        const size_t n = v->n_files - i < VACUUM_DELETE_BATCH ? v->n_files - i
+                                                              : VACUUM_DELETE_BATCH;
+        for (size_t j = 0; j < n; j++) {
+            /* Paired with consider(): never delete what a retained version uses. */
+            DC_ASSERT(!mt_strset_has(&v->keep, v->files[i + j].path, strlen(v->files[i + j].path)));
+            batch[j] = v->files[i + j].path;
         }
-        r->files_removed++;
-        r->bytes_removed += f->size;
-        if (v->o->on_file) v->o->on_file(v->o->ctx, f->path, f->size);
-        if (r->files_removed % DC_MAINT_PROGRESS_EVERY == 0)
-            report(v, "deleting", r->files_removed, v->n_files, r->bytes_removed, total_bytes);
+        /* Missing files are not an error: a concurrent vacuum got them first. */
+        const int rc = v->o->dry_run ? 0 : dc_storage_remove_many(v->s, batch, n, err);
+        if (rc < 0) {
+            dc_err_prefix(err, "vacuum (%llu of %zu files removed)",
+                          (unsigned long long)r->files_removed, v->n_files);
+            return rc;
+        }
+        for (size_t j = 0; j < n; j++, i++) {
+            const vac_file *f = &v->files[i];
+            r->files_removed++;
+            r->bytes_removed += f->size;
+            if (v->o->on_file) v->o->on_file(v->o->ctx, f->path, f->size);
+            if (r->files_removed % DC_MAINT_PROGRESS_EVERY == 0)
+                report(v, "deleting", r->files_removed, v->n_files, r->bytes_removed, total_bytes);
+        }
     }
     report(v, "deleting", r->files_removed, v->n_files, r->bytes_removed, total_bytes);
     return 0;

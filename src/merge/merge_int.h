@@ -211,9 +211,10 @@ int dc_merge_app_id(dc_buf *out, const dc_merge_table *t, const char *topic, int
 /* The live add of file `id` (asserts the file is live). */
 const dc_delta_add *dc_merge_live_add(const dc_merge_table *t, uint32_t id);
 /* Opens the Parquet file of a live add (local files mapped, else read into
- * *hold, which must outlive the reader). */
+ * *hold, which must outlive the reader; some_columns: the caller reads only
+ * a few columns, which an object store then downloads alone). */
 int dc_merge_open_file(dc_pq_reader **out, dc_buf *hold, dc_merge_table *t, const char *add_path,
-                       dc_err *err);
+                       bool some_columns, dc_err *err);
 
 /* --------------------------------------------------- raw-format rows */
 

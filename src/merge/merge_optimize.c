@@ -164,7 +164,7 @@ static int move_file(uint64_t *moved, dc_merge_table *t, const dc_delta_add *add
     dc_buf_init(&hold, 0);
     dc_buf_init(&f.kb, DC_MERGE_MAX_KEY_BYTES * 2);
     for (uint32_t i = 0; i < DC_CDC_MAX_KEYS + 3; i++) dc_pq_column_init(&f.col[i]);
-    int rc = dc_merge_open_file(&f.r, &hold, t, add->path, err);
+    int rc = dc_merge_open_file(&f.r, &hold, t, add->path, true, err);
     if (rc == 0) rc = move_into(&f, add, err);
     *moved += f.moved;
     for (uint32_t i = 0; i < DC_CDC_MAX_KEYS + 3; i++) dc_pq_column_dispose(&f.col[i]);

@@ -19,24 +19,16 @@ static double now_s(void)
 }
 
 int dc_merge_open_file(dc_pq_reader **out, dc_buf *hold, dc_merge_table *t, const char *add_path,
-                       dc_err *err)
+                       bool some_columns, dc_err *err)
 {
-    dc_buf p, lp;
+    dc_buf p;
     dc_buf_init(&p, 1 << 20);
-    dc_buf_init(&lp, 1 << 20);
+    dc_buf_init(hold, DC_MAX_SMALL_FILE);
     *out = NULL;
     int rc = dc_delta_path_to_storage(&p, add_path, err);
     if (rc == 0) rc = dc_buf_putc(&p, '\0', err);
-    if (rc == 0 && t->s->ops->local_path) {
-        rc = dc_storage_local_path(t->s, (const char *)p.data, &lp, err);
-        if (rc == 0) rc = dc_pq_reader_open_file(out, (const char *)lp.data, err);
-    } else if (rc == 0) {
-        dc_buf_init(hold, DC_MAX_SMALL_FILE);
-        rc = dc_storage_read(t->s, (const char *)p.data, hold, err);
-        if (rc == 0) rc = dc_pq_reader_open_mem(out, hold->data, hold->len, add_path, err);
-    }
+    if (rc == 0) rc = dc_delta_pq_open(out, hold, t->s, (const char *)p.data, some_columns, err);
     dc_buf_dispose(&p);
-    dc_buf_dispose(&lp);
     return rc;
 }
 
@@ -297,7 +289,7 @@ static int scan_one(dc_merge_table *t, const char *path, const dc_delta_add *add
     dc_buf_init(&hold, 0);
     dc_buf_init(&sf.kb, DC_MERGE_MAX_KEY_BYTES * 2);
     for (uint32_t i = 0; i < DC_CDC_MAX_KEYS + 3; i++) dc_pq_column_init(&sf.col[i]);
-    int rc = dc_merge_open_file(&sf.r, &hold, t, path, err);
+    int rc = dc_merge_open_file(&sf.r, &hold, t, path, true, err);
     if (rc == 0) rc = scan_file_rows(&sf, add, err);
     if (rc == 0 && sf.null_keys && add)
         DC_LOG(DC_LOG_WARN, "merge", "%s: %" PRIu64 " rows with a null key are not indexed",

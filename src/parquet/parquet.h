@@ -147,6 +147,18 @@ typedef struct dc_pq_reader dc_pq_reader;
 int dc_pq_reader_open_file(dc_pq_reader **out, const char *path, dc_err *err);
 int dc_pq_reader_open_mem(dc_pq_reader **out, const uint8_t *data, size_t len, const char *name,
                           dc_err *err);
+/* Fills dst with the n bytes at offset `off` of the file named `name`. */
+typedef int (*dc_pq_fetch_fn)(void *ctx, const char *name, uint64_t off, size_t n, uint8_t *dst,
+                              dc_err *err);
+/* A reader over a file not yet in memory (an object store): `data` holds
+ * `len` bytes, the whole file's size, of which the caller filled only the
+ * first 4 bytes and the last `tail` (footer, its length and magic; it may
+ * be more). Each column chunk is fetched into place through `fetch` before
+ * its first read, so a reader of some columns reads only theirs. data and
+ * fetch_ctx must outlive the reader. */
+int dc_pq_reader_open_sparse(dc_pq_reader **out, uint8_t *data, size_t len, size_t tail,
+                             const char *name, dc_pq_fetch_fn fetch, void *fetch_ctx,
+                             dc_err *err);
 void dc_pq_reader_free(dc_pq_reader *r);
 /* Borrowed, valid until dc_pq_reader_free. */
 const pq_file_meta *dc_pq_reader_meta(const dc_pq_reader *r);

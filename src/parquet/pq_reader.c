@@ -57,6 +57,7 @@ void dc_pq_reader_free(dc_pq_reader *r)
     dc_pq_schema_free(r->schema);
     dc_arena_dispose(&r->meta_arena);
     if (r->map) munmap(r->map, r->len);
+    dc_free(r->fetched);
     dc_free(r->name);
     dc_free(r);
 }
@@ -203,6 +204,31 @@ int dc_pq_reader_open_mem(dc_pq_reader **out, const uint8_t *data, size_t len, c
         dc_pq_reader_free(r);
         return rc;
     }
+    *out = r;
+    return 0;
+}
+
+int dc_pq_reader_open_sparse(dc_pq_reader **out, uint8_t *data, size_t len, size_t tail,
+                             const char *name, dc_pq_fetch_fn fetch, void *fetch_ctx,
+                             dc_err *err)
+{
+    *out = NULL;
+    dc_pq_reader *r = NULL;
+    int rc = dc_pq_reader_open_mem(&r, data, len, name, err);
+    const size_t n = rc == 0 ? (size_t)r->meta.n_row_groups * r->schema->n_leaves : 0;
+    if (rc == 0 && !(r->fetched = dc_calloc(n ? n : 1, 1)))
+        rc = dc_err_set(err, DC_ENOMEM, "out of memory opening a Parquet reader");
+    if (rc < 0) {
+        dc_pq_reader_free(r);
+        return rc;
+    }
+    /* Chunks inside the bytes the caller already holds need no fetch. */
+    for (uint32_t g = 0; g < r->meta.n_row_groups; g++)
+        for (uint32_t l = 0; l < r->schema->n_leaves; l++)
+            if ((size_t)chunk_start(&r->meta.row_groups[g].columns[l].meta_data) >= len - tail)
+                r->fetched[(size_t)g * r->schema->n_leaves + l] = 1;
+    r->fetch = fetch;
+    r->fetch_ctx = fetch_ctx;
     *out = r;
     return 0;
 }
@@ -745,7 +771,15 @@ int dc_pq_reader_read_column(dc_pq_column *out, dc_pq_reader *r, uint32_t rg, ui
     c.width = dc_pq_phys_width(c.leaf->phys, c.leaf->type_length);
     uint32_t page_no = 0;
     size_t page_off = SIZE_MAX;
-    int rc = read_chunk(&c, &page_no, &page_off, err);
+    int rc = 0;
+    uint8_t *got = r->fetched ? &r->fetched[(size_t)rg * r->schema->n_leaves + leaf] : NULL;
+    if (got && !*got) { /* bounds were checked against the file when the footer was read */
+        const size_t start = (size_t)chunk_start(c.cm);
+        rc = r->fetch(r->fetch_ctx, r->name, start, (size_t)c.cm->total_compressed_size,
+                      (uint8_t *)r->data + start, err);
+        if (rc == 0) *got = 1;
+    }
+    if (rc == 0) rc = read_chunk(&c, &page_no, &page_off, err);
     if (rc == 0) {
         int64_t rows = c.leaf->max_rep > 0 ? c.rows : (int64_t)out->n_levels;
         if (rows != g->num_rows)

@@ -28,6 +28,9 @@ struct dc_pq_reader {
     dc_pq_column tmp;       /* FLBA values decoded as byte arrays (scratch) */
     uint32_t n_cols;        /* entries of cols (0 until rows_json needs them) */
     dc_pq_column *cols;     /* one per leaf, reused by rows_json; owned */
+    dc_pq_fetch_fn fetch;   /* sparse readers: fills a chunk before its first read, else NULL */
+    void *fetch_ctx;        /* fetch's context (borrowed) */
+    uint8_t *fetched;       /* sparse: per (row group, leaf), 1 once fetched (owned) */
 };
 
 /* Appends one non-null value of `leaf` (value index vi of `col`) in the JSON

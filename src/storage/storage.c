@@ -44,6 +44,31 @@ static int maybe_faults(dc_storage **s, dc_err *err)
     dc_storage *inner = *s;
     *s = NULL;
     return dc_storage_fault_open(s, inner, spec, err);
+int dc_storage_list_push(dc_storage_list *l, const char *name, size_t n, uint64_t size,
+                         int64_t mtime_ms, bool is_dir, dc_err *err)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        dc_storage_entry *e = dc_realloc(l->entries, cap * sizeof *e);
+        if (!e) return dc_err_set(err, DC_ENOMEM, "out of memory listing a directory");
+        l->entries = e;
+        l->cap = cap;
+    }
+    char *copy = dc_arena_strndup(&l->arena, name, n, err);
+    if (!copy) return DC_ENOMEM;
+    l->entries[l->n++] = (dc_storage_entry){copy, size, mtime_ms, is_dir};
+    return 0;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return strcmp(((const dc_storage_entry *)a)->name, ((const dc_storage_entry *)b)->name);
+}
+
+void dc_storage_list_sort(dc_storage_list *l, size_t first)
+{
+    if (l->n > first) /* an empty list: entries may be NULL */
+        qsort(l->entries + first, l->n - first, sizeof *l->entries, cmp_entry);
 }
 
 int dc_storage_open(dc_storage **out, const char *uri, dc_err *err)
@@ -67,11 +92,13 @@ static int open_backend(dc_storage **out, const char *uri, dc_err *err)
         return dc_storage_local_open(out, p, err);
     }
     if (strncmp(uri, "file:", 5) == 0) return dc_storage_local_open(out, uri + 5, err);
+    if (strncmp(uri, "s3://", 5) == 0 || strncmp(uri, "s3a://", 6) == 0)
+        return dc_storage_s3_open(out, uri, err);
     const char *colon = strstr(uri, "://");
     if (colon) {
         return dc_err_set(err, DC_EUNSUPPORTED,
-                          "storage: '%s': scheme '%.*s' is not supported (only local paths "
-                          "and file:// for now)",
+                          "storage: '%s': scheme '%.*s' is not supported (local paths, "
+                          "file:// and s3://)",
                           uri, (int)(colon - uri), uri);
     }
     return dc_storage_local_open(out, uri, err);
@@ -178,4 +205,33 @@ int dc_storage_unknown_is_failure(int rc, dc_err *err)
 void dc_storage_writer_abort(dc_storage_writer *w)
 {
     if (w) w->ops->abort(w);
+}
+
+int dc_storage_remove_many(dc_storage *s, const char *const *paths, size_t n, dc_err *err)
+{
+    if (s->ops->version >= 2 && s->ops->remove_many)
+        return s->ops->remove_many(s, paths, n, err);
+    for (size_t i = 0; i < n; i++) {
+        int rc = dc_storage_remove(s, paths[i], err);
+        if (rc == DC_ENOTFOUND) dc_err_clear(err);
+        else if (rc < 0) return rc;
+    }
+    return 0;
+}
+
+void dc_storage_stats_get(const dc_storage *s, dc_storage_stats *out)
+{
+    const uint64_t *src = &s->stats.get;
+    uint64_t *dst = &out->get;
+    /* Every field is a uint64_t counter, in order. */
+    for (size_t i = 0; i < sizeof *out / sizeof(uint64_t); i++)
+        dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+}
+
+void dc_storage_stats_sub(dc_storage_stats *out, const dc_storage_stats *a,
+                          const dc_storage_stats *b)
+{
+    const uint64_t *pa = &a->get, *pb = &b->get;
+    uint64_t *po = &out->get;
+    for (size_t i = 0; i < sizeof *out / sizeof(uint64_t); i++) po[i] = pa[i] - pb[i];
 }

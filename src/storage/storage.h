@@ -1,6 +1,7 @@
 /*
  * storage: where a Delta table's bytes live, behind a small vtable (SQLite's
- * VFS, libgit2's odb_backend). Local filesystem now; S3-compatible stores later.
+ * VFS, libgit2's odb_backend): the local filesystem, and S3-compatible object
+ * stores (storage_s3.c: "s3://bucket/prefix").
  *
  * Paths are relative to the table root ("_delta_log/00000000000000000000.json",
  * "part=1/part-0000.parquet"), '/'-separated, never starting with '/' or
@@ -45,15 +46,21 @@ typedef struct dc_storage_list {
 
 void dc_storage_list_init(dc_storage_list *l);
 void dc_storage_list_dispose(dc_storage_list *l);
+/* Backends: appends an entry (name: n bytes, copied into the arena). */
+int dc_storage_list_push(dc_storage_list *l, const char *name, size_t n, uint64_t size,
+                         int64_t mtime_ms, bool is_dir, dc_err *err);
+/* Backends: sorts entries [first, n) by name. */
+void dc_storage_list_sort(dc_storage_list *l, size_t first);
 
-#define DC_STORAGE_OPS_VERSION 1
+/* 2: remove_many (batched deletes: S3 DeleteObjects, 1000 keys a request). */
+#define DC_STORAGE_OPS_VERSION 2
 
 /* A backend. Every op returns 0 or a negative DC_E* with err set; errors name
  * the full path. Missing objects are DC_ENOTFOUND. Ops a backend can not do
  * are NULL (the wrappers below then return DC_EUNSUPPORTED). */
 typedef struct dc_storage_ops {
     int version;            /* DC_STORAGE_OPS_VERSION: first, so the struct can grow */
-    const char *scheme;     /* "file", later "s3" */
+    const char *scheme;     /* "file" or "s3" */
     /* Appends the whole object to `out`; an object larger than out->max is
      * DC_ELIMIT (and nothing is appended). */
     int (*read)(dc_storage *s, const char *path, dc_buf *out, dc_err *err);
@@ -74,7 +81,7 @@ typedef struct dc_storage_ops {
      * A missing directory is DC_ENOTFOUND. */
     int (*list)(dc_storage *s, const char *dir, const char *start_after, dc_storage_list *out,
                 dc_err *err);
-    /* Removes an object; a missing one is DC_ENOTFOUND. */
+    /* Removes an object; a missing one is DC_ENOTFOUND (S3 can not tell: 0). */
     int (*remove)(dc_storage *s, const char *path, dc_err *err);
     /* Streaming writer: bytes go to a temporary object that appears at `path`
      * only on dc_storage_writer_commit. */
@@ -84,7 +91,25 @@ typedef struct dc_storage_ops {
     int (*local_path)(dc_storage *s, const char *path, dc_buf *out, dc_err *err);
     /* Releases the backend's ctx. */
     void (*close)(dc_storage *s);
+    /* Version 2 (appended: a version-1 table ends before it). Removes n
+     * objects, as few requests as the store allows (S3: DeleteObjects of up
+     * to 1000 keys); missing objects are not an error. NULL (or version 1):
+     * the wrapper removes them one by one. */
+    int (*remove_many)(dc_storage *s, const char *const *paths, size_t n, dc_err *err);
 } dc_storage_ops;
+
+/* Requests made through one dc_storage, counted by the backend (S3: every
+ * HTTP request, retries included; local: every operation). Updated with
+ * relaxed atomics: several threads may share a storage. */
+typedef struct dc_storage_stats {
+    uint64_t get;        /* whole and range reads, HEAD */
+    uint64_t put;        /* PUT, conditional PUT, multipart requests */
+    uint64_t list;       /* LIST pages */
+    uint64_t del;        /* DELETE and DeleteObjects requests */
+    uint64_t retries;    /* requests repeated after a retriable failure */
+    uint64_t bytes_in;   /* body bytes read */
+    uint64_t bytes_out;  /* body bytes written */
+} dc_storage_stats;
 
 /* An open table root. Backends fill ops and ctx. */
 struct dc_storage {
@@ -92,13 +117,15 @@ struct dc_storage {
     char *root;                 /* the location as given, normalised (no trailing '/');
                                    owned, for messages */
     void *ctx;                  /* the backend's state, owned by it */
+    dc_storage_stats stats;     /* request counters (dc_storage_stats_get to read) */
 };
 
-/* Opens a table root: "file:///abs/path", "file:relative", or a plain path
- * (absolute or relative to the working directory). The directory need not
- * exist yet (a table being created). "s3://..." and other schemes are
- * DC_EUNSUPPORTED for now. With DC_STORAGE_FAULTS set (tests only) the root
- * is wrapped in the fault backend. */
+/* Opens a table root: "file:///abs/path", "file:relative", a plain path
+ * (absolute or relative to the working directory), or "s3://bucket/prefix"
+ * (settings: dc_storage_s3_configure, else the environment). The location
+ * need not exist yet (a table being created). Other schemes are
+ * DC_EUNSUPPORTED. With DC_STORAGE_FAULTS set (tests only) the root is
+ * wrapped in the fault backend. */
 int dc_storage_open(dc_storage **out, const char *uri, dc_err *err);
 void dc_storage_free(dc_storage *s);
 
@@ -113,6 +140,8 @@ int dc_storage_put_if_absent(dc_storage *s, const char *path, const void *p, siz
 int dc_storage_list_dir(dc_storage *s, const char *dir, const char *start_after,
                         dc_storage_list *out, dc_err *err);
 int dc_storage_remove(dc_storage *s, const char *path, dc_err *err);
+/* Removes n objects (batched where the backend can); missing ones are skipped. */
+int dc_storage_remove_many(dc_storage *s, const char *const *paths, size_t n, dc_err *err);
 int dc_storage_local_path(dc_storage *s, const char *path, dc_buf *out, dc_err *err);
 
 /* ----------------------------------------------------- streaming writer */
@@ -156,6 +185,16 @@ bool dc_storage_is_temp_name(const char *name);
  * turned into a retriable DC_EIO, so that DC_EUNKNOWN above storage always
  * means "a commit may be in the log". */
 int dc_storage_unknown_is_failure(int rc, dc_err *err);
+/* A snapshot of the request counters. */
+void dc_storage_stats_get(const dc_storage *s, dc_storage_stats *out);
+/* out = a - b, field by field (requests made between two snapshots). */
+void dc_storage_stats_sub(dc_storage_stats *out, const dc_storage_stats *a,
+                          const dc_storage_stats *b);
+/* Backends: adds to one counter (field is &s->stats.get, ...). */
+static inline void dc_storage_count(uint64_t *field, uint64_t n)
+{
+    __atomic_fetch_add(field, n, __ATOMIC_RELAXED);
+}
 
 /* The local backend (also used by dc_storage_open for file: and plain paths). */
 int dc_storage_local_open(dc_storage **out, const char *dir, dc_err *err);
@@ -175,5 +214,38 @@ uint64_t dc_storage_fault_injected(dc_storage *s);
  * fault backend: a test-only knob, honoured only when its value starts with
  * "test-only," (a value without it is an error, never silently ignored). */
 #define DC_STORAGE_FAULTS_ENV "DC_STORAGE_FAULTS"
+/* ------------------------------------------------------------------ S3 */
+
+/* Settings of the S3 backend. NULL strings and -1 flags are unset: the
+ * environment then decides (AWS_ENDPOINT_URL, AWS_REGION/AWS_DEFAULT_REGION,
+ * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE
+ * and ~/.aws/credentials (AWS_SHARED_CREDENTIALS_FILE), AWS_CA_BUNDLE,
+ * AWS_S3_ALLOW_UNSAFE_RENAME, AWS_ALLOW_HTTP is not needed: the endpoint's
+ * scheme says), then the defaults. */
+typedef struct dc_storage_s3_opts {
+    const char *endpoint;          /* "http[s]://host[:port]" (NULL: AWS's, by region) */
+    const char *region;            /* signing region (NULL: env, else us-east-1) */
+    int path_style;                /* 1 path-style, 0 virtual-host, -1 auto: path-style
+                                      with a custom endpoint, virtual-host on AWS */
+    int verify_tls;                /* 0 only when explicitly off; -1/1 verify */
+    const char *ca_file;           /* extra CA bundle (PEM) or NULL */
+    int allow_unsafe_single_writer; /* 1: write to a store that does not enforce
+                                       conditional PUTs (one writer only!); -1 env */
+    const char *access_key_id;     /* NULL: env, then the credentials file */
+    const char *secret_access_key; /* secret: never printed */
+    const char *session_token;     /* secret: never printed */
+    const char *profile;           /* credentials-file profile (NULL: AWS_PROFILE/default) */
+    int64_t connect_timeout_ms;    /* 0: default */
+    int64_t request_timeout_ms;    /* whole request, 0: default */
+    int max_attempts;              /* tries per request, 0: default */
+} dc_storage_s3_opts;
+
+/* Sets the process-wide S3 settings used by every later dc_storage_open of
+ * an s3:// location (strings are copied). Call before opening tables and
+ * before starting threads; NULL resets to the environment. */
+int dc_storage_s3_configure(const dc_storage_s3_opts *o, dc_err *err);
+/* An opts with everything unset. */
+void dc_storage_s3_opts_init(dc_storage_s3_opts *o);
+int dc_storage_s3_open(dc_storage **out, const char *uri, dc_err *err);
 
 #endif /* DC_STORAGE_H */

@@ -232,12 +232,14 @@ out:
 
 static int local_write(dc_storage *s, const char *path, const void *p, size_t n, dc_err *err)
 {
+    dc_storage_count(&s->stats.put, 1);
     return put(s, path, p, n, false, err);
 }
 
 static int local_put_if_absent(dc_storage *s, const char *path, const void *p, size_t n,
                                dc_err *err)
 {
+    dc_storage_count(&s->stats.put, 1);
     return put(s, path, p, n, true, err);
 }
 
@@ -262,6 +264,7 @@ static int read_exact(int fd, uint64_t off, uint8_t *dst, size_t n, const char *
 
 static int local_read(dc_storage *s, const char *path, dc_buf *out, dc_err *err)
 {
+    dc_storage_count(&s->stats.get, 1);
     char *full = NULL;
     int fd = -1;
     int rc = full_path(&full, s, path, err);
@@ -294,6 +297,7 @@ out:
 static int local_read_range(dc_storage *s, const char *path, uint64_t offset, size_t n,
                             uint8_t *dst, dc_err *err)
 {
+    dc_storage_count(&s->stats.get, 1);
     char *full = NULL;
     int fd = -1;
     int rc = full_path(&full, s, path, err);
@@ -312,6 +316,7 @@ out:
 
 static int local_size(dc_storage *s, const char *path, uint64_t *size_out, dc_err *err)
 {
+    dc_storage_count(&s->stats.get, 1);
     char *full = NULL;
     int rc = full_path(&full, s, path, err);
     struct stat st;
@@ -323,6 +328,7 @@ static int local_size(dc_storage *s, const char *path, uint64_t *size_out, dc_er
 
 static int local_remove(dc_storage *s, const char *path, dc_err *err)
 {
+    dc_storage_count(&s->stats.del, 1);
     char *full = NULL;
     int rc = full_path(&full, s, path, err);
     if (rc == 0 && unlink(full) != 0) rc = os_error(err, "remove", full);
@@ -342,11 +348,6 @@ static int local_local_path(dc_storage *s, const char *path, dc_buf *out, dc_err
     return 0;
 }
 
-static int cmp_entry(const void *a, const void *b)
-{
-    return strcmp(((const dc_storage_entry *)a)->name, ((const dc_storage_entry *)b)->name);
-}
-
 static int push_entry(dc_storage_list *l, int dfd, const char *name, dc_err *err)
 {
     struct stat st;
@@ -354,26 +355,16 @@ static int push_entry(dc_storage_list *l, int dfd, const char *name, dc_err *err
         if (errno == ENOENT) return 0;  /* removed while listing */
         return os_error(err, "stat", name);
     }
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        dc_storage_entry *e = dc_realloc(l->entries, cap * sizeof *e);
-        if (!e) return dc_err_set(err, DC_ENOMEM, "out of memory listing a directory");
-        l->entries = e;
-        l->cap = cap;
-    }
-    char *copy = dc_arena_strndup(&l->arena, name, strlen(name), err);
-    if (!copy) return DC_ENOMEM;
-    dc_storage_entry *e = &l->entries[l->n++];
-    e->name = copy;
-    e->is_dir = S_ISDIR(st.st_mode);
-    e->size = e->is_dir ? 0 : (uint64_t)st.st_size;
-    e->mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
-    return 0;
+    const bool dir = S_ISDIR(st.st_mode);
+    return dc_storage_list_push(l, name, strlen(name), dir ? 0 : (uint64_t)st.st_size,
+                                (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000,
+                                dir, err);
 }
 
 static int local_list(dc_storage *s, const char *dir, const char *start_after,
                       dc_storage_list *out, dc_err *err)
 {
+    dc_storage_count(&s->stats.list, 1);
     char *full = NULL;
     DIR *d = NULL;
     size_t first = out->n;
@@ -396,8 +387,7 @@ static int local_list(dc_storage *s, const char *dir, const char *start_after,
         if (start_after && strcmp(nm, start_after) <= 0) continue;
         if ((rc = push_entry(out, dirfd(d), nm, err)) < 0) break;
     }
-    if (rc == 0 && out->n > first)  /* an empty directory: entries may be NULL */
-        qsort(out->entries + first, out->n - first, sizeof *out->entries, cmp_entry);
+    if (rc == 0) dc_storage_list_sort(out, first);
 out:
     if (d) closedir(d);
     dc_free(full);
@@ -440,6 +430,7 @@ static void lw_free(local_writer *w, bool unlink_tmp)
 
 static int lw_commit(dc_storage_writer *base, bool if_absent, dc_err *err)
 {
+    dc_storage_count(&base->s->stats.put, 1);
     local_writer *w = (local_writer *)base;
     int rc = lw_flush(w, err);
     if (rc == 0 && fsync(w->fd) != 0) rc = os_error(err, "fsync", w->tmp);

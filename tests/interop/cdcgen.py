@@ -265,11 +265,12 @@ def record_keys(values, key_cols):
     return keys
 
 
-def read_table(path, key_cols=("id",)):
+def read_table(path, key_cols=("id",), storage_options=None):
     """The table as delta-rs reads it, in expected_state's shape. Keys are
-    compared as text (json_extract_string gives text)."""
+    compared as text (json_extract_string gives text). storage_options: for
+    s3:// tables (endpoint, credentials)."""
     from deltalake import DeltaTable, QueryBuilder
-    dt = DeltaTable(str(path))
+    dt = DeltaTable(str(path), storage_options=storage_options)
     res = QueryBuilder().register("t", dt).execute("select * from t").read_all()
     out = {}
     for r in pa.table(res).to_pylist():

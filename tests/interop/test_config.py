@@ -45,6 +45,28 @@ def test_show_masks_secrets(tmp_path, monkeypatch):
     assert b"s3cr3t-value" not in out + err
 
 
+def test_show_masks_s3_credentials(tmp_path, monkeypatch):
+    """storage.s3.secret_access_key and session_token are secrets (issue 12)."""
+    monkeypatch.setenv("DC_TEST_S3_SECRET", "s3cr3t-s3-value")
+    p = tmp_path / "p.yaml"
+    p.write_text("warehouse: s3://bucket/lake\nstorage:\n  s3:\n"
+                 "    endpoint: http://127.0.0.1:1\n    access_key_id: AKIDEXAMPLE\n"
+                 "    secret_access_key: ${DC_TEST_S3_SECRET}\n"
+                 "    session_token: ${DC_TEST_S3_SECRET}\n")
+    proc = run_dc(["config", "show", "-c", p], san=True)
+    assert_ok(proc, "config show")
+    out = proc.stdout.decode() + proc.stderr.decode()
+    assert "s3cr3t-s3-value" not in out
+    assert 'secret_access_key: "*****"' in out and 'session_token: "*****"' in out
+    assert "access_key_id: AKIDEXAMPLE" in out
+    # Nor does the daemon print it while it fails to reach the store.
+    out, err = _run_briefly(["ingest", "-c", p, "--source", f"file:{REPO}/examples/debezium/"
+                             "sample.jsonl", "--table", "s3://bucket/lake/t", "--log-level",
+                             "trace", "--once"], seconds=3)
+    assert b"s3cr3t-s3-value" not in out + err
+    assert b"s3://bucket" in err
+
+
 def _run_briefly(args, seconds=3):
     proc = subprocess.Popen([str(DC_BIN), *map(str, args)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
