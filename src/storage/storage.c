@@ -44,6 +44,8 @@ static int maybe_faults(dc_storage **s, dc_err *err)
     dc_storage *inner = *s;
     *s = NULL;
     return dc_storage_fault_open(s, inner, spec, err);
+}
+
 int dc_storage_list_push(dc_storage_list *l, const char *name, size_t n, uint64_t size,
                          int64_t mtime_ms, bool is_dir, dc_err *err)
 {
