@@ -2,7 +2,7 @@
 # (see README). Dependencies come from Debian packages through pkg-config.
 
 CC      ?= cc
-PKGS    := libzstd snappy zlib liblz4 libbrotlidec libbrotlienc rdkafka yaml-0.1
+PKGS    := libzstd snappy zlib liblz4 libbrotlidec libbrotlienc rdkafka yaml-0.1 libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 # libroaring (Delta deletion vectors): Debian's libroaring-dev 0.2.x ships no
@@ -13,7 +13,7 @@ PKG_LIBS   += $(shell pkg-config --libs roaring 2>/dev/null || echo -lroaring)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wno-missing-field-initializers
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS)
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(CFLAGS) $(PKG_CFLAGS)
 LDLIBS  := $(PKG_LIBS) -lm
 
 # Sanitizer build: every arena object is its own malloc so ASan sees it.
@@ -104,6 +104,10 @@ lint:
 	@! grep -nE '#include "\.\./' src/common/*.[ch] || (echo "common/ must not include other modules" && false)
 	@! grep -nE '#include "\.\./(delta|storage|source|cdc|merge|maint|cli|daemon|http)/' src/json/*.[ch] src/parquet/*.[ch] \
 	  || (echo "json/ and parquet/ must not include higher modules" && false)
+	@! grep -nE '#include "\.\./(json|parquet|delta|storage|source|cdc|merge|maint|config|cli|daemon|http)/' src/metrics/*.[ch] \
+	  || (echo "metrics/ includes only common/" && false)
+	@! grep -nE '#include "\.\./(cli|daemon|http)/' src/delta/*.[ch] src/storage/*.[ch] src/source/*.[ch] src/cdc/*.[ch] src/merge/*.[ch] src/maint/*.[ch] src/config/*.[ch] \
+	  || (echo "only cli/ includes daemon/ and http/" && false)
 	@echo "lint: layering ok"
 
 test: lint

@@ -6,14 +6,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../config/config.h"
 #include "../daemon/ingest.h"
+#include "../http/http.h"
 
 static const char usage[] =
     "usage: deltacdc ingest [-c pipeline.yaml] [--source URI] [--table PATH] [--key COL[,COL]]\n"
     "                       [--format raw|typed] [--mode dv|cow] [--trigger DURATION]\n"
-    "                       [--max-batch N] [--once] [--log-level L]\n"
+    "                       [--max-batch N] [--once] [--http ADDR] [--log-level L]\n"
     "\n"
     "Reads Debezium change events and merges them into Delta tables, exactly once: each\n"
     "micro-batch is one Delta commit that also records the source positions, and a restart\n"
@@ -35,6 +37,9 @@ static const char usage[] =
     "  --once               stop when the input is drained (file) or caught up (Kafka),\n"
     "                       after committing; else run until SIGTERM/SIGINT, which finish\n"
     "                       and commit the batch in hand\n"
+    "  --http ADDR          serve /metrics, /status, /healthz and a status page at /\n"
+    "                       on HOST:PORT or PORT (127.0.0.1); port 0 picks a free port\n"
+    "                       (http.listen; off unless set)\n"
     "  --log-level L        error, warn, info (default: one line per batch), debug, trace\n";
 
 static volatile sig_atomic_t stop_requested;
@@ -67,6 +72,7 @@ static const flag flags[] = {
     {"--key", NULL, "key"},            {"--format", NULL, "format"},
     {"--mode", NULL, "mode"},          {"--trigger", "trigger.interval", NULL},
     {"--max-batch", "trigger.max_records", NULL}, {"--log-level", "log_level", NULL},
+    {"--http", "http.listen", NULL},
 };
 
 /* Applies one flag with its value to the configuration. */
@@ -126,6 +132,18 @@ static int parse(dc_config *c, bool *once, int argc, char **argv, dc_err *err)
     return 0;
 }
 
+/* After a failure with HTTP on: /healthz answers 503 for a while, so that
+ * a probe or a scrape sees the failure; a signal ends the wait. */
+static void linger(int64_t ms)
+{
+    if (ms <= 0 || stop_requested) return;
+    fprintf(stderr, "deltacdc ingest: serving /healthz (503) for %lld ms before exiting "
+            "(http.fail_linger)\n", (long long)ms);
+    const struct timespec step = {0, 100 * 1000 * 1000};
+    for (int64_t waited = 0; waited < ms && !stop_requested; waited += 100)
+        nanosleep(&step, NULL);
+}
+
 int dc_cli_ingest(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
@@ -137,6 +155,8 @@ int dc_cli_ingest(int argc, char **argv)
     dc_err err;
     dc_err_clear(&err);
     dc_config c;
+    dc_metrics *metrics = NULL;
+    dc_http *http = NULL;
     bool once = false;
     int status = 0;
     int rc = dc_config_init(&c, &err);
@@ -148,14 +168,20 @@ int dc_cli_ingest(int argc, char **argv)
     }
     dc_log_set_level((dc_log_level)c.log_level);
     install_handlers();
-    dc_ingest_opts o = {.cfg = &c, .once = once, .stop = &stop_requested};
+    if (c.http_listen) rc = dc_metrics_new(&metrics, &err);
+    if (rc == 0 && c.http_listen)
+        rc = dc_http_start(&http, &(dc_http_opts){c.http_listen, c.http_token}, metrics, &err);
+    dc_ingest_opts o = {.cfg = &c, .once = once, .stop = &stop_requested, .metrics = metrics};
     dc_ingest_stats stats;
-    rc = dc_ingest_run(&stats, &o, &err);
+    if (rc == 0) rc = dc_ingest_run(&stats, &o, &err);
     if (rc < 0) {
         fprintf(stderr, "deltacdc ingest: %s\n", err.msg);
         status = 1;
+        if (http) linger(c.http_fail_linger_ms);
     }
 out:
+    dc_http_free(http);
+    dc_metrics_free(metrics);
     dc_config_dispose(&c);
     return status;
 }

@@ -108,6 +108,9 @@ typedef struct dc_config {
     int vacuum;                      /* DC_CFG_VACUUM_* (maintenance.vacuum) */
     int64_t vacuum_interval_ms;      /* maintenance.vacuum_interval */
     int64_t vacuum_retention_ms;     /* maintenance.vacuum_retention (0: the table's) */
+    const char *http_listen;         /* http.listen (NULL: no HTTP endpoint) */
+    const char *http_token;          /* http.token (NULL: none); a secret */
+    int64_t http_fail_linger_ms;     /* http.fail_linger */
 } dc_config;
 
 /* One row of the table. */

@@ -194,6 +194,24 @@ const dc_cfg_key dc_cfg_keys[] = {
             "delta.deletedFileRetentionDuration (1 week when unset). A value below the "
             "table's is refused (the run is skipped with a warning), as Delta's retention "
             "check does."},
+    SEC("http", "The HTTP endpoint: /metrics (Prometheus), /status (JSON), /healthz and a "
+                "status page at /."),
+    {.key = "http.listen", .type = DC_CFG_STR, .offset = CF(http_listen),
+     .example = "127.0.0.1:9464",
+     .doc = "Address to serve on, \"HOST:PORT\" (an IPv4 address or localhost) or \"PORT\" "
+            "alone (127.0.0.1). Off unless set: a fixed default port would make the second "
+            "daemon on a host (or a one-off `--once` run next to a running daemon) fail to "
+            "start. Only loopback unless an address says otherwise; give a token when it "
+            "does."},
+    {.key = "http.token", .type = DC_CFG_STR, .offset = CF(http_token), .secret = true,
+     .example = "${DELTACDC_HTTP_TOKEN}", .example_off = true,
+     .doc = "When set, every request must carry \"Authorization: Bearer <token>\" (401 "
+            "otherwise)."},
+    {.key = "http.fail_linger", .type = DC_CFG_DURATION, .offset = CF(http_fail_linger_ms),
+     .def = "15s", .min = 0, .max = 3600LL * 1000,
+     .doc = "When a table stops the daemon on an error, keep serving for this long (/healthz "
+            "answers 503 naming the table and its error, so a probe or a scrape sees the "
+            "failure) before exiting; a signal ends the wait."},
     {.key = "log_level", .type = DC_CFG_ENUM, .offset = CF(log_level), .def = "info",
      .values = "error|warn|info|debug|trace",
      .doc = "Log threshold; INFO logs one line per committed batch."},
@@ -266,7 +284,7 @@ static const char md_intro[] =
     "\n"
     "`deltacdc ingest -c pipeline.yaml` reads a YAML pipeline file; command-line flags\n"
     "override it (`--source`, `--table`, `--key`, `--format`, `--mode`, `--trigger`,\n"
-    "`--max-batch`, `--log-level`). A commented example is `examples/pipeline.yaml`.\n"
+    "`--max-batch`, `--http`, `--log-level`). A commented example is `examples/pipeline.yaml`.\n"
     "\n"
     "- Keys nest as YAML mappings (`trigger: {interval: 5s}`) or may be written dotted\n"
     "  (`trigger.interval: 5s`). An unknown key, a key set twice, a value of the wrong\n"

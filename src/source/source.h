@@ -45,7 +45,12 @@ typedef struct dc_source_ops {
     int (*committed)(dc_source *s, const char *topic, int32_t partition, int64_t offset,
                      dc_err *err);
     void (*free)(dc_source *s);
+    /* Optional (NULL: unknown, as for the file source): the next offset the
+     * broker will give for a topic-partition, as of the last fetch response
+     * (never blocks), or -1 when none came yet. For consumer lag metrics. */
+    int64_t (*high_watermark)(dc_source *s, const char *topic, int32_t partition);
 } dc_source_ops;
+
 
 struct dc_source {
     const dc_source_ops *ops;
@@ -69,6 +74,11 @@ typedef struct dc_source_opts {
 
 int dc_source_open(dc_source **out, const dc_source_opts *o, dc_err *err);
 static inline void dc_source_free(dc_source *s) { if (s) s->ops->free(s); }
+/* The source's high watermark of a topic-partition, -1 when unknown. */
+static inline int64_t dc_source_high_watermark(dc_source *s, const char *topic, int32_t partition)
+{
+    return s->ops->high_watermark ? s->ops->high_watermark(s, topic, partition) : -1;
+}
 
 /* Topic patterns (DESIGN.md: `topics: "cdc-{db}-{table}"`). Literal characters
  * are Kafka's topic alphabet [A-Za-z0-9._-]; each {name} captures one or more
