@@ -55,11 +55,16 @@ static int tables(dc_buf *out, const dc_metrics_snap *s, dc_err *err)
     return dc_buf_puts(out, "</tbody></table>\n", err);
 }
 
-/* The ring of table t as (time, value) points of measure m, oldest first. */
-static void points(double *ts, double *ys, const dc_metrics_tstate *t, int m)
+/* The ring of table t as (time, value) points of measure m, oldest first,
+ * then the value at `now` (so a line shows from the first sample on). */
+static size_t points(double *ts, double *ys, const dc_metrics_tstate *t, int m, double now)
 {
-    for (size_t j = 0; j < t->ring_n; j++) {
-        const dc_metrics_sample *p = &t->ring[(t->ring_head + j) % DC_METRICS_HISTORY];
+    dc_metrics_sample at_now = {now, dc_metrics_freshness(t, now), dc_metrics_lag(t),
+                                t->records_in};
+    for (size_t j = 0; j <= t->ring_n; j++) {
+        const dc_metrics_sample *p = j < t->ring_n
+                                         ? &t->ring[(t->ring_head + j) % DC_METRICS_HISTORY]
+                                         : &at_now;
         ts[j] = p->t;
         if (m == M_FRESH) {
             ys[j] = p->freshness_s;
@@ -72,25 +77,32 @@ static void points(double *ts, double *ys, const dc_metrics_tstate *t, int m)
             ys[j] = p->t > q->t ? (double)(p->records_in - q->records_in) / (p->t - q->t) : NAN;
         }
     }
+    return t->ring_n + 1;
 }
 
 static int plot(dc_buf *out, const dc_metrics_snap *s, int m, dc_err *err)
 {
     size_t n = 0;
-    for (size_t i = 0; i < s->n_tables; i++) n += s->tables[i].ring_n;
+    for (size_t i = 0; i < s->n_tables; i++) n += s->tables[i].ring_n + 1;
     double *ts = dc_calloc(n ? n : 1, sizeof *ts), *ys = dc_calloc(n ? n : 1, sizeof *ys);
     dc_http_series *series = dc_calloc(s->n_tables ? s->n_tables : 1, sizeof *series);
     int rc = ts && ys && series ? 0 : dc_err_set(err, DC_ENOMEM, "http: out of memory");
     size_t at = 0;
     for (size_t i = 0; rc == 0 && i < s->n_tables; i++) {
         const dc_metrics_tstate *t = &s->tables[i];
-        points(ts + at, ys + at, t, m);
-        series[i] = (dc_http_series){t->path, ts + at, ys + at, t->ring_n};
-        at += t->ring_n;
+        const size_t k = points(ts + at, ys + at, t, m, s->now);
+        series[i] = (dc_http_series){t->path, ts + at, ys + at, k};
+        at += k;
     }
+    /* the last hour, or since the first sample when that is shorter (at least a
+     * minute): a daemon that just started shows its first minutes readably */
+    double t0 = s->now;
+    for (size_t i = 0; i < at; i++)
+        if (ts[i] < t0) t0 = ts[i];
+    if (t0 < s->now - 3600) t0 = s->now - 3600;
+    if (t0 > s->now - 60) t0 = s->now - 60;
     if (rc == 0)
-        rc = dc_http_svg_plot(out, m_title[m], m_unit[m], series, s->n_tables, s->now - 3600,
-                              s->now, err);
+        rc = dc_http_svg_plot(out, m_title[m], m_unit[m], series, s->n_tables, t0, s->now, err);
     dc_free(ts);
     dc_free(ys);
     dc_free(series);
@@ -108,7 +120,7 @@ int dc_http_page(dc_buf *out, const dc_metrics_snap *s, dc_err *err)
                              : "<span class=\"bad\">a table failed</span>",
                           s->now - s->started, s->n_tables, s->n_tables == 1 ? "" : "s"));
     DC_TRY(tables(out, s, err));
-    DC_TRY(dc_buf_puts(out, "<h2>Last hour</h2>\n", err));
+    DC_TRY(dc_buf_puts(out, "<h2>The last hour</h2>\n", err));
     for (int m = 0; m < N_MEASURES; m++) DC_TRY(plot(out, s, m, err));
     return dc_buf_puts(out, "</body></html>\n", err);
 }

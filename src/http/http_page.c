@@ -44,26 +44,32 @@ static double nice_max(double v)
     return 10 * p;
 }
 
+static bool drawn(const dc_http_series *s, size_t i, double t0, double t1)
+{
+    return i < s->n && !isnan(s->y[i]) && s->t[i] >= t0 && s->t[i] <= t1;
+}
+
+/* One polyline per run of points between gaps; a lone point is a dot. */
 static int polyline(dc_buf *out, const dc_http_series *s, const char *color, double t0,
                     double t1, double ymax, dc_err *err)
 {
     const double pw = W - ML - MR, ph = H - MT - MB;
-    bool open = false;
     for (size_t i = 0; i < s->n; i++) {
-        if (isnan(s->y[i]) || s->t[i] < t0 || s->t[i] > t1) { /* a gap ends the line */
-            if (open) DC_TRY(dc_buf_puts(out, "\"/>\n", err));
-            open = false;
-            continue;
-        }
-        if (!open)
+        if (!drawn(s, i, t0, t1)) continue;
+        const bool alone = !drawn(s, i + 1, t0, t1);
+        if (alone)
+            DC_TRY(dc_buf_appendf(out, err, "<circle r=\"2.5\" fill=\"%s\" ", color));
+        else
             DC_TRY(dc_buf_appendf(out, err, "<polyline fill=\"none\" stroke=\"%s\" "
                                   "stroke-width=\"1.5\" points=\"", color));
-        const double x = ML + (s->t[i] - t0) / (t1 - t0) * pw;
-        const double y = MT + ph - (s->y[i] < 0 ? 0 : s->y[i]) / ymax * ph;
-        DC_TRY(dc_buf_appendf(out, err, "%s%.1f,%.1f", open ? " " : "", x, y));
-        open = true;
+        for (bool first = true; drawn(s, i, t0, t1); i++, first = false) {
+            const double x = ML + (s->t[i] - t0) / (t1 - t0) * pw;
+            const double y = MT + ph - (s->y[i] < 0 ? 0 : s->y[i]) / ymax * ph;
+            if (alone) DC_TRY(dc_buf_appendf(out, err, "cx=\"%.1f\" cy=\"%.1f\"/>\n", x, y));
+            else DC_TRY(dc_buf_appendf(out, err, "%s%.1f,%.1f", first ? "" : " ", x, y));
+        }
+        if (!alone) DC_TRY(dc_buf_puts(out, "\"/>\n", err));
     }
-    if (open) DC_TRY(dc_buf_puts(out, "\"/>\n", err));
     return 0;
 }
 
@@ -85,13 +91,15 @@ static int axes(dc_buf *out, const char *title, const char *unit, double ymax, d
                               "text-anchor=\"end\">%g</text>\n", ML, y, W - MR, y, ML - 4,
                               y + 4, ymax * i / 2.0));
     }
-    const double span_min = (t1 - t0) / 60.0;
-    for (int i = 0; i <= 4; i++) { /* x labels: minutes before now */
-        const double x = ML + px * i / 4.0;
+    const bool minutes = t1 - t0 >= 300; /* else seconds */
+    for (int i = 0; i < 4; i++) { /* x labels: time before now */
+        const double x = ML + px * i / 4.0, ago = (t1 - t0) * (4 - i) / 4.0;
         DC_TRY(dc_buf_appendf(out, err, "<text x=\"%.1f\" y=\"%d\" class=\"a\" "
-                              "text-anchor=\"middle\">%s%.0f min</text>\n", x, H - 6,
-                              i < 4 ? "-" : "", span_min * (4 - i) / 4.0));
+                              "text-anchor=\"middle\">-%.0f %s</text>\n", x, H - 6,
+                              minutes ? ago / 60 : ago, minutes ? "min" : "s"));
     }
+    DC_TRY(dc_buf_appendf(out, err, "<text x=\"%d\" y=\"%d\" class=\"a\" "
+                          "text-anchor=\"end\">now</text>\n", W - MR, H - 6));
     return 0;
 }
 

@@ -174,6 +174,16 @@ TEST(http_svg_plot)
     CHECK(strstr(x, "points=\"56.0,158.0 "));
     CHECK(strstr(x, " 628.0,"));
     CHECK(strstr(x, "</svg>\n"));
+    CHECK_EQ_INT(count(x, "<circle"), 0);
+    /* a lone point (a gap either side) is a dot, not an invisible line */
+    const double y3[] = {NAN, 3, NAN, NAN, NAN};
+    const dc_http_series s3 = {"d", t, y3, 5};
+    dc_buf_reset(&b);
+    CHECK_OK(dc_http_svg_plot(&b, "T", "u", &s3, 1, 1000, 1040, &err), &err);
+    CHECK_OK(dc_buf_putc(&b, 0, &err), &err);
+    x = (const char *)b.data;
+    CHECK_EQ_INT(count(x, "<circle"), 1);
+    CHECK_EQ_INT(count(x, "<polyline"), 0);
     dc_buf_dispose(&b);
 }
 
