@@ -106,7 +106,7 @@ lint:
 	  || (echo "json/ and parquet/ must not include higher modules" && false)
 	@! grep -nE '#include "\.\./(json|parquet|delta|storage|source|cdc|merge|maint|config|cli|daemon|http)/' src/metrics/*.[ch] \
 	  || (echo "metrics/ includes only common/" && false)
-	@! grep -nE '#include "\.\./(cli|daemon|http)/' src/delta/*.[ch] src/storage/*.[ch] src/source/*.[ch] src/cdc/*.[ch] src/merge/*.[ch] src/maint/*.[ch] src/config/*.[ch] \
+	@! grep -nE '#include "\.\./(cli|daemon|http)/' src/delta/*.[ch] src/storage/*.[ch] src/source/*.[ch] src/cdc/*.[ch] src/merge/*.[ch] src/maint/*.[ch] src/config/*.[ch] src/monitor/*.[ch] \
 	  || (echo "only cli/ includes daemon/ and http/" && false)
 	@echo "lint: layering ok"
 
