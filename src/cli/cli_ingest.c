@@ -11,6 +11,7 @@
 #include "../config/config.h"
 #include "../daemon/ingest.h"
 #include "../http/http.h"
+#include "../monitor/monitor.h"
 
 static const char usage[] =
     "usage: deltacdc ingest [-c pipeline.yaml] [--source URI] [--table PATH] [--key COL[,COL]]\n"
@@ -132,6 +133,31 @@ static int parse(dc_config *c, bool *once, int argc, char **argv, dc_err *err)
     return 0;
 }
 
+/* The Kafka bootstrap servers of the source (HOSTS of kafka://HOSTS/...),
+ * or NULL for a file source (dc_free it). */
+static char *kafka_bootstrap(const dc_config *c)
+{
+    if (c->source_uri && strncmp(c->source_uri, "kafka://", 8) == 0)
+        return dc_strndup(c->source_uri + 8, strcspn(c->source_uri + 8, "/?"));
+    if (!c->source_uri && !c->source_file && c->kafka_bootstrap)
+        return dc_strdup(c->kafka_bootstrap);
+    return NULL;
+}
+
+static int start_monitor(dc_monitor_sched **out, const dc_config *c, const char *bootstrap,
+                         dc_metrics *m, dc_err *err)
+{
+    const dc_monitor_sched_opts o = {
+        .bootstrap = bootstrap, .pipeline = c->pipeline, .n_props = c->kafka_props.n,
+        .prop_keys = c->kafka_props.keys, .prop_values = c->kafka_props.values,
+        .interval_ms = c->monitor_interval_ms, .max_lag_records = c->monitor_max_lag_records,
+        .max_lag_seconds = (double)c->monitor_max_lag_ms / 1000.0,
+        .webhook = c->monitor_webhook, .webhook_timeout_ms = (int)c->monitor_webhook_timeout_ms,
+        .webhook_retries = (int)c->monitor_webhook_retries,
+    };
+    return dc_monitor_sched_start(out, &o, m, err);
+}
+
 /* After a failure with HTTP on: /healthz answers 503 for a while, so that
  * a probe or a scrape sees the failure; a signal ends the wait. */
 static void linger(int64_t ms)
@@ -157,6 +183,8 @@ int dc_cli_ingest(int argc, char **argv)
     dc_config c;
     dc_metrics *metrics = NULL;
     dc_http *http = NULL;
+    dc_monitor_sched *mon = NULL;
+    char *bootstrap = NULL;
     bool once = false;
     int status = 0;
     int rc = dc_config_init(&c, &err);
@@ -168,9 +196,12 @@ int dc_cli_ingest(int argc, char **argv)
     }
     dc_log_set_level((dc_log_level)c.log_level);
     install_handlers();
-    if (c.http_listen) rc = dc_metrics_new(&metrics, &err);
+    bootstrap = kafka_bootstrap(&c);
+    const bool monitor = bootstrap && c.monitor_freshness == DC_CFG_MONITOR_AUTO;
+    if (c.http_listen || monitor) rc = dc_metrics_new(&metrics, &err);
     if (rc == 0 && c.http_listen)
         rc = dc_http_start(&http, &(dc_http_opts){c.http_listen, c.http_token}, metrics, &err);
+    if (rc == 0 && monitor) rc = start_monitor(&mon, &c, bootstrap, metrics, &err);
     dc_ingest_opts o = {.cfg = &c, .once = once, .stop = &stop_requested, .metrics = metrics};
     dc_ingest_stats stats;
     if (rc == 0) rc = dc_ingest_run(&stats, &o, &err);
@@ -180,8 +211,10 @@ int dc_cli_ingest(int argc, char **argv)
         if (http) linger(c.http_fail_linger_ms);
     }
 out:
+    dc_monitor_sched_free(mon);
     dc_http_free(http);
     dc_metrics_free(metrics);
+    dc_free(bootstrap);
     dc_config_dispose(&c);
     return status;
 }

@@ -212,6 +212,37 @@ const dc_cfg_key dc_cfg_keys[] = {
      .doc = "When a table stops the daemon on an error, keep serving for this long (/healthz "
             "answers 503 naming the table and its error, so a probe or a scrape sees the "
             "failure) before exiting; a signal ends the wait."},
+    SEC("monitors", "The seed's freshness job, built in: is each partition's latest record in "
+                    "the table? (`deltacdc check` runs the same check once.)"),
+    {.key = "monitors.freshness", .type = DC_CFG_ENUM, .offset = CF(monitor_freshness),
+     .def = "auto", .values = "auto|off",
+     .doc = "auto: with a Kafka source, every monitors.interval, compare each partition's "
+            "latest record (high watermark - 1) with the offset the table committed; a "
+            "partition more than max_lag_records behind whose oldest missing record is older "
+            "than max_lag is late: a WARN log line, deltacdc_monitor_* metrics and /status, "
+            "and a POST to monitors.webhook. Runs on its own thread with its own Kafka "
+            "connection. off: never."},
+    {.key = "monitors.interval", .type = DC_CFG_DURATION, .offset = CF(monitor_interval_ms),
+     .def = "15m", .min = 1000, .max = 24LL * 3600 * 1000,
+     .doc = "Time between two checks (the seed's monitor ran every 15 minutes)."},
+    {.key = "monitors.max_lag_records", .type = DC_CFG_INT,
+     .offset = CF(monitor_max_lag_records), .def = "0", .min = 0, .max = 1LL << 50,
+     .doc = "Records a partition may be behind and still be fresh."},
+    {.key = "monitors.max_lag", .type = DC_CFG_DURATION, .offset = CF(monitor_max_lag_ms),
+     .def = "5m", .min = 0, .max = 7LL * 24 * 3600 * 1000,
+     .doc = "Age the oldest record not yet in the table (its Kafka CreateTime) may have and "
+            "the partition still be fresh."},
+    {.key = "monitors.webhook", .type = DC_CFG_STR, .offset = CF(monitor_webhook),
+     .secret = true, .example = "https://alerts.example.com/hooks/deltacdc",
+     .example_off = true,
+     .doc = "URL that receives a JSON POST (the check's result: table, topic, partitions with "
+            "their lag) when a partition is late. A URL can carry a token, so it is a secret."},
+    {.key = "monitors.webhook_timeout", .type = DC_CFG_DURATION,
+     .offset = CF(monitor_webhook_timeout_ms), .def = "5s", .min = 100, .max = 300000,
+     .doc = "Bound of one POST attempt (connect and answer)."},
+    {.key = "monitors.webhook_retries", .type = DC_CFG_INT,
+     .offset = CF(monitor_webhook_retries), .def = "3", .min = 0, .max = 10,
+     .doc = "Attempts after a failed one (no answer, or not 2xx), 0.5 s apart and doubling."},
     {.key = "log_level", .type = DC_CFG_ENUM, .offset = CF(log_level), .def = "info",
      .values = "error|warn|info|debug|trace",
      .doc = "Log threshold; INFO logs one line per committed batch."},

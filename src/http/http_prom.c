@@ -97,6 +97,9 @@ TV(v_rows, t->live_rows)
 TV(v_dv_rows, t->dv_rows)
 TV(v_last_commit, t->last_commit_t)
 TV(v_last_event, (double)t->last_event_ts_ms / 1000.0)
+TV(v_mon_runs, t->monitor_runs)
+TV(v_mon_alerts, t->monitor_alerts)
+TV(v_mon_errors, t->monitor_errors)
 #undef TV
 static double v_fresh(const dc_metrics_tstate *t, double now)
 {
@@ -134,6 +137,11 @@ static const struct table_family {
      v_last_commit},
     {"last_event_timestamp_seconds", "gauge", "Source ts_ms of the newest event committed, "
      "in seconds (0: none yet).", v_last_event},
+    {"monitor_runs_total", "counter", "Freshness monitor checks of the table.", v_mon_runs},
+    {"monitor_alerts_total", "counter", "Freshness checks that found a partition late (each "
+     "one logged and sent to the webhook).", v_mon_alerts},
+    {"monitor_errors_total", "counter", "Freshness checks that could not run (broker or "
+     "table unreachable).", v_mon_errors},
 };
 
 static int table_families_out(dc_buf *out, const dc_metrics_snap *s, dc_err *err)
@@ -154,6 +162,31 @@ static int part_labels(dc_buf *out, const char *name, const dc_metrics_tstate *t
     DC_TRY(dc_buf_puts(out, ",topic=\"", err));
     DC_TRY(dc_http_prom_label(out, p->topic, err));
     return dc_buf_appendf(out, err, "\",partition=\"%" PRId32 "\"} ", p->partition);
+}
+
+/* The freshness monitor's last verdict per topic-partition (where it ran). */
+static int monitor_families(dc_buf *out, const dc_metrics_snap *s, dc_err *err)
+{
+    static const char *const names[3] = {"monitor_freshness_ok", "monitor_lag_records",
+                                         "monitor_lag_seconds"};
+    static const char *const helps[3] = {
+        "1 when the freshness monitor found the partition's latest record in the table "
+        "within the tolerance, 0 when late.",
+        "Records of the partition on the broker not in the table, at the last check.",
+        "Age of the oldest record of the partition not in the table, at the last check."};
+    for (int f = 0; f < 3; f++) {
+        DC_TRY(family(out, names[f], "gauge", helps[f], err));
+        for (size_t i = 0; i < s->n_tables; i++)
+            for (size_t j = 0; j < s->tables[i].n_parts; j++) {
+                const dc_metrics_part *p = &s->tables[i].parts[j];
+                if (p->mon_ok < 0) continue;
+                DC_TRY(part_labels(out, names[f], &s->tables[i], p, err));
+                DC_TRY(put_float(out, f == 0 ? p->mon_ok : f == 1 ? (double)p->mon_lag_records
+                                                                   : p->mon_lag_seconds, err));
+                DC_TRY(dc_buf_putc(out, '\n', err));
+            }
+    }
+    return 0;
 }
 
 static int partition_families(dc_buf *out, const dc_metrics_snap *s, dc_err *err)
@@ -185,7 +218,7 @@ static int partition_families(dc_buf *out, const dc_metrics_snap *s, dc_err *err
             DC_TRY(part_labels(out, "consumer_lag_records", &s->tables[i], p, err));
             DC_TRY(dc_buf_appendf(out, err, "%" PRId64 "\n", lag > 0 ? lag : 0));
         }
-    return 0;
+    return monitor_families(out, s, err);
 }
 
 static int histograms(dc_buf *out, const dc_metrics_snap *s, dc_err *err)

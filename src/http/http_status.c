@@ -93,6 +93,14 @@ static int parts(dc_buf *out, const dc_metrics_tstate *t, dc_err *err)
             const int64_t lag = p->high_watermark - (p->committed + 1);
             DC_TRY(kv_i64(out, "lag_records", lag > 0 ? lag : 0, err));
         }
+        if (p->mon_ok >= 0) {
+            DC_TRY(key(out, "monitor", err));
+            DC_TRY(dc_buf_appendf(out, err, "{\"ok\":%s,", p->mon_ok ? "true" : "false"));
+            DC_TRY(kv_i64(out, "lag_records", p->mon_lag_records, err));
+            DC_TRY(kv_f64(out, "lag_seconds", p->mon_lag_seconds, err));
+            DC_TRY(end(out, '}', err));
+            DC_TRY(dc_buf_putc(out, ',', err));
+        }
         DC_TRY(end(out, '}', err));
         DC_TRY(dc_buf_putc(out, ',', err));
     }
@@ -138,6 +146,9 @@ static int table(dc_buf *out, const dc_metrics_tstate *t, double now, dc_err *er
     DC_TRY(kv_u64(out, "events_stale", t->stale, err));
     DC_TRY(kv_u64(out, "dead_letters", t->dead_letters, err));
     DC_TRY(kv_u64(out, "commit_retries", t->retries, err));
+    DC_TRY(kv_u64(out, "monitor_runs", t->monitor_runs, err));
+    DC_TRY(kv_u64(out, "monitor_alerts", t->monitor_alerts, err));
+    DC_TRY(kv_u64(out, "monitor_errors", t->monitor_errors, err));
     DC_TRY(kv_u64(out, "files", t->live_files, err));
     DC_TRY(kv_u64(out, "rows", t->live_rows, err));
     DC_TRY(kv_u64(out, "dv_hidden_rows", t->dv_rows, err));

@@ -62,6 +62,9 @@ typedef struct dc_metrics_part {
     uint64_t records_in;    /* records read and committed by this run */
     int64_t committed;      /* last offset committed to the table (-1: none yet) */
     int64_t high_watermark; /* next offset the broker will give (-1: unknown, file source) */
+    int mon_ok;             /* freshness monitor's last verdict: 1 ok, 0 late, -1 not run */
+    int64_t mon_lag_records;/* its lag in records */
+    double mon_lag_seconds; /* its lag in seconds */
 } dc_metrics_part;
 
 /* One sample of the history ring. */
@@ -99,6 +102,9 @@ typedef struct dc_metrics_tstate {
     dc_metrics_hist maint_h[DC_METRICS_N_MAINT]; /* durations of the runs */
     dc_metrics_part *parts; /* owned array */
     size_t n_parts, cap_parts;
+    uint64_t monitor_runs;   /* freshness checks of this table */
+    uint64_t monitor_alerts; /* checks that found a partition late */
+    uint64_t monitor_errors; /* checks that could not run (broker, table) */
     dc_metrics_sample *ring; /* DC_METRICS_HISTORY samples (owned), oldest at ring_head */
     size_t ring_n, ring_head;
 } dc_metrics_tstate;
@@ -144,6 +150,11 @@ int dc_metrics_part_update(dc_metrics_table *t, const char *topic, int32_t parti
                            uint64_t records, int64_t committed, int64_t high_watermark,
                            dc_err *err);
 void dc_metrics_dead_letter(dc_metrics_table *t);
+/* A freshness check of one topic-partition of the table (monitor/). */
+int dc_metrics_monitor_part(dc_metrics_table *t, const char *topic, int32_t partition, bool ok,
+                            int64_t lag_records, double lag_seconds, dc_err *err);
+/* A freshness check of the table ran: late (a partition was), or failed. */
+void dc_metrics_monitor_run(dc_metrics_table *t, bool late, bool failed);
 void dc_metrics_maint_done(dc_metrics_table *t, dc_metrics_maint kind, double seconds, bool ok);
 /* The table stopped on an error (t NULL: a failure of the whole daemon,
  * which every table and the registry itself record). */

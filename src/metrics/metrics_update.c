@@ -67,7 +67,7 @@ static dc_metrics_part *part_get(dc_metrics_tstate *v, const char *topic, int32_
         dc_err_set(err, DC_ENOMEM, "metrics: out of memory");
         return NULL;
     }
-    v->parts[v->n_parts] = (dc_metrics_part){copy, partition, 0, -1, -1};
+    v->parts[v->n_parts] = (dc_metrics_part){copy, partition, 0, -1, -1, -1, 0, 0};
     return &v->parts[v->n_parts++];
 }
 
@@ -84,6 +84,29 @@ int dc_metrics_part_update(dc_metrics_table *t, const char *topic, int32_t parti
     }
     pthread_mutex_unlock(&t->mu);
     return p ? 0 : err->code;
+}
+
+int dc_metrics_monitor_part(dc_metrics_table *t, const char *topic, int32_t partition, bool ok,
+                            int64_t lag_records, double lag_seconds, dc_err *err)
+{
+    pthread_mutex_lock(&t->mu);
+    dc_metrics_part *p = part_get(&t->v, topic, partition, err);
+    if (p) {
+        p->mon_ok = ok;
+        p->mon_lag_records = lag_records;
+        p->mon_lag_seconds = lag_seconds;
+    }
+    pthread_mutex_unlock(&t->mu);
+    return p ? 0 : err->code;
+}
+
+void dc_metrics_monitor_run(dc_metrics_table *t, bool late, bool failed)
+{
+    pthread_mutex_lock(&t->mu);
+    t->v.monitor_runs++;
+    t->v.monitor_alerts += late;
+    t->v.monitor_errors += failed;
+    pthread_mutex_unlock(&t->mu);
 }
 
 void dc_metrics_dead_letter(dc_metrics_table *t)

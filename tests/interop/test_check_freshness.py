@@ -3,10 +3,17 @@ Kafka broker (kafka_fixture, loopback): green while the table holds every
 partition's latest record, red (exit 1) naming the late partition with its
 lag in records and seconds once records wait unmerged past the tolerance,
 green again after the daemon caught up; a broker or topic it can not reach
-is exit 3 with the reason, not a verdict."""
+is exit 3 with the reason, not a verdict. Inside the daemon the same check
+runs on a schedule (monitors:), logs, counts and POSTs late partitions to a
+webhook; one that hangs past its timeout holds up no batch."""
+import datetime
+import http.server
 import json
+import re
 import subprocess
+import threading
 import time
+import urllib.request
 
 from cdcgen import envelope
 from conftest import DC_BIN
@@ -86,3 +93,87 @@ def test_check_errors_are_not_verdicts(kafka_broker, tmp_path):  # noqa: F811
     assert code == 3 and "kafka" in err, err
     p = subprocess.run([str(DC_BIN), "check", "--table", "x"], capture_output=True, timeout=30)
     assert p.returncode == 2 and b"--kafka" in p.stderr
+
+
+class _Hook(http.server.BaseHTTPRequestHandler):
+    """A webhook that hangs past the daemon's timeout on every first attempt
+    of an alert (then answers the retry), recording what it got."""
+    got = []
+    hang_s = 2.5
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        _Hook.got.append((time.time(), body))
+        if len(_Hook.got) % 2 == 1:
+            time.sleep(_Hook.hang_s)  # the client has given up by now
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *a):
+        pass
+
+
+def test_daemon_monitor_alerts_without_slowing_batches(kafka_broker, tmp_path):  # noqa: F811
+    b = kafka_broker
+    topic = "cdc-check-daemon"
+    b.create_topic(topic, partitions=1)
+    hook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    cfg = tmp_path / "p.yaml"
+    # batches every 3 s, so records wait up to 3 s unmerged: late beyond 1 s
+    cfg.write_text(f"source:\n  kafka:\n    bootstrap_servers: {b.bootstrap}\n"
+                   f"    topics: [{topic}]\n    group_id: g-mon\n"
+                   f"tables:\n  - match: '*'\n    path: {tmp_path / 't'}\n    key: [id]\n"
+                   "trigger:\n  interval: 3s\nmonitors:\n  interval: 1s\n  max_lag: 1s\n"
+                   f"  webhook: http://127.0.0.1:{hook.server_port}/alert\n"
+                   "  webhook_timeout: 1s\n  webhook_retries: 2\n")
+    log = open(tmp_path / "daemon.log", "wb")
+    d = subprocess.Popen([str(DC_BIN), "ingest", "-c", str(cfg), "--http", "127.0.0.1:0"],
+                         stderr=log)
+    stop = threading.Event()
+
+    def produce():
+        p, i = b.producer(), 0
+        while not stop.is_set():
+            k, v = _rec(1000 + i)
+            p.produce(topic, key=k, value=v)
+            p.poll(0)
+            i += 1
+            time.sleep(0.05)
+        p.flush(10)
+
+    th = threading.Thread(target=produce)
+    th.start()
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline and len(_Hook.got) < 4:
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        th.join()
+        text = (tmp_path / "daemon.log").read_text()
+        port = re.search(r"listening on http://127\.0\.0\.1:(\d+)/", text)
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{port.group(1)}/metrics",
+                                         timeout=10).read().decode() if port else ""
+        d.terminate()
+        d.wait(timeout=60)
+        log.close()
+        hook.shutdown()
+    text = (tmp_path / "daemon.log").read_text()
+    assert len(_Hook.got) >= 4, text[-3000:]
+    alert = json.loads(_Hook.got[0][1])
+    assert alert["monitor"] == "freshness" and alert["ok"] is False and alert["topic"] == topic
+    assert alert["partitions"][0]["lag_records"] > 0 and alert["partitions"][0]["lag_seconds"] > 1
+    assert "freshness: " in text and "is late:" in text and "webhook: attempt 1 of 3" in text
+    assert re.search(r'deltacdc_monitor_alerts_total\{table="[^"]+"\} [1-9]', metrics), metrics
+    assert re.search(r'deltacdc_monitor_freshness_ok\{table="[^"]+",topic="cdc-check-daemon",'
+                     r'partition="0"\} [01]', metrics), metrics
+    # the daemon's own consumer lag, from the watermark of its last fetch
+    assert re.search(r'deltacdc_consumer_lag_records\{table="[^"]+",topic="cdc-check-daemon",'
+                     r'partition="0"\} \d+', metrics), metrics
+    # the hanging webhook held up no batch: batches kept their 3 s rhythm meanwhile
+    stamps = [datetime.datetime.fromisoformat(m.group(1).replace("Z", "+00:00")).timestamp()
+              for m in re.finditer(r"^(\S+) info  ingest  batch ", text, re.M)]
+    assert len(stamps) >= 4, text[-3000:]
+    gaps = [y - x for x, y in zip(stamps, stamps[1:])]
+    assert max(gaps) < 4.5, gaps
