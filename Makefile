@@ -2,7 +2,8 @@
 # (see README). Dependencies come from Debian packages through pkg-config.
 
 CC      ?= cc
-PKGS    := libzstd snappy zlib liblz4 libbrotlidec libbrotlienc rdkafka yaml-0.1 libcurl libcrypto
+PKGS    := libzstd snappy zlib liblz4 libbrotlidec libbrotlienc rdkafka yaml-0.1 libcurl libcrypto \
+           libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 # libroaring (Delta deletion vectors): Debian's libroaring-dev 0.2.x ships no
@@ -13,7 +14,7 @@ PKG_LIBS   += $(shell pkg-config --libs roaring 2>/dev/null || echo -lroaring)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wno-missing-field-initializers
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS)
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(CFLAGS) $(PKG_CFLAGS)
 LDLIBS  := $(PKG_LIBS) -lm
 
 # Sanitizer build: every arena object is its own malloc so ASan sees it.

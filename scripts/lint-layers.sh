@@ -13,12 +13,17 @@ declare -A ALLOWED=(
     [storage]="common"
     [source]="common"
     [config]="common"
+    [metrics]="common"
+    [http]="common json metrics"
     [cdc]="common json parquet"
     [delta]="common json parquet storage"
     [merge]="common json parquet storage delta cdc"
     [maint]="common json parquet storage delta"
-    [daemon]="common json parquet storage delta cdc merge maint source config"
-    [cli]="common json parquet storage delta cdc merge maint source config daemon"
+    [metrics]="common"
+    [monitor]="common json storage delta source metrics"
+    [http]="common json metrics"
+    [daemon]="common json parquet storage delta cdc merge maint source config metrics"
+    [cli]="common json parquet storage delta cdc merge maint source config daemon metrics http monitor"
 )
 
 status=0

@@ -33,5 +33,7 @@ int dc_cli_optimize(int argc, char **argv);
 int dc_cli_config(int argc, char **argv);
 /* `deltacdc ingest ...` (cli_ingest.c). */
 int dc_cli_ingest(int argc, char **argv);
+/* deltacdc check: the freshness monitor once (cli_check.c). */
+int dc_cli_check(int argc, char **argv);
 
 #endif

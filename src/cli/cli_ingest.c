@@ -6,15 +6,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../config/config.h"
 #include "../daemon/ingest.h"
 #include "../storage/storage.h"
+#include "../http/http.h"
+#include "../monitor/monitor.h"
 
 static const char usage[] =
     "usage: deltacdc ingest [-c pipeline.yaml] [--source URI] [--table PATH] [--key COL[,COL]]\n"
     "                       [--format raw|typed] [--mode dv|cow] [--trigger DURATION]\n"
-    "                       [--max-batch N] [--pipeline NAME] [--once] [--log-level L]\n"
+    "                       [--max-batch N] [--pipeline NAME] [--once] [--http ADDR]\n"
+    "                       [--log-level L]\n"
     "\n"
     "Reads Debezium change events and merges them into Delta tables, exactly once: each\n"
     "micro-batch is one Delta commit that also records the source positions, and a restart\n"
@@ -40,6 +44,9 @@ static const char usage[] =
     "  --once               stop when the input is drained (file) or caught up (Kafka),\n"
     "                       after committing; else run until SIGTERM/SIGINT, which finish\n"
     "                       and commit the batch in hand\n"
+    "  --http ADDR          serve /metrics, /status, /healthz and a status page at /\n"
+    "                       on HOST:PORT or PORT (127.0.0.1); port 0 picks a free port\n"
+    "                       (http.listen; off unless set)\n"
     "  --log-level L        error, warn, info (default: one line per batch), debug, trace\n";
 
 static volatile sig_atomic_t stop_requested;
@@ -73,6 +80,7 @@ static const flag flags[] = {
     {"--mode", NULL, "mode"},          {"--trigger", "trigger.interval", NULL},
     {"--max-batch", "trigger.max_records", NULL}, {"--log-level", "log_level", NULL},
     {"--pipeline", "pipeline", NULL},
+    {"--http", "http.listen", NULL},
 };
 
 /* Applies one flag with its value to the configuration. */
@@ -156,6 +164,43 @@ static int configure_s3(const dc_config *c, dc_err *err)
     return dc_storage_s3_configure(&o, err);
 }
 
+/* The Kafka bootstrap servers of the source (HOSTS of kafka://HOSTS/...),
+ * or NULL for a file source (dc_free it). */
+static char *kafka_bootstrap(const dc_config *c)
+{
+    if (c->source_uri && strncmp(c->source_uri, "kafka://", 8) == 0)
+        return dc_strndup(c->source_uri + 8, strcspn(c->source_uri + 8, "/?"));
+    if (!c->source_uri && !c->source_file && c->kafka_bootstrap)
+        return dc_strdup(c->kafka_bootstrap);
+    return NULL;
+}
+
+static int start_monitor(dc_monitor_sched **out, const dc_config *c, const char *bootstrap,
+                         dc_metrics *m, dc_err *err)
+{
+    const dc_monitor_sched_opts o = {
+        .bootstrap = bootstrap, .pipeline = c->pipeline, .n_props = c->kafka_props.n,
+        .prop_keys = c->kafka_props.keys, .prop_values = c->kafka_props.values,
+        .interval_ms = c->monitor_interval_ms, .max_lag_records = c->monitor_max_lag_records,
+        .max_lag_seconds = (double)c->monitor_max_lag_ms / 1000.0,
+        .webhook = c->monitor_webhook, .webhook_timeout_ms = (int)c->monitor_webhook_timeout_ms,
+        .webhook_retries = (int)c->monitor_webhook_retries,
+    };
+    return dc_monitor_sched_start(out, &o, m, err);
+}
+
+/* After a failure with HTTP on: /healthz answers 503 for a while, so that
+ * a probe or a scrape sees the failure; a signal ends the wait. */
+static void linger(int64_t ms)
+{
+    if (ms <= 0 || stop_requested) return;
+    fprintf(stderr, "deltacdc ingest: serving /healthz (503) for %lld ms before exiting "
+            "(http.fail_linger)\n", (long long)ms);
+    const struct timespec step = {0, 100 * 1000 * 1000};
+    for (int64_t waited = 0; waited < ms && !stop_requested; waited += 100)
+        nanosleep(&step, NULL);
+}
+
 int dc_cli_ingest(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
@@ -167,6 +212,10 @@ int dc_cli_ingest(int argc, char **argv)
     dc_err err;
     dc_err_clear(&err);
     dc_config c;
+    dc_metrics *metrics = NULL;
+    dc_http *http = NULL;
+    dc_monitor_sched *mon = NULL;
+    char *bootstrap = NULL;
     bool once = false;
     int status = 0;
     int rc = dc_config_init(&c, &err);
@@ -183,14 +232,25 @@ int dc_cli_ingest(int argc, char **argv)
         goto out;
     }
     install_handlers();
-    dc_ingest_opts o = {.cfg = &c, .once = once, .stop = &stop_requested};
+    bootstrap = kafka_bootstrap(&c);
+    const bool monitor = bootstrap && c.monitor_freshness == DC_CFG_MONITOR_AUTO;
+    if (c.http_listen || monitor) rc = dc_metrics_new(&metrics, &err);
+    if (rc == 0 && c.http_listen)
+        rc = dc_http_start(&http, &(dc_http_opts){c.http_listen, c.http_token}, metrics, &err);
+    if (rc == 0 && monitor) rc = start_monitor(&mon, &c, bootstrap, metrics, &err);
+    dc_ingest_opts o = {.cfg = &c, .once = once, .stop = &stop_requested, .metrics = metrics};
     dc_ingest_stats stats;
-    rc = dc_ingest_run(&stats, &o, &err);
+    if (rc == 0) rc = dc_ingest_run(&stats, &o, &err);
     if (rc < 0) {
         fprintf(stderr, "deltacdc ingest: %s\n", err.msg);
         status = 1;
+        if (http) linger(c.http_fail_linger_ms);
     }
 out:
+    dc_monitor_sched_free(mon);
+    dc_http_free(http);
+    dc_metrics_free(metrics);
+    dc_free(bootstrap);
     dc_config_dispose(&c);
     return status;
 }

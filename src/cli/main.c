@@ -10,9 +10,12 @@ static const char usage[] =
     "commands:\n"
     "  ingest [-c pipeline.yaml] [--source URI] [--table PATH] [--key COL[,COL]]\n"
     "         [--format raw|typed] [--mode dv|cow] [--trigger DURATION] [--max-batch N]\n"
-    "         [--once] [--log-level L]\n"
+    "         [--once] [--http ADDR] [--log-level L]\n"
     "                                   Debezium records (Kafka or a JSON-lines file)\n"
     "                                   merged exactly once into Delta tables\n"
+    "  check --table PATH --kafka HOST:PORT --topic T [--json]\n"
+    "                                   freshness: is the topic's latest record in the\n"
+    "                                   table? exit 1 when a partition is late\n"
     "  config show|check -c pipeline.yaml | config reference|example\n"
     "                                   the pipeline file (docs/CONFIGURATION.md)\n"
     "  parquet cat|schema|meta FILE     inspect any Parquet file\n"
@@ -51,6 +54,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(argv[1], "ingest") == 0) return dc_cli_ingest(argc - 1, argv + 1);
+    if (strcmp(argv[1], "check") == 0) return dc_cli_check(argc - 1, argv + 1);
     if (strcmp(argv[1], "config") == 0) return dc_cli_config(argc - 1, argv + 1);
     if (strcmp(argv[1], "parquet") == 0) return dc_cli_parquet(argc - 1, argv + 1);
     if (strcmp(argv[1], "checkpoint") == 0) return dc_cli_checkpoint(argc - 1, argv + 1);

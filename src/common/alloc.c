@@ -4,8 +4,10 @@
 
 #include <stdlib.h>
 
-static long fail_countdown; /* 0: never fail; N: the Nth call from now fails */
-static long alloc_calls;    /* calls since the last dc_alloc_fail_after */
+/* Per thread: the HTTP server's thread allocates while the ingest loop does,
+ * and a test arms the countdown on the thread whose allocations it means. */
+static _Thread_local long fail_countdown; /* 0: never fail; N: the Nth call from now fails */
+static _Thread_local long alloc_calls;    /* calls since the last dc_alloc_fail_after */
 
 void dc_alloc_fail_after(long n)
 {

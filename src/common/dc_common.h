@@ -102,7 +102,8 @@ void dc_free(void *p);
 char *dc_strdup(const char *s);
 char *dc_strndup(const char *s, size_t n);
 /* Tests: make the Nth allocation from now fail (0 disables); returns the count
- * of allocations made since the last call. Not thread-safe: tests only. */
+ * of allocations made since the last call. Both count the calling thread's
+ * allocations only (thread-local), so a second thread never races them. */
 void dc_alloc_fail_after(long n);
 long dc_alloc_count(void);
 

@@ -137,4 +137,14 @@ _Static_assert(DC_MERGE_MAX_KEY_BYTES <= DC_MERGE_MAX_BATCH_BYTES, "a key fits a
 #define DC_OPTIMIZE_CHUNK_BYTES ((size_t)64 * 1024 * 1024)
 _Static_assert(DC_OPTIMIZE_MAX_KEY_BYTES < DC_OPTIMIZE_MAX_BIN_KEY_BYTES, "a key fits a bin");
 
+/* Metrics and HTTP (metrics/, http/). Tables one registry holds and
+ * topic-partitions per table: far above a pipeline's, and they bound a
+ * scrape's size. A response body: /metrics of 4096 tables with a few
+ * partitions each stays under 64 MiB. A request's header value (the bearer
+ * token) is compared only up to this length. */
+#define DC_METRICS_MAX_TABLES 4096
+#define DC_METRICS_MAX_PARTS 65536
+#define DC_HTTP_MAX_BODY ((size_t)64 * 1024 * 1024)
+#define DC_HTTP_MAX_TOKEN 1024
+
 #endif /* DC_LIMITS_H */

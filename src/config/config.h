@@ -61,6 +61,7 @@ enum { DC_CFG_ON_ERROR_FAIL = 0, DC_CFG_ON_ERROR_DEAD_LETTER = 1 };
 enum { DC_CFG_OPTIMIZE_AUTO = 0, DC_CFG_OPTIMIZE_OFF = 1 };
 enum { DC_CFG_VACUUM_AUTO = 0, DC_CFG_VACUUM_OFF = 1 };
 enum { DC_CFG_S3_PATH_AUTO = 0, DC_CFG_S3_PATH_PATH = 1, DC_CFG_S3_PATH_VIRTUAL = 2 };
+enum { DC_CFG_MONITOR_AUTO = 0, DC_CFG_MONITOR_OFF = 1 };
 
 /* One entry of `tables:`. */
 typedef struct dc_config_table {
@@ -122,6 +123,16 @@ typedef struct dc_config {
     int64_t s3_connect_timeout_ms;   /* storage.s3.connect_timeout */
     int64_t s3_request_timeout_ms;   /* storage.s3.request_timeout */
     int64_t s3_max_attempts;         /* storage.s3.max_attempts */
+    const char *http_listen;         /* http.listen (NULL: no HTTP endpoint) */
+    const char *http_token;          /* http.token (NULL: none); a secret */
+    int64_t http_fail_linger_ms;     /* http.fail_linger */
+    int monitor_freshness;           /* DC_CFG_MONITOR_* (monitors.freshness) */
+    int64_t monitor_interval_ms;     /* monitors.interval */
+    int64_t monitor_max_lag_records; /* monitors.max_lag_records */
+    int64_t monitor_max_lag_ms;      /* monitors.max_lag */
+    const char *monitor_webhook;     /* monitors.webhook (NULL: none); a secret */
+    int64_t monitor_webhook_timeout_ms; /* monitors.webhook_timeout */
+    int64_t monitor_webhook_retries; /* monitors.webhook_retries */
 } dc_config;
 
 /* One row of the table. */

@@ -258,6 +258,55 @@ const dc_cfg_key dc_cfg_keys[] = {
      .doc = "Tries per request: 5xx, 429/SlowDown, timeouts and network errors are retried "
             "with exponential backoff (100 ms doubling to 5 s, full jitter). A commit whose "
             "reply was lost is resolved by reading the log back, never blindly retried."},
+    SEC("http", "The HTTP endpoint: /metrics (Prometheus), /status (JSON), /healthz and a "
+                "status page at /."),
+    {.key = "http.listen", .type = DC_CFG_STR, .offset = CF(http_listen),
+     .example = "127.0.0.1:9464",
+     .doc = "Address to serve on, \"HOST:PORT\" (an IPv4 address or localhost) or \"PORT\" "
+            "alone (127.0.0.1). Off unless set: a fixed default port would make the second "
+            "daemon on a host (or a one-off `--once` run next to a running daemon) fail to "
+            "start. Only loopback unless an address says otherwise; give a token when it "
+            "does."},
+    {.key = "http.token", .type = DC_CFG_STR, .offset = CF(http_token), .secret = true,
+     .example = "${DELTACDC_HTTP_TOKEN}", .example_off = true,
+     .doc = "When set, every request must carry \"Authorization: Bearer <token>\" (401 "
+            "otherwise)."},
+    {.key = "http.fail_linger", .type = DC_CFG_DURATION, .offset = CF(http_fail_linger_ms),
+     .def = "15s", .min = 0, .max = 3600LL * 1000,
+     .doc = "When a table stops the daemon on an error, keep serving for this long (/healthz "
+            "answers 503 naming the table and its error, so a probe or a scrape sees the "
+            "failure) before exiting; a signal ends the wait."},
+    SEC("monitors", "The seed's freshness job, built in: is each partition's latest record in "
+                    "the table? (`deltacdc check` runs the same check once.)"),
+    {.key = "monitors.freshness", .type = DC_CFG_ENUM, .offset = CF(monitor_freshness),
+     .def = "auto", .values = "auto|off",
+     .doc = "auto: with a Kafka source, every monitors.interval, compare each partition's "
+            "latest record (high watermark - 1) with the offset the table committed; a "
+            "partition more than max_lag_records behind whose oldest missing record is older "
+            "than max_lag is late: a WARN log line, deltacdc_monitor_* metrics and /status, "
+            "and a POST to monitors.webhook. Runs on its own thread with its own Kafka "
+            "connection. off: never."},
+    {.key = "monitors.interval", .type = DC_CFG_DURATION, .offset = CF(monitor_interval_ms),
+     .def = "15m", .min = 1000, .max = 24LL * 3600 * 1000,
+     .doc = "Time between two checks (the seed's monitor ran every 15 minutes)."},
+    {.key = "monitors.max_lag_records", .type = DC_CFG_INT,
+     .offset = CF(monitor_max_lag_records), .def = "0", .min = 0, .max = 1LL << 50,
+     .doc = "Records a partition may be behind and still be fresh."},
+    {.key = "monitors.max_lag", .type = DC_CFG_DURATION, .offset = CF(monitor_max_lag_ms),
+     .def = "5m", .min = 0, .max = 7LL * 24 * 3600 * 1000,
+     .doc = "Age the oldest record not yet in the table (its Kafka CreateTime) may have and "
+            "the partition still be fresh."},
+    {.key = "monitors.webhook", .type = DC_CFG_STR, .offset = CF(monitor_webhook),
+     .secret = true, .example = "https://alerts.example.com/hooks/deltacdc",
+     .example_off = true,
+     .doc = "URL that receives a JSON POST (the check's result: table, topic, partitions with "
+            "their lag) when a partition is late. A URL can carry a token, so it is a secret."},
+    {.key = "monitors.webhook_timeout", .type = DC_CFG_DURATION,
+     .offset = CF(monitor_webhook_timeout_ms), .def = "5s", .min = 100, .max = 300000,
+     .doc = "Bound of one POST attempt (connect and answer)."},
+    {.key = "monitors.webhook_retries", .type = DC_CFG_INT,
+     .offset = CF(monitor_webhook_retries), .def = "3", .min = 0, .max = 10,
+     .doc = "Attempts after a failed one (no answer, or not 2xx), 0.5 s apart and doubling."},
     {.key = "log_level", .type = DC_CFG_ENUM, .offset = CF(log_level), .def = "info",
      .values = "error|warn|info|debug|trace",
      .doc = "Log threshold; INFO logs one line per committed batch."},
@@ -330,7 +379,7 @@ static const char md_intro[] =
     "\n"
     "`deltacdc ingest -c pipeline.yaml` reads a YAML pipeline file; command-line flags\n"
     "override it (`--source`, `--table`, `--key`, `--format`, `--mode`, `--trigger`,\n"
-    "`--max-batch`, `--log-level`). A commented example is `examples/pipeline.yaml`.\n"
+    "`--max-batch`, `--http`, `--log-level`). A commented example is `examples/pipeline.yaml`.\n"
     "\n"
     "- Keys nest as YAML mappings (`trigger: {interval: 5s}`) or may be written dotted\n"
     "  (`trigger.interval: 5s`). An unknown key, a key set twice, a value of the wrong\n"

@@ -94,7 +94,7 @@ static int slot_for_path(ing_slot **out, ing_state *st, const char *path,
     s->keys_known = ct->key.n > 0;
     st->slots[st->n_slots++] = s;
     *out = s;
-    return 0;
+    return ing_metrics_slot(st, s, err);
 }
 
 static int add_route(ing_route **out, ing_state *st, const char *topic, dc_err *err)
@@ -176,6 +176,7 @@ static int bad_record(ing_state *st, ing_route *rt, const dc_source_record *r, i
         DC_TRY(ing_dlq_add(st->dlq, rt->topic, r->partition, r->offset, msg, r->value,
                            r->value ? r->value_len : 0, err));
         st->stats.dead_letters++;
+        ing_metrics_dead_letter(rt->slot);
     }
     if (!rt->slot->table) return 0;
     dc_cdc_event skip;
@@ -296,6 +297,7 @@ static int loop(ing_state *st, dc_source_record *recs, dc_err *err)
             st->in_hand++;
         }
         st->stats.records += n;
+        ing_metrics_tick(st);
         if (st->in_hand >= cap || (st->in_hand && now_s() - st->last_close >= interval))
             DC_TRY(close_batch(st, err));
         if (eof && n == 0 && st->o->once) break;
@@ -448,6 +450,7 @@ int dc_ingest_run(dc_ingest_stats *out, const dc_ingest_opts *o, dc_err *err)
     memset(&st, 0, sizeof st);
     st.o = o;
     st.cfg = o->cfg;
+    st.metrics = o->metrics;
     st.default_table = (dc_config_table){.match = "*", .path = "{warehouse}/{db}.db/{table}"};
     dc_buf_init(&st.scratch, DC_JSONL_MAX_LINE);
     dc_cdc_schema_cache_init(&st.schema_cache);
@@ -456,13 +459,15 @@ int dc_ingest_run(dc_ingest_stats *out, const dc_ingest_opts *o, dc_err *err)
     int rc = recs ? 0 : dc_err_set(err, DC_ENOMEM, "out of memory");
     if (rc == 0) rc = open_source(&st, err);
     if (rc == 0) rc = loop(&st, recs, err);
+    if (rc < 0) ing_metrics_fail(&st, err);
     if (out) *out = st.stats;
     if (rc == 0)
         DC_LOG(DC_LOG_INFO, "ingest", "done: %" PRIu64 " records, %" PRIu64 " batches, %" PRIu64
                " commits, %" PRIu64 " inserted, %" PRIu64 " updated, %" PRIu64 " deleted, %"
-               PRIu64 " dead letters, %" PRIu64 " optimizes, %" PRIu64 " checkpoints, %" PRIu64
-               " vacuums", st.stats.records, st.stats.batches, st.stats.commits,
-               st.stats.inserted, st.stats.updated, st.stats.deleted, st.stats.dead_letters,
+               PRIu64 " truncated, %" PRIu64 " dead letters, %" PRIu64 " optimizes, %" PRIu64
+               " checkpoints, %" PRIu64 " vacuums", st.stats.records, st.stats.batches,
+               st.stats.commits, st.stats.inserted, st.stats.updated, st.stats.deleted,
+               st.stats.truncated, st.stats.dead_letters,
                st.stats.optimizes, st.stats.checkpoints, st.stats.vacuums);
     state_dispose(&st);
     dc_free(recs);

@@ -6,7 +6,8 @@
  * commit that also records the source positions (exactly once). Bad records
  * stop the pipeline (on_error: fail) or go to a dead-letter Delta table.
  *
- * Sits on top: depends on config/, source/, cdc/, merge/, delta/, common/.
+ * Sits on top: depends on config/, source/, cdc/, merge/, delta/, metrics/,
+ * common/.
  */
 #ifndef DC_INGEST_H
 #define DC_INGEST_H
@@ -15,6 +16,7 @@
 
 #include "../common/dc_common.h"
 #include "../config/config.h"
+#include "../metrics/metrics.h"
 
 typedef struct dc_ingest_opts {
     const dc_config *cfg;              /* the effective configuration (file + flags) */
@@ -22,6 +24,8 @@ typedef struct dc_ingest_opts {
                                           up (Kafka) and everything is committed */
     volatile sig_atomic_t *stop;       /* set (by a signal handler) to finish the batch in
                                           hand, commit it and return; may be NULL */
+    dc_metrics *metrics;               /* fed once per batch (and by maintenance) when not
+                                          NULL; read by the HTTP server (borrowed) */
 } dc_ingest_opts;
 
 /* What a run did. */
@@ -30,6 +34,7 @@ typedef struct dc_ingest_stats {
     uint64_t batches;       /* batches closed (each commits every table it touched) */
     uint64_t commits;       /* Delta commits of data tables */
     uint64_t inserted, updated, deleted; /* rows, summed over the commits */
+    uint64_t truncated;     /* rows removed by truncates, summed over the commits */
     uint64_t dead_letters;  /* records written to the dead-letter table */
     uint64_t retries;       /* commits redone after a conflict */
     uint64_t optimizes;     /* automatic OPTIMIZE commits (maintenance.optimize) */

@@ -83,6 +83,10 @@ int ing_slot_add(ing_slot *s, const dc_cdc_event *ev, const char *topic, int32_t
     DC_TRY(tp_index(&tp, s, topic, partition, err));
     DC_TRY(dc_merge_batch_add(s->batch, ev, topic, partition, offset, err));
     if (offset > s->tps[tp].last) s->tps[tp].last = offset;
+    if (s->n_in == 0) ing_metrics_first(s, ev);
+    if (ev->kind == DC_CDC_CHANGE && ev->has_ts_ms && ev->ts_ms > s->batch_ts_max)
+        s->batch_ts_max = ev->ts_ms;
+    s->tps[tp].n++;
     s->n_in++;
     return keep(s, ev, tp, offset, err);
 }
@@ -150,11 +154,15 @@ static int replay(ing_state *st, ing_slot *s, dc_err *err)
 
 static void log_batch(ing_slot *s, const dc_merge_result *r)
 {
+    if (dc_log_threshold < DC_LOG_INFO) return;
+    char trunc[64] = ""; /* said only of a batch whose truncate applied */
+    if (r->truncate)
+        snprintf(trunc, sizeof trunc, ", truncate removed %" PRIu64 " rows", r->truncated);
     DC_LOG(DC_LOG_INFO, "ingest",
            "batch %s: %" PRIu64 " records in, %" PRIu64 " inserted, %" PRIu64 " updated, %"
-           PRIu64 " deleted, %" PRIu64 " stale, merged in %.1f ms, version %" PRId64,
-           s->path, s->n_in, r->inserted, r->updated, r->deleted, r->stale, r->seconds * 1000.0,
-           r->version);
+           PRIu64 " deleted, %" PRIu64 " stale%s, merged in %.1f ms, version %" PRId64,
+           s->path, s->n_in, r->inserted, r->updated, r->deleted, r->stale, trunc,
+           r->seconds * 1000.0, r->version);
     if (DC_LOG_DEBUG > dc_log_threshold || !s->table) return;
     /* Storage requests since the last batch line (object stores bill them). */
     dc_storage_stats now, d;
@@ -172,6 +180,7 @@ int ing_slot_commit(ing_state *st, ing_slot *s, dc_err *err)
 {
     dc_merge_result res;
     int rc = 0;
+    const uint64_t retries = st->stats.retries;
     for (int attempt = 0; s->batch; attempt++) {
         memset(&res, 0, sizeof res);
         rc = put_input_ids(s, err);
@@ -189,10 +198,12 @@ int ing_slot_commit(ing_state *st, ing_slot *s, dc_err *err)
         DC_TRY(replay(st, s, err));
     }
     log_batch(s, &res);
+    ing_metrics_batch(st, s, &res, st->stats.retries - retries);
     if (res.version >= 0) st->stats.commits++;
     st->stats.inserted += res.inserted;
     st->stats.updated += res.updated;
     st->stats.deleted += res.deleted;
+    st->stats.truncated += res.truncated;
     for (size_t i = 0; i < s->n_tps && rc == 0; i++)
         rc = st->src->ops->committed(st->src, s->tps[i].topic, s->tps[i].partition,
                                      s->tps[i].last, err);

@@ -49,6 +49,7 @@ typedef struct ing_tp {
     bool has_id;         /* file source: the input's identity at `last` is below */
     uint64_t id_bytes;   /* bytes of the input through `last` */
     uint64_t id_hash;    /* their hash (dc_source_input_hash) */
+    uint64_t n;          /* records of it in the batch (metrics) */
 } ing_tp;
 
 /* An event kept for replay after a commit conflict. */
@@ -82,6 +83,9 @@ typedef struct ing_slot {
     double last_log_cleanup;    /* monotonic seconds of the last log cleanup (0: none yet) */
     dc_storage_stats req_mark;  /* the table storage's request counters at the last batch
                                    line (debug level: requests per batch) */
+    dc_metrics_table *mt;       /* the table's metrics (borrowed), NULL when metrics are off */
+    double batch_t0;            /* monotonic seconds the batch in hand's first record came */
+    int64_t batch_ts_max;       /* newest source ts_ms in the batch in hand (0: none) */
 } ing_slot;
 
 /* A topic seen, and the table it goes to. */
@@ -113,6 +117,7 @@ typedef struct ing_state {
     double last_close;          /* monotonic seconds of the last close */
     ing_dlq *dlq;               /* dead-letter table, opened on the first bad record */
     dc_ingest_stats stats;
+    dc_metrics *metrics;        /* o->metrics (borrowed), NULL when off */
 } ing_state;
 
 /* ------------------------------------------------ a table (a slot) */
@@ -148,6 +153,22 @@ void ing_slot_optimize(ing_state *st, ing_slot *s);
  * (ingest_maint.c); failures are logged. */
 void ing_slot_maintain(ing_state *st, ing_slot *s);
 void ing_slot_free(ing_slot *s);
+
+/* ------------------------------------------- metrics (ingest_metrics.c) */
+
+/* The hooks that feed the registry; each is a no-op when metrics are off,
+ * and none runs per record (ing_slot_add only notes the batch's first
+ * record time and its newest ts_ms). */
+int ing_metrics_slot(ing_state *st, ing_slot *s, dc_err *err);
+void ing_metrics_first(ing_slot *s, const dc_cdc_event *ev);
+void ing_metrics_batch(ing_state *st, ing_slot *s, const dc_merge_result *r, uint64_t retries);
+void ing_metrics_dead_letter(ing_slot *s);
+void ing_metrics_maint(ing_slot *s, dc_metrics_maint kind, double seconds, bool ok);
+/* At every turn of the loop: history samples and watermarks every 10 s. */
+void ing_metrics_tick(ing_state *st);
+/* The run stopped on `err`: marks the table it names (or the last one used
+ * for a record's error, or every table). */
+void ing_metrics_fail(ing_state *st, const dc_err *err);
 
 /* ------------------------------------------------ dead-letter table */
 

@@ -58,6 +58,10 @@ static void policy(ing_state *st, ing_slot *s, dc_delta_snapshot *snap)
     const int rc = dc_maint_after_commit(&r, dc_delta_snapshot_storage(snap), snap,
                                          dc_delta_snapshot_version(snap), &o, &err);
     if (r.checkpointed) st->stats.checkpoints++;
+    if (r.checkpoint_tried)
+        ing_metrics_maint(s, DC_METRICS_CHECKPOINT, r.checkpoint_seconds, r.checkpointed);
+    if (r.log_tried)
+        ing_metrics_maint(s, DC_METRICS_LOG_CLEANUP, r.log_seconds, r.cleaned || r.log.skipped);
     if (r.cleaned) s->last_log_cleanup = t0;
     log_policy(s, &r, (now_s() - t0) * 1000.0);
     if (rc < 0) DC_LOG(DC_LOG_WARN, "maint", "%s: %s", s->path, err.msg);
@@ -79,6 +83,7 @@ static void vacuum(ing_state *st, ing_slot *s, dc_delta_snapshot *snap)
     dc_err err;
     dc_err_clear(&err);
     const int rc = dc_maint_vacuum(&r, snap, &o, &err);
+    ing_metrics_maint(s, DC_METRICS_VACUUM, now_s() - t, rc == 0);
     if (rc < 0) {
         DC_LOG(DC_LOG_WARN, "maint", "%s: vacuum: %s", s->path, err.msg);
         return;

@@ -80,8 +80,11 @@ static bool run(ing_state *st, ing_slot *s)
     dc_err err;
     dc_err_clear(&err);
     bool yes = false;
+    const double t0 = now_s();
     int rc = worth_it(&yes, snap, &o, st->cfg, &err);
     if (rc == 0 && yes) rc = dc_optimize_run(&r, snap, &o, &err);
+    if (yes || rc < 0) /* a lost race is no failure: the next run plans again */
+        ing_metrics_maint(s, DC_METRICS_OPTIMIZE, now_s() - t0, rc == 0 || rc == DC_ECONFLICT);
     if (r.version >= 0) { /* committed (even when filling the lists failed after) */
         st->stats.optimizes++;
         log_run(s, &r);

@@ -296,6 +296,10 @@ typedef struct dc_maint_result {
     dc_maint_log_result log;
     bool manifest;               /* the manifest was regenerated */
     dc_maint_manifest_result manifest_info;
+    bool checkpoint_tried;       /* a checkpoint was due (written, or failed) */
+    double checkpoint_seconds;   /* its wall time */
+    bool log_tried;              /* log cleanup ran (done, skipped, or failed) */
+    double log_seconds;          /* its wall time */
 } dc_maint_result;
 
 /* Call after every successful commit of `version` (by any writer of ours).

@@ -12,6 +12,8 @@
  */
 #include "maint_int.h"
 
+#include <time.h>
+
 void dc_maint_opts_init(dc_maint_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -42,6 +44,13 @@ static int at_version(dc_delta_snapshot **out, dc_delta_snapshot **owned, dc_sto
     return 0;
 }
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static int64_t interval_of(const dc_maint_opts *o, const dc_maint_props *props)
 {
     if (o->checkpoint_interval > 0) return o->checkpoint_interval;
@@ -63,18 +72,24 @@ int dc_maint_after_commit(dc_maint_result *out, dc_storage *s, dc_delta_snapshot
     if (rc == 0 && !snap) rc = at_version(&snap, &owned, s, NULL, version, err);
     if (rc == 0) rc = dc_maint_props_from_metadata(&props, dc_delta_snapshot_metadata(snap), err);
     const int64_t interval = rc == 0 ? interval_of(o, &props) : -1;
+    double t0 = now_s();
     if (rc == 0 && interval > 0 && checkpoint_due(s, version, interval)) {
+        res.checkpoint_tried = true;
         rc = at_version(&at, &owned, s, snap, version, err);
         if (rc == 0) rc = dc_delta_checkpoint_write(&res.checkpoint, at, err);
         if (rc == 0) res.checkpointed = true;
         else dc_err_prefix(err, "checkpoint at version %lld", (long long)version);
+        res.checkpoint_seconds = now_s() - t0;
     }
     if (rc == 0 && res.checkpointed && o->log_cleanup) {
+        t0 = now_s();
+        res.log_tried = true;
         dc_maint_log_opts lo;
         dc_maint_log_opts_init(&lo);
         lo.now_ms = o->now_ms;
         rc = dc_maint_log_cleanup(&res.log, s, dc_delta_snapshot_metadata(at), &lo, err);
         if (rc == 0) res.cleaned = !res.log.skipped;
+        res.log_seconds = now_s() - t0;
     }
     if (rc == 0 && (o->manifest || props.manifest_on_commit)) {
         rc = at_version(&at, &owned, s, snap, version, err);

@@ -26,7 +26,8 @@
  * a txn per topic-partition (appId "<pipeline>/<topic>/<partition>", version
  * = last offset of that topic-partition in the batch) and commitInfo with
  * operation MERGE and metrics numTargetRowsInserted / Updated / Deleted,
- * numSourceRows.
+ * numSourceRows, and numTargetRowsTruncated (rows a truncate removed; they
+ * are not in numTargetRowsDeleted, which counts delete events).
  */
 #ifndef DC_MERGE_H
 #define DC_MERGE_H
@@ -100,6 +101,10 @@ typedef struct dc_merge_result {
     uint64_t source_rows;   /* events added (incl. skipped ones) */
     uint64_t inserted, updated, deleted; /* rows: deleted counts tombstone rows written */
     uint64_t stale;         /* events older than the table's row: ignored */
+    bool truncate;          /* a truncate applied: every row committed before it is gone */
+    uint64_t truncated;     /* the rows it removed (the table's live rows before it,
+                               tombstone rows included); commitInfo's
+                               numTargetRowsTruncated */
     double seconds;         /* wall time of the commit */
 } dc_merge_result;
 

@@ -347,6 +347,7 @@ typedef struct mplan {
     size_t n_tg;
     size_t new_keys;            /* keys the index gains */
     uint64_t inserted, updated, deleted, stale, files_removed;
+    uint64_t truncated;         /* rows the truncate removes: the index's keys before it */
     bool has_out;               /* out holds the written new file */
     mfile_out out;
     mcow cow;                   /* cow rewrites */
@@ -417,6 +418,7 @@ static int plan_classify(dc_merge_batch *b, mplan *p, dc_err *err)
 {
     refresh_committed(b);
     p->trunc = b->has_trunc && b->trunc_off > b->tps[b->trunc_tp].committed;
+    if (p->trunc) p->truncated = b->t->index.n; /* one live row per key */
     const size_t n = b->n_evs ? b->n_evs : 1;
     p->ap = dc_calloc(n, sizeof *p->ap);
     p->tg = dc_calloc(n, sizeof *p->tg);
@@ -622,6 +624,7 @@ static int tx_metrics(dc_merge_batch *b, const mplan *p, dc_delta_tx *tx, dc_err
         {"numTargetRowsInserted", p->inserted},
         {"numTargetRowsUpdated", p->updated},
         {"numTargetRowsDeleted", p->deleted},
+        {"numTargetRowsTruncated", p->truncated},
         {"numTargetRowsCopied", p->cow.rows_copied},
         {"numOutputRows", p->n_ap + p->cow.rows_copied},
         {"numTargetFilesAdded", p->n_paths},
@@ -709,6 +712,8 @@ static void fill_result(dc_merge_result *r, const dc_merge_batch *b, const mplan
     r->inserted = p->inserted;
     r->updated = p->updated;
     r->deleted = p->deleted;
+    r->truncate = p->trunc;
+    r->truncated = p->truncated;
     r->stale = p->stale + b->replayed;
 }
 

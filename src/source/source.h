@@ -60,7 +60,12 @@ typedef struct dc_source_ops {
     int (*committed)(dc_source *s, const char *topic, int32_t partition, int64_t offset,
                      dc_err *err);
     void (*free)(dc_source *s);
+    /* Optional (NULL: unknown, as for the file source): the next offset the
+     * broker will give for a topic-partition, as of the last fetch response
+     * (never blocks), or -1 when none came yet. For consumer lag metrics. */
+    int64_t (*high_watermark)(dc_source *s, const char *topic, int32_t partition);
 } dc_source_ops;
+
 
 struct dc_source {
     const dc_source_ops *ops;
@@ -85,6 +90,11 @@ typedef struct dc_source_opts {
 
 int dc_source_open(dc_source **out, const dc_source_opts *o, dc_err *err);
 static inline void dc_source_free(dc_source *s) { if (s) s->ops->free(s); }
+/* The source's high watermark of a topic-partition, -1 when unknown. */
+static inline int64_t dc_source_high_watermark(dc_source *s, const char *topic, int32_t partition)
+{
+    return s->ops->high_watermark ? s->ops->high_watermark(s, topic, partition) : -1;
+}
 
 /* Topic patterns (DESIGN.md: `topics: "cdc-{db}-{table}"`). Literal characters
  * are Kafka's topic alphabet [A-Za-z0-9._-]; each {name} captures one or more
@@ -107,5 +117,27 @@ int dc_source_pattern_regex(char **out, const char *pattern, dc_err *err);
  * from pattern and topic) and *n_caps and returns true. */
 bool dc_source_pattern_match(const char *pattern, const char *topic,
                              dc_source_capture caps[DC_SOURCE_MAX_CAPTURES], size_t *n_caps);
+
+/* ------------------------------------------------ Kafka probe (monitors) */
+
+/* A librdkafka consumer that never joins a group nor commits: the
+ * freshness monitor's view of a topic (issue 11), next to the daemon's. */
+typedef struct dc_kafka_probe dc_kafka_probe;
+
+int dc_kafka_probe_new(dc_kafka_probe **out, const char *bootstrap, uint32_t n_props,
+                       const char *const *keys, const char *const *values, dc_err *err);
+void dc_kafka_probe_free(dc_kafka_probe *p);
+/* The topic's partition ids, ascending (dc_free the array); an unknown
+ * topic is DC_ENOTFOUND. */
+int dc_kafka_probe_partitions(int32_t **parts_out, size_t *n_out, dc_kafka_probe *p,
+                              const char *topic, int timeout_ms, dc_err *err);
+/* Low and high watermark asked of the broker (blocks up to timeout_ms). */
+int dc_kafka_probe_watermarks(int64_t *low, int64_t *high, dc_kafka_probe *p, const char *topic,
+                              int32_t partition, int timeout_ms, dc_err *err);
+/* Timestamp (CreateTime or LogAppendTime, ms) of the first record at or
+ * after `offset` and that record's offset; -1 when it has none. */
+int dc_kafka_probe_timestamp(int64_t *ts_ms_out, int64_t *offset_out, dc_kafka_probe *p,
+                             const char *topic, int32_t partition, int64_t offset, int timeout_ms,
+                             dc_err *err);
 
 #endif /* DC_SOURCE_H */

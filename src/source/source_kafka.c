@@ -419,11 +419,17 @@ static void kafka_free(dc_source *s)
     dc_free(k);
 }
 
+static int64_t kafka_high_watermark(dc_source *s, const char *topic, int32_t partition)
+{
+    return cached_watermark((const kafka_src *)s, topic, partition);
+}
+
 static const dc_source_ops kafka_ops = {
     .version = 1,
     .poll = kafka_poll,
     .committed = kafka_committed,
     .free = kafka_free,
+    .high_watermark = kafka_high_watermark,
 };
 
 /* ------------------------------------------------------------------ open */

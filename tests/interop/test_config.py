@@ -91,7 +91,7 @@ def test_rejected_secret_property_not_printed(tmp_path, monkeypatch):
     ("trigger:\n  max_records: 0\n", "p.yaml:2: trigger.max_records: 0 is out of bounds"),
     ("warehouse: ${DC_TEST_SURELY_UNSET}\n",
      "p.yaml:1: warehouse: environment variable DC_TEST_SURELY_UNSET is not set"),
-    ("http:\n  listen: 1.2.3.4:5\n", "p.yaml:1: http: unknown key"),
+    ("http:\n  port: 9464\n", "p.yaml:2: http.port: unknown key"),
     ("a: [\n", "p.yaml:2"),
 ])
 def test_errors_name_file_line_and_key(tmp_path, text, want):

@@ -167,6 +167,9 @@ static void truncate_rows(dc_merge_mode mode)
     mfx_add(&f, 'u', 1, 50, V3);        /* after it, even with an old ts_ms */
     const int64_t v_trunc = mfx_commit(&f);
     CHECK(v_trunc > 0);
+    CHECK(f.res.truncate);
+    CHECK_EQ_INT(f.res.truncated, 2); /* the rows committed before it, not the batch's */
+    CHECK_EQ_INT(f.res.deleted, 0);
     MFX_STATE(&f, "1|50|u|5|" V3 "\n4|400|c|4|" V3 "\n");
     CHECK_EQ_INT(f.t->index.n, 2);
     mfx_add(&f, 'c', 6, 500, V1);
@@ -178,6 +181,7 @@ static void truncate_rows(dc_merge_mode mode)
     mfx_add(&f, 'c', 4, 400, V3);
     mfx_add(&f, 'u', 1, 50, V3);
     CHECK_EQ_INT(mfx_commit(&f), -1);
+    CHECK(!f.res.truncate && f.res.truncated == 0);
     MFX_STATE(&f, "1|50|u|5|" V3 "\n4|400|c|4|" V3 "\n6|500|c|6|" V1 "\n");
     mfx_close(&f);
 }
