@@ -50,6 +50,7 @@ typedef struct scanner {
     bool has_schema;                       /* a top-level "schema" member was seen */
     dc_cdc_schema_cache *cache;            /* schema blocks validated before, or NULL */
     slice payload;                         /* value of the last top-level "payload" */
+    slice schema;                          /* value of the last top-level "schema" */
 } scanner;
 
 /* Members the scanner tells apart. */
@@ -674,7 +675,10 @@ static int scan_envelope(scanner *sc, const uint8_t *p, int depth, pstate *st, p
         }
         const slice val = {v, p};
         switch (m) {
-        case M_SCHEMA: sc->has_schema = true; break;
+        case M_SCHEMA:
+            sc->has_schema = true;
+            sc->schema = val;
+            break;
         case M_PAYLOAD: sc->payload = val; break;
         case M_BEFORE: st->img[0] = val; break;
         case M_AFTER: st->img[1] = val; break;
@@ -887,6 +891,10 @@ int dc_cdc_decode_cached(dc_cdc_event *out, dc_buf *scratch, dc_cdc_schema_cache
         if (p < sc.end) goto trailing;
         if (sc.payload.s) {
             if (*sc.payload.s == 'n') return 0; /* JsonConverter envelope of a tombstone */
+            if (sc.schema.s && *sc.schema.s != 'n') {
+                out->schema = (const char *)sc.schema.s;
+                out->schema_len = (uint32_t)(sc.schema.e - sc.schema.s);
+            }
             if (*sc.payload.s != '{')
                 return fail_at(&sc, sc.payload.s, DC_EINVAL,
                                "payload: expected an object or null, found %s",
