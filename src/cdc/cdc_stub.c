@@ -32,6 +32,3 @@ int dc_cdc_typed_row(dc_buf *out, const dc_cdc_tschema *s, const char *image, si
 { (void)out; (void)s; (void)image; (void)len; STUB(); }
 int dc_cdc_typed_members(dc_buf *out, const dc_cdc_tschema *s, const char *image, size_t len, dc_err *err)
 { (void)out; (void)s; (void)image; (void)len; STUB(); }
-int dc_cdc_srcpos_format(dc_buf *out, const dc_cdc_event *ev, dc_err *err) { (void)out; (void)ev; STUB(); }
-int dc_cdc_srcpos_parse(dc_cdc_srcpos *out, const char *s, size_t n, dc_err *err) { (void)out; (void)s; (void)n; STUB(); }
-int dc_cdc_srcpos_cmp(const dc_cdc_srcpos *a, const dc_cdc_srcpos *b) { (void)a; (void)b; return 0; }
