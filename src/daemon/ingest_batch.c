@@ -136,8 +136,9 @@ static void log_batch(const ing_slot *s, const dc_merge_result *r)
     DC_LOG(DC_LOG_INFO, "ingest",
            "batch %s: %" PRIu64 " records in, %" PRIu64 " inserted, %" PRIu64 " updated, %"
            PRIu64 " deleted, %" PRIu64 " stale, repeats %" PRIu64 ", columns added %" PRIu32
-           ", merged in %.1f ms, version %" PRId64, s->path, s->n_in, r->inserted, r->updated,
-           r->deleted, r->stale, r->repeats, r->columns_added, r->seconds * 1000.0, r->version);
+           ", widened %" PRIu32 ", merged in %.1f ms, version %" PRId64, s->path, s->n_in,
+           r->inserted, r->updated, r->deleted, r->stale, r->repeats, r->columns_added,
+           r->columns_widened, r->seconds * 1000.0, r->version);
 }
 
 /* Commits the slot's batch; then tells the source what is committed. */

@@ -101,6 +101,7 @@ typedef struct dc_merge_result {
                                or before their partition's source-position watermark
                                (Debezium's at-least-once repeats): no-ops, also in stale */
     uint32_t columns_added; /* typed tables: source columns this commit added */
+    uint32_t columns_widened; /* typed tables: columns it widened (every file rewritten) */
     double seconds;         /* wall time of the commit */
 } dc_merge_result;
 

@@ -107,6 +107,7 @@ void dc_merge_batch_free(dc_merge_batch *b)
     for (size_t i = 0; i < b->n_schemas; i++) dc_cdc_tschema_free(b->schemas[i]);
     dc_free(b->schemas);
     dc_free(b->added.cols);
+    dc_free(b->added.wide);
     dc_arena_dispose(&b->arena);
     dc_free(b);
 }
@@ -323,8 +324,8 @@ static int typed_cols(const dc_cdc_tschema **out, dc_merge_batch *b, const dc_cd
 }
 
 /* The event's sequence; typed tables: its source position when it has one,
- * and *repeat when that is below its partition's watermark (committed, or
- * the batch's own: one partition is written in binlog order). */
+ * and *repeat when that is not above its partition's watermark (committed,
+ * or the batch's own: one partition is written in binlog order). */
 static int event_seq(mb_typed *ty, bool *repeat, dc_merge_batch *b, const dc_cdc_event *ev,
                      uint32_t tp, int64_t offset, dc_err *err)
 {
@@ -336,8 +337,12 @@ static int event_seq(mb_typed *ty, bool *repeat, dc_merge_batch *b, const dc_cdc
     if (!ev->has_srcpos) return 0;
     mb_tp *p = &b->tps[tp];
     ty->seq = dc_mtyped_pos_seq(&ev->srcpos);
-    if ((p->has_wm && dc_mseq_cmp(ty->seq, p->wm) < 0) ||
-        (p->has_bpos && dc_mseq_cmp(ty->seq, p->bpos) < 0)) {
+    /* A streamed change's (file, pos, row) is its own: at the watermark it
+     * is the event applied last, again. Snapshot reads share the snapshot's
+     * position, so only a lower one makes them repeats. */
+    const int below = ev->srcpos.snapshot ? 0 : 1;
+    if ((p->has_wm && dc_mseq_cmp(ty->seq, p->wm) < below) ||
+        (p->has_bpos && dc_mseq_cmp(ty->seq, p->bpos) < below)) {
         *repeat = true;
         return 0;
     }
@@ -365,8 +370,13 @@ static int add_change(dc_merge_batch *b, const dc_cdc_event *ev, uint32_t tp, in
     const size_t j = map_slot(b, &k);
     if (b->map[j]) {
         mb_ev *e = &b->evs[b->map[j] - 1];
+        const int c = dc_mseq_cmp(seq, e->seq);
+        if (c == 0 && ev->has_srcpos && ty.cols) { /* typed: the same position again */
+            b->repeats++;
+            return 0;
+        }
         /* Ties go to the later event (a duplicate delivery is the same event). */
-        if (dc_mseq_cmp(seq, e->seq) < 0) return 0;
+        if (c < 0) return 0;
         return fill_event(e, b, ev, &k, tp, offset, &ty, err);
     }
     DC_TRY(grow((void **)&b->evs, &b->cap_evs, b->n_evs, sizeof *b->evs,
@@ -651,6 +661,31 @@ static int tx_replace(dc_merge_batch *b, mplan *p, dc_delta_tx *tx, dc_err *err)
     return rc;
 }
 
+/* A widened column: every live file is rewritten with the new types (the
+ * replaced rows left out), so that no reader needs type widening. */
+static int tx_rewrite_all(dc_merge_batch *b, mplan *p, dc_delta_tx *tx, dc_err *err)
+{
+    mcow_file *tfiles = NULL, *files = NULL;
+    uint64_t *rows = NULL;
+    size_t nt = 0, nf = 0;
+    const mx_index *x = &b->t->index;
+    DC_TRY(group_targets(&tfiles, &nt, &rows, p, err));
+    files = dc_calloc(x->n_files ? x->n_files : 1, sizeof *files);
+    int rc = files ? 0 : dc_err_set(err, DC_ENOMEM, "merge: out of memory");
+    for (size_t id = 0, j = 0; rc == 0 && id < x->n_files; id++) {
+        if (x->files[id].snap_i == SIZE_MAX) continue;
+        while (j < nt && tfiles[j].file_id < id) j++;
+        files[nf++] = j < nt && tfiles[j].file_id == id ? tfiles[j]
+                                                        : (mcow_file){(uint32_t)id, NULL, 0};
+    }
+    if (rc == 0) rc = dc_mtyped_cow_rewrite(&p->cow, b->t, tx, files, nf, err);
+    p->files_removed += nf;
+    dc_free(files);
+    dc_free(tfiles);
+    dc_free(rows);
+    return rc;
+}
+
 static int tx_truncate(dc_merge_batch *b, mplan *p, dc_delta_tx *tx, dc_err *err)
 {
     const size_t n = dc_delta_snapshot_n_files(b->t->snap);
@@ -746,9 +781,12 @@ static int keep_paths(dc_merge_table *t, mplan *p, dc_err *err)
 static int plan_tx(dc_merge_batch *b, mplan *p, dc_delta_tx *tx, dc_err *err)
 {
     dc_delta_tx_mark_read_all(tx);
-    if (p->evolved)
+    const bool widen = p->evolved && b->added.n_wide > 0;
+    if (widen) DC_TRY(dc_delta_tx_set_schema_widened(tx, (const char *)p->evolved_json.data, err));
+    else if (p->evolved)
         DC_TRY(dc_delta_tx_set_schema(tx, (const char *)p->evolved_json.data, err));
     if (p->trunc) DC_TRY(tx_truncate(b, p, tx, err));
+    else if (widen) DC_TRY(tx_rewrite_all(b, p, tx, err));
     else if (p->n_tg) DC_TRY(tx_replace(b, p, tx, err));
     if (p->n_ap) DC_TRY(dc_delta_tx_add(tx, &p->out.add, err));
     DC_TRY(tx_txns(b, tx, err));
@@ -810,6 +848,7 @@ static void fill_result(dc_merge_result *r, const dc_merge_batch *b, const mplan
     r->stale = p->stale + b->replayed + b->repeats;
     if (b->t->format == DC_FORMAT_TYPED) r->repeats = p->stale + b->repeats;
     r->columns_added = p->evolved ? b->added.n : 0;
+    r->columns_widened = p->evolved ? b->added.n_wide : 0;
 }
 
 /* After our commit: the snapshot moves to it (following any winner in
@@ -830,7 +869,7 @@ static void after_commit(dc_merge_table *t, int64_t version)
  * file of the commit (t->pq_schema swapped by attempt_once). */
 static int plan_evolve(dc_merge_batch *b, mplan *p, dc_err *err)
 {
-    if (!b->added.n) return 0;
+    if (!b->added.n && !b->added.n_wide) return 0;
     dc_buf_init(&p->evolved_json, DC_JSON_MAX_DOC_BYTES);
     DC_TRY(dc_mtyped_evolved_schema(&p->evolved_json, b->t, &b->added, err));
     dc_arena a;
@@ -840,7 +879,8 @@ static int plan_evolve(dc_merge_batch *b, mplan *p, dc_err *err)
                            p->evolved_json.len - 1, err);
     if (rc == 0) rc = dc_pq_schema_from_delta(&p->evolved, doc, err);
     dc_arena_dispose(&a);
-    if (rc < 0) dc_err_prefix(err, "adding %u column%s", b->added.n, b->added.n == 1 ? "" : "s");
+    if (rc < 0) dc_err_prefix(err, "adding %u and widening %u column(s)", b->added.n,
+                              b->added.n_wide);
     return rc;
 }
 
@@ -850,8 +890,8 @@ static void after_evolve(dc_merge_table *t, const dc_merge_batch *b)
 {
     dc_err e;
     dc_err_clear(&e);
-    DC_LOG(DC_LOG_INFO, "merge", "%s: %u source column%s added (first: '%s')", t->s->root,
-           b->added.n, b->added.n == 1 ? "" : "s", b->added.cols[0]->name);
+    DC_LOG(DC_LOG_INFO, "merge", "%s: %u source column(s) added, %u widened (every file "
+           "rewritten)", t->s->root, b->added.n, b->added.n_wide);
     if (dc_merge_table_relayout(t, &e) < 0) {
         t->broken = true;
         DC_LOG(DC_LOG_WARN, "merge", "%s: reading the new schema back failed (%s): the table "

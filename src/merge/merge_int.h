@@ -354,11 +354,13 @@ typedef struct mtyped_row {
     uint32_t pos_len;
 } mtyped_row;
 
-/* Columns a batch adds to a typed table (borrowed from tschemas the batch
- * holds), in the order first seen. */
+/* Columns a batch adds to a typed table, and table columns it widens
+ * (borrowed from tschemas the batch holds), in the order first seen. */
 typedef struct mt_added {
-    const dc_cdc_tcol **cols;
+    const dc_cdc_tcol **cols;       /* new columns */
     uint32_t n, cap;
+    const dc_cdc_tcol **wide;       /* widened columns, with their widest type seen */
+    uint32_t n_wide, cap_wide;
 } mt_added;
 
 /* Options, names, the schema cache; sets t->seq_names. */
@@ -376,11 +378,12 @@ int dc_mtyped_pos_parse(mseq *out, const char *s, size_t n);
 /* The JSON row (Parquet writer conventions) of a winner into out (reset). */
 int dc_mtyped_row(dc_buf *out, const dc_merge_table *t, const mtyped_row *r, dc_err *err);
 /* A record's columns against the table's and those added so far: new ones
- * are appended to *ad; a type change is an error naming the column and both
- * types (widening DC_EUNSUPPORTED, anything else DC_EINVAL). */
+ * and widened ones are noted in *ad; any other type change is DC_EINVAL
+ * naming the column and both types. */
 int dc_mtyped_compare(mt_added *ad, const dc_merge_table *t, const dc_cdc_tschema *rec,
                       dc_err *err);
-/* t's schema string with the added columns appended (NUL-terminated). */
+/* t's schema string with the widened columns' new types and the added
+ * columns appended (NUL-terminated). */
 int dc_mtyped_evolved_schema(dc_buf *out, const dc_merge_table *t, const mt_added *ad,
                              dc_err *err);
 /* Copy-on-write of a typed table's files (merge_typed_cow.c): as

@@ -375,12 +375,42 @@ static int check_change(const dc_cdc_tcol *old, const dc_cdc_tcol *c, dc_err *er
     char a[64], b[64];
     type_text(a, sizeof a, old);
     type_text(b, sizeof b, c);
-    if (is_widening(old, c))
-        return dc_err_set(err, DC_EUNSUPPORTED, "column '%s' widens from %s to %s: typed "
-                          "tables do not follow a widened type yet (nothing committed)",
-                          c->name, a, b);
     return dc_err_set(err, DC_EINVAL, "column '%s' changes type from %s to %s: an incompatible "
                       "schema change (nothing committed)", c->name, a, b);
+}
+
+static int push_col(const dc_cdc_tcol ***arr, uint32_t *n, uint32_t *cap, const dc_cdc_tcol *c,
+                    dc_err *err)
+{
+    if (*n == *cap) {
+        const uint32_t nc = *cap ? *cap * 2 : 8;
+        const dc_cdc_tcol **p = dc_realloc(*arr, nc * sizeof *p);
+        if (!p) return dc_err_set(err, DC_ENOMEM, "out of memory");
+        *arr = p;
+        *cap = nc;
+    }
+    (*arr)[(*n)++] = c;
+    return 0;
+}
+
+static int32_t find_col(const dc_cdc_tcol *const *arr, uint32_t n, const char *name)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (strcmp(arr[i]->name, name) == 0) return (int32_t)i;
+    return -1;
+}
+
+/* A table column seen with another type: widened (noted, the widest kept),
+ * a type between the table's and a noted widening, or refused. */
+static int table_col_change(mt_added *ad, const dc_cdc_tcol *old, const dc_cdc_tcol *c,
+                            dc_err *err)
+{
+    if (same_delta_type(old, c)) return 0;
+    if (!is_widening(old, c)) return check_change(old, c, err);
+    const int32_t w = find_col(ad->wide, ad->n_wide, c->name);
+    if (w < 0) return push_col(&ad->wide, &ad->n_wide, &ad->cap_wide, c, err);
+    if (is_widening(ad->wide[w], c)) ad->wide[w] = c;
+    return 0;
 }
 
 int dc_mtyped_compare(mt_added *ad, const dc_merge_table *t, const dc_cdc_tschema *rec,
@@ -391,27 +421,20 @@ int dc_mtyped_compare(mt_added *ad, const dc_merge_table *t, const dc_cdc_tschem
         const dc_cdc_tcol *c = dc_cdc_tschema_col(rec, i);
         const int32_t j = dc_cdc_tschema_find(m->cols, c->name, c->name_len);
         if (j >= 0) {
-            DC_TRY(check_change(dc_cdc_tschema_col(m->cols, (uint32_t)j), c, err));
+            DC_TRY(table_col_change(ad, dc_cdc_tschema_col(m->cols, (uint32_t)j), c, err));
             continue;
         }
-        uint32_t k = 0;
-        while (k < ad->n && strcmp(ad->cols[k]->name, c->name) != 0) k++;
-        if (k < ad->n) {
-            DC_TRY(check_change(ad->cols[k], c, err));
+        const int32_t k = find_col(ad->cols, ad->n, c->name);
+        if (k >= 0) { /* added by this batch: it may widen too before the commit */
+            if (is_widening(ad->cols[k], c)) ad->cols[k] = c;
+            else if (!is_widening(c, ad->cols[k])) DC_TRY(check_change(ad->cols[k], c, err));
             continue;
         }
         for (uint32_t x = 0; x < MT_N; x++)
             if (strcmp(c->name, m->meta[x]) == 0)
                 return dc_err_set(err, DC_EINVAL, "new source column '%s' has the name of a "
                                   "metadata column", c->name);
-        if (ad->n == ad->cap) {
-            const uint32_t cap = ad->cap ? ad->cap * 2 : 8;
-            const dc_cdc_tcol **p = dc_realloc(ad->cols, cap * sizeof *p);
-            if (!p) return dc_err_set(err, DC_ENOMEM, "out of memory");
-            ad->cols = p;
-            ad->cap = cap;
-        }
-        ad->cols[ad->n++] = c;
+        DC_TRY(push_col(&ad->cols, &ad->n, &ad->cap, c, err));
     }
     return 0;
 }
@@ -419,21 +442,31 @@ int dc_mtyped_compare(mt_added *ad, const dc_merge_table *t, const dc_cdc_tschem
 int dc_mtyped_evolved_schema(dc_buf *out, const dc_merge_table *t, const mt_added *ad,
                              dc_err *err)
 {
-    /* The table's schema string with the added StructFields at the end of
-     * its top-level "fields" array (the string's last ']'). */
-    const char *s = t->schema_json;
-    const char *end = strrchr(s, ']');
-    const char *p = end ? end + 1 : NULL;
-    while (p && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')) p++;
-    if (!p || *p != '}' || p[1] != '\0')
-        return dc_err_set(err, DC_EUNSUPPORTED, "the table's schema string does not end with "
-                          "its fields array: can not add columns to it");
+    /* The table's fields as they are (their metadata kept), a widened one
+     * replaced by the record's column, then the added ones. */
+    dc_arena a;
+    dc_arena_init(&a, DC_JSON_MAX_DOC_BYTES);
+    dc_json *doc = NULL;
+    int rc = dc_json_parse(&doc, &a, t->schema_json, strlen(t->schema_json), err);
+    const dc_json *fields = rc == 0 ? dc_json_get(doc, "fields") : NULL;
+    if (rc == 0 && (!fields || fields->type != DC_JSON_ARRAY))
+        rc = dc_err_set(err, DC_ECORRUPT, "the table's schema has no fields array");
     dc_buf_reset(out);
-    DC_TRY(dc_buf_append(out, s, (size_t)(end - s), err));
-    for (uint32_t i = 0; i < ad->n; i++) {
-        DC_TRY(dc_buf_putc(out, ',', err));
-        DC_TRY(dc_cdc_tcol_delta_json(out, ad->cols[i], err));
+    if (rc == 0) rc = dc_buf_puts(out, "{\"type\":\"struct\",\"fields\":[", err);
+    for (uint32_t i = 0; rc == 0 && i < fields->len; i++) {
+        const dc_json *f = &fields->u.items[i];
+        const char *name = dc_json_str(dc_json_get(f, "name"));
+        const int32_t w = name ? find_col(ad->wide, ad->n_wide, name) : -1;
+        if (i) rc = dc_buf_putc(out, ',', err);
+        if (rc == 0) rc = w >= 0 ? dc_cdc_tcol_delta_json(out, ad->wide[w], err)
+                                 : dc_json_write(out, f, err);
     }
-    DC_TRY(dc_buf_puts(out, end, err));
-    return dc_buf_putc(out, '\0', err);
+    for (uint32_t i = 0; rc == 0 && i < ad->n; i++) {
+        rc = dc_buf_putc(out, ',', err);
+        if (rc == 0) rc = dc_cdc_tcol_delta_json(out, ad->cols[i], err);
+    }
+    if (rc == 0) rc = dc_buf_puts(out, "]}", err);
+    if (rc == 0) rc = dc_buf_putc(out, '\0', err);
+    dc_arena_dispose(&a);
+    return rc;
 }

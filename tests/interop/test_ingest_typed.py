@@ -73,14 +73,14 @@ def test_typed_stream(tmp_path, mode):
     ingest_ok(src, t, "--key", "id", "--mode", mode, "--max-batch", "37", san=True)
     got = check(t, s.values)
     assert got, "the table is empty"
-    schema = {f.name: str(f.type) for f in DeltaTable(str(t)).schema().to_pyarrow()}
+    schema = {f.name: str(f.type) for f in typedgen.read_table(t).schema}
     assert schema["id"] == "int64" and schema["qty"] == "int32"
     assert schema["price"] == "decimal128(10, 2)" and schema["born"] == "date32[day]"
     assert schema["seen"].startswith("timestamp[us") and schema["ok"] == "bool"
     assert list(schema)[-4:] == ["__op", "__ts_ms", "__offset", "__source_pos"]
     assert "__deleted" not in schema
-    if mode == "cow":
-        assert DeltaTable(str(t)).protocol().min_reader_version == 1
+    if mode == "cow":  # no deletion vectors (timestamp_ntz needs its table feature)
+        assert "deletionVectors" not in (DeltaTable(str(t)).protocol().reader_features or [])
     # One batch gives the same table.
     t2 = tmp_path / "one"
     ingest_ok(src, t2, "--key", "id", "--mode", mode)
@@ -122,13 +122,15 @@ def test_connector_crash_repeats(tmp_path, mode):
     assert all(r["__offset"] <= n_before for r in got.values())
     # In one run: the repeats within the batches are no-ops too.
     s.run(100)
+    n2 = len(s.values)
     s.crash_repeat(60)
+    repeated2 = sum(v is not None for v in s.values[n2:])
     s.run(50)
     s.write(src)
     t2 = tmp_path / "one_run"
     p3 = ingest_ok(src, t2, "--key", "id", "--mode", mode, "--max-batch", "25")
     check(t2, s.values)
-    assert repeats_logged(p3) >= 60 + repeated
+    assert repeats_logged(p3) == repeated + repeated2, p3.stderr.decode()[-2000:]
     assert DeltaTable(str(t)).version() > v1
     _ = p1
 
@@ -161,7 +163,7 @@ def test_schema_changes(tmp_path, mode):
     p = ingest_ok(src, t, "--key", "id", "--mode", mode, "--max-batch", "60")
     assert b"columns added 1" in p.stderr
     got = check(t, s.values)
-    cols = [f.name for f in DeltaTable(str(t)).schema().fields]
+    cols = typedgen.read_table(t).schema.names
     assert "note" in cols and "qty" in cols
     assert any(r["note"] is not None for r in got.values())
     # one batch: the column is added by the batch's own commit
@@ -189,31 +191,52 @@ def test_refused_without_schema(tmp_path):
     s.run(20)
     src = s.write(tmp_path / "s.jsonl")
     t = tmp_path / "items"
-    err = assert_clean_failure(ingest(src, t, "--key", "id"), "no schema")
+    err = assert_clean_failure(ingest(src, t, "--key", "id", "--log-level", "warn"), "no schema")
     assert "offset 1" in err and "schema block" in err, err
     assert not (t / "_delta_log").exists() or not list((t / "_delta_log").glob("*.json"))
 
 
-@pytest.mark.parametrize("change", ["widen", "incompatible"])
-def test_refused_type_changes(tmp_path, change):
+def test_refused_incompatible_change(tmp_path):
+    """string -> int: the run stops naming the column, both types and the
+    offset; nothing of the batch is committed."""
     s = stream(18, n=100)
     n_ok = len(s.values)
-    if change == "widen":
-        s.widen("qty", "int64")
-    else:
-        s.widen("name", "int32")
+    s.widen("name", "int32")
     s.run(50)
     src = s.write(tmp_path / "s.jsonl")
     t = tmp_path / "items"
-    err = assert_clean_failure(ingest(src, t, "--key", "id"), change)
+    err = assert_clean_failure(ingest(src, t, "--key", "id", "--log-level", "warn"), "change")
     assert f"offset {n_ok + 1}" in err, err
-    if change == "widen":
-        assert "'qty'" in err and "integer" in err and "long" in err, err
-    else:
-        assert "'name'" in err and "string" in err and "integer" in err, err
-    # nothing of the batch committed: the table (created from the first
-    # record) holds no rows
-    assert DeltaTable(str(t)).to_pyarrow_table().num_rows == 0
+    assert "'name'" in err and "from string to integer" in err, err
+    # the table (created from the first record) holds nothing of the batch
+    assert typedgen.read_table(t).num_rows == 0
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_widened_columns(tmp_path, mode):
+    """int -> bigint and decimal(10,2) -> decimal(14,2) mid-stream: the
+    batch's commit rewrites every file with the wider types (no reader needs
+    type widening), values above the old range go in afterwards."""
+    s = stream(19, n=150)
+    src = s.write(tmp_path / "s.jsonl")
+    t = tmp_path / "items"
+    ingest_ok(src, t, "--key", "id", "--mode", mode, "--max-batch", "40")
+    s.widen("qty", "int64")
+    s.cols = [(c, (sp[0], sp[1], {"scale": "2", "connect.decimal.precision": "14"})
+               if c == "price" else sp) for c, sp in s.cols]
+    s.run(80)
+    big = max(s.live)
+    row = dict(s.live[big], qty=1 << 40, price=typedgen.dec_b64(10**13 - 1))
+    s._emit("u", s.live[big], row)
+    s.live[big] = row
+    s.run(40)
+    s.write(src)
+    p = ingest_ok(src, t, "--mode", mode, "--max-batch", "40")
+    assert b"widened 2" in p.stderr, p.stderr.decode()[-1500:]
+    got = check(t, s.values)
+    schema = {f.name: str(f.type) for f in typedgen.read_table(t).schema}
+    assert schema["qty"] == "int64" and schema["price"] == "decimal128(14, 2)", schema
+    assert got[big]["qty"] == 1 << 40
 
 
 def _run_and_kill(args, delay):

@@ -22,7 +22,8 @@ import json
 import random
 from decimal import Decimal
 
-from deltalake import DeltaTable
+import pyarrow as pa
+from deltalake import DeltaTable, QueryBuilder
 
 EPOCH = dt.datetime(1970, 1, 1)
 
@@ -248,8 +249,15 @@ def expected(values, *, soft=False, first_offset=1):
     return {k: r for k, (_, r) in state.items() if r is not None}
 
 
+def read_table(table):
+    """delta-rs's reading (deletion vectors honoured) as a pyarrow table."""
+    res = QueryBuilder().register("t", DeltaTable(str(table))).execute(
+        "select * from t").read_all()
+    return pa.table(res)
+
+
 def read_typed(table):
-    rows = DeltaTable(str(table)).to_pyarrow_table().to_pylist()
+    rows = read_table(table).to_pylist()
     out = {}
     for r in rows:
         assert r["id"] not in out, f"key {r['id']} twice"
