@@ -34,11 +34,13 @@ typedef struct mb_tp {
     int64_t max_off;            /* greatest offset added */
     int64_t committed;          /* table's txn version (-1: none), refreshed per attempt */
     /* typed tables: the source-position watermark (merge_typed.c) */
-    const char *wm_ids[2];      /* "<app_id>#pos.hi", "#pos.lo" (arena) */
+    const char *wm_ids[3];      /* "<app_id>#pos.hi", "#pos.lo", "#pos.key" (arena) */
     bool has_wm;                /* the table has a committed watermark */
     mseq wm;                    /* it (refreshed per attempt) */
+    int64_t wm_key;             /* key_tag of the event at it */
     bool has_bpos;              /* an event of the batch had a source position */
     mseq bpos;                  /* the greatest one */
+    int64_t bpos_key;           /* key_tag of its event */
 } mb_tp;
 
 /* The winning event of one key. */
@@ -134,10 +136,12 @@ static bool tp_is(const mb_tp *tp, const char *topic, int32_t partition)
 /* A typed table's committed watermark of one topic-partition. */
 static void read_watermark(mb_tp *tp, const dc_delta_snapshot *snap)
 {
-    int64_t hi = 0, lo = 0;
+    int64_t hi = 0, lo = 0, key = 0;
     tp->has_wm = dc_delta_snapshot_txn_version(&hi, snap, tp->wm_ids[0]) == 0 &&
-                 dc_delta_snapshot_txn_version(&lo, snap, tp->wm_ids[1]) == 0;
+                 dc_delta_snapshot_txn_version(&lo, snap, tp->wm_ids[1]) == 0 &&
+                 dc_delta_snapshot_txn_version(&key, snap, tp->wm_ids[2]) == 0;
     tp->wm = (mseq){hi, lo};
+    tp->wm_key = key;
 }
 
 static int tp_get(uint32_t *out, dc_merge_batch *b, const char *topic, int32_t partition,
@@ -163,9 +167,10 @@ static int tp_get(uint32_t *out, dc_merge_batch *b, const char *topic, int32_t p
         rc = DC_ENOMEM;
     if (rc == 0 && dc_delta_snapshot_txn_version(&tp.committed, b->t->snap, tp.app_id) < 0)
         tp.committed = -1;
-    for (int i = 0; rc == 0 && b->t->format == DC_FORMAT_TYPED && i < 2; i++) {
+    static const char *const wm_parts[3] = {"hi", "lo", "key"};
+    for (int i = 0; rc == 0 && b->t->format == DC_FORMAT_TYPED && i < 3; i++) {
         dc_buf_reset(&id);
-        rc = dc_buf_appendf(&id, err, "%s#pos.%s", tp.app_id, i == 0 ? "hi" : "lo");
+        rc = dc_buf_appendf(&id, err, "%s#pos.%s", tp.app_id, wm_parts[i]);
         if (rc == 0 && !(tp.wm_ids[i] = dc_arena_strndup(&b->arena, (const char *)id.data,
                                                         id.len, err)))
             rc = DC_ENOMEM;
@@ -323,11 +328,38 @@ static int typed_cols(const dc_cdc_tschema **out, dc_merge_batch *b, const dc_cd
     return 0;
 }
 
+/* A key's tag stored with the watermark: FNV-1a of its canonical bytes
+ * (of the value for int keys), the same in every process. */
+static int64_t key_tag(const mkey *k, bool int_keys)
+{
+    uint8_t iv[8];
+    const uint8_t *p = k->b;
+    size_t n = k->len;
+    if (int_keys) {
+        dc_mkey_long_put(iv, k->i);
+        p = iv;
+        n = 8;
+    }
+    uint64_t h = 14695981039346656037ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
+    return (int64_t)(h >> 1); /* a txn version: keep it non-negative */
+}
+
+/* At or below a watermark (w, its event's key tag wk): a position below
+ * it, or the same position and key (the event applied last, again; one
+ * position is shared by the rows of a snapshot and by the delete and the
+ * create of a primary-key change, which differ in the key). */
+static bool not_above(mseq s, int64_t key, mseq w, int64_t wk)
+{
+    const int c = dc_mseq_cmp(s, w);
+    return c < 0 || (c == 0 && key == wk);
+}
+
 /* The event's sequence; typed tables: its source position when it has one,
  * and *repeat when that is not above its partition's watermark (committed,
  * or the batch's own: one partition is written in binlog order). */
 static int event_seq(mb_typed *ty, bool *repeat, dc_merge_batch *b, const dc_cdc_event *ev,
-                     uint32_t tp, int64_t offset, dc_err *err)
+                     const mkey *k, uint32_t tp, int64_t offset, dc_err *err)
 {
     memset(ty, 0, sizeof *ty);
     *repeat = false;
@@ -337,17 +369,17 @@ static int event_seq(mb_typed *ty, bool *repeat, dc_merge_batch *b, const dc_cdc
     if (!ev->has_srcpos) return 0;
     mb_tp *p = &b->tps[tp];
     ty->seq = dc_mtyped_pos_seq(&ev->srcpos);
-    /* A streamed change's (file, pos, row) is its own: at the watermark it
-     * is the event applied last, again. Snapshot reads share the snapshot's
-     * position, so only a lower one makes them repeats. */
-    const int below = ev->srcpos.snapshot ? 0 : 1;
-    if ((p->has_wm && dc_mseq_cmp(ty->seq, p->wm) < below) ||
-        (p->has_bpos && dc_mseq_cmp(ty->seq, p->bpos) < below)) {
+    const int64_t tag = key_tag(k, b->t->index.int_keys);
+    if ((p->has_wm && not_above(ty->seq, tag, p->wm, p->wm_key)) ||
+        (p->has_bpos && not_above(ty->seq, tag, p->bpos, p->bpos_key))) {
         *repeat = true;
         return 0;
     }
-    p->has_bpos = true;
-    p->bpos = ty->seq;
+    if (!p->has_bpos || dc_mseq_cmp(ty->seq, p->bpos) > 0) {
+        p->has_bpos = true;
+        p->bpos = ty->seq;
+        p->bpos_key = tag;
+    }
     return 0;
 }
 
@@ -356,16 +388,16 @@ static int add_change(dc_merge_batch *b, const dc_cdc_event *ev, uint32_t tp, in
 {
     if (ev->op != 'c' && ev->op != 'u' && ev->op != 'd' && ev->op != 'r')
         return dc_err_set(err, DC_EINVAL, "op '%c' is not a row change", ev->op);
+    mkey k;
+    DC_TRY(event_key(&k, b, ev, err));
     mb_typed ty;
     bool repeat = false;
-    DC_TRY(event_seq(&ty, &repeat, b, ev, tp, offset, err));
+    DC_TRY(event_seq(&ty, &repeat, b, ev, &k, tp, offset, err));
     if (repeat) {
         b->repeats++;
         return 0;
     }
     const mseq seq = ty.seq;
-    mkey k;
-    DC_TRY(event_key(&k, b, ev, err));
     if ((b->n_evs + 1) * 2 > b->map_cap) DC_TRY(map_grow(b, err));
     const size_t j = map_slot(b, &k);
     if (b->map[j]) {
@@ -713,6 +745,7 @@ static int tx_txns(dc_merge_batch *b, dc_delta_tx *tx, dc_err *err)
         if (p->has_bpos && (!p->has_wm || dc_mseq_cmp(p->bpos, p->wm) > 0)) {
             DC_TRY(dc_delta_tx_set_txn(tx, p->wm_ids[0], p->bpos.ts, err));
             DC_TRY(dc_delta_tx_set_txn(tx, p->wm_ids[1], p->bpos.off, err));
+            DC_TRY(dc_delta_tx_set_txn(tx, p->wm_ids[2], p->bpos_key, err));
         }
     }
     return 0;

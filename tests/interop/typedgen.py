@@ -110,9 +110,10 @@ class TypedStream:
         names = {c for c, _ in self.cols}
         return {k: v for k, v in r.items() if k in names}
 
-    def _emit(self, op, before, after, *, rows=1):
+    def _emit(self, op, before, after, *, same_pos=False):
         self.ts += self.rnd.randrange(1, 30)
-        self.pos += self.rnd.randrange(50, 400)
+        if not same_pos:
+            self.pos += self.rnd.randrange(50, 400)
         payload = {"before": before, "after": after,
                    "source": {"version": "3.5.0.Final", "connector": "mysql", "name": "mysql1",
                               "ts_ms": self.ts - 2, "snapshot": "false", "db": "shop",
@@ -135,6 +136,18 @@ class TypedStream:
     def step(self):
         key = self.rnd.randrange(self.n_keys)
         x = self.rnd.random()
+        if key in self.live and x < 0.05:
+            # A primary-key change: the delete of the old key and the create of
+            # the new one share file, pos and row (as MariaDB's connector sends).
+            new = self.n_keys + self.rnd.randrange(self.n_keys)
+            if new not in self.live:
+                row = self.live.pop(key)
+                self._emit("d", row, None)
+                self.values.append(None)
+                nrow = dict(self._row(new))
+                self._emit("c", None, nrow, same_pos=True)
+                self.live[new] = nrow
+                return
         if key in self.live and x < 0.25:
             row = self.live.pop(key)
             self._emit("d", row, None)
