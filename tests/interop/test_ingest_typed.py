@@ -284,3 +284,36 @@ def test_sigkill(tmp_path, mode):
         assert time.monotonic() - start < 200, f"too slow: {kills} kills in {runs} runs"
     assert_ok(run_dc(args, timeout=300), "final ingest")
     check(t, s.values)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_maintenance(tmp_path, mode):
+    """The daemon's automatic OPTIMIZE (the index moves to the new files,
+    reading __source_pos), checkpoints and VACUUM on a typed table, then a
+    manual OPTIMIZE and a restart (the index rebuilt from the columns); the
+    repeats sent afterwards stay no-ops."""
+    s = stream(20, n=900)
+    src = s.write(tmp_path / "s.jsonl")
+    t = tmp_path / "items"
+    cfg = tmp_path / "p.yaml"
+    cfg.write_text("maintenance:\n  optimize: auto\n  optimize_interval: 0s\n"
+                   "  optimize_small_files: 4\n  optimize_deleted_percent: 20\n"
+                   "  checkpoint_interval: 5\n")
+    p = run_dc(["ingest", "-c", cfg, "--source", f"file:{src}", "--table", t, "--format",
+                "typed", "--key", "id", "--mode", mode, "--max-batch", "30", "--once"],
+               timeout=300)
+    assert_ok(p, "ingest")
+    ops = [json.loads(l)["commitInfo"]["operation"]
+           for f in sorted((t / "_delta_log").glob("*.json"))
+           for l in f.read_text().splitlines() if '"commitInfo"' in l]
+    assert "OPTIMIZE" in ops, ops
+    assert list((t / "_delta_log").glob("*.checkpoint.parquet"))
+    check(t, s.values)
+    assert_ok(run_dc(["optimize", t, "--key", "id", "--min-file-size", "1MiB"]), "optimize")
+    n = len(s.values)
+    s.crash_repeat(80)
+    s.run(100)
+    s.write(src)
+    p = ingest_ok(src, t, "--mode", mode, "--max-batch", "30")
+    check(t, s.values)
+    assert repeats_logged(p) == sum(v is not None for v in s.values[n:n + 80])
