@@ -34,6 +34,8 @@ typedef struct trow {
     cdc_lex lx;               /* the image */
     dc_buf *out;              /* receives the row */
     const dc_cdc_tcol *col;   /* the column being written, for messages */
+    bool trusted;             /* the image was validated by dc_cdc_decode: members are
+                               * found without checking the JSON again */
 } trow;
 
 /* ------------------------------------------------------------- errors */
@@ -672,6 +674,60 @@ static int32_t find_col(const dc_cdc_tcol *cols, uint32_t n, uint32_t next, cons
     return -1;
 }
 
+/* ---------------------------------------------- trusted (decoded) images */
+
+/* One past the closing quote of the string opening at p, in JSON already
+ * validated: a quote ends the string unless an odd run of backslashes
+ * precedes it. */
+static const uint8_t *fast_string_end(const uint8_t *p, const uint8_t *end)
+{
+    for (const uint8_t *q = p + 1;;) {
+        const uint8_t *const quote = memchr(q, '"', (size_t)(end - q));
+        DC_ASSERT(quote);
+        const uint8_t *b = quote;
+        while (b > q && b[-1] == '\\') b--;
+        if (((quote - b) & 1) == 0) return quote + 1;
+        q = quote + 1;
+    }
+}
+
+/* One past the validated value at p (no whitespace before it). */
+static const uint8_t *fast_skip(const uint8_t *p, const uint8_t *end)
+{
+    if (*p == '"') return fast_string_end(p, end);
+    if (*p != '{' && *p != '[') {
+        while (p < end && *p != ',' && *p != '}' && *p != ']' && !is_ws(*p)) p++;
+        return p;
+    }
+    int depth = 0;
+    for (;;) {
+        const uint8_t c = *p;
+        if (c == '"') {
+            p = fast_string_end(p, end);
+            continue;
+        }
+        depth += (c == '{' || c == '[') - (c == '}' || c == ']');
+        p++;
+        if (depth == 0) return p;
+    }
+}
+
+/* Pass 1 over a validated image: `"key" : value` at p (whitespace allowed). */
+static void fast_member(const trow *t, const uint8_t **pp, slice *name, bool *escaped, slice *v)
+{
+    const uint8_t *const end = t->lx.end;
+    const uint8_t *p = skip_ws(*pp, end);
+    const uint8_t *const close = fast_string_end(p, end);
+    name->s = p + 1;
+    name->e = close - 1;
+    *escaped = memchr(name->s, '\\', (size_t)(name->e - name->s)) != NULL;
+    p = skip_ws(close, end) + 1; /* ':' */
+    p = skip_ws(p, end);
+    v->s = p;
+    v->e = p = fast_skip(p, end);
+    *pp = skip_ws(p, end);
+}
+
 /* Pass 1: the object at p ('{'): each member's value slice into vals[]. */
 static int note_members(const trow *t, const dc_cdc_tcol *cols, uint32_t n, const uint8_t *p,
                         int depth, tval *vals, const uint8_t **out)
@@ -684,18 +740,24 @@ static int note_members(const trow *t, const dc_cdc_tcol *cols, uint32_t n, cons
     if (!more) p++;
     uint32_t next = 0;
     while (more) {
-        slice name = {0};
+        slice name = {0}, v = {0};
         bool escaped = false;
-        DC_TRY(scan_key(lx, p, &name, &escaped, &p));
-        const uint8_t *const v = p;
-        DC_TRY(skip_value(lx, p, depth + 1, &p));
+        if (t->trusted) {
+            fast_member(t, &p, &name, &escaped, &v);
+            more = *p++ == ',';
+        } else {
+            DC_TRY(scan_key(lx, p, &name, &escaped, &p));
+            v.s = p;
+            DC_TRY(skip_value(lx, p, depth + 1, &p));
+            v.e = p;
+            DC_TRY(member_end(lx, p, &more, &p));
+        }
         const int32_t i = find_col(cols, n, next, name.s, name.e, escaped);
         if (i < 0)
             return dc_err_set(lx->err, DC_EINVAL, "column '%.*s' is in the image but not in the "
                               "schema", shown_len(name), (const char *)name.s);
-        vals[i] = (tval){(uint32_t)(v - lx->base), (uint32_t)(p - lx->base)};
+        vals[i] = (tval){(uint32_t)(v.s - lx->base), (uint32_t)(v.e - lx->base)};
         next = (uint32_t)i + 1;
-        DC_TRY(member_end(lx, p, &more, &p));
     }
     *out = p;
     return 0;
@@ -741,10 +803,11 @@ static int put_object(const trow *t, const dc_cdc_tcol *cols, const cdc_bytes *k
 
 /* The image's members; *braces adds '{' '}' around them. */
 static int typed(dc_buf *out, const dc_cdc_tschema *s, const char *image, size_t len, bool braces,
-                 dc_err *err)
+                 bool trusted, dc_err *err)
 {
     tval vals[DC_CDC_MAX_COLUMNS];
-    trow t = {.lx = {(const uint8_t *)image, (const uint8_t *)image + len, err}, .out = out};
+    trow t = {.lx = {(const uint8_t *)image, (const uint8_t *)image + len, err}, .out = out,
+              .trusted = trusted};
     if (len > UINT32_MAX - 1)
         return dc_err_set(err, DC_ELIMIT, "cdc: an image of %zu bytes", len);
     DC_ASSERT(s->n <= DC_CDC_MAX_COLUMNS);
@@ -761,11 +824,20 @@ static int typed(dc_buf *out, const dc_cdc_tschema *s, const char *image, size_t
 int dc_cdc_typed_row(dc_buf *out, const dc_cdc_tschema *s, const char *image, size_t len,
                      dc_err *err)
 {
-    return typed(out, s, image, len, true, err);
+    return typed(out, s, image, len, true, false, err);
 }
 
 int dc_cdc_typed_members(dc_buf *out, const dc_cdc_tschema *s, const char *image, size_t len,
                          dc_err *err)
 {
-    return typed(out, s, image, len, false, err);
+    return typed(out, s, image, len, false, false, err);
+}
+
+int dc_cdc_typed_event(dc_buf *out, const dc_cdc_tschema *s, const dc_cdc_event *ev, dc_err *err)
+{
+    const bool del = ev->op == 'd';
+    const char *const img = del ? ev->before : ev->after;
+    if (ev->kind != DC_CDC_CHANGE || !img)
+        return dc_err_set(err, DC_EINVAL, "cdc: a typed row needs a change event with an image");
+    return typed(out, s, img, del ? ev->before_len : ev->after_len, false, true, err);
 }

@@ -104,6 +104,7 @@ typedef struct tr_state {
     dc_cdc_schema_cache scache;       /* the scanner's schema block cache */
     dc_cdc_tschema_cache tcache;      /* parsed schema blocks */
     dc_cdc_tschema *fixed;            /* from --delta-schema, or NULL */
+    dc_cdc_tschema *last;             /* columns of the last schema block (a reference) */
     dc_buf scratch;                   /* decode scratch */
     dc_buf row;                       /* one typed row */
 } tr_state;
@@ -117,11 +118,15 @@ static int one_line(tr_state *st, const tr_args *a, const char *line, size_t n,
     *schema_out = NULL;
     DC_TRY(dc_cdc_decode_cached(&ev, &st->scratch, &st->scache, &st->keys, line, n, err));
     if (ev.kind != DC_CDC_CHANGE) return 0;
-    const dc_cdc_tschema *s = st->fixed;
+    /* Records without a schema block take the columns of --delta-schema,
+     * else of the last block seen (as a table's schema would give them). */
+    const dc_cdc_tschema *s = st->fixed ? st->fixed : st->last;
     if (ev.schema) DC_TRY(dc_cdc_tschema_cache_get(&s, &st->tcache, ev.schema, ev.schema_len, err));
+    if (s != st->last && s != st->fixed) {
+        dc_cdc_tschema_free(st->last);
+        st->last = dc_cdc_tschema_dup((dc_cdc_tschema *)s);
+    }
     if (!s) return dc_err_set(err, DC_EINVAL, "a record without a schema block (give --delta-schema)");
-    const char *const img = ev.op == 'd' ? ev.before : ev.after;
-    const uint32_t img_len = ev.op == 'd' ? ev.before_len : ev.after_len;
     DC_TRY(dc_buf_putc(&st->row, '{', err));
     if (a->pos) {
         char op[] = "\"__op\":\"c\",\"__source_pos\":";
@@ -139,7 +144,7 @@ static int one_line(tr_state *st, const tr_args *a, const char *line, size_t n,
         }
         if (dc_cdc_tschema_ncols(s)) DC_TRY(dc_buf_putc(&st->row, ',', err));
     }
-    DC_TRY(dc_cdc_typed_members(&st->row, s, img, img_len, err));
+    DC_TRY(dc_cdc_typed_event(&st->row, s, &ev, err));
     DC_TRY(dc_buf_puts(&st->row, "}\n", err));
     *schema_out = s;
     return 0;
@@ -172,7 +177,7 @@ static int rows_pass(tr_state *st, const tr_args *a, const char *data, size_t le
 static double now_s(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); /* CPU time: the machine may be shared */
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
@@ -238,6 +243,7 @@ int dc_cli_typed_rows(int argc, char **argv)
     else if (rc == 0) rc = rows_pass(&st, &a, (const char *)data, len, &err);
     if (rc < 0) fprintf(stderr, "deltacdc typed-rows: %s\n", err.msg);
     dc_cdc_tschema_free(st.fixed);
+    dc_cdc_tschema_free(st.last);
     dc_cdc_tschema_cache_dispose(&st.tcache);
     dc_cdc_schema_cache_dispose(&st.scache);
     dc_buf_dispose(&st.scratch);
