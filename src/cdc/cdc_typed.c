@@ -228,6 +228,7 @@ static const char *parse_zoned(slice b, int64_t *us_out)
         }
     }
     int64_t off = 0;
+    if (i == n) return "no offset (Z or +HH:MM) at the end";
     if (i + 1 == n && (s[i] == 'Z' || s[i] == 'z')) {
         i++;
     } else if (i < n && (s[i] == '+' || s[i] == '-')) {
