@@ -5,7 +5,8 @@
  * scanner walks the record once, skips the JsonConverter "schema" block
  * without building it (it only notes the types of the key columns when the
  * caller asks), and returns slices of the input for the before/after images.
- * Depends on common/ and json/ (for the slow path and escaping) only.
+ * Depends on common/ and json/ (for the slow path and escaping), and on
+ * parquet/ for dc_type alone (the typed table's Delta types).
  *
  * Debezium shapes handled (https://debezium.io/documentation/reference/stable/
  * connectors/mysql.html#mysql-events):
@@ -21,6 +22,8 @@
 #define DC_CDC_H
 
 #include "../common/dc_common.h"
+#include "../json/dc_json.h"
+#include "../parquet/parquet.h" /* dc_type: the typed table's Delta types */
 
 /* What a record turned out to be. */
 typedef enum dc_cdc_kind {
@@ -52,6 +55,23 @@ typedef struct dc_cdc_keyspec {
     const char *names[DC_CDC_MAX_KEYS];  /* column names as in the after/before image */
 } dc_cdc_keyspec;
 
+/* Where an event sits in the source's own log (payload.source of the MySQL and
+ * MariaDB connectors: "file", "pos", "row", "snapshot"; https://debezium.io/
+ * documentation/reference/stable/connectors/mariadb.html#mariadb-change-event-values).
+ * `pos` is the position of the binlog event that carried the row and `row` the
+ * row's index within that event, so later changes compare greater: by file
+ * number (the digits after the file name's last '.', so mysql-bin.000010
+ * follows mysql-bin.000009), then pos, then snapshot reads before streamed
+ * changes at the same position (a snapshot records the position it started
+ * at, which the first streamed event may share), then row. */
+typedef struct dc_cdc_srcpos {
+    int64_t file;            /* binlog file number: 3 for "mysql-bin.000003" */
+    int64_t pos;             /* byte position of the binlog event in that file */
+    int32_t row;             /* row within the binlog event (0 for snapshot reads) */
+    bool snapshot;           /* a snapshot read (source.snapshot true/"true"/"first"/
+                              * "last"/...), not a streamed change */
+} dc_cdc_srcpos;
+
 /* A decoded event. Slices point into the record (valid while it is) or into
  * `scratch` (valid until the next decode with the same scratch). */
 typedef struct dc_cdc_event {
@@ -65,6 +85,19 @@ typedef struct dc_cdc_event {
     uint32_t before_len;
     uint32_t n_keys;         /* == keyspec n for CHANGE events */
     dc_cdc_key keys[DC_CDC_MAX_KEYS]; /* from after (c,u,r) or before (d) */
+    const char *schema;      /* raw JSON text of the record's top-level "schema" block
+                              * (the key of dc_cdc_tschema_cache_get), NULL if absent */
+    uint32_t schema_len;
+    bool has_srcpos;         /* payload.source has a file (with a number), pos and row */
+    dc_cdc_srcpos srcpos;    /* valid when has_srcpos */
+    const char *src_file;    /* body of the source.file string (escapes as sent), NULL
+                              * when absent; borrowed from the record */
+    uint32_t src_file_len;
+    const char *gtid;        /* body of the source.gtid string ("0-1-42" on MariaDB,
+                              * "uuid:N" on MySQL), NULL when absent or null */
+    uint32_t gtid_len;
+    bool has_server_id;
+    int64_t server_id;       /* source.server_id when has_server_id */
     /* A primary-key change: Debezium sends it as a delete of the old key and a
      * create of the new; nothing extra is needed here — each record decodes
      * on its own. */
@@ -131,5 +164,173 @@ int dc_cdc_key_types(dc_cdc_key_type *types, const dc_cdc_keyspec *keys, const c
 /* Parses "id" or "a,b" into a keyspec whose names point into `text` copies
  * held by `arena`. */
 int dc_cdc_keyspec_parse(dc_cdc_keyspec *out, dc_arena *arena, const char *text, dc_err *err);
+
+/* ------------------------------------------------------------------------
+ * Typed tables (issue 9, decoding half): a Debezium value schema block → one
+ * Delta column per source column, and before/after images → rows for the
+ * Parquet writer. Types follow the block's `type`, `name` and `parameters`,
+ * never the values (Debezium's MariaDB/MySQL data type mappings:
+ * https://debezium.io/documentation/reference/stable/connectors/mariadb.html#mariadb-data-types
+ * and .../mysql.html#mysql-data-types). */
+
+/* How a column's JSON value is decoded. */
+typedef enum dc_cdc_tkind {
+    DC_CDC_TK_BOOL = 0,   /* boolean → boolean */
+    DC_CDC_TK_INT,        /* int8/16/32/64 → byte/short/integer/long (range-checked) */
+    DC_CDC_TK_YEAR,       /* io.debezium.time.Year (int32) → integer */
+    DC_CDC_TK_FLOAT,      /* float32 → float */
+    DC_CDC_TK_DOUBLE,     /* float64 → double (also decimal.handling.mode=double) */
+    DC_CDC_TK_STRING,     /* string → string (also decimal.handling.mode=string,
+                           * binary.handling.mode=hex/base64 strings, ZonedTime) */
+    DC_CDC_TK_JSON,       /* io.debezium.data.Json: the JSON text as a string, verbatim */
+    DC_CDC_TK_ENUM,       /* io.debezium.data.Enum: string, one of `allowed` when given */
+    DC_CDC_TK_ENUM_SET,   /* io.debezium.data.EnumSet: "a,b" → array<string> */
+    DC_CDC_TK_BYTES,      /* bytes: base64 in JSON → binary */
+    DC_CDC_TK_BITS,       /* io.debezium.data.Bits (bytes, BIT(n>1)) → binary */
+    DC_CDC_TK_DECIMAL,    /* org.apache.kafka.connect.data.Decimal: base64 big-endian two's
+                           * complement (or a JSON number, JsonConverter decimal.format=NUMERIC)
+                           * → decimal(p,s) for p <= 38, string of exact digits above */
+    DC_CDC_TK_DATE_DAYS,  /* io.debezium.time.Date / connect Date: days since 1970 → date */
+    DC_CDC_TK_TS_MS,      /* io.debezium.time.Timestamp / connect Timestamp: ms → timestamp_ntz */
+    DC_CDC_TK_TS_US,      /* io.debezium.time.MicroTimestamp: µs → timestamp_ntz */
+    DC_CDC_TK_TS_NS,      /* io.debezium.time.NanoTimestamp: ns → timestamp_ntz (µs exact) */
+    DC_CDC_TK_ZONED_TS,   /* io.debezium.time.ZonedTimestamp: ISO-8601 with offset → timestamp */
+    DC_CDC_TK_TIME_MS,    /* io.debezium.time.Time / connect Time: ms → long µs (or string) */
+    DC_CDC_TK_TIME_US,    /* io.debezium.time.MicroTime: µs → long µs (or string) */
+    DC_CDC_TK_TIME_NS,    /* io.debezium.time.NanoTime: ns → long µs (or string) */
+    DC_CDC_TK_GEOMETRY,   /* io.debezium.data.geometry.Geometry/Point/Geography: a struct
+                           * ({wkb, srid}, Point also {x, y}) → struct of its members */
+} dc_cdc_tkind;
+
+typedef struct dc_cdc_tcol dc_cdc_tcol;
+
+/* The typed table's view of one source column, from a Debezium schema block.
+ * Owned by its dc_cdc_tschema; strings are NUL-terminated. */
+struct dc_cdc_tcol {
+    const char *name;         /* column name ("field"), unescaped */
+    uint32_t name_len;        /* bytes of name */
+    bool optional;            /* the block's "optional": false makes a null bad input */
+    dc_cdc_tkind kind;        /* how the JSON value is decoded */
+    dc_type type;             /* Delta type: BOOLEAN..DECIMAL, DATE, TIMESTAMP(_NTZ), STRING,
+                               * BINARY; ARRAY (of string) for ENUM_SET; STRUCT for GEOMETRY */
+    int32_t precision, scale; /* DECIMAL kind: connect.decimal.precision (0 when the block
+                               * gives none) and scale; type DECIMAL when 1 <= p <= 38 */
+    const char *allowed;      /* ENUM/ENUM_SET: the "allowed" parameter, comma-separated
+                               * values as sent; NULL when absent (any value goes) */
+    uint32_t allowed_len;     /* bytes of allowed */
+    const char *src_type;     /* the block's "type" ("int64", "bytes", "struct", ...) */
+    const char *src_name;     /* the block's "name" (io.debezium.time.MicroTime...), or NULL */
+    const char *src_json;     /* the field's schema block as compact JSON: kept in the Delta
+                               * column's metadata so a table rebuilds this view exactly */
+    uint32_t n_children;      /* GEOMETRY: struct members */
+    const dc_cdc_tcol *children; /* GEOMETRY: n_children members in block order (primitive) */
+};
+
+/* Settings that choose among Delta types for one Debezium encoding. */
+typedef struct dc_cdc_typed_opts {
+    bool datetime_as_timestamp; /* DATETIME (Timestamp/MicroTimestamp/NanoTimestamp) →
+                                 * timestamp, read as UTC, instead of timestamp_ntz */
+    bool time_as_string;        /* TIME → string "[-]HH:MM:SS.ffffff" (hours may exceed 23)
+                                 * instead of long microseconds */
+} dc_cdc_typed_opts;
+
+/* Source columns in source order. Reference-counted (not thread-safe: one per
+ * thread or guarded by the caller); _free drops one reference. */
+typedef struct dc_cdc_tschema dc_cdc_tschema;
+
+/* From a record's JsonConverter value schema block: the "after" (else
+ * "before") struct of the envelope schema. DC_ENOTFOUND when the record has
+ * no schema block; DC_EINVAL naming the column for a block we cannot map;
+ * DC_EUNSUPPORTED for a type we refuse (array, map, nested structs other than
+ * geometry). `o` NULL means all defaults. */
+int dc_cdc_tschema_from_record(dc_cdc_tschema **out, const dc_cdc_typed_opts *o, const char *rec,
+                               size_t n, dc_err *err);
+/* The same from the top-level schema block's text alone (dc_cdc_event.schema). */
+int dc_cdc_tschema_from_block(dc_cdc_tschema **out, const dc_cdc_typed_opts *o,
+                              const char *block, size_t n, dc_err *err);
+/* From an existing table's Delta schema (for records without schema blocks):
+ * `struct_type` is {"type":"struct","fields":[...]}. Columns named in
+ * `skip` (e.g. the __op/__ts_ms metadata columns; NULL-terminated, may be
+ * NULL) are left out. A column written by this module carries its Debezium
+ * field schema in metadata ("deltacdc.debezium") and maps back exactly;
+ * others map from their Delta type where the JSON encoding is unambiguous
+ * (boolean, integers, float, double, string, binary, decimal, date) and are
+ * DC_EUNSUPPORTED naming the column otherwise (a timestamp could be ms or µs). */
+int dc_cdc_tschema_from_delta(dc_cdc_tschema **out, const dc_json *struct_type,
+                              const char *const *skip, dc_err *err);
+/* A new reference to s (dropped with _free). */
+dc_cdc_tschema *dc_cdc_tschema_dup(dc_cdc_tschema *s);
+void dc_cdc_tschema_free(dc_cdc_tschema *s);
+uint32_t dc_cdc_tschema_ncols(const dc_cdc_tschema *s);
+/* Column i (< ncols), borrowed while s lives. */
+const dc_cdc_tcol *dc_cdc_tschema_col(const dc_cdc_tschema *s, uint32_t i);
+/* Index of the column named name[0..n), or -1. */
+int32_t dc_cdc_tschema_find(const dc_cdc_tschema *s, const char *name, size_t n);
+/* Same columns, kinds, types and parameters (the rows they decode are the same). */
+bool dc_cdc_tcol_equal(const dc_cdc_tcol *a, const dc_cdc_tcol *b);
+bool dc_cdc_tschema_equal(const dc_cdc_tschema *a, const dc_cdc_tschema *b);
+
+/* Appends the Delta StructField JSON of one column:
+ * {"name":..,"type":..,"nullable":true,"metadata":{"deltacdc.debezium":"<src_json>"}}
+ * (always nullable: columns added later, dropped columns and soft deletes are null). */
+int dc_cdc_tcol_delta_json(dc_buf *out, const dc_cdc_tcol *c, dc_err *err);
+/* Appends {"type":"struct","fields":[...]} of all columns. */
+int dc_cdc_tschema_delta_json(dc_buf *out, const dc_cdc_tschema *s, dc_err *err);
+
+/* Parsed schema blocks by their bytes (JsonConverter repeats one block per
+ * record of a table): a hit is a memcmp. Caller-owned, one per thread or
+ * stream; holds one reference to each cached tschema. */
+#define DC_CDC_TSCHEMA_CACHE_SLOTS 8
+typedef struct dc_cdc_tschema_cache {
+    dc_cdc_typed_opts opts;                         /* applied to every block parsed */
+    uint8_t *block[DC_CDC_TSCHEMA_CACHE_SLOTS];     /* cached blocks' bytes; owned */
+    size_t len[DC_CDC_TSCHEMA_CACHE_SLOTS];         /* bytes of each block */
+    dc_cdc_tschema *schema[DC_CDC_TSCHEMA_CACHE_SLOTS]; /* each block's tschema; one ref */
+    uint32_t next;                                  /* slot the next miss replaces */
+    uint32_t last_hit;                              /* slot compared first */
+    uint64_t hits;                                  /* lookups answered by memcmp */
+    uint64_t misses;                                /* blocks parsed */
+} dc_cdc_tschema_cache;
+
+void dc_cdc_tschema_cache_init(dc_cdc_tschema_cache *c, const dc_cdc_typed_opts *o);
+void dc_cdc_tschema_cache_dispose(dc_cdc_tschema_cache *c);
+/* The tschema of the schema block block[0..n) (dc_cdc_event.schema): borrowed,
+ * valid until the slot is replaced (DC_CDC_TSCHEMA_CACHE_SLOTS misses later)
+ * or the cache is disposed; take a reference with _dup to keep it longer. */
+int dc_cdc_tschema_cache_get(const dc_cdc_tschema **out, dc_cdc_tschema_cache *c,
+                             const char *block, size_t n, dc_err *err);
+
+/* Converts a before/after image (a JSON object) into one JSON object in the
+ * Parquet writer's conventions (src/parquet/parquet.h: what
+ * dc_pq_writer_write_json_row takes for the Delta types of
+ * dc_cdc_tschema_delta_json), columns in schema order, appended to `out`
+ * (a single pass over the image, no DOM, nothing allocated but out's growth).
+ * Columns missing from the image are null. Bad input is DC_EINVAL
+ * "column 'x': <what>" (a value that does not fit its type: decimal digits
+ * beyond the precision, bad base64, a date out of range 0001-01-01..
+ * 9999-12-31, an enum value not in `allowed`, the wrong JSON kind, null in a
+ * non-optional column, a member not in the schema); out is then unspecified. */
+int dc_cdc_typed_row(dc_buf *out, const dc_cdc_tschema *s, const char *image, size_t len,
+                     dc_err *err);
+/* The same without the braces: "\"a\":1,\"b\":null" (nothing for zero
+ * columns), for callers that add their own members around it. */
+int dc_cdc_typed_members(dc_buf *out, const dc_cdc_tschema *s, const char *image, size_t len,
+                         dc_err *err);
+/* dc_cdc_typed_members of the image a change event carries (after for c, u,
+ * r; before for d) as dc_cdc_decode returned it: faster, because that
+ * image's JSON was already checked (the values' types still are). The
+ * event's record must be unchanged since the decode. */
+int dc_cdc_typed_event(dc_buf *out, const dc_cdc_tschema *s, const dc_cdc_event *ev, dc_err *err);
+
+/* Source positions: the typed table's __source_pos column. */
+/* Appends "FILE:POS:ROW", then ":snapshot" for snapshot reads, then
+ * " gtid=GTID" when the event has one, e.g. "mysql-bin.000003:1234:0 gtid=0-1-42".
+ * DC_ENOTFOUND when !ev->has_srcpos. */
+int dc_cdc_srcpos_format(dc_buf *out, const dc_cdc_event *ev, dc_err *err);
+/* Its inverse (for rebuilding the position index from the table): the
+ * position of a string _format wrote; DC_EINVAL naming what is wrong. */
+int dc_cdc_srcpos_parse(dc_cdc_srcpos *out, const char *s, size_t n, dc_err *err);
+/* <0, 0, >0 as a is earlier than, the same as, or later than b. */
+int dc_cdc_srcpos_cmp(const dc_cdc_srcpos *a, const dc_cdc_srcpos *b);
 
 #endif /* DC_CDC_H */

@@ -18,7 +18,7 @@ static const char usage[] =
     "usage: deltacdc ingest [-c pipeline.yaml] [--source URI] [--table PATH] [--key COL[,COL]]\n"
     "                       [--format raw|typed] [--mode dv|cow] [--trigger DURATION]\n"
     "                       [--max-batch N] [--pipeline NAME] [--once] [--http ADDR]\n"
-    "                       [--log-level L]\n"
+    "                       [--log-level L] [--soft-deletes true|false] [--meta-prefix P]\n"
     "\n"
     "Reads Debezium change events and merges them into Delta tables, exactly once: each\n"
     "micro-batch is one Delta commit that also records the source positions, and a restart\n"
@@ -35,7 +35,14 @@ static const char usage[] =
     "                       {db} and {table} of the topic may appear in it\n"
     "  --key COL[,COL]      key columns (default: the table's, or the Kafka record key's)\n"
     "  --format raw|typed   raw: the seed's table (key, ts_ms, json_record, operation_type,\n"
-    "                       offset); typed: one column per source column (not yet)\n"
+    "                       offset); typed: one column per source column, typed from the\n"
+    "                       records' Debezium schema blocks (the first record creating the\n"
+    "                       table must have one), then __op, __ts_ms, __offset,\n"
+    "                       __source_pos; ranked by the binlog position; new columns are\n"
+    "                       added live (README: Typed tables)\n"
+    "  --soft-deletes B     typed: a delete keeps the row with __deleted = true (default\n"
+    "                       false: the row is removed)\n"
+    "  --meta-prefix P      typed: prefix of the metadata columns (default __)\n"
     "  --mode dv|cow        deletion vectors (default) or copy-on-write\n"
     "  --trigger DURATION   commit interval, e.g. 500ms, 10s, 5m (default 10s)\n"
     "  --max-batch N        records per batch at most (default 1000000)\n"
@@ -81,6 +88,7 @@ static const flag flags[] = {
     {"--max-batch", "trigger.max_records", NULL}, {"--log-level", "log_level", NULL},
     {"--pipeline", "pipeline", NULL},
     {"--http", "http.listen", NULL},
+    {"--soft-deletes", NULL, "soft_deletes"}, {"--meta-prefix", NULL, "meta_prefix"},
 };
 
 /* Applies one flag with its value to the configuration. */

@@ -57,6 +57,8 @@ typedef struct dc_cfg_map {
 enum { DC_CFG_OFFSETS_EARLIEST = 0, DC_CFG_OFFSETS_LATEST = 1 };
 enum { DC_CFG_FORMAT_RAW = 0, DC_CFG_FORMAT_TYPED = 1 };
 enum { DC_CFG_MODE_DV = 0, DC_CFG_MODE_COW = 1 };
+enum { DC_CFG_DATETIME_NTZ = 0, DC_CFG_DATETIME_UTC = 1 };
+enum { DC_CFG_TIME_LONG = 0, DC_CFG_TIME_STRING = 1 };
 enum { DC_CFG_ON_ERROR_FAIL = 0, DC_CFG_ON_ERROR_DEAD_LETTER = 1 };
 enum { DC_CFG_OPTIMIZE_AUTO = 0, DC_CFG_OPTIMIZE_OFF = 1 };
 enum { DC_CFG_VACUUM_AUTO = 0, DC_CFG_VACUUM_OFF = 1 };
@@ -70,6 +72,10 @@ typedef struct dc_config_table {
     int format;            /* DC_CFG_FORMAT_* */
     int mode;              /* DC_CFG_MODE_* */
     dc_cfg_list key;       /* key columns; n == 0: from the Kafka record key */
+    bool soft_deletes;     /* typed: deletes keep the row with <meta_prefix>deleted = true */
+    const char *meta_prefix; /* typed: prefix of the metadata columns ("__") */
+    int datetime;          /* typed: DC_CFG_DATETIME_* (DATETIME → timestamp_ntz or timestamp) */
+    int time;              /* typed: DC_CFG_TIME_* (TIME → long microseconds or string) */
     dc_cfg_map properties; /* table properties to set (tables[].properties.*) */
     int line;              /* line in the file (0: made from flags), for messages */
 } dc_config_table;

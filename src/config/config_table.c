@@ -79,7 +79,27 @@ const dc_cfg_key dc_cfg_keys[] = {
     {.key = "tables[].format", .type = DC_CFG_ENUM, .offset = TF(format), .def = "raw",
      .values = "raw|typed",
      .doc = "raw: the seed's table (key columns, ts_ms, json_record, operation_type, "
-            "offset); typed: one column per source column (not available yet)."},
+            "offset); typed: one column per source column, typed from the records' "
+            "Debezium schema blocks, then the metadata columns __op, __ts_ms, __offset, "
+            "__source_pos (README: Typed tables)."},
+    {.key = "tables[].soft_deletes", .type = DC_CFG_BOOL, .offset = TF(soft_deletes),
+     .def = "false",
+     .doc = "Typed tables: a delete keeps the row (its before image) with __deleted = true "
+            "instead of removing it. Fixed when the table is created (its __deleted column)."},
+    {.key = "tables[].meta_prefix", .type = DC_CFG_STR, .offset = TF(meta_prefix),
+     .def = "__",
+     .doc = "Typed tables: prefix of the metadata columns (op, ts_ms, offset, source_pos, "
+            "deleted), Debezium's ExtractNewRecordState naming by default."},
+    {.key = "tables[].datetime", .type = DC_CFG_ENUM, .offset = TF(datetime),
+     .def = "timestamp_ntz", .values = "timestamp_ntz|timestamp",
+     .doc = "Typed tables: the Delta type of DATETIME columns (Debezium Timestamp, "
+            "MicroTimestamp, NanoTimestamp): timestamp_ntz (DATETIME has no zone), or "
+            "timestamp reading the value as UTC. Applies to columns as they are created."},
+    {.key = "tables[].time", .type = DC_CFG_ENUM, .offset = TF(time), .def = "long",
+     .values = "long|string",
+     .doc = "Typed tables: TIME columns (Debezium Time, MicroTime) as long microseconds "
+            "(Delta has no TIME type; negative and 24 h or more kept), or as a string "
+            "\"[-]HH:MM:SS.ffffff\"."},
     {.key = "tables[].mode", .type = DC_CFG_ENUM, .offset = TF(mode), .def = "dv",
      .values = "dv|cow",
      .doc = "dv: replaced rows are marked in deletion vectors (merge-on-read, protocol "

@@ -212,7 +212,12 @@ static int handle(ing_state *st, const dc_source_record *r, dc_err *err)
         /* No table yet: nothing to skip or truncate; the first change creates it. */
         if (ev.kind != DC_CDC_CHANGE) return 0;
         rc = ing_slot_key_types(s, r, &ev, err);
-        if (rc == 0) DC_TRY(ing_slot_create(st, s, rt->topic, err));
+        if (rc == 0 && ing_slot_create(st, s, rt->topic, err) < 0) {
+            /* e.g. a typed table refused for want of a schema block: name the record */
+            dc_err_prefix(err, "topic %s partition %" PRId32 " offset %" PRId64, r->topic,
+                          r->partition, r->offset);
+            return err->code;
+        }
     }
     /* A full batch is committed early; capacity is not the record's fault. */
     if (rc == 0 && s->batch && !dc_merge_batch_has_room(s->batch, &ev))

@@ -50,7 +50,8 @@ static const char *keep_bytes(ing_slot *s, const char *p, size_t n, dc_err *err)
 static int keep(ing_slot *s, const dc_cdc_event *ev, uint32_t tp, int64_t offset, dc_err *err)
 {
     if (s->keep_lost) return 0;
-    size_t bytes = sizeof(ing_kept) + ev->after_len + ev->before_len + 2;
+    size_t bytes = sizeof(ing_kept) + ev->after_len + ev->before_len + ev->schema_len +
+                   ev->src_file_len + ev->gtid_len + 5;
     for (uint32_t i = 0; i < ev->n_keys; i++)
         if (ev->keys[i].type == DC_CDC_KEY_STRING) bytes += ev->keys[i].len + 1;
     if (s->kept_bytes + bytes > DC_INGEST_MAX_REPLAY_BYTES) {
@@ -64,6 +65,13 @@ static int keep(ing_slot *s, const dc_cdc_event *ev, uint32_t tp, int64_t offset
     k->offset = offset;
     if (ev->after && !(k->ev.after = keep_bytes(s, ev->after, ev->after_len, err))) return err->code;
     if (ev->before && !(k->ev.before = keep_bytes(s, ev->before, ev->before_len, err)))
+        return err->code;
+    /* typed tables read the schema block and the source position's names */
+    if (ev->schema && !(k->ev.schema = keep_bytes(s, ev->schema, ev->schema_len, err)))
+        return err->code;
+    if (ev->src_file && !(k->ev.src_file = keep_bytes(s, ev->src_file, ev->src_file_len, err)))
+        return err->code;
+    if (ev->gtid && !(k->ev.gtid = keep_bytes(s, ev->gtid, ev->gtid_len, err)))
         return err->code;
     for (uint32_t i = 0; i < ev->n_keys; i++) {
         if (ev->keys[i].type != DC_CDC_KEY_STRING) continue;
@@ -160,9 +168,10 @@ static void log_batch(ing_slot *s, const dc_merge_result *r)
         snprintf(trunc, sizeof trunc, ", truncate removed %" PRIu64 " rows", r->truncated);
     DC_LOG(DC_LOG_INFO, "ingest",
            "batch %s: %" PRIu64 " records in, %" PRIu64 " inserted, %" PRIu64 " updated, %"
-           PRIu64 " deleted, %" PRIu64 " stale%s, merged in %.1f ms, version %" PRId64,
-           s->path, s->n_in, r->inserted, r->updated, r->deleted, r->stale, trunc,
-           r->seconds * 1000.0, r->version);
+           PRIu64 " deleted, %" PRIu64 " stale%s, repeats %" PRIu64 ", columns added %" PRIu32
+           ", widened %" PRIu32 ", merged in %.1f ms, version %" PRId64, s->path, s->n_in,
+           r->inserted, r->updated, r->deleted, r->stale, trunc, r->repeats, r->columns_added,
+           r->columns_widened, r->seconds * 1000.0, r->version);
     if (DC_LOG_DEBUG > dc_log_threshold || !s->table) return;
     /* Storage requests since the last batch line (object stores bill them). */
     dc_storage_stats now, d;

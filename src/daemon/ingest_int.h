@@ -67,6 +67,9 @@ typedef struct ing_slot {
     dc_cdc_keyspec keys;        /* key columns, once known */
     bool keys_known;            /* keys is filled */
     dc_cdc_key_type key_types[DC_CDC_MAX_KEYS]; /* of an existing table (else guessed) */
+    const char *create_schema;  /* typed: schema block of the record creating the table
+                                   (borrowed from it, set by ing_slot_key_types) */
+    size_t create_schema_len;
     bool probed;                /* existence checked: table == NULL means absent */
     dc_merge_table *table;      /* open table, NULL while absent */
     dc_merge_batch *batch;      /* the batch in hand, NULL when empty */

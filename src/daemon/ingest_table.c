@@ -51,6 +51,20 @@ static int keys_from_schema(ing_slot *s, const dc_delta_schema *sch, dc_err *err
     return 0;
 }
 
+/* A typed table's key columns from its deltacdc.key property ("a,b"). */
+static int keys_from_property(ing_slot *s, const dc_delta_snapshot *snap, dc_err *err)
+{
+    bool found = false;
+    const char *v = dc_delta_map_get(&dc_delta_snapshot_metadata(snap)->configuration,
+                                     "deltacdc.key", &found);
+    if (s->keys_known || !found || !v) return 0;
+    dc_cdc_keyspec k;
+    DC_TRY(dc_cdc_keyspec_parse(&k, &s->arena, v, err));
+    s->keys = k;
+    s->keys_known = true;
+    return 0;
+}
+
 /* Whether a table exists at the slot's path; learns its keys if it does. */
 static int probe(bool *exists, ing_slot *s, dc_err *err)
 {
@@ -69,7 +83,8 @@ static int probe(bool *exists, ing_slot *s, dc_err *err)
     if (rc < 0) goto out;
     *exists = true;
     rc = dc_delta_snapshot_schema(&sch, snap, err);
-    if (rc == 0) rc = keys_from_schema(s, sch, err);
+    if (rc == 0 && s->ct->format == DC_CFG_FORMAT_TYPED) rc = keys_from_property(s, snap, err);
+    else if (rc == 0) rc = keys_from_schema(s, sch, err);
 out:
     if (rc < 0) dc_err_prefix(err, "table %s", s->path);
     dc_delta_snapshot_free(snap);
@@ -147,6 +162,12 @@ static int open_table(ing_state *st, ing_slot *s, bool create, dc_err *err)
     mo.pipeline = st->cfg->pipeline;
     mo.mode = s->ct->mode == DC_CFG_MODE_COW ? DC_MERGE_COW : DC_MERGE_DV;
     mo.format = s->ct->format == DC_CFG_FORMAT_TYPED ? DC_FORMAT_TYPED : DC_FORMAT_RAW;
+    mo.typed.soft_deletes = s->ct->soft_deletes;
+    mo.typed.meta_prefix = s->ct->meta_prefix;
+    mo.typed.types.datetime_as_timestamp = s->ct->datetime == DC_CFG_DATETIME_UTC;
+    mo.typed.types.time_as_string = s->ct->time == DC_CFG_TIME_STRING;
+    mo.typed.create_schema = create ? s->create_schema : NULL;
+    mo.typed.create_schema_len = create ? s->create_schema_len : 0;
     mo.keys = s->keys;
     memcpy(mo.key_types, s->key_types, sizeof mo.key_types);
     mo.create_if_missing = create;
@@ -167,8 +188,10 @@ int ing_slot_probe(ing_state *st, ing_slot *s, dc_err *err)
     s->probed = true;
     if (!exists) return 0;
     if (!s->keys_known)
-        return dc_err_set(err, DC_EINVAL, "table %s: its schema is not the raw layout (key "
-                          "columns, then ts_ms); give the key with --key or tables[].key", s->path);
+        return dc_err_set(err, DC_EINVAL, "table %s: %s; give the key with --key or "
+                          "tables[].key", s->path, s->ct->format == DC_CFG_FORMAT_TYPED
+                          ? "the typed table does not name its key columns (deltacdc.key)"
+                          : "its schema is not the raw layout (key columns, then ts_ms)");
     return open_table(st, s, false, err);
 }
 
@@ -210,6 +233,9 @@ out:
 int ing_slot_key_types(ing_slot *s, const dc_source_record *r, const dc_cdc_event *ev,
                        dc_err *err)
 {
+    s->create_schema = ev->schema; /* a typed table is created from it (valid until the
+                                      record is released: ing_slot_create comes first) */
+    s->create_schema_len = ev->schema_len;
     int rc = dc_cdc_key_types(s->key_types, &s->keys, r->value, r->value_len, err);
     if (rc == DC_ENOTFOUND) {
         dc_err_clear(err);

@@ -526,6 +526,11 @@ int dc_delta_tx_set_txn(dc_delta_tx *tx, const char *app_id, int64_t version, dc
  * name, type, nullability, order) and may only add nullable fields (at the
  * end of a struct). Writes a metaData action with the new schemaString. */
 int dc_delta_tx_set_schema(dc_delta_tx *tx, const char *schema_json, dc_err *err);
+/* The same, also letting top-level primitive columns widen (byte→short→
+ * integer→long, float→double, decimal(p,s)→decimal(p+k,s)) for a
+ * transaction that rewrites every live file with the new types: readers
+ * need no type-widening support. */
+int dc_delta_tx_set_schema_widened(dc_delta_tx *tx, const char *schema_json, dc_err *err);
 /* Table properties: writes a metaData action equal to the snapshot's with
  * `configuration` (n entries, copied) instead of its own. The caller checks
  * the values; a property that needs another protocol is its business too. */

@@ -332,10 +332,27 @@ static bool same_type(const dc_delta_field *a, const dc_delta_field *b)
     return same_children(a, b);
 }
 
+static int int_rank(dc_type t)
+{
+    return t == DC_TYPE_BYTE ? 1 : t == DC_TYPE_SHORT ? 2 : t == DC_TYPE_INT ? 3
+         : t == DC_TYPE_LONG ? 4 : 0;
+}
+
+/* A type change Delta's type widening lists that keeps every value:
+ * byte→short→integer→long, float→double, decimal(p,s)→decimal(p+k,s). */
+static bool widens(const dc_delta_field *x, const dc_delta_field *y)
+{
+    if (int_rank(x->type) && int_rank(y->type)) return int_rank(y->type) > int_rank(x->type);
+    if (x->type == DC_TYPE_FLOAT && y->type == DC_TYPE_DOUBLE) return true;
+    return x->type == DC_TYPE_DECIMAL && y->type == DC_TYPE_DECIMAL && y->scale == x->scale &&
+           y->precision > x->precision;
+}
+
 /* new_ must keep old's fields in order and may add nullable fields at the
- * end of any struct. `path` names the struct for errors. */
+ * end of any struct; with `widen`, a top-level primitive column may also
+ * widen (the caller rewrites every file). `path` names the struct. */
 static int check_evolution(const dc_delta_field *old, const dc_delta_field *nw, const char *path,
-                           dc_err *err)
+                           bool widen, dc_err *err)
 {
     if (nw->n_children < old->n_children)
         return dc_err_set(err, DC_EINVAL, "schema evolution: %s loses fields", path);
@@ -359,8 +376,8 @@ static int check_evolution(const dc_delta_field *old, const dc_delta_field *nw, 
         if (x->type == DC_TYPE_STRUCT && y->type == DC_TYPE_STRUCT) {
             char sub[512];
             snprintf(sub, sizeof sub, "%s.%s", path, x->name);
-            DC_TRY(check_evolution(x, y, sub, err));
-        } else if (!same_type(x, y)) {
+            DC_TRY(check_evolution(x, y, sub, false, err));
+        } else if (!same_type(x, y) && !(widen && widens(x, y))) {
             return dc_err_set(err, DC_EINVAL, "schema evolution: %s.%s changes type", path,
                               x->name);
         }
@@ -368,14 +385,14 @@ static int check_evolution(const dc_delta_field *old, const dc_delta_field *nw, 
     return 0;
 }
 
-int dc_delta_tx_set_schema(dc_delta_tx *tx, const char *schema_json, dc_err *err)
+static int set_schema(dc_delta_tx *tx, const char *schema_json, bool widen, dc_err *err)
 {
     dc_delta_snapshot *snap = dc_delta_w_tx_snapshot(tx);
     const dc_delta_schema *old = NULL;
     dc_delta_schema *nw = NULL;
     int rc = dc_delta_snapshot_schema(&old, snap, err);
     if (rc == 0) rc = dc_delta_schema_parse(&nw, schema_json, strlen(schema_json), err);
-    if (rc == 0) rc = check_evolution(&old->root, &nw->root, "<root>", err);
+    if (rc == 0) rc = check_evolution(&old->root, &nw->root, "<root>", widen, err);
     if (rc == 0 && has_ntz(&nw->root) && !has_ntz(&old->root) &&
         !dc_delta_protocol_has_writer_feature(dc_delta_snapshot_protocol(snap), "timestampNtz"))
         rc = dc_err_set(err, DC_EUNSUPPORTED,
@@ -388,4 +405,14 @@ int dc_delta_tx_set_schema(dc_delta_tx *tx, const char *schema_json, dc_err *err
     }
     dc_delta_schema_free(nw);
     return rc;
+}
+
+int dc_delta_tx_set_schema(dc_delta_tx *tx, const char *schema_json, dc_err *err)
+{
+    return set_schema(tx, schema_json, false, err);
+}
+
+int dc_delta_tx_set_schema_widened(dc_delta_tx *tx, const char *schema_json, dc_err *err)
+{
+    return set_schema(tx, schema_json, true, err);
 }

@@ -39,11 +39,26 @@
 typedef enum dc_merge_mode { DC_MERGE_DV = 0, DC_MERGE_COW = 1 } dc_merge_mode;
 typedef enum dc_table_format { DC_FORMAT_RAW = 0, DC_FORMAT_TYPED = 1 } dc_table_format;
 
+/* Typed tables (merge_typed.c): one column per source column, typed from
+ * the records' Debezium schema blocks, then the metadata columns
+ * <prefix>op, <prefix>ts_ms, <prefix>offset, <prefix>source_pos and, with
+ * soft deletes, <prefix>deleted. */
+typedef struct dc_merge_typed_opts {
+    bool soft_deletes;              /* a delete keeps the row (before image) with
+                                       <prefix>deleted = true instead of removing it */
+    const char *meta_prefix;        /* prefix of the metadata columns; NULL: "__" */
+    dc_cdc_typed_opts types;        /* Delta types chosen for DATETIME and TIME */
+    const char *create_schema;      /* creating the table: the first change record's schema
+                                       block (dc_cdc_event.schema); NULL: none (refused) */
+    size_t create_schema_len;
+} dc_merge_typed_opts;
+
 typedef struct dc_merge_opts {
     const char *table_uri;          /* table root: path or file:// URI */
     const char *pipeline;           /* names the txn appIds */
     dc_merge_mode mode;
-    dc_table_format format;         /* only RAW for now; TYPED → DC_EUNSUPPORTED */
+    dc_table_format format;         /* RAW or TYPED */
+    dc_merge_typed_opts typed;      /* TYPED only */
     dc_cdc_keyspec keys;            /* key columns */
     dc_cdc_key_type key_types[DC_CDC_MAX_KEYS]; /* used to create a missing table */
     bool create_if_missing;         /* create the table (raw schema) when absent */
@@ -65,7 +80,7 @@ int dc_merge_resume_offset(int64_t *next_out, dc_merge_table *t, const char *top
 
 /* Index footprint, for benchmarks and /status. */
 typedef struct dc_merge_index_stats {
-    uint64_t rows;          /* live rows indexed */
+    uint64_t rows;          /* live rows indexed (typed tables: and deleted keys kept) */
     uint64_t bytes;         /* memory held by the index */
 } dc_merge_index_stats;
 void dc_merge_index_stats_get(dc_merge_index_stats *out, const dc_merge_table *t);
@@ -105,6 +120,11 @@ typedef struct dc_merge_result {
     uint64_t truncated;     /* the rows it removed (the table's live rows before it,
                                tombstone rows included); commitInfo's
                                numTargetRowsTruncated */
+    uint64_t repeats;       /* typed tables: events not newer than the table's row or at
+                               or before their partition's source-position watermark
+                               (Debezium's at-least-once repeats): no-ops, also in stale */
+    uint32_t columns_added; /* typed tables: source columns this commit added */
+    uint32_t columns_widened; /* typed tables: columns it widened (every file rewritten) */
     double seconds;         /* wall time of the commit */
 } dc_merge_result;
 

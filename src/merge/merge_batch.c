@@ -27,6 +27,10 @@
 int (*dc_merge_test_hook_before_commit)(void) = NULL;
 
 /* A topic-partition seen in the batch. */
+/* Room kept per event for a typed table's __source_pos text (file name,
+ * position, row and GTID: well under this). */
+#define MB_POS_BYTES 256
+
 typedef struct mb_tp {
     const char *topic;          /* arena copy */
     int32_t partition;
@@ -35,6 +39,14 @@ typedef struct mb_tp {
     int64_t committed;          /* table's txn version (-1: none), refreshed per attempt */
     int64_t id_bytes;           /* the input's identity at max_off (file source), -1: none */
     int64_t id_hash;            /* (dc_merge_batch_set_input_id) */
+    /* typed tables: the source-position watermark (merge_typed.c) */
+    const char *wm_ids[3];      /* "<app_id>#pos.hi", "#pos.lo", "#pos.key" (arena) */
+    bool has_wm;                /* the table has a committed watermark */
+    mseq wm;                    /* it (refreshed per attempt) */
+    int64_t wm_key;             /* key_tag of the event at it */
+    bool has_bpos;              /* an event of the batch had a source position */
+    mseq bpos;                  /* the greatest one */
+    int64_t bpos_key;           /* key_tag of its event */
 } mb_tp;
 
 /* The winning event of one key. */
@@ -46,6 +58,11 @@ typedef struct mb_ev {
     const char *image;          /* COALESCE(after, before) JSON text (arena), NULL: null */
     uint32_t image_len;
     uint32_t tp;                /* index into tps */
+    const dc_cdc_tschema *cols; /* typed: how to decode the image (held by the batch) */
+    const char *pos;            /* typed: __source_pos text (arena), NULL: none */
+    uint32_t pos_len;
+    int64_t ts, offset;         /* ts_ms (when has_ts) and offset as sent (seq may be the
+                                   source position instead) */
 } mb_ev;
 
 struct dc_merge_batch {
@@ -65,6 +82,13 @@ struct dc_merge_batch {
     uint64_t replayed;          /* change events at or below their txn version */
     dc_buf kb;                  /* key scratch */
     bool spent;                 /* committed (or failed): no more use */
+    /* typed tables */
+    dc_cdc_tschema **schemas;   /* records' column sets the events use (one reference each) */
+    size_t n_schemas, cap_schemas;
+    const dc_cdc_tschema *last_cols; /* the last record's, already compared */
+    mt_added added;             /* columns the batch adds to the table */
+    uint64_t repeats;           /* events at or before their partition's watermark */
+    dc_buf scratch;             /* __source_pos text, rows */
 };
 
 int dc_merge_batch_new(dc_merge_batch **out, dc_merge_table *t, dc_err *err)
@@ -75,6 +99,7 @@ int dc_merge_batch_new(dc_merge_batch **out, dc_merge_table *t, dc_err *err)
     b->t = t;
     dc_arena_init(&b->arena, DC_MERGE_MAX_BATCH_BYTES);
     dc_buf_init(&b->kb, DC_MERGE_MAX_KEY_BYTES + 16);
+    dc_buf_init(&b->scratch, DC_MERGE_MAX_BATCH_BYTES);
     *out = b;
     return 0;
 }
@@ -86,6 +111,11 @@ void dc_merge_batch_free(dc_merge_batch *b)
     dc_free(b->map);
     dc_free(b->tps);
     dc_buf_dispose(&b->kb);
+    dc_buf_dispose(&b->scratch);
+    for (size_t i = 0; i < b->n_schemas; i++) dc_cdc_tschema_free(b->schemas[i]);
+    dc_free(b->schemas);
+    dc_free(b->added.cols);
+    dc_free(b->added.wide);
     dc_arena_dispose(&b->arena);
     dc_free(b);
 }
@@ -108,6 +138,17 @@ static int grow(void **p, size_t *cap, size_t n, size_t size, size_t max, dc_err
 static bool tp_is(const mb_tp *tp, const char *topic, int32_t partition)
 {
     return tp->partition == partition && strcmp(tp->topic, topic) == 0;
+}
+
+/* A typed table's committed watermark of one topic-partition. */
+static void read_watermark(mb_tp *tp, const dc_delta_snapshot *snap)
+{
+    int64_t hi = 0, lo = 0, key = 0;
+    tp->has_wm = dc_delta_snapshot_txn_version(&hi, snap, tp->wm_ids[0]) == 0 &&
+                 dc_delta_snapshot_txn_version(&lo, snap, tp->wm_ids[1]) == 0 &&
+                 dc_delta_snapshot_txn_version(&key, snap, tp->wm_ids[2]) == 0;
+    tp->wm = (mseq){hi, lo};
+    tp->wm_key = key;
 }
 
 static int tp_get(uint32_t *out, dc_merge_batch *b, const char *topic, int32_t partition,
@@ -133,8 +174,17 @@ static int tp_get(uint32_t *out, dc_merge_batch *b, const char *topic, int32_t p
         rc = DC_ENOMEM;
     if (rc == 0 && dc_delta_snapshot_txn_version(&tp.committed, b->t->snap, tp.app_id) < 0)
         tp.committed = -1;
+    static const char *const wm_parts[3] = {"hi", "lo", "key"};
+    for (int i = 0; rc == 0 && b->t->format == DC_FORMAT_TYPED && i < 3; i++) {
+        dc_buf_reset(&id);
+        rc = dc_buf_appendf(&id, err, "%s#pos.%s", tp.app_id, wm_parts[i]);
+        if (rc == 0 && !(tp.wm_ids[i] = dc_arena_strndup(&b->arena, (const char *)id.data,
+                                                        id.len, err)))
+            rc = DC_ENOMEM;
+    }
     dc_buf_dispose(&id);
     if (rc < 0) return rc;
+    if (b->t->format == DC_FORMAT_TYPED) read_watermark(&tp, b->t->snap);
     b->tps[b->n_tps] = tp;
     *out = b->last_tp = (uint32_t)b->n_tps++;
     return 0;
@@ -217,13 +267,28 @@ static size_t map_slot(const dc_merge_batch *b, const mkey *k)
     return j;
 }
 
+/* What an event ranks by, and how a typed table decodes it. */
+typedef struct mb_typed {
+    mseq seq;                   /* (ts_ms, offset), or the source position */
+    const dc_cdc_tschema *cols; /* typed: the record's columns; NULL for raw tables */
+} mb_typed;
+
 /* Copies what the event needs beyond the call into the arena, then into
  * *e: all or nothing, so a failed copy leaves an earlier winner whole. */
 static int fill_event(mb_ev *e, dc_merge_batch *b, const dc_cdc_event *ev, const mkey *k,
-                      uint32_t tp, int64_t offset, dc_err *err)
+                      uint32_t tp, int64_t offset, const mb_typed *ty, dc_err *err)
 {
     mb_ev n;
     memset(&n, 0, sizeof n);
+    n.cols = ty->cols;
+    if (ty->cols && ev->has_srcpos) {
+        dc_buf_reset(&b->scratch);
+        DC_TRY(dc_cdc_srcpos_format(&b->scratch, ev, err));
+        if (!(n.pos = dc_arena_strndup(&b->arena, (const char *)b->scratch.data,
+                                       b->scratch.len, err)))
+            return DC_ENOMEM;
+        n.pos_len = (uint32_t)b->scratch.len;
+    }
     n.key = *k;
     if (!b->t->index.int_keys) {
         uint8_t *kb = dc_arena_alloc(&b->arena, k->len ? k->len : 1, err);
@@ -232,8 +297,9 @@ static int fill_event(mb_ev *e, dc_merge_batch *b, const dc_cdc_event *ev, const
         n.key.b = kb;
     }
     n.has_ts = ev->has_ts_ms;
-    n.seq.ts = ev->has_ts_ms ? ev->ts_ms : INT64_MIN;
-    n.seq.off = offset;
+    n.ts = ev->ts_ms;
+    n.offset = offset;
+    n.seq = ty->seq;
     n.op = ev->op;
     n.tp = tp;
     const char *img = ev->after ? ev->after : ev->before;
@@ -257,8 +323,88 @@ bool dc_merge_batch_has_room(const dc_merge_batch *b, const dc_cdc_event *ev)
     if (ev->kind != DC_CDC_CHANGE) return true; /* truncates and skips take no room */
     /* The copies of one event: its key and image, each rounded up by the arena. */
     const size_t bytes = DC_MERGE_MAX_KEY_BYTES + 16 + (size_t)ev->after_len +
-                         (size_t)ev->before_len;
+                         (size_t)ev->before_len + MB_POS_BYTES;
     return b->n_evs < max_events() && b->arena.used <= b->arena.max - bytes;
+}
+
+/* The record's columns (typed tables): its schema block's, checked against
+ * the table's (new columns noted, type changes refused), or the table's. */
+static int typed_cols(const dc_cdc_tschema **out, dc_merge_batch *b, const dc_cdc_event *ev,
+                      dc_err *err)
+{
+    mtyped *m = b->t->typed;
+    *out = m->cols;
+    if (!ev->schema) return 0;
+    const dc_cdc_tschema *c = NULL;
+    DC_TRY(dc_cdc_tschema_cache_get(&c, &m->cache, ev->schema, ev->schema_len, err));
+    *out = c;
+    if (c == b->last_cols) return 0;
+    for (size_t i = 0; i < b->n_schemas; i++)
+        if (b->schemas[i] == c) {
+            b->last_cols = c;
+            return 0;
+        }
+    DC_TRY(dc_mtyped_compare(&b->added, b->t, c, err));
+    DC_TRY(grow((void **)&b->schemas, &b->cap_schemas, b->n_schemas, sizeof *b->schemas,
+                1u << 16, err));
+    b->schemas[b->n_schemas++] = dc_cdc_tschema_dup((dc_cdc_tschema *)c);
+    b->last_cols = c;
+    return 0;
+}
+
+/* A key's tag stored with the watermark: FNV-1a of its canonical bytes
+ * (of the value for int keys), the same in every process. */
+static int64_t key_tag(const mkey *k, bool int_keys)
+{
+    uint8_t iv[8];
+    const uint8_t *p = k->b;
+    size_t n = k->len;
+    if (int_keys) {
+        dc_mkey_long_put(iv, k->i);
+        p = iv;
+        n = 8;
+    }
+    uint64_t h = 14695981039346656037ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
+    return (int64_t)(h >> 1); /* a txn version: keep it non-negative */
+}
+
+/* At or below a watermark (w, its event's key tag wk): a position below
+ * it, or the same position and key (the event applied last, again; one
+ * position is shared by the rows of a snapshot and by the delete and the
+ * create of a primary-key change, which differ in the key). */
+static bool not_above(mseq s, int64_t key, mseq w, int64_t wk)
+{
+    const int c = dc_mseq_cmp(s, w);
+    return c < 0 || (c == 0 && key == wk);
+}
+
+/* The event's sequence; typed tables: its source position when it has one,
+ * and *repeat when that is not above its partition's watermark (committed,
+ * or the batch's own: one partition is written in binlog order). */
+static int event_seq(mb_typed *ty, bool *repeat, dc_merge_batch *b, const dc_cdc_event *ev,
+                     const mkey *k, uint32_t tp, int64_t offset, dc_err *err)
+{
+    memset(ty, 0, sizeof *ty);
+    *repeat = false;
+    ty->seq = (mseq){ev->has_ts_ms ? ev->ts_ms : INT64_MIN, offset};
+    if (b->t->format != DC_FORMAT_TYPED) return 0;
+    DC_TRY(typed_cols(&ty->cols, b, ev, err));
+    if (!ev->has_srcpos) return 0;
+    mb_tp *p = &b->tps[tp];
+    ty->seq = dc_mtyped_pos_seq(&ev->srcpos);
+    const int64_t tag = key_tag(k, b->t->index.int_keys);
+    if ((p->has_wm && not_above(ty->seq, tag, p->wm, p->wm_key)) ||
+        (p->has_bpos && not_above(ty->seq, tag, p->bpos, p->bpos_key))) {
+        *repeat = true;
+        return 0;
+    }
+    if (!p->has_bpos || dc_mseq_cmp(ty->seq, p->bpos) > 0) {
+        p->has_bpos = true;
+        p->bpos = ty->seq;
+        p->bpos_key = tag;
+    }
+    return 0;
 }
 
 static int add_change(dc_merge_batch *b, const dc_cdc_event *ev, uint32_t tp, int64_t offset,
@@ -268,20 +414,32 @@ static int add_change(dc_merge_batch *b, const dc_cdc_event *ev, uint32_t tp, in
         return dc_err_set(err, DC_EINVAL, "op '%c' is not a row change", ev->op);
     mkey k;
     DC_TRY(event_key(&k, b, ev, err));
+    mb_typed ty;
+    bool repeat = false;
+    DC_TRY(event_seq(&ty, &repeat, b, ev, &k, tp, offset, err));
+    if (repeat) {
+        b->repeats++;
+        return 0;
+    }
+    const mseq seq = ty.seq;
     if ((b->n_evs + 1) * 2 > b->map_cap) DC_TRY(map_grow(b, err));
     const size_t j = map_slot(b, &k);
-    const mseq seq = {ev->has_ts_ms ? ev->ts_ms : INT64_MIN, offset};
     if (b->map[j]) {
         mb_ev *e = &b->evs[b->map[j] - 1];
+        const int c = dc_mseq_cmp(seq, e->seq);
+        if (c == 0 && ev->has_srcpos && ty.cols) { /* typed: the same position again */
+            b->repeats++;
+            return 0;
+        }
         /* Ties go to the later event (a duplicate delivery is the same event). */
-        if (dc_mseq_cmp(seq, e->seq) < 0) return 0;
-        return fill_event(e, b, ev, &k, tp, offset, err);
+        if (c < 0) return 0;
+        return fill_event(e, b, ev, &k, tp, offset, &ty, err);
     }
     if (b->n_evs >= max_events()) /* the caller asks dc_merge_batch_has_room first */
         return dc_err_set(err, DC_ENOMEM, "merge batch: full at %zu events", b->n_evs);
     DC_TRY(grow((void **)&b->evs, &b->cap_evs, b->n_evs, sizeof *b->evs,
                 DC_MERGE_MAX_BATCH_EVENTS, err));
-    DC_TRY(fill_event(&b->evs[b->n_evs], b, ev, &k, tp, offset, err));
+    DC_TRY(fill_event(&b->evs[b->n_evs], b, ev, &k, tp, offset, &ty, err));
     b->map[j] = (uint32_t)++b->n_evs;
     return 0;
 }
@@ -343,6 +501,10 @@ typedef struct mplan {
     bool trunc;                 /* the batch's truncate applies (not committed before) */
     mb_apply *ap;               /* rows of the new file, sorted by key after planning */
     size_t n_ap;
+    mb_apply *gh;               /* typed hard deletes: keys left without a row */
+    size_t n_gh;
+    dc_pq_schema *evolved;      /* typed: the schema with the batch's new columns, or NULL */
+    dc_buf evolved_json;        /* its Delta schema string */
     mb_target *tg;              /* rows replaced */
     size_t n_tg;
     size_t new_keys;            /* keys the index gains */
@@ -368,15 +530,27 @@ static void plan_dispose(mplan *p, dc_storage *discard)
     dc_free(p->path_rows);
     dc_free(p->ids);
     dc_free(p->ap);
+    dc_free(p->gh);
     dc_free(p->tg);
+    dc_pq_schema_free(p->evolved);
+    dc_buf_dispose(&p->evolved_json);
     memset(p, 0, sizeof *p);
 }
 
 static void refresh_committed(dc_merge_batch *b)
 {
-    for (size_t i = 0; i < b->n_tps; i++)
+    for (size_t i = 0; i < b->n_tps; i++) {
         if (dc_delta_snapshot_txn_version(&b->tps[i].committed, b->t->snap, b->tps[i].app_id) < 0)
             b->tps[i].committed = -1;
+        if (b->t->format == DC_FORMAT_TYPED) read_watermark(&b->tps[i], b->t->snap);
+    }
+}
+
+/* A typed table's delete without soft deletes: the row goes, the key stays
+ * in the index without one (MX_FILE_NONE). */
+static bool hard_delete(const dc_merge_batch *b, const mb_ev *e)
+{
+    return e->op == 'd' && b->t->format == DC_FORMAT_TYPED && !b->t->typed->soft_deletes;
 }
 
 /* One winner against the index: stale, or an insert/update/delete. */
@@ -384,25 +558,31 @@ static void classify(dc_merge_batch *b, mplan *p, uint32_t i)
 {
     const mb_ev *e = &b->evs[i];
     const mx_index *x = &b->t->index;
-    if (e->seq.off <= b->tps[e->tp].committed) { /* committed by another writer meanwhile */
+    if (e->offset <= b->tps[e->tp].committed) { /* committed by another writer meanwhile */
         p->stale++;
         return;
     }
     const size_t slot = p->trunc ? SIZE_MAX : dc_mx_find(x, &e->key);
-    bool tomb = false;
+    bool tomb = false, has_row = false;
     if (slot != SIZE_MAX) {
         const mx_val v = dc_mx_get(x, slot);
         if (dc_mseq_cmp(e->seq, v.seq) <= 0) {
             p->stale++;
             return;
         }
-        p->tg[p->n_tg++] = (mb_target){v.file, v.row & MX_ROW_MASK};
+        has_row = v.file != MX_FILE_NONE; /* else a deleted key of a typed table */
+        if (has_row) p->tg[p->n_tg++] = (mb_target){v.file, v.row & MX_ROW_MASK};
         tomb = (v.row & MX_ROW_TOMB) != 0;
     } else {
         p->new_keys++;
     }
+    if (hard_delete(b, e)) {
+        p->deleted += has_row && !tomb;
+        p->gh[p->n_gh++] = (mb_apply){i, slot};
+        return;
+    }
     if (e->op == 'd') p->deleted++;
-    else if (slot == SIZE_MAX || tomb) p->inserted++; /* absent, or re-created */
+    else if (!has_row || tomb) p->inserted++; /* absent, or re-created */
     else p->updated++;
     p->ap[p->n_ap++] = (mb_apply){i, slot};
 }
@@ -421,17 +601,53 @@ static int plan_classify(dc_merge_batch *b, mplan *p, dc_err *err)
     if (p->trunc) p->truncated = b->t->index.n; /* one live row per key */
     const size_t n = b->n_evs ? b->n_evs : 1;
     p->ap = dc_calloc(n, sizeof *p->ap);
+    p->gh = dc_calloc(n, sizeof *p->gh);
     p->tg = dc_calloc(n, sizeof *p->tg);
-    if (!p->ap || !p->tg) return dc_err_set(err, DC_ENOMEM, "merge: out of memory");
+    if (!p->ap || !p->gh || !p->tg) return dc_err_set(err, DC_ENOMEM, "merge: out of memory");
     for (size_t i = 0; i < b->n_evs; i++) classify(b, p, (uint32_t)i);
     qsort_r(p->ap, p->n_ap, sizeof *p->ap, cmp_apply, b);
     return 0;
+}
+
+/* Typed rows: each winner's image through the decoder, into the writer. */
+typedef struct typed_feed {
+    dc_merge_batch *b;
+    const mplan *p;
+} typed_feed;
+
+static int feed_typed(dc_pq_writer *w, void *ctx, dc_err *err)
+{
+    const typed_feed *f = ctx;
+    dc_merge_batch *b = f->b;
+    dc_arena a;
+    dc_arena_init(&a, DC_JSON_MAX_DOC_BYTES);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < f->p->n_ap; i++) {
+        const mb_ev *e = &b->evs[f->p->ap[i].ev];
+        const mtyped_row r = {e->cols, e->image, e->image_len, e->op, e->has_ts,
+                              e->ts, e->offset, e->pos, e->pos_len};
+        dc_json *row = NULL;
+        dc_arena_reset(&a);
+        rc = dc_mtyped_row(&b->scratch, b->t, &r, err);
+        if (rc == 0) rc = dc_json_parse(&row, &a, (const char *)b->scratch.data, b->scratch.len,
+                                        err);
+        if (rc == 0) rc = dc_pq_writer_write_json_row(w, row, err);
+        if (rc < 0) dc_err_prefix(err, "%s/%" PRId32 "/%" PRId64, b->tps[e->tp].topic,
+                                  b->tps[e->tp].partition, e->offset);
+    }
+    dc_arena_dispose(&a);
+    return rc;
 }
 
 /* The new rows as one data file, in key order. */
 static int plan_write_new(dc_merge_batch *b, mplan *p, dc_err *err)
 {
     if (!p->n_ap) return 0;
+    if (b->t->format == DC_FORMAT_TYPED) {
+        typed_feed f = {b, p};
+        p->has_out = true; /* disposed (and removed when written) by plan_dispose */
+        return dc_merge_write_file(&p->out, b->t, feed_typed, &f, p->n_ap, err);
+    }
     const dc_merge_table *t = b->t;
     mrows r;
     dc_mrows_init(&r, t);
@@ -497,7 +713,9 @@ static int tx_replace(dc_merge_batch *b, mplan *p, dc_delta_tx *tx, dc_err *err)
     size_t nf = 0;
     DC_TRY(group_targets(&files, &nf, &rows, p, err));
     int rc = 0;
-    if (b->t->mode == DC_MERGE_COW) {
+    if (b->t->mode == DC_MERGE_COW && b->t->format == DC_FORMAT_TYPED) {
+        rc = dc_mtyped_cow_rewrite(&p->cow, b->t, tx, files, nf, err);
+    } else if (b->t->mode == DC_MERGE_COW) {
         rc = dc_mcow_rewrite(&p->cow, b->t, tx, files, nf, err);
     } else {
         for (size_t i = 0; rc == 0 && i < nf; i++)
@@ -506,6 +724,31 @@ static int tx_replace(dc_merge_batch *b, mplan *p, dc_delta_tx *tx, dc_err *err)
     }
     p->files_removed += nf;
     dc_free(files);
+    dc_free(rows);
+    return rc;
+}
+
+/* A widened column: every live file is rewritten with the new types (the
+ * replaced rows left out), so that no reader needs type widening. */
+static int tx_rewrite_all(dc_merge_batch *b, mplan *p, dc_delta_tx *tx, dc_err *err)
+{
+    mcow_file *tfiles = NULL, *files = NULL;
+    uint64_t *rows = NULL;
+    size_t nt = 0, nf = 0;
+    const mx_index *x = &b->t->index;
+    DC_TRY(group_targets(&tfiles, &nt, &rows, p, err));
+    files = dc_calloc(x->n_files ? x->n_files : 1, sizeof *files);
+    int rc = files ? 0 : dc_err_set(err, DC_ENOMEM, "merge: out of memory");
+    for (size_t id = 0, j = 0; rc == 0 && id < x->n_files; id++) {
+        if (x->files[id].snap_i == SIZE_MAX) continue;
+        while (j < nt && tfiles[j].file_id < id) j++;
+        files[nf++] = j < nt && tfiles[j].file_id == id ? tfiles[j]
+                                                        : (mcow_file){(uint32_t)id, NULL, 0};
+    }
+    if (rc == 0) rc = dc_mtyped_cow_rewrite(&p->cow, b->t, tx, files, nf, err);
+    p->files_removed += nf;
+    dc_free(files);
+    dc_free(tfiles);
     dc_free(rows);
     return rc;
 }
@@ -582,13 +825,21 @@ static int put_id_txn(dc_merge_batch *b, dc_delta_tx *tx, const mb_tp *tp, const
 static int tx_txns(dc_merge_batch *b, dc_delta_tx *tx, dc_err *err)
 {
     for (size_t i = 0; i < b->n_tps; i++) {
-        const mb_tp *tp = &b->tps[i];
-        if (tp->max_off <= tp->committed) continue;
-        DC_TRY(dc_delta_tx_set_txn(tx, tp->app_id, tp->max_off, err));
-        if (tp->id_bytes < 0) continue;
-        /* the input's identity moves with its position, in the same commit */
-        DC_TRY(put_id_txn(b, tx, tp, DC_MERGE_ID_BYTES, tp->id_bytes, err));
-        DC_TRY(put_id_txn(b, tx, tp, DC_MERGE_ID_HASH, tp->id_hash, err));
+        const mb_tp *p = &b->tps[i];
+        if (p->max_off > p->committed) {
+            DC_TRY(dc_delta_tx_set_txn(tx, p->app_id, p->max_off, err));
+            if (p->id_bytes >= 0) {
+                /* the input's identity moves with its position, in the same commit */
+                DC_TRY(put_id_txn(b, tx, p, DC_MERGE_ID_BYTES, p->id_bytes, err));
+                DC_TRY(put_id_txn(b, tx, p, DC_MERGE_ID_HASH, p->id_hash, err));
+            }
+        }
+        /* typed: the partition's source-position watermark moves too */
+        if (p->has_bpos && (!p->has_wm || dc_mseq_cmp(p->bpos, p->wm) > 0)) {
+            DC_TRY(dc_delta_tx_set_txn(tx, p->wm_ids[0], p->bpos.ts, err));
+            DC_TRY(dc_delta_tx_set_txn(tx, p->wm_ids[1], p->bpos.off, err));
+            DC_TRY(dc_delta_tx_set_txn(tx, p->wm_ids[2], p->bpos_key, err));
+        }
     }
     return 0;
 }
@@ -629,7 +880,7 @@ static int tx_metrics(dc_merge_batch *b, const mplan *p, dc_delta_tx *tx, dc_err
         {"numOutputRows", p->n_ap + p->cow.rows_copied},
         {"numTargetFilesAdded", p->n_paths},
         {"numTargetFilesRemoved", p->files_removed},
-        {"numSourceRowsStale", p->stale + b->replayed},
+        {"numSourceRowsStale", p->stale + b->replayed + b->repeats},
     };
     for (size_t i = 0; i < sizeof m / sizeof *m; i++)
         DC_TRY(dc_delta_tx_metric(tx, m[i].k, (int64_t)m[i].v, err));
@@ -657,7 +908,12 @@ static int keep_paths(dc_merge_table *t, mplan *p, dc_err *err)
 static int plan_tx(dc_merge_batch *b, mplan *p, dc_delta_tx *tx, dc_err *err)
 {
     dc_delta_tx_mark_read_all(tx);
+    const bool widen = p->evolved && b->added.n_wide > 0;
+    if (widen) DC_TRY(dc_delta_tx_set_schema_widened(tx, (const char *)p->evolved_json.data, err));
+    else if (p->evolved)
+        DC_TRY(dc_delta_tx_set_schema(tx, (const char *)p->evolved_json.data, err));
     if (p->trunc) DC_TRY(tx_truncate(b, p, tx, err));
+    else if (widen) DC_TRY(tx_rewrite_all(b, p, tx, err));
     else if (p->n_tg) DC_TRY(tx_replace(b, p, tx, err));
     if (p->n_ap) DC_TRY(dc_delta_tx_add(tx, &p->out.add, err));
     DC_TRY(tx_txns(b, tx, err));
@@ -688,20 +944,24 @@ static void plan_apply(dc_merge_batch *b, mplan *p)
     const uint32_t id = p->n_ap ? ids[p->n_paths - 1] : 0;
     /* Sets first: slots noted while planning are valid until an insert. */
     for (int pass = 0; pass < 2; pass++)
-        for (size_t i = 0; i < p->n_ap; i++) {
-            const mb_ev *e = &b->evs[p->ap[i].ev];
-            const bool set = p->ap[i].slot != SIZE_MAX && !p->trunc;
+        for (size_t i = 0; i < p->n_ap + p->n_gh; i++) {
+            const bool row = i < p->n_ap; /* else a key left without a row */
+            const mb_apply *a = row ? &p->ap[i] : &p->gh[i - p->n_ap];
+            const mb_ev *e = &b->evs[a->ev];
+            const bool set = a->slot != SIZE_MAX && !p->trunc;
             if (set != (pass == 0)) continue;
             DC_ASSERT(i <= MX_ROW_MASK);
-            const mx_val v = {id, (uint32_t)i | (e->op == 'd' ? MX_ROW_TOMB : 0), e->seq};
-            if (set) dc_mx_set(x, p->ap[i].slot, &v);
+            mx_val v = {id, (uint32_t)i | (e->op == 'd' ? MX_ROW_TOMB : 0), e->seq};
+            if (!row) v = (mx_val){MX_FILE_NONE, 0, e->seq};
+            if (set) dc_mx_set(x, a->slot, &v);
             else dc_mx_insert(x, &e->key, &v);
         }
 }
 
 static bool nothing_to_commit(const dc_merge_batch *b, const mplan *p)
 {
-    return !p->trunc && p->n_ap == 0 && advancing_tps(b) == 0;
+    return !p->trunc && p->n_ap == 0 && p->n_tg == 0 && p->n_gh == 0 && !p->evolved &&
+           advancing_tps(b) == 0;
 }
 
 static void fill_result(dc_merge_result *r, const dc_merge_batch *b, const mplan *p,
@@ -714,7 +974,10 @@ static void fill_result(dc_merge_result *r, const dc_merge_batch *b, const mplan
     r->deleted = p->deleted;
     r->truncate = p->trunc;
     r->truncated = p->truncated;
-    r->stale = p->stale + b->replayed;
+    r->stale = p->stale + b->replayed + b->repeats;
+    if (b->t->format == DC_FORMAT_TYPED) r->repeats = p->stale + b->repeats;
+    r->columns_added = p->evolved ? b->added.n : 0;
+    r->columns_widened = p->evolved ? b->added.n_wide : 0;
 }
 
 /* After our commit: the snapshot moves to it (following any winner in
@@ -740,6 +1003,40 @@ static void commit_unknown(dc_merge_table *t, bool *keep_files)
     t->broken = true;
 }
 
+/* Typed: the table's schema with the batch's new columns, used for every
+ * file of the commit (t->pq_schema swapped by attempt_once). */
+static int plan_evolve(dc_merge_batch *b, mplan *p, dc_err *err)
+{
+    if (!b->added.n && !b->added.n_wide) return 0;
+    dc_buf_init(&p->evolved_json, DC_JSON_MAX_DOC_BYTES);
+    DC_TRY(dc_mtyped_evolved_schema(&p->evolved_json, b->t, &b->added, err));
+    dc_arena a;
+    dc_arena_init(&a, DC_JSON_MAX_DOC_BYTES);
+    dc_json *doc = NULL;
+    int rc = dc_json_parse(&doc, &a, (const char *)p->evolved_json.data,
+                           p->evolved_json.len - 1, err);
+    if (rc == 0) rc = dc_pq_schema_from_delta(&p->evolved, doc, err);
+    dc_arena_dispose(&a);
+    if (rc < 0) dc_err_prefix(err, "adding %u and widening %u column(s)", b->added.n,
+                              b->added.n_wide);
+    return rc;
+}
+
+/* After a commit that added columns: the table's layout follows (the
+ * index stays: the rows did not move). */
+static void after_evolve(dc_merge_table *t, const dc_merge_batch *b)
+{
+    dc_err e;
+    dc_err_clear(&e);
+    DC_LOG(DC_LOG_INFO, "merge", "%s: %u source column(s) added, %u widened (every file "
+           "rewritten)", t->s->root, b->added.n, b->added.n_wide);
+    if (dc_merge_table_relayout(t, &e) < 0) {
+        t->broken = true;
+        DC_LOG(DC_LOG_WARN, "merge", "%s: reading the new schema back failed (%s): the table "
+               "will be reloaded", t->s->root, e.msg);
+    }
+}
+
 static int attempt_once(dc_merge_result *res, dc_merge_batch *b, dc_err *err)
 {
     dc_merge_table *t = b->t;
@@ -752,9 +1049,12 @@ static int attempt_once(dc_merge_result *res, dc_merge_batch *b, dc_err *err)
      * planning must not move (a resize would). */
     size_t key_bytes = 0;
     for (size_t i = 0; i < b->n_evs; i++) key_bytes += b->evs[i].key.len;
+    dc_pq_schema *table_schema = t->pq_schema;
     int rc = dc_mx_reserve(&t->index, b->n_evs, key_bytes, err);
     if (rc == 0) rc = plan_classify(b, &p, err);
+    if (rc == 0) rc = plan_evolve(b, &p, err);
     if (rc == 0 && nothing_to_commit(b, &p)) goto out;
+    if (rc == 0 && p.evolved) t->pq_schema = p.evolved; /* the commit's files have it */
     if (rc == 0) rc = plan_write_new(b, &p, err);
     if (rc == 0) rc = dc_delta_tx_new(&tx, t->snap, "MERGE", err);
     if (rc == 0) rc = plan_tx(b, &p, tx, err);
@@ -764,10 +1064,12 @@ static int attempt_once(dc_merge_result *res, dc_merge_batch *b, dc_err *err)
     }
     if (rc == 0) rc = dc_delta_tx_commit(&version, tx, err);
     if (rc == DC_EUNKNOWN) commit_unknown(t, &keep_files);
+    t->pq_schema = table_schema;
     if (rc == 0) {
         keep_files = true;
         plan_apply(b, &p);
         after_commit(t, version);
+        if (p.evolved && !t->broken) after_evolve(t, b);
     }
 out:
     if (rc == 0) fill_result(res, b, &p, version);

@@ -250,7 +250,7 @@ void dc_mx_prefetch(const mx_index *x, uint64_t hash)
 void dc_mx_set(mx_index *x, size_t slot, const mx_val *v)
 {
     DC_ASSERT(slot < x->cap && x->slots[slot].file);
-    DC_ASSERT(v->file < x->n_files);
+    DC_ASSERT(v->file < x->n_files || v->file == MX_FILE_NONE);
     mx_slot *s = &x->slots[slot];
     s->file = v->file + 1;
     s->row = v->row;
@@ -271,7 +271,7 @@ void dc_mx_insert(mx_index *x, const mkey *k, const mx_val *v)
     /* Room was reserved: the load stays under 0.92 and the arena fits. */
     DC_ASSERT(!too_full(x->n + 1, x->cap));
     DC_DASSERT(dc_mx_find(x, k) == SIZE_MAX);
-    DC_ASSERT(v->file < x->n_files);
+    DC_ASSERT(v->file < x->n_files || v->file == MX_FILE_NONE);
     mx_slot e = {0, v->file + 1, v->row, v->seq.ts, v->seq.off};
     if (x->int_keys) {
         e.key = (uint64_t)k->i;

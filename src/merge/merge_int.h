@@ -73,6 +73,13 @@ static inline int dc_mseq_cmp(mseq a, mseq b)
  * (operation_type d). Files of 2^31 rows or more are refused. */
 #define MX_ROW_TOMB 0x80000000u
 #define MX_ROW_MASK 0x7fffffffu
+/* File of a slot with no row (mx_val.file): a typed table's key whose row a
+ * delete removed. The slot keeps the delete's sequence so that an older
+ * event arriving later (or again) stays stale instead of re-creating the
+ * row; such slots live until the index is rebuilt (see merge_typed.c for
+ * what holds across restarts). Never a real file id (the file table stops
+ * below UINT32_MAX - 1). */
+#define MX_FILE_NONE (UINT32_MAX - 1)
 
 /* One entry (open addressing, Robin Hood linear probing). 32 bytes: at the
  * load the index is sized for (5/6) that is 38.4 bytes per row. */
@@ -176,6 +183,11 @@ struct dc_merge_table {
     mcol cols[DC_CDC_MAX_KEYS + 4]; /* the schema's columns in order */
     uint32_t key_col[DC_CDC_MAX_KEYS]; /* column of key part i */
     uint32_t ts_col, json_col, op_col, off_col; /* columns of the other roles */
+    dc_table_format format;         /* RAW: the layout above; TYPED: t->typed */
+    const char *seq_names[4];       /* columns the index reads besides the keys: sequence
+                                       (ts_ms, offset), operation, source position (NULL:
+                                       none); raw: ts_ms, offset, operation_type, NULL */
+    struct mtyped *typed;           /* typed tables: layout, schema, options (merge_typed.c) */
     char *schema_json;              /* the table's schema string (owned copy) */
     dc_pq_schema *pq_schema;        /* Parquet schema of new data files */
     mx_index index;                 /* key → (file, row, sequence) and the file table */
@@ -183,11 +195,15 @@ struct dc_merge_table {
     double build_seconds;           /* last index build */
     uint64_t n_builds;              /* full index builds so far (open, reloads) */
     uint64_t dup_keys;              /* keys found in two rows at the last build */
+    uint64_t ghosts;                /* slots without a row (MX_FILE_NONE) in the index */
 };
 
 /* Re-reads the table's schema from the snapshot (refusing a layout that is
  * no longer raw) and rebuilds the index (merge_table.c). */
 int dc_merge_table_reload(dc_merge_table *t, dc_err *err);
+/* Re-reads the table's schema from the snapshot (after our own commit
+ * changed it); the index stays. */
+int dc_merge_table_relayout(dc_merge_table *t, dc_err *err);
 /* Builds the index from the snapshot's live files (merge_scan.c). */
 int dc_merge_index_build(dc_merge_table *t, dc_err *err);
 /* Indexes one more live file (a concurrent blind append) keeping the
@@ -247,6 +263,14 @@ typedef struct mfile_out {
     bool written;                   /* the file exists in storage */
 } mfile_out;
 
+/* Hands a new file's rows to its Parquet writer. */
+typedef int (*dc_mfeed_fn)(dc_pq_writer *w, void *ctx, dc_err *err);
+/* The one data-file writer: a new file of t's Parquet schema named and
+ * written as the table's properties ask (dc_delta_data_file_opts), its rows
+ * from `feed` (n_rows of them), made durable, with stats from its footer;
+ * fills *f (dispose it; discard it when no commit names it). */
+int dc_merge_write_file(mfile_out *f, dc_merge_table *t, dc_mfeed_fn feed, void *ctx,
+                        size_t n_rows, dc_err *err);
 /* Writes the rows as a new data file (durably) and fills *f. */
 int dc_mrows_write_file(mfile_out *f, mrows *r, dc_err *err);
 void dc_mfile_out_dispose(mfile_out *f);
@@ -296,11 +320,81 @@ typedef struct mcow {
     uint64_t rows_copied;           /* rows carried over */
 } mcow;
 
+/* Room for the outputs and moves of rewriting `files` (at most every
+ * physical row moves). */
+int dc_mcow_reserve(mcow *c, const dc_merge_table *t, const mcow_file *files, size_t n,
+                    dc_err *err);
 /* Rewrites each file without its rows, adds remove + add to tx, and records
  * the index moves (applied by the caller after the commit). */
 int dc_mcow_rewrite(mcow *c, dc_merge_table *t, dc_delta_tx *tx, const mcow_file *files,
                     size_t n, dc_err *err);
 void dc_mcow_dispose(mcow *c, dc_storage *discard_from);
+
+/* ------------------------------------------------- typed tables */
+
+/* Table property naming a typed table's key columns ("a,b"). */
+#define DC_MERGE_KEY_PROPERTY "deltacdc.key"
+
+/* Metadata columns of the typed layout. */
+typedef enum mt_meta { MT_OP = 0, MT_TS, MT_OFF, MT_POS, MT_DEL, MT_N } mt_meta;
+
+typedef struct mtyped {
+    bool soft_deletes;              /* deletes keep the row with MT_DEL true */
+    dc_cdc_typed_opts types;        /* DATETIME / TIME choices */
+    char *meta[MT_N];               /* prefixed metadata column names (owned) */
+    dc_cdc_tschema *cols;           /* the table's source columns, from its Delta schema
+                                       (one reference): records without a schema block */
+    dc_cdc_tschema_cache cache;     /* records' schema blocks → their columns */
+} mtyped;
+
+/* One row of a typed table as the batch hands it over. */
+typedef struct mtyped_row {
+    const dc_cdc_tschema *cols;     /* how to decode the image */
+    const char *image;              /* after image (before for a soft delete); NULL: none */
+    uint32_t image_len;
+    char op;
+    bool has_ts;
+    int64_t ts, offset;
+    const char *pos;                /* __source_pos text, NULL: null */
+    uint32_t pos_len;
+} mtyped_row;
+
+/* Columns a batch adds to a typed table, and table columns it widens
+ * (borrowed from tschemas the batch holds), in the order first seen. */
+typedef struct mt_added {
+    const dc_cdc_tcol **cols;       /* new columns */
+    uint32_t n, cap;
+    const dc_cdc_tcol **wide;       /* widened columns, with their widest type seen */
+    uint32_t n_wide, cap_wide;
+} mt_added;
+
+/* Options, names, the schema cache; sets t->seq_names. */
+int dc_mtyped_new(dc_merge_table *t, const dc_merge_opts *o, dc_err *err);
+void dc_mtyped_free(mtyped *m);
+/* Creates a typed table from o->typed.create_schema (refused when NULL). */
+int dc_mtyped_create(dc_storage *s, const dc_merge_opts *o, const mtyped *m, dc_err *err);
+/* Checks the metadata and key columns of t's schema (t->schema_json), sets
+ * t->key_types, rebuilds t->typed->cols. */
+int dc_mtyped_check_layout(dc_merge_table *t, const dc_delta_schema *ds, dc_err *err);
+/* A source position as an index sequence (order kept), and from the
+ * __source_pos text (-1 when it does not parse). */
+mseq dc_mtyped_pos_seq(const dc_cdc_srcpos *p);
+int dc_mtyped_pos_parse(mseq *out, const char *s, size_t n);
+/* The JSON row (Parquet writer conventions) of a winner into out (reset). */
+int dc_mtyped_row(dc_buf *out, const dc_merge_table *t, const mtyped_row *r, dc_err *err);
+/* A record's columns against the table's and those added so far: new ones
+ * and widened ones are noted in *ad; any other type change is DC_EINVAL
+ * naming the column and both types. */
+int dc_mtyped_compare(mt_added *ad, const dc_merge_table *t, const dc_cdc_tschema *rec,
+                      dc_err *err);
+/* t's schema string with the widened columns' new types and the added
+ * columns appended (NUL-terminated). */
+int dc_mtyped_evolved_schema(dc_buf *out, const dc_merge_table *t, const mt_added *ad,
+                             dc_err *err);
+/* Copy-on-write of a typed table's files (merge_typed_cow.c): as
+ * dc_mcow_rewrite, rows carried over through their JSON form. */
+int dc_mtyped_cow_rewrite(mcow *c, dc_merge_table *t, dc_delta_tx *tx, const mcow_file *files,
+                          size_t n, dc_err *err);
 
 /* ------------------------------------------------------ test hooks */
 
@@ -311,9 +405,13 @@ extern int (*dc_merge_test_hook_before_commit)(void);
  * so that a full batch can be reached with a few records. */
 extern size_t dc_merge_test_max_batch_events;
 
-/* Sequence (ts_ms, offset) and tombstone flag of a raw-format row: leaf[]
- * maps the key columns, then ts_ms, offset, operation_type, to cursors
- * (index build in merge_scan.c and index moves after OPTIMIZE share it). */
+/* Leaves the index reads of a file: the key parts, then t->seq_names. */
+#define MSEQ_COLS 4
+/* Sequence and tombstone flag of a row: leaf[] maps the key columns, then
+ * the sequence (ts_ms, offset), operation and source-position columns
+ * (t->seq_names), to cursors (index build in merge_scan.c and index moves
+ * after OPTIMIZE share it). A non-null source position (typed tables) is
+ * the sequence; else (ts_ms, offset). */
 void dc_merge_row_seq(mx_val *v, const int32_t *leaf, uint32_t nk, mcolcur *cc, size_t row);
 /* Reads row group `rg` of the `nc` columns at leaf[] (-1: absent, left
  * without a leaf) into col[] and points cc[] at them; a column whose level

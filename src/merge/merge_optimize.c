@@ -25,8 +25,8 @@ typedef struct rp_file {
     dc_merge_table *t;
     const char *path;               /* add path, for messages */
     dc_pq_reader *r;
-    int32_t leaf[DC_CDC_MAX_KEYS + 3];
-    dc_pq_column col[DC_CDC_MAX_KEYS + 3];
+    int32_t leaf[DC_CDC_MAX_KEYS + MSEQ_COLS];
+    dc_pq_column col[DC_CDC_MAX_KEYS + MSEQ_COLS];
     dc_buf kb;                      /* canonical key bytes of the current row */
     uint32_t file_id;               /* its id in the file table */
     const uint8_t *gone;            /* per file id below n_gone: 1 when removed */
@@ -62,9 +62,12 @@ static int map_columns(rp_file *f, dc_err *err)
             return dc_err_set(err, DC_ECORRUPT, "%s: no key column '%s'", f->path,
                               t->key_names[i]);
     }
-    DC_TRY(leaf_of(&f->leaf[t->n_keys], f, "ts_ms", true, err));
-    DC_TRY(leaf_of(&f->leaf[t->n_keys + 1], f, "offset", true, err));
-    return leaf_of(&f->leaf[t->n_keys + 2], f, "operation_type", false, err);
+    for (uint32_t i = 0; i < MSEQ_COLS; i++) {
+        f->leaf[t->n_keys + i] = -1;
+        if (t->seq_names[i])
+            DC_TRY(leaf_of(&f->leaf[t->n_keys + i], f, t->seq_names[i], i < 2, err));
+    }
+    return 0;
 }
 
 /* The canonical key of a row (merge_int.h); *ok false when a part is null. */
@@ -121,9 +124,9 @@ static void move_slot(rp_file *f, const mkey *k, const mx_val *v)
 
 static int move_rg(rp_file *f, uint32_t rg, uint64_t base, dc_err *err)
 {
-    mcolcur cc[DC_CDC_MAX_KEYS + 3];
+    mcolcur cc[DC_CDC_MAX_KEYS + MSEQ_COLS];
     const size_t rows = (size_t)dc_pq_reader_meta(f->r)->row_groups[rg].num_rows;
-    DC_TRY(dc_merge_read_cols(cc, f->col, f->leaf, f->t->n_keys + 3, f->r, rg, f->path, err));
+    DC_TRY(dc_merge_read_cols(cc, f->col, f->leaf, f->t->n_keys + MSEQ_COLS, f->r, rg, f->path, err));
     for (size_t row = 0; row < rows; row++) {
         mkey k = {0};
         bool ok = false;
@@ -163,11 +166,11 @@ static int move_file(uint64_t *moved, dc_merge_table *t, const dc_delta_add *add
     dc_buf hold;
     dc_buf_init(&hold, 0);
     dc_buf_init(&f.kb, DC_MERGE_MAX_KEY_BYTES * 2);
-    for (uint32_t i = 0; i < DC_CDC_MAX_KEYS + 3; i++) dc_pq_column_init(&f.col[i]);
+    for (uint32_t i = 0; i < DC_CDC_MAX_KEYS + MSEQ_COLS; i++) dc_pq_column_init(&f.col[i]);
     int rc = dc_merge_open_file(&f.r, &hold, t, add->path, true, err);
     if (rc == 0) rc = move_into(&f, add, err);
     *moved += f.moved;
-    for (uint32_t i = 0; i < DC_CDC_MAX_KEYS + 3; i++) dc_pq_column_dispose(&f.col[i]);
+    for (uint32_t i = 0; i < DC_CDC_MAX_KEYS + MSEQ_COLS; i++) dc_pq_column_dispose(&f.col[i]);
     dc_pq_reader_free(f.r);
     dc_buf_dispose(&f.kb);
     dc_buf_dispose(&hold);

@@ -129,16 +129,16 @@ static int new_path(mfile_out *f, const char *tag, dc_err *err)
     return 0;
 }
 
-/* Streams the columns into storage and makes the file appear (durably). */
-static int write_parquet(mfile_out *f, mrows *r, const dc_pq_writer_opts *po,
-                         pq_file_meta const **meta_out, dc_pq_writer **pw_out, dc_err *err)
+/* Streams the rows into storage and makes the file appear (durably). */
+static int write_parquet(mfile_out *f, dc_merge_table *t, const dc_pq_writer_opts *po,
+                         dc_mfeed_fn feed, void *ctx, pq_file_meta const **meta_out,
+                         dc_pq_writer **pw_out, dc_err *err)
 {
-    dc_storage *s = r->t->s;
     dc_storage_writer *sw = NULL;
-    DC_TRY(dc_storage_writer_open(&sw, s, f->rel_path, err));
+    DC_TRY(dc_storage_writer_open(&sw, t->s, f->rel_path, err));
     dc_pq_sink sink = {1, sw, dc_storage_writer_write};
-    int rc = dc_pq_writer_new(pw_out, r->t->pq_schema, po, &sink, err);
-    if (rc == 0) rc = dc_pq_writer_write_columns(*pw_out, r->cols, r->n, err);
+    int rc = dc_pq_writer_new(pw_out, t->pq_schema, po, &sink, err);
+    if (rc == 0) rc = feed(*pw_out, ctx, err);
     if (rc == 0) rc = dc_pq_writer_close(*pw_out, err);
     if (rc == 0) {
         f->add.size = (int64_t)dc_pq_writer_bytes_written(*pw_out);
@@ -151,30 +151,33 @@ static int write_parquet(mfile_out *f, mrows *r, const dc_pq_writer_opts *po,
     return rc;
 }
 
-int dc_mrows_write_file(mfile_out *f, mrows *r, dc_err *err)
+int dc_merge_write_file(mfile_out *f, dc_merge_table *t, dc_mfeed_fn feed, void *ctx,
+                        size_t n_rows, dc_err *err)
 {
     memset(f, 0, sizeof *f);
     dc_buf_init(&f->path_enc, 1 << 20);
     dc_buf_init(&f->stats, DC_JSON_MAX_DOC_BYTES);
-    DC_ASSERT(r->n > 0);
-    const dc_delta_metadata *m = dc_delta_snapshot_metadata(r->t->snap);
+    DC_ASSERT(n_rows > 0);
+    const dc_delta_metadata *m = dc_delta_snapshot_metadata(t->snap);
     dc_delta_stats_opts so;
     dc_pq_writer_opts po;
     const char *tag = NULL;
     const pq_file_meta *meta = NULL;
     dc_pq_writer *pw = NULL;
-    int rc = dc_delta_stats_opts_from_metadata(&so, dc_delta_snapshot_protocol(r->t->snap), m,
+    int rc = dc_delta_stats_opts_from_metadata(&so, dc_delta_snapshot_protocol(t->snap), m,
                                                err);
     if (rc == 0) rc = dc_delta_data_file_opts(&po, &tag, m, err);
     if (rc == 0) rc = new_path(f, tag, err);
-    if (rc == 0) rc = write_parquet(f, r, &po, &meta, &pw, err);
-    if (rc == 0) rc = dc_delta_stats_from_footer(&f->stats, r->t->pq_schema, meta, &so, err);
+    if (rc == 0) rc = write_parquet(f, t, &po, feed, ctx, &meta, &pw, err);
+    if (rc == 0) rc = dc_delta_stats_from_footer(&f->stats, t->pq_schema, meta, &so, err);
     if (rc == 0) rc = dc_buf_putc(&f->stats, 0, err);
     if (rc == 0) rc = dc_delta_path_encode(&f->path_enc, f->rel_path, strlen(f->rel_path), err);
     if (rc == 0) rc = dc_buf_putc(&f->path_enc, 0, err);
+    if (rc == 0 && meta->num_rows != (int64_t)n_rows)
+        rc = dc_err_set(err, DC_EINVAL, "%" PRId64 " rows written, %zu expected", meta->num_rows,
+                        n_rows);
     if (rc == 0) {
-        DC_ASSERT(meta->num_rows == (int64_t)r->n);
-        f->n_rows = r->n;
+        f->n_rows = n_rows;
         f->add.path = (const char *)f->path_enc.data;
         f->add.modification_time = dc_delta_now_ms();
         f->add.data_change = true;
@@ -183,6 +186,17 @@ int dc_mrows_write_file(mfile_out *f, mrows *r, dc_err *err)
     dc_pq_writer_free(pw);
     if (rc < 0) dc_err_prefix(err, "data file %s", f->rel_path ? f->rel_path : "(new)");
     return rc;
+}
+
+static int feed_columns(dc_pq_writer *w, void *ctx, dc_err *err)
+{
+    const mrows *r = ctx;
+    return dc_pq_writer_write_columns(w, r->cols, r->n, err);
+}
+
+int dc_mrows_write_file(mfile_out *f, mrows *r, dc_err *err)
+{
+    return dc_merge_write_file(f, (dc_merge_table *)r->t, feed_columns, r, r->n, err);
 }
 
 void dc_mfile_out_dispose(mfile_out *f)

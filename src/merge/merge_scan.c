@@ -50,8 +50,8 @@ typedef struct scan_file {
     dc_merge_table *t;
     dc_pq_reader *r;
     const char *path;               /* add path, for messages */
-    int32_t leaf[DC_CDC_MAX_KEYS + 3]; /* keys, then ts, off, op */
-    dc_pq_column col[DC_CDC_MAX_KEYS + 3];
+    int32_t leaf[DC_CDC_MAX_KEYS + MSEQ_COLS]; /* keys, then ts, off, op */
+    dc_pq_column col[DC_CDC_MAX_KEYS + MSEQ_COLS];
     uint64_t *dv;                   /* deleted rows ascending (dc_free), or NULL */
     size_t n_dv, dv_at;             /* entries and walk position */
     uint32_t file_id;
@@ -93,9 +93,12 @@ static int map_leaves(scan_file *sf, dc_err *err)
             return dc_err_set(err, DC_ECORRUPT, "%s: the data file has no key column '%s'",
                               sf->path, t->key_names[i]);
     }
-    DC_TRY(find_leaf(&sf->leaf[t->n_keys], sf, "ts_ms", true, err));
-    DC_TRY(find_leaf(&sf->leaf[t->n_keys + 1], sf, "offset", true, err));
-    return find_leaf(&sf->leaf[t->n_keys + 2], sf, "operation_type", false, err);
+    for (uint32_t i = 0; i < MSEQ_COLS; i++) {
+        sf->leaf[t->n_keys + i] = -1;
+        if (t->seq_names[i])
+            DC_TRY(find_leaf(&sf->leaf[t->n_keys + i], sf, t->seq_names[i], i < 2, err));
+    }
+    return 0;
 }
 
 /* Key of row `row` from the cursors, its bytes appended to sf->kb from
@@ -170,6 +173,13 @@ void dc_merge_row_seq(mx_val *v, const int32_t *leaf, uint32_t nk, mcolcur *cc, 
         if (o[vi + 1] - o[vi] == 1 && cc[nk + 2].c->values.data[o[vi]] == 'd')
             v->row |= MX_ROW_TOMB;
     }
+    if (leaf[nk + 3] >= 0 && dc_mcolcur_next(&cc[nk + 3], row, &vi)) {
+        const uint32_t *o = cc[nk + 3].c->offsets;
+        mseq pos;
+        if (dc_mtyped_pos_parse(&pos, (const char *)cc[nk + 3].c->values.data + o[vi],
+                                o[vi + 1] - o[vi]) == 0)
+            v->seq = pos;
+    }
 }
 
 static bool dv_deleted(scan_file *sf, uint64_t row)
@@ -229,9 +239,9 @@ static int scan_chunk(scan_file *sf, mcolcur *cc, size_t row0, size_t n, uint64_
 
 static int scan_rg(scan_file *sf, uint32_t rg, uint64_t base, uint64_t *dups, dc_err *err)
 {
-    mcolcur cc[DC_CDC_MAX_KEYS + 3];
+    mcolcur cc[DC_CDC_MAX_KEYS + MSEQ_COLS];
     const size_t rows = (size_t)dc_pq_reader_meta(sf->r)->row_groups[rg].num_rows;
-    DC_TRY(dc_merge_read_cols(cc, sf->col, sf->leaf, sf->t->n_keys + 3, sf->r, rg, sf->path,
+    DC_TRY(dc_merge_read_cols(cc, sf->col, sf->leaf, sf->t->n_keys + MSEQ_COLS, sf->r, rg, sf->path,
                               err));
     for (size_t row0 = 0; row0 < rows; row0 += SCAN_CHUNK)
         DC_TRY(scan_chunk(sf, cc, row0, rows - row0 < SCAN_CHUNK ? rows - row0 : SCAN_CHUNK,
@@ -288,13 +298,13 @@ static int scan_one(dc_merge_table *t, const char *path, const dc_delta_add *add
     dc_buf hold;
     dc_buf_init(&hold, 0);
     dc_buf_init(&sf.kb, DC_MERGE_MAX_KEY_BYTES * 2);
-    for (uint32_t i = 0; i < DC_CDC_MAX_KEYS + 3; i++) dc_pq_column_init(&sf.col[i]);
+    for (uint32_t i = 0; i < DC_CDC_MAX_KEYS + MSEQ_COLS; i++) dc_pq_column_init(&sf.col[i]);
     int rc = dc_merge_open_file(&sf.r, &hold, t, path, true, err);
     if (rc == 0) rc = scan_file_rows(&sf, add, err);
     if (rc == 0 && sf.null_keys && add)
         DC_LOG(DC_LOG_WARN, "merge", "%s: %" PRIu64 " rows with a null key are not indexed",
                path, sf.null_keys);
-    for (uint32_t i = 0; i < DC_CDC_MAX_KEYS + 3; i++) dc_pq_column_dispose(&sf.col[i]);
+    for (uint32_t i = 0; i < DC_CDC_MAX_KEYS + MSEQ_COLS; i++) dc_pq_column_dispose(&sf.col[i]);
     dc_pq_reader_free(sf.r);
     dc_free(sf.dv);
     dc_buf_dispose(&sf.kb);

@@ -65,7 +65,8 @@ static int load_or_create(dc_merge_table *t, const dc_merge_opts *o, dc_err *err
     int rc = dc_delta_snapshot_load(&t->snap, t->s, -1, err);
     if (rc != DC_ENOTFOUND || !o->create_if_missing) return rc;
     dc_err_clear(err);
-    DC_TRY(create_table(t->s, o, err));
+    if (o->format == DC_FORMAT_TYPED) DC_TRY(dc_mtyped_create(t->s, o, t->typed, err));
+    else DC_TRY(create_table(t->s, o, err));
     return dc_delta_snapshot_load(&t->snap, t->s, -1, err);
 }
 
@@ -162,19 +163,22 @@ static int check_layout(dc_merge_table *t, const dc_cdc_key_type *want, dc_err *
     dc_arena_init(&a, DC_JSON_MAX_DOC_BYTES);
     dc_json *doc = NULL;
     const dc_delta_metadata *m = dc_delta_snapshot_metadata(t->snap);
+    const bool typed = t->format == DC_FORMAT_TYPED;
     int rc = check_protocol(t, err);
     if (rc == 0) rc = dc_delta_snapshot_schema(&ds, t->snap, err);
-    if (rc == 0) rc = check_columns(t, ds, want, err);
-    for (uint32_t i = 0; rc == 0 && i < t->n_keys; i++)
+    if (rc == 0 && !typed) rc = check_columns(t, ds, want, err);
+    for (uint32_t i = 0; rc == 0 && !typed && i < t->n_keys; i++)
         t->key_types[i] = want[i];
     dc_free(t->schema_json);
+    t->schema_json = NULL;
     dc_pq_schema_free(t->pq_schema);
     t->pq_schema = NULL;
     if (rc == 0 && !(t->schema_json = dc_strdup(m->schema_string)))
         rc = dc_err_set(err, DC_ENOMEM, "out of memory");
+    if (rc == 0 && typed) rc = dc_mtyped_check_layout(t, ds, err);
     if (rc == 0) rc = dc_json_parse(&doc, &a, t->schema_json, strlen(t->schema_json), err);
     if (rc == 0) rc = dc_pq_schema_from_delta(&t->pq_schema, doc, err);
-    if (rc == 0) DC_ASSERT(t->pq_schema->n_leaves == t->n_cols);
+    if (rc == 0 && !typed) DC_ASSERT(t->pq_schema->n_leaves == t->n_cols);
     dc_arena_dispose(&a);
     return rc;
 }
@@ -183,8 +187,8 @@ static int check_layout(dc_merge_table *t, const dc_cdc_key_type *want, dc_err *
 
 static int check_opts(const dc_merge_opts *o, dc_err *err)
 {
-    if (o->format != DC_FORMAT_RAW)
-        return dc_err_set(err, DC_EUNSUPPORTED, "table format typed is not supported yet");
+    if (o->format != DC_FORMAT_RAW && o->format != DC_FORMAT_TYPED)
+        return dc_err_set(err, DC_EINVAL, "merge: unknown table format %d", (int)o->format);
     if (!o->table_uri || !o->pipeline || !*o->pipeline)
         return dc_err_set(err, DC_EINVAL, "merge: a table and a pipeline name are needed");
     if (o->keys.n < 1 || o->keys.n > DC_CDC_MAX_KEYS)
@@ -193,7 +197,7 @@ static int check_opts(const dc_merge_opts *o, dc_err *err)
     for (uint32_t i = 0; i < o->keys.n; i++) {
         const char *k = o->keys.names[i];
         if (!k || !*k) return dc_err_set(err, DC_EINVAL, "merge: key column %u has no name", i);
-        for (uint32_t r = 0; r < 4; r++)
+        for (uint32_t r = 0; o->format == DC_FORMAT_RAW && r < 4; r++)
             if (strcmp(k, RAW_COLS[r]) == 0)
                 return dc_err_set(err, DC_EINVAL, "key column '%s' is a column of the raw layout",
                                   k);
@@ -207,7 +211,14 @@ static int check_opts(const dc_merge_opts *o, dc_err *err)
 static int copy_opts(dc_merge_table *t, const dc_merge_opts *o, dc_err *err)
 {
     t->mode = o->mode;
+    t->format = o->format;
     t->n_keys = o->keys.n;
+    if (o->format == DC_FORMAT_TYPED) DC_TRY(dc_mtyped_new(t, o, err));
+    else { /* (ts_ms, offset), operation_type; no source position */
+        t->seq_names[0] = RAW_COLS[0];
+        t->seq_names[1] = RAW_COLS[3];
+        t->seq_names[2] = RAW_COLS[2];
+    }
     if (!(t->pipeline = dc_strdup(o->pipeline))) return dc_err_set(err, DC_ENOMEM, "out of memory");
     for (uint32_t i = 0; i < o->keys.n; i++)
         if (!(t->key_names[i] = dc_strdup(o->keys.names[i])))
@@ -226,6 +237,10 @@ int dc_merge_table_open(dc_merge_table **out, const dc_merge_opts *o, dc_err *er
     if (rc == 0) rc = dc_storage_open(&t->s, o->table_uri, err);
     if (rc == 0) rc = load_or_create(t, o, err);
     if (rc == 0) rc = check_layout(t, o->key_types, err);
+    if (rc == 0 && t->format == DC_FORMAT_TYPED) { /* key types come from the table */
+        dc_mx_dispose(&t->index);
+        dc_mx_init(&t->index, t->n_keys == 1 && t->key_types[0] == DC_CDC_KEY_LONG);
+    }
     if (rc == 0) rc = dc_merge_index_build(t, err);
     if (rc < 0) {
         dc_err_prefix(err, "table %s", o->table_uri);
@@ -247,6 +262,13 @@ int dc_merge_table_reload(dc_merge_table *t, dc_err *err)
     return 0;
 }
 
+int dc_merge_table_relayout(dc_merge_table *t, dc_err *err)
+{
+    dc_cdc_key_type want[DC_CDC_MAX_KEYS];
+    memcpy(want, t->key_types, sizeof want);
+    return check_layout(t, want, err);
+}
+
 int dc_merge_table_catch_up(dc_merge_table *t, dc_err *err)
 {
     if (!t->broken) return dc_merge_table_refresh(t, -1, -1, err);
@@ -262,6 +284,7 @@ void dc_merge_table_free(dc_merge_table *t)
 {
     if (!t) return;
     dc_mx_dispose(&t->index);
+    dc_mtyped_free(t->typed);
     dc_pq_schema_free(t->pq_schema);
     dc_free(t->schema_json);
     dc_delta_snapshot_free(t->snap);

@@ -27,15 +27,62 @@ typedef struct cdc_ref_event {
     const dc_json *before;      /* the image, NULL if absent/null */
     const dc_json *after;       /* the image, NULL if absent/null */
     const dc_json *keys[DC_CDC_MAX_KEYS]; /* key column values */
+    const dc_json *schema;      /* the envelope's schema block (payload an object), or NULL */
+    const dc_json *file;        /* payload.source.file when a string, else NULL */
+    const dc_json *gtid;        /* payload.source.gtid when a string, else NULL */
+    bool has_server_id;         /* as in dc_cdc_event */
+    int64_t server_id;          /* as in dc_cdc_event */
+    bool pos_ok;                /* has_srcpos, except for the file name's escapes (which
+                                 * the DOM hides: checked on the decoder's raw slice) */
+    dc_cdc_srcpos srcpos;       /* as in dc_cdc_event, when pos_ok */
 } cdc_ref_event;
 
 static bool cdc_ref_present(const dc_json *v) { return v && v->type != DC_JSON_NULL; }
+
+/* payload.source: the binlog position rules of cdc.h on the DOM. */
+static void cdc_ref_source(cdc_ref_event *ev, const dc_json *st)
+{
+    dc_err err;
+    const dc_json *const src = dc_json_get(st, "source");
+    if (!src || src->type != DC_JSON_OBJECT) return;
+    const dc_json *const gtid = dc_json_get(src, "gtid"), *const sid = dc_json_get(src, "server_id");
+    const dc_json *const file = dc_json_get(src, "file"), *const snap = dc_json_get(src, "snapshot");
+    const dc_json *const pos = dc_json_get(src, "pos"), *const row = dc_json_get(src, "row");
+    if (gtid && gtid->type == DC_JSON_STRING) ev->gtid = gtid;
+    if (sid && sid->type == DC_JSON_NUMBER && dc_json_i64(&ev->server_id, sid, "s", &err) == 0)
+        ev->has_server_id = true;
+    if (!file || file->type != DC_JSON_STRING) return;
+    ev->file = file;
+    ev->srcpos.snapshot = snap && (snap->type == DC_JSON_TRUE ||
+                                   (snap->type == DC_JSON_STRING &&
+                                    !(snap->len == 5 && memcmp(snap->u.str, "false", 5) == 0)));
+    int64_t r = 0;
+    if (cdc_ref_present(row) &&
+        (row->type != DC_JSON_NUMBER || dc_json_i64(&r, row, "r", &err) != 0 || r < 0 ||
+         r > INT32_MAX))
+        return;
+    ev->srcpos.row = (int32_t)r;
+    /* The file number: the digits after the name's last '.'. */
+    const char *const dot = memrchr(file->u.str, '.', file->len);
+    if (!dot || dot == file->u.str + file->len - 1) return;
+    int64_t fno = 0;
+    for (const char *d = dot + 1; d < file->u.str + file->len; d++) {
+        if (*d < '0' || *d > '9' || fno > (INT64_MAX - (*d - '0')) / 10) return;
+        fno = fno * 10 + (*d - '0');
+    }
+    ev->srcpos.file = fno;
+    if (!pos || pos->type != DC_JSON_NUMBER ||
+        dc_json_i64(&ev->srcpos.pos, pos, "p", &err) != 0 || ev->srcpos.pos < 0)
+        return;
+    ev->pos_ok = true;
+}
 
 /* The payload-level rules on object st (the payload, or a bare record). */
 static cdc_ref_rc cdc_ref_interpret(cdc_ref_event *ev, const dc_json *st,
                                     const dc_cdc_keyspec *ks)
 {
     dc_err err;
+    cdc_ref_source(ev, st);
     const dc_json *const ts = dc_json_get(st, "ts_ms");
     if (cdc_ref_present(ts)) {
         if (dc_json_i64(&ev->ts_ms, ts, "ts_ms", &err) != 0) return CDC_REF_REJECT;
@@ -90,6 +137,8 @@ static cdc_ref_rc cdc_ref_decode(cdc_ref_event *ev, dc_arena *a, const dc_cdc_ke
     if (payload) {
         if (payload->type == DC_JSON_NULL) return CDC_REF_OK;
         if (payload->type != DC_JSON_OBJECT) return CDC_REF_REJECT;
+        const dc_json *const schema = dc_json_get(root, "schema");
+        if (cdc_ref_present(schema)) ev->schema = schema;
         return cdc_ref_interpret(ev, payload, ks);
     }
     if (dc_json_get(root, "schema")) return CDC_REF_REJECT;
@@ -134,8 +183,13 @@ static bool cdc_ref_same_event(const dc_cdc_event *a, const dc_cdc_event *b)
 {
     if (a->kind != b->kind || a->op != b->op || a->has_ts_ms != b->has_ts_ms ||
         a->ts_ms != b->ts_ms || a->after != b->after || a->after_len != b->after_len ||
-        a->before != b->before || a->before_len != b->before_len || a->n_keys != b->n_keys)
+        a->before != b->before || a->before_len != b->before_len || a->n_keys != b->n_keys ||
+        a->schema != b->schema || a->schema_len != b->schema_len ||
+        a->has_srcpos != b->has_srcpos || a->src_file != b->src_file ||
+        a->src_file_len != b->src_file_len || a->gtid != b->gtid || a->gtid_len != b->gtid_len ||
+        a->has_server_id != b->has_server_id || a->server_id != b->server_id)
         return false;
+    if (a->has_srcpos && dc_cdc_srcpos_cmp(&a->srcpos, &b->srcpos) != 0) return false;
     for (uint32_t i = 0; i < a->n_keys; i++) {
         const dc_cdc_key *const x = &a->keys[i], *const y = &b->keys[i];
         if (x->type != y->type || (x->type == DC_CDC_KEY_LONG && x->i != y->i) ||
@@ -144,6 +198,38 @@ static bool cdc_ref_same_event(const dc_cdc_event *a, const dc_cdc_event *b)
             return false;
     }
     return true;
+}
+
+/* Does the raw string body s[0..n) (a slice of the record) unescape to v? */
+static bool cdc_ref_same_body(dc_arena *a, const char *rec, size_t rn, const char *s, uint32_t n,
+                              const dc_json *v)
+{
+    if (!s || !v) return !s && !v;
+    if (s < rec + 1 || s + n + 1 > rec + rn || s[-1] != '"' || s[n] != '"') return false;
+    dc_json tmp = *v;
+    tmp.key = NULL;
+    return cdc_ref_same_json(a, s - 1, (size_t)n + 2, &tmp);
+}
+
+/* The schema slice and the source fields against the reference. */
+static const char *cdc_ref_check_source(dc_arena *a, const dc_cdc_event *ev,
+                                        const cdc_ref_event *ref, const char *rec, size_t n)
+{
+    if (ev->schema && (ev->schema < rec || ev->schema + ev->schema_len > rec + n))
+        return "schema slice outside the record";
+    if (!cdc_ref_same_json(a, ev->schema, ev->schema_len, ref->schema)) return "schema differs";
+    if (!cdc_ref_same_body(a, rec, n, ev->gtid, ev->gtid_len, ref->gtid)) return "gtid differs";
+    if (!cdc_ref_same_body(a, rec, n, ev->src_file, ev->src_file_len, ref->file))
+        return "source file differs";
+    if (ev->has_server_id != ref->has_server_id ||
+        (ev->has_server_id && ev->server_id != ref->server_id))
+        return "server_id differs";
+    const bool want = ref->pos_ok && ev->src_file && !memchr(ev->src_file, '\\', ev->src_file_len);
+    if (ev->has_srcpos != want) return "has_srcpos differs";
+    if (want && (ev->srcpos.file != ref->srcpos.file || ev->srcpos.pos != ref->srcpos.pos ||
+                 ev->srcpos.row != ref->srcpos.row || ev->srcpos.snapshot != ref->srcpos.snapshot))
+        return "srcpos differs";
+    return NULL;
 }
 
 /* dc_cdc_decode_cached with `cache` must give what dc_cdc_decode gave (rc,
@@ -212,6 +298,7 @@ static const char *cdc_ref_check(const dc_cdc_keyspec *ks, const char *rec, size
     else if (ev.n_keys != (ev.kind == DC_CDC_CHANGE ? ks->n : 0)) bad = "n_keys differs";
     for (uint32_t i = 0; !bad && i < ev.n_keys; i++)
         if (!cdc_ref_same_key(&a, &ev.keys[i], ref.keys[i])) bad = "key differs";
+    if (!bad) bad = cdc_ref_check_source(&a, &ev, &ref, rec, n);
 out:
     dc_buf_dispose(&scratch);
     dc_arena_dispose(&a);

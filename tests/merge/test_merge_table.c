@@ -41,10 +41,16 @@ TEST(merge_table_refusals)
     f.o.create_if_missing = false;
     CHECK_EQ_INT(open_rc(&f, &err), DC_ENOTFOUND);
     f.o.format = DC_FORMAT_TYPED;
-    CHECK_EQ_INT(open_rc(&f, &err), DC_EUNSUPPORTED);
+    CHECK_EQ_INT(open_rc(&f, &err), DC_ENOTFOUND);
+    f.o.create_if_missing = true;                    /* typed, no schema block to create from */
+    CHECK_EQ_INT(open_rc(&f, &err), DC_EINVAL);
+    CHECK(strstr(err.msg, "no schema block") != NULL);
     f.o.format = DC_FORMAT_RAW;
-    f.o.create_if_missing = true;
     CHECK_OK(open_rc(&f, &err), &err);               /* created: long key */
+    f.o.format = DC_FORMAT_TYPED;                    /* a raw table is not a typed one */
+    CHECK_EQ_INT(open_rc(&f, &err), DC_EINVAL);
+    CHECK(strstr(err.msg, "'__op'") != NULL);
+    f.o.format = DC_FORMAT_RAW;
     memcpy(f.o.key_types, str, sizeof str);
     CHECK_EQ_INT(open_rc(&f, &err), DC_EINVAL);      /* events say string */
     CHECK(strstr(err.msg, "'id'") != NULL);
