@@ -23,8 +23,9 @@
  *     hang    the call sleeps hang_ms, then a change is done or not (a coin
  *             of the seeded schedule) and DC_EUNKNOWN is returned; a read is
  *             not done and is DC_EIO, as a client timeout would be.
- * TRIGGER is #N (the Nth call the rule matches, from 1) or a probability
- * in [0, 1] drawn for every call it matches.
+ * TRIGGER is #N (the Nth call the rule matches, from 1), #N+ (the Nth and
+ * every later one: "from the Nth on", e.g. every read after a first probe)
+ * or a probability in [0, 1] drawn for every call it matches.
  *
  * Example: "put_if_absent@_delta_log/:after:#1,write:before:0.02,seed=7".
  * dc_storage_open wraps every root in it when the environment variable
@@ -61,6 +62,7 @@ typedef struct frule {
     char prefix[FAULT_MAX_PREFIX]; /* paths it matches ("" for all) */
     fwhen when;                    /* what an injected fault does */
     uint64_t nth;                  /* fire on this matching call (0: use p) */
+    bool from_nth;                 /* ... and on every later one (#N+) */
     double p;                      /* else fire with this probability */
     uint64_t calls;                /* matching calls so far */
 } frule;
@@ -96,7 +98,8 @@ static fwhen decide(fctx *c, fop op, const char *path, bool *done_out)
         if (r->op != F_ANY && r->op != op) continue;
         if (r->prefix[0] && strncmp(path, r->prefix, strlen(r->prefix)) != 0) continue;
         r->calls++;
-        const bool fire = r->nth ? r->calls == r->nth : next_unit(c) < r->p;
+        const bool fire = r->nth ? (r->from_nth ? r->calls >= r->nth : r->calls == r->nth)
+                                 : next_unit(c) < r->p;
         if (fire && w == W_NONE) w = r->when;
     }
     *done_out = w == W_HANG && (next_rand(c) & 1);
@@ -378,7 +381,11 @@ static int parse_rule(frule *r, const char *s, size_t n, dc_err *err)
     if (r->when == W_NONE) return -1;
     const char *t = c2 + 1;
     const size_t tl = (size_t)(s + n - t);
-    if (tl > 1 && t[0] == '#') return parse_u64(&r->nth, t + 1, tl - 1) < 0 || !r->nth ? -1 : 0;
+    if (tl > 1 && t[0] == '#') {
+        r->from_nth = t[tl - 1] == '+';
+        const size_t dl = tl - 1 - (r->from_nth ? 1 : 0);
+        return dl == 0 || parse_u64(&r->nth, t + 1, dl) < 0 || !r->nth ? -1 : 0;
+    }
     char num[32], *end;
     if (tl == 0 || tl >= sizeof num) return -1;
     memcpy(num, t, tl);

@@ -38,7 +38,7 @@ static void lost_reply(bool unknown)
 {
     char *dir = dc_test_tmpdir("dc_dlq");
     outcome_faults_on(unknown ? "put_if_absent@_delta_log/00000000000000000001.json:after:#1,"
-                                "read@_delta_log/00000000000000000001.json:before:1"
+                                "read@_delta_log/00000000000000000001.json:before:#2+"
                               : "put_if_absent@_delta_log/00000000000000000001.json:after:#1");
     ing_dlq *d = NULL;
     dc_err err;
