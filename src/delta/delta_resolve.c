@@ -28,6 +28,14 @@
  *    stop; a restart reads the log and resumes from what the table holds
  *    (files of a commit that did not land are left to VACUUM).
  *
+ * Who goes through it: every commit we write — merge batches, OPTIMIZE, the
+ * dead-letter table, property changes, VACUUM's START/END records (VACUUM
+ * deletes nothing unless START is known committed), table creation — via
+ * dc_delta_tx_commit or dc_delta_commit_put. Each keeps the files its commit
+ * names on DC_EUNKNOWN. Checkpoints, _last_checkpoint and manifests are
+ * replaces of derived files: an unknown outcome is reported, nothing is
+ * cleaned up, and writing them again is harmless.
+ *
  * Durability on a local disk: a commit found in place after its directory
  * fsync failed is taken as committed. The next commit syncs the same
  * _delta_log directory (which makes every entry in it durable), and ext4 and

@@ -25,7 +25,8 @@ typedef struct dc_source_record {
     int64_t timestamp_ms;    /* broker/producer timestamp, -1 if unknown */
     bool has_input_id;       /* file source: input_bytes/input_hash below are set */
     uint64_t input_bytes;    /* bytes of the input through this record's line */
-    uint64_t input_hash;     /* dc_source_input_hash of those bytes (62 bits) */
+    uint64_t input_hash;     /* a hash of those lines (62 bits): their lengths, heads and
+                                tails (source_file.c's line_hash) */
 } dc_source_record;
 
 /* The file source's input identity at a position (input_bytes, input_hash of

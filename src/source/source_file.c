@@ -50,11 +50,23 @@ typedef struct file_src {
 
 uint64_t dc_source_input_hash(uint64_t h, const uint8_t *p, size_t n)
 {
-    /* Eight bytes at a time with a multiply and a fold: cheap next to
+    /* Multiply-and-fold over 8-byte words in four independent lanes (32
+     * bytes a round, so the multiplies overlap): several GB/s, small next to
      * decoding the line, and any change of the bytes changes it with
      * overwhelming odds (it guards against mistakes, not attackers). */
     const uint64_t k = 0x9E3779B97F4A7C15ull;
+    uint64_t l[4] = {h ^ 0x243F6A8885A308D3ull, h ^ 0x13198A2E03707344ull,
+                     h ^ 0xA4093822299F31D0ull, h ^ 0x082EFA98EC4E6C89ull};
     size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        for (int j = 0; j < 4; j++) {
+            uint64_t w;
+            memcpy(&w, p + i + 8 * (size_t)j, 8);
+            l[j] = (l[j] ^ w) * k;
+            l[j] ^= l[j] >> 29;
+        }
+    }
+    h = (l[0] ^ (l[1] << 1 | l[1] >> 63) ^ (l[2] << 2 | l[2] >> 62) ^ (l[3] << 3 | l[3] >> 61));
     for (; i + 8 <= n; i += 8) {
         uint64_t w;
         memcpy(&w, p + i, 8);
@@ -63,9 +75,28 @@ uint64_t dc_source_input_hash(uint64_t h, const uint8_t *p, size_t n)
     }
     uint64_t w = 0;
     memcpy(&w, p + i, n - i);
-    h = (h ^ w ^ ((uint64_t)(n - i) << 56)) * k;
+    h = (h ^ w ^ ((uint64_t)(n - i) << 56) ^ ((uint64_t)n << 40)) * k;
     h ^= h >> 32;
     return h & ((1ull << 62) - 1);
+}
+
+/* Bytes of a line's head and of its tail that go into the identity hash. */
+#define ID_SAMPLE 64
+
+/* Folds one line (its end included) into the running identity hash: its
+ * length, its first and its last ID_SAMPLE bytes. Hashing every byte cost
+ * about a tenth of the ingest CPU with 3 KB Debezium records; a different
+ * stream or a rewritten file differs in some line's length, head (the
+ * schema block, the op) or tail (ts_ms, the source position) with
+ * overwhelming odds, and an edit that keeps a line's length, head and tail
+ * is not a case this check serves (README: the file source). */
+static uint64_t line_hash(uint64_t h, const uint8_t *p, size_t n)
+{
+    if (n <= 2 * ID_SAMPLE) return dc_source_input_hash(h, p, n);
+    h = dc_source_input_hash(h, p, ID_SAMPLE);
+    h = dc_source_input_hash(h, p + n - ID_SAMPLE, ID_SAMPLE);
+    const uint64_t len = (uint64_t)n;
+    return dc_source_input_hash(h, (const uint8_t *)&len, sizeof len);
 }
 
 /* What tells the user how to start over on another input. */
@@ -199,7 +230,7 @@ static int next_line(file_src *f, dc_source_record *rec, bool *emitted_out, bool
     f->line++;
     const size_t used = n + (nl != NULL); /* the line and its '\n' */
     f->bytes += used;
-    f->hash = dc_source_input_hash(f->hash, p, used);
+    f->hash = line_hash(f->hash, p, used);
     DC_TRY(check_identity(f, err));
     if (f->line <= f->skip_until) return 0;
     *emitted_out = true;

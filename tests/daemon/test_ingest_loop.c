@@ -14,6 +14,7 @@
 #include "../../src/delta/delta.h"
 #include "../../src/merge/merge.h"
 #include "../../src/merge/merge_int.h" /* dc_merge_test_hook_before_commit */
+#include "../../src/storage/storage.h"  /* DC_STORAGE_FAULTS_ENV */
 
 typedef struct fx {
     char dir[64];        /* temporary directory */
@@ -27,7 +28,7 @@ static void fx_init(fx *f, int n_records, int max_batch)
 {
     dc_err err;
     memset(f, 0, sizeof *f);
-    dc_log_set_level(DC_LOG_ERROR);
+    dc_log_set_level(getenv("DC_TEST_LOG") ? DC_LOG_DEBUG : DC_LOG_ERROR);
     strcpy(f->dir, "/tmp/dc_ingest_XXXXXX");
     CHECK(mkdtemp(f->dir) != NULL);
     snprintf(f->src, sizeof f->src, "%s/s.jsonl", f->dir);
@@ -319,6 +320,36 @@ TEST(ingest_loop_full_batch_commits_early_not_dead_letters)
     CHECK_OK(rc, &err);
     CHECK_EQ_INT(st.dead_letters, 0);
     CHECK(st.commits >= 3); /* 10 keys, at most 4 per batch */
+    CHECK_EQ_INT(table_position(&f), 30);
+    char got[256], want[256];
+    fx_state(got, sizeof got, &f);
+    want_state(want, sizeof want, 30);
+    CHECK_EQ_STR(got, want);
+    fx_free(&f);
+}
+
+/* A commit whose outcome stays unknown (the reply lost, the log unreadable
+ * while resolving) stops the run: nothing after it is read or committed, and
+ * the restart resumes from what the table holds, losing and doubling
+ * nothing. */
+TEST(ingest_loop_unknown_commit_outcome_stops_then_resumes)
+{
+    fx f;
+    fx_init(&f, 30, 10);
+    dc_err err;
+    /* versions: 0 the table, 1 and 2 the batches (no VACUUM commits between) */
+    CHECK_OK(dc_config_set(&f.cfg, "maintenance.vacuum", "off", "test", &err), &err);
+    setenv(DC_STORAGE_FAULTS_ENV,
+           "test-only,put_if_absent@_delta_log/00000000000000000002.json:after:#1,"
+           "read@_delta_log/00000000000000000002.json:before:1", 1);
+    dc_ingest_stats st;
+    const int rc = fx_run(&st, &f, NULL, &err);
+    unsetenv(DC_STORAGE_FAULTS_ENV);
+    CHECK_EQ_INT(rc, DC_EUNKNOWN);
+    CHECK(strstr(err.msg, "may or may not be committed") != NULL);
+    CHECK_EQ_INT(st.commits, 1); /* the first batch; the second in doubt; no third */
+    CHECK_EQ_INT(table_position(&f), 20); /* the commit had landed */
+    CHECK_OK(fx_run(&st, &f, NULL, &err), &err);
     CHECK_EQ_INT(table_position(&f), 30);
     char got[256], want[256];
     fx_state(got, sizeof got, &f);

@@ -265,4 +265,33 @@ static inline char *mfx_index_dump(const dc_merge_table *t)
     return (char *)dc_buf_steal(&all, NULL);
 }
 
+/* The two batches of the crash and lost-reply scenarios: 50 inserts (offsets
+ * 0..49), then updates, deletes and inserts (offsets 50..89). */
+static inline void mfx_scenario_batch1(mfx *f)
+{
+    for (int64_t i = 0; i < 50; i++) mfx_add(f, 'c', i, 100, "{\"b\":1}");
+}
+
+static inline void mfx_scenario_batch2(mfx *f)
+{
+    f->next_off = 50;
+    for (int64_t i = 0; i < 50; i += 2) mfx_add(f, 'u', i, 200, "{\"b\":2}");
+    for (int64_t i = 1; i < 50; i += 10) mfx_add(f, 'd', i, 200, "{\"b\":1}");
+    for (int64_t i = 50; i < 60; i++) mfx_add(f, 'c', i, 200, "{\"b\":2}");
+}
+
+/* The table state after both batches, undisturbed (dc_free it). */
+static inline char *mfx_scenario_state(dc_merge_mode mode)
+{
+    mfx c;
+    mfx_open_id(&c, mode);
+    mfx_scenario_batch1(&c);
+    mfx_commit(&c);
+    mfx_scenario_batch2(&c);
+    mfx_commit(&c);
+    char *s = mfx_state(&c);
+    mfx_close(&c);
+    return s;
+}
+
 #endif /* DC_TEST_MERGE_FIXTURE_H */

@@ -19,44 +19,17 @@ static int count_parquet(const char *dir)
     return n;
 }
 
-/* The batches of the scenario: inserts, then updates/deletes/inserts. */
-static void batch1(mfx *f)
-{
-    for (int64_t i = 0; i < 50; i++) mfx_add(f, 'c', i, 100, "{\"b\":1}");
-}
-
-static void batch2(mfx *f)
-{
-    f->next_off = 50;
-    for (int64_t i = 0; i < 50; i += 2) mfx_add(f, 'u', i, 200, "{\"b\":2}");
-    for (int64_t i = 1; i < 50; i += 10) mfx_add(f, 'd', i, 200, "{\"b\":1}");
-    for (int64_t i = 50; i < 60; i++) mfx_add(f, 'c', i, 200, "{\"b\":2}");
-}
-
-static char *control_state(dc_merge_mode mode)
-{
-    mfx c;
-    mfx_open_id(&c, mode);
-    batch1(&c);
-    mfx_commit(&c);
-    batch2(&c);
-    mfx_commit(&c);
-    char *s = mfx_state(&c);
-    mfx_close(&c);
-    return s;
-}
-
 static void crash_before_commit(dc_merge_mode mode)
 {
-    char *want = control_state(mode);
+    char *want = mfx_scenario_state(mode);
     mfx f;
     mfx_open_id(&f, mode);
-    batch1(&f);
+    mfx_scenario_batch1(&f);
     CHECK_EQ_INT(mfx_commit(&f), 1);
     char *after1 = mfx_state(&f);
     const int files1 = count_parquet(f.dir);
     /* The crash: data files written, no commit. */
-    batch2(&f);
+    mfx_scenario_batch2(&f);
     dc_merge_test_hook_before_commit = stop_always;
     dc_err err;
     dc_err_clear(&err);
@@ -72,13 +45,13 @@ static void crash_before_commit(dc_merge_mode mode)
     int64_t next = 0;
     CHECK_OK(dc_merge_resume_offset(&next, f.t, "t", 0, &err), &err);
     CHECK_EQ_INT(next, 50);
-    batch2(&f);
+    mfx_scenario_batch2(&f);
     CHECK_EQ_INT(mfx_commit(&f), 2);
     MFX_STATE(&f, want);
     /* A replay of both batches after the commit (no crash, a re-delivery). */
     f.next_off = 0;
-    batch1(&f);
-    batch2(&f);
+    mfx_scenario_batch1(&f);
+    mfx_scenario_batch2(&f);
     CHECK_EQ_INT(mfx_commit(&f), -1);
     MFX_STATE(&f, want);
     dc_free(want);

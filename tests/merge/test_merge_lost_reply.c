@@ -11,37 +11,11 @@
 
 #define V2 "_delta_log/00000000000000000002.json"
 
-static void batch1(mfx *f)
-{
-    for (int64_t i = 0; i < 50; i++) mfx_add(f, 'c', i, 100, "{\"b\":1}");
-}
-
-static void batch2(mfx *f)
-{
-    f->next_off = 50;
-    for (int64_t i = 0; i < 50; i += 2) mfx_add(f, 'u', i, 200, "{\"b\":2}");
-    for (int64_t i = 1; i < 50; i += 10) mfx_add(f, 'd', i, 200, "{\"b\":1}");
-    for (int64_t i = 50; i < 60; i++) mfx_add(f, 'c', i, 200, "{\"b\":2}");
-}
-
-static char *control_state(dc_merge_mode mode)
-{
-    mfx c;
-    mfx_open_id(&c, mode);
-    batch1(&c);
-    mfx_commit(&c);
-    batch2(&c);
-    mfx_commit(&c);
-    char *s = mfx_state(&c);
-    mfx_close(&c);
-    return s;
-}
-
 /* Version 1 committed normally, then the table reopened with `faults`. */
 static void open_with_faults(mfx *f, dc_merge_mode mode, const char *faults)
 {
     mfx_open_id(f, mode);
-    batch1(f);
+    mfx_scenario_batch1(f);
     CHECK_EQ_INT(mfx_commit(f), 1);
     outcome_faults_on(faults);
     mfx_reopen(f);
@@ -50,10 +24,10 @@ static void open_with_faults(mfx *f, dc_merge_mode mode, const char *faults)
 
 static void lost_reply_resolved(dc_merge_mode mode)
 {
-    char *want = control_state(mode);
+    char *want = mfx_scenario_state(mode);
     mfx f;
     open_with_faults(&f, mode, "put_if_absent@" V2 ":after:#1");
-    batch2(&f);
+    mfx_scenario_batch2(&f);
     CHECK_EQ_INT(mfx_commit(&f), 2);
     CHECK_EQ_INT(dc_storage_fault_injected(f.t->s), 1);
     MFX_STATE(&f, want);
@@ -74,10 +48,10 @@ TEST(merge_lost_reply_resolved_cow) { lost_reply_resolved(DC_MERGE_COW); }
 
 static void lost_reply_unknown(dc_merge_mode mode)
 {
-    char *want = control_state(mode);
+    char *want = mfx_scenario_state(mode);
     mfx f;
     open_with_faults(&f, mode, "put_if_absent@" V2 ":after:#1,read@" V2 ":before:#2+");
-    batch2(&f);
+    mfx_scenario_batch2(&f);
     dc_err err;
     dc_err_clear(&err);
     dc_merge_result r;
@@ -91,7 +65,7 @@ static void lost_reply_unknown(dc_merge_mode mode)
     int64_t next = 0;
     CHECK_OK(dc_merge_resume_offset(&next, f.t, "t", 0, &err), &err);
     CHECK_EQ_INT(next, 90);
-    batch2(&f);
+    mfx_scenario_batch2(&f);
     CHECK_EQ_INT(mfx_commit(&f), -1);
     MFX_STATE(&f, want);
     dc_free(want);
