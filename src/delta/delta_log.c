@@ -165,22 +165,6 @@ static int read_json_file(dc_storage *s, const char *path, action_fn fn, void *c
     return rc;
 }
 
-static int open_parquet(dc_pq_reader **r, dc_buf *hold, dc_storage *s, const char *path,
-                        dc_err *err)
-{
-    *r = NULL;
-    if (s->ops->local_path) {
-        dc_buf lp;
-        dc_buf_init(&lp, 1 << 20);
-        int rc = dc_storage_local_path(s, path, &lp, err);
-        if (rc == 0) rc = dc_pq_reader_open_file(r, (const char *)lp.data, err);
-        dc_buf_dispose(&lp);
-        return rc;
-    }
-    DC_TRY(dc_storage_read(s, path, hold, err));
-    return dc_pq_reader_open_mem(r, hold->data, hold->len, path, err);
-}
-
 /* A checkpoint row with no action is "{"a":null,"b":null}": no '{' after
  * the first byte. Such rows are most rows when non-file actions are read
  * apart from the file actions. */
@@ -237,7 +221,7 @@ static int read_parquet_actions(dc_storage *s, const char *path, const char *con
     dc_buf_init(&hold, DC_MAX_SMALL_FILE);
     dc_buf_init(&rows, DC_PQ_MAX_CHUNK_BYTES);
     dc_arena_init(&arena, LINE_ARENA_MAX);
-    int rc = open_parquet(&r, &hold, s, path, err);
+    int rc = dc_delta_pq_open(&r, &hold, s, path, false, err);
     if (rc < 0) goto out;
     const dc_pq_schema *sc = dc_pq_reader_schema(r);
     const pq_file_meta *meta = dc_pq_reader_meta(r);

@@ -378,16 +378,7 @@ static int open_file(dc_delta_scan *sc, const dc_delta_add *add, dc_err *err)
     int rc = dc_delta_path_to_storage(&p, add->path, err);
     if (rc == 0) rc = dc_buf_putc(&p, '\0', err);
     if (rc == 0) sc->path = (char *)dc_buf_steal(&p, NULL);
-    if (rc == 0 && s->ops->local_path) {
-        dc_buf lp;
-        dc_buf_init(&lp, 1 << 20);
-        rc = dc_storage_local_path(s, sc->path, &lp, err);
-        if (rc == 0) rc = dc_pq_reader_open_file(&sc->r, (const char *)lp.data, err);
-        dc_buf_dispose(&lp);
-    } else if (rc == 0) {
-        rc = dc_storage_read(s, sc->path, &sc->hold, err);
-        if (rc == 0) rc = dc_pq_reader_open_mem(&sc->r, sc->hold.data, sc->hold.len, sc->path, err);
-    }
+    if (rc == 0) rc = dc_delta_pq_open(&sc->r, &sc->hold, s, sc->path, false, err);
     if (rc == 0 && add->has_dv) {
         rc = dc_delta_dv_load(&sc->dv, s, &add->dv, err);
         if (rc < 0) dc_err_prefix(err, "%s", add->path);

@@ -150,22 +150,13 @@ static int map_schema(opt_input *in, const opt_ctx *c, dc_err *err)
 
 static int open_reader(opt_input *in, opt_ctx *c, dc_err *err)
 {
-    dc_buf p, lp;
+    dc_buf p;
     dc_buf_init(&p, 1 << 20);
-    dc_buf_init(&lp, 1 << 20);
     dc_buf_init(&in->hold, DC_MAX_SMALL_FILE);
     int rc = dc_delta_path_to_storage(&p, in->add->path, err);
     if (rc == 0) rc = dc_buf_putc(&p, '\0', err);
-    if (rc == 0 && c->s->ops->local_path) {
-        rc = dc_storage_local_path(c->s, (const char *)p.data, &lp, err);
-        if (rc == 0) rc = dc_pq_reader_open_file(&in->r, (const char *)lp.data, err);
-    } else if (rc == 0) {
-        rc = dc_storage_read(c->s, (const char *)p.data, &in->hold, err);
-        if (rc == 0)
-            rc = dc_pq_reader_open_mem(&in->r, in->hold.data, in->hold.len, in->add->path, err);
-    }
+    if (rc == 0) rc = dc_delta_pq_open(&in->r, &in->hold, c->s, (const char *)p.data, false, err);
     dc_buf_dispose(&p);
-    dc_buf_dispose(&lp);
     return rc;
 }
 

@@ -282,8 +282,9 @@ static int build_headers(struct curl_slist **out, const s3_ctx *c, const s3_req 
     s3_sha256_hex(sha, r->body, r->body_n);
     snprintf(line, sizeof line, "x-amz-content-sha256: %s", sha);
     bool ok = (l = curl_slist_append(l, line)) != NULL;
-    /* No "Expect: 100-continue" round trip; no form content type for bodies. */
-    ok = ok && (t = curl_slist_append(l, "Expect:")) && (l = t);
+    /* Every header given here is signed (curl 7.88 signs even "Expect:",
+     * which only removes a header, and the server then computes another
+     * signature), so nothing but real headers; no form content type. */
     if (ok && (r->body || strcmp(r->method, "PUT") == 0))
         ok = (t = curl_slist_append(l, "Content-Type: application/octet-stream")) && (l = t);
     for (int i = 0; ok && i < 4 && r->hdr[i]; i++) ok = (t = curl_slist_append(l, r->hdr[i])) && (l = t);

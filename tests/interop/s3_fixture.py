@@ -4,15 +4,14 @@
 moto >= 5.1 enforces conditional writes: a PutObject with `If-None-Match: *`
 on an existing key answers 412 PreconditionFailed (checked by
 test_s3.py::test_server_enforces_conditional_put before anything relies on
-it). It does not check SigV4 signatures, so the signing itself is judged by
-the requests being well-formed enough for botocore-compatible parsing.
-
-`UnsafeProxy` is a store that does NOT enforce conditional writes, as older
-S3-compatible stores behave: a reverse proxy in front of moto that drops the
-If-None-Match header of every request.
+it). Started with INITIAL_NO_AUTH_ACTION_COUNT, moto also checks every
+request's SigV4 signature against an IAM user's key (made by the first three,
+unauthenticated, requests), so curl's signing of our requests (encoded keys,
+sorted queries, x-amz-content-sha256) is judged too.
 """
 import http.client
 import http.server
+import json
 import os
 import socket
 import subprocess
@@ -24,10 +23,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-KEY_ID = "AKIDDELTACDCTEST"
-# A secret no output or log may contain (test_s3.py greps for it).
-SECRET = "s3cr3t-Delta-CDC-do-not-print-9f2e"
 REGION = "us-east-1"
+# Requests moto serves before it checks signatures: the IAM setup below.
+SETUP_REQUESTS = 3
 
 
 def free_port() -> int:
@@ -42,19 +40,34 @@ class MotoServer:
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.log = open(log_path, "wb")
         exe = Path(sys.executable).with_name("moto_server")
+        env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT=str(SETUP_REQUESTS))
         self.proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(self.port)],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=env)
         deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
-                c.request("GET", "/moto-api/")
-                c.getresponse().read()
-                return
+        while True:
+            try:  # a bare connect: an HTTP request would count as a setup request
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
             except OSError:
+                if time.time() > deadline:
+                    self.stop()
+                    raise RuntimeError("moto_server did not start")
                 time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("moto_server did not start")
+        self._make_key()
+
+    def _make_key(self):
+        """An IAM user allowed everything, and its key: from now on moto
+        refuses requests not signed with it (SignatureDoesNotMatch)."""
+        import boto3
+        iam = boto3.client("iam", endpoint_url=self.endpoint, region_name=REGION,
+                           aws_access_key_id="setup", aws_secret_access_key="setup")
+        iam.create_user(UserName="deltacdc")
+        k = iam.create_access_key(UserName="deltacdc")["AccessKey"]
+        iam.put_user_policy(UserName="deltacdc", PolicyName="all", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17",
+             "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+        # The secret no output or log may contain (test_s3.py greps for it).
+        self.key_id, self.secret = k["AccessKeyId"], k["SecretAccessKey"]
 
     def stop(self):
         self.proc.terminate()
@@ -67,7 +80,8 @@ class MotoServer:
     def env(self, **extra):
         """Environment for deltacdc: the standard AWS variables only."""
         e = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        e.update(AWS_ACCESS_KEY_ID=KEY_ID, AWS_SECRET_ACCESS_KEY=SECRET, AWS_REGION=REGION,
+        e.update(AWS_ACCESS_KEY_ID=self.key_id, AWS_SECRET_ACCESS_KEY=self.secret,
+                 AWS_REGION=REGION,
                  AWS_ENDPOINT_URL=self.endpoint, HOME=os.environ.get("HOME", "/tmp"))
         e.update(extra)
         return e
@@ -75,13 +89,31 @@ class MotoServer:
     def storage_options(self, endpoint=None):
         """delta-rs (object_store) options for this server."""
         return {"AWS_ENDPOINT_URL": endpoint or self.endpoint, "AWS_REGION": REGION,
-                "AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET,
+                "AWS_ACCESS_KEY_ID": self.key_id, "AWS_SECRET_ACCESS_KEY": self.secret,
                 "AWS_ALLOW_HTTP": "true", "AWS_S3_ALLOW_UNSAFE_RENAME": "true"}
 
     def client(self):
         import boto3
         return boto3.client("s3", endpoint_url=self.endpoint, region_name=REGION,
-                            aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET)
+                            aws_access_key_id=self.key_id, aws_secret_access_key=self.secret)
+
+    def temporary_credentials(self):
+        """Key, secret and session token of an assumed role (moto checks all
+        three on every request signed with them)."""
+        import boto3
+        kw = dict(endpoint_url=self.endpoint, region_name=REGION,
+                  aws_access_key_id=self.key_id, aws_secret_access_key=self.secret)
+        iam = boto3.client("iam", **kw)
+        name = f"role-{int(time.time() * 1000)}"
+        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}
+        ))["Role"]["Arn"]
+        iam.put_role_policy(RoleName=name, PolicyName="all", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17",
+             "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+        return boto3.client("sts", **kw).assume_role(RoleArn=arn, RoleSessionName="deltacdc")[
+            "Credentials"]
 
     def make_bucket(self, name):
         self.client().create_bucket(Bucket=name)
@@ -89,14 +121,17 @@ class MotoServer:
 
 
 class UnsafeProxy:
-    """Forwards to moto, dropping If-None-Match / x-oss-forbid-overwrite
-    (strip=True), and/or losing the reply of the first `lose_reply` PUTs
-    whose path ends with `lose_suffix`: the request takes effect at moto,
-    then the connection is closed without an answer (a reply lost in the
-    network, the case that makes a commit's outcome unknown)."""
+    """Forwards to moto (srv), ignoring conditional PUTs as stores without
+    enforcement do (strip=True: a PUT moto refuses with 412 is made again
+    unconditionally, signed with the server's key, and answered 200), and/or
+    losing the reply of the first `lose_reply` PUTs whose path ends with
+    `lose_suffix`: the request takes effect at moto, then the connection is
+    closed without an answer (a reply lost in the network, the case that
+    makes a commit's outcome unknown). Headers pass unchanged: they are
+    signed."""
 
-    def __init__(self, target_port: int, *, strip=True, lose_suffix=None, lose_reply=0):
-        tp = target_port
+    def __init__(self, srv, *, strip=True, lose_suffix=None, lose_reply=0):
+        tp = srv.port
         proxy = self
         self.lost = 0
 
@@ -106,13 +141,16 @@ class UnsafeProxy:
             def _fwd(self):
                 n = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(n) if n else None
-                drop = ("connection",) + (("if-none-match", "x-oss-forbid-overwrite")
-                                          if strip else ())
-                hdrs = {k: v for k, v in self.headers.items() if k.lower() not in drop}
+                hdrs = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
                 c = http.client.HTTPConnection("127.0.0.1", tp, timeout=30)
                 c.request(self.command, self.path, body=body, headers=hdrs)
                 r = c.getresponse()
                 data = r.read()
+                if strip and self.command == "PUT" and r.status == 412:
+                    from urllib.parse import unquote
+                    bucket, key = unquote(self.path.split("?")[0]).lstrip("/").split("/", 1)
+                    srv.client().put_object(Bucket=bucket, Key=key, Body=body or b"")
+                    r.status, data = 200, b""
                 if (lose_suffix and self.command == "PUT" and proxy.lost < lose_reply
                         and self.path.split("?")[0].endswith(lose_suffix)):
                     proxy.lost += 1

@@ -18,7 +18,7 @@ from deltalake import DeltaTable
 
 import cdcgen
 from conftest import DC_BIN, REPO, assert_ok
-from s3_fixture import KEY_ID, SECRET, UnsafeProxy, s3  # noqa: F401 (fixture)
+from s3_fixture import UnsafeProxy, s3  # noqa: F401 (fixture)
 
 SAMPLE = REPO / "examples" / "debezium" / "sample.jsonl"
 
@@ -31,10 +31,10 @@ def dc(srv, args, *, env=None, timeout=300, endpoint=None):
                           timeout=timeout, env=e, stdin=subprocess.DEVNULL)
 
 
-def no_secret(*outputs):
+def no_secret(srv, *outputs):
     for o in outputs:
         text = o if isinstance(o, str) else o.decode("utf-8", "replace")
-        assert SECRET not in text, "the secret key was printed"
+        assert srv.secret not in text, "the secret key was printed"
 
 
 def fresh_table(srv):
@@ -90,7 +90,7 @@ def test_ingest_sample_read_by_delta_rs(s3, tmp_path, mode):
     p = dc(s3, ["ingest", "--source", f"file:{SAMPLE}", "--table", t, "--key", "id",
                 "--mode", mode, "--max-batch", "4", "--once", "--log-level", "debug"])
     assert_ok(p, "ingest to s3")
-    no_secret(p.stdout, p.stderr)
+    no_secret(s3, p.stdout, p.stderr)
     check_state(s3, t, sample_values())
     # Requests are counted in the debug batch line.
     assert "requests: GET" in p.stderr.decode(), p.stderr.decode()[-2000:]
@@ -125,6 +125,7 @@ def test_pipeline_file_warehouse_and_secrets(s3, tmp_path):
     """warehouse: s3://..., credentials from the pipeline file through ${ENV};
     config show masks them; no output or log holds the secret."""
     b = s3.make_bucket(f"wh-{uuid.uuid4().hex[:10]}")
+    tmp = s3.temporary_credentials()
     cfg = tmp_path / "p.yaml"
     cfg.write_text(f"""
 pipeline: s3test
@@ -139,33 +140,35 @@ storage:
   s3:
     endpoint: {s3.endpoint}
     region: us-east-1
-    access_key_id: {KEY_ID}
+    access_key_id: {tmp['AccessKeyId']}
     secret_access_key: ${{MY_S3_SECRET}}
     session_token: ${{MY_S3_TOKEN}}
 log_level: trace
 """)
-    env = {"MY_S3_SECRET": SECRET, "MY_S3_TOKEN": SECRET + "-token",
+    env = {"MY_S3_SECRET": tmp["SecretAccessKey"], "MY_S3_TOKEN": tmp["SessionToken"],
            "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_ENDPOINT_URL": ""}
     show = dc(s3, ["config", "show", "-c", cfg], env=env)
     assert_ok(show, "config show")
     out = show.stdout.decode()
     assert "secret_access_key: \"*****\"" in out and "session_token: \"*****\"" in out, out
-    no_secret(show.stdout, show.stderr)
+    no_secret(s3, show.stdout, show.stderr)
     p = dc(s3, ["ingest", "-c", cfg, "--once"], env=env)
     assert_ok(p, "ingest with a pipeline file")
-    no_secret(p.stdout, p.stderr)
+    no_secret(s3, p.stdout, p.stderr)
+    for t_secret in (tmp["SecretAccessKey"], tmp["SessionToken"]):
+        assert t_secret.encode() not in p.stdout + p.stderr + show.stdout + show.stderr
     log = tmp_path.parent / "moto0" / "moto.log"
     t = f"s3://{b}/wh/shop.db/customers"
     check_state(s3, t, sample_values())
-    # A bad secret: the error names the store, not the secret.
-    env_bad = dict(env, MY_S3_SECRET="wrong-" + SECRET)
-    cfg2 = tmp_path / "p2.yaml"
-    cfg2.write_text(cfg.read_text().replace(s3.endpoint, "http://127.0.0.1:1"))
-    p = dc(s3, ["ingest", "-c", cfg2, "--once"], env=env_bad, timeout=120)
-    assert p.returncode != 0
-    no_secret(p.stdout, p.stderr)
-    assert b"127.0.0.1" in p.stderr or b"s3://" in p.stderr
     del log
+    # A wrong secret: the server refuses the signature; the error says so and
+    # names the table, and prints neither the wrong nor the right secret.
+    env_bad = dict(env, MY_S3_SECRET="wrong-" + tmp["SecretAccessKey"])
+    p = dc(s3, ["ingest", "-c", cfg, "--once"], env=env_bad, timeout=120)
+    assert p.returncode != 0
+    no_secret(s3, p.stdout, p.stderr)
+    assert tmp["SecretAccessKey"].encode() not in p.stdout + p.stderr
+    assert b"SignatureDoesNotMatch" in p.stderr and f"s3://{b}/wh".encode() in p.stderr
 
 
 # ------------------------------------------------------------ maintenance
@@ -298,7 +301,7 @@ def test_delta_rs_and_deltacdc_race(s3, tmp_path):
 # ------------------------------------------- stores without enforcement
 
 def test_store_without_conditional_put_is_refused(s3, tmp_path):
-    proxy = UnsafeProxy(s3.port)
+    proxy = UnsafeProxy(s3)
     try:
         b = s3.make_bucket(f"unsafe-{uuid.uuid4().hex[:8]}")
         t = f"s3://{b}/t"
@@ -332,7 +335,7 @@ def test_errors_name_the_location(s3, tmp_path):
     assert p.returncode != 0 and b"s3://some-bucket" in p.stderr, p.stderr
     assert b"after 2 attempts" in p.stderr, p.stderr
     assert time.time() - t0 < 60
-    no_secret(p.stdout, p.stderr)
+    no_secret(s3, p.stdout, p.stderr)
 
 
 # ------------------------------------- dead letters, manifests, cleanup
@@ -425,7 +428,7 @@ def test_commit_reply_lost_nothing_lost(s3, tmp_path):
     finds the object present (412), which may be our own. The storage says
     DC_EUNKNOWN, never "someone else won": whatever the run does next, every
     file the log references must still exist and the rows must be right."""
-    proxy = UnsafeProxy(s3.port, strip=False, lose_suffix="_delta_log/00000000000000000001.json",
+    proxy = UnsafeProxy(s3, strip=False, lose_suffix="_delta_log/00000000000000000001.json",
                         lose_reply=1)
     try:
         b, t = fresh_table(s3)
