@@ -10,6 +10,7 @@ import datetime
 import http.server
 import json
 import re
+import shutil
 import subprocess
 import threading
 import time
@@ -192,6 +193,10 @@ def test_daemon_monitor_alerts_without_slowing_batches(kafka_broker, tmp_path): 
     # the daemon's own consumer lag, from the watermark of its last fetch
     assert re.search(r'deltacdc_consumer_lag_records\{table="[^"]+",topic="cdc-check-daemon",'
                      r'partition="0"\} \d+', metrics), metrics
+    if shutil.which("promtool"):  # the monitor and lag families pass the linter too
+        p = subprocess.run(["promtool", "check", "metrics"], input=metrics.encode(),
+                           capture_output=True, timeout=60)
+        assert p.returncode == 0 and not (p.stdout + p.stderr).strip(), p.stdout + p.stderr
     # the hanging webhook held up no batch: batches kept their 3 s rhythm meanwhile
     stamps = [datetime.datetime.fromisoformat(m.group(1).replace("Z", "+00:00")).timestamp()
               for m in re.finditer(r"^(\S+) info  ingest  batch ", text, re.M)]
