@@ -10,18 +10,27 @@
 #include <string.h>
 
 #include "../config/config.h"
+#include "../daemon/ingest.h"
 #include "../monitor/monitor.h"
+#include "../source/source.h"
 
 static const char usage[] =
     "usage: deltacdc check --table PATH --kafka HOST:PORT --topic T [--pipeline NAME]\n"
     "                      [--max-lag-records N] [--max-lag DURATION] [--timeout DURATION]\n"
     "                      [--json]\n"
+    "       deltacdc check -c pipeline.yaml [--topic T] [--max-lag-records N]\n"
+    "                      [--max-lag DURATION] [--timeout DURATION] [--json]\n"
     "\n"
     "Freshness: per partition of the topic, the broker's latest record against the offset\n"
     "the table has committed (its txn action <pipeline>/<topic>/<partition>): lag in records\n"
     "and in seconds (now - CreateTime of the oldest record not yet in the table). A partition\n"
     "is late when it is more than --max-lag-records behind (default 0) AND that record is\n"
     "older than --max-lag (default 5m).\n"
+    "\n"
+    "With -c, every topic of the pipeline's Kafka source (source.kafka.topics: the list,\n"
+    "or the broker's topics its pattern matches) is checked against the table the daemon\n"
+    "writes it to; tolerances default to monitors.max_lag_records and monitors.max_lag;\n"
+    "--json prints one object per topic, one per line.\n"
     "\n"
     "  --pipeline NAME      the pipeline that writes the table (default deltacdc)\n"
     "  --timeout DURATION   per broker request (default 10s)\n"
@@ -32,6 +41,8 @@ static const char usage[] =
 typedef struct check_args {
     dc_fresh_opts o;
     bool json;
+    const char *config;     /* -c FILE, or NULL */
+    bool lag_given, records_given; /* --max-lag / --max-lag-records given */
 } check_args;
 
 static int parse_int(int64_t *out, const char *flag, const char *v, dc_err *err)
@@ -57,23 +68,129 @@ static int parse(check_args *a, int argc, char **argv, dc_err *err)
         if (i + 1 >= argc) return dc_err_set(err, DC_EINVAL, "%s needs a value (or is unknown: "
                                              "see deltacdc check --help)", f);
         const char *v = argv[++i];
-        if (strcmp(f, "--table") == 0) a->o.table = v;
+        if (strcmp(f, "-c") == 0 || strcmp(f, "--config") == 0) a->config = v;
+        else if (strcmp(f, "--table") == 0) a->o.table = v;
         else if (strcmp(f, "--kafka") == 0) a->o.bootstrap = v;
         else if (strcmp(f, "--topic") == 0) a->o.topic = v;
         else if (strcmp(f, "--pipeline") == 0) a->o.pipeline = v;
-        else if (strcmp(f, "--max-lag-records") == 0) DC_TRY(parse_int(&a->o.max_lag_records, f, v, err));
-        else if (strcmp(f, "--max-lag") == 0 || strcmp(f, "--timeout") == 0) {
+        else if (strcmp(f, "--max-lag-records") == 0) {
+            DC_TRY(parse_int(&a->o.max_lag_records, f, v, err));
+            a->records_given = true;
+        } else if (strcmp(f, "--max-lag") == 0 || strcmp(f, "--timeout") == 0) {
             DC_TRY(dc_config_parse_duration(&ms, v, err));
+            a->lag_given |= f[2] == 'm';
             if (f[2] == 'm') a->o.max_lag_seconds = (double)ms / 1000.0;
             else a->o.timeout_ms = ms > 0 && ms < 3600000 ? (int)ms : 10000;
         } else {
             return dc_err_set(err, DC_EINVAL, "unknown argument '%s' (see deltacdc check --help)", f);
         }
     }
-    if (!a->o.table || !a->o.bootstrap || !a->o.topic)
-        return dc_err_set(err, DC_EINVAL, "give --table PATH, --kafka HOST:PORT and --topic T "
-                          "(checking from a pipeline file, -c, is not available yet)");
+    if (a->config && (a->o.table || a->o.bootstrap))
+        return dc_err_set(err, DC_EINVAL, "-c takes the tables and the brokers from the pipeline "
+                          "file: --table and --kafka go without it");
+    if (!a->config && (!a->o.table || !a->o.bootstrap || !a->o.topic))
+        return dc_err_set(err, DC_EINVAL, "give --table PATH, --kafka HOST:PORT and --topic T, "
+                          "or -c pipeline.yaml");
     return 0;
+}
+
+/* One check, printed; 0 fresh, 1 late, 3 could not check (reason on stderr). */
+static int check_one(const check_args *a, dc_buf *b)
+{
+    dc_err err;
+    dc_err_clear(&err);
+    dc_fresh_result r;
+    if (dc_monitor_freshness(&r, &a->o, &err) < 0) {
+        fprintf(stderr, "deltacdc check: %s\n", err.msg);
+        return 3;
+    }
+    dc_buf_reset(b);
+    int rc = a->json ? dc_monitor_fresh_json(b, &a->o, &r, &err)
+                     : dc_monitor_fresh_text(b, &a->o, &r, &err);
+    if (rc == 0) fwrite(b->data, 1, b->len, stdout);
+    else fprintf(stderr, "deltacdc check: %s\n", err.msg);
+    const int status = rc < 0 ? 3 : r.ok ? 0 : 1;
+    dc_fresh_result_dispose(&r);
+    return status;
+}
+
+/* The topics of the pipeline's source (the list, or the broker's topics the
+ * pattern matches), or just --topic. */
+static int pipeline_topics(char ***out, size_t *n, const check_args *a, const dc_config *c,
+                           dc_err *err)
+{
+    if (a->o.topic || c->kafka_topics.list.n) {
+        const size_t k = a->o.topic ? 1 : c->kafka_topics.list.n;
+        if (!(*out = dc_calloc(k, sizeof **out))) return dc_err_set(err, DC_ENOMEM, "out of memory");
+        for (*n = 0; *n < k; (*n)++)
+            if (!((*out)[*n] = dc_strdup(a->o.topic ? a->o.topic : c->kafka_topics.list.items[*n])))
+                return dc_err_set(err, DC_ENOMEM, "out of memory");
+        return 0;
+    }
+    dc_kafka_probe *p = NULL;
+    DC_TRY(dc_kafka_probe_new(&p, c->kafka_bootstrap, c->kafka_props.n, c->kafka_props.keys,
+                              c->kafka_props.values, err));
+    int rc = dc_kafka_probe_topics(out, n, p, a->o.timeout_ms, err);
+    dc_kafka_probe_free(p);
+    dc_source_capture caps[DC_SOURCE_MAX_CAPTURES];
+    size_t kept = 0, nc = 0;
+    for (size_t i = 0; rc == 0 && i < *n; i++) {
+        if (dc_source_pattern_match(c->kafka_topics.pattern, (*out)[i], caps, &nc))
+            (*out)[kept++] = (*out)[i];
+        else
+            dc_free((*out)[i]);
+    }
+    *n = kept;
+    return rc;
+}
+
+/* -c: every topic of the pipeline against its table; the worst status. */
+static int check_pipeline(check_args *a, dc_buf *b)
+{
+    dc_err err;
+    dc_err_clear(&err);
+    dc_config c;
+    char **topics = NULL;
+    size_t n = 0;
+    int status = 0;
+    dc_buf path;
+    dc_buf_init(&path, 64 * 1024);
+    int rc = dc_config_init(&c, &err);
+    if (rc == 0) rc = dc_config_load_file(&c, a->config, &err);
+    if (rc == 0 && (!c.kafka_bootstrap || (!c.kafka_topics.pattern && !c.kafka_topics.list.n)))
+        rc = dc_err_set(&err, DC_EINVAL, "%s: no source.kafka with bootstrap_servers and topics "
+                        "(the freshness check is for Kafka sources)", a->config);
+    if (rc == 0) rc = pipeline_topics(&topics, &n, a, &c, &err);
+    if (rc < 0) {
+        fprintf(stderr, "deltacdc check: %s\n", err.msg);
+        status = 3;
+        goto out;
+    }
+    a->o.bootstrap = c.kafka_bootstrap;
+    a->o.pipeline = c.pipeline;
+    a->o.n_props = c.kafka_props.n;
+    a->o.prop_keys = c.kafka_props.keys;
+    a->o.prop_values = c.kafka_props.values;
+    if (!a->records_given) a->o.max_lag_records = c.monitor_max_lag_records;
+    if (!a->lag_given) a->o.max_lag_seconds = (double)c.monitor_max_lag_ms / 1000.0;
+    for (size_t i = 0; i < n; i++) {
+        int s = 3;
+        if (dc_ingest_table_path(&path, &c, topics[i], &err) < 0) {
+            fprintf(stderr, "deltacdc check: topic %s: %s\n", topics[i], err.msg);
+            dc_err_clear(&err);
+        } else {
+            a->o.table = (const char *)path.data;
+            a->o.topic = topics[i];
+            s = check_one(a, b);
+        }
+        if (s == 3 || (s == 1 && status == 0)) status = s;
+    }
+    if (n == 0) fprintf(stderr, "deltacdc check: no topic of the pipeline on the broker\n");
+out:
+    dc_kafka_probe_topics_free(topics, n);
+    dc_buf_dispose(&path);
+    dc_config_dispose(&c);
+    return status;
 }
 
 int dc_cli_check(int argc, char **argv)
@@ -91,19 +208,9 @@ int dc_cli_check(int argc, char **argv)
         fprintf(stderr, "deltacdc check: %s\n", err.msg);
         return 2;
     }
-    dc_fresh_result r;
-    if (dc_monitor_freshness(&r, &a.o, &err) < 0) {
-        fprintf(stderr, "deltacdc check: %s\n", err.msg);
-        return 3;
-    }
     dc_buf b;
     dc_buf_init(&b, 64 * 1024 * 1024);
-    int rc = a.json ? dc_monitor_fresh_json(&b, &a.o, &r, &err)
-                    : dc_monitor_fresh_text(&b, &a.o, &r, &err);
-    if (rc == 0) fwrite(b.data, 1, b.len, stdout);
-    else fprintf(stderr, "deltacdc check: %s\n", err.msg);
-    const int status = rc < 0 ? 3 : r.ok ? 0 : 1;
+    const int status = a.config ? check_pipeline(&a, &b) : check_one(&a, &b);
     dc_buf_dispose(&b);
-    dc_fresh_result_dispose(&r);
     return status;
 }

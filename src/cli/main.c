@@ -13,7 +13,7 @@ static const char usage[] =
     "         [--once] [--http ADDR] [--log-level L]\n"
     "                                   Debezium records (Kafka or a JSON-lines file)\n"
     "                                   merged exactly once into Delta tables\n"
-    "  check --table PATH --kafka HOST:PORT --topic T [--json]\n"
+    "  check --table PATH --kafka HOST:PORT --topic T [--json] | check -c pipeline.yaml\n"
     "                                   freshness: is the topic's latest record in the\n"
     "                                   table? exit 1 when a partition is late\n"
     "  config show|check -c pipeline.yaml | config reference|example\n"

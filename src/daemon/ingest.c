@@ -45,21 +45,8 @@ static int find_table(const dc_config_table **out, ing_capture *cap, ing_state *
         *out = &tabs[0];
         return 0;
     }
-    bool matched = false;
-    for (size_t i = 0; i < st->n_patterns && !matched; i++)
-        matched = ing_pattern_match(st->patterns[i], topic, cap);
-    if (!matched) ing_topic_names(cap, topic);
-    dc_buf_reset(&st->tmp);
-    DC_TRY(dc_buf_appendf(&st->tmp, err, "%.*s.%.*s", (int)cap->db_len, cap->db ? cap->db : "",
-                          (int)cap->table_len, cap->table ? cap->table : ""));
-    for (uint32_t i = 0; i < n; i++) {
-        if (ing_glob(tabs[i].match, (const char *)st->tmp.data, st->tmp.len)) {
-            *out = &tabs[i];
-            return 0;
-        }
-    }
-    return dc_err_set(err, DC_EINVAL, "topic '%s' ({db}.{table} '%.*s') matches no tables[].match",
-                      topic, (int)st->tmp.len, (const char *)st->tmp.data);
+    return ing_find_table(out, cap, tabs, n, (const char *const *)st->patterns, st->n_patterns,
+                          topic, &st->tmp, err);
 }
 
 static int slot_for_path(ing_slot **out, ing_state *st, const char *path,

@@ -42,6 +42,11 @@ typedef struct dc_ingest_stats {
     uint64_t vacuums;       /* automatic VACUUM runs (maintenance.vacuum) */
 } dc_ingest_stats;
 
+/* The table a Kafka topic goes to under cfg (source.kafka.topics' pattern,
+ * tables[], warehouse): its path, NUL-terminated, in out. For `deltacdc
+ * check -c`, which must find the tables the daemon writes. */
+int dc_ingest_table_path(dc_buf *out, const dc_config *cfg, const char *topic, dc_err *err);
+
 /* Runs until the input is drained (once), *stop is set, or an error. On a
  * bad record with on_error fail the error names topic, partition and offset
  * and nothing of the batch in hand is committed. */

@@ -32,6 +32,12 @@ bool ing_pattern_match(const char *pattern, const char *topic, ing_capture *cap)
 /* {db}.{table} of an explicit topic: the last two dot-separated parts
  * (Debezium's "<prefix>.<db>.<table>"), else "default" and the whole name. */
 void ing_topic_names(ing_capture *cap, const char *topic);
+/* The first of tabs[n] whose match fits the topic's {db}.{table} (captured
+ * by the first pattern that matches it, else ing_topic_names); tmp is
+ * scratch. No match is DC_EINVAL naming the topic. */
+int ing_find_table(const dc_config_table **out, ing_capture *cap, const dc_config_table *tabs,
+                   uint32_t n, const char *const *patterns, size_t n_patterns, const char *topic,
+                   dc_buf *tmp, dc_err *err);
 /* Glob with * and ? over s[0..n). */
 bool ing_glob(const char *glob, const char *s, size_t n);
 /* Expands a path template into out (NUL-terminated); a placeholder without a

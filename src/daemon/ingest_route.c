@@ -96,3 +96,42 @@ int ing_expand(dc_buf *out, const char *tmpl, const ing_vars *v, dc_err *err)
     if (out->len == 0) return dc_err_set(err, DC_EINVAL, "an empty table path");
     return dc_buf_putc(out, '\0', err);
 }
+
+int ing_find_table(const dc_config_table **out, ing_capture *cap, const dc_config_table *tabs,
+                   uint32_t n, const char *const *patterns, size_t n_patterns, const char *topic,
+                   dc_buf *tmp, dc_err *err)
+{
+    bool matched = false;
+    for (size_t i = 0; i < n_patterns && !matched; i++)
+        matched = ing_pattern_match(patterns[i], topic, cap);
+    if (!matched) ing_topic_names(cap, topic);
+    dc_buf_reset(tmp);
+    DC_TRY(dc_buf_appendf(tmp, err, "%.*s.%.*s", (int)cap->db_len, cap->db ? cap->db : "",
+                          (int)cap->table_len, cap->table ? cap->table : ""));
+    for (uint32_t i = 0; i < n; i++) {
+        if (ing_glob(tabs[i].match, (const char *)tmp->data, tmp->len)) {
+            *out = &tabs[i];
+            return 0;
+        }
+    }
+    return dc_err_set(err, DC_EINVAL, "topic '%s' ({db}.{table} '%.*s') matches no tables[].match",
+                      topic, (int)tmp->len, (const char *)tmp->data);
+}
+
+int dc_ingest_table_path(dc_buf *out, const dc_config *cfg, const char *topic, dc_err *err)
+{
+    const dc_config_table def = {.match = "*", .path = "{warehouse}/{db}.db/{table}"};
+    const dc_config_table *tabs = cfg->n_tables ? cfg->tables : &def, *t = NULL;
+    const char *pattern = cfg->kafka_topics.pattern;
+    ing_capture cap;
+    memset(&cap, 0, sizeof cap);
+    dc_buf tmp;
+    dc_buf_init(&tmp, 64 * 1024);
+    int rc = ing_find_table(&t, &cap, tabs, cfg->n_tables ? cfg->n_tables : 1,
+                            pattern ? &pattern : NULL, pattern ? 1 : 0, topic, &tmp, err);
+    const ing_vars v = {.warehouse = cfg->warehouse, .topic = topic, .pipeline = cfg->pipeline,
+                        .cap = cap};
+    if (rc == 0) rc = ing_expand(out, t->path, &v, err);
+    dc_buf_dispose(&tmp);
+    return rc;
+}

@@ -27,8 +27,11 @@ static int row(dc_buf *out, const dc_metrics_tstate *t, double now, dc_err *err)
     const bool failed = t->state == DC_METRICS_FAILED;
     DC_TRY(dc_buf_puts(out, "<tr class=\"table-row\"><td>", err));
     DC_TRY(dc_http_html_text(out, t->path, err));
-    DC_TRY(dc_buf_appendf(out, err, "</td><td class=\"%s\">%s</td><td>%" PRId64 "</td>",
-                          failed ? "bad" : "ok", dc_metrics_state_names[t->state], t->version));
+    bool late = false; /* the freshness monitor's last verdict on a partition */
+    for (size_t i = 0; i < t->n_parts; i++) late |= t->parts[i].mon_ok == 0;
+    DC_TRY(dc_buf_appendf(out, err, "</td><td class=\"%s\">%s%s</td><td>%" PRId64 "</td>",
+                          failed || late ? "bad" : "ok", dc_metrics_state_names[t->state],
+                          late ? ", late" : "", t->version));
     const int64_t lag = dc_metrics_lag(t);
     if (lag >= 0) DC_TRY(dc_buf_appendf(out, err, "<td>%" PRId64 "</td>", lag));
     else DC_TRY(dc_buf_puts(out, "<td>-</td>", err));

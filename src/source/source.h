@@ -132,6 +132,11 @@ void dc_kafka_probe_free(dc_kafka_probe *p);
  * topic is DC_ENOTFOUND. */
 int dc_kafka_probe_partitions(int32_t **parts_out, size_t *n_out, dc_kafka_probe *p,
                               const char *topic, int timeout_ms, dc_err *err);
+/* Every topic of the cluster but the internal ones ("__..."), in the
+ * broker's order; free with dc_kafka_probe_topics_free. */
+int dc_kafka_probe_topics(char ***names_out, size_t *n_out, dc_kafka_probe *p, int timeout_ms,
+                          dc_err *err);
+void dc_kafka_probe_topics_free(char **names, size_t n);
 /* Low and high watermark asked of the broker (blocks up to timeout_ms). */
 int dc_kafka_probe_watermarks(int64_t *low, int64_t *high, dc_kafka_probe *p, const char *topic,
                               int32_t partition, int timeout_ms, dc_err *err);

@@ -98,6 +98,41 @@ int dc_kafka_probe_partitions(int32_t **parts_out, size_t *n_out, dc_kafka_probe
     return rc;
 }
 
+int dc_kafka_probe_topics(char ***names_out, size_t *n_out, dc_kafka_probe *p, int timeout_ms,
+                          dc_err *err)
+{
+    *names_out = NULL;
+    *n_out = 0;
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(p->rk, 1, NULL, &md, timeout_ms);
+    if (e)
+        return dc_err_set_retriable(err, DC_EIO, "kafka: listing topics: %s", rd_kafka_err2str(e));
+    char **names = dc_calloc(md->topic_cnt ? (size_t)md->topic_cnt : 1, sizeof *names);
+    size_t n = 0;
+    int rc = names ? 0 : dc_err_set(err, DC_ENOMEM, "kafka: out of memory");
+    for (int i = 0; rc == 0 && i < md->topic_cnt; i++) {
+        if (strncmp(md->topics[i].topic, "__", 2) == 0) continue;
+        if (!(names[n] = dc_strdup(md->topics[i].topic)))
+            rc = dc_err_set(err, DC_ENOMEM, "kafka: out of memory");
+        else
+            n++;
+    }
+    rd_kafka_metadata_destroy(md);
+    if (rc < 0) {
+        dc_kafka_probe_topics_free(names, n);
+        return rc;
+    }
+    *names_out = names;
+    *n_out = n;
+    return 0;
+}
+
+void dc_kafka_probe_topics_free(char **names, size_t n)
+{
+    for (size_t i = 0; names && i < n; i++) dc_free(names[i]);
+    dc_free(names);
+}
+
 int dc_kafka_probe_watermarks(int64_t *low, int64_t *high, dc_kafka_probe *p, const char *topic,
                               int32_t partition, int timeout_ms, dc_err *err)
 {

@@ -200,6 +200,12 @@ TEST(http_page)
     CHECK_EQ_INT(count(t, "<svg "), 3);
     CHECK(strstr(t, "/odd/a&quot;b\\c\nd&lt;e&gt;"));
     CHECK(!strstr(t, "<script"));
+    CHECK(!strstr(t, ", late<"));
+    dc_metrics_table *x = NULL;
+    CHECK_OK(dc_metrics_table_get(&x, m, "/lake/shop.db/orders", &err), &err);
+    CHECK_OK(dc_metrics_monitor_part(x, "cdc.shop.orders", 2, false, 9, 400, &err), &err);
+    t = render(&b, m, dc_http_page, &err);
+    CHECK(strstr(t, "<td class=\"bad\">running, late</td>"));
     CHECK(!strstr(t, "src=\"http"));
     dc_buf_dispose(&b);
     dc_metrics_free(m);

@@ -10,6 +10,7 @@ import datetime
 import http.server
 import json
 import re
+import shutil
 import subprocess
 import threading
 import time
@@ -79,6 +80,27 @@ def test_freshness_green_red_green(kafka_broker, tmp_path):  # noqa: F811
     _ingest(b, table)
     code, out, err = _check(b, table, "--max-lag", "1s")
     assert code == 0 and json.loads(out)["partitions"][1]["committed_offset"] == 10, out + err
+
+    # -c: the pipeline's topics (a list, or the broker's topics its pattern matches) against
+    # the tables the daemon writes them to, with the monitors' tolerances
+    for topics in (f"[{TOPIC}]", "cdc-chec{db}-fresh"):
+        cfg = tmp_path / "p.yaml"
+        cfg.write_text(f"source:\n  kafka:\n    bootstrap_servers: {b.bootstrap}\n"
+                       f"    topics: {topics!r}\n" if "{" in topics else
+                       f"source:\n  kafka:\n    bootstrap_servers: {b.bootstrap}\n"
+                       f"    topics: {topics}\n")
+        cfg.write_text(cfg.read_text() + f"tables:\n  - match: '*'\n    path: {table}\n"
+                       "monitors:\n  max_lag: 1s\n")
+        p = subprocess.run([str(DC_BIN), "check", "-c", str(cfg), "--json"],
+                           capture_output=True, timeout=120)
+        assert p.returncode == 0, p.stdout.decode() + p.stderr.decode()
+        lines = p.stdout.decode().splitlines()
+        assert len(lines) == 1 and json.loads(lines[0])["topic"] == TOPIC, lines
+        assert json.loads(lines[0])["max_lag_seconds"] == 1.0
+    b.produce(TOPIC, [_rec(200)], partition=0)
+    time.sleep(1.5)
+    p = subprocess.run([str(DC_BIN), "check", "-c", str(cfg)], capture_output=True, timeout=120)
+    assert p.returncode == 1 and b"LATE" in p.stdout, p.stdout + p.stderr
 
 
 def test_check_errors_are_not_verdicts(kafka_broker, tmp_path):  # noqa: F811
@@ -171,6 +193,10 @@ def test_daemon_monitor_alerts_without_slowing_batches(kafka_broker, tmp_path): 
     # the daemon's own consumer lag, from the watermark of its last fetch
     assert re.search(r'deltacdc_consumer_lag_records\{table="[^"]+",topic="cdc-check-daemon",'
                      r'partition="0"\} \d+', metrics), metrics
+    if shutil.which("promtool"):  # the monitor and lag families pass the linter too
+        p = subprocess.run(["promtool", "check", "metrics"], input=metrics.encode(),
+                           capture_output=True, timeout=60)
+        assert p.returncode == 0 and not (p.stdout + p.stderr).strip(), p.stdout + p.stderr
     # the hanging webhook held up no batch: batches kept their 3 s rhythm meanwhile
     stamps = [datetime.datetime.fromisoformat(m.group(1).replace("Z", "+00:00")).timestamp()
               for m in re.finditer(r"^(\S+) info  ingest  batch ", text, re.M)]
