@@ -677,42 +677,6 @@ static int32_t find_col(const dc_cdc_tcol *cols, uint32_t n, uint32_t next, cons
 
 /* ---------------------------------------------- trusted (decoded) images */
 
-/* One past the closing quote of the string opening at p, in JSON already
- * validated: a quote ends the string unless an odd run of backslashes
- * precedes it. */
-static const uint8_t *fast_string_end(const uint8_t *p, const uint8_t *end)
-{
-    for (const uint8_t *q = p + 1;;) {
-        const uint8_t *const quote = memchr(q, '"', (size_t)(end - q));
-        DC_ASSERT(quote);
-        const uint8_t *b = quote;
-        while (b > q && b[-1] == '\\') b--;
-        if (((quote - b) & 1) == 0) return quote + 1;
-        q = quote + 1;
-    }
-}
-
-/* One past the validated value at p (no whitespace before it). */
-static const uint8_t *fast_skip(const uint8_t *p, const uint8_t *end)
-{
-    if (*p == '"') return fast_string_end(p, end);
-    if (*p != '{' && *p != '[') {
-        while (p < end && *p != ',' && *p != '}' && *p != ']' && !is_ws(*p)) p++;
-        return p;
-    }
-    int depth = 0;
-    for (;;) {
-        const uint8_t c = *p;
-        if (c == '"') {
-            p = fast_string_end(p, end);
-            continue;
-        }
-        depth += (c == '{' || c == '[') - (c == '}' || c == ']');
-        p++;
-        if (depth == 0) return p;
-    }
-}
-
 /* Pass 1 over a validated image: `"key" : value` at p (whitespace allowed). */
 static void fast_member(const trow *t, const uint8_t **pp, slice *name, bool *escaped, slice *v)
 {
