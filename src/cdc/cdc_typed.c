@@ -643,7 +643,9 @@ static int put_value(const trow *t, slice v, int depth)
         tval kv[DC_CDC_MAX_STRUCT_FIELDS];
         if (*v.s != '{') return bad_value(t, v, "a struct (an object)");
         trow sub = *t;
-        return put_object(&sub, c->children, NULL, c->n_children, v.s, depth, kv);
+        const int rc = put_object(&sub, c->children, NULL, c->n_children, v.s, depth, kv);
+        if (rc < 0) dc_err_prefix(t->lx.err, "column '%s'", c->name); /* the member's own */
+        return rc;
     }
     }
     return dc_err_set(t->lx.err, DC_EINTERNAL, "column '%s': unknown kind %d", c->name, (int)c->kind);
@@ -796,6 +798,12 @@ int dc_cdc_typed_members(dc_buf *out, const dc_cdc_tschema *s, const char *image
                          dc_err *err)
 {
     return typed(out, s, image, len, false, false, err);
+}
+
+int dc_cdc_typed_members_decoded(dc_buf *out, const dc_cdc_tschema *s, const char *image,
+                                 size_t len, dc_err *err)
+{
+    return typed(out, s, image, len, false, true, err);
 }
 
 int dc_cdc_typed_event(dc_buf *out, const dc_cdc_tschema *s, const dc_cdc_event *ev, dc_err *err)
