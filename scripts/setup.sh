@@ -10,7 +10,7 @@ cd "$ROOT"
 
 DEB_PKGS=(build-essential pkg-config libzstd-dev libsnappy-dev zlib1g-dev liblz4-dev
           libbrotli-dev libroaring-dev librdkafka-dev clang libclang-rt-14-dev llvm python3 python3-venv
-          libyaml-dev)
+          libyaml-dev mariadb-server mariadb-client)
 
 log() { echo "setup: $*"; }
 
@@ -128,10 +128,37 @@ fetch_kafka_jars() {
     echo "$want" > "$stamp"
 }
 
+# Debezium's embedded engine and MariaDB connector for the end-to-end tests
+# (tests/interop/debezium_fixture.py), from Maven Central with Maven's own
+# client: tests/debezium/pom.xml lists them; copied into .cache/debezium-jars.
+# Refetched when the pom changes (its hash is kept beside the jars).
+fetch_debezium_jars() {
+    local dir=".cache/debezium-jars" pom="tests/debezium/pom.xml" stamp want
+    stamp="$dir/.pom.sha256"
+    want="$(sha256sum "$pom" | cut -d' ' -f1)"
+    if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]] \
+        && ls "$dir"/debezium-connector-mariadb-*.jar >/dev/null 2>&1; then
+        log "Debezium jars present"
+        return 0
+    fi
+    if ! command -v mvn >/dev/null 2>&1 || ! command -v javac >/dev/null 2>&1; then
+        log "installing maven and a JDK for Debezium"
+        env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+            maven openjdk-17-jdk-headless || { log "no maven: e2e tests will fail"; return 0; }
+    fi
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    mvn -q -B -f "$pom" dependency:copy-dependencies -DincludeScope=runtime \
+        -DoutputDirectory="$ROOT/$dir" \
+        || { log "could not fetch the Debezium jars: e2e tests will fail"; return 0; }
+    echo "$want" > "$stamp"
+}
+
 install_debs
 setup_venv
 fetch_spark_jars
 fetch_spark_kafka_jars
 fetch_kafka_jars
+fetch_debezium_jars
 log "building"
 make -j2
