@@ -316,6 +316,11 @@ int dc_cdc_typed_row(dc_buf *out, const dc_cdc_tschema *s, const char *image, si
  * columns), for callers that add their own members around it. */
 int dc_cdc_typed_members(dc_buf *out, const dc_cdc_tschema *s, const char *image, size_t len,
                          dc_err *err);
+/* dc_cdc_typed_members of the image a change event carries (after for c, u,
+ * r; before for d) as dc_cdc_decode returned it: faster, because that
+ * image's JSON was already checked (the values' types still are). The
+ * event's record must be unchanged since the decode. */
+int dc_cdc_typed_event(dc_buf *out, const dc_cdc_tschema *s, const dc_cdc_event *ev, dc_err *err);
 
 /* Source positions: the typed table's __source_pos column. */
 /* Appends "FILE:POS:ROW", then ":snapshot" for snapshot reads, then

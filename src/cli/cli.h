@@ -22,6 +22,8 @@ int dc_cli_manifest(int argc, char **argv);
 int dc_cli_delta_test(int argc, char **argv);
 /* `deltacdc source-dump URI ...`: test/dev tool printing a source's records (cli_sourcedump.c). */
 int dc_cli_source_dump(int argc, char **argv);
+/* `deltacdc typed-rows FILE ...`: test/dev tool printing typed rows (cli_typedrows.c). */
+int dc_cli_typed_rows(int argc, char **argv);
 
 /* `deltacdc properties TABLE [KEY=VALUE ...] [--unset KEY ...]` (cli_props.c). */
 int dc_cli_properties(int argc, char **argv);

@@ -62,6 +62,7 @@ int main(int argc, char **argv)
     /* Test/dev tool, deliberately not in the usage text (see cli_deltatest.c). */
     if (strcmp(argv[1], "delta-test") == 0) return dc_cli_delta_test(argc - 1, argv + 1);
     if (strcmp(argv[1], "source-dump") == 0) return dc_cli_source_dump(argc - 1, argv + 1);
+    if (strcmp(argv[1], "typed-rows") == 0) return dc_cli_typed_rows(argc - 1, argv + 1);
     if (strcmp(argv[1], "cat") == 0 || strcmp(argv[1], "inspect") == 0 ||
         strcmp(argv[1], "history") == 0)
         return dc_cli_delta(argc - 1, argv + 1);

@@ -194,6 +194,11 @@ static inline void dc_store_le64(void *p, uint64_t v) { memcpy(p, &v, 8); }
  * at >= end, "'x'" for printable ASCII, else "byte 0x01" (written to buf). */
 const char *dc_describe_byte(const uint8_t *at, const uint8_t *end, char buf[16]);
 
+/* Proleptic Gregorian calendar (Hinnant's algorithms): days since 1970-01-01
+ * of y-m-d, and back. Exact for every int32 day count. */
+int64_t dc_days_from_civil(int64_t y, unsigned m, unsigned d);
+void dc_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
+
 /* --------------------------------------------------------------- UTF-8 */
 
 /* Length of the valid UTF-8 sequence of 2-4 bytes at p (RFC 3629: no

@@ -68,6 +68,21 @@ _Static_assert(DC_JSONL_MAX_LINE <= DC_JSON_MAX_DOC_BYTES, "a line fits a docume
  * still decoded, only scanned every time. */
 #define DC_CDC_MAX_CACHED_SCHEMA ((size_t)1024 * 1024)
 
+/* Typed tables. MySQL and MariaDB allow at most 4096 columns per table and
+ * 64-character names (256 bytes in utf8mb4); the name limit leaves room
+ * for other sources. A typed row keeps one 8-byte slot per column on the
+ * stack (32 KiB at most). */
+#define DC_CDC_MAX_COLUMNS 4096
+#define DC_CDC_MAX_COLUMN_NAME 1024
+/* Memory of one parsed schema (columns, names, each field's schema JSON). */
+#define DC_CDC_MAX_TSCHEMA_BYTES ((size_t)64 * 1024 * 1024)
+/* Digits of a Decimal: MySQL's DECIMAL holds 65; 76 is what 32 bytes of two's
+ * complement always hold (2^255 has 77 digits), the most a value may carry. */
+#define DC_CDC_MAX_DECIMAL_DIGITS 76
+#define DC_CDC_MAX_DECIMAL_BYTES 32
+/* Members of a struct column (geometry: wkb, srid; points also x, y). */
+#define DC_CDC_MAX_STRUCT_FIELDS 16
+
 /* Whole files read into memory (a schema file, a Delta commit). */
 #define DC_MAX_SMALL_FILE ((size_t)1024 * 1024 * 1024)
 

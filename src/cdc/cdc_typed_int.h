@@ -1,0 +1,30 @@
+/* What the typed-table files of src/cdc share: the tschema's layout. */
+#ifndef CDC_TYPED_INT_H
+#define CDC_TYPED_INT_H
+
+#include "cdc.h"
+
+#include "../common/dc_limits.h"
+
+#include <errno.h>
+
+/* Bytes owned by the tschema's arena. */
+typedef struct cdc_bytes {
+    const char *s;   /* first byte */
+    uint32_t n;      /* length */
+} cdc_bytes;
+
+struct dc_cdc_tschema {
+    dc_arena arena;        /* owns cols, keys and every string they point to */
+    uint32_t refs;         /* references; the last _free releases the arena */
+    uint32_t n;            /* columns */
+    dc_cdc_tcol *cols;     /* n columns in source order */
+    cdc_bytes *keys;       /* n `"name":` prefixes of the typed row's members (JSON-escaped) */
+};
+
+/* Columns from a row struct's "fields" array (Debezium field schemas);
+ * `o` NULL means the defaults. */
+int cdc_tschema_from_fields(dc_cdc_tschema **out, const dc_cdc_typed_opts *o,
+                            const dc_json *fields, dc_err *err);
+
+#endif /* CDC_TYPED_INT_H */
