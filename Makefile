@@ -2,7 +2,7 @@
 # (see README). Dependencies come from Debian packages through pkg-config.
 
 CC      ?= cc
-PKGS    := libzstd snappy zlib liblz4 libbrotlidec libbrotlienc rdkafka yaml-0.1
+PKGS    := libzstd snappy zlib liblz4 libbrotlidec libbrotlienc rdkafka yaml-0.1 libmariadb
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 # libroaring (Delta deletion vectors): Debian's libroaring-dev 0.2.x ships no

@@ -13,12 +13,14 @@ declare -A ALLOWED=(
     [storage]="common"
     [source]="common"
     [config]="common"
+    [mysql]="common json"
     [cdc]="common json parquet"
     [delta]="common json parquet storage"
     [merge]="common json parquet storage delta cdc"
     [maint]="common json parquet storage delta"
+    [boot]="common json parquet storage delta cdc merge mysql"
     [daemon]="common json parquet storage delta cdc merge maint source config"
-    [cli]="common json parquet storage delta cdc merge maint source config daemon"
+    [cli]="common json parquet storage delta cdc merge maint source config daemon mysql boot"
 )
 
 status=0

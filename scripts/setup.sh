@@ -10,7 +10,7 @@ cd "$ROOT"
 
 DEB_PKGS=(build-essential pkg-config libzstd-dev libsnappy-dev zlib1g-dev liblz4-dev
           libbrotli-dev libroaring-dev librdkafka-dev clang libclang-rt-14-dev llvm python3 python3-venv
-          libyaml-dev mariadb-server mariadb-client)
+          libyaml-dev mariadb-server mariadb-client libmariadb-dev)
 
 log() { echo "setup: $*"; }
 

@@ -92,6 +92,11 @@ int dc_merge_batch_new(dc_merge_batch **out, dc_merge_table *t, dc_err *err);
 int dc_merge_batch_add(dc_merge_batch *b, const dc_cdc_event *ev, const char *topic,
                        int32_t partition, int64_t offset, dc_err *err);
 
+/* Adds a commitInfo operationParameter (string value) to the batch's commit,
+ * e.g. a bootstrap's last key, so that it is committed atomically with the
+ * rows (read back from the log). Copied. At most 8 per batch. */
+int dc_merge_batch_param(dc_merge_batch *b, const char *key, const char *value, dc_err *err);
+
 typedef struct dc_merge_result {
     int64_t version;        /* the Delta version committed, -1 when nothing to commit */
     uint64_t source_rows;   /* events added (incl. skipped ones) */

@@ -26,6 +26,9 @@
 
 int (*dc_merge_test_hook_before_commit)(void) = NULL;
 
+/* Caller-added commitInfo parameters per batch (dc_merge_batch_param). */
+#define MB_MAX_XPARAMS 8
+
 /* A topic-partition seen in the batch. */
 typedef struct mb_tp {
     const char *topic;          /* arena copy */
@@ -83,6 +86,9 @@ struct dc_merge_batch {
     mt_added added;             /* columns the batch adds to the table */
     uint64_t repeats;           /* events at or before their partition's watermark */
     dc_buf scratch;             /* __source_pos text, rows */
+    /* commitInfo operationParameters the caller adds (bootstrap: its progress) */
+    const char *xparam[MB_MAX_XPARAMS][2]; /* key, value (arena copies) */
+    uint32_t n_xparams;
 };
 
 int dc_merge_batch_new(dc_merge_batch **out, dc_merge_table *t, dc_err *err)
@@ -450,6 +456,20 @@ int dc_merge_batch_add(dc_merge_batch *b, const dc_cdc_event *ev, const char *to
     return rc;
 }
 
+int dc_merge_batch_param(dc_merge_batch *b, const char *key, const char *value, dc_err *err)
+{
+    DC_ASSERT(!b->spent);
+    if (b->n_xparams == MB_MAX_XPARAMS)
+        return dc_err_set(err, DC_ELIMIT, "merge batch: more than %d extra commit parameters",
+                          MB_MAX_XPARAMS);
+    const char *k = dc_arena_strndup(&b->arena, key, strlen(key), err);
+    const char *v = k ? dc_arena_strndup(&b->arena, value, strlen(value), err) : NULL;
+    if (!v) return DC_ENOMEM;
+    b->xparam[b->n_xparams][0] = k;
+    b->xparam[b->n_xparams++][1] = v;
+    return 0;
+}
+
 /* ---------------------------------------------------------- planning */
 
 /* A winner that changes the table. */
@@ -771,6 +791,8 @@ static int tx_params(dc_merge_batch *b, const mplan *p, dc_delta_tx *tx, dc_err 
     if (rc == 0) rc = dc_delta_tx_param(tx, "mode", b->t->mode == DC_MERGE_DV ? "dv" : "cow",
                                         err);
     if (rc == 0 && p->trunc) rc = dc_delta_tx_param(tx, "truncate", "true", err);
+    for (uint32_t i = 0; rc == 0 && i < b->n_xparams; i++)
+        rc = dc_delta_tx_param(tx, b->xparam[i][0], b->xparam[i][1], err);
     dc_buf_dispose(&pred);
     return rc;
 }
