@@ -108,8 +108,9 @@ int dc_mysql_connect(dc_mysql **out, const dc_mysql_opts *o, dc_err *err)
         const char *v = mysql_get_server_info(m->c);
         m->mariadb = v && strstr(v, "MariaDB") != NULL;
         rc = dc_mysql_exec(m, "SET time_zone = '+00:00', net_write_timeout = 3600, "
-                           "net_read_timeout = 3600, SESSION TRANSACTION ISOLATION LEVEL "
-                           "REPEATABLE READ", err);
+                           "net_read_timeout = 3600", err);
+        if (rc == 0)
+            rc = dc_mysql_exec(m, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", err);
         if (rc < 0) dc_err_prefix(err, "setting up the session");
     }
     if (rc < 0) {

@@ -105,6 +105,17 @@ static int put_geometry(dc_buf *o, const dc_mysql_column *c, const char *v, size
     return dc_buf_puts(o, "\",\"srid\":null}", err);
 }
 
+/* A number as the server printed it, as JSON wants it: YEAR prints 0 as
+ * "0000", and JSON has no leading zeros. */
+static int put_number(dc_buf *o, const dc_mysql_column *c, const char *v, size_t n, dc_err *err)
+{
+    size_t i = v[0] == '-';
+    if (n == 0 || n > 128 || i >= n || v[i] < '0' || v[i] > '9') return bad(c, v, n, err);
+    if (i) DC_TRY(dc_buf_putc(o, '-', err));
+    while (i + 1 < n && v[i] == '0' && v[i + 1] >= '0' && v[i + 1] <= '9') i++;
+    return dc_buf_append(o, v + i, n - i, err);
+}
+
 /* One non-null value. */
 static int put_value(dc_buf *o, const dc_mysql_column *c, const char *v, size_t n, dc_err *err)
 {
@@ -113,9 +124,7 @@ static int put_value(dc_buf *o, const dc_mysql_column *c, const char *v, size_t 
     switch (c->enc) {
     case DC_MYSQL_ENC_INT: case DC_MYSQL_ENC_DECIMAL: case DC_MYSQL_ENC_FLOAT:
     case DC_MYSQL_ENC_YEAR:
-        if (n == 0 || n > 128 || !(v[0] == '-' || (v[0] >= '0' && v[0] <= '9')))
-            return bad(c, v, n, err);
-        return dc_buf_append(o, v, n, err);
+        return put_number(o, c, v, n, err);
     case DC_MYSQL_ENC_STRING: return dc_json_put_str(o, v, n, err);
     case DC_MYSQL_ENC_BYTES:
         DC_TRY(dc_buf_putc(o, '"', err));
