@@ -258,6 +258,8 @@ static int key_literals(chunk_ctx *cx, boot *b, dc_err *err)
         if (rc == 0) rc = dc_json_put_str(&cx->key, (const char *)lit.data, lit.len, err);
     }
     if (rc == 0) rc = dc_buf_putc(&cx->key, ']', err);
+    if (rc == 0) rc = dc_buf_putc(&cx->key, 0, err); /* a C string for the commit parameter */
+    if (rc == 0) cx->key.len--;
     dc_buf_dispose(&lit);
     return rc;
 }

@@ -183,3 +183,97 @@ def test_usage_errors(src, tmp_path):
     p = run_dc(["bootstrap", "--db", "mysql://u:pw@127.0.0.1:1/x", "--source-table", "t",
                 "--table", str(tmp_path / "t")])
     assert p.returncode == 1 and b"password in the URL" in p.stderr and b"pw@" not in p.stderr
+
+
+# ------------------------------------------------------------ big tables
+
+BIG_ROWS = 1_000_000
+
+
+@pytest.fixture(scope="module")
+def big(src):
+    """1M rows from the sequence engine (about 12 s on the loaded machine)."""
+    src.execute("CREATE TABLE big (id INT NOT NULL PRIMARY KEY, a BIGINT, b VARCHAR(32), "
+                "c DECIMAL(12,2), d DATETIME(6)) ENGINE=InnoDB;"
+                "INSERT INTO big SELECT seq, seq * 7, CONCAT('row-', seq), seq / 100, "
+                f"TIMESTAMP'2024-01-01 00:00:00' + INTERVAL seq SECOND FROM seq_1_to_{BIG_ROWS};",
+                database=DB, timeout=600)
+    return src
+
+
+def count_distinct(path):
+    import pyarrow as pa
+    from deltalake import QueryBuilder
+    dt = DeltaTable(str(path))
+    r = pa.table(QueryBuilder().register("t", dt).execute(
+        "select count(*) as n, count(distinct id) as k, min(id) as lo, max(id) as hi, "
+        "sum(a) as sa from t").read_all()).to_pylist()[0]
+    return r
+
+
+def chunk_history(path):
+    return sorted((int(h["operationParameters"]["bootstrap.chunk"]), h)
+                  for h in DeltaTable(str(path)).history()
+                  if "bootstrap.chunk" in h.get("operationParameters", {}))
+
+
+@pytest.mark.e2e
+def test_million_rows(big, tmp_path):
+    path = tmp_path / "big"
+    p = boot(big, "big", path, timeout=900)
+    assert_ok(p, "bootstrap of 1M rows")
+    r = count_distinct(path)
+    assert r == {"n": BIG_ROWS, "k": BIG_ROWS, "lo": 1, "hi": BIG_ROWS,
+                 "sa": 7 * BIG_ROWS * (BIG_ROWS + 1) // 2}
+    assert [c for c, _ in chunk_history(path)] == [1, 2, 3, 4]
+
+
+@pytest.mark.e2e
+def test_kill_9_and_resume(big, tmp_path):
+    """kill -9 after some chunks; rows change in the source meanwhile; the
+    resumed run reads after the last committed key from a new snapshot: no
+    row twice, every row present, each chunk committed once, the rows of the
+    first run at its position and the rest at the later one."""
+    path = tmp_path / "killed"
+    env = dict(os.environ, MYSQL_PWD=PASSWORD)
+    cmd = [str(_binary(False)), "bootstrap", "--db", big.url(USER, DB), "--source-table", "big",
+           "--table", str(path), "--chunk-rows", "50000"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = path / "_delta_log"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        if log.is_dir() and len(list(log.glob("*.json"))) >= 4:  # create + 3 chunks
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the bootstrap ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    first = chunk_history(path)
+    done_keys = int(json.loads(first[-1][1]["operationParameters"]["bootstrap.lastKey"])[0])
+    assert 0 < done_keys < BIG_ROWS
+    # the source changes between the runs: one row already copied, one not yet
+    big.execute(f"UPDATE big SET b = 'changed' WHERE id IN (1, {BIG_ROWS});", database=DB)
+    try:
+        p = boot(big, "big", path, "--chunk-rows", "50000", timeout=900)
+        assert_ok(p, "resumed bootstrap")
+        r = count_distinct(path)
+        assert r["n"] == BIG_ROWS and r["k"] == BIG_ROWS
+        hist = chunk_history(path)
+        assert [c for c, _ in hist] == list(range(1, BIG_ROWS // 50000 + 1))
+        ins = sum(int(h["operationMetrics"]["numTargetRowsInserted"]) for _, h in hist)
+        upd = sum(int(h["operationMetrics"]["numTargetRowsUpdated"]) for _, h in hist)
+        assert (ins, upd) == (BIG_ROWS, 0)
+        pos1 = first[0][1]["operationParameters"]["bootstrap.position"]
+        last = hist[-1][1]["operationParameters"]
+        assert last["bootstrap.firstPosition"] == pos1
+        assert last["bootstrap.position"] != pos1
+        rows = {r["id"]: r for r in delta_rows(path) if r["id"] in (1, done_keys, done_keys + 1,
+                                                                 BIG_ROWS)}
+        assert rows[1]["b"] == "row-1"                   # read before the change
+        assert rows[BIG_ROWS]["b"] == "changed"          # read after it
+        assert rows[done_keys]["__source_pos"].startswith(pos1 + ":0:snapshot")
+        assert rows[done_keys + 1]["__source_pos"].startswith(
+            last["bootstrap.position"] + ":0:snapshot")
+    finally:
+        big.execute(f"UPDATE big SET b = CONCAT('row-', id) WHERE id IN (1, {BIG_ROWS});",
+                    database=DB)
