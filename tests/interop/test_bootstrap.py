@@ -277,3 +277,92 @@ def test_kill_9_and_resume(big, tmp_path):
     finally:
         big.execute(f"UPDATE big SET b = CONCAT('row-', id) WHERE id IN (1, {BIG_ROWS});",
                     database=DB)
+
+
+# ------------------------------------------------- history and the stream
+
+def _pos(rec):
+    s = rec["payload"]["source"]
+    return (int(s["file"].rsplit(".", 1)[1]), int(s["pos"]))
+
+
+@pytest.mark.e2e
+def test_history_reconciled_with_cdc(src, tmp_path):
+    """Debezium streams (snapshot.mode no_data) while the bootstrap runs and
+    the source keeps changing; then the Debezium stream — events before the
+    snapshot's position and after it — is ingested into the bootstrapped
+    typed table: the result equals MariaDB's final state."""
+    import random
+    import threading
+    import debezium_fixture as dbzf
+    from mariadb_fixture import require_or_skip
+    why = dbzf.missing_components()
+    if why:
+        require_or_skip(why)
+    db = src
+    db.execute("DROP DATABASE IF EXISTS rshop; CREATE DATABASE rshop; USE rshop;"
+               "CREATE TABLE acct (id INT NOT NULL PRIMARY KEY, v INT NOT NULL, s VARCHAR(20));"
+               "CREATE TABLE marker (id INT PRIMARY KEY);"
+               "INSERT INTO acct SELECT seq, 0, CONCAT('s', seq) FROM seq_1_to_20000;")
+    dbz = dbzf.DebeziumRunner(db, tmp_path / "dbz", databases=["rshop"],
+                              extra={"snapshot.mode": "no_data"})
+    topic = f"{dbzf.TOPIC_PREFIX}.rshop.acct"
+    mtopic = f"{dbzf.TOPIC_PREFIX}.rshop.marker"
+    path = tmp_path / "acct"
+    stop = threading.Event()
+    rng = random.Random(7)
+
+    def writer():
+        n = 0
+        while not stop.is_set() or n < 10:
+            n += 1
+            k = rng.randint(1, 20000)
+            db.execute(f"UPDATE acct SET v = v + 1, s = 'u{n}' WHERE id = {k};"
+                       f"DELETE FROM acct WHERE id = {rng.randint(1, 20000)};"
+                       f"INSERT INTO acct VALUES ({20000 + n}, {n}, 'new');"
+                       f"INSERT IGNORE INTO acct VALUES ({rng.randint(1, 20000)}, -1, 'back');"
+                       f"UPDATE acct SET v = v * 2 WHERE id = {rng.randint(1, 20000 + n)};",
+                       database="rshop")
+
+    try:
+        dbz.start()
+        # streaming once a marker row inserted after its start arrives
+        for i in range(1, 100):
+            db.execute(f"INSERT INTO marker VALUES ({i})", database="rshop")
+            try:
+                dbz.wait_for(mtopic, lambda r: r is not None, timeout=3)
+                break
+            except RuntimeError:
+                if dbz.proc.poll() is not None:
+                    raise
+        t = threading.Thread(target=writer)
+        t.start()
+        try:
+            time.sleep(0.5)
+            p = boot(db, "acct", path, "--chunk-rows", "1000", database="rshop")
+        finally:
+            stop.set()
+            t.join()
+        assert_ok(p, "bootstrap under writes")
+        db.execute("INSERT INTO marker VALUES (1000)", database="rshop")
+        dbz.wait_for(mtopic, lambda r: r is not None and r["payload"]["after"]["id"] == 1000,
+                     timeout=180)
+    finally:
+        dbz.stop()
+    recs = [r for r in dbz.records(topic) if r is not None]
+    params = [h["operationParameters"] for h in DeltaTable(str(path)).history()
+              if "bootstrap.chunk" in h.get("operationParameters", {})]
+    f, pos = params[0]["bootstrap.position"].rsplit(":", 1)
+    bpos = (int(f.rsplit(".", 1)[1]), int(pos))
+    before = sum(1 for r in recs if _pos(r) < bpos)
+    after = sum(1 for r in recs if _pos(r) >= bpos)
+    assert before > 0 and after > 0, (before, after)  # the test means something
+    stream = tmp_path / "acct.jsonl"
+    stream.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    assert_ok(run_dc(["ingest", "--source", f"file:{stream}", "--table", str(path),
+                      "--format", "typed", "--once"]), "CDC into the bootstrapped table")
+    want = {int(r[0]): (int(r[1]), r[2]) for r in db.query("SELECT id, v, s FROM rshop.acct")}
+    got = {r["id"]: (r["v"], r["s"]) for r in delta_rows(path)}
+    assert len(got) == len(delta_rows(path))
+    wrong = {k: (got.get(k), want.get(k)) for k in set(got) | set(want) if got.get(k) != want.get(k)}
+    assert not wrong, f"{len(wrong)} keys differ, e.g. {list(wrong.items())[:5]}"
