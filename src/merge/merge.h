@@ -6,6 +6,15 @@
  * bigint, json_record string (after image, or before image for a delete),
  * operation_type string (c, u, d, r as sent), offset bigint.
  *
+ * Typed format (issue 9, merge_typed.c): one column per source column from
+ * the records' Debezium schema blocks, then __op, __ts_ms, __offset,
+ * __source_pos (and __deleted with soft deletes). The same semantics, with
+ * three differences: events rank by their binlog position when they have
+ * one; a delete removes the row (the index keeps the key and the delete's
+ * sequence without a row) unless soft deletes keep it; repeats at or below
+ * a topic-partition's committed position watermark are no-ops (counted).
+ * New and widened columns are followed in the batch's own commit.
+ *
  * Semantics (issue 4; the seed's SQL in ../shared/seed/ with three fixes):
  *   - within a batch, per key, the event with the greatest (ts_ms, offset) wins;
  *   - it replaces the table's row only if its (ts_ms, offset) is greater

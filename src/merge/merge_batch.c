@@ -450,7 +450,18 @@ int dc_merge_batch_add(dc_merge_batch *b, const dc_cdc_event *ev, const char *to
         return 0;
     }
     int rc = 0;
-    if (ev->kind == DC_CDC_TRUNCATE) add_truncate(b, tp, offset);
+    if (ev->kind == DC_CDC_TRUNCATE) {
+        add_truncate(b, tp, offset);
+        /* typed: what came before the truncate's position is gone with it */
+        if (b->t->format == DC_FORMAT_TYPED && ev->has_srcpos) {
+            const mseq s = dc_mtyped_pos_seq(&ev->srcpos);
+            if (!p->has_bpos || dc_mseq_cmp(s, p->bpos) > 0) {
+                p->has_bpos = true;
+                p->bpos = s;
+                p->bpos_key = -1; /* no key: key_tag is never negative */
+            }
+        }
+    }
     else if (ev->kind == DC_CDC_CHANGE) rc = add_change(b, ev, tp, offset, err);
     if (rc < 0) dc_err_prefix(err, "%s/%" PRId32 "/%" PRId64, topic, partition, offset);
     return rc;

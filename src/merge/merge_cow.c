@@ -214,9 +214,8 @@ static int rewrite_one(mcow *c, dc_merge_table *t, dc_delta_tx *tx, const mcow_f
     return rc;
 }
 
-/* Room for the moves: at most every physical row of the files. */
-static int reserve_moves(mcow *c, const dc_merge_table *t, const mcow_file *files, size_t n,
-                         dc_err *err)
+int dc_mcow_reserve(mcow *c, const dc_merge_table *t, const mcow_file *files, size_t n,
+                    dc_err *err)
 {
     size_t rows = 0;
     for (size_t i = 0; i < n; i++) rows += t->index.files[files[i].file_id].n_rows;
@@ -231,7 +230,7 @@ int dc_mcow_rewrite(mcow *c, dc_merge_table *t, dc_delta_tx *tx, const mcow_file
                     size_t n, dc_err *err)
 {
     DC_ASSERT(!c->outs && !c->moves);
-    DC_TRY(reserve_moves(c, t, files, n, err));
+    DC_TRY(dc_mcow_reserve(c, t, files, n, err));
     for (size_t i = 0; i < n; i++) DC_TRY(rewrite_one(c, t, tx, &files[i], err));
     return 0;
 }

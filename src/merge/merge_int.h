@@ -319,6 +319,10 @@ typedef struct mcow {
     uint64_t rows_copied;           /* rows carried over */
 } mcow;
 
+/* Room for the outputs and moves of rewriting `files` (at most every
+ * physical row moves). */
+int dc_mcow_reserve(mcow *c, const dc_merge_table *t, const mcow_file *files, size_t n,
+                    dc_err *err);
 /* Rewrites each file without its rows, adds remove + add to tx, and records
  * the index moves (applied by the caller after the commit). */
 int dc_mcow_rewrite(mcow *c, dc_merge_table *t, dc_delta_tx *tx, const mcow_file *files,

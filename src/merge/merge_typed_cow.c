@@ -158,12 +158,7 @@ int dc_mtyped_cow_rewrite(mcow *c, dc_merge_table *t, dc_delta_tx *tx, const mco
                           size_t n, dc_err *err)
 {
     DC_ASSERT(!c->outs && !c->moves);
-    size_t rows = 0;
-    for (size_t i = 0; i < n; i++) rows += t->index.files[files[i].file_id].n_rows;
-    c->moves = dc_calloc(rows ? rows : 1, sizeof *c->moves);
-    c->outs = dc_calloc(n ? n : 1, sizeof *c->outs);
-    if (!c->moves || !c->outs) return dc_err_set(err, DC_ENOMEM, "cow: out of memory");
-    c->cap_moves = rows;
+    DC_TRY(dc_mcow_reserve(c, t, files, n, err));
     for (size_t i = 0; i < n; i++) DC_TRY(rewrite_one(c, t, tx, &files[i], err));
     return 0;
 }

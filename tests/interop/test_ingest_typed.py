@@ -7,21 +7,17 @@ counted, also across a restart), resumed runs, kill -9, schema changes (a new
 column, a dropped one; widening and incompatible changes refused with nothing
 committed), records without schema blocks into an existing table, and the
 refusal to create a table without a schema block."""
-import datetime as dt
 import json
 import random
 import re
-import signal
-import subprocess
 import time
-from decimal import Decimal
 
-import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
 
 import typedgen
-from conftest import DC_BIN, assert_clean_failure, assert_crash_free, assert_ok, run_dc
+from conftest import assert_clean_failure, assert_crash_free, assert_ok, run_dc
+from test_ingest_crash import _run_and_kill
 
 MODES = ["dv", "cow"]
 
@@ -237,20 +233,6 @@ def test_widened_columns(tmp_path, mode):
     schema = {f.name: str(f.type) for f in typedgen.read_table(t).schema}
     assert schema["qty"] == "int64" and schema["price"] == "decimal128(14, 2)", schema
     assert got[big]["qty"] == 1 << 40
-
-
-def _run_and_kill(args, delay):
-    p = subprocess.Popen([str(DC_BIN), *map(str, args)], stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE)
-    try:
-        p.wait(timeout=delay)
-    except subprocess.TimeoutExpired:
-        p.send_signal(signal.SIGKILL)
-        p.wait(timeout=30)
-        return True
-    err = p.stderr.read().decode()
-    assert p.returncode == 0, f"deltacdc exited {p.returncode}: {err[-2000:]}"
-    return False
 
 
 @pytest.mark.parametrize("mode", MODES)

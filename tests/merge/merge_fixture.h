@@ -152,6 +152,11 @@ static inline char *row_line(const dc_json *row, const dc_merge_opts *o)
     dc_err err;
     dc_buf b;
     dc_buf_init(&b, 1 << 20);
+    if (o->format == DC_FORMAT_TYPED) { /* typed: the whole row, columns in schema order */
+        CHECK_OK(dc_json_write(&b, row, &err), &err);
+        CHECK_OK(dc_buf_putc(&b, 0, &err), &err);
+        return (char *)dc_buf_steal(&b, NULL);
+    }
     for (uint32_t i = 0; i < o->keys.n; i++) {
         if (i) CHECK_OK(dc_buf_putc(&b, ',', &err), &err);
         put_field(&b, dc_json_get(row, o->keys.names[i]));
@@ -239,10 +244,12 @@ static inline char *mfx_index_dump(const dc_merge_table *t)
             dc_mx_key_bytes(x, i, &p, &len);
             for (uint32_t k = 0; k < len; k++) CHECK_OK(dc_buf_appendf(&b, &err, "%02x", p[k]), &err);
         }
-        CHECK(sl->file - 1 < x->n_files);
-        CHECK(x->files[sl->file - 1].snap_i != SIZE_MAX); /* indexed rows are in live files */
-        CHECK_OK(dc_buf_appendf(&b, &err, "|%s|%u|%lld|%lld%c", x->files[sl->file - 1].path,
-                                sl->row, (long long)sl->ts, (long long)sl->off, 0), &err);
+        const bool none = sl->file - 1 == MX_FILE_NONE; /* a typed table's deleted key */
+        CHECK(none || sl->file - 1 < x->n_files);
+        CHECK(none || x->files[sl->file - 1].snap_i != SIZE_MAX); /* rows are in live files */
+        CHECK_OK(dc_buf_appendf(&b, &err, "|%s|%u|%lld|%lld%c",
+                                none ? "(no row)" : x->files[sl->file - 1].path, sl->row,
+                                (long long)sl->ts, (long long)sl->off, 0), &err);
         lines[n++] = (char *)dc_buf_steal(&b, NULL);
     }
     CHECK_EQ_INT(n, x->n);
