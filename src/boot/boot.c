@@ -1,7 +1,7 @@
 /*
  * The bootstrap of one table (boot.h says what it promises and why).
  */
-#include "boot.h"
+#include "boot_int.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -10,8 +10,6 @@
 #include "../delta/delta.h"
 #include "../json/dc_json.h"
 
-#define BOOT_PIPELINE "bootstrap"
-#define BOOT_DEFAULT_CHUNK 250000
 
 static double now_s(void)
 {
@@ -19,22 +17,6 @@ static double now_s(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
-
-/* The run's state. */
-typedef struct boot {
-    const dc_boot_opts *o;
-    dc_mysql *m;                    /* the connection (owned) */
-    dc_mysql_table st;              /* the source table's columns */
-    char db[256], name[256];        /* source database and table */
-    char topic[600];                /* "<db>.<table>": names the txn appId */
-    dc_cdc_keyspec keys;            /* key column names (borrowed from st) */
-    uint32_t key_col[DC_CDC_MAX_KEYS]; /* their columns in st */
-    dc_buf schema;                  /* the Debezium schema block */
-    dc_buf last_key;                /* resume: the last key as a JSON array of SQL literals */
-    int64_t chunk;                  /* last committed chunk (0: none) */
-    uint64_t rows_before;           /* rows committed by earlier runs */
-    dc_merge_table *t;              /* the Delta table (owned) */
-} boot;
 
 static int split_table(boot *b, dc_err *err)
 {
@@ -139,131 +121,6 @@ static int read_progress(boot *b, dc_boot_result *res, dc_err *err)
     return rc;
 }
 
-/* ------------------------------------------------------------- query */
-
-/* WHERE (k1, k2) > (v1, v2) as k1 > v1 OR (k1 = v1 AND k2 > v2), which
- * every server's range optimizer turns into an index range. */
-static int put_after(dc_buf *q, const boot *b, dc_err *err)
-{
-    if (b->last_key.len == 0) return 0;
-    dc_arena a;
-    dc_arena_init(&a, 1 << 26);
-    dc_json *doc = NULL;
-    int rc = dc_json_parse(&doc, &a, (const char *)b->last_key.data, b->last_key.len, err);
-    if (rc == 0 && (doc->type != DC_JSON_ARRAY || doc->len != b->keys.n))
-        rc = dc_err_set(err, DC_ECORRUPT, "bootstrap.lastKey has not %u values", b->keys.n);
-    if (rc == 0) rc = dc_buf_puts(q, " WHERE ", err);
-    for (uint32_t i = 0; rc == 0 && i < b->keys.n; i++) {
-        if (i) rc = dc_buf_puts(q, " OR ", err);
-        if (rc == 0) rc = dc_buf_putc(q, '(', err);
-        for (uint32_t j = 0; rc == 0 && j <= i; j++) {
-            const char *k = b->keys.names[j];
-            const char *lit = dc_json_str(&doc->u.items[j]);
-            if (!lit) rc = dc_err_set(err, DC_ECORRUPT, "bootstrap.lastKey: not strings");
-            if (rc == 0 && j) rc = dc_buf_puts(q, " AND ", err);
-            if (rc == 0) rc = dc_mysql_put_ident(q, k, strlen(k), err);
-            if (rc == 0) rc = dc_buf_appendf(q, err, " %s %s", j == i ? ">" : "=", lit);
-        }
-        if (rc == 0) rc = dc_buf_putc(q, ')', err);
-    }
-    dc_arena_dispose(&a);
-    return rc;
-}
-
-static int chunk_query(dc_buf *q, const boot *b, dc_err *err)
-{
-    dc_buf_reset(q);
-    DC_TRY(dc_buf_puts(q, "SELECT ", err));
-    DC_TRY(dc_mysql_select_list(q, &b->st, err));
-    DC_TRY(dc_buf_puts(q, " FROM ", err));
-    DC_TRY(dc_mysql_put_ident(q, b->db, strlen(b->db), err));
-    DC_TRY(dc_buf_putc(q, '.', err));
-    DC_TRY(dc_mysql_put_ident(q, b->name, strlen(b->name), err));
-    DC_TRY(put_after(q, b, err));
-    DC_TRY(dc_buf_puts(q, " ORDER BY ", err));
-    for (uint32_t i = 0; i < b->keys.n; i++) {
-        if (i) DC_TRY(dc_buf_puts(q, ", ", err));
-        DC_TRY(dc_mysql_put_ident(q, b->keys.names[i], strlen(b->keys.names[i]), err));
-    }
-    const uint64_t n = b->o->chunk_rows ? b->o->chunk_rows : BOOT_DEFAULT_CHUNK;
-    DC_TRY(dc_buf_appendf(q, err, " LIMIT %" PRIu64, n));
-    return dc_buf_putc(q, 0, err);
-}
-
-/* ------------------------------------------------------------ chunks */
-
-/* What one chunk needs besides the boot. */
-typedef struct chunk_ctx {
-    dc_cdc_event ev;                /* the template of every row's event */
-    dc_buf image;                   /* the row's after image */
-    dc_buf key;                     /* the last row's key as SQL literals (JSON array) */
-    dc_buf raw;                     /* the last row's key values, raw */
-    size_t raw_at[DC_CDC_MAX_KEYS]; /* where each starts in raw */
-    unsigned long raw_len[DC_CDC_MAX_KEYS];
-    bool raw_null[DC_CDC_MAX_KEYS];
-} chunk_ctx;
-
-/* The event's key values from the row (parsed integers, borrowed strings). */
-static int row_keys(dc_cdc_event *ev, const boot *b, char **row, const unsigned long *lens,
-                    dc_err *err)
-{
-    ev->n_keys = b->keys.n;
-    for (uint32_t i = 0; i < b->keys.n; i++) {
-        const uint32_t c = b->key_col[i];
-        if (!row[c]) return dc_err_set(err, DC_EINVAL, "key column '%s' is NULL in a row of %s",
-                                       b->keys.names[i], b->topic);
-        if (b->st.cols[c].enc == DC_MYSQL_ENC_INT) {
-            char *e = NULL;
-            ev->keys[i].type = DC_CDC_KEY_LONG;
-            ev->keys[i].i = strtoll(row[c], &e, 10);
-            if (e != row[c] + lens[c])
-                return dc_err_set(err, DC_EINVAL, "key column '%s': '%s' is not an integer",
-                                  b->keys.names[i], row[c]);
-        } else {
-            ev->keys[i] = (dc_cdc_key){DC_CDC_KEY_STRING, 0, row[c], (uint32_t)lens[c]};
-        }
-    }
-    return 0;
-}
-
-/* Keeps the row's key values (the chunk's last row is the resume point). */
-static int keep_key(chunk_ctx *cx, const boot *b, char **row, const unsigned long *lens,
-                    dc_err *err)
-{
-    dc_buf_reset(&cx->raw);
-    for (uint32_t i = 0; i < b->keys.n; i++) {
-        const uint32_t c = b->key_col[i];
-        cx->raw_at[i] = cx->raw.len;
-        cx->raw_len[i] = lens[c];
-        DC_TRY(dc_buf_append(&cx->raw, row[c], lens[c], err));
-    }
-    return 0;
-}
-
-/* The kept key as a JSON array of SQL literals. */
-static int key_literals(chunk_ctx *cx, boot *b, dc_err *err)
-{
-    dc_buf lit;
-    dc_buf_init(&lit, DC_MERGE_MAX_KEY_BYTES * 2 + 16);
-    dc_buf_reset(&cx->key);
-    int rc = dc_buf_putc(&cx->key, '[', err);
-    for (uint32_t i = 0; rc == 0 && i < b->keys.n; i++) {
-        const char *v = (const char *)cx->raw.data + cx->raw_at[i];
-        dc_buf_reset(&lit);
-        if (b->st.cols[b->key_col[i]].enc == DC_MYSQL_ENC_INT)
-            rc = dc_buf_append(&lit, v, cx->raw_len[i], err);
-        else
-            rc = dc_mysql_put_literal(&lit, b->m, v, cx->raw_len[i], err);
-        if (rc == 0 && i) rc = dc_buf_putc(&cx->key, ',', err);
-        if (rc == 0) rc = dc_json_put_str(&cx->key, (const char *)lit.data, lit.len, err);
-    }
-    if (rc == 0) rc = dc_buf_putc(&cx->key, ']', err);
-    if (rc == 0) rc = dc_buf_putc(&cx->key, 0, err); /* a C string for the commit parameter */
-    if (rc == 0) cx->key.len--;
-    dc_buf_dispose(&lit);
-    return rc;
-}
-
 static void progress(const boot *b, FILE *f, uint64_t rows, double t0, bool last)
 {
     if (!f) return;
@@ -281,68 +138,86 @@ static void progress(const boot *b, FILE *f, uint64_t rows, double t0, bool last
 }
 
 /* Commit parameters of a chunk. */
-static int chunk_params(dc_merge_batch *mb, const boot *b, const chunk_ctx *cx,
-                        const dc_boot_result *res, uint64_t total, bool last, dc_err *err)
+static int chunk_params(dc_merge_batch *mb, const boot *b, const rblock *blk,
+                        const dc_boot_result *res, uint64_t total, dc_err *err)
 {
     char v[400];
     snprintf(v, sizeof v, "%" PRId64, b->chunk + 1);
     DC_TRY(dc_merge_batch_param(mb, "bootstrap.chunk", v, err));
     DC_TRY(dc_merge_batch_param(mb, "bootstrap.source", b->topic, err));
-    DC_TRY(dc_merge_batch_param(mb, "bootstrap.lastKey", (const char *)cx->key.data, err));
+    DC_TRY(dc_merge_batch_param(mb, "bootstrap.lastKey", (const char *)blk->last_key.data, err));
     snprintf(v, sizeof v, "%s:%" PRId64, res->pos.file, res->pos.pos);
     DC_TRY(dc_merge_batch_param(mb, "bootstrap.position", v, err));
     DC_TRY(dc_merge_batch_param(mb, "bootstrap.gtid", res->pos.gtid, err));
     DC_TRY(dc_merge_batch_param(mb, "bootstrap.firstPosition", res->first_pos, err));
     snprintf(v, sizeof v, "%" PRIu64, total);
     DC_TRY(dc_merge_batch_param(mb, "bootstrap.rows", v, err));
-    return dc_merge_batch_param(mb, "bootstrap.done", last ? "true" : "false", err);
+    return dc_merge_batch_param(mb, "bootstrap.done", blk->last ? "true" : "false", err);
 }
 
-/* Reads and commits one chunk; *n_out rows (0: the table is done). */
-static int one_chunk(uint64_t *n_out, boot *b, chunk_ctx *cx, dc_boot_result *res, dc_buf *q,
-                     double t0, dc_err *err)
+/* The block's rows as op r events into one batch, committed. */
+static int commit_block(boot *b, const rblock *blk, dc_cdc_event *ev, dc_boot_result *res,
+                        dc_err *err)
 {
-    const uint64_t limit = b->o->chunk_rows ? b->o->chunk_rows : BOOT_DEFAULT_CHUNK;
     dc_merge_batch *mb = NULL;
-    uint64_t n = 0;
-    char **row = NULL;
-    unsigned long *lens = NULL;
-    int rc = chunk_query(q, b, err);
-    if (rc == 0) rc = dc_merge_batch_new(&mb, b->t, err);
-    if (rc == 0) rc = dc_mysql_stream_start(b->m, (const char *)q->data, err);
-    for (bool done = false; rc == 0;) {
-        if ((rc = dc_mysql_stream_next(&row, &lens, &done, b->m, err)) < 0 || done) break;
-        dc_buf_reset(&cx->image);
-        rc = dc_mysql_image(&cx->image, &b->st, row, lens, err);
-        if (rc == 0) rc = row_keys(&cx->ev, b, row, lens, err);
-        cx->ev.after = (const char *)cx->image.data;
-        cx->ev.after_len = (uint32_t)cx->image.len;
-        if (rc == 0) rc = dc_merge_batch_add(mb, &cx->ev, b->topic, 0, b->chunk + 1, err);
-        if (rc == 0) rc = keep_key(cx, b, row, lens, err);
-        if (rc == 0 && (++n & 0xffff) == 0) progress(b, b->o->progress, res->rows + n, t0, false);
-    }
-    dc_mysql_stream_end(b->m);
-    const bool last = n < limit;
     dc_merge_result mr;
-    if (rc == 0 && n > 0) rc = key_literals(cx, b, err);
-    if (rc == 0 && n > 0) rc = chunk_params(mb, b, cx, res, b->rows_before + res->rows + n, last,
-                                            err);
-    if (rc == 0 && n > 0) rc = dc_merge_batch_commit(&mr, mb, err);
+    int rc = dc_merge_batch_new(&mb, b->t, err);
+    const uint8_t *p = blk->data.data, *end = p + blk->data.len;
+    for (uint64_t i = 0; rc == 0 && i < blk->n; i++) {
+        DC_ASSERT(end - p >= 4);
+        ev->after_len = dc_load_le32(p);
+        ev->after = (const char *)p + 4;
+        p += 4 + ev->after_len;
+        ev->n_keys = b->keys.n;
+        for (uint32_t k = 0; k < b->keys.n; k++) {
+            if (b->st.cols[b->key_col[k]].enc == DC_MYSQL_ENC_INT) {
+                ev->keys[k].type = DC_CDC_KEY_LONG;
+                ev->keys[k].i = (int64_t)dc_load_le64(p);
+                p += 8;
+            } else {
+                const uint32_t n = dc_load_le32(p);
+                ev->keys[k] = (dc_cdc_key){DC_CDC_KEY_STRING, 0, (const char *)p + 4, n};
+                p += 4 + n;
+            }
+        }
+        rc = dc_merge_batch_add(mb, ev, b->topic, 0, b->chunk + 1, err);
+    }
+    DC_ASSERT(rc < 0 || p == end);
+    const uint64_t total = b->rows_before + res->rows + blk->n;
+    if (rc == 0) rc = chunk_params(mb, b, blk, res, total, err);
+    if (rc == 0) rc = dc_merge_batch_commit(&mr, mb, err);
     dc_merge_batch_free(mb);
     if (rc < 0) return rc;
-    if (n > 0) {
-        b->chunk++;
-        dc_buf_reset(&b->last_key);
-        DC_TRY(dc_buf_append(&b->last_key, cx->key.data, cx->key.len, err));
-        res->version = mr.version;
-        res->chunks++;
-        res->rows += n;
-        DC_LOG(DC_LOG_DEBUG, "boot", "%s: chunk %" PRId64 " of %" PRIu64 " rows committed as "
-               "version %" PRId64, b->topic, b->chunk, n, mr.version);
-    }
-    res->done = last;
-    *n_out = n;
+    b->chunk++;
+    res->version = mr.version;
+    res->chunks++;
+    res->rows += blk->n;
+    DC_LOG(DC_LOG_DEBUG, "boot", "%s: chunk %" PRId64 " of %" PRIu64 " rows committed as "
+           "version %" PRId64, b->topic, b->chunk, blk->n, mr.version);
     return 0;
+}
+
+/* Chunks read by the reader thread, merged and committed here. */
+static int copy_rows(boot *b, dc_boot_result *res, dc_cdc_event *ev, dc_err *err)
+{
+    boot_reader r;
+    const double t0 = now_s();
+    int rc = dc_boot_reader_start(&r, b, err);
+    for (uint32_t i = 0; rc == 0; i++) {
+        rblock *blk = dc_boot_reader_next(&r, i);
+        if (blk->rc < 0) {
+            *err = blk->err;
+            rc = blk->rc;
+            break;
+        }
+        if (blk->n > 0) rc = commit_block(b, blk, ev, res, err);
+        res->done = blk->last;
+        dc_boot_reader_release(&r, blk);
+        if (rc == 0) progress(b, b->o->progress, res->rows, t0, res->done);
+        if (res->done || (b->o->stop && *b->o->stop)) break;
+    }
+    dc_boot_reader_stop(&r);
+    return rc;
 }
 
 /* ------------------------------------------------------------- run */
@@ -451,25 +326,10 @@ static int run(boot *b, dc_boot_result *res, dc_err *err)
         snprintf(res->first_pos, sizeof res->first_pos, "%s:%" PRId64, res->pos.file,
                  res->pos.pos);
     res->first_chunk = b->chunk + 1;
-    chunk_ctx cx;
-    memset(&cx, 0, sizeof cx);
-    dc_buf_init(&cx.image, DC_JSON_MAX_DOC_BYTES);
-    dc_buf_init(&cx.key, 1 << 20);
-    dc_buf_init(&cx.raw, 1 << 20);
-    dc_buf q;
-    dc_buf_init(&q, 1 << 24);
-    if (rc == 0) rc = event_template(&cx.ev, b, res, err);
-    const double t0 = now_s();
-    for (uint64_t n = 1; rc == 0 && n > 0 && !res->done;) {
-        if (o->stop && *o->stop) break;
-        rc = one_chunk(&n, b, &cx, res, &q, t0, err);
-        if (rc == 0) progress(b, o->progress, res->rows, t0, res->done);
-    }
+    dc_cdc_event ev;
+    if (rc == 0) rc = event_template(&ev, b, res, err);
+    if (rc == 0) rc = copy_rows(b, res, &ev, err);
     if (rc == 0) rc = dc_mysql_exec(b->m, "COMMIT", err);
-    dc_buf_dispose(&cx.image);
-    dc_buf_dispose(&cx.key);
-    dc_buf_dispose(&cx.raw);
-    dc_buf_dispose(&q);
 out:
     dc_arena_dispose(&a);
     return rc;
