@@ -42,9 +42,9 @@ def src(mariadb):  # noqa: F811
     return mariadb
 
 
-def boot(db, table, path, *extra, password=PASSWORD, timeout=300, database=DB):
+def boot(db, table, path, *extra, password=PASSWORD, timeout=300, database=DB, san=False):
     env = dict(os.environ, MYSQL_PWD=password)
-    cmd = [str(_binary(False)), "bootstrap", "--db", db.url(USER, database),
+    cmd = [str(_binary(san)), "bootstrap", "--db", db.url(USER, database),
            "--source-table", table, "--table", str(path), *extra]
     return subprocess.run(cmd, capture_output=True, env=env, timeout=timeout)
 
@@ -115,6 +115,21 @@ def test_alltypes_every_value(src, tmp_path):
     assert d == [], "\n".join(d)
     err = p.stderr.decode()
     assert "6 rows in 1 chunks" in err and "done" in err and PASSWORD not in err
+
+
+def test_under_sanitizers(src, tmp_path):
+    """The ASan+UBSan binary (when built) bootstraps both tables, in chunks
+    of 2 rows (the reader thread and the merge on every path), values equal."""
+    san = REPO / "build-san" / "deltacdc"
+    if not san.exists():
+        pytest.skip("build-san/deltacdc not built (make build-san/deltacdc)")
+    for table, key in (("alltypes", ["id"]), ("orderlines", ["order_id", "line_no"])):
+        path = tmp_path / table
+        p = boot(src, table, path, "--chunk-rows", "2", san=True)
+        assert_ok(p, f"bootstrap {table} under sanitizers")
+        assert b"runtime error" not in p.stderr and b"AddressSanitizer" not in p.stderr
+        d = compare(src, table, key, path)
+        assert d == [], "\n".join(d)
 
 
 def test_orderlines_composite_key_chunks(src, tmp_path):
