@@ -156,7 +156,7 @@ def test_schema_changes(tmp_path, mode):
     s.run(200)
     src = s.write(tmp_path / "s.jsonl")
     t = tmp_path / "items"
-    p = ingest_ok(src, t, "--key", "id", "--mode", mode, "--max-batch", "60")
+    p = ingest_ok(src, t, "--key", "id", "--mode", mode, "--max-batch", "60", san=True)
     assert b"columns added 1" in p.stderr
     got = check(t, s.values)
     cols = typedgen.read_table(t).schema.names
@@ -227,7 +227,7 @@ def test_widened_columns(tmp_path, mode):
     s.live[big] = row
     s.run(40)
     s.write(src)
-    p = ingest_ok(src, t, "--mode", mode, "--max-batch", "40")
+    p = ingest_ok(src, t, "--mode", mode, "--max-batch", "40", san=True)
     assert b"widened 2" in p.stderr, p.stderr.decode()[-1500:]
     got = check(t, s.values)
     schema = {f.name: str(f.type) for f in typedgen.read_table(t).schema}
