@@ -10,13 +10,15 @@ refusal to create a table without a schema block."""
 import json
 import random
 import re
+import subprocess
 import time
 
 import pytest
 from deltalake import DeltaTable
 
 import typedgen
-from conftest import assert_clean_failure, assert_crash_free, assert_ok, run_dc
+from conftest import DC_BIN, assert_clean_failure, assert_crash_free, assert_ok, run_dc
+from daemon_harness import race
 from test_ingest_crash import _run_and_kill
 
 MODES = ["dv", "cow"]
@@ -299,3 +301,33 @@ def test_maintenance(tmp_path, mode):
     p = ingest_ok(src, t, "--mode", mode, "--max-batch", "30")
     check(t, s.values)
     assert repeats_logged(p) == sum(v is not None for v in s.values[n:n + 80])
+
+
+def test_conflicts_with_optimize(tmp_path):
+    """The daemon writing a typed table while another process OPTIMIZEs it
+    back to back: lost commit races are planned again on the new version (the
+    index moved into OPTIMIZE's files, reading __source_pos) and the table
+    ends right."""
+    s = stream(21, n=1500)
+    s.crash_repeat(50)
+    s.run(200)
+    lines = ["null" if v is None else v for v in s.values]
+    t = tmp_path / "items"
+    cfg = tmp_path / "p.yaml"
+    cfg.write_text("maintenance:\n  optimize: off\n")
+    codes = []
+
+    def optimizer(stop):
+        while not stop.is_set():
+            if (t / "_delta_log" / f"{1:020d}.json").exists():
+                p = subprocess.run([str(DC_BIN), "optimize", str(t), "--retries", "1",
+                                    "--min-file-size", "1MiB"], capture_output=True, timeout=120)
+                codes.append(p.returncode)
+            time.sleep(0.01)
+
+    err = race(tmp_path, t, cfg, ["--format", "typed", "--trigger", "100ms", "--max-batch", "50"],
+               lines, 40, 0.03, optimizer)
+    assert codes and all(c in (0, 3) for c in codes), codes
+    check(t, s.values)
+    print(f"optimize runs {len(codes)}, ok {codes.count(0)}; races lost and planned again: "
+          f"{err.count('lost a commit race')}, replays: {err.count('replaying')}")
