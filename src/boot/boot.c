@@ -162,6 +162,7 @@ static int commit_block(boot *b, const rblock *blk, dc_cdc_event *ev, dc_boot_re
     dc_merge_batch *mb = NULL;
     dc_merge_result mr;
     int rc = dc_merge_batch_new(&mb, b->t, err);
+    if (rc == 0) dc_merge_batch_history(mb, &ev->srcpos);
     const uint8_t *p = blk->data.data, *end = p + blk->data.len;
     for (uint64_t i = 0; rc == 0 && i < blk->n; i++) {
         DC_ASSERT(end - p >= 4);

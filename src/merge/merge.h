@@ -101,6 +101,18 @@ int dc_merge_batch_new(dc_merge_batch **out, dc_merge_table *t, dc_err *err);
 int dc_merge_batch_add(dc_merge_batch *b, const dc_cdc_event *ev, const char *topic,
                        int32_t partition, int64_t offset, dc_err *err);
 
+/* Typed tables: the batch writes the table's history as of the source
+ * position `pos` (a bootstrap's consistent snapshot: every source change at
+ * or before it is in the rows). Its commit records `pos` as the table's
+ * history floor (txns DC_MERGE_HISTORY_APP "#pos.hi"/"#pos.lo"; a lower
+ * floor already there stays), and from then on every batch of the table
+ * skips positioned events at or before the floor as repeats — also those of
+ * keys the history does not hold (deleted before the snapshot), which the
+ * per-key ranking alone would let an older event re-create. This batch itself
+ * is not held to the floor. */
+#define DC_MERGE_HISTORY_APP "deltacdc.history"
+void dc_merge_batch_history(dc_merge_batch *b, const dc_cdc_srcpos *pos);
+
 /* Adds a commitInfo operationParameter (string value) to the batch's commit,
  * e.g. a bootstrap's last key, so that it is committed atomically with the
  * rows (read back from the log). Copied. At most 8 per batch. */

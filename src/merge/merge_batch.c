@@ -86,10 +86,27 @@ struct dc_merge_batch {
     mt_added added;             /* columns the batch adds to the table */
     uint64_t repeats;           /* events at or before their partition's watermark */
     dc_buf scratch;             /* __source_pos text, rows */
+    /* the history's position (a bootstrap's snapshot, dc_merge_batch_history): a
+       table-wide floor below which streamed events are already in the table */
+    bool has_floor;             /* the table has one (txns DC_MERGE_HISTORY_APP#pos.*) */
+    mseq floor;                 /* it (refreshed per attempt) */
+    bool history;               /* this batch writes the history itself: no floor check */
+    mseq history_pos;           /* and its position (the floor it sets when lower) */
     /* commitInfo operationParameters the caller adds (bootstrap: its progress) */
     const char *xparam[MB_MAX_XPARAMS][2]; /* key, value (arena copies) */
     uint32_t n_xparams;
 };
+
+/* The table's history floor (DC_MERGE_HISTORY_APP). */
+static void read_floor(dc_merge_batch *b)
+{
+    int64_t hi = 0, lo = 0;
+    b->has_floor = dc_delta_snapshot_txn_version(&hi, b->t->snap,
+                                                 DC_MERGE_HISTORY_APP "#pos.hi") == 0 &&
+                   dc_delta_snapshot_txn_version(&lo, b->t->snap,
+                                                 DC_MERGE_HISTORY_APP "#pos.lo") == 0;
+    b->floor = (mseq){hi, lo};
+}
 
 int dc_merge_batch_new(dc_merge_batch **out, dc_merge_table *t, dc_err *err)
 {
@@ -100,6 +117,7 @@ int dc_merge_batch_new(dc_merge_batch **out, dc_merge_table *t, dc_err *err)
     dc_arena_init(&b->arena, DC_MERGE_MAX_BATCH_BYTES);
     dc_buf_init(&b->kb, DC_MERGE_MAX_KEY_BYTES + 16);
     dc_buf_init(&b->scratch, DC_MERGE_MAX_BATCH_BYTES);
+    read_floor(b);
     *out = b;
     return 0;
 }
@@ -376,7 +394,8 @@ static int event_seq(mb_typed *ty, bool *repeat, dc_merge_batch *b, const dc_cdc
     mb_tp *p = &b->tps[tp];
     ty->seq = dc_mtyped_pos_seq(&ev->srcpos);
     const int64_t tag = key_tag(k, b->t->index.int_keys);
-    if ((p->has_wm && not_above(ty->seq, tag, p->wm, p->wm_key)) ||
+    if ((!b->history && b->has_floor && dc_mseq_cmp(ty->seq, b->floor) <= 0) ||
+        (p->has_wm && not_above(ty->seq, tag, p->wm, p->wm_key)) ||
         (p->has_bpos && not_above(ty->seq, tag, p->bpos, p->bpos_key))) {
         *repeat = true;
         return 0;
@@ -467,6 +486,12 @@ int dc_merge_batch_add(dc_merge_batch *b, const dc_cdc_event *ev, const char *to
     return rc;
 }
 
+void dc_merge_batch_history(dc_merge_batch *b, const dc_cdc_srcpos *pos)
+{
+    b->history = true;
+    b->history_pos = dc_mtyped_pos_seq(pos);
+}
+
 int dc_merge_batch_param(dc_merge_batch *b, const char *key, const char *value, dc_err *err)
 {
     DC_ASSERT(!b->spent);
@@ -536,6 +561,7 @@ static void plan_dispose(mplan *p, dc_storage *discard)
 
 static void refresh_committed(dc_merge_batch *b)
 {
+    read_floor(b);
     for (size_t i = 0; i < b->n_tps; i++) {
         if (dc_delta_snapshot_txn_version(&b->tps[i].committed, b->t->snap, b->tps[i].app_id) < 0)
             b->tps[i].committed = -1;
@@ -778,6 +804,11 @@ static int tx_txns(dc_merge_batch *b, dc_delta_tx *tx, dc_err *err)
             DC_TRY(dc_delta_tx_set_txn(tx, p->wm_ids[1], p->bpos.off, err));
             DC_TRY(dc_delta_tx_set_txn(tx, p->wm_ids[2], p->bpos_key, err));
         }
+    }
+    /* a history writer sets the floor, or lowers it (a resumed bootstrap keeps its first) */
+    if (b->history && (!b->has_floor || dc_mseq_cmp(b->history_pos, b->floor) < 0)) {
+        DC_TRY(dc_delta_tx_set_txn(tx, DC_MERGE_HISTORY_APP "#pos.hi", b->history_pos.ts, err));
+        DC_TRY(dc_delta_tx_set_txn(tx, DC_MERGE_HISTORY_APP "#pos.lo", b->history_pos.off, err));
     }
     return 0;
 }

@@ -350,6 +350,9 @@ def test_history_reconciled_with_cdc(src, tmp_path):
             except RuntimeError:
                 if dbz.proc.poll() is not None:
                     raise
+        # a key created and deleted before the snapshot: absent from the history
+        db.execute("INSERT INTO acct VALUES (90001, 1, 'gone'); DELETE FROM acct WHERE id = 90001;",
+                   database="rshop")
         t = threading.Thread(target=writer)
         t.start()
         try:
@@ -372,6 +375,16 @@ def test_history_reconciled_with_cdc(src, tmp_path):
     before = sum(1 for r in recs if _pos(r) < bpos)
     after = sum(1 for r in recs if _pos(r) >= bpos)
     assert before > 0 and after > 0, (before, after)  # the test means something
+    # events at or before the snapshot's position change nothing: not even the
+    # creates of keys the history does not hold (the table's history floor)
+    hist_rows = sorted(delta_rows(path), key=lambda r: r["id"])
+    pre = [r for r in recs if _pos(r) < bpos and r["payload"]["op"] == "c"]
+    assert any(r["payload"]["after"]["id"] == 90001 for r in pre)
+    pre_file = tmp_path / "pre.jsonl"
+    pre_file.write_text("".join(json.dumps(r) + "\n" for r in pre))
+    assert_ok(run_dc(["ingest", "--source", f"file:{pre_file}", "--table", str(path),
+                      "--format", "typed", "--once"]), "events before the snapshot")
+    assert sorted(delta_rows(path), key=lambda r: r["id"]) == hist_rows
     stream = tmp_path / "acct.jsonl"
     stream.write_text("".join(json.dumps(r) + "\n" for r in recs))
     assert_ok(run_dc(["ingest", "--source", f"file:{stream}", "--table", str(path),
