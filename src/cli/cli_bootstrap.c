@@ -14,7 +14,9 @@ static const char usage[] =
     "usage: deltacdc bootstrap --db mysql://USER@HOST:PORT/DB --source-table T --table PATH\n"
     "                          [--key COL[,COL]] [--chunk-rows N] [--mode dv|cow] [--dry-run]\n"
     "                          [--ssl-mode M] [--ssl-ca FILE] [--ssl-cert FILE] [--ssl-key FILE]\n"
-    "                          [--soft-deletes true|false] [--meta-prefix P] [--progress]\n"
+    "                          [--soft-deletes true|false] [--meta-prefix P]\n"
+    "                          [--datetime timestamp_ntz|timestamp] [--time long|string]\n"
+    "                          [--progress]\n"
     "                          [--log-level L]\n"
     "\n"
     "Copies one MySQL/MariaDB table into a typed Delta table (the history the CDC stream\n"
@@ -39,6 +41,8 @@ static const char usage[] =
     "  --ssl-ca FILE, --ssl-cert FILE, --ssl-key FILE   TLS files\n"
     "  --soft-deletes B     typed layout: with a __deleted column (as ingest's option)\n"
     "  --meta-prefix P      typed layout: prefix of the metadata columns (default __)\n"
+    "  --datetime T, --time T   DATETIME and TIME column types, as the pipeline keys\n"
+    "                       tables[].datetime and tables[].time (give the ingest's values)\n"
     "  --progress           progress on stderr even when it is not a terminal\n"
     "  --log-level L        error, warn (default), info, debug, trace\n"
     "\n"
@@ -85,6 +89,15 @@ static int parse(dc_boot_opts *o, bool *progress, int argc, char **argv)
             if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0)
                 o->typed.soft_deletes = strcmp(v, "true") == 0;
             else rc = dc_err_set(&err, DC_EINVAL, "--soft-deletes: expected true or false");
+        } else if (strcmp(a, "--datetime") == 0) {
+            if (strcmp(v, "timestamp_ntz") == 0 || strcmp(v, "timestamp") == 0)
+                o->typed.types.datetime_as_timestamp = strcmp(v, "timestamp") == 0;
+            else rc = dc_err_set(&err, DC_EINVAL, "--datetime: expected timestamp_ntz or "
+                                 "timestamp, not '%s'", v);
+        } else if (strcmp(a, "--time") == 0) {
+            if (strcmp(v, "long") == 0 || strcmp(v, "string") == 0)
+                o->typed.types.time_as_string = strcmp(v, "string") == 0;
+            else rc = dc_err_set(&err, DC_EINVAL, "--time: expected long or string, not '%s'", v);
         } else if (strcmp(a, "--mode") == 0) {
             if (strcmp(v, "dv") == 0) o->mode = DC_MERGE_DV;
             else if (strcmp(v, "cow") == 0) o->mode = DC_MERGE_COW;

@@ -172,6 +172,17 @@ def test_types_agree_with_debezium(src, tmp_path):
     assert a == b
 
 
+def test_datetime_and_time_options(src, tmp_path):
+    """--datetime timestamp / --time string give the ingest options' types."""
+    path = tmp_path / "opts"
+    assert_ok(boot(src, "alltypes", path, "--datetime", "timestamp", "--time", "string"),
+              "bootstrap with options")
+    f = {f.name: f.type.type for f in DeltaTable(str(path)).schema().fields}
+    assert f["c_dt6"] == "timestamp" and f["c_time6"] == "string" and f["c_ts6"] == "timestamp"
+    r = [x for x in delta_rows(path) if x["id"] == 1][0]
+    assert r["c_time6"] == "-01:02:03.456789"
+
+
 def test_dry_run_writes_nothing(src, tmp_path):
     path = tmp_path / "dry"
     p = boot(src, "alltypes", path, "--dry-run", "--chunk-rows", "4")
