@@ -149,6 +149,22 @@ def test_orderlines_composite_key_chunks(src, tmp_path):
     v = dt.version()
     assert_ok(boot(src, "orderlines", path), "second bootstrap")
     assert DeltaTable(str(path)).version() == v
+    # the plan of an existing table names its resume point
+    out = boot(src, "orderlines", path, "--dry-run").stdout.decode()
+    assert "exists" in out and "after chunk 3 (5 rows)" in out and "(done)" in out
+
+
+def test_progress_only_when_asked(src, tmp_path):
+    """Progress (rows, rows/s, ETA) goes to stderr with --progress; without
+    it and without a terminal only the summary line is printed."""
+    p = boot(src, "orderlines", tmp_path / "a", "--chunk-rows", "2", "--progress")
+    assert_ok(p, "with --progress")
+    err = p.stderr.decode()
+    assert "bshop.orderlines: 5 rows," in err and "rows/s, ETA" in err
+    p = boot(src, "orderlines", tmp_path / "b", "--chunk-rows", "2")
+    err = p.stderr.decode()
+    assert "ETA" not in err and len(err.strip().splitlines()) == 1
+    assert err.startswith("bootstrap orderlines: 5 rows in 3 chunks")
 
 
 def test_types_agree_with_debezium(src, tmp_path):
