@@ -146,20 +146,20 @@ static int put_value(dc_buf *o, const dc_mysql_column *c, const char *v, size_t 
     case DC_MYSQL_ENC_DATE:
         if (!parse_date(v, n, &x, &zero) || n != 10) return bad(c, v, n, err);
         if (zero) return dc_buf_puts(o, "null", err);
-        return dc_buf_appendf(o, err, "%" PRId64, x);
+        return dc_json_put_i64(o, x, err);
     case DC_MYSQL_ENC_DATETIME_MS: case DC_MYSQL_ENC_DATETIME_US:
         if (!parse_datetime(v, n, &x, &zero)) return bad(c, v, n, err);
         if (zero) return dc_buf_puts(o, "null", err);
         if (c->enc == DC_MYSQL_ENC_DATETIME_MS) /* at most 3 fraction digits: exact */
             x = x >= 0 ? x / 1000 : -((-x + 999) / 1000);
-        return dc_buf_appendf(o, err, "%" PRId64, x);
+        return dc_json_put_i64(o, x, err);
     case DC_MYSQL_ENC_TIMESTAMP:
         if (!parse_datetime(v, n, &x, &zero)) return bad(c, v, n, err);
         if (zero) return dc_buf_puts(o, "null", err);
         return dc_buf_appendf(o, err, "\"%.10sT%.*sZ\"", v, (int)(n - 11), v + 11);
     case DC_MYSQL_ENC_TIME:
         if (!parse_time(v, n, &x)) return bad(c, v, n, err);
-        return dc_buf_appendf(o, err, "%" PRId64, x);
+        return dc_json_put_i64(o, x, err);
     case DC_MYSQL_ENC_GEOMETRY: case DC_MYSQL_ENC_POINT: return put_geometry(o, c, v, n, err);
     }
     return bad(c, v, n, err);
