@@ -13,17 +13,17 @@ declare -A ALLOWED=(
     [storage]="common"
     [source]="common"
     [config]="common"
-    [metrics]="common"
-    [http]="common json metrics"
+    [mysql]="common json"
     [cdc]="common json parquet"
     [delta]="common json parquet storage"
     [merge]="common json parquet storage delta cdc"
     [maint]="common json parquet storage delta"
     [metrics]="common"
-    [monitor]="common json storage delta source metrics"
     [http]="common json metrics"
+    [monitor]="common json parquet storage delta source metrics"
+    [boot]="common json parquet storage delta cdc merge mysql"
     [daemon]="common json parquet storage delta cdc merge maint source config metrics"
-    [cli]="common json parquet storage delta cdc merge maint source config daemon metrics http monitor"
+    [cli]="common json parquet storage delta cdc merge maint source config metrics http monitor daemon mysql boot"
 )
 
 status=0

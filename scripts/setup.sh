@@ -10,8 +10,8 @@ cd "$ROOT"
 
 DEB_PKGS=(build-essential pkg-config libzstd-dev libsnappy-dev zlib1g-dev liblz4-dev
           libbrotli-dev libroaring-dev librdkafka-dev clang libclang-rt-14-dev llvm python3 python3-venv
-          libyaml-dev mariadb-server mariadb-client libcurl4-openssl-dev libssl-dev
-          libmicrohttpd-dev prometheus chromium)
+          libyaml-dev mariadb-server mariadb-client libmariadb-dev libcurl4-openssl-dev
+          libssl-dev libmicrohttpd-dev prometheus chromium)
 
 log() { echo "setup: $*"; }
 

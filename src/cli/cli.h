@@ -33,6 +33,8 @@ int dc_cli_optimize(int argc, char **argv);
 
 /* `deltacdc config show|check|reference|example` (cli_config.c). */
 int dc_cli_config(int argc, char **argv);
+/* `deltacdc bootstrap ...` (cli_bootstrap.c). */
+int dc_cli_bootstrap(int argc, char **argv);
 /* `deltacdc ingest ...` (cli_ingest.c). */
 int dc_cli_ingest(int argc, char **argv);
 /* deltacdc check: the freshness monitor once (cli_check.c). */

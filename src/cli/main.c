@@ -16,6 +16,10 @@ static const char usage[] =
     "  check --table PATH --kafka HOST:PORT --topic T [--json] | check -c pipeline.yaml\n"
     "                                   freshness: is the topic's latest record in the\n"
     "                                   table? exit 1 when a partition is late\n"
+    "  bootstrap --db mysql://USER@HOST:PORT/DB --source-table T --table PATH [--key COL]\n"
+    "            [--chunk-rows N] [--mode dv|cow] [--dry-run] [--ssl-mode M] [--progress]\n"
+    "                                   copy a MySQL/MariaDB table into a typed Delta table\n"
+    "                                   (one consistent snapshot, resumable chunks)\n"
     "  config show|check -c pipeline.yaml | config reference|example\n"
     "                                   the pipeline file (docs/CONFIGURATION.md)\n"
     "  parquet cat|schema|meta FILE     inspect any Parquet file\n"
@@ -55,6 +59,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "ingest") == 0) return dc_cli_ingest(argc - 1, argv + 1);
     if (strcmp(argv[1], "check") == 0) return dc_cli_check(argc - 1, argv + 1);
+    if (strcmp(argv[1], "bootstrap") == 0) return dc_cli_bootstrap(argc - 1, argv + 1);
     if (strcmp(argv[1], "config") == 0) return dc_cli_config(argc - 1, argv + 1);
     if (strcmp(argv[1], "parquet") == 0) return dc_cli_parquet(argc - 1, argv + 1);
     if (strcmp(argv[1], "checkpoint") == 0) return dc_cli_checkpoint(argc - 1, argv + 1);

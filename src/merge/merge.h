@@ -6,6 +6,15 @@
  * bigint, json_record string (after image, or before image for a delete),
  * operation_type string (c, u, d, r as sent), offset bigint.
  *
+ * Typed format (issue 9, merge_typed.c): one column per source column from
+ * the records' Debezium schema blocks, then __op, __ts_ms, __offset,
+ * __source_pos (and __deleted with soft deletes). The same semantics, with
+ * three differences: events rank by their binlog position when they have
+ * one; a delete removes the row (the index keeps the key and the delete's
+ * sequence without a row) unless soft deletes keep it; repeats at or below
+ * a topic-partition's committed position watermark are no-ops (counted).
+ * New and widened columns are followed in the batch's own commit.
+ *
  * Semantics (issue 4; the seed's SQL in ../shared/seed/ with three fixes):
  *   - within a batch, per key, the event with the greatest (ts_ms, offset) wins;
  *   - it replaces the table's row only if its (ts_ms, offset) is greater
@@ -110,6 +119,23 @@ int dc_merge_input_id(bool *found, uint64_t *bytes, uint64_t *hash, dc_merge_tab
  * winner of the key intact, the position not advanced). */
 int dc_merge_batch_add(dc_merge_batch *b, const dc_cdc_event *ev, const char *topic,
                        int32_t partition, int64_t offset, dc_err *err);
+
+/* Typed tables: the batch writes the table's history as of the source
+ * position `pos` (a bootstrap's consistent snapshot: every source change at
+ * or before it is in the rows). Its commit records `pos` as the table's
+ * history floor (txns DC_MERGE_HISTORY_APP "#pos.hi"/"#pos.lo"; a lower
+ * floor already there stays), and from then on every batch of the table
+ * skips positioned events at or before the floor as repeats — also those of
+ * keys the history does not hold (deleted before the snapshot), which the
+ * per-key ranking alone would let an older event re-create. This batch itself
+ * is not held to the floor. */
+#define DC_MERGE_HISTORY_APP "deltacdc.history"
+void dc_merge_batch_history(dc_merge_batch *b, const dc_cdc_srcpos *pos);
+
+/* Adds a commitInfo operationParameter (string value) to the batch's commit,
+ * e.g. a bootstrap's last key, so that it is committed atomically with the
+ * rows (read back from the log). Copied. At most 8 per batch. */
+int dc_merge_batch_param(dc_merge_batch *b, const char *key, const char *value, dc_err *err);
 
 typedef struct dc_merge_result {
     int64_t version;        /* the Delta version committed, -1 when nothing to commit */

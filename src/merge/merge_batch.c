@@ -26,6 +26,9 @@
 
 int (*dc_merge_test_hook_before_commit)(void) = NULL;
 
+/* Caller-added commitInfo parameters per batch (dc_merge_batch_param). */
+#define MB_MAX_XPARAMS 8
+
 /* A topic-partition seen in the batch. */
 /* Room kept per event for a typed table's __source_pos text (file name,
  * position, row and GTID: well under this). */
@@ -89,7 +92,27 @@ struct dc_merge_batch {
     mt_added added;             /* columns the batch adds to the table */
     uint64_t repeats;           /* events at or before their partition's watermark */
     dc_buf scratch;             /* __source_pos text, rows */
+    /* the history's position (a bootstrap's snapshot, dc_merge_batch_history): a
+       table-wide floor below which streamed events are already in the table */
+    bool has_floor;             /* the table has one (txns DC_MERGE_HISTORY_APP#pos.*) */
+    mseq floor;                 /* it (refreshed per attempt) */
+    bool history;               /* this batch writes the history itself: no floor check */
+    mseq history_pos;           /* and its position (the floor it sets when lower) */
+    /* commitInfo operationParameters the caller adds (bootstrap: its progress) */
+    const char *xparam[MB_MAX_XPARAMS][2]; /* key, value (arena copies) */
+    uint32_t n_xparams;
 };
+
+/* The table's history floor (DC_MERGE_HISTORY_APP). */
+static void read_floor(dc_merge_batch *b)
+{
+    int64_t hi = 0, lo = 0;
+    b->has_floor = dc_delta_snapshot_txn_version(&hi, b->t->snap,
+                                                 DC_MERGE_HISTORY_APP "#pos.hi") == 0 &&
+                   dc_delta_snapshot_txn_version(&lo, b->t->snap,
+                                                 DC_MERGE_HISTORY_APP "#pos.lo") == 0;
+    b->floor = (mseq){hi, lo};
+}
 
 int dc_merge_batch_new(dc_merge_batch **out, dc_merge_table *t, dc_err *err)
 {
@@ -100,6 +123,7 @@ int dc_merge_batch_new(dc_merge_batch **out, dc_merge_table *t, dc_err *err)
     dc_arena_init(&b->arena, DC_MERGE_MAX_BATCH_BYTES);
     dc_buf_init(&b->kb, DC_MERGE_MAX_KEY_BYTES + 16);
     dc_buf_init(&b->scratch, DC_MERGE_MAX_BATCH_BYTES);
+    read_floor(b);
     *out = b;
     return 0;
 }
@@ -394,7 +418,8 @@ static int event_seq(mb_typed *ty, bool *repeat, dc_merge_batch *b, const dc_cdc
     mb_tp *p = &b->tps[tp];
     ty->seq = dc_mtyped_pos_seq(&ev->srcpos);
     const int64_t tag = key_tag(k, b->t->index.int_keys);
-    if ((p->has_wm && not_above(ty->seq, tag, p->wm, p->wm_key)) ||
+    if ((!b->history && b->has_floor && dc_mseq_cmp(ty->seq, b->floor) <= 0) ||
+        (p->has_wm && not_above(ty->seq, tag, p->wm, p->wm_key)) ||
         (p->has_bpos && not_above(ty->seq, tag, p->bpos, p->bpos_key))) {
         *repeat = true;
         return 0;
@@ -470,7 +495,18 @@ int dc_merge_batch_add(dc_merge_batch *b, const dc_cdc_event *ev, const char *to
         return 0;
     }
     int rc = 0;
-    if (ev->kind == DC_CDC_TRUNCATE) add_truncate(b, tp, offset);
+    if (ev->kind == DC_CDC_TRUNCATE) {
+        add_truncate(b, tp, offset);
+        /* typed: what came before the truncate's position is gone with it */
+        if (b->t->format == DC_FORMAT_TYPED && ev->has_srcpos) {
+            const mseq s = dc_mtyped_pos_seq(&ev->srcpos);
+            if (!p->has_bpos || dc_mseq_cmp(s, p->bpos) > 0) {
+                p->has_bpos = true;
+                p->bpos = s;
+                p->bpos_key = -1; /* no key: key_tag is never negative */
+            }
+        }
+    }
     else if (ev->kind == DC_CDC_CHANGE) rc = add_change(b, ev, tp, offset, err);
     if (rc < 0) {
         /* Nothing of a failed event stays, its position least of all: a
@@ -480,6 +516,26 @@ int dc_merge_batch_add(dc_merge_batch *b, const dc_cdc_event *ev, const char *to
     }
     b->source_rows++;
     if (offset > p->max_off) p->max_off = offset;
+    return 0;
+}
+
+void dc_merge_batch_history(dc_merge_batch *b, const dc_cdc_srcpos *pos)
+{
+    b->history = true;
+    b->history_pos = dc_mtyped_pos_seq(pos);
+}
+
+int dc_merge_batch_param(dc_merge_batch *b, const char *key, const char *value, dc_err *err)
+{
+    DC_ASSERT(!b->spent);
+    if (b->n_xparams == MB_MAX_XPARAMS)
+        return dc_err_set(err, DC_ELIMIT, "merge batch: more than %d extra commit parameters",
+                          MB_MAX_XPARAMS);
+    const char *k = dc_arena_strndup(&b->arena, key, strlen(key), err);
+    const char *v = k ? dc_arena_strndup(&b->arena, value, strlen(value), err) : NULL;
+    if (!v) return DC_ENOMEM;
+    b->xparam[b->n_xparams][0] = k;
+    b->xparam[b->n_xparams++][1] = v;
     return 0;
 }
 
@@ -539,6 +595,7 @@ static void plan_dispose(mplan *p, dc_storage *discard)
 
 static void refresh_committed(dc_merge_batch *b)
 {
+    read_floor(b);
     for (size_t i = 0; i < b->n_tps; i++) {
         if (dc_delta_snapshot_txn_version(&b->tps[i].committed, b->t->snap, b->tps[i].app_id) < 0)
             b->tps[i].committed = -1;
@@ -841,6 +898,11 @@ static int tx_txns(dc_merge_batch *b, dc_delta_tx *tx, dc_err *err)
             DC_TRY(dc_delta_tx_set_txn(tx, p->wm_ids[2], p->bpos_key, err));
         }
     }
+    /* a history writer sets the floor, or lowers it (a resumed bootstrap keeps its first) */
+    if (b->history && (!b->has_floor || dc_mseq_cmp(b->history_pos, b->floor) < 0)) {
+        DC_TRY(dc_delta_tx_set_txn(tx, DC_MERGE_HISTORY_APP "#pos.hi", b->history_pos.ts, err));
+        DC_TRY(dc_delta_tx_set_txn(tx, DC_MERGE_HISTORY_APP "#pos.lo", b->history_pos.off, err));
+    }
     return 0;
 }
 
@@ -864,6 +926,8 @@ static int tx_params(dc_merge_batch *b, const mplan *p, dc_delta_tx *tx, dc_err 
     if (rc == 0) rc = dc_delta_tx_param(tx, "mode", b->t->mode == DC_MERGE_DV ? "dv" : "cow",
                                         err);
     if (rc == 0 && p->trunc) rc = dc_delta_tx_param(tx, "truncate", "true", err);
+    for (uint32_t i = 0; rc == 0 && i < b->n_xparams; i++)
+        rc = dc_delta_tx_param(tx, b->xparam[i][0], b->xparam[i][1], err);
     dc_buf_dispose(&pred);
     return rc;
 }

@@ -2,7 +2,9 @@
  * Raw-format rows in columns (one dc_pq_column per column of the table,
  * the raw format being flat) and the data files they become: written
  * through storage with put-if-absent, durable before any commit names them,
- * with stats from the footer.
+ * with stats from the footer. dc_merge_write_file is the one data-file
+ * writer of src/merge: raw rows come as columns, typed rows (merge_batch.c,
+ * merge_typed_cow.c) as JSON rows through a feed function.
  */
 #include "merge_int.h"
 

@@ -2,7 +2,9 @@
  * The merge table: opening (or creating) a raw-format Delta table, checking
  * that its layout is the raw one for the configured keys, and building its
  * key index. Creation: partition-free, protocol (3,7) with deletionVectors
- * and delta.enableDeletionVectors=true for mode dv, (1,2) for cow.
+ * and delta.enableDeletionVectors=true for mode dv, (1,2) for cow. Typed
+ * tables (format TYPED) are created and checked by merge_typed.c; the rest
+ * (snapshot, index, refresh) is shared.
  */
 #include "merge_int.h"
 

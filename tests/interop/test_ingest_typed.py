@@ -10,13 +10,15 @@ refusal to create a table without a schema block."""
 import json
 import random
 import re
+import subprocess
 import time
 
 import pytest
 from deltalake import DeltaTable
 
 import typedgen
-from conftest import assert_clean_failure, assert_crash_free, assert_ok, run_dc
+from conftest import DC_BIN, assert_clean_failure, assert_crash_free, assert_ok, run_dc
+from daemon_harness import race
 from test_ingest_crash import _run_and_kill
 
 MODES = ["dv", "cow"]
@@ -156,7 +158,7 @@ def test_schema_changes(tmp_path, mode):
     s.run(200)
     src = s.write(tmp_path / "s.jsonl")
     t = tmp_path / "items"
-    p = ingest_ok(src, t, "--key", "id", "--mode", mode, "--max-batch", "60")
+    p = ingest_ok(src, t, "--key", "id", "--mode", mode, "--max-batch", "60", san=True)
     assert b"columns added 1" in p.stderr
     got = check(t, s.values)
     cols = typedgen.read_table(t).schema.names
@@ -227,7 +229,7 @@ def test_widened_columns(tmp_path, mode):
     s.live[big] = row
     s.run(40)
     s.write(src)
-    p = ingest_ok(src, t, "--mode", mode, "--max-batch", "40")
+    p = ingest_ok(src, t, "--mode", mode, "--max-batch", "40", san=True)
     assert b"widened 2" in p.stderr, p.stderr.decode()[-1500:]
     got = check(t, s.values)
     schema = {f.name: str(f.type) for f in typedgen.read_table(t).schema}
@@ -299,3 +301,33 @@ def test_maintenance(tmp_path, mode):
     p = ingest_ok(src, t, "--mode", mode, "--max-batch", "30")
     check(t, s.values)
     assert repeats_logged(p) == sum(v is not None for v in s.values[n:n + 80])
+
+
+def test_conflicts_with_optimize(tmp_path):
+    """The daemon writing a typed table while another process OPTIMIZEs it
+    back to back: lost commit races are planned again on the new version (the
+    index moved into OPTIMIZE's files, reading __source_pos) and the table
+    ends right."""
+    s = stream(21, n=1500)
+    s.crash_repeat(50)
+    s.run(200)
+    lines = ["null" if v is None else v for v in s.values]
+    t = tmp_path / "items"
+    cfg = tmp_path / "p.yaml"
+    cfg.write_text("maintenance:\n  optimize: off\n")
+    codes = []
+
+    def optimizer(stop):
+        while not stop.is_set():
+            if (t / "_delta_log" / f"{1:020d}.json").exists():
+                p = subprocess.run([str(DC_BIN), "optimize", str(t), "--retries", "1",
+                                    "--min-file-size", "1MiB"], capture_output=True, timeout=120)
+                codes.append(p.returncode)
+            time.sleep(0.01)
+
+    err = race(tmp_path, t, cfg, ["--format", "typed", "--trigger", "100ms", "--max-batch", "50"],
+               lines, 40, 0.03, optimizer)
+    assert codes and all(c in (0, 3) for c in codes), codes
+    check(t, s.values)
+    print(f"optimize runs {len(codes)}, ok {codes.count(0)}; races lost and planned again: "
+          f"{err.count('lost a commit race')}, replays: {err.count('replaying')}")

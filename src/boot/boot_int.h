@@ -1,0 +1,63 @@
+/* Internal to src/boot/: the run's state, and the reader thread that reads
+ * chunks from the source (boot_read.c) while the main thread merges and
+ * commits the previous one (boot.c), so the server streams during commits. */
+#ifndef DC_BOOT_INT_H
+#define DC_BOOT_INT_H
+
+#include "boot.h"
+
+#include <pthread.h>
+
+#define BOOT_PIPELINE "bootstrap"
+#define BOOT_DEFAULT_CHUNK 250000
+
+/* The run's state. */
+typedef struct boot {
+    const dc_boot_opts *o;
+    dc_mysql *m;                    /* the connection (owned; the reader's while it runs) */
+    dc_mysql_table st;              /* the source table's columns */
+    char db[256], name[256];        /* source database and table */
+    char topic[600];                /* "<db>.<table>": names the txn appId */
+    dc_cdc_keyspec keys;            /* key column names (borrowed from st) */
+    uint32_t key_col[DC_CDC_MAX_KEYS]; /* their columns in st */
+    dc_buf schema;                  /* the Debezium schema block */
+    dc_buf last_key;                /* where the next chunk starts: the last key read, a JSON
+                                       array of SQL literals (the reader's while it runs) */
+    int64_t chunk;                  /* last committed chunk (0: none) */
+    uint64_t rows_before;           /* rows committed by earlier runs */
+    dc_merge_table *t;              /* the Delta table (owned; the main thread's) */
+} boot;
+
+/* A chunk read: its rows as [u32 image length][image][keys], each key a
+ * LONG as 8 bytes or a STRING as [u32 length][bytes]. */
+typedef enum rblock_state { RB_FREE = 0, RB_FILLING, RB_READY } rblock_state;
+typedef struct rblock {
+    rblock_state state;             /* guarded by the reader's mutex */
+    dc_buf data;                    /* the rows */
+    uint64_t n;                     /* rows */
+    bool last;                      /* fewer rows than a chunk: the table's end */
+    dc_buf last_key;                /* its last key (JSON array of SQL literals, NUL-ended) */
+    int rc;                         /* the read's outcome */
+    dc_err err;                     /* its error */
+} rblock;
+
+typedef struct boot_reader {
+    boot *b;
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool quit;                      /* the main thread stops: read no more */
+    rblock blk[2];                  /* filled alternately */
+} boot_reader;
+
+/* Starts reading chunks after b->last_key into the two blocks in turn. */
+int dc_boot_reader_start(boot_reader *r, boot *b, dc_err *err);
+/* The next block in order (waits until READY); NULL never. */
+rblock *dc_boot_reader_next(boot_reader *r, uint32_t i);
+/* Hands block back for reuse. */
+void dc_boot_reader_release(boot_reader *r, rblock *blk);
+/* Stops the thread (after the block it is reading) and frees the blocks. */
+void dc_boot_reader_stop(boot_reader *r);
+
+#endif /* DC_BOOT_INT_H */

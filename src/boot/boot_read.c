@@ -1,0 +1,249 @@
+/*
+ * The reader thread: chunks of the source table, in key order, each query
+ * after the previous chunk's last key, all in the connection's consistent
+ * snapshot; rows kept as their Debezium after images and keys.
+ */
+#include "boot_int.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include "../json/dc_json.h"
+
+/* WHERE (k1, k2) > (v1, v2) as k1 > v1 OR (k1 = v1 AND k2 > v2), which
+ * every server's range optimizer turns into an index range. */
+static int put_after(dc_buf *q, const boot *b, dc_err *err)
+{
+    if (b->last_key.len == 0) return 0;
+    dc_arena a;
+    dc_arena_init(&a, 1 << 26);
+    dc_json *doc = NULL;
+    int rc = dc_json_parse(&doc, &a, (const char *)b->last_key.data, b->last_key.len, err);
+    if (rc == 0 && (doc->type != DC_JSON_ARRAY || doc->len != b->keys.n))
+        rc = dc_err_set(err, DC_ECORRUPT, "bootstrap.lastKey has not %u values", b->keys.n);
+    if (rc == 0) rc = dc_buf_puts(q, " WHERE ", err);
+    for (uint32_t i = 0; rc == 0 && i < b->keys.n; i++) {
+        if (i) rc = dc_buf_puts(q, " OR ", err);
+        if (rc == 0) rc = dc_buf_putc(q, '(', err);
+        for (uint32_t j = 0; rc == 0 && j <= i; j++) {
+            const char *k = b->keys.names[j];
+            const char *lit = dc_json_str(&doc->u.items[j]);
+            if (!lit) rc = dc_err_set(err, DC_ECORRUPT, "bootstrap.lastKey: not strings");
+            if (rc == 0 && j) rc = dc_buf_puts(q, " AND ", err);
+            if (rc == 0) rc = dc_mysql_put_ident(q, k, strlen(k), err);
+            if (rc == 0) rc = dc_buf_appendf(q, err, " %s %s", j == i ? ">" : "=", lit);
+        }
+        if (rc == 0) rc = dc_buf_putc(q, ')', err);
+    }
+    dc_arena_dispose(&a);
+    return rc;
+}
+
+static int chunk_query(dc_buf *q, const boot *b, dc_err *err)
+{
+    dc_buf_reset(q);
+    DC_TRY(dc_buf_puts(q, "SELECT ", err));
+    DC_TRY(dc_mysql_select_list(q, &b->st, err));
+    DC_TRY(dc_buf_puts(q, " FROM ", err));
+    DC_TRY(dc_mysql_put_ident(q, b->db, strlen(b->db), err));
+    DC_TRY(dc_buf_putc(q, '.', err));
+    DC_TRY(dc_mysql_put_ident(q, b->name, strlen(b->name), err));
+    DC_TRY(put_after(q, b, err));
+    DC_TRY(dc_buf_puts(q, " ORDER BY ", err));
+    for (uint32_t i = 0; i < b->keys.n; i++) {
+        if (i) DC_TRY(dc_buf_puts(q, ", ", err));
+        DC_TRY(dc_mysql_put_ident(q, b->keys.names[i], strlen(b->keys.names[i]), err));
+    }
+    const uint64_t n = b->o->chunk_rows ? b->o->chunk_rows : BOOT_DEFAULT_CHUNK;
+    DC_TRY(dc_buf_appendf(q, err, " LIMIT %" PRIu64, n));
+    return dc_buf_putc(q, 0, err);
+}
+
+/* ------------------------------------------------------------- rows */
+
+/* The row's after image and key values appended to the block. */
+static int put_row(rblock *blk, const boot *b, char **row, const unsigned long *lens,
+                   dc_err *err)
+{
+    dc_buf *d = &blk->data;
+    const size_t at = d->len;
+    DC_TRY(dc_buf_append(d, "\0\0\0\0", 4, err));
+    DC_TRY(dc_mysql_image(d, &b->st, row, lens, err));
+    const size_t n = d->len - at - 4;
+    if (n > UINT32_MAX) return dc_err_set(err, DC_ELIMIT, "a row image of %zu bytes", n);
+    dc_store_le32(d->data + at, (uint32_t)n);
+    for (uint32_t i = 0; i < b->keys.n; i++) {
+        const uint32_t c = b->key_col[i];
+        if (!row[c]) return dc_err_set(err, DC_EINVAL, "key column '%s' is NULL in a row of %s",
+                                       b->keys.names[i], b->topic);
+        if (b->st.cols[c].enc == DC_MYSQL_ENC_INT) {
+            char *e = NULL;
+            const int64_t v = strtoll(row[c], &e, 10);
+            if (e != row[c] + lens[c])
+                return dc_err_set(err, DC_EINVAL, "key column '%s': '%s' is not a 64-bit "
+                                  "integer", b->keys.names[i], row[c]);
+            uint8_t le[8];
+            dc_store_le64(le, (uint64_t)v);
+            DC_TRY(dc_buf_append(d, le, 8, err));
+        } else {
+            uint8_t l[4];
+            dc_store_le32(l, (uint32_t)lens[c]);
+            DC_TRY(dc_buf_append(d, l, 4, err));
+            DC_TRY(dc_buf_append(d, row[c], lens[c], err));
+        }
+    }
+    return 0;
+}
+
+/* The last row's key values, raw (the row is gone once the result ends). */
+typedef struct rawkey {
+    dc_buf raw;                     /* the values one after the other */
+    size_t at[DC_CDC_MAX_KEYS];     /* where each starts */
+    unsigned long len[DC_CDC_MAX_KEYS];
+} rawkey;
+
+static int keep_key(rawkey *k, const boot *b, char **row, const unsigned long *lens, dc_err *err)
+{
+    dc_buf_reset(&k->raw);
+    for (uint32_t i = 0; i < b->keys.n; i++) {
+        const uint32_t c = b->key_col[i];
+        k->at[i] = k->raw.len;
+        k->len[i] = lens[c];
+        DC_TRY(dc_buf_append(&k->raw, row[c], lens[c], err));
+    }
+    return 0;
+}
+
+/* The kept key as a JSON array of SQL literals (NUL-terminated; len
+ * without the NUL). */
+static int key_literals(dc_buf *out, dc_mysql *m, const boot *b, const rawkey *k, dc_err *err)
+{
+    dc_buf lit;
+    dc_buf_init(&lit, DC_MERGE_MAX_KEY_BYTES * 2 + 16);
+    dc_buf_reset(out);
+    int rc = dc_buf_putc(out, '[', err);
+    for (uint32_t i = 0; rc == 0 && i < b->keys.n; i++) {
+        const char *v = (const char *)k->raw.data + k->at[i];
+        dc_buf_reset(&lit);
+        if (b->st.cols[b->key_col[i]].enc == DC_MYSQL_ENC_INT)
+            rc = dc_buf_append(&lit, v, k->len[i], err);
+        else
+            rc = dc_mysql_put_literal(&lit, m, v, k->len[i], err);
+        if (rc == 0 && i) rc = dc_buf_putc(out, ',', err);
+        if (rc == 0) rc = dc_json_put_str(out, (const char *)lit.data, lit.len, err);
+    }
+    if (rc == 0) rc = dc_buf_putc(out, ']', err);
+    if (rc == 0) rc = dc_buf_putc(out, 0, err);
+    if (rc == 0) out->len--;
+    dc_buf_dispose(&lit);
+    return rc;
+}
+
+/* Reads one chunk into blk, after b->last_key (which then moves on). */
+static int fill(rblock *blk, boot *b, dc_buf *q, rawkey *k, dc_err *err)
+{
+    const uint64_t limit = b->o->chunk_rows ? b->o->chunk_rows : BOOT_DEFAULT_CHUNK;
+    dc_buf_reset(&blk->data);
+    dc_buf_reset(&blk->last_key);
+    blk->n = 0;
+    char **row = NULL;
+    unsigned long *lens = NULL;
+    int rc = chunk_query(q, b, err);
+    if (rc == 0) rc = dc_mysql_stream_start(b->m, (const char *)q->data, err);
+    for (bool done = false; rc == 0;) {
+        if ((rc = dc_mysql_stream_next(&row, &lens, &done, b->m, err)) < 0 || done) break;
+        rc = put_row(blk, b, row, lens, err);
+        if (rc == 0) rc = keep_key(k, b, row, lens, err);
+        blk->n++;
+    }
+    dc_mysql_stream_end(b->m);
+    blk->last = blk->n < limit;
+    if (rc == 0 && blk->n > 0) rc = key_literals(&blk->last_key, b->m, b, k, err);
+    if (rc == 0 && blk->n > 0) {
+        dc_buf_reset(&b->last_key);
+        rc = dc_buf_append(&b->last_key, blk->last_key.data, blk->last_key.len, err);
+    }
+    return rc;
+}
+
+/* ----------------------------------------------------------- thread */
+
+static void *reader_main(void *arg)
+{
+    boot_reader *r = arg;
+    dc_buf q;
+    dc_buf_init(&q, 1 << 24);
+    rawkey k;
+    dc_buf_init(&k.raw, 1 << 20);
+    for (uint32_t i = 0;; i ^= 1) {
+        rblock *blk = &r->blk[i];
+        pthread_mutex_lock(&r->mu);
+        while (blk->state != RB_FREE && !r->quit) pthread_cond_wait(&r->cv, &r->mu);
+        const bool quit = r->quit;
+        if (!quit) blk->state = RB_FILLING;
+        pthread_mutex_unlock(&r->mu);
+        if (quit) break;
+        dc_err_clear(&blk->err);
+        blk->rc = fill(blk, r->b, &q, &k, &blk->err);
+        const bool end = blk->rc < 0 || blk->last;
+        pthread_mutex_lock(&r->mu);
+        blk->state = RB_READY;
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        if (end) break;
+    }
+    dc_buf_dispose(&q);
+    dc_buf_dispose(&k.raw);
+    return NULL;
+}
+
+int dc_boot_reader_start(boot_reader *r, boot *b, dc_err *err)
+{
+    memset(r, 0, sizeof *r);
+    r->b = b;
+    for (int i = 0; i < 2; i++) {
+        dc_buf_init(&r->blk[i].data, DC_MERGE_MAX_BATCH_BYTES);
+        dc_buf_init(&r->blk[i].last_key, 1 << 20);
+    }
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    if (pthread_create(&r->thread, NULL, reader_main, r) != 0)
+        return dc_err_set(err, DC_EIO, "bootstrap: cannot start the reader thread");
+    r->started = true;
+    return 0;
+}
+
+rblock *dc_boot_reader_next(boot_reader *r, uint32_t i)
+{
+    rblock *blk = &r->blk[i & 1];
+    pthread_mutex_lock(&r->mu);
+    while (blk->state != RB_READY) pthread_cond_wait(&r->cv, &r->mu);
+    pthread_mutex_unlock(&r->mu);
+    return blk;
+}
+
+void dc_boot_reader_release(boot_reader *r, rblock *blk)
+{
+    pthread_mutex_lock(&r->mu);
+    blk->state = RB_FREE;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
+void dc_boot_reader_stop(boot_reader *r)
+{
+    if (r->started) {
+        pthread_mutex_lock(&r->mu);
+        r->quit = true;
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        pthread_join(r->thread, NULL);
+        r->started = false;
+    }
+    for (int i = 0; i < 2; i++) {
+        dc_buf_dispose(&r->blk[i].data);
+        dc_buf_dispose(&r->blk[i].last_key);
+    }
+    pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->cv);
+}
