@@ -49,7 +49,8 @@ typedef struct mb_ev {
     mseq seq;                   /* (ts_ms or INT64_MIN, offset) */
     bool has_ts;                /* ts_ms was present */
     char op;                    /* c, u, d, r */
-    const char *image;          /* COALESCE(after, before) JSON text (arena), NULL: null */
+    const char *image;          /* COALESCE(after, before) JSON text (arena), NULL: null;
+                                   typed: its decoded members (dc_cdc_typed_members) */
     uint32_t image_len;
     uint32_t tp;                /* index into tps */
     const dc_cdc_tschema *cols; /* typed: how to decode the image (held by the batch) */
@@ -266,40 +267,47 @@ typedef struct mb_typed {
     const dc_cdc_tschema *cols; /* typed: the record's columns; NULL for raw tables */
 } mb_typed;
 
-/* Copies what the event needs beyond the call into the arena. */
-static int fill_event(mb_ev *e, dc_merge_batch *b, const dc_cdc_event *ev, const mkey *k,
+/* Copies what the event needs beyond the call into the arena; *out is
+ * written only on success (a record refused here leaves the key's earlier
+ * winner as it was: with on_error dead_letter the batch goes on). */
+static int fill_event(mb_ev *out, dc_merge_batch *b, const dc_cdc_event *ev, const mkey *k,
                       uint32_t tp, int64_t offset, const mb_typed *ty, dc_err *err)
 {
-    e->cols = ty->cols;
-    e->pos = NULL;
-    e->pos_len = 0;
+    mb_ev e;
+    memset(&e, 0, sizeof e);
+    const char *img = ev->after ? ev->after : ev->before;
+    uint32_t n = ev->after ? ev->after_len : ev->before_len;
+    if (img && ty->cols) { /* typed: decoded now, so a bad value stops this record */
+        dc_buf_reset(&b->scratch);
+        DC_TRY(dc_cdc_typed_members(&b->scratch, ty->cols, img, n, err));
+        img = (const char *)b->scratch.data;
+        n = (uint32_t)b->scratch.len;
+    }
+    if (img && !(e.image = dc_arena_strndup(&b->arena, img, n, err))) return DC_ENOMEM;
+    e.image_len = img ? n : 0;
+    e.cols = ty->cols;
     if (ty->cols && ev->has_srcpos) {
         dc_buf_reset(&b->scratch);
         DC_TRY(dc_cdc_srcpos_format(&b->scratch, ev, err));
-        if (!(e->pos = dc_arena_strndup(&b->arena, (const char *)b->scratch.data,
-                                        b->scratch.len, err)))
+        if (!(e.pos = dc_arena_strndup(&b->arena, (const char *)b->scratch.data,
+                                       b->scratch.len, err)))
             return DC_ENOMEM;
-        e->pos_len = (uint32_t)b->scratch.len;
+        e.pos_len = (uint32_t)b->scratch.len;
     }
-    e->key = *k;
+    e.key = *k;
     if (!b->t->index.int_keys) {
         uint8_t *kb = dc_arena_alloc(&b->arena, k->len ? k->len : 1, err);
         if (!kb) return DC_ENOMEM;
         memcpy(kb, k->b, k->len);
-        e->key.b = kb;
+        e.key.b = kb;
     }
-    e->has_ts = ev->has_ts_ms;
-    e->ts = ev->ts_ms;
-    e->offset = offset;
-    e->seq = ty->seq;
-    e->op = ev->op;
-    e->tp = tp;
-    const char *img = ev->after ? ev->after : ev->before;
-    const uint32_t n = ev->after ? ev->after_len : ev->before_len;
-    e->image = NULL;
-    e->image_len = 0;
-    if (img && !(e->image = dc_arena_strndup(&b->arena, img, n, err))) return DC_ENOMEM;
-    e->image_len = img ? n : 0;
+    e.has_ts = ev->has_ts_ms;
+    e.ts = ev->ts_ms;
+    e.offset = offset;
+    e.seq = ty->seq;
+    e.op = ev->op;
+    e.tp = tp;
+    *out = e;
     return 0;
 }
 
