@@ -150,27 +150,57 @@ static enum src_member classify_source(const uint8_t *s, const uint8_t *e, bool 
 }
 
 /* The object at p ('{') is payload.source: validates it and notes the
- * members of the binlog position (the last one when repeated) in src[]. */
+ * members of the binlog position (the last one when repeated) in src[].
+ * Its members are short strings and numbers: those are scanned here, the
+ * rest by skip_value, so the raw table's hot path pays little more than
+ * when skip_value took the whole object. */
 static int scan_source(const scanner *sc, const uint8_t *p, int depth, slice *src,
                        const uint8_t **out)
 {
-    if (depth >= DC_JSON_MAX_DEPTH) return fail_depth(&sc->lx, p);
+    const cdc_lex *const lx = &sc->lx;
+    const uint8_t *const end = sc->end;
+    if (depth >= DC_JSON_MAX_DEPTH) return fail_depth(lx, p);
     for (int i = 0; i < SRC_N; i++) src[i].s = NULL;
-    p = skip_ws(p + 1, sc->end);
-    bool more = !(p < sc->end && *p == '}');
-    if (!more) p++;
-    while (more) {
-        slice name;
-        bool escaped = false;
-        DC_TRY(scan_key(&sc->lx, p, &name, &escaped, &p));
+    p = skip_ws(p + 1, end);
+    if (p < end && *p == '}') {
+        *out = p + 1;
+        return 0;
+    }
+    for (;;) {
+        const uint8_t *kclose = NULL, *vclose = NULL;
+        bool escaped = false, vesc = false;
+        if (p >= end || *p != '"') return fail_found(lx, p, "a string key");
+        DC_TRY(scan_string(lx, p, &kclose, &escaped));
+        const slice name = {p + 1, kclose};
+        p = skip_ws(kclose + 1, end);
+        if (p >= end || *p != ':') return fail_found(lx, p, "':' after the key");
+        p = skip_ws(p + 1, end);
         const uint8_t *const v = p;
-        DC_TRY(skip_value(&sc->lx, p, depth + 1, &p));
+        if (p < end && *p == '"') {
+            DC_TRY(scan_string(lx, p, &vclose, &vesc));
+            p = vclose + 1;
+        } else if (p < end && is_digit(*p) && *p != '0') {
+            /* pos, row, server_id: plain integers; anything else is rescanned */
+            const uint8_t *q = p + 1;
+            while (q < end && is_digit(*q)) q++;
+            if (q < end && (*q == '.' || *q == 'e' || *q == 'E')) DC_TRY(scan_number(lx, p, &q));
+            p = q;
+        } else {
+            DC_TRY(skip_value(lx, p, depth + 1, &p));
+        }
         const enum src_member m = classify_source(name.s, name.e, escaped);
         if (m != SRC_N) src[m] = (slice){v, p};
-        DC_TRY(member_end(&sc->lx, p, &more, &p));
+        p = skip_ws(p, end);
+        if (p < end && *p == ',') {
+            p = skip_ws(p + 1, end);
+            continue;
+        }
+        if (p < end && *p == '}') {
+            *out = p + 1;
+            return 0;
+        }
+        return fail_found(lx, p, "',' or '}'");
     }
-    *out = p;
-    return 0;
 }
 
 static void pstate_reset(pstate *st, uint32_t n_keys)
@@ -371,6 +401,8 @@ static bool body_is(slice b, const char *lit)
 {
     uint8_t buf[64];
     const size_t n = strlen(lit);
+    if (!memchr(b.s, '\\', (size_t)(b.e - b.s)))
+        return (size_t)(b.e - b.s) == n && memcmp(b.s, lit, n) == 0;
     if (b.e - b.s > (ptrdiff_t)sizeof buf) return false; /* 6 bytes per escape at most */
     const size_t k = unescape(b.s, b.e, buf);
     return k == n && memcmp(buf, lit, n) == 0;

@@ -529,4 +529,42 @@ CDC_LEX const char *json_type_name(uint8_t c)
     default: return "a number";
     }
 }
+/* --------------------------------------------- JSON already validated */
+
+/* One past the closing quote of the string opening at p, in JSON already
+ * validated: a quote ends the string unless an odd run of backslashes
+ * precedes it. */
+CDC_LEX const uint8_t *fast_string_end(const uint8_t *p, const uint8_t *end)
+{
+    for (const uint8_t *q = p + 1;;) {
+        const uint8_t *const quote = memchr(q, '"', (size_t)(end - q));
+        DC_ASSERT(quote);
+        const uint8_t *b = quote;
+        while (b > q && b[-1] == '\\') b--;
+        if (((quote - b) & 1) == 0) return quote + 1;
+        q = quote + 1;
+    }
+}
+
+/* One past the validated value at p (no whitespace before it). */
+CDC_LEX const uint8_t *fast_skip(const uint8_t *p, const uint8_t *end)
+{
+    if (*p == '"') return fast_string_end(p, end);
+    if (*p != '{' && *p != '[') {
+        while (p < end && *p != ',' && *p != '}' && *p != ']' && !is_ws(*p)) p++;
+        return p;
+    }
+    int depth = 0;
+    for (;;) {
+        const uint8_t c = *p;
+        if (c == '"') {
+            p = fast_string_end(p, end);
+            continue;
+        }
+        depth += (c == '{' || c == '[') - (c == '}' || c == ']');
+        p++;
+        if (depth == 0) return p;
+    }
+}
+
 #endif /* CDC_INT_H */

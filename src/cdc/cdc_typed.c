@@ -643,7 +643,9 @@ static int put_value(const trow *t, slice v, int depth)
         tval kv[DC_CDC_MAX_STRUCT_FIELDS];
         if (*v.s != '{') return bad_value(t, v, "a struct (an object)");
         trow sub = *t;
-        return put_object(&sub, c->children, NULL, c->n_children, v.s, depth, kv);
+        const int rc = put_object(&sub, c->children, NULL, c->n_children, v.s, depth, kv);
+        if (rc < 0) dc_err_prefix(t->lx.err, "column '%s'", c->name); /* the member's own */
+        return rc;
     }
     }
     return dc_err_set(t->lx.err, DC_EINTERNAL, "column '%s': unknown kind %d", c->name, (int)c->kind);
@@ -676,42 +678,6 @@ static int32_t find_col(const dc_cdc_tcol *cols, uint32_t n, uint32_t next, cons
 }
 
 /* ---------------------------------------------- trusted (decoded) images */
-
-/* One past the closing quote of the string opening at p, in JSON already
- * validated: a quote ends the string unless an odd run of backslashes
- * precedes it. */
-static const uint8_t *fast_string_end(const uint8_t *p, const uint8_t *end)
-{
-    for (const uint8_t *q = p + 1;;) {
-        const uint8_t *const quote = memchr(q, '"', (size_t)(end - q));
-        DC_ASSERT(quote);
-        const uint8_t *b = quote;
-        while (b > q && b[-1] == '\\') b--;
-        if (((quote - b) & 1) == 0) return quote + 1;
-        q = quote + 1;
-    }
-}
-
-/* One past the validated value at p (no whitespace before it). */
-static const uint8_t *fast_skip(const uint8_t *p, const uint8_t *end)
-{
-    if (*p == '"') return fast_string_end(p, end);
-    if (*p != '{' && *p != '[') {
-        while (p < end && *p != ',' && *p != '}' && *p != ']' && !is_ws(*p)) p++;
-        return p;
-    }
-    int depth = 0;
-    for (;;) {
-        const uint8_t c = *p;
-        if (c == '"') {
-            p = fast_string_end(p, end);
-            continue;
-        }
-        depth += (c == '{' || c == '[') - (c == '}' || c == ']');
-        p++;
-        if (depth == 0) return p;
-    }
-}
 
 /* Pass 1 over a validated image: `"key" : value` at p (whitespace allowed). */
 static void fast_member(const trow *t, const uint8_t **pp, slice *name, bool *escaped, slice *v)
@@ -832,6 +798,12 @@ int dc_cdc_typed_members(dc_buf *out, const dc_cdc_tschema *s, const char *image
                          dc_err *err)
 {
     return typed(out, s, image, len, false, false, err);
+}
+
+int dc_cdc_typed_members_decoded(dc_buf *out, const dc_cdc_tschema *s, const char *image,
+                                 size_t len, dc_err *err)
+{
+    return typed(out, s, image, len, false, true, err);
 }
 
 int dc_cdc_typed_event(dc_buf *out, const dc_cdc_tschema *s, const dc_cdc_event *ev, dc_err *err)

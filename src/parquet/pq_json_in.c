@@ -276,17 +276,6 @@ static int json_decimal(dc_pq_column *c, const dc_pq_leaf *leaf, const dc_json *
 
 /* ------------------------------------------------------ dates and times */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = (unsigned)(y - era * 400);
-    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
 static bool digits(const char *s, size_t n, unsigned *out)
 {
     unsigned v = 0;
@@ -309,7 +298,7 @@ static bool parse_date(int64_t *days, const char *s, size_t n)
     if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1]) return false;
     bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     if (m == 2 && d == 29 && !leap) return false;
-    *days = days_from_civil(y, m, d);
+    *days = dc_days_from_civil(y, m, d);
     return true;
 }
 

@@ -132,12 +132,6 @@ int pq_json_put_decimal_be(dc_buf *out, const uint8_t *p, size_t n, int32_t scal
 
 /* ------------------------------------------------------ date and time */
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 /* v = *q * per + *r with 0 <= *r < per (per > 0), without overflow. */
 static void split_floor(int64_t v, int64_t per, int64_t *q, int64_t *r)
 {
@@ -149,26 +143,12 @@ static void split_floor(int64_t v, int64_t per, int64_t *q, int64_t *r)
     }
 }
 
-/* Days since 1970-01-01 to a proleptic Gregorian date (Hinnant's algorithm). */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    int64_t era = floor_div(z, 146097);
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
 /* "YYYY-MM-DD" without quotes into b; returns its length. */
 static int fmt_date(char *b, size_t cap, int64_t days)
 {
     int64_t y;
     unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
+    dc_civil_from_days(days, &y, &m, &d);
     if (y >= 0) return snprintf(b, cap, "%04lld-%02u-%02u", (long long)y, m, d);
     return snprintf(b, cap, "-%04lld-%02u-%02u", -(long long)y, m, d);
 }
