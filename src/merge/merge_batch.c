@@ -277,9 +277,10 @@ static int fill_event(mb_ev *out, dc_merge_batch *b, const dc_cdc_event *ev, con
     memset(&e, 0, sizeof e);
     const char *img = ev->after ? ev->after : ev->before;
     uint32_t n = ev->after ? ev->after_len : ev->before_len;
-    if (img && ty->cols) { /* typed: decoded now, so a bad value stops this record */
+    if (img && ty->cols) { /* typed: decoded now, so a bad value stops this record (the
+                              * image's JSON was checked by dc_cdc_decode, or is a copy) */
         dc_buf_reset(&b->scratch);
-        DC_TRY(dc_cdc_typed_members(&b->scratch, ty->cols, img, n, err));
+        DC_TRY(dc_cdc_typed_members_decoded(&b->scratch, ty->cols, img, n, err));
         img = (const char *)b->scratch.data;
         n = (uint32_t)b->scratch.len;
     }
