@@ -58,7 +58,8 @@ typedef struct mb_ev {
     mseq seq;                   /* (ts_ms or INT64_MIN, offset) */
     bool has_ts;                /* ts_ms was present */
     char op;                    /* c, u, d, r */
-    const char *image;          /* COALESCE(after, before) JSON text (arena), NULL: null */
+    const char *image;          /* COALESCE(after, before) JSON text (arena), NULL: null;
+                                   typed: its decoded members (dc_cdc_typed_members) */
     uint32_t image_len;
     uint32_t tp;                /* index into tps */
     const dc_cdc_tschema *cols; /* typed: how to decode the image (held by the batch) */
@@ -297,40 +298,48 @@ typedef struct mb_typed {
     const dc_cdc_tschema *cols; /* typed: the record's columns; NULL for raw tables */
 } mb_typed;
 
-/* Copies what the event needs beyond the call into the arena, then into
- * *e: all or nothing, so a failed copy leaves an earlier winner whole. */
-static int fill_event(mb_ev *e, dc_merge_batch *b, const dc_cdc_event *ev, const mkey *k,
+/* Copies what the event needs beyond the call into the arena; *out is
+ * written only on success (a record refused here leaves the key's earlier
+ * winner as it was: with on_error dead_letter the batch goes on). */
+static int fill_event(mb_ev *out, dc_merge_batch *b, const dc_cdc_event *ev, const mkey *k,
                       uint32_t tp, int64_t offset, const mb_typed *ty, dc_err *err)
 {
-    mb_ev n;
-    memset(&n, 0, sizeof n);
-    n.cols = ty->cols;
+    mb_ev e;
+    memset(&e, 0, sizeof e);
+    const char *img = ev->after ? ev->after : ev->before;
+    uint32_t n = ev->after ? ev->after_len : ev->before_len;
+    if (img && ty->cols) { /* typed: decoded now, so a bad value stops this record (the
+                              * image's JSON was checked by dc_cdc_decode, or is a copy) */
+        dc_buf_reset(&b->scratch);
+        DC_TRY(dc_cdc_typed_members_decoded(&b->scratch, ty->cols, img, n, err));
+        img = (const char *)b->scratch.data;
+        n = (uint32_t)b->scratch.len;
+    }
+    if (img && !(e.image = dc_arena_strndup(&b->arena, img, n, err))) return DC_ENOMEM;
+    e.image_len = img ? n : 0;
+    e.cols = ty->cols;
     if (ty->cols && ev->has_srcpos) {
         dc_buf_reset(&b->scratch);
         DC_TRY(dc_cdc_srcpos_format(&b->scratch, ev, err));
-        if (!(n.pos = dc_arena_strndup(&b->arena, (const char *)b->scratch.data,
+        if (!(e.pos = dc_arena_strndup(&b->arena, (const char *)b->scratch.data,
                                        b->scratch.len, err)))
             return DC_ENOMEM;
-        n.pos_len = (uint32_t)b->scratch.len;
+        e.pos_len = (uint32_t)b->scratch.len;
     }
-    n.key = *k;
+    e.key = *k;
     if (!b->t->index.int_keys) {
         uint8_t *kb = dc_arena_alloc(&b->arena, k->len ? k->len : 1, err);
         if (!kb) return DC_ENOMEM;
         memcpy(kb, k->b, k->len);
-        n.key.b = kb;
+        e.key.b = kb;
     }
-    n.has_ts = ev->has_ts_ms;
-    n.ts = ev->ts_ms;
-    n.offset = offset;
-    n.seq = ty->seq;
-    n.op = ev->op;
-    n.tp = tp;
-    const char *img = ev->after ? ev->after : ev->before;
-    const uint32_t len = ev->after ? ev->after_len : ev->before_len;
-    if (img && !(n.image = dc_arena_strndup(&b->arena, img, len, err))) return DC_ENOMEM;
-    n.image_len = img ? len : 0;
-    *e = n;
+    e.has_ts = ev->has_ts_ms;
+    e.ts = ev->ts_ms;
+    e.offset = offset;
+    e.seq = ty->seq;
+    e.op = ev->op;
+    e.tp = tp;
+    *out = e;
     return 0;
 }
 

@@ -349,8 +349,9 @@ typedef struct mtyped {
 
 /* One row of a typed table as the batch hands it over. */
 typedef struct mtyped_row {
-    const dc_cdc_tschema *cols;     /* how to decode the image */
-    const char *image;              /* after image (before for a soft delete); NULL: none */
+    const dc_cdc_tschema *cols;     /* the columns the image was decoded with */
+    const char *image;              /* the after image (before for a soft delete) decoded:
+                                       "\"a\":1,..." (dc_cdc_typed_members); NULL: none */
     uint32_t image_len;
     char op;
     bool has_ts;

@@ -302,7 +302,7 @@ int dc_mtyped_row(dc_buf *out, const dc_merge_table *t, const mtyped_row *r, dc_
     dc_buf_reset(out);
     DC_TRY(dc_buf_putc(out, '{', err));
     const size_t at = out->len;
-    if (r->image) DC_TRY(dc_cdc_typed_members(out, r->cols, r->image, r->image_len, err));
+    if (r->image) DC_TRY(dc_buf_append(out, r->image, r->image_len, err));
     const char *sep = out->len > at ? "," : "";
     DC_TRY(dc_buf_puts(out, sep, err));
     DC_TRY(dc_json_put_str(out, m->meta[MT_OP], strlen(m->meta[MT_OP]), err));

@@ -331,3 +331,43 @@ def test_conflicts_with_optimize(tmp_path):
     check(t, s.values)
     print(f"optimize runs {len(codes)}, ok {codes.count(0)}; races lost and planned again: "
           f"{err.count('lost a commit race')}, replays: {err.count('replaying')}")
+
+
+def _spoil(value, price):
+    """The record with after.price replaced (a value its column refuses)."""
+    rec = json.loads(value)
+    rec["payload"]["after"]["price"] = price
+    return json.dumps(rec, separators=(",", ":"))
+
+
+def test_bad_values(tmp_path):
+    """A value its column refuses (bad base64; a decimal beyond its precision):
+    the run stops naming the offset and the column, nothing of the batch
+    committed; with on_error: dead_letter the record goes to the dead-letter
+    table and the others are merged."""
+    s = stream(22, n=150)
+    idx = [i for i, v in enumerate(s.values)
+           if v and json.loads(v)["payload"]["op"] in ("c", "u")]
+    bad = {idx[40]: "!!notbase64", idx[90]: typedgen.dec_b64(10**12)}
+    lines = [("null" if v is None else _spoil(v, bad[i]) if i in bad else v)
+             for i, v in enumerate(s.values)]
+    src = tmp_path / "s.jsonl"
+    src.write_text("".join(l + "\n" for l in lines))
+    t = tmp_path / "items"
+    err = assert_clean_failure(ingest(src, t, "--key", "id", "--log-level", "warn"), "bad value")
+    assert f"offset {idx[40] + 1}" in err and "'price'" in err, err
+    assert typedgen.read_table(t).num_rows == 0
+    dlq = tmp_path / "dlq"
+    cfg = tmp_path / "p.yaml"
+    cfg.write_text(f"pipeline: bad\nsource:\n  file: {src}\nwarehouse: {tmp_path}\n"
+                   f"tables:\n  - path: {tmp_path}/t2\n    key: id\n    format: typed\n"
+                   f"on_error: dead_letter\ndead_letter:\n  path: {dlq}\n"
+                   f"trigger:\n  max_records: 30\n")
+    proc = run_dc(["ingest", "-c", cfg, "--once"], san=True)
+    assert_crash_free(proc, "ingest")
+    assert_ok(proc, "ingest (dead_letter)")
+    good = [None if i in bad else v for i, v in enumerate(s.values)]
+    check(tmp_path / "t2", good)
+    rows = typedgen.read_table(dlq).to_pylist()
+    assert sorted(r["offset"] for r in rows) == sorted(i + 1 for i in bad)
+    assert all("'price'" in r["error"] for r in rows), rows
