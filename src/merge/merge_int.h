@@ -182,6 +182,9 @@ struct dc_merge_table {
     bool broken;                    /* index/snapshot out of step: reload before use */
     double build_seconds;           /* last index build */
     uint64_t n_builds;              /* full index builds so far (open, reloads) */
+    uint64_t rows_read;             /* rows of data files read for the index so far (builds,
+                                       re-reads after others' commits, moves after a
+                                       rewrite): tests assert the work a step did */
     uint64_t dup_keys;              /* keys found in two rows at the last build */
 };
 

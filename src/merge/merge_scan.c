@@ -279,6 +279,7 @@ static int scan_file_rows(scan_file *sf, const dc_delta_add *add, dc_err *err)
         return dc_err_set(err, DC_ECORRUPT, "%s: row groups hold %" PRIu64 " rows, the footer "
                           "says %" PRId64, sf->path, base, m->num_rows);
     sf->t->dup_keys += dups;
+    sf->t->rows_read += base;
     return 0;
 }
 
@@ -295,7 +296,7 @@ static int scan_one(dc_merge_table *t, const char *path, const dc_delta_add *add
     sf.unindex = add == NULL;
     dc_buf hold;
     dc_buf_init(&hold, 0);
-    dc_buf_init(&sf.kb, DC_MERGE_MAX_KEY_BYTES * 2);
+    dc_buf_init(&sf.kb, (SCAN_CHUNK + 1) * DC_MERGE_MAX_KEY_BYTES); /* a chunk's keys */
     for (uint32_t i = 0; i < DC_CDC_MAX_KEYS + 3; i++) dc_pq_column_init(&sf.col[i]);
     int rc = dc_merge_open_file(&sf.r, &hold, t, path, err);
     if (rc == 0) rc = scan_file_rows(&sf, add, err);

@@ -299,4 +299,6 @@ void dc_merge_index_stats_get(dc_merge_index_stats *out, const dc_merge_table *t
 {
     out->rows = t->index.n;
     out->bytes = dc_mx_bytes(&t->index);
+    out->builds = t->n_builds;
+    out->rows_read = t->rows_read;
 }
