@@ -13,7 +13,7 @@
 static const char usage[] =
     "usage: deltacdc ingest [-c pipeline.yaml] [--source URI] [--table PATH] [--key COL[,COL]]\n"
     "                       [--format raw|typed] [--mode dv|cow] [--trigger DURATION]\n"
-    "                       [--max-batch N] [--once] [--log-level L]\n"
+    "                       [--trigger-min DURATION] [--max-batch N] [--once] [--log-level L]\n"
     "\n"
     "Reads Debezium change events and merges them into Delta tables, exactly once: each\n"
     "micro-batch is one Delta commit that also records the source positions, and a restart\n"
@@ -30,7 +30,12 @@ static const char usage[] =
     "  --format raw|typed   raw: the seed's table (key, ts_ms, json_record, operation_type,\n"
     "                       offset); typed: one column per source column (not yet)\n"
     "  --mode dv|cow        deletion vectors (default) or copy-on-write\n"
-    "  --trigger DURATION   commit interval, e.g. 500ms, 10s, 5m (default 10s)\n"
+    "  --trigger DURATION   commit interval at most, e.g. 500ms, 10s, 5m (default 10s)\n"
+    "  --trigger-min DURATION\n"
+    "                       commit as soon as the source is caught up (no more records\n"
+    "                       right now) and the batch's first record is this old (default\n"
+    "                       50ms); a backlog still fills batches up to --max-batch. Set it\n"
+    "                       to the --trigger value to commit on the interval only\n"
     "  --max-batch N        records per batch at most (default 1000000)\n"
     "  --once               stop when the input is drained (file) or caught up (Kafka),\n"
     "                       after committing; else run until SIGTERM/SIGINT, which finish\n"
@@ -66,6 +71,7 @@ static const flag flags[] = {
     {"--source", NULL, NULL},          {"--table", NULL, NULL},
     {"--key", NULL, "key"},            {"--format", NULL, "format"},
     {"--mode", NULL, "mode"},          {"--trigger", "trigger.interval", NULL},
+    {"--trigger-min", "trigger.min_interval", NULL},
     {"--max-batch", "trigger.max_records", NULL}, {"--log-level", "log_level", NULL},
 };
 
