@@ -533,6 +533,12 @@ void dc_delta_tx_mark_read_all(dc_delta_tx *tx);
  * err->retriable set (reload the snapshot and redo the work). The snapshot
  * is not updated: call dc_delta_snapshot_update. */
 int dc_delta_tx_commit(int64_t *version_out, dc_delta_tx *tx, dc_err *err);
+/* After dc_delta_tx_commit committed `version`: moves the snapshot the tx
+ * read (which must not have moved meanwhile) to that version. When the
+ * commit came right after it, the tx's own actions are applied as replaying
+ * the commit file would, without reading and parsing the file back; else
+ * the commits in between are read (dc_delta_snapshot_update). */
+int dc_delta_tx_apply_to_snapshot(dc_delta_tx *tx, int64_t version, dc_err *err);
 
 /* -------------------------------------------------------- conflicts */
 

@@ -6,6 +6,7 @@
  * next version, so concurrent appenders lose nothing.
  */
 #include "delta_write_int.h"
+#include "delta_int.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -498,6 +499,53 @@ out:
     if (rc < 0) dc_err_prefix(err, "commit to %s", tx->s->root);
     dc_free(bufs);
     dc_buf_dispose(&body);
+    return rc;
+}
+
+/* The tx's actions in the commit file's order (build_body), into snap. */
+static int apply_actions(dc_delta_snapshot *snap, const dc_delta_tx *tx, dc_err *err)
+{
+    dc_delta_action a;
+    if (tx->has_metadata) {
+        a.type = DC_DELTA_ACTION_METADATA;
+        a.u.metadata = tx->metadata;
+        DC_TRY(dc_delta_snap_apply(snap, &a, err));
+    }
+    for (size_t i = 0; i < tx->txns.n; i++) {
+        a.type = DC_DELTA_ACTION_TXN;
+        a.u.txn = *VEC_AT(tx->txns, dc_delta_txn, i);
+        DC_TRY(dc_delta_snap_apply(snap, &a, err));
+    }
+    for (size_t i = 0; i < tx->domains.n; i++) {
+        a.type = DC_DELTA_ACTION_DOMAIN_METADATA;
+        a.u.domain = *VEC_AT(tx->domains, dc_delta_domain, i);
+        DC_TRY(dc_delta_snap_apply(snap, &a, err));
+    }
+    for (size_t i = 0; i < tx->removes.n; i++) {
+        a.type = DC_DELTA_ACTION_REMOVE;
+        a.u.remove = *VEC_AT(tx->removes, dc_delta_remove, i);
+        DC_TRY(dc_delta_snap_apply(snap, &a, err));
+    }
+    for (size_t i = 0; i < tx->adds.n; i++) {
+        a.type = DC_DELTA_ACTION_ADD;
+        a.u.add = *VEC_AT(tx->adds, dc_delta_add, i);
+        DC_TRY(dc_delta_snap_apply(snap, &a, err));
+    }
+    return 0;
+}
+
+int dc_delta_tx_apply_to_snapshot(dc_delta_tx *tx, int64_t version, dc_err *err)
+{
+    dc_delta_snapshot *snap = tx->snap;
+    DC_ASSERT(snap->version == tx->read_version && version > snap->version);
+    if (snap->broken || version != snap->version + 1)
+        return dc_delta_snapshot_update(snap, version, err); /* others committed between */
+    int rc = apply_actions(snap, tx, err);
+    if (rc == 0) {
+        snap->version = version;
+        rc = dc_delta_snap_finish(snap, err);
+    }
+    if (rc < 0) snap->broken = true; /* never half-updated and looking whole */
     return rc;
 }
 

@@ -205,6 +205,9 @@ int dc_merge_files_sync(dc_merge_table *t, size_t *unknown, dc_err *err);
  * metadata or protocol change reloads everything. `ours` is a version this
  * process committed and already applied to the index (-1: none). */
 int dc_merge_table_refresh(dc_merge_table *t, int64_t version, int64_t ours, dc_err *err);
+/* The index after the snapshot moved from version `from` to its current
+ * one (the second half of dc_merge_table_refresh). */
+int dc_merge_table_follow(dc_merge_table *t, int64_t from, int64_t ours, dc_err *err);
 /* Moves to the latest version: refresh, or a full reload when broken. */
 int dc_merge_table_catch_up(dc_merge_table *t, dc_err *err);
 /* appId of a topic-partition, into out (NUL-terminated). */

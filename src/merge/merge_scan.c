@@ -541,6 +541,11 @@ int dc_merge_table_refresh(dc_merge_table *t, int64_t version, int64_t ours, dc_
 {
     const int64_t from = dc_delta_snapshot_version(t->snap);
     DC_TRY(dc_delta_snapshot_update(t->snap, version, err));
+    return dc_merge_table_follow(t, from, ours, err);
+}
+
+int dc_merge_table_follow(dc_merge_table *t, int64_t from, int64_t ours, dc_err *err)
+{
     const int64_t to = dc_delta_snapshot_version(t->snap);
     if (to == from) return 0;
     foreign fc = {false, NULL, 0};
