@@ -377,44 +377,56 @@ static int put_commit_info(dc_delta_tx *tx, dc_buf *b, dc_err *err)
     return rc;
 }
 
-static int put_line(dc_buf *b, const dc_delta_action *a, dc_err *err)
+/* Called per action of a tx. */
+typedef int (*tx_action_fn)(void *ctx, const dc_delta_action *a, dc_err *err);
+
+/* The tx's actions after commitInfo, in the commit file's order: metaData,
+ * txn, domainMetadata, remove, add (the file and a snapshot that applies
+ * the tx without reading it back see the same sequence). */
+static int each_action(const dc_delta_tx *tx, tx_action_fn fn, void *ctx, dc_err *err)
 {
+    dc_delta_action a;
+    if (tx->has_metadata) {
+        a.type = DC_DELTA_ACTION_METADATA;
+        a.u.metadata = tx->metadata;
+        DC_TRY(fn(ctx, &a, err));
+    }
+    for (size_t i = 0; i < tx->txns.n; i++) {
+        a.type = DC_DELTA_ACTION_TXN;
+        a.u.txn = *VEC_AT(tx->txns, dc_delta_txn, i);
+        DC_TRY(fn(ctx, &a, err));
+    }
+    for (size_t i = 0; i < tx->domains.n; i++) {
+        a.type = DC_DELTA_ACTION_DOMAIN_METADATA;
+        a.u.domain = *VEC_AT(tx->domains, dc_delta_domain, i);
+        DC_TRY(fn(ctx, &a, err));
+    }
+    for (size_t i = 0; i < tx->removes.n; i++) {
+        a.type = DC_DELTA_ACTION_REMOVE;
+        a.u.remove = *VEC_AT(tx->removes, dc_delta_remove, i);
+        DC_TRY(fn(ctx, &a, err));
+    }
+    for (size_t i = 0; i < tx->adds.n; i++) {
+        a.type = DC_DELTA_ACTION_ADD;
+        a.u.add = *VEC_AT(tx->adds, dc_delta_add, i);
+        DC_TRY(fn(ctx, &a, err));
+    }
+    return 0;
+}
+
+static int put_line(void *ctx, const dc_delta_action *a, dc_err *err)
+{
+    dc_buf *b = ctx;
     DC_TRY(dc_delta_w_action_json(b, a, err));
     return dc_buf_putc(b, '\n', err);
 }
 
 /* The commit file: commitInfo first (in-commit timestamps want it so),
- * then metaData, txn, domainMetadata, remove, add. */
+ * then the other actions. */
 static int build_body(dc_delta_tx *tx, dc_buf *b, dc_err *err)
 {
-    dc_delta_action a;
     DC_TRY(put_commit_info(tx, b, err));
-    if (tx->has_metadata) {
-        a.type = DC_DELTA_ACTION_METADATA;
-        a.u.metadata = tx->metadata;
-        DC_TRY(put_line(b, &a, err));
-    }
-    for (size_t i = 0; i < tx->txns.n; i++) {
-        a.type = DC_DELTA_ACTION_TXN;
-        a.u.txn = *VEC_AT(tx->txns, dc_delta_txn, i);
-        DC_TRY(put_line(b, &a, err));
-    }
-    for (size_t i = 0; i < tx->domains.n; i++) {
-        a.type = DC_DELTA_ACTION_DOMAIN_METADATA;
-        a.u.domain = *VEC_AT(tx->domains, dc_delta_domain, i);
-        DC_TRY(put_line(b, &a, err));
-    }
-    for (size_t i = 0; i < tx->removes.n; i++) {
-        a.type = DC_DELTA_ACTION_REMOVE;
-        a.u.remove = *VEC_AT(tx->removes, dc_delta_remove, i);
-        DC_TRY(put_line(b, &a, err));
-    }
-    for (size_t i = 0; i < tx->adds.n; i++) {
-        a.type = DC_DELTA_ACTION_ADD;
-        a.u.add = *VEC_AT(tx->adds, dc_delta_add, i);
-        DC_TRY(put_line(b, &a, err));
-    }
-    return 0;
+    return each_action(tx, put_line, b, err);
 }
 
 /* The tx as the conflict checker sees it; the arrays point into tx. */
@@ -502,36 +514,9 @@ out:
     return rc;
 }
 
-/* The tx's actions in the commit file's order (build_body), into snap. */
-static int apply_actions(dc_delta_snapshot *snap, const dc_delta_tx *tx, dc_err *err)
+static int apply_one(void *ctx, const dc_delta_action *a, dc_err *err)
 {
-    dc_delta_action a;
-    if (tx->has_metadata) {
-        a.type = DC_DELTA_ACTION_METADATA;
-        a.u.metadata = tx->metadata;
-        DC_TRY(dc_delta_snap_apply(snap, &a, err));
-    }
-    for (size_t i = 0; i < tx->txns.n; i++) {
-        a.type = DC_DELTA_ACTION_TXN;
-        a.u.txn = *VEC_AT(tx->txns, dc_delta_txn, i);
-        DC_TRY(dc_delta_snap_apply(snap, &a, err));
-    }
-    for (size_t i = 0; i < tx->domains.n; i++) {
-        a.type = DC_DELTA_ACTION_DOMAIN_METADATA;
-        a.u.domain = *VEC_AT(tx->domains, dc_delta_domain, i);
-        DC_TRY(dc_delta_snap_apply(snap, &a, err));
-    }
-    for (size_t i = 0; i < tx->removes.n; i++) {
-        a.type = DC_DELTA_ACTION_REMOVE;
-        a.u.remove = *VEC_AT(tx->removes, dc_delta_remove, i);
-        DC_TRY(dc_delta_snap_apply(snap, &a, err));
-    }
-    for (size_t i = 0; i < tx->adds.n; i++) {
-        a.type = DC_DELTA_ACTION_ADD;
-        a.u.add = *VEC_AT(tx->adds, dc_delta_add, i);
-        DC_TRY(dc_delta_snap_apply(snap, &a, err));
-    }
-    return 0;
+    return dc_delta_snap_apply(ctx, a, err);
 }
 
 int dc_delta_tx_apply_to_snapshot(dc_delta_tx *tx, int64_t version, dc_err *err)
@@ -540,7 +525,7 @@ int dc_delta_tx_apply_to_snapshot(dc_delta_tx *tx, int64_t version, dc_err *err)
     DC_ASSERT(snap->version == tx->read_version && version > snap->version);
     if (snap->broken || version != snap->version + 1)
         return dc_delta_snapshot_update(snap, version, err); /* others committed between */
-    int rc = apply_actions(snap, tx, err);
+    int rc = each_action(tx, apply_one, snap, err);
     if (rc == 0) {
         snap->version = version;
         rc = dc_delta_snap_finish(snap, err);
