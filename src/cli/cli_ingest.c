@@ -17,8 +17,9 @@
 static const char usage[] =
     "usage: deltacdc ingest [-c pipeline.yaml] [--source URI] [--table PATH] [--key COL[,COL]]\n"
     "                       [--format raw|typed] [--mode dv|cow] [--trigger DURATION]\n"
-    "                       [--max-batch N] [--pipeline NAME] [--once] [--http ADDR]\n"
-    "                       [--log-level L] [--soft-deletes true|false] [--meta-prefix P]\n"
+    "                       [--trigger-min DURATION] [--max-batch N] [--pipeline NAME]\n"
+    "                       [--once] [--http ADDR] [--log-level L] [--soft-deletes true|false]\n"
+    "                       [--meta-prefix P]\n"
     "\n"
     "Reads Debezium change events and merges them into Delta tables, exactly once: each\n"
     "micro-batch is one Delta commit that also records the source positions, and a restart\n"
@@ -44,7 +45,12 @@ static const char usage[] =
     "                       false: the row is removed)\n"
     "  --meta-prefix P      typed: prefix of the metadata columns (default __)\n"
     "  --mode dv|cow        deletion vectors (default) or copy-on-write\n"
-    "  --trigger DURATION   commit interval, e.g. 500ms, 10s, 5m (default 10s)\n"
+    "  --trigger DURATION   commit interval at most, e.g. 500ms, 10s, 5m (default 10s)\n"
+    "  --trigger-min DURATION\n"
+    "                       commit as soon as the source is caught up (no more records\n"
+    "                       right now) and the batch's first record is this old (default\n"
+    "                       50ms); a backlog still fills batches up to --max-batch. Set it\n"
+    "                       to the --trigger value to commit on the interval only\n"
     "  --max-batch N        records per batch at most (default 1000000)\n"
     "  --pipeline NAME      the positions' name in the table (txn appIds \"NAME/<topic>/<part>\",\n"
     "                       default deltacdc); another name starts over from the first record\n"
@@ -85,6 +91,7 @@ static const flag flags[] = {
     {"--source", NULL, NULL},          {"--table", NULL, NULL},
     {"--key", NULL, "key"},            {"--format", NULL, "format"},
     {"--mode", NULL, "mode"},          {"--trigger", "trigger.interval", NULL},
+    {"--trigger-min", "trigger.min_interval", NULL},
     {"--max-batch", "trigger.max_records", NULL}, {"--log-level", "log_level", NULL},
     {"--pipeline", "pipeline", NULL},
     {"--http", "http.listen", NULL},

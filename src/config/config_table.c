@@ -118,10 +118,19 @@ const dc_cfg_key dc_cfg_keys[] = {
             "with delta.; values are checked before anything is written. At one commit a "
             "second, the log keeps 86,400 commits a day for delta.logRetentionDuration "
             "(30 days unless set)."},
-    SEC("trigger", "When a micro-batch closes: whichever of the two comes first."),
+    SEC("trigger", "When a micro-batch closes: whichever of these comes first."),
     {.key = "trigger.interval", .type = DC_CFG_DURATION, .offset = CF(trigger_interval_ms),
      .def = "10s", .min = 10, .max = 24LL * 3600 * 1000,
-     .doc = "Time between commits (the seed's triggerIntervalMs, which was 5m)."},
+     .doc = "Time between commits at most (the seed's triggerIntervalMs, which was 5m): a "
+            "batch commits when it is this old even while records keep coming."},
+    {.key = "trigger.min_interval", .type = DC_CFG_DURATION,
+     .offset = CF(trigger_min_interval_ms), .def = "50ms", .min = 0, .max = 24LL * 3600 * 1000,
+     .doc = "Commit as soon as the source is caught up (a poll finds no more records right "
+            "now) and the batch's first record is at least this old, instead of waiting out "
+            "trigger.interval: records become visible within tens of milliseconds of their "
+            "arrival when the pipeline keeps up. Under a backlog the source is never caught "
+            "up and batches grow to trigger.max_records as before. Set it to the "
+            "trigger.interval value to commit on the interval only (fewer, larger commits)."},
     {.key = "trigger.max_records", .type = DC_CFG_INT, .offset = CF(trigger_max_records),
      .def = "1000000", .min = 1, .max = (int64_t)DC_MERGE_MAX_BATCH_EVENTS,
      .doc = "Records per batch at most (the seed's maxOffsetsPerTrigger); at most what one "

@@ -267,32 +267,58 @@ static int identity_cb(void *ctx, const char *topic, int32_t partition, bool *fo
     return dc_merge_input_id(found, bytes, hash, s->table, topic, partition, err);
 }
 
+/* How long the next poll may wait: with records in hand, no later than the
+ * interval's deadline, and once the batch is old enough for a commit on
+ * catching up, not at all (the poll only asks what is there right now). */
+static int poll_timeout(const ing_state *st, double interval, double min_age)
+{
+    if (!st->in_hand) return POLL_WAIT_MS;
+    const double now = now_s();
+    double left = st->last_close + interval - now;
+    const double to_min = st->first_in + min_age - now;
+    if (to_min <= 0) left = 0;
+    else if (to_min < left) left = to_min;
+    return left <= 0 ? 0 : left * 1000 < POLL_WAIT_MS ? (int)(left * 1000) + 1 : POLL_WAIT_MS;
+}
+
+/* A file source at its end without --once: nothing more will come (a
+ * regular file is read once, a pipe's writer has closed it); wait instead of
+ * polling in a tight loop until a stop request. */
+static void idle_at_end(void)
+{
+    const struct timespec ts = {0, POLL_WAIT_MS * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
 static int loop(ing_state *st, dc_source_record *recs, dc_err *err)
 {
     const dc_config *c = st->cfg;
     const double interval = (double)c->trigger_interval_ms / 1000.0;
+    const double min_age = (double)c->trigger_min_interval_ms / 1000.0;
     const uint64_t cap = (uint64_t)c->trigger_max_records;
     st->last_close = now_s();
     while (!(st->o->stop && *st->o->stop)) {
-        int timeout = POLL_WAIT_MS;
-        if (st->in_hand) {
-            double left = st->last_close + interval - now_s();
-            timeout = left <= 0 ? 0 : left * 1000 < POLL_WAIT_MS ? (int)(left * 1000) + 1
-                                                                 : POLL_WAIT_MS;
-        }
+        const int timeout = poll_timeout(st, interval, min_age);
         size_t max = cap - st->in_hand < POLL_MAX ? (size_t)(cap - st->in_hand) : POLL_MAX;
         size_t n = 0;
         bool eof = false;
         DC_TRY(st->src->ops->poll(st->src, recs, max, &n, &eof, timeout, err));
+        if (n && !st->in_hand) st->first_in = now_s();
         for (size_t i = 0; i < n; i++) {
             DC_TRY(handle(st, &recs[i], err));
             st->in_hand++;
         }
         st->stats.records += n;
         ing_metrics_tick(st);
-        if (st->in_hand >= cap || (st->in_hand && now_s() - st->last_close >= interval))
+        const double now = now_s();
+        /* Caught up: the poll found nothing more (within its timeout, which
+         * is 0 once the batch is old enough), so committing now costs no
+         * batching; under a backlog every poll returns records. */
+        const bool caught_up = n == 0 && st->in_hand && now - st->first_in >= min_age;
+        if (st->in_hand >= cap || (st->in_hand && now - st->last_close >= interval) || caught_up)
             DC_TRY(close_batch(st, err));
         if (eof && n == 0 && st->o->once) break;
+        if (eof && n == 0 && st->file_source && !st->in_hand) idle_at_end();
     }
     return close_batch(st, err); /* drained, or stopping: commit what is in hand */
 }

@@ -124,6 +124,8 @@ typedef struct ing_state {
     dc_buf tmp;                 /* paths, messages */
     uint64_t in_hand;           /* records read since the last close */
     double last_close;          /* monotonic seconds of the last close */
+    double first_in;            /* monotonic seconds the batch in hand got its first
+                                   record (trigger.min_interval counts from it) */
     ing_dlq *dlq;               /* dead-letter table, opened on the first bad record */
     dc_ingest_stats stats;
     dc_metrics *metrics;        /* o->metrics (borrowed), NULL when off */

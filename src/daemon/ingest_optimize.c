@@ -8,7 +8,8 @@
  * maintenance.optimize_deleted_percent of its rows — one bounded run
  * (maintenance.optimize_max_bytes / _max_files of input) rewrites them and
  * commits. The key index then follows the rows into the new files
- * (dc_merge_table_after_rewrite). The run happens in the loop's thread
+ * (dc_merge_table_after_rewrite, with the row maps the run keeps: one pass
+ * over the index, no data file read back). The run happens in the loop's thread
  * between two batches, so it holds up the next batch for as long as it
  * takes, and the bounds are what keep that short.
  *
@@ -41,6 +42,7 @@ static void opts_from_config(dc_optimize_opts *o, const dc_config *c)
     o->max_bytes = (uint64_t)c->optimize_max_bytes;
     o->max_retries = 0;     /* never move the merge table's snapshot: give up, plan later */
     o->automatic = true;
+    o->row_maps = true;     /* the key index follows the rows without reading them back */
 }
 
 /* True when the table crossed a threshold (a dry run's plan says). */
@@ -91,9 +93,11 @@ static bool run(ing_state *st, ing_slot *s)
         dc_err e2;
         dc_err_clear(&e2);
         /* without the lists (rc < 0) a read version of -2 makes the index rebuild */
-        if (dc_merge_table_after_rewrite(s->table, rc == 0 ? r.read_version : -2, r.version,
-                                         (const char *const *)r.removed, r.n_removed, r.added,
-                                         r.n_added, &e2) < 0)
+        const dc_merge_rewrite rw = {rc == 0 ? r.read_version : -2, r.version,
+                                     (const char *const *)r.removed, r.n_removed, r.added,
+                                     r.n_added, (const uint32_t *const *)r.row_maps, r.map_rows,
+                                     r.map_added};
+        if (dc_merge_table_after_rewrite(s->table, &rw, &e2) < 0)
             DC_LOG(DC_LOG_WARN, "optimize", "%s: %s (the table reloads before its next batch)",
                    s->path, e2.msg);
     }

@@ -569,6 +569,12 @@ int dc_delta_commit_put(dc_storage *s, int64_t version, const void *body, size_t
  * DC_EUNKNOWN: same results as dc_delta_commit_put. */
 int dc_delta_commit_resolve(dc_storage *s, int64_t version, const void *body, size_t len,
                             dc_err *err);
+/* After dc_delta_tx_commit committed `version`: moves the snapshot the tx
+ * read (which must not have moved meanwhile) to that version. When the
+ * commit came right after it, the tx's own actions are applied as replaying
+ * the commit file would, without reading and parsing the file back; else
+ * the commits in between are read (dc_delta_snapshot_update). */
+int dc_delta_tx_apply_to_snapshot(dc_delta_tx *tx, int64_t version, dc_err *err);
 
 /* -------------------------------------------------------- conflicts */
 

@@ -6,6 +6,7 @@
  * next version, so concurrent appenders lose nothing.
  */
 #include "delta_write_int.h"
+#include "delta_int.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -376,44 +377,56 @@ static int put_commit_info(dc_delta_tx *tx, dc_buf *b, dc_err *err)
     return rc;
 }
 
-static int put_line(dc_buf *b, const dc_delta_action *a, dc_err *err)
+/* Called per action of a tx. */
+typedef int (*tx_action_fn)(void *ctx, const dc_delta_action *a, dc_err *err);
+
+/* The tx's actions after commitInfo, in the commit file's order: metaData,
+ * txn, domainMetadata, remove, add (the file and a snapshot that applies
+ * the tx without reading it back see the same sequence). */
+static int each_action(const dc_delta_tx *tx, tx_action_fn fn, void *ctx, dc_err *err)
 {
+    dc_delta_action a;
+    if (tx->has_metadata) {
+        a.type = DC_DELTA_ACTION_METADATA;
+        a.u.metadata = tx->metadata;
+        DC_TRY(fn(ctx, &a, err));
+    }
+    for (size_t i = 0; i < tx->txns.n; i++) {
+        a.type = DC_DELTA_ACTION_TXN;
+        a.u.txn = *VEC_AT(tx->txns, dc_delta_txn, i);
+        DC_TRY(fn(ctx, &a, err));
+    }
+    for (size_t i = 0; i < tx->domains.n; i++) {
+        a.type = DC_DELTA_ACTION_DOMAIN_METADATA;
+        a.u.domain = *VEC_AT(tx->domains, dc_delta_domain, i);
+        DC_TRY(fn(ctx, &a, err));
+    }
+    for (size_t i = 0; i < tx->removes.n; i++) {
+        a.type = DC_DELTA_ACTION_REMOVE;
+        a.u.remove = *VEC_AT(tx->removes, dc_delta_remove, i);
+        DC_TRY(fn(ctx, &a, err));
+    }
+    for (size_t i = 0; i < tx->adds.n; i++) {
+        a.type = DC_DELTA_ACTION_ADD;
+        a.u.add = *VEC_AT(tx->adds, dc_delta_add, i);
+        DC_TRY(fn(ctx, &a, err));
+    }
+    return 0;
+}
+
+static int put_line(void *ctx, const dc_delta_action *a, dc_err *err)
+{
+    dc_buf *b = ctx;
     DC_TRY(dc_delta_w_action_json(b, a, err));
     return dc_buf_putc(b, '\n', err);
 }
 
 /* The commit file: commitInfo first (in-commit timestamps want it so),
- * then metaData, txn, domainMetadata, remove, add. */
+ * then the other actions. */
 static int build_body(dc_delta_tx *tx, dc_buf *b, dc_err *err)
 {
-    dc_delta_action a;
     DC_TRY(put_commit_info(tx, b, err));
-    if (tx->has_metadata) {
-        a.type = DC_DELTA_ACTION_METADATA;
-        a.u.metadata = tx->metadata;
-        DC_TRY(put_line(b, &a, err));
-    }
-    for (size_t i = 0; i < tx->txns.n; i++) {
-        a.type = DC_DELTA_ACTION_TXN;
-        a.u.txn = *VEC_AT(tx->txns, dc_delta_txn, i);
-        DC_TRY(put_line(b, &a, err));
-    }
-    for (size_t i = 0; i < tx->domains.n; i++) {
-        a.type = DC_DELTA_ACTION_DOMAIN_METADATA;
-        a.u.domain = *VEC_AT(tx->domains, dc_delta_domain, i);
-        DC_TRY(put_line(b, &a, err));
-    }
-    for (size_t i = 0; i < tx->removes.n; i++) {
-        a.type = DC_DELTA_ACTION_REMOVE;
-        a.u.remove = *VEC_AT(tx->removes, dc_delta_remove, i);
-        DC_TRY(put_line(b, &a, err));
-    }
-    for (size_t i = 0; i < tx->adds.n; i++) {
-        a.type = DC_DELTA_ACTION_ADD;
-        a.u.add = *VEC_AT(tx->adds, dc_delta_add, i);
-        DC_TRY(put_line(b, &a, err));
-    }
-    return 0;
+    return each_action(tx, put_line, b, err);
 }
 
 /* The tx as the conflict checker sees it; the arrays point into tx. */
@@ -496,6 +509,26 @@ out:
     if (rc < 0) dc_err_prefix(err, "commit to %s", tx->s->root);
     dc_free(bufs);
     dc_buf_dispose(&body);
+    return rc;
+}
+
+static int apply_one(void *ctx, const dc_delta_action *a, dc_err *err)
+{
+    return dc_delta_snap_apply(ctx, a, err);
+}
+
+int dc_delta_tx_apply_to_snapshot(dc_delta_tx *tx, int64_t version, dc_err *err)
+{
+    dc_delta_snapshot *snap = tx->snap;
+    DC_ASSERT(snap->version == tx->read_version && version > snap->version);
+    if (snap->broken || version != snap->version + 1)
+        return dc_delta_snapshot_update(snap, version, err); /* others committed between */
+    int rc = each_action(tx, apply_one, snap, err);
+    if (rc == 0) {
+        snap->version = version;
+        rc = dc_delta_snap_finish(snap, err);
+    }
+    if (rc < 0) snap->broken = true; /* never half-updated and looking whole */
     return rc;
 }
 

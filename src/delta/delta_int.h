@@ -47,6 +47,11 @@ struct file_entry {
     } a;
 };
 
+/* A list of entries in replay order. */
+typedef struct file_list {
+    file_entry *head, *tail;
+} file_list;
+
 /* A slot keeps the hash next to the pointer so probing does not touch
  * entries (100k-file tables: one cache miss per probe otherwise). */
 typedef struct ft_slot {
@@ -61,8 +66,11 @@ typedef struct file_table {
     size_t cap;           /* power of two */
     size_t n;             /* entries */
     size_t n_adds;        /* entries with is_add */
-    file_entry *head, *tail;  /* every entry, oldest action first: an entry set
-                                 again moves to the tail, so no sort is needed */
+    file_list adds;       /* the add entries, oldest action first: an entry set again
+                             moves to the tail of its list, so no sort is needed */
+    file_list removes;    /* the remove entries (tombstones), oldest action first */
+    bool removes_moved;   /* a tombstone entry left the middle of `removes` since the
+                             snapshot's tombstone view was last built: rebuild it whole */
 } file_table;
 
 void dc_delta_ft_init(file_table *t);
@@ -94,11 +102,15 @@ struct dc_delta_snapshot {
     dc_delta_domain *domains;     /* latest per domain, tombstones included until the end */
     file_table files;             /* logical files */
     uint64_t seq;                 /* next replay sequence number */
-    /* Views built once replay ends: live adds and tombstones in log order. */
+    /* Views built once replay ends: live adds and tombstones in log order.
+     * The tombstone view only grows at its end between two builds (new
+     * removes are the newest actions), so an update appends to it instead
+     * of walking every tombstone of the retention period again. */
     size_t n_live;
     const dc_delta_add **live;    /* owned array, entries borrowed from files */
-    size_t n_tomb;
+    size_t n_tomb, cap_tomb;
     const dc_delta_remove **tomb;
+    uint64_t tomb_next_seq;       /* tombstones of seq >= this are not in the view yet */
 };
 
 /* Replays one action into the snapshot (reconciliation rules). */

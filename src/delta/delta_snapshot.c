@@ -149,19 +149,22 @@ static size_t ft_find(const file_table *t, const char *key, size_t key_len, uint
 
 static void list_unlink(file_table *t, file_entry *e)
 {
+    file_list *l = e->is_add ? &t->adds : &t->removes;
+    if (!e->is_add) t->removes_moved = true; /* the tombstone view may point at it */
     if (e->prev) e->prev->next = e->next;
-    else t->head = e->next;
+    else l->head = e->next;
     if (e->next) e->next->prev = e->prev;
-    else t->tail = e->prev;
+    else l->tail = e->prev;
 }
 
 static void list_append(file_table *t, file_entry *e)
 {
-    e->prev = t->tail;
+    file_list *l = e->is_add ? &t->adds : &t->removes;
+    e->prev = l->tail;
     e->next = NULL;
-    if (t->tail) t->tail->next = e;
-    else t->head = e;
-    t->tail = e;
+    if (l->tail) l->tail->next = e;
+    else l->head = e;
+    l->tail = e;
 }
 
 /* path, or path "\n" DV unique id: the logical file's key, written into
@@ -362,24 +365,53 @@ int dc_delta_snap_apply(dc_delta_snapshot *snap, const dc_delta_action *a, dc_er
     }
 }
 
+/* Brings the tombstone view up to date: the tombstones newer than the view
+ * appended, or (after one left the middle of the list) all of them again. */
+static int finish_tombs(dc_delta_snapshot *snap, dc_err *err)
+{
+    file_table *t = &snap->files;
+    const size_t want = t->n - t->n_adds;
+    if (t->removes_moved) {
+        snap->n_tomb = 0;
+        snap->tomb_next_seq = 0;
+    }
+    if (want > snap->cap_tomb) {
+        size_t cap = snap->cap_tomb ? snap->cap_tomb : 64;
+        while (cap < want) cap *= 2;
+        const dc_delta_remove **p = dc_realloc(snap->tomb, cap * sizeof *p);
+        if (!p) return dc_err_set(err, DC_ENOMEM, "out of memory");
+        snap->tomb = p;
+        snap->cap_tomb = cap;
+    }
+    const file_entry *e = t->removes.tail;
+    while (e && e->prev && e->prev->seq >= snap->tomb_next_seq) e = e->prev;
+    if (e && e->seq < snap->tomb_next_seq) e = NULL; /* nothing new */
+    for (; e; e = e->next) {
+        DC_DASSERT(snap->n_tomb == 0 || e->seq > snap->tomb_next_seq - 1);
+        snap->tomb[snap->n_tomb++] = &e->a.remove;
+        snap->tomb_next_seq = e->seq + 1;
+    }
+    t->removes_moved = false;
+    DC_ASSERT(snap->n_tomb == want);
+    return 0;
+}
+
 int dc_delta_snap_finish(dc_delta_snapshot *snap, dc_err *err)
 {
     file_table *t = &snap->files;
     dc_free(snap->live);
-    dc_free(snap->tomb);
     snap->live = dc_malloc((t->n_adds ? t->n_adds : 1) * sizeof *snap->live);
-    snap->tomb = dc_malloc((t->n - t->n_adds ? t->n - t->n_adds : 1) * sizeof *snap->tomb);
-    if (!snap->live || !snap->tomb) return dc_err_set(err, DC_ENOMEM, "out of memory");
-    snap->n_live = snap->n_tomb = 0;
+    if (!snap->live) return dc_err_set(err, DC_ENOMEM, "out of memory");
+    snap->n_live = 0;
     uint64_t last_seq = 0;
-    for (const file_entry *e = t->head; e; e = e->next) {
-        DC_DASSERT(e->seq >= last_seq);
+    for (const file_entry *e = t->adds.head; e; e = e->next) {
+        DC_DASSERT(e->is_add && e->seq >= last_seq);
         last_seq = e->seq;
-        if (e->is_add) snap->live[snap->n_live++] = &e->a.add;
-        else snap->tomb[snap->n_tomb++] = &e->a.remove;
+        snap->live[snap->n_live++] = &e->a.add;
     }
-    DC_ASSERT(snap->n_live == t->n_adds && snap->n_live + snap->n_tomb == t->n);
+    DC_ASSERT(snap->n_live == t->n_adds);
     (void)last_seq;
+    DC_TRY(finish_tombs(snap, err));
     return dc_delta_cm_mode_of(&snap->cm_mode, &snap->protocol, &snap->metadata, err);
 }
 

@@ -54,6 +54,10 @@ void dc_optimize_result_dispose(dc_optimize_result *r)
 {
     for (size_t i = 0; r->removed && i < r->n_removed; i++) dc_free(r->removed[i]);
     dc_free(r->removed);
+    for (size_t i = 0; r->row_maps && i < r->n_removed; i++) dc_free(r->row_maps[i]);
+    dc_free(r->row_maps);
+    dc_free(r->map_rows);
+    dc_free(r->map_added);
     dc_free(r->added);
     dc_optimize_plan_dispose(&r->plan);
     dc_arena_dispose(&r->arena);
@@ -195,12 +199,26 @@ static int keep_lists(run_state *st, dc_err *err)
     r->removed = dc_calloc(p->n_files + 1, sizeof *r->removed);
     r->added = dc_calloc(p->n_bins + 1, sizeof *r->added);
     if (!r->removed || !r->added) return dc_err_set(err, DC_ENOMEM, "optimize: out of memory");
+    if (st->o->row_maps) {
+        r->row_maps = dc_calloc(p->n_files + 1, sizeof *r->row_maps);
+        r->map_rows = dc_calloc(p->n_files + 1, sizeof *r->map_rows);
+        r->map_added = dc_calloc(p->n_files + 1, sizeof *r->map_added);
+        if (!r->row_maps || !r->map_rows || !r->map_added)
+            return dc_err_set(err, DC_ENOMEM, "optimize: out of memory");
+    }
     for (size_t b = 0; b < p->n_bins; b++) {
-        const opt_out *o = &st->outs[b];
+        opt_out *o = &st->outs[b];
         if (o->skipped) continue;
         for (size_t k = 0; k < p->bins[b].n; k++) {
             char *path = dc_strdup(st->files[p->bins[b].files[k]]->path);
             if (!path) return dc_err_set(err, DC_ENOMEM, "optimize: out of memory");
+            if (r->row_maps) { /* taken over from the bin */
+                DC_ASSERT(k < o->n_maps);
+                r->row_maps[r->n_removed] = o->maps[k];
+                r->map_rows[r->n_removed] = o->map_rows[k];
+                r->map_added[r->n_removed] = o->rel_path ? (uint32_t)r->n_added : UINT32_MAX;
+                o->maps[k] = NULL;
+            }
             r->removed[r->n_removed++] = path;
         }
         if (!o->rel_path) continue;

@@ -85,6 +85,9 @@ typedef struct dc_optimize_opts {
                                    up at the first (the snapshot is then never moved) */
     bool dry_run;               /* plan only: nothing written or committed */
     bool automatic;             /* run by the daemon (commitInfo operationParameters.auto) */
+    bool row_maps;              /* keep where each input row went (dc_optimize_result's
+                                   row_maps): the daemon moves its key index with them
+                                   instead of reading the new files */
     dc_maint_progress_fn progress;  /* phase "rewriting": called after each bin (may be
                                        NULL); files and bytes are the bins' inputs */
     void *progress_ctx;
@@ -146,6 +149,12 @@ typedef struct dc_optimize_result {
     size_t n_added;
     dc_delta_add *added;        /* adds committed; strings owned by `arena` */
     dc_arena arena;
+    /* With opts.row_maps, per removed file (same order as `removed`): */
+    uint32_t **row_maps;        /* per physical row of the file: its row in
+                                   added[map_added[i]], UINT32_MAX for a row its deletion
+                                   vector hid (dc_malloc each) */
+    uint64_t *map_rows;         /* entries of row_maps[i] (the file's rows) */
+    uint32_t *map_added;        /* index into added; UINT32_MAX when no row was live */
 } dc_optimize_result;
 
 void dc_optimize_result_init(dc_optimize_result *r);

@@ -97,6 +97,10 @@ typedef struct opt_out {
     uint64_t rows_dropped;          /* rows of the inputs hidden by their DVs */
     bool written;                   /* the file exists in storage */
     bool skipped;                   /* the bin was left alone (a layout we do not rewrite) */
+    uint32_t **maps;                /* opts.row_maps: per input of the bin, per physical row,
+                                       its output row or UINT32_MAX (dc_malloc each) */
+    uint64_t *map_rows;             /* entries of maps[k] */
+    size_t n_maps;                  /* inputs */
 } opt_out;
 
 /* Rewrites the bin's files into one file (none when no row is live). */

@@ -325,6 +325,45 @@ static void bin_state_dispose(bin_state *b)
     dc_buf_dispose(&b->keys);
 }
 
+/* Where each input row went: maps[in][physical row] = output row (rows
+ * are written in b->rows order), UINT32_MAX for rows not written. */
+static int make_maps(opt_out *out, const bin_state *b, dc_err *err)
+{
+    out->maps = dc_calloc(b->n_in, sizeof *out->maps);
+    out->map_rows = dc_calloc(b->n_in, sizeof *out->map_rows);
+    uint64_t **rg_base = dc_calloc(b->n_in, sizeof *rg_base);
+    int rc = out->maps && out->map_rows && rg_base ? 0 : DC_ENOMEM;
+    out->n_maps = out->maps && out->map_rows ? b->n_in : 0;
+    for (size_t i = 0; rc == 0 && i < b->n_in; i++) {
+        const pq_file_meta *m = dc_pq_reader_meta(b->in[i].r);
+        const uint64_t rows = (uint64_t)m->num_rows; /* checked by collect_input */
+        out->map_rows[i] = rows;
+        out->maps[i] = dc_malloc((rows ? rows : 1) * sizeof **out->maps);
+        rg_base[i] = dc_malloc((m->n_row_groups + 1) * sizeof **rg_base);
+        if (!out->maps[i] || !rg_base[i]) {
+            rc = DC_ENOMEM;
+            break;
+        }
+        memset(out->maps[i], 0xff, rows * sizeof **out->maps);
+        uint64_t base = 0;
+        for (uint32_t rg = 0; rg < m->n_row_groups; rg++) {
+            rg_base[i][rg] = base;
+            base += (uint64_t)m->row_groups[rg].num_rows;
+        }
+    }
+    DC_ASSERT(rc < 0 || b->n_rows < UINT32_MAX);
+    for (size_t k = 0; rc == 0 && k < b->n_rows; k++) {
+        const opt_row *r = &b->rows[k];
+        const uint64_t phys = rg_base[r->in][r->rg] + r->row;
+        DC_ASSERT(phys < out->map_rows[r->in] && out->maps[r->in][phys] == UINT32_MAX);
+        out->maps[r->in][phys] = (uint32_t)k;
+    }
+    for (size_t i = 0; rg_base && i < b->n_in; i++) dc_free(rg_base[i]);
+    dc_free(rg_base);
+    if (rc < 0) return dc_err_set(err, DC_ENOMEM, "optimize: out of memory for the row maps");
+    return 0;
+}
+
 int opt_rewrite_bin(opt_out *out, opt_ctx *c, const dc_delta_add *const *files, size_t n,
                     dc_err *err)
 {
@@ -341,6 +380,7 @@ int opt_rewrite_bin(opt_out *out, opt_ctx *c, const dc_delta_add *const *files, 
     }
     if (rc == 0) sort_rows(&b);
     if (rc == 0 && b.n_rows) rc = write_file(out, &b, err);
+    if (rc == 0 && c->o->row_maps) rc = make_maps(out, &b, err);
     if (rc == 0) {
         out->rows = b.n_rows;
         out->rows_dropped = b.dropped;
@@ -351,6 +391,9 @@ int opt_rewrite_bin(opt_out *out, opt_ctx *c, const dc_delta_add *const *files, 
 
 void opt_out_dispose(opt_out *o)
 {
+    for (size_t i = 0; i < o->n_maps; i++) dc_free(o->maps[i]);
+    dc_free(o->maps);
+    dc_free(o->map_rows);
     dc_free(o->rel_path);
     dc_buf_dispose(&o->path_enc);
     dc_buf_dispose(&o->stats);

@@ -91,6 +91,10 @@ int dc_merge_resume_offset(int64_t *next_out, dc_merge_table *t, const char *top
 typedef struct dc_merge_index_stats {
     uint64_t rows;          /* live rows indexed (typed tables: and deleted keys kept) */
     uint64_t bytes;         /* memory held by the index */
+    uint64_t builds;        /* full builds so far (open, reloads after a broken state or a
+                               metadata change) */
+    uint64_t rows_read;     /* data-file rows read for the index so far (builds, re-reads of
+                               files others changed, moves after a rewrite) */
 } dc_merge_index_stats;
 void dc_merge_index_stats_get(dc_merge_index_stats *out, const dc_merge_table *t);
 
@@ -171,17 +175,32 @@ struct dc_delta_add;
  * daemon) reads it; it must not move it. */
 struct dc_delta_snapshot *dc_merge_table_snapshot(dc_merge_table *t);
 
-/* After a rewrite that keeps every live row (OPTIMIZE) was committed at
- * `version`, planned on the table's snapshot at `read_version`: the files
+/* A rewrite that keeps every live row (OPTIMIZE), committed at `version`
+ * and planned on the table's snapshot at `read_version`: the files
  * `removed` (paths as in the log) were replaced by `added`, which hold
- * exactly their live rows. The index slots move to the new files (their
- * key, ts_ms, offset and operation_type columns are read), then the
- * snapshot moves to `version`. When the rewrite was planned on another
- * version than the index's, or removed a file the index does not know, the
- * index is rebuilt instead. On an error the table reloads before its next
- * use (the commit stands). */
-int dc_merge_table_after_rewrite(dc_merge_table *t, int64_t read_version, int64_t version,
-                                 const char *const *removed, size_t n_removed,
-                                 const struct dc_delta_add *added, size_t n_added, dc_err *err);
+ * exactly their live rows. */
+typedef struct dc_merge_rewrite {
+    int64_t read_version;           /* the version the rewrite was planned on */
+    int64_t version;                /* the version it committed */
+    const char *const *removed;     /* n_removed paths as in the log */
+    size_t n_removed;
+    const struct dc_delta_add *added; /* n_added adds */
+    size_t n_added;
+    /* Optional (NULL when unknown), per removed file: */
+    const uint32_t *const *row_maps; /* per physical row: its row in added[map_added[i]],
+                                       UINT32_MAX for a row that was not live */
+    const uint64_t *map_rows;       /* entries of row_maps[i] */
+    const uint32_t *map_added;      /* index into added, UINT32_MAX when none */
+} dc_merge_rewrite;
+
+/* Moves the key index along a committed rewrite, then the snapshot to its
+ * version. With row maps the index slots are repointed in one pass over
+ * the index (no data file is read) when the rewrite moved a fair share of
+ * the table's rows; otherwise the added files' key, ts_ms, offset and
+ * operation_type columns are read and each moved key looked up. When the
+ * rewrite was planned on another version than the index's, or removed a
+ * file the index does not know, the index is rebuilt instead. On an error
+ * the table reloads before its next use (the commit stands). */
+int dc_merge_table_after_rewrite(dc_merge_table *t, const dc_merge_rewrite *rw, dc_err *err);
 
 #endif /* DC_MERGE_H */

@@ -1054,13 +1054,18 @@ static void fill_result(dc_merge_result *r, const dc_merge_batch *b, const mplan
 }
 
 /* After our commit: the snapshot moves to it (following any winner in
- * between). A failure here leaves a committed batch: the table is marked to
- * reload before its next use instead of failing the batch. */
-static void after_commit(dc_merge_table *t, int64_t version)
+ * between); when it came right after the snapshot, by applying the tx's own
+ * actions rather than reading the commit back. A failure here leaves a
+ * committed batch: the table is marked to reload before its next use
+ * instead of failing the batch. */
+static void after_commit(dc_merge_table *t, dc_delta_tx *tx, int64_t version)
 {
     dc_err e;
     dc_err_clear(&e);
-    if (dc_merge_table_refresh(t, version, version, &e) < 0) {
+    const int64_t from = dc_delta_snapshot_version(t->snap);
+    int rc = dc_delta_tx_apply_to_snapshot(tx, version, &e);
+    if (rc == 0) rc = dc_merge_table_follow(t, from, version, &e);
+    if (rc < 0) {
         t->broken = true;
         DC_LOG(DC_LOG_WARN, "merge", "%s: version %" PRId64 " committed, but reading it back "
                "failed (%s): the index will be rebuilt", t->s->root, version, e.msg);
@@ -1141,7 +1146,7 @@ static int attempt_once(dc_merge_result *res, dc_merge_batch *b, dc_err *err)
     if (rc == 0) {
         keep_files = true;
         plan_apply(b, &p);
-        after_commit(t, version);
+        after_commit(t, tx, version);
         if (p.evolved && !t->broken) after_evolve(t, b);
     }
 out:

@@ -194,6 +194,9 @@ struct dc_merge_table {
     bool broken;                    /* index/snapshot out of step: reload before use */
     double build_seconds;           /* last index build */
     uint64_t n_builds;              /* full index builds so far (open, reloads) */
+    uint64_t rows_read;             /* rows of data files read for the index so far (builds,
+                                       re-reads after others' commits, moves after a
+                                       rewrite): tests assert the work a step did */
     uint64_t dup_keys;              /* keys found in two rows at the last build */
     uint64_t ghosts;                /* slots without a row (MX_FILE_NONE) in the index */
 };
@@ -218,6 +221,9 @@ int dc_merge_files_sync(dc_merge_table *t, size_t *unknown, dc_err *err);
  * metadata or protocol change reloads everything. `ours` is a version this
  * process committed and already applied to the index (-1: none). */
 int dc_merge_table_refresh(dc_merge_table *t, int64_t version, int64_t ours, dc_err *err);
+/* The index after the snapshot moved from version `from` to its current
+ * one (the second half of dc_merge_table_refresh). */
+int dc_merge_table_follow(dc_merge_table *t, int64_t from, int64_t ours, dc_err *err);
 /* Moves to the latest version: refresh, or a full reload when broken. */
 int dc_merge_table_catch_up(dc_merge_table *t, dc_err *err);
 /* appId of a topic-partition, into out (NUL-terminated). */

@@ -281,6 +281,7 @@ static int scan_file_rows(scan_file *sf, const dc_delta_add *add, dc_err *err)
         return dc_err_set(err, DC_ECORRUPT, "%s: row groups hold %" PRIu64 " rows, the footer "
                           "says %" PRId64, sf->path, base, m->num_rows);
     sf->t->dup_keys += dups;
+    sf->t->rows_read += base;
     return 0;
 }
 
@@ -297,7 +298,7 @@ static int scan_one(dc_merge_table *t, const char *path, const dc_delta_add *add
     sf.unindex = add == NULL;
     dc_buf hold;
     dc_buf_init(&hold, 0);
-    dc_buf_init(&sf.kb, DC_MERGE_MAX_KEY_BYTES * 2);
+    dc_buf_init(&sf.kb, (SCAN_CHUNK + 1) * DC_MERGE_MAX_KEY_BYTES); /* a chunk's keys */
     for (uint32_t i = 0; i < DC_CDC_MAX_KEYS + MSEQ_COLS; i++) dc_pq_column_init(&sf.col[i]);
     int rc = dc_merge_open_file(&sf.r, &hold, t, path, true, err);
     if (rc == 0) rc = scan_file_rows(&sf, add, err);
@@ -542,6 +543,11 @@ int dc_merge_table_refresh(dc_merge_table *t, int64_t version, int64_t ours, dc_
 {
     const int64_t from = dc_delta_snapshot_version(t->snap);
     DC_TRY(dc_delta_snapshot_update(t->snap, version, err));
+    return dc_merge_table_follow(t, from, ours, err);
+}
+
+int dc_merge_table_follow(dc_merge_table *t, int64_t from, int64_t ours, dc_err *err)
+{
     const int64_t to = dc_delta_snapshot_version(t->snap);
     if (to == from) return 0;
     foreign fc = {false, NULL, 0};

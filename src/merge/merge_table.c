@@ -271,9 +271,30 @@ int dc_merge_table_relayout(dc_merge_table *t, dc_err *err)
     return check_layout(t, want, err);
 }
 
+/* Whether version v of the table exists: one look-up by name. */
+static int version_exists(bool *yes, dc_merge_table *t, int64_t v, dc_err *err)
+{
+    char name[64];
+    uint64_t size = 0;
+    DC_TRY(dc_delta_commit_name(name, v));
+    const int rc = dc_storage_size(t->s, name, &size, err);
+    *yes = rc == 0;
+    if (rc == DC_ENOTFOUND) dc_err_clear(err);
+    return rc == DC_ENOTFOUND ? 0 : rc;
+}
+
 int dc_merge_table_catch_up(dc_merge_table *t, dc_err *err)
 {
-    if (!t->broken) return dc_merge_table_refresh(t, -1, -1, err);
+    if (!t->broken) {
+        /* Before each batch: when the next version does not exist nobody
+         * committed since the snapshot, and one look-up by name says so
+         * where a listing of the log costs what the log holds. A commit
+         * that lands after this look-up is caught by our put-if-absent at
+         * that version and the conflict rules (dc_merge_batch_commit). */
+        bool next = false;
+        DC_TRY(version_exists(&next, t, dc_delta_snapshot_version(t->snap) + 1, err));
+        return next ? dc_merge_table_refresh(t, -1, -1, err) : 0;
+    }
     /* A snapshot whose update failed part way is not trusted: load it anew. */
     dc_delta_snapshot *snap = NULL;
     DC_TRY(dc_delta_snapshot_load(&snap, t->s, -1, err));
@@ -323,4 +344,6 @@ void dc_merge_index_stats_get(dc_merge_index_stats *out, const dc_merge_table *t
 {
     out->rows = t->index.n;
     out->bytes = dc_mx_bytes(&t->index);
+    out->builds = t->n_builds;
+    out->rows_read = t->rows_read;
 }

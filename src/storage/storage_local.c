@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,18 +87,24 @@ static int make_parents(char *file, dc_err *err)
     return rc;
 }
 
+/* Allocates nothing: it runs after a put-if-absent's link, when the file is
+ * already in place and an out-of-memory error would report a commit that
+ * happened as one that did not. */
 static int fsync_dir_of(const char *file, dc_err *err)
 {
     const char *slash = strrchr(file, '/');
-    char *dir = slash == file ? dc_strdup("/") : slash ? dc_strndup(file, (size_t)(slash - file))
-                                                       : dc_strdup(".");
-    if (!dir) return dc_err_set(err, DC_ENOMEM, "out of memory");
+    char dir[PATH_MAX];
+    size_t n = slash == file ? 1 : slash ? (size_t)(slash - file) : 0;
+    if (n >= sizeof dir)
+        return dc_err_set(err, DC_ELIMIT, "a directory name of %zu bytes: %.64s...", n, file);
+    if (n) memcpy(dir, file, n);
+    else dir[n++] = '.';
+    dir[n] = '\0';
     if (dc_storage_local_test_on_dir_sync) dc_storage_local_test_on_dir_sync(dir);
     int rc = 0;
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0 || fsync(fd) != 0) rc = os_error(err, "fsync directory", dir);
     if (fd >= 0) close(fd);
-    dc_free(dir);
     return rc;
 }
 

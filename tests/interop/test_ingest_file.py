@@ -267,8 +267,8 @@ def test_sigterm_commits_the_batch_in_hand(tmp_path):
     s.run(200)
     t = tmp_path / "t"
     p = subprocess.Popen([str(DC_BIN), "ingest", "--source", "file:-", "--table", str(t),
-                          "--key", "id", "--trigger", "1h"], stdin=subprocess.PIPE,
-                         stderr=subprocess.PIPE)
+                          "--key", "id", "--trigger", "1h", "--trigger-min", "1h"],
+                         stdin=subprocess.PIPE, stderr=subprocess.PIPE)
     p.stdin.write("".join(l + "\n" for l in s.lines()).encode())
     p.stdin.flush()
     time.sleep(1.5)
@@ -277,6 +277,48 @@ def test_sigterm_commits_the_batch_in_hand(tmp_path):
     p.send_signal(signal.SIGTERM)
     _, err = p.communicate(timeout=30)
     p.stdin.close()
+    assert p.returncode == 0, err.decode()
+    check_state(t, s.values)
+
+
+def test_commits_as_soon_as_caught_up(tmp_path):
+    """A slow writer on stdin, a 1 h trigger: each burst of records is
+    committed once the daemon has read everything there is and the batch is
+    trigger.min_interval (default 50 ms) old, not an hour later; bursts
+    become separate commits, and the daemon is still running meanwhile."""
+    s = cdcgen.Stream(seed=9, n_keys=40)
+    s.run(90)
+    lines = s.lines()
+    t = tmp_path / "t"
+    p = subprocess.Popen([str(DC_BIN), "ingest", "--source", "file:-", "--table", str(t),
+                          "--key", "id", "--trigger", "1h"], stdin=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    try:
+        cuts = [0, len(lines) // 3, 2 * len(lines) // 3, len(lines)]
+        for burst in range(3):
+            part = lines[cuts[burst]:cuts[burst + 1]]
+            p.stdin.write("".join(l + "\n" for l in part).encode())
+            p.stdin.flush()
+            want = cuts[burst + 1]  # the txn position covers the burst's last line
+            deadline = time.monotonic() + 20  # generous: a loaded machine; the trigger is 1 h
+            got = None
+            while time.monotonic() < deadline:
+                try:
+                    got = DeltaTable(str(t)).transaction_version(f"deltacdc/file:-/0")
+                except Exception:
+                    got = None
+                if got == want:
+                    break
+                time.sleep(0.05)
+            assert got == want, f"burst {burst}: position {got}, want {want}"
+            assert p.poll() is None, "the daemon keeps running"
+        # one commit per burst (a burst written at once is read and committed
+        # together; the table's creation is version 0)
+        assert version(t) >= 3
+    finally:
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=30)
+        p.stdin.close()
     assert p.returncode == 0, err.decode()
     check_state(t, s.values)
 
@@ -312,5 +354,6 @@ def test_help():
     assert_ok(proc, "ingest --help")
     out = proc.stdout.decode()
     for flag in ("-c", "--source", "--table", "--key", "--format", "--mode", "--trigger",
+                 "--trigger-min",
                  "--max-batch", "--once", "--log-level"):
         assert flag in out

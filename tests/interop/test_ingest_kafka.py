@@ -99,6 +99,7 @@ def wait_positions(tmp_path, topics, pipeline, timeout=180):
 def pipeline_file(tmp_path, bootstrap, mode, tag, **extra):
     p = tmp_path / "pipeline.yaml"
     trigger = extra.get("interval", "500ms")
+    min_interval = extra.get("min_interval", "50ms")
     p.write_text(f"""pipeline: kt-{mode}
 source:
   kafka:
@@ -115,6 +116,7 @@ tables:
     # no key: taken from the Kafka record key
 trigger:
   interval: {trigger}
+  min_interval: {min_interval}
   max_records: 300
 """)
     return p
@@ -171,7 +173,7 @@ def test_sigterm_commits_batch_in_hand(tmp_path, kafka_broker):
     s.run(500)
     t = Topic(f"{tag}-shop-items", s, 1, ("id",))
     kafka_util.produce(broker.bootstrap, t.name, t.records(len(s.values)), create=1)
-    cfg = pipeline_file(tmp_path, broker.bootstrap, "dv", tag, interval="1h")
+    cfg = pipeline_file(tmp_path, broker.bootstrap, "dv", tag, interval="1h", min_interval="1h")
     cfg.write_text(cfg.read_text().replace("max_records: 300", "max_records: 100000"))
     proc = start(cfg)
     path = table_path(tmp_path, t)

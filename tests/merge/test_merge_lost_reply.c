@@ -50,7 +50,7 @@ static void lost_reply_unknown(dc_merge_mode mode)
 {
     char *want = mfx_scenario_state(mode);
     mfx f;
-    open_with_faults(&f, mode, "put_if_absent@" V2 ":after:#1,read@" V2 ":before:#2+");
+    open_with_faults(&f, mode, "put_if_absent@" V2 ":after:#1,read@" V2 ":before:1");
     mfx_scenario_batch2(&f);
     dc_err err;
     dc_err_clear(&err);

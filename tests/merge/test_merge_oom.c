@@ -93,6 +93,8 @@ static void alloc_failures(dc_merge_mode mode)
         if (try_with_failure(mode, n, want)) ok++;
         else failed++;
     }
+    if (try_with_failure(mode, total + 1, want)) ok++; /* the steps may end short of it */
+    else failed++;
     CHECK(failed > 0);
     CHECK(ok > 0); /* past the last allocation the commit succeeds */
     dc_free(want);
