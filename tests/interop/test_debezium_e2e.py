@@ -214,7 +214,7 @@ def canonical_typed(column_type, v):
     return v
 
 
-def compare_typed_table(table, path, records, final):
+def compare_typed_table(table, path, records, final, skip_columns=()):
     """For the typed-table work (issue 9): the typed Delta table at `path`,
     ingested from `records` (parsed record values of one table topic), against
     MariaDB's final state `final` (e2e_capture.capture()["final"] or the
@@ -227,10 +227,10 @@ def compare_typed_table(table, path, records, final):
     Columns the table has beyond MariaDB's (dropped ones, `__` metadata) are
     not compared; rows are matched by key, deleted rows must be absent (or
     `__deleted = true`)."""
-    from deltalake import DeltaTable
     st = final[table]
     key_cols = st["key"]
-    rows = DeltaTable(str(path)).to_pyarrow_table().to_pylist()
+    # delta-rs's SQL path applies deletion vectors (to_pyarrow_table refuses them)
+    rows = raw_table_rows(path, key_cols)
     rows = [r for r in rows if not r.get("__deleted")]
     got = {_key_str(r, key_cols): r for r in rows}
     want = {_key_str(r, key_cols): r for r in st["rows"]}
@@ -243,6 +243,8 @@ def compare_typed_table(table, path, records, final):
     for k in sorted(set(got) & set(want)):
         fs = field_schemas(last[k][1]["schema"])
         for name, ctype, _ in st["columns"]:
+            if name in skip_columns:
+                continue
             expect = canonical_mariadb(ctype, want[k][name])
             if name not in fs and renamed.get(name, name) not in fs:
                 expect = None
@@ -396,6 +398,25 @@ def test_typed_table_equals_mariadb(e2e, tmp_path, table):
     if _typed_refused(proc):
         pytest.skip("deltacdc refuses --format typed (not built yet): "
                     + stderr_text(proc).strip().splitlines()[-1])
+    assert_ok(proc, "ingest --format typed")
+    # A rename is a drop plus an add to the record's schema block: following
+    # it in place needs the schema-change topic (issue 9, not built yet), so
+    # renamed columns are judged by test_typed_table_follows_renames.
+    diffs = compare_typed_table(table, path, e2e["records"][table], e2e["final"],
+                                skip_columns=set(wl.RENAMED.get(table, {})))
+    assert not diffs, "\n".join(diffs[:20])
+
+
+@pytest.mark.xfail(strict=True, reason="renames are followed in place only through "
+                   "Debezium's schema-change topic and column mapping (issue 9), not built "
+                   "yet: a renamed column reads as a new column, null in rows written before")
+def test_typed_table_follows_renames(e2e, tmp_path):
+    table = "alltypes"
+    src = e2e["files"][TOPIC[table]]
+    path = tmp_path / f"{table}_typed"
+    proc = run_dc(["ingest", "--source", f"file:{src}", "--table", path,
+                   "--key", ",".join(wl.TABLES[table]), "--format", "typed", "--once"],
+                  timeout=300)
     assert_ok(proc, "ingest --format typed")
     diffs = compare_typed_table(table, path, e2e["records"][table], e2e["final"])
     assert not diffs, "\n".join(diffs[:20])
