@@ -2,7 +2,16 @@
 #ifndef DC_CLI_H
 #define DC_CLI_H
 
+#include <signal.h>
+
 #define DC_VERSION "0.1.0"
+
+/* Set by SIGTERM/SIGINT once dc_cli_stop_on_signals ran: the long-running
+ * commands (ingest, bootstrap) finish and commit what they have, then exit.
+ * The handler is reset after the first signal, so a second one kills the
+ * process (the table stays consistent: commits are atomic). */
+extern volatile sig_atomic_t dc_cli_stop_requested;
+void dc_cli_stop_on_signals(void);
 
 int dc_cli_parquet(int argc, char **argv);
 /* Parquet subcommands (argv[0] is the subcommand name). */

@@ -49,13 +49,6 @@ static const char usage[] =
     "Exit status: 0 done (or nothing left), 1 error, 2 usage, 3 stopped by a signal\n"
     "(run again to resume).\n";
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
 
 /* The flags; 2 on a usage error (printed). */
 static int parse(dc_boot_opts *o, bool *progress, int argc, char **argv)
@@ -142,14 +135,8 @@ int dc_cli_bootstrap(int argc, char **argv)
     o.db.password = getenv("MYSQL_PWD");
     o.progress = progress || isatty(STDERR_FILENO) ? stderr : NULL;
     o.plan = stdout;
-    o.stop = &stop_requested;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESETHAND; /* a second signal kills: the table stays consistent */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    o.stop = &dc_cli_stop_requested;
+    dc_cli_stop_on_signals();
     dc_err err;
     dc_err_clear(&err);
     dc_boot_result r;

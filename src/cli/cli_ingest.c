@@ -62,24 +62,6 @@ static const char usage[] =
     "                       (http.listen; off unless set)\n"
     "  --log-level L        error, warn, info (default: one line per batch), debug, trace\n";
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
-static void install_handlers(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESETHAND; /* a second signal kills: the table stays consistent */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-}
 
 typedef struct flag {
     const char *name;       /* "--trigger" */
@@ -208,11 +190,11 @@ static int start_monitor(dc_monitor_sched **out, const dc_config *c, const char 
  * a probe or a scrape sees the failure; a signal ends the wait. */
 static void linger(int64_t ms)
 {
-    if (ms <= 0 || stop_requested) return;
+    if (ms <= 0 || dc_cli_stop_requested) return;
     fprintf(stderr, "deltacdc ingest: serving /healthz (503) for %lld ms before exiting "
             "(http.fail_linger)\n", (long long)ms);
     const struct timespec step = {0, 100 * 1000 * 1000};
-    for (int64_t waited = 0; waited < ms && !stop_requested; waited += 100)
+    for (int64_t waited = 0; waited < ms && !dc_cli_stop_requested; waited += 100)
         nanosleep(&step, NULL);
 }
 
@@ -246,14 +228,15 @@ int dc_cli_ingest(int argc, char **argv)
         status = 2;
         goto out;
     }
-    install_handlers();
+    dc_cli_stop_on_signals();
     bootstrap = kafka_bootstrap(&c);
     const bool monitor = bootstrap && c.monitor_freshness == DC_CFG_MONITOR_AUTO;
     if (c.http_listen || monitor) rc = dc_metrics_new(&metrics, &err);
     if (rc == 0 && c.http_listen)
         rc = dc_http_start(&http, &(dc_http_opts){c.http_listen, c.http_token}, metrics, &err);
     if (rc == 0 && monitor) rc = start_monitor(&mon, &c, bootstrap, metrics, &err);
-    dc_ingest_opts o = {.cfg = &c, .once = once, .stop = &stop_requested, .metrics = metrics};
+    dc_ingest_opts o = {.cfg = &c, .once = once, .stop = &dc_cli_stop_requested,
+                        .metrics = metrics};
     dc_ingest_stats stats;
     if (rc == 0) rc = dc_ingest_run(&stats, &o, &err);
     if (rc < 0) {
