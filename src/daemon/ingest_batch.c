@@ -163,15 +163,24 @@ static int replay(ing_state *st, ing_slot *s, dc_err *err)
 static void log_batch(ing_slot *s, const dc_merge_result *r)
 {
     if (dc_log_threshold < DC_LOG_INFO) return;
-    char trunc[64] = ""; /* said only of a batch whose truncate applied */
+    /* Said only where they apply: a truncate's rows, a typed table's repeats
+     * (Debezium's at-least-once deliveries, no-ops) and schema changes. */
+    char extra[192] = "";
+    int n = 0;
     if (r->truncate)
-        snprintf(trunc, sizeof trunc, ", truncate removed %" PRIu64 " rows", r->truncated);
+        n += snprintf(extra + n, sizeof extra - (size_t)n, ", truncate removed %" PRIu64 " rows",
+                      r->truncated);
+    if (r->typed)
+        n += snprintf(extra + n, sizeof extra - (size_t)n, ", repeats %" PRIu64, r->repeats);
+    if (r->columns_added || r->columns_widened)
+        snprintf(extra + n, sizeof extra - (size_t)n,
+                 ", columns added %" PRIu32 ", widened %" PRIu32, r->columns_added,
+                 r->columns_widened);
     DC_LOG(DC_LOG_INFO, "ingest",
            "batch %s: %" PRIu64 " records in, %" PRIu64 " inserted, %" PRIu64 " updated, %"
-           PRIu64 " deleted, %" PRIu64 " stale%s, repeats %" PRIu64 ", columns added %" PRIu32
-           ", widened %" PRIu32 ", merged in %.1f ms, version %" PRId64, s->path, s->n_in,
-           r->inserted, r->updated, r->deleted, r->stale, trunc, r->repeats, r->columns_added,
-           r->columns_widened, r->seconds * 1000.0, r->version);
+           PRIu64 " deleted, %" PRIu64 " stale%s, merged in %.1f ms, version %" PRId64,
+           s->path, s->n_in, r->inserted, r->updated, r->deleted, r->stale, extra,
+           r->seconds * 1000.0, r->version);
     if (DC_LOG_DEBUG > dc_log_threshold || !s->table) return;
     /* Storage requests since the last batch line (object stores bill them). */
     dc_storage_stats now, d;

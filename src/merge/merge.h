@@ -150,6 +150,7 @@ typedef struct dc_merge_result {
     uint64_t truncated;     /* the rows it removed (the table's live rows before it,
                                tombstone rows included); commitInfo's
                                numTargetRowsTruncated */
+    bool typed;             /* a typed table: repeats is counted (the batch line says it) */
     uint64_t repeats;       /* typed tables: events not newer than the table's row or at
                                or before their partition's source-position watermark
                                (Debezium's at-least-once repeats): no-ops, also in stale */

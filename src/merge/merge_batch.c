@@ -1048,7 +1048,8 @@ static void fill_result(dc_merge_result *r, const dc_merge_batch *b, const mplan
     r->truncate = p->trunc;
     r->truncated = p->truncated;
     r->stale = p->stale + b->replayed + b->repeats;
-    if (b->t->format == DC_FORMAT_TYPED) r->repeats = p->stale + b->repeats;
+    r->typed = b->t->format == DC_FORMAT_TYPED;
+    if (r->typed) r->repeats = p->stale + b->repeats;
     r->columns_added = p->evolved ? b->added.n : 0;
     r->columns_widened = p->evolved ? b->added.n_wide : 0;
 }
