@@ -142,11 +142,13 @@ def test_daemon_monitor_alerts_without_slowing_batches(kafka_broker, tmp_path): 
     hook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
     threading.Thread(target=hook.serve_forever, daemon=True).start()
     cfg = tmp_path / "p.yaml"
-    # batches every 3 s, so records wait up to 3 s unmerged: late beyond 1 s
+    # batches every 3 s (min_interval too: no commit as soon as caught up), so
+    # records wait up to 3 s unmerged: late beyond 1 s
     cfg.write_text(f"source:\n  kafka:\n    bootstrap_servers: {b.bootstrap}\n"
                    f"    topics: [{topic}]\n    group_id: g-mon\n"
                    f"tables:\n  - match: '*'\n    path: {tmp_path / 't'}\n    key: [id]\n"
-                   "trigger:\n  interval: 3s\nmonitors:\n  interval: 1s\n  max_lag: 1s\n"
+                   "trigger:\n  interval: 3s\n  min_interval: 3s\n"
+                   "monitors:\n  interval: 1s\n  max_lag: 1s\n"
                    f"  webhook: http://127.0.0.1:{hook.server_port}/alert\n"
                    "  webhook_timeout: 1s\n  webhook_retries: 2\n")
     log = open(tmp_path / "daemon.log", "wb")
