@@ -10,7 +10,8 @@ static const char usage[] =
     "commands:\n"
     "  ingest [-c pipeline.yaml] [--source URI] [--table PATH] [--key COL[,COL]]\n"
     "         [--format raw|typed] [--mode dv|cow] [--trigger DURATION] [--max-batch N]\n"
-    "         [--once] [--http ADDR] [--log-level L]\n"
+    "         [--trigger-min DURATION] [--pipeline NAME] [--once] [--http ADDR]\n"
+    "         [--soft-deletes true|false] [--meta-prefix P] [--log-level L]\n"
     "                                   Debezium records (Kafka or a JSON-lines file)\n"
     "                                   merged exactly once into Delta tables\n"
     "  check --table PATH --kafka HOST:PORT --topic T [--json] | check -c pipeline.yaml\n"
@@ -44,6 +45,9 @@ static const char usage[] =
     "                                   print or change table properties (log retention,\n"
     "                                   checkpoint interval, ...) in one commit\n"
     "  version                          print the version\n"
+    "\n"
+    "TABLE is a directory, a file:// URI or s3://bucket/prefix (settings from the AWS\n"
+    "environment, or storage.s3.* in a pipeline file).\n"
     "\n"
     "Run 'deltacdc <command> --help' for a command's options.\n";
 
