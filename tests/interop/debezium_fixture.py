@@ -34,6 +34,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from procgroup import kill_group, stop_group
+
 from mariadb_fixture import DEBEZIUM_PASSWORD, DEBEZIUM_USER
 
 REPO = Path(__file__).resolve().parents[2]
@@ -212,28 +214,12 @@ class DebeziumRunner:
         Returns the exit status (143 after SIGTERM is a clean stop)."""
         p, self.proc = self.proc, None
         _LIVE.discard(self)
-        if not p:
-            return None
-        if p.poll() is None:
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-                p.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait(timeout=STOP_TIMEOUT_S)
-            except ProcessLookupError:
-                pass
-        return p.returncode
+        return stop_group(p, STOP_TIMEOUT_S)
 
     def kill(self):
         p, self.proc = self.proc, None
         _LIVE.discard(self)
-        if p and p.poll() is None:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            p.wait(timeout=STOP_TIMEOUT_S)
+        kill_group(p, STOP_TIMEOUT_S)
 
     def log_tail(self, n=60):
         try:

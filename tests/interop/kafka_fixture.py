@@ -39,6 +39,8 @@ import time
 import uuid
 from pathlib import Path
 
+from procgroup import kill_group, stop_group
+
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -218,27 +220,13 @@ class KafkaBroker:
         """Stops the broker's process group (SIGTERM, then SIGKILL); keeps the data."""
         p, self.proc = self.proc, None
         _LIVE.discard(self)
-        if not p or p.poll() is not None:
-            return
-        try:
-            os.killpg(p.pid, signal.SIGTERM)
-            p.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait(timeout=STOP_TIMEOUT_S)
-        except ProcessLookupError:
-            pass
+        stop_group(p, STOP_TIMEOUT_S)
 
     def kill(self):
         """Kills the broker at once (SIGKILL: a crash, no clean shutdown)."""
         p, self.proc = self.proc, None
         _LIVE.discard(self)
-        if p and p.poll() is None:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            p.wait(timeout=STOP_TIMEOUT_S)
+        kill_group(p, STOP_TIMEOUT_S)
 
     def restart(self, down_s=0.0, hard=False):
         """Stops (or kills) the broker, waits down_s seconds, starts it again on

@@ -41,6 +41,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from procgroup import kill_group, stop_group
+
 import pytest
 
 START_TIMEOUT_S = 60     # a loaded CI machine; normally ~2 s after install-db
@@ -174,27 +176,13 @@ class MariaDB:
         SIGKILL); keeps the datadir."""
         p, self.proc = self.proc, None
         _LIVE.discard(self)
-        if not p or p.poll() is not None:
-            return
-        try:
-            os.killpg(p.pid, signal.SIGTERM)
-            p.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait(timeout=STOP_TIMEOUT_S)
-        except ProcessLookupError:
-            pass
+        stop_group(p, STOP_TIMEOUT_S)
 
     def kill(self):
         """SIGKILL to the server's process group (a crash)."""
         p, self.proc = self.proc, None
         _LIVE.discard(self)
-        if p and p.poll() is None:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            p.wait(timeout=STOP_TIMEOUT_S)
+        kill_group(p, STOP_TIMEOUT_S)
 
     @property
     def running(self):
