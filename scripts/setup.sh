@@ -104,55 +104,44 @@ fetch_spark_kafka_jars() {
     done
 }
 
-# Apache Kafka broker jars for the interop tests' real broker
-# (tests/interop/kafka_fixture.py), from Maven Central with Maven's own client:
-# tests/kafka/pom.xml lists them; copied into .cache/kafka-jars. Refetched
-# when the pom changes (its hash is kept beside the jars).
-fetch_kafka_jars() {
-    local dir=".cache/kafka-jars" pom="tests/kafka/pom.xml" stamp want
+# The runtime jars a test pom lists (tests/<x>/pom.xml), from Maven Central
+# with Maven's own client, copied into DIR; refetched when the pom changes
+# (its hash is kept beside the jars). Args: WHAT POM DIR MARKER WHEN_MISSING,
+# MARKER a file glob that says the jars are there, WHEN_MISSING what the tests
+# do without them (for the log).
+fetch_pom_jars() {
+    local what="$1" pom="$2" dir="$3" marker="$4" missing="$5" stamp want
     stamp="$dir/.pom.sha256"
     want="$(sha256sum "$pom" | cut -d' ' -f1)"
-    if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]] && ls "$dir"/kafka_2.13-*.jar >/dev/null 2>&1; then
-        log "Kafka jars present"
-        return 0
-    fi
-    if ! command -v mvn >/dev/null 2>&1 || ! command -v java >/dev/null 2>&1; then
-        log "installing maven and a JDK for the Kafka broker"
-        env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-            maven openjdk-17-jdk-headless || { log "no maven: Kafka tests will skip"; return 0; }
-    fi
-    rm -rf "$dir"
-    mkdir -p "$dir"
-    mvn -q -B -f "$pom" dependency:copy-dependencies -DincludeScope=runtime \
-        -DoutputDirectory="$ROOT/$dir" \
-        || { log "could not fetch the Kafka jars: Kafka tests will skip"; return 0; }
-    echo "$want" > "$stamp"
-}
-
-# Debezium's embedded engine and MariaDB connector for the end-to-end tests
-# (tests/interop/debezium_fixture.py), from Maven Central with Maven's own
-# client: tests/debezium/pom.xml lists them; copied into .cache/debezium-jars.
-# Refetched when the pom changes (its hash is kept beside the jars).
-fetch_debezium_jars() {
-    local dir=".cache/debezium-jars" pom="tests/debezium/pom.xml" stamp want
-    stamp="$dir/.pom.sha256"
-    want="$(sha256sum "$pom" | cut -d' ' -f1)"
-    if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]] \
-        && ls "$dir"/debezium-connector-mariadb-*.jar >/dev/null 2>&1; then
-        log "Debezium jars present"
+    if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]] && compgen -G "$dir/$marker" >/dev/null; then
+        log "$what jars present"
         return 0
     fi
     if ! command -v mvn >/dev/null 2>&1 || ! command -v javac >/dev/null 2>&1; then
-        log "installing maven and a JDK for Debezium"
+        log "installing maven and a JDK for $what"
         env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-            maven openjdk-17-jdk-headless || { log "no maven: e2e tests will fail"; return 0; }
+            maven openjdk-17-jdk-headless || { log "no maven: $missing"; return 0; }
     fi
     rm -rf "$dir"
     mkdir -p "$dir"
     mvn -q -B -f "$pom" dependency:copy-dependencies -DincludeScope=runtime \
         -DoutputDirectory="$ROOT/$dir" \
-        || { log "could not fetch the Debezium jars: e2e tests will fail"; return 0; }
+        || { log "could not fetch the $what jars: $missing"; return 0; }
     echo "$want" > "$stamp"
+}
+
+# Apache Kafka broker jars for the interop tests' real broker
+# (tests/interop/kafka_fixture.py).
+fetch_kafka_jars() {
+    fetch_pom_jars Kafka tests/kafka/pom.xml .cache/kafka-jars 'kafka_2.13-*.jar' \
+        "Kafka tests will skip"
+}
+
+# Debezium's embedded engine and MariaDB connector for the end-to-end tests
+# (tests/interop/debezium_fixture.py, which compiles its runner with javac).
+fetch_debezium_jars() {
+    fetch_pom_jars Debezium tests/debezium/pom.xml .cache/debezium-jars \
+        'debezium-connector-mariadb-*.jar' "e2e tests will fail"
 }
 
 install_debs
