@@ -158,7 +158,11 @@ def test_a_running_daemon_follows_a_property_change_without_rebuilding(tmp_path)
         changed_at = version(t)
         feed(daemon, lines[half:], 20, 0.03)
         err = finish(daemon, tmp_path, timeout=120)
-    assert "reloading" not in err and "rebuilding" not in err, err[-3000:]
+    # Losing the commit race to the properties commit is allowed (the batch
+    # reloads the log and retries); rebuilding the key index is not: one
+    # build at start-up, none after the change.
+    builds = [l for l in err.splitlines() if "key index of" in l and " built in " in l]
+    assert len(builds) == 1 and "rebuilding" not in err, err[-3000:]
     cps = sorted(int(p.name[:20]) for p in (t / "_delta_log").glob("*.checkpoint.parquet"))
     after = [c for c in cps if c > changed_at + 1]
     assert after and all(c % 4 in (0, 1) for c in after), (changed_at, cps)
