@@ -55,3 +55,19 @@ char *dc_strndup(const char *s, size_t n)
 }
 
 char *dc_strdup(const char *s) { return dc_strndup(s, strlen(s)); }
+
+int dc_array_grow(void **p, size_t *cap, size_t need, size_t elem, size_t max, dc_err *err)
+{
+    if (need <= *cap) return 0;
+    if (need > max) return dc_err_set(err, DC_ENOMEM, "more than %zu entries", max);
+    size_t n = *cap ? *cap : 16, bytes;
+    while (n < need) n = n > SIZE_MAX / 2 ? need : n * 2;
+    if (n > max) n = max;
+    if (dc_mul_overflow_sz(n, elem, &bytes))
+        return dc_err_set(err, DC_ENOMEM, "%zu entries of %zu bytes overflow", n, elem);
+    void *q = dc_realloc(*p, bytes);
+    if (!q) return dc_err_set(err, DC_ENOMEM, "out of memory (%zu bytes)", bytes);
+    *p = q;
+    *cap = n;
+    return 0;
+}

@@ -98,6 +98,10 @@ static inline bool dc_mul_overflow_i64(int64_t a, int64_t b, int64_t *out)
 void *dc_malloc(size_t n);
 void *dc_calloc(size_t count, size_t size);
 void *dc_realloc(void *p, size_t n);
+/* Grows the array *p of `elem`-byte elements (capacity *cap) to hold at least
+ * `need`, doubling; `max` caps the capacity (more than max is DC_ENOMEM: a
+ * buffer at its limit, not bad input). One helper for every growing array. */
+int dc_array_grow(void **p, size_t *cap, size_t need, size_t elem, size_t max, dc_err *err);
 void dc_free(void *p);
 char *dc_strdup(const char *s);
 char *dc_strndup(const char *s, size_t n);

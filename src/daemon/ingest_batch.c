@@ -10,19 +10,6 @@
 /* Conflicts (another writer committed something we depend on) retried per batch. */
 #define MAX_CONFLICT_RETRIES 5
 
-static int grow(void **arr, size_t *cap, size_t need, size_t elem, dc_err *err)
-{
-    if (need <= *cap) return 0;
-    size_t n = *cap ? *cap * 2 : 16, bytes;
-    while (n < need) n *= 2;
-    if (dc_mul_overflow_sz(n, elem, &bytes)) return dc_err_set(err, DC_ENOMEM, "array too large");
-    void *p = dc_realloc(*arr, bytes);
-    if (!p) return dc_err_set(err, DC_ENOMEM, "out of memory");
-    *arr = p;
-    *cap = n;
-    return 0;
-}
-
 /* Index of the slot's position entry for (topic, partition), added if new.
  * `topic` is the route's string: the same pointer for the same topic. */
 static int tp_index(uint32_t *out, ing_slot *s, const char *topic, int32_t partition, dc_err *err)
@@ -33,7 +20,8 @@ static int tp_index(uint32_t *out, ing_slot *s, const char *topic, int32_t parti
             return 0;
         }
     }
-    DC_TRY(grow((void **)&s->tps, &s->cap_tps, s->n_tps + 1, sizeof *s->tps, err));
+    DC_TRY(dc_array_grow((void **)&s->tps, &s->cap_tps, s->n_tps + 1, sizeof *s->tps, SIZE_MAX,
+                         err));
     s->tps[s->n_tps] = (ing_tp){.topic = topic, .partition = partition, .last = -1, .resume = -2};
     *out = (uint32_t)s->n_tps++;
     return 0;
@@ -58,7 +46,8 @@ static int keep(ing_slot *s, const dc_cdc_event *ev, uint32_t tp, int64_t offset
         s->keep_lost = true;
         return 0;
     }
-    DC_TRY(grow((void **)&s->kept, &s->cap_kept, s->n_kept + 1, sizeof *s->kept, err));
+    DC_TRY(dc_array_grow((void **)&s->kept, &s->cap_kept, s->n_kept + 1, sizeof *s->kept, SIZE_MAX,
+                         err));
     ing_kept *k = &s->kept[s->n_kept];
     k->ev = *ev;
     k->tp = tp;

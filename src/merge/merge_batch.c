@@ -147,19 +147,6 @@ void dc_merge_batch_free(dc_merge_batch *b)
 
 /* ------------------------------------------------------------ adding */
 
-static int grow(void **p, size_t *cap, size_t n, size_t size, size_t max, dc_err *err)
-{
-    if (n < *cap) return 0;
-    const size_t c = *cap ? *cap * 2 : 64;
-    if (c > max) /* a buffer at its maximum, not bad input */
-        return dc_err_set(err, DC_ENOMEM, "merge batch: more than %zu entries", max);
-    void *q = dc_realloc(*p, c * size);
-    if (!q) return dc_err_set(err, DC_ENOMEM, "merge batch: out of memory");
-    *p = q;
-    *cap = c;
-    return 0;
-}
-
 static bool tp_is(const mb_tp *tp, const char *topic, int32_t partition)
 {
     return tp->partition == partition && strcmp(tp->topic, topic) == 0;
@@ -188,7 +175,8 @@ static int tp_get(uint32_t *out, dc_merge_batch *b, const char *topic, int32_t p
             *out = b->last_tp = (uint32_t)i;
             return 0;
         }
-    DC_TRY(grow((void **)&b->tps, &b->cap_tps, b->n_tps, sizeof *b->tps, 1u << 20, err));
+    DC_TRY(dc_array_grow((void **)&b->tps, &b->cap_tps, b->n_tps + 1, sizeof *b->tps, 1u << 20,
+                         err));
     dc_buf id;
     dc_buf_init(&id, 1 << 20);
     mb_tp tp = {NULL, partition, NULL, INT64_MIN, -1, -1, -1};
@@ -378,8 +366,8 @@ static int typed_cols(const dc_cdc_tschema **out, dc_merge_batch *b, const dc_cd
             return 0;
         }
     DC_TRY(dc_mtyped_compare(&b->added, b->t, c, err));
-    DC_TRY(grow((void **)&b->schemas, &b->cap_schemas, b->n_schemas, sizeof *b->schemas,
-                1u << 16, err));
+    DC_TRY(dc_array_grow((void **)&b->schemas, &b->cap_schemas, b->n_schemas + 1,
+                         sizeof *b->schemas, 1u << 16, err));
     b->schemas[b->n_schemas++] = dc_cdc_tschema_dup((dc_cdc_tschema *)c);
     b->last_cols = c;
     return 0;
@@ -471,8 +459,8 @@ static int add_change(dc_merge_batch *b, const dc_cdc_event *ev, uint32_t tp, in
     }
     if (b->n_evs >= max_events()) /* the caller asks dc_merge_batch_has_room first */
         return dc_err_set(err, DC_ENOMEM, "merge batch: full at %zu events", b->n_evs);
-    DC_TRY(grow((void **)&b->evs, &b->cap_evs, b->n_evs, sizeof *b->evs,
-                DC_MERGE_MAX_BATCH_EVENTS, err));
+    DC_TRY(dc_array_grow((void **)&b->evs, &b->cap_evs, b->n_evs + 1, sizeof *b->evs,
+                         DC_MERGE_MAX_BATCH_EVENTS, err));
     DC_TRY(fill_event(&b->evs[b->n_evs], b, ev, &k, tp, offset, &ty, err));
     b->map[j] = (uint32_t)++b->n_evs;
     return 0;

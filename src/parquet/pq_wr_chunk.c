@@ -41,21 +41,6 @@ void pq_wr_enc_dispose(pq_wr_enc *e)
     memset(e, 0, sizeof *e);
 }
 
-/* Grows *p (elements of `size` bytes) to hold at least `need`. */
-static int grow(void **p, size_t *cap, size_t need, size_t size, dc_err *err)
-{
-    if (need <= *cap) return 0;
-    size_t n = *cap ? *cap : 64, bytes;
-    while (n < need) n = n > SIZE_MAX / 2 ? need : n * 2;
-    if (dc_mul_overflow_sz(n, size, &bytes))
-        return dc_err_set(err, DC_ELIMIT, "parquet writer: %zu entries overflow", n);
-    void *q = dc_realloc(*p, bytes);
-    if (!q) return dc_err_set(err, DC_ENOMEM, "parquet writer: out of memory (%zu bytes)", bytes);
-    *p = q;
-    *cap = n;
-    return 0;
-}
-
 /* ------------------------------------------------------------ hashing */
 
 static inline uint64_t mix64(uint64_t h)
@@ -172,7 +157,8 @@ dict_fixed(pq_wr_enc *e, const uint8_t *base, size_t nv, size_t w, size_t budget
 static int dict_ba(pq_wr_enc *e, const dc_pq_column *c, size_t budget, bool *fits, dc_err *err)
 {
     size_t mask = e->n_slots - 1;
-    DC_TRY(grow((void **)&e->dict_off, &e->dict_off_cap, 1, sizeof *e->dict_off, err));
+    DC_TRY(dc_array_grow((void **)&e->dict_off, &e->dict_off_cap, 1, sizeof *e->dict_off, SIZE_MAX,
+                         err));
     e->dict_off[0] = 0;
     for (size_t i = 0; i < c->n_values; i++) {
         const uint8_t *p = c->values.data + c->offsets[i];
@@ -196,8 +182,8 @@ static int dict_ba(pq_wr_enc *e, const dc_pq_column *c, size_t budget, bool *fit
             *fits = false;
             return 0;
         }
-        DC_TRY(grow((void **)&e->dict_off, &e->dict_off_cap, e->n_dict + 2, sizeof *e->dict_off,
-                    err));
+        DC_TRY(dc_array_grow((void **)&e->dict_off, &e->dict_off_cap, e->n_dict + 2,
+                             sizeof *e->dict_off, SIZE_MAX, err));
         DC_TRY(dc_buf_append(&e->dict, p, n, err));
         e->dict_off[e->n_dict + 1] = (uint32_t)e->dict.len;
         e->slots[pos] = (pq_wr_slot){(uint32_t)++e->n_dict, h};
@@ -227,7 +213,8 @@ static int dict_build(dc_pq_writer *w, const dc_pq_leaf *leaf, const dc_pq_colum
     *use = false;
     if (!w->opts.dictionary || leaf->phys == PQ_BOOLEAN || c->n_values == 0) return 0;
     DC_TRY(table_reset(e, c->n_values, err));
-    DC_TRY(grow((void **)&e->idx, &e->idx_cap, c->n_values, sizeof *e->idx, err));
+    DC_TRY(dc_array_grow((void **)&e->idx, &e->idx_cap, c->n_values, sizeof *e->idx, SIZE_MAX,
+                         err));
     const size_t budget = w->opts.dict_bytes;
     bool fits = false;
     switch (leaf->phys) {
@@ -457,12 +444,12 @@ static int page_slot(pq_wr_enc *e, pq_wr_page **out, dc_err *err)
     size_t need = e->n_pages + 1;
     if (need > e->pages_cap) {
         size_t cap = e->pages_cap, c1 = cap, c2 = cap, c3 = cap, c4 = cap, c5 = cap;
-        DC_TRY(grow((void **)&e->ci_null, &c1, need, sizeof *e->ci_null, err));
-        DC_TRY(grow((void **)&e->ci_min, &c2, need, sizeof *e->ci_min, err));
-        DC_TRY(grow((void **)&e->ci_max, &c3, need, sizeof *e->ci_max, err));
-        DC_TRY(grow((void **)&e->ci_nulls, &c4, need, sizeof *e->ci_nulls, err));
-        DC_TRY(grow((void **)&e->oi_loc, &c5, need, sizeof *e->oi_loc, err));
-        DC_TRY(grow((void **)&e->pages, &cap, need, sizeof *e->pages, err));
+        DC_TRY(dc_array_grow((void **)&e->ci_null, &c1, need, sizeof *e->ci_null, SIZE_MAX, err));
+        DC_TRY(dc_array_grow((void **)&e->ci_min, &c2, need, sizeof *e->ci_min, SIZE_MAX, err));
+        DC_TRY(dc_array_grow((void **)&e->ci_max, &c3, need, sizeof *e->ci_max, SIZE_MAX, err));
+        DC_TRY(dc_array_grow((void **)&e->ci_nulls, &c4, need, sizeof *e->ci_nulls, SIZE_MAX, err));
+        DC_TRY(dc_array_grow((void **)&e->oi_loc, &c5, need, sizeof *e->oi_loc, SIZE_MAX, err));
+        DC_TRY(dc_array_grow((void **)&e->pages, &cap, need, sizeof *e->pages, SIZE_MAX, err));
         e->pages_cap = cap;
     }
     *out = &e->pages[e->n_pages++];
@@ -527,7 +514,8 @@ static int write_data_pages(dc_pq_writer *w, const dc_pq_leaf *leaf, const dc_pq
     if (dict) {
         bw = pq_bit_width(e->n_dict - 1) ? pq_bit_width(e->n_dict - 1) : 1;
         if (leaf->phys == PQ_BYTE_ARRAY) {
-            DC_TRY(grow((void **)&e->stamp, &e->stamp_cap, e->n_dict, sizeof *e->stamp, err));
+            DC_TRY(dc_array_grow((void **)&e->stamp, &e->stamp_cap, e->n_dict, sizeof *e->stamp,
+                                 SIZE_MAX, err));
             memset(e->stamp, 0, e->n_dict * sizeof *e->stamp);
         }
     }

@@ -29,6 +29,30 @@ TEST(buf_respects_max)
     dc_buf_dispose(&b);
 }
 
+TEST(array_grow_doubles_up_to_max)
+{
+    dc_err err;
+    uint32_t *a = NULL;
+    size_t cap = 0;
+    CHECK_OK(dc_array_grow((void **)&a, &cap, 1, sizeof *a, 100, &err), &err);
+    CHECK(cap >= 1 && cap <= 100);
+    for (uint32_t i = 0; i < 100; i++) {
+        CHECK_OK(dc_array_grow((void **)&a, &cap, i + 1, sizeof *a, 100, &err), &err);
+        a[i] = i;
+    }
+    CHECK_EQ_INT(cap, 100);
+    CHECK_EQ_INT(a[99], 99);
+    CHECK_EQ_INT(dc_array_grow((void **)&a, &cap, 101, sizeof *a, 100, &err), DC_ENOMEM);
+    CHECK_EQ_INT(cap, 100);
+    CHECK_EQ_INT(dc_array_grow((void **)&a, &cap, SIZE_MAX / 2, 8, SIZE_MAX, &err), DC_ENOMEM);
+    CHECK_EQ_INT(cap, 100);
+    dc_alloc_fail_after(1);
+    CHECK_EQ_INT(dc_array_grow((void **)&a, &cap, 200, sizeof *a, SIZE_MAX, &err), DC_ENOMEM);
+    CHECK_EQ_INT(cap, 100);
+    CHECK_EQ_INT(a[50], 50);
+    dc_free(a);
+}
+
 TEST(cursor_bounds)
 {
     dc_err err;
