@@ -34,17 +34,6 @@ typedef struct slice {
     const uint8_t *e; /* one past its last byte */
 } slice;
 
-
-/* 1 for bytes a string may hold as they are: printable ASCII except '"' and '\\'. */
-static const uint8_t plain_byte[256] = {
-    ['\x20'] = 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,       /* 0x20-0x2f, '"' */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,                  /* 0x30-0x3f */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,                  /* 0x40-0x4f */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,                  /* 0x50-0x5f, '\\' */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,                  /* 0x60-0x6f */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,                  /* 0x70-0x7f */
-};
-
 /* ------------------------------------------------------------- errors */
 
 CDC_LEX int fail_at(const cdc_lex *sc, const uint8_t *at, int code, const char *fmt, ...)
@@ -177,7 +166,7 @@ CDC_LEX __attribute__((noinline)) int scan_string_rest(const cdc_lex *sc, const 
     for (;;) {
         for (;;) {
             if (end - p < 8) {
-                while (p < end && plain_byte[*p]) p++;
+                while (p < end && dc_json_plain_byte[*p]) p++;
                 break;
             }
             const uint64_t m = special8(dc_load_le64(p));

@@ -45,6 +45,10 @@ struct dc_json {
  * C counted in bytes; B from 0), DC_ELIMIT for nesting beyond DC_JSON_MAX_DEPTH
  * or a document the arena maximum can not hold, DC_ENOMEM. Duplicate keys are kept (dc_json_get finds
  * the last, as most JSON readers do). Invalid UTF-8 in strings is an error. */
+/* 1 for bytes a JSON string may hold as they are (printable ASCII except '"'
+ * and '\\'): the fast path of every string scanner, src/cdc's included. */
+extern const uint8_t dc_json_plain_byte[256];
+
 int dc_json_parse(dc_json **out, dc_arena *arena, const char *text, size_t n, dc_err *err);
 
 /* "null", "a boolean", "a number", "a string", "an array", "an object": for

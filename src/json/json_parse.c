@@ -32,7 +32,7 @@ typedef struct parser {
 } parser;
 
 /* 1 for bytes a string may hold as they are: printable ASCII except '"' and '\\'. */
-static const uint8_t plain_byte[256] = {
+const uint8_t dc_json_plain_byte[256] = {
     ['\x20'] = 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,       /* 0x20-0x2f, '"' */
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,                  /* 0x30-0x3f */
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,                  /* 0x40-0x4f */
@@ -197,7 +197,7 @@ static int scan_string(const parser *ps, const uint8_t **close_out, bool *escape
     const uint8_t *p = ps->p + 1;
     bool escaped = false;
     for (;;) {
-        while (p < ps->end && plain_byte[*p]) p++;
+        while (p < ps->end && dc_json_plain_byte[*p]) p++;
         if (p >= ps->end) return fail_at(ps, ps->p, DC_EINVAL, "unterminated string");
         const uint8_t c = *p;
         if (c == '"') break;
