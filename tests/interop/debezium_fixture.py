@@ -29,12 +29,11 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
 
-from procgroup import kill_group, stop_group
+from procgroup import die_with_parent, kill_group, stop_group
 
 from mariadb_fixture import DEBEZIUM_PASSWORD, DEBEZIUM_USER
 
@@ -173,7 +172,7 @@ class DebeziumRunner:
         try:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, start_new_session=True,
-                                         preexec_fn=_die_with_parent, cwd=self.workdir)
+                                         preexec_fn=die_with_parent, cwd=self.workdir)
         finally:
             log.close()
         _LIVE.add(self)
@@ -232,16 +231,6 @@ class DebeziumRunner:
 
     def __exit__(self, *exc):
         self.stop()
-
-
-def _die_with_parent():
-    """preexec_fn: the JVM gets SIGKILL if the test process dies first."""
-    try:
-        import ctypes
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 # Runners still alive when the interpreter exits (an interrupted run).

@@ -31,15 +31,13 @@ import atexit
 import base64
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from procgroup import kill_group, stop_group
+from procgroup import free_port, die_with_parent, kill_group, stop_group
 
 import pytest
 
@@ -67,22 +65,6 @@ def jars_available():
     if not list(JARS.glob("kafka_2.13-*.jar")):
         return False, f"no Kafka jars in {JARS} (run scripts/setup.sh)"
     return True, ""
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _die_with_parent():
-    """preexec_fn: the JVM gets SIGKILL if the test process dies first."""
-    try:
-        import ctypes
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 class KafkaBroker:
@@ -190,7 +172,7 @@ class KafkaBroker:
             self.proc = subprocess.Popen(
                 self._java("kafka.Kafka", str(self.properties_file)),
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, preexec_fn=_die_with_parent, cwd=self.workdir)
+                start_new_session=True, preexec_fn=die_with_parent, cwd=self.workdir)
         finally:
             log.close()
         _LIVE.add(self)

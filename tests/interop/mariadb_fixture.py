@@ -34,14 +34,12 @@ instead on a machine that is not meant to run these tests.
 import atexit
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from procgroup import kill_group, stop_group
+from procgroup import free_port, die_with_parent, kill_group, stop_group
 
 import pytest
 
@@ -67,22 +65,6 @@ def binaries_missing():
 
 def _which(name):
     return shutil.which(name) or str(Path("/usr/sbin", name))
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _die_with_parent():
-    """preexec_fn: the server gets SIGKILL if the test process dies first."""
-    try:
-        import ctypes
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 class MariaDB:
@@ -145,7 +127,7 @@ class MariaDB:
             self.proc = subprocess.Popen(
                 self._server_cmd(), stdout=out, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True,
-                preexec_fn=_die_with_parent, cwd=self.workdir)
+                preexec_fn=die_with_parent, cwd=self.workdir)
         finally:
             out.close()
         _LIVE.add(self)

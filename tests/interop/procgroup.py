@@ -1,9 +1,28 @@
-"""Stopping a test fixture's server (Kafka broker, mariadbd, the Debezium
-runner), each started in its own process group so that its children go with
-it: one way to stop one, shared by the fixtures."""
+"""Starting and stopping a test fixture's server (Kafka broker, mariadbd, the
+Debezium runner, moto), each started in its own process group so that its
+children go with it: one way to pick a port, tie a server to the test process
+and stop it, shared by the fixtures."""
 import os
 import signal
+import socket
 import subprocess
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that is free now (the server binds it next)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def die_with_parent():
+    """preexec_fn: the server gets SIGKILL if the test process dies first."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
 
 
 def stop_group(p, timeout):

@@ -20,18 +20,14 @@ import threading
 import time
 from pathlib import Path
 
+from procgroup import free_port
+
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
 # Requests moto serves before it checks signatures: the IAM setup below.
 SETUP_REQUESTS = 3
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class MotoServer:
