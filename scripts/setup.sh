@@ -168,6 +168,7 @@ fetch_trino() {
         log "trino-server $TRINO_VERSION present"
         return 0
     fi
+    command -v mvn >/dev/null 2>&1 || { echo "setup: no mvn to fetch trino-server" >&2; return 1; }
     mkdir -p "$dir"
     tgz="$dir/trino-server-$TRINO_VERSION.tar.gz"
     mvn -q -B dependency:copy -Dartifact="io.trino:trino-server:$TRINO_VERSION:tar.gz" \
