@@ -144,11 +144,48 @@ fetch_debezium_jars() {
         'debezium-connector-mariadb-*.jar' "e2e tests will fail"
 }
 
+# Trino with its Delta Lake connector for tests/interop/test_trino.py: the
+# trino-server tarball from Maven Central (Maven's own client), unpacked into
+# .cache/trino keeping only the delta-lake plugin (the tarball is 820 MB, the
+# kept part about 400 MB). Trino 476 runs on Java 24 or newer; Debian 12 has
+# only OpenJDK 17, so the JDK is not a Debian package: these machines carry a
+# Temurin 25 JDK (TRINO_JAVA_HOME), and setup fails when it is missing.
+TRINO_VERSION=476
+TRINO_JAVA_HOME="${DC_TRINO_JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
+fetch_trino() {
+    local dir=".cache/trino" home tgz major
+    home="$dir/trino-server-$TRINO_VERSION"
+    major="$("$TRINO_JAVA_HOME/bin/java" -XshowSettings:properties -version 2>&1 \
+             | sed -n 's/^ *java.specification.version = //p')" || true
+    if [[ -z "$major" || "$major" -lt 24 ]]; then
+        echo "setup: Trino $TRINO_VERSION needs a Java 24 or newer at $TRINO_JAVA_HOME" \
+             "(found: ${major:-none}); Debian 12 ships only openjdk-17: install a JDK 24+" \
+             "(e.g. Eclipse Temurin 25, package temurin-25-jdk from Adoptium's apt" \
+             "repository) or set DC_TRINO_JAVA_HOME to one" >&2
+        return 1
+    fi
+    if [[ -d "$home/lib" && -d "$home/plugin/delta-lake" ]]; then
+        log "trino-server $TRINO_VERSION present"
+        return 0
+    fi
+    command -v mvn >/dev/null 2>&1 || { echo "setup: no mvn to fetch trino-server" >&2; return 1; }
+    mkdir -p "$dir"
+    tgz="$dir/trino-server-$TRINO_VERSION.tar.gz"
+    mvn -q -B dependency:copy -Dartifact="io.trino:trino-server:$TRINO_VERSION:tar.gz" \
+        -DoutputDirectory="$ROOT/$dir" || { echo "setup: could not fetch trino-server" >&2; return 1; }
+    rm -rf "$home"
+    # whole tarball: the plugins share files through hard links
+    tar -xzf "$tgz" -C "$dir"
+    find "$home/plugin" -mindepth 1 -maxdepth 1 ! -name delta-lake -exec rm -rf {} +
+    rm -f "$tgz"
+}
+
 install_debs
 setup_venv
 fetch_spark_jars
 fetch_spark_kafka_jars
 fetch_kafka_jars
 fetch_debezium_jars
+fetch_trino
 log "building"
 make -j2

@@ -10,7 +10,9 @@
  * by key. --create makes the topic first (an existing one is fine). --rate N
  * produces at most N records per second (0: as fast as possible). --stamp
  * replaces every "@TS@" in a value with the current Unix time in ms. --log
- * writes "INDEX MS" per record (0-based input line, send time in Unix ms).
+ * writes "INDEX MS" per record (0-based input line, send time in Unix ms);
+ * that MS is also the record's Kafka timestamp (CreateTime), so a benchmark
+ * can take each record's CreateTime from the log instead of consuming it.
  * Idempotent producer, acks=all; exits 0 only when every record was
  * delivered, after printing "produced N" on stdout.
  *
@@ -98,7 +100,7 @@ static char *stamp(const char *v, size_t n, size_t *out_n)
 }
 
 static void produce(rd_kafka_t *rk, const char *topic, int32_t part, const char *key,
-                    size_t kn, const char *val, size_t vn, bool do_stamp)
+                    size_t kn, const char *val, size_t vn, bool do_stamp, long long ts_ms)
 {
     size_t sn = vn;
     char *sv = val && do_stamp ? stamp(val, vn, &sn) : NULL;
@@ -106,7 +108,8 @@ static void produce(rd_kafka_t *rk, const char *topic, int32_t part, const char 
         rd_kafka_resp_err_t e = rd_kafka_producev(
             rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(part < 0 ? RD_KAFKA_PARTITION_UA : part),
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, key ? kn : 0),
-            RD_KAFKA_V_VALUE(sv ? sv : (char *)val, val ? sn : 0), RD_KAFKA_V_END);
+            RD_KAFKA_V_VALUE(sv ? sv : (char *)val, val ? sn : 0), RD_KAFKA_V_TIMESTAMP(ts_ms),
+            RD_KAFKA_V_END);
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             rd_kafka_poll(rk, 10);
             continue;
@@ -162,9 +165,10 @@ int main(int argc, char **argv)
         /* Ahead of the rate by more than 1 ms: wait (serving callbacks). */
         for (double ahead; rate > 0 && (ahead = (double)n / rate - (now_s() - t0)) > 0.001;)
             rd_kafka_poll(rk, (int)(ahead * 1000));
+        const long long ms = epoch_ms();
         produce(rk, argv[2], atoi(line), key, key ? strlen(key) : 0, val,
-                val ? (size_t)(line + len - (t2 + 1)) : 0, do_stamp);
-        if (log) fprintf(log, "%lld %lld\n", n, epoch_ms());
+                val ? (size_t)(line + len - (t2 + 1)) : 0, do_stamp, ms);
+        if (log) fprintf(log, "%lld %lld\n", n, ms);
         rd_kafka_poll(rk, 0);
         n++;
     }
