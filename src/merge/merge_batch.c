@@ -675,7 +675,8 @@ static int plan_classify(dc_merge_batch *b, mplan *p, dc_err *err)
     return 0;
 }
 
-/* Typed rows: each winner's image through the decoder, into the writer. */
+/* Typed rows: each winner's decoded image as a row's text, shredded straight
+ * into the writer's columns (dc_pq_writer_write_json_text: no DOM). */
 typedef struct typed_feed {
     dc_merge_batch *b;
     const mplan *p;
@@ -685,23 +686,17 @@ static int feed_typed(dc_pq_writer *w, void *ctx, dc_err *err)
 {
     const typed_feed *f = ctx;
     dc_merge_batch *b = f->b;
-    dc_arena a;
-    dc_arena_init(&a, DC_JSON_MAX_DOC_BYTES);
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < f->p->n_ap; i++) {
         const mb_ev *e = &b->evs[f->p->ap[i].ev];
         const mtyped_row r = {e->cols, e->image, e->image_len, e->op, e->has_ts,
                               e->ts, e->offset, e->pos, e->pos_len};
-        dc_json *row = NULL;
-        dc_arena_reset(&a);
         rc = dc_mtyped_row(&b->scratch, b->t, &r, err);
-        if (rc == 0) rc = dc_json_parse(&row, &a, (const char *)b->scratch.data, b->scratch.len,
-                                        err);
-        if (rc == 0) rc = dc_pq_writer_write_json_row(w, row, err);
+        if (rc == 0) rc = dc_pq_writer_write_json_text(w, (const char *)b->scratch.data,
+                                                       b->scratch.len, err);
         if (rc < 0) dc_err_prefix(err, "%s/%" PRId32 "/%" PRId64, b->tps[e->tp].topic,
                                   b->tps[e->tp].partition, e->offset);
     }
-    dc_arena_dispose(&a);
     return rc;
 }
 
