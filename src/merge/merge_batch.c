@@ -98,6 +98,7 @@ struct dc_merge_batch {
     bool has_floor;             /* the table has one (txns DC_MERGE_HISTORY_APP#pos.*) */
     mseq floor;                 /* it (refreshed per attempt) */
     bool history;               /* this batch writes the history itself: no floor check */
+    bool images_typed;          /* images come decoded (dc_merge_batch_images_typed) */
     mseq history_pos;           /* and its position (the floor it sets when lower) */
     /* commitInfo operationParameters the caller adds (bootstrap: its progress) */
     const char *xparam[MB_MAX_XPARAMS][2]; /* key, value (arena copies) */
@@ -308,7 +309,7 @@ static int fill_event(mb_ev *out, dc_merge_batch *b, const dc_cdc_event *ev, con
     memset(&e, 0, sizeof e);
     const char *img = ev->after ? ev->after : ev->before;
     uint32_t n = ev->after ? ev->after_len : ev->before_len;
-    if (img && ty->cols) { /* typed: decoded now, so a bad value stops this record (the
+    if (img && ty->cols && !b->images_typed) { /* typed: decoded now, so a bad value stops this record (the
                               * image's JSON was checked by dc_cdc_decode, or is a copy) */
         dc_buf_reset(&b->scratch);
         DC_TRY(dc_cdc_typed_members_decoded(&b->scratch, ty->cols, img, n, err));
@@ -532,6 +533,12 @@ void dc_merge_batch_history(dc_merge_batch *b, const dc_cdc_srcpos *pos)
 {
     b->history = true;
     b->history_pos = dc_mtyped_pos_seq(pos);
+}
+
+void dc_merge_batch_images_typed(dc_merge_batch *b)
+{
+    DC_ASSERT(b->t->format == DC_FORMAT_TYPED);
+    b->images_typed = true;
 }
 
 int dc_merge_batch_param(dc_merge_batch *b, const char *key, const char *value, dc_err *err)
