@@ -38,6 +38,19 @@ static inline void ws(ptext *t)
         t->p++;
 }
 
+/* Bytes a string body holds as they are: ASCII but '"', '\\' and controls. */
+static const bool plain[256] = {
+#define R16(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
+    R16(false), R16(false),                                    /* 0x00-0x1f */
+    true, true, false, true, true, true, true, true,           /* ' ' '!' '"' ... */
+    true, true, true, true, true, true, true, true,
+    R16(true), R16(true),                                      /* 0x30-0x4f */
+    true, true, true, true, true, true, true, true,            /* 0x50-0x57 */
+    true, true, true, true, false, true, true, true,           /* '\\' at 0x5c */
+    R16(true), R16(true),                                      /* 0x60-0x7f */
+#undef R16
+};
+
 static int hex4(const uint8_t *p, uint32_t *out)
 {
     uint32_t v = 0;
@@ -97,6 +110,8 @@ static int string_body(ptext *t, const uint8_t **s, uint32_t *n)
     const uint8_t *const body = p;
     bool escaped = false;
     while (p < t->end) {
+        while (p < t->end && plain[*p]) p++; /* the common bytes, one test each */
+        if (p >= t->end) break;
         const uint8_t c = *p;
         if (c == '"') break;
         if (c < 0x20) return PT_NO;
