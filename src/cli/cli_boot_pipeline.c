@@ -2,7 +2,7 @@
  * every source table a typed tables[] entry matches, each into the table
  * that entry's path names, so that the daemon's CDC continues exactly the
  * tables the bootstrap wrote. Connection settings come from source.mysql,
- * the password from the environment variable source.mysql.password_env
+ * the password from the environment variable source.mysql.pwd_env
  * names (never from the file). */
 #include "cli.h"
 
@@ -27,7 +27,7 @@ static void db_opts(dc_mysql_opts *o, const dc_config *c)
 {
     memset(o, 0, sizeof *o);
     o->url = c->mysql_url;
-    o->password = c->mysql_password_env ? getenv(c->mysql_password_env) : NULL;
+    o->password = c->mysql_pwd_env ? getenv(c->mysql_pwd_env) : NULL;
     o->ssl_mode = (dc_mysql_ssl_mode)c->mysql_ssl_mode;
     o->ssl_ca = c->mysql_ssl_ca;
     o->ssl_cert = c->mysql_ssl_cert;

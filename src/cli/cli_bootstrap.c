@@ -31,7 +31,7 @@ static const char usage[] =
     "With -c, every base table of source.mysql.url that a format typed tables[] entry\n"
     "matches (\"{db}.{table}\" against tables[].match) is copied into the table its path\n"
     "names, with the entry's key, mode and typed options, chunks of bootstrap.chunk_rows;\n"
-    "the password comes from the variable source.mysql.password_env names (MYSQL_PWD).\n"
+    "the password comes from the variable source.mysql.pwd_env names (MYSQL_PWD).\n"
     "\n"
     "  -c, --config FILE    the pipeline file (source.mysql, bootstrap, tables)\n"
     "  --table DB.T         with -c: only this source table\n"

@@ -98,7 +98,7 @@ typedef struct dc_config {
     dc_cfg_map kafka_props;          /* source.kafka.properties.* */
     const char *source_file;         /* source.file: a path or "-" */
     const char *mysql_url;           /* source.mysql.url (bootstrap -c), or NULL */
-    const char *mysql_password_env;  /* source.mysql.password_env: the password's variable */
+    const char *mysql_pwd_env;  /* source.mysql.pwd_env: the password's variable */
     int mysql_ssl_mode;              /* source.mysql.ssl_mode: DC_CFG_SSL_* */
     const char *mysql_ssl_ca;        /* source.mysql.ssl_ca */
     const char *mysql_ssl_cert;      /* source.mysql.ssl_cert */

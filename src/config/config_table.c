@@ -69,7 +69,7 @@ const dc_cfg_key dc_cfg_keys[] = {
      .example = "mysql://deltacdc@127.0.0.1:3306/shop", .example_off = true,
      .doc = "mysql://USER@HOST:PORT[/DB]: with DB, that database's tables; without, every "
             "database's but the system ones. Never a password in it (refused)."},
-    {.key = "source.mysql.password_env", .type = DC_CFG_STR, .offset = CF(mysql_password_env),
+    {.key = "source.mysql.pwd_env", .type = DC_CFG_STR, .offset = CF(mysql_pwd_env),
      .def = "MYSQL_PWD",
      .doc = "The environment variable holding the password (never in the file, never "
             "printed or logged)."},

@@ -231,7 +231,7 @@ def test_pipeline_file_form(src, tmp_path):
     """`bootstrap -c pipeline.yaml`: every base table a format typed tables[]
     entry matches, into the path that entry names (the daemon's tables), with
     the connection from source.mysql and the password from the variable
-    source.mysql.password_env names; raw entries are skipped; --table picks
+    source.mysql.pwd_env names; raw entries are skipped; --table picks
     one source table."""
     wh = tmp_path / "lake"
     cfg = tmp_path / "pipeline.yaml"
@@ -241,7 +241,7 @@ def test_pipeline_file_form(src, tmp_path):
 source:
   mysql:
     url: "{src.url(USER, DB)}"
-    password_env: BOOT_TEST_SECRET
+    pwd_env: BOOT_TEST_SECRET
 bootstrap:
   chunk_rows: 2
 warehouse: "{wh}"
