@@ -1,7 +1,9 @@
 /* Fuzz target: JSON lines into the Parquet writer (a fixed schema with every
  * Delta type and nested shape). Rows that fail must leave nothing behind:
  * the file reads back with exactly the rows accepted, and writing the rows
- * the reader prints gives the same rows again. The first byte picks codec,
+ * the reader prints gives the same rows again. The lines written as text
+ * (dc_pq_writer_write_json_text, no DOM) give the same file byte for byte
+ * as the lines parsed and written as JSON rows. The first byte picks codec,
  * dictionary and tiny pages/row groups. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +31,7 @@ static const char *SCHEMA = "{\"type\":\"struct\",\"fields\":["
 
 /* Writes every line of text[0..n) that parses; returns the rows accepted or -1. */
 static long write_lines(dc_buf *file, const dc_pq_schema *s, const dc_pq_writer_opts *o,
-                        const char *text, size_t n, bool must_accept)
+                        const char *text, size_t n, bool must_accept, bool as_text)
 {
     dc_err err;
     dc_pq_sink sink;
@@ -44,7 +46,9 @@ static long write_lines(dc_buf *file, const dc_pq_schema *s, const dc_pq_writer_
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         if (!nl) nl = end;
         dc_json *row;
-        if (dc_json_parse(&row, &a, p, (size_t)(nl - p), &err) == 0) {
+        if (as_text) {
+            if (dc_pq_writer_write_json_text(w, p, (size_t)(nl - p), &err) == 0) rows++;
+        } else if (dc_json_parse(&row, &a, p, (size_t)(nl - p), &err) == 0) {
             if (dc_pq_writer_write_json_row(w, row, &err) == 0) rows++;
             else if (must_accept) {
                 fprintf(stderr, "reader output refused: %s\n", err.msg);
@@ -104,14 +108,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.dictionary = !(data[0] & 4);
     if (data[0] & 8) o.page_bytes = 64;
     if (data[0] & 16) o.row_group_bytes = 512;
-    dc_buf f1, f2, r1, r2;
+    dc_buf f1, f2, f3, r1, r2;
     dc_buf_init(&f1, (size_t)1 << 28);
+    dc_buf_init(&f3, (size_t)1 << 28);
     dc_buf_init(&f2, (size_t)1 << 28);
     dc_buf_init(&r1, (size_t)1 << 28);
     dc_buf_init(&r2, (size_t)1 << 28);
-    write_lines(&f1, schema, &o, (const char *)data + 1, size - 1, false);
+    write_lines(&f1, schema, &o, (const char *)data + 1, size - 1, false, false);
+    write_lines(&f3, schema, &o, (const char *)data + 1, size - 1, false, true);
+    if (f1.len != f3.len || memcmp(f1.data, f3.data, f1.len) != 0) {
+        fprintf(stderr, "the text path wrote another file than the JSON-row path\n");
+        abort();
+    }
     read_rows(&r1, &f1);
-    write_lines(&f2, schema, &o, (const char *)r1.data, r1.len, true);
+    write_lines(&f2, schema, &o, (const char *)r1.data, r1.len, true, false);
     read_rows(&r2, &f2);
     if (r1.len != r2.len || (r1.len && memcmp(r1.data, r2.data, r1.len) != 0)) {
         fprintf(stderr, "rows changed on a second write:\n%.*s\n---\n%.*s\n", (int)r1.len,
@@ -120,6 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     dc_buf_dispose(&f1);
     dc_buf_dispose(&f2);
+    dc_buf_dispose(&f3);
     dc_buf_dispose(&r1);
     dc_buf_dispose(&r2);
     return 0;

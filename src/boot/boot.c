@@ -163,6 +163,7 @@ static int commit_block(boot *b, const rblock *blk, dc_cdc_event *ev, dc_boot_re
     dc_merge_result mr;
     int rc = dc_merge_batch_new(&mb, b->t, err);
     if (rc == 0) dc_merge_batch_history(mb, &ev->srcpos);
+    if (rc == 0) dc_merge_batch_images_typed(mb); /* decoded by the reader */
     const uint8_t *p = blk->data.data, *end = p + blk->data.len;
     for (uint64_t i = 0; rc == 0 && i < blk->n; i++) {
         DC_ASSERT(end - p >= 4);
@@ -304,6 +305,8 @@ static int run(boot *b, dc_boot_result *res, dc_err *err)
     if (rc == 0) rc = dc_mysql_table_load(&b->st, b->m, b->db, b->name, err);
     if (rc == 0) rc = resolve_keys(b, &a, err);
     if (rc == 0) rc = dc_mysql_debezium_schema(&b->schema, &b->st, "deltacdc", err);
+    if (rc == 0) rc = dc_cdc_tschema_from_block(&b->cols, &o->typed.types,
+                                                (const char *)b->schema.data, b->schema.len, err);
     res->est_rows = b->st.est_rows;
     if (rc == 0) {
         rc = open_table(b, !o->dry_run, err);
@@ -351,6 +354,7 @@ int dc_boot_run(dc_boot_result *out, const dc_boot_opts *o, dc_err *err)
     if (rc < 0 && b.topic[0]) dc_err_prefix(err, "bootstrap of %s", b.topic);
     dc_merge_table_free(b.t);
     dc_mysql_table_dispose(&b.st);
+    dc_cdc_tschema_free(b.cols);
     dc_mysql_close(b.m);
     dc_buf_dispose(&b.schema);
     dc_buf_dispose(&b.last_key);

@@ -21,6 +21,8 @@ typedef struct boot {
     dc_cdc_keyspec keys;            /* key column names (borrowed from st) */
     uint32_t key_col[DC_CDC_MAX_KEYS]; /* their columns in st */
     dc_buf schema;                  /* the Debezium schema block */
+    dc_cdc_tschema *cols;           /* its columns (the typed options applied): the reader
+                                       decodes each row with them (one reference) */
     dc_buf last_key;                /* where the next chunk starts: the last key read, a JSON
                                        array of SQL literals (the reader's while it runs) */
     int64_t chunk;                  /* last committed chunk (0: none) */
@@ -28,7 +30,8 @@ typedef struct boot {
     dc_merge_table *t;              /* the Delta table (owned; the main thread's) */
 } boot;
 
-/* A chunk read: its rows as [u32 image length][image][keys], each key a
+/* A chunk read: its rows as [u32 image length][image][keys], the image the
+ * row's decoded typed members (dc_cdc_typed_members), each key a
  * LONG as 8 bytes or a STRING as [u32 length][bytes]. */
 typedef enum rblock_state { RB_FREE = 0, RB_FILLING, RB_READY } rblock_state;
 typedef struct rblock {
@@ -37,6 +40,7 @@ typedef struct rblock {
     uint64_t n;                     /* rows */
     bool last;                      /* fewer rows than a chunk: the table's end */
     dc_buf last_key;                /* its last key (JSON array of SQL literals, NUL-ended) */
+    dc_buf img;                     /* scratch: one row's Debezium after image */
     int rc;                         /* the read's outcome */
     dc_err err;                     /* its error */
 } rblock;

@@ -61,14 +61,19 @@ static int chunk_query(dc_buf *q, const boot *b, dc_err *err)
 
 /* ------------------------------------------------------------- rows */
 
-/* The row's after image and key values appended to the block. */
+/* The row's decoded after image and key values appended to the block. The
+ * image is decoded here, on the reader's core, with the columns of the
+ * schema block the committer's events carry (dc_merge_batch_images_typed):
+ * the one type mapping, and the committer's core left for the merge. */
 static int put_row(rblock *blk, const boot *b, char **row, const unsigned long *lens,
                    dc_err *err)
 {
     dc_buf *d = &blk->data;
     const size_t at = d->len;
     DC_TRY(dc_buf_append(d, "\0\0\0\0", 4, err));
-    DC_TRY(dc_mysql_image(d, &b->st, row, lens, err));
+    dc_buf_reset(&blk->img);
+    DC_TRY(dc_mysql_image(&blk->img, &b->st, row, lens, err));
+    DC_TRY(dc_cdc_typed_members(d, b->cols, (const char *)blk->img.data, blk->img.len, err));
     const size_t n = d->len - at - 4;
     if (n > UINT32_MAX) return dc_err_set(err, DC_ELIMIT, "a row image of %zu bytes", n);
     dc_store_le32(d->data + at, (uint32_t)n);
@@ -153,6 +158,9 @@ static int fill(rblock *blk, boot *b, dc_buf *q, rawkey *k, dc_err *err)
     for (bool done = false; rc == 0;) {
         if ((rc = dc_mysql_stream_next(&row, &lens, &done, b->m, err)) < 0 || done) break;
         rc = put_row(blk, b, row, lens, err);
+        if (rc < 0) dc_err_prefix(err, "%s: row %" PRIu64 " after key %.*s", b->topic,
+                                  blk->n + 1, b->last_key.len ? (int)b->last_key.len : 6,
+                                  b->last_key.len ? (const char *)b->last_key.data : "(none)");
         if (rc == 0) rc = keep_key(k, b, row, lens, err);
         blk->n++;
     }
@@ -204,6 +212,7 @@ int dc_boot_reader_start(boot_reader *r, boot *b, dc_err *err)
     for (int i = 0; i < 2; i++) {
         dc_buf_init(&r->blk[i].data, DC_MERGE_MAX_BATCH_BYTES);
         dc_buf_init(&r->blk[i].last_key, 1 << 20);
+        dc_buf_init(&r->blk[i].img, DC_MERGE_MAX_BATCH_BYTES);
     }
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
@@ -243,6 +252,7 @@ void dc_boot_reader_stop(boot_reader *r)
     for (int i = 0; i < 2; i++) {
         dc_buf_dispose(&r->blk[i].data);
         dc_buf_dispose(&r->blk[i].last_key);
+        dc_buf_dispose(&r->blk[i].img);
     }
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);

@@ -13,11 +13,14 @@ int dc_cdc_srcpos_format(dc_buf *out, const dc_cdc_event *ev, dc_err *err)
 {
     if (!ev->has_srcpos)
         return dc_err_set(err, DC_ENOTFOUND, "cdc: the event has no source position");
-    char num[64];
+    /* Digits by hand, not snprintf: this runs once per event of a typed
+     * table, and snprintf was 5% of typed ingest (callgrind). */
     DC_TRY(dc_buf_append(out, ev->src_file, ev->src_file_len, err));
-    const int k = snprintf(num, sizeof num, ":%lld:%ld%s", (long long)ev->srcpos.pos,
-                           (long)ev->srcpos.row, ev->srcpos.snapshot ? ":snapshot" : "");
-    DC_TRY(dc_buf_append(out, num, (size_t)k, err));
+    DC_TRY(dc_buf_putc(out, ':', err));
+    DC_TRY(dc_json_put_i64(out, ev->srcpos.pos, err));
+    DC_TRY(dc_buf_putc(out, ':', err));
+    DC_TRY(dc_json_put_i64(out, ev->srcpos.row, err));
+    if (ev->srcpos.snapshot) DC_TRY(dc_buf_append(out, ":snapshot", 9, err));
     if (ev->gtid) {
         DC_TRY(dc_buf_append(out, " gtid=", 6, err));
         DC_TRY(dc_buf_append(out, ev->gtid, ev->gtid_len, err));

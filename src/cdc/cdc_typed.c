@@ -171,10 +171,7 @@ static int put_timestamp(const trow *t, slice v, int64_t us, bool utc)
 static int put_time(const trow *t, int64_t us)
 {
     char b[48];
-    if (t->col->type != DC_TYPE_STRING) {
-        const int n = snprintf(b, sizeof b, "%lld", (long long)us);
-        return put(t, b, (size_t)n);
-    }
+    if (t->col->type != DC_TYPE_STRING) return dc_json_put_i64(t->out, us, t->lx.err);
     const uint64_t a = us < 0 ? (uint64_t)0 - (uint64_t)us : (uint64_t)us;
     const int n = snprintf(b, sizeof b, "\"%s%02llu:%02u:%02u.%06u\"", us < 0 ? "-" : "",
                            (unsigned long long)(a / 3600000000u), (unsigned)(a / 60000000u % 60),
@@ -356,13 +353,13 @@ static void digits_from_be(digits *out, const uint8_t *be, size_t n)
         chunk[nc++] = (uint32_t)rem;
         while (top > 0 && limb[top - 1] == 0) top--;
     }
-    char tmp[16];
     out->nd = 0;
     for (size_t i = nc; i-- > 0;) {
-        if (i == nc - 1) {
-            const int k = snprintf(tmp, sizeof tmp, "%u", (unsigned)chunk[i]);
-            memcpy(out->d, tmp, (size_t)k);
-            out->nd = (uint32_t)k;
+        if (i == nc - 1) { /* the top chunk without leading zeros (no snprintf: hot) */
+            int w = 1;
+            for (uint32_t x = chunk[i]; x >= 10; x /= 10) w++;
+            fmt_digits(out->d, chunk[i], w);
+            out->nd = (uint32_t)w;
         } else {
             fmt_digits(out->d + out->nd, chunk[i], 9);
             out->nd += 9;

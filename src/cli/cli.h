@@ -3,6 +3,7 @@
 #define DC_CLI_H
 
 #include <signal.h>
+#include <stdbool.h>
 
 #define DC_VERSION "0.1.0"
 
@@ -44,6 +45,12 @@ int dc_cli_optimize(int argc, char **argv);
 int dc_cli_config(int argc, char **argv);
 /* `deltacdc bootstrap ...` (cli_bootstrap.c). */
 int dc_cli_bootstrap(int argc, char **argv);
+/* `deltacdc bootstrap -c FILE [--table DB.T] [--dry-run] [--progress]`: every
+ * source table a typed tables[] entry matches (cli_boot_pipeline.c). */
+int dc_cli_boot_pipeline(const char *file, const char *only, bool dry_run, bool progress);
+/* The summary line of one table's bootstrap, on stderr (cli_bootstrap.c). */
+struct dc_boot_result;
+void dc_cli_boot_summary(const char *name, const struct dc_boot_result *r);
 /* `deltacdc ingest ...` (cli_ingest.c). */
 int dc_cli_ingest(int argc, char **argv);
 /* deltacdc check: the freshness monitor once (cli_check.c). */

@@ -11,7 +11,8 @@
 #include "../boot/boot.h"
 
 static const char usage[] =
-    "usage: deltacdc bootstrap --db mysql://USER@HOST:PORT/DB --source-table T --table PATH\n"
+    "usage: deltacdc bootstrap -c pipeline.yaml [--table DB.T] [--dry-run] [--progress]\n"
+    "       deltacdc bootstrap --db mysql://USER@HOST:PORT/DB --source-table T --table PATH\n"
     "                          [--key COL[,COL]] [--chunk-rows N] [--mode dv|cow] [--dry-run]\n"
     "                          [--ssl-mode M] [--ssl-ca FILE] [--ssl-cert FILE] [--ssl-key FILE]\n"
     "                          [--soft-deletes true|false] [--meta-prefix P]\n"
@@ -27,10 +28,18 @@ static const char usage[] =
     "chunk when run again. CDC events at or before the snapshot's position are stale\n"
     "against these rows; later ones apply (README: Bootstrap).\n"
     "\n"
+    "With -c, every base table of source.mysql.url that a format typed tables[] entry\n"
+    "matches (\"{db}.{table}\" against tables[].match) is copied into the table its path\n"
+    "names, with the entry's key, mode and typed options, chunks of bootstrap.chunk_rows;\n"
+    "the password comes from the variable source.mysql.pwd_env names (MYSQL_PWD).\n"
+    "\n"
+    "  -c, --config FILE    the pipeline file (source.mysql, bootstrap, tables)\n"
+    "  --table DB.T         with -c: only this source table\n"
     "  --db URL             mysql://USER@HOST:PORT/DB; the password comes from MYSQL_PWD\n"
     "                       (never from the URL; never printed)\n"
     "  --source-table T     the table (T in the URL's database, or DB.T)\n"
     "  --table PATH         the typed Delta table to write (directory or file:// URI)\n"
+    "                       (with -c: the source table DB.T)\n"
     "  --key COL[,COL]      key columns (default: the primary key); integer or string\n"
     "  --chunk-rows N       rows per chunk and commit (default 250000)\n"
     "  --mode dv|cow        deletion vectors (default) or copy-on-write, for later merges\n"
@@ -119,6 +128,8 @@ static int parse(dc_boot_opts *o, bool *progress, int argc, char **argv)
     return 0;
 }
 
+static int pipeline_form(int argc, char **argv, bool *is);
+
 int dc_cli_bootstrap(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
@@ -127,6 +138,9 @@ int dc_cli_bootstrap(int argc, char **argv)
             return 0;
         }
     dc_log_set_level(DC_LOG_WARN);
+    bool is_pipeline = false;
+    const int pf = pipeline_form(argc, argv, &is_pipeline);
+    if (is_pipeline) return pf;
     dc_boot_opts o;
     memset(&o, 0, sizeof o);
     bool progress = false;
@@ -146,12 +160,54 @@ int dc_cli_bootstrap(int argc, char **argv)
         return 1;
     }
     if (o.dry_run) return 0;
-    const double rate = r.seconds > 0 ? (double)r.rows / r.seconds : 0;
-    fprintf(stderr, "bootstrap %s: %llu rows in %llu chunks, %.1fs (%.0f rows/s), position "
-            "%s:%lld%s%s, first position %s, %s, version %lld\n", o.source_table,
-            (unsigned long long)r.rows, (unsigned long long)r.chunks, r.seconds, rate,
-            r.pos.file[0] ? r.pos.file : "-", (long long)r.pos.pos,
-            r.pos.gtid[0] ? " gtid " : "", r.pos.gtid, r.first_pos[0] ? r.first_pos : "-",
-            r.done ? "done" : "stopped (run again to resume)", (long long)r.version);
+    dc_cli_boot_summary(o.source_table, &r);
     return r.done ? 0 : 3;
+}
+
+void dc_cli_boot_summary(const char *name, const dc_boot_result *r)
+{
+    const double rate = r->seconds > 0 ? (double)r->rows / r->seconds : 0;
+    fprintf(stderr, "bootstrap %s: %llu rows in %llu chunks, %.1fs (%.0f rows/s), position "
+            "%s:%lld%s%s, first position %s, %s, version %lld\n", name,
+            (unsigned long long)r->rows, (unsigned long long)r->chunks, r->seconds, rate,
+            r->pos.file[0] ? r->pos.file : "-", (long long)r->pos.pos,
+            r->pos.gtid[0] ? " gtid " : "", r->pos.gtid, r->first_pos[0] ? r->first_pos : "-",
+            r->done ? "done" : "stopped (run again to resume)", (long long)r->version);
+}
+
+/* -c FILE: the pipeline form (cli_boot_pipeline.c); other flags than
+ * --table, --dry-run, --progress and --log-level are refused with it. */
+static int pipeline_form(int argc, char **argv, bool *is)
+{
+    const char *file = NULL, *only = NULL;
+    bool dry = false, progress = false;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) *is = true;
+    if (!*is) return 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--dry-run") == 0) { dry = true; continue; }
+        if (strcmp(a, "--progress") == 0) { progress = true; continue; }
+        const bool takes = strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0 ||
+                           strcmp(a, "--table") == 0 || strcmp(a, "--log-level") == 0;
+        if (!takes || i + 1 >= argc) {
+            fprintf(stderr, "deltacdc bootstrap: %s '%s' with -c (see --help)\n",
+                    takes ? "missing value after" : "unexpected argument", a);
+            return 2;
+        }
+        const char *v = argv[++i];
+        if (a[1] == 'c' || strcmp(a, "--config") == 0) file = v;
+        else if (strcmp(a, "--table") == 0) only = v;
+        else {
+            dc_log_level l;
+            dc_err err;
+            if (dc_log_parse_level(&l, v, &err) < 0) {
+                fprintf(stderr, "deltacdc bootstrap: %s\n", err.msg);
+                return 2;
+            }
+            dc_log_set_level(l);
+        }
+    }
+    dc_cli_stop_on_signals();
+    return dc_cli_boot_pipeline(file, only, dry, progress);
 }

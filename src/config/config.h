@@ -64,6 +64,9 @@ enum { DC_CFG_OPTIMIZE_AUTO = 0, DC_CFG_OPTIMIZE_OFF = 1 };
 enum { DC_CFG_VACUUM_AUTO = 0, DC_CFG_VACUUM_OFF = 1 };
 enum { DC_CFG_S3_PATH_AUTO = 0, DC_CFG_S3_PATH_PATH = 1, DC_CFG_S3_PATH_VIRTUAL = 2 };
 enum { DC_CFG_MONITOR_AUTO = 0, DC_CFG_MONITOR_OFF = 1 };
+/* source.mysql.ssl_mode, in the order of its values (mysql.h's names). */
+enum { DC_CFG_SSL_PREFERRED = 0, DC_CFG_SSL_DISABLED, DC_CFG_SSL_REQUIRED, DC_CFG_SSL_VERIFY_CA,
+       DC_CFG_SSL_VERIFY_IDENTITY };
 
 /* One entry of `tables:`. */
 typedef struct dc_config_table {
@@ -94,6 +97,13 @@ typedef struct dc_config {
     bool kafka_fail_on_data_loss;    /* source.kafka.fail_on_data_loss */
     dc_cfg_map kafka_props;          /* source.kafka.properties.* */
     const char *source_file;         /* source.file: a path or "-" */
+    const char *mysql_url;           /* source.mysql.url (bootstrap -c), or NULL */
+    const char *mysql_pwd_env;  /* source.mysql.pwd_env: the password's variable */
+    int mysql_ssl_mode;              /* source.mysql.ssl_mode: DC_CFG_SSL_* */
+    const char *mysql_ssl_ca;        /* source.mysql.ssl_ca */
+    const char *mysql_ssl_cert;      /* source.mysql.ssl_cert */
+    const char *mysql_ssl_key;       /* source.mysql.ssl_key */
+    int64_t bootstrap_chunk_rows;    /* bootstrap.chunk_rows */
     const char *warehouse;           /* {warehouse} in table paths */
     uint32_t n_tables;               /* entries of tables */
     dc_config_table *tables;         /* arena-owned */

@@ -62,6 +62,34 @@ const dc_cfg_key dc_cfg_keys[] = {
      .doc = "A JSON-lines file of Debezium record values (one per line, the line number is "
             "the offset, null is a tombstone), or \"-\" for stdin. Its position is recorded "
             "under the file's canonical path, so a second run resumes after the first."},
+    SEC("source.mysql", "The MySQL/MariaDB server Debezium captures, for `deltacdc bootstrap -c` "
+                        "(the history of every table a tables[] entry matches). Not a source "
+                        "of records: ingest ignores it."),
+    {.key = "source.mysql.url", .type = DC_CFG_STR, .offset = CF(mysql_url),
+     .example = "mysql://deltacdc@127.0.0.1:3306/shop", .example_off = true,
+     .doc = "mysql://USER@HOST:PORT[/DB]: with DB, that database's tables; without, every "
+            "database's but the system ones. Never a password in it (refused)."},
+    {.key = "source.mysql.pwd_env", .type = DC_CFG_STR, .offset = CF(mysql_pwd_env),
+     .def = "MYSQL_PWD",
+     .doc = "The environment variable holding the password (never in the file, never "
+            "printed or logged)."},
+    {.key = "source.mysql.ssl_mode", .type = DC_CFG_ENUM, .offset = CF(mysql_ssl_mode),
+     .def = "preferred", .values = "preferred|disabled|required|verify_ca|verify_identity",
+     .doc = "TLS to the server: preferred (when offered, unverified), disabled, required "
+            "(unverified), verify_ca (signed by ssl_ca), verify_identity (and the host's "
+            "name)."},
+    {.key = "source.mysql.ssl_ca", .type = DC_CFG_STR, .offset = CF(mysql_ssl_ca),
+     .doc = "CA certificate file (verify_ca, verify_identity)."},
+    {.key = "source.mysql.ssl_cert", .type = DC_CFG_STR, .offset = CF(mysql_ssl_cert),
+     .doc = "Client certificate file."},
+    {.key = "source.mysql.ssl_key", .type = DC_CFG_STR, .offset = CF(mysql_ssl_key),
+     .doc = "Its private key file."},
+    SEC("bootstrap", "`deltacdc bootstrap -c`: each source table copied into the typed table "
+                     "its tables[] entry names (README: Bootstrap)."),
+    {.key = "bootstrap.chunk_rows", .type = DC_CFG_INT, .offset = CF(bootstrap_chunk_rows),
+     .def = "250000", .min = 1, .max = 100000000,
+     .doc = "Rows per chunk: each chunk is one Delta commit, and where an interrupted "
+            "bootstrap resumes."},
     {.key = "warehouse", .type = DC_CFG_STR, .offset = CF(warehouse), .def = "./lake",
      .doc = "Root of the tables: {warehouse} in tables[].path and dead_letter.path. A "
             "directory, a file:// URI, or s3://bucket/prefix (settings: storage.s3)."},

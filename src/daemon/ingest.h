@@ -46,6 +46,13 @@ typedef struct dc_ingest_stats {
  * tables[], warehouse): its path, NUL-terminated, in out. For `deltacdc
  * check -c`, which must find the tables the daemon writes. */
 int dc_ingest_table_path(dc_buf *out, const dc_config *cfg, const char *topic, dc_err *err);
+/* The tables[] entry a source table db.table goes to under cfg (the first
+ * whose match fits "db.table"; *entry NULL when none) and its path with
+ * {warehouse}, {db}, {table} and {pipeline} (a {topic} is an error: a
+ * bootstrap reads tables, not topics). For `deltacdc bootstrap -c`, which
+ * must write the tables the daemon writes. */
+int dc_ingest_source_table(const dc_config_table **entry, dc_buf *path, const dc_config *cfg,
+                           const char *db, const char *table, dc_err *err);
 
 /* Runs until the input is drained (once), *stop is set, or an error. On a
  * bad record with on_error fail the error names topic, partition and offset

@@ -135,3 +135,20 @@ int dc_ingest_table_path(dc_buf *out, const dc_config *cfg, const char *topic, d
     dc_buf_dispose(&tmp);
     return rc;
 }
+
+int dc_ingest_source_table(const dc_config_table **entry, dc_buf *path, const dc_config *cfg,
+                           const char *db, const char *table, dc_err *err)
+{
+    *entry = NULL;
+    dc_buf name;
+    dc_buf_init(&name, 64 * 1024);
+    int rc = dc_buf_appendf(&name, err, "%s.%s", db, table);
+    for (uint32_t i = 0; rc == 0 && !*entry && i < cfg->n_tables; i++)
+        if (ing_glob(cfg->tables[i].match, (const char *)name.data, name.len))
+            *entry = &cfg->tables[i];
+    dc_buf_dispose(&name);
+    if (rc < 0 || !*entry) return rc;
+    const ing_vars v = {.warehouse = cfg->warehouse, .pipeline = cfg->pipeline,
+                        .cap = {db, strlen(db), table, strlen(table)}};
+    return ing_expand(path, (*entry)->path, &v, err);
+}

@@ -135,6 +135,12 @@ int dc_merge_batch_add(dc_merge_batch *b, const dc_cdc_event *ev, const char *to
  * is not held to the floor. */
 #define DC_MERGE_HISTORY_APP "deltacdc.history"
 void dc_merge_batch_history(dc_merge_batch *b, const dc_cdc_srcpos *pos);
+/* Typed tables: the events' images are already their decoded members
+ * (dc_cdc_typed_members of the image with the columns of the schema block
+ * the events carry, the table's typed options): the batch takes them as
+ * they are. The bootstrap decodes on its reader thread, so that both cores
+ * work. */
+void dc_merge_batch_images_typed(dc_merge_batch *b);
 
 /* Adds a commitInfo operationParameter (string value) to the batch's commit,
  * e.g. a bootstrap's last key, so that it is committed atomically with the

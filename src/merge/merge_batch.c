@@ -98,6 +98,7 @@ struct dc_merge_batch {
     bool has_floor;             /* the table has one (txns DC_MERGE_HISTORY_APP#pos.*) */
     mseq floor;                 /* it (refreshed per attempt) */
     bool history;               /* this batch writes the history itself: no floor check */
+    bool images_typed;          /* images come decoded (dc_merge_batch_images_typed) */
     mseq history_pos;           /* and its position (the floor it sets when lower) */
     /* commitInfo operationParameters the caller adds (bootstrap: its progress) */
     const char *xparam[MB_MAX_XPARAMS][2]; /* key, value (arena copies) */
@@ -296,7 +297,7 @@ static int fill_event(mb_ev *out, dc_merge_batch *b, const dc_cdc_event *ev, con
     memset(&e, 0, sizeof e);
     const char *img = ev->after ? ev->after : ev->before;
     uint32_t n = ev->after ? ev->after_len : ev->before_len;
-    if (img && ty->cols) { /* typed: decoded now, so a bad value stops this record (the
+    if (img && ty->cols && !b->images_typed) { /* typed: decoded now, so a bad value stops this record (the
                               * image's JSON was checked by dc_cdc_decode, or is a copy) */
         dc_buf_reset(&b->scratch);
         DC_TRY(dc_cdc_typed_members_decoded(&b->scratch, ty->cols, img, n, err));
@@ -522,6 +523,12 @@ void dc_merge_batch_history(dc_merge_batch *b, const dc_cdc_srcpos *pos)
     b->history_pos = dc_mtyped_pos_seq(pos);
 }
 
+void dc_merge_batch_images_typed(dc_merge_batch *b)
+{
+    DC_ASSERT(b->t->format == DC_FORMAT_TYPED);
+    b->images_typed = true;
+}
+
 int dc_merge_batch_param(dc_merge_batch *b, const char *key, const char *value, dc_err *err)
 {
     DC_ASSERT(!b->spent);
@@ -663,7 +670,8 @@ static int plan_classify(dc_merge_batch *b, mplan *p, dc_err *err)
     return 0;
 }
 
-/* Typed rows: each winner's image through the decoder, into the writer. */
+/* Typed rows: each winner's decoded image as a row's text, shredded straight
+ * into the writer's columns (dc_pq_writer_write_json_text: no DOM). */
 typedef struct typed_feed {
     dc_merge_batch *b;
     const mplan *p;
@@ -673,23 +681,17 @@ static int feed_typed(dc_pq_writer *w, void *ctx, dc_err *err)
 {
     const typed_feed *f = ctx;
     dc_merge_batch *b = f->b;
-    dc_arena a;
-    dc_arena_init(&a, DC_JSON_MAX_DOC_BYTES);
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < f->p->n_ap; i++) {
         const mb_ev *e = &b->evs[f->p->ap[i].ev];
         const mtyped_row r = {e->cols, e->image, e->image_len, e->op, e->has_ts,
                               e->ts, e->offset, e->pos, e->pos_len};
-        dc_json *row = NULL;
-        dc_arena_reset(&a);
         rc = dc_mtyped_row(&b->scratch, b->t, &r, err);
-        if (rc == 0) rc = dc_json_parse(&row, &a, (const char *)b->scratch.data, b->scratch.len,
-                                        err);
-        if (rc == 0) rc = dc_pq_writer_write_json_row(w, row, err);
+        if (rc == 0) rc = dc_pq_writer_write_json_text(w, (const char *)b->scratch.data,
+                                                       b->scratch.len, err);
         if (rc < 0) dc_err_prefix(err, "%s/%" PRId32 "/%" PRId64, b->tps[e->tp].topic,
                                   b->tps[e->tp].partition, e->offset);
     }
-    dc_arena_dispose(&a);
     return rc;
 }
 

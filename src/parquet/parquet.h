@@ -228,6 +228,13 @@ int dc_pq_writer_new(dc_pq_writer **out, const dc_pq_schema *schema,
  * null; unknown members are an error naming them; a null in a non-nullable
  * field is an error naming its path). */
 int dc_pq_writer_write_json_row(dc_pq_writer *w, const dc_json *row, dc_err *err);
+/* The same row as JSON text (text[0..n), one object), shredded straight
+ * into the column buffers without building a DOM: for hot paths that
+ * produce rows as text (typed tables). Rows the direct pass does not take
+ * (string escapes, maps, numbers over 63 bytes, any error) go through
+ * dc_json_parse and dc_pq_writer_write_json_row, so the values written and
+ * the errors are exactly those of the JSON-row path. */
+int dc_pq_writer_write_json_text(dc_pq_writer *w, const char *text, size_t n, dc_err *err);
 /* Columnar input: one dc_pq_column per leaf, all covering the same n_rows. */
 int dc_pq_writer_write_columns(dc_pq_writer *w, const dc_pq_column *cols, size_t n_rows,
                                dc_err *err);

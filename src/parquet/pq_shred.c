@@ -56,8 +56,8 @@ static int fail_at(dc_pq_writer *w, dc_err *err)
 
 /* ------------------------------------------------------------- columns */
 
-static int push_levels(dc_pq_writer *w, const dc_pq_leaf *leaf, int16_t def, int16_t rep,
-                       dc_err *err)
+int pq_wr_push_levels(dc_pq_writer *w, const dc_pq_leaf *leaf, int16_t def, int16_t rep,
+                      dc_err *err)
 {
     dc_pq_column *c = &w->cols[leaf - w->schema->leaves];
     if (c->n_levels == c->levels_cap)
@@ -68,20 +68,19 @@ static int push_levels(dc_pq_writer *w, const dc_pq_leaf *leaf, int16_t def, int
     return 0;
 }
 
-/* Every leaf below f gets (def, rep) and no value. */
-static int push_nulls(dc_pq_writer *w, const dc_pq_field *f, int16_t def, int16_t rep,
-                      dc_err *err)
+int pq_wr_push_nulls(dc_pq_writer *w, const dc_pq_field *f, int16_t def, int16_t rep,
+                     dc_err *err)
 {
-    if (f->leaf >= 0) return push_levels(w, &w->schema->leaves[f->leaf], def, rep, err);
+    if (f->leaf >= 0) return pq_wr_push_levels(w, &w->schema->leaves[f->leaf], def, rep, err);
     for (uint32_t i = 0; i < f->n_children; i++)
-        DC_TRY(push_nulls(w, &f->children[i], def, rep, err));
+        DC_TRY(pq_wr_push_nulls(w, &f->children[i], def, rep, err));
     return 0;
 }
 
 static int shred(dc_pq_writer *w, const dc_pq_field *f, const dc_json *v, int16_t rep,
                  dc_err *err);
 
-static int shred_leaf(dc_pq_writer *w, const dc_pq_field *f, const dc_json *v, int16_t rep,
+int pq_wr_shred_leaf(dc_pq_writer *w, const dc_pq_field *f, const dc_json *v, int16_t rep,
                       dc_err *err)
 {
     const dc_pq_leaf *leaf = &w->schema->leaves[f->leaf];
@@ -95,7 +94,7 @@ static int shred_leaf(dc_pq_writer *w, const dc_pq_field *f, const dc_json *v, i
     /* Byte-array pushes count their value themselves (offsets in step). */
     if (leaf->phys != PQ_BYTE_ARRAY) c->n_values++;
     w->rg_bytes += c->values.len - before;
-    return push_levels(w, leaf, f->def_level, rep, err);
+    return pq_wr_push_levels(w, leaf, f->def_level, rep, err);
 }
 
 /* ------------------------------------------------------------- structs */
@@ -175,7 +174,7 @@ static int shred_array(dc_pq_writer *w, const dc_pq_field *f, const dc_json *v, 
     }
     DC_ASSERT(f->n_children == 1);
     const dc_pq_field *el = &f->children[0];
-    if (v->len == 0) return push_nulls(w, el, f->def_level, rep, err);
+    if (v->len == 0) return pq_wr_push_nulls(w, el, f->def_level, rep, err);
     for (uint32_t i = 0; i < v->len; i++) {
         path_push(w, NULL, i, NULL, 0);
         int rc = shred(w, el, &v->u.items[i], i == 0 ? rep : el->rep_level, err);
@@ -267,8 +266,8 @@ static int shred_map(dc_pq_writer *w, const dc_pq_field *f, const dc_json *v, in
         return fail_at(w, err);
     }
     if (v->len == 0) {
-        DC_TRY(push_nulls(w, &f->children[0], f->def_level, rep, err));
-        return push_nulls(w, &f->children[1], f->def_level, rep, err);
+        DC_TRY(pq_wr_push_nulls(w, &f->children[0], f->def_level, rep, err));
+        return pq_wr_push_nulls(w, &f->children[1], f->def_level, rep, err);
     }
     if (v->type == DC_JSON_ARRAY) return shred_map_array(w, f, v, rep, err);
     return shred_map_object(w, f, v, rep, err);
@@ -285,7 +284,7 @@ static int shred(dc_pq_writer *w, const dc_pq_field *f, const dc_json *v, int16_
             dc_err_set(err, DC_EINVAL, "null%s in a non-nullable field", v ? "" : " (missing)");
             return fail_at(w, err);
         }
-        return push_nulls(w, f, (int16_t)(f->def_level - 1), rep, err);
+        return pq_wr_push_nulls(w, f, (int16_t)(f->def_level - 1), rep, err);
     }
     switch (f->type) {
     case DC_TYPE_STRUCT: return shred_struct(w, f, v, rep, err);
@@ -294,11 +293,11 @@ static int shred(dc_pq_writer *w, const dc_pq_field *f, const dc_json *v, int16_
     default: break;
     }
     DC_ASSERT(f->leaf >= 0 && (uint32_t)f->leaf < w->schema->n_leaves);
-    return shred_leaf(w, f, v, rep, err);
+    return pq_wr_shred_leaf(w, f, v, rep, err);
 }
 
 /* Level bytes one entry costs in the buffers, for the row-group size. */
-static size_t level_bytes(const dc_pq_writer *w)
+size_t pq_wr_level_bytes(const dc_pq_writer *w)
 {
     size_t n = 0;
     for (uint32_t i = 0; i < w->schema->n_leaves; i++) {
@@ -324,7 +323,7 @@ int pq_wr_shred_row(dc_pq_writer *w, const dc_json *row, dc_err *err)
         pq_wr_rollback(w, rg_bytes);
         return rc;
     }
-    w->rg_bytes += level_bytes(w);
+    w->rg_bytes += pq_wr_level_bytes(w);
     w->rg_rows++;
     return 0;
 }

@@ -114,6 +114,7 @@ struct dc_pq_writer {
     dc_buf seen;                  /* stack of per-struct "member seen" flags */
     pq_wr_frame path[DC_PQ_MAX_SCHEMA_DEPTH * 2 + 2];  /* JSON path being shredded */
     int depth;                    /* frames in path */
+    dc_buf unesc;                 /* a string value unescaped (pq_text_in.c) */
 };
 
 /* ---- pq_writer.c */
@@ -171,5 +172,16 @@ int pq_wr_json_value(dc_pq_column *c, const dc_pq_leaf *leaf, const dc_json *v, 
 
 /* ---- pq_shred.c */
 int pq_wr_shred_row(dc_pq_writer *w, const dc_json *row, dc_err *err);
+/* One level entry (def, rep) for leaf, no value. */
+int pq_wr_push_levels(dc_pq_writer *w, const dc_pq_leaf *leaf, int16_t def, int16_t rep,
+                      dc_err *err);
+/* Every leaf below f gets (def, rep) and no value. */
+int pq_wr_push_nulls(dc_pq_writer *w, const dc_pq_field *f, int16_t def, int16_t rep,
+                     dc_err *err);
+/* One non-null primitive value v of field f (a leaf): value and levels. */
+int pq_wr_shred_leaf(dc_pq_writer *w, const dc_pq_field *f, const dc_json *v, int16_t rep,
+                     dc_err *err);
+/* Level bytes the rows since pq_wr_mark_all added to the buffers (row-group size). */
+size_t pq_wr_level_bytes(const dc_pq_writer *w);
 
 #endif /* DC_PQ_WR_INT_H */

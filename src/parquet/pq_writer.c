@@ -274,6 +274,7 @@ int dc_pq_writer_new(dc_pq_writer **out, const dc_pq_schema *schema,
     dc_buf_init(&w->ci, DC_PQ_MAX_FOOTER_BYTES);
     dc_buf_init(&w->oi, DC_PQ_MAX_FOOTER_BYTES);
     dc_buf_init(&w->seen, (size_t)DC_PQ_MAX_SCHEMA_ELEMENTS * DC_PQ_MAX_SCHEMA_DEPTH);
+    dc_buf_init(&w->unesc, DC_JSON_MAX_DOC_BYTES);
     pq_wr_enc_init(&w->enc);
     int rc = writer_alloc(w, err);
     if (rc == 0) rc = pq_wr_emit(w, "PAR1", 4, err);
@@ -298,6 +299,7 @@ void dc_pq_writer_free(dc_pq_writer *w)
     dc_buf_dispose(&w->ci);
     dc_buf_dispose(&w->oi);
     dc_buf_dispose(&w->seen);
+    dc_buf_dispose(&w->unesc);
     pq_wr_enc_dispose(&w->enc);
     dc_free(w);
 }

@@ -227,6 +227,60 @@ def test_usage_errors(src, tmp_path):
     assert p.returncode == 1 and b"password in the URL" in p.stderr and b"pw@" not in p.stderr
 
 
+def test_pipeline_file_form(src, tmp_path):
+    """`bootstrap -c pipeline.yaml`: every base table a format typed tables[]
+    entry matches, into the path that entry names (the daemon's tables), with
+    the connection from source.mysql and the password from the variable
+    source.mysql.pwd_env names; raw entries are skipped; --table picks
+    one source table."""
+    wh = tmp_path / "lake"
+    cfg = tmp_path / "pipeline.yaml"
+
+    def write(entries):
+        cfg.write_text(f"""pipeline: boot-test
+source:
+  mysql:
+    url: "{src.url(USER, DB)}"
+    pwd_env: BOOT_TEST_SECRET
+bootstrap:
+  chunk_rows: 2
+warehouse: "{wh}"
+tables:
+{entries}""")
+
+    def run(*extra, password=PASSWORD):
+        env = dict(os.environ, BOOT_TEST_SECRET=password)
+        env.pop("MYSQL_PWD", None)
+        return subprocess.run([str(_binary(False)), "bootstrap", "-c", str(cfg), *extra],
+                              capture_output=True, env=env, timeout=300)
+
+    write('  - match: "bshop.alltypes"\n    format: raw\n'
+          '  - match: "bshop.order*"\n    format: typed\n'
+          '    path: "{warehouse}/{db}.db/{table}_typed"\n')
+    p = run("--dry-run")
+    assert_ok(p, "bootstrap -c --dry-run")
+    assert "bshop.orderlines" in p.stdout.decode() and not wh.exists()
+    p = run()
+    assert_ok(p, "bootstrap -c")
+    err = p.stderr.decode()
+    assert "bshop.alltypes: its tables[] entry (line" in err and "format raw: skipped" in err
+    assert "bootstrap bshop.orderlines: 5 rows in 3 chunks" in err and PASSWORD not in err
+    path = wh / "bshop.db" / "orderlines_typed"
+    assert compare(src, "orderlines", ["order_id", "line_no"], path) == []
+    assert not (wh / "bshop.db" / "alltypes").exists()
+    # --table names one source table; a raw one is not bootstrapped
+    p = run("--table", "bshop.alltypes")
+    assert p.returncode == 1 and b"--table bshop.alltypes: no such typed table" in p.stderr
+    write('  - match: "bshop.*"\n    format: typed\n    key: [id]\n')
+    p = run("--table", "bshop.alltypes")
+    assert_ok(p, "bootstrap -c --table")
+    assert compare(src, "alltypes", ["id"], wh / "bshop.db" / "alltypes") == []
+    assert not (wh / "bshop.db" / "orderlines").exists()
+    p = run(password="not-the-Password-9")
+    assert p.returncode == 1 and b"Access denied" in p.stderr
+    assert b"not-the-Password-9" not in p.stderr + p.stdout
+
+
 # ------------------------------------------------------------ big tables
 
 BIG_ROWS = 1_000_000

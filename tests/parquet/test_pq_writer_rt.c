@@ -41,7 +41,7 @@ static const char *ALL_TYPES = "{\"type\":\"struct\",\"fields\":["
     "]}";
 
 /* Row i in the reader's canonical JSON (the writer reads it the same). */
-static void gen_row(dc_buf *o, int i, dc_err *err)
+static void gen_row_maps(dc_buf *o, int i, bool maps, dc_err *err)
 {
     static const char *dates[] = {"2024-02-29", "1969-12-31", "0001-01-01", "9999-12-31", "1970-01-01"};
     static const char *ts[] = {"2024-01-02T03:04:05.123456", "1969-12-31T23:59:59.999999",
@@ -79,7 +79,8 @@ static void gen_row(dc_buf *o, int i, dc_err *err)
     case 2: dc_buf_appendf(o, err, ",\"arr\":[%d,null,%d]", i, -i); break;
     default: dc_buf_appendf(o, err, ",\"arr\":[%d]", i); break;
     }
-    switch (i % 3) {
+    switch (maps ? i % 3 : 3) {
+    case 3: break;
     case 0: dc_buf_puts(o, ",\"m\":null", err); break;
     case 1: dc_buf_puts(o, ",\"m\":[]", err); break;
     default:
@@ -92,15 +93,19 @@ static void gen_row(dc_buf *o, int i, dc_err *err)
     if (i % 3 == 0) dc_buf_appendf(o, err, ",\"aa\":[[%d,2],[],null,[3]]", i);
     else if (i % 3 == 1) dc_buf_puts(o, ",\"aa\":[null]", err);
     else dc_buf_puts(o, ",\"aa\":[]", err);
-    if (i % 2) dc_buf_appendf(o, err, ",\"mi\":[{\"key\":%d,\"value\":\"a\"},{\"key\":-1,\"value\":\"\"}]", i);
+    if (!maps) (void)0;
+    else if (i % 2) dc_buf_appendf(o, err, ",\"mi\":[{\"key\":%d,\"value\":\"a\"},{\"key\":-1,\"value\":\"\"}]", i);
     else dc_buf_puts(o, ",\"mi\":null", err);
     dc_buf_puts(o, "}\n", err);
 }
+
+static void gen_row(dc_buf *o, int i, dc_err *err) { gen_row_maps(o, i, true, err); }
 
 typedef struct rt_case {
     pq_codec codec;
     bool dictionary;
     size_t page_bytes, row_group_bytes;
+    bool text;      /* rows through dc_pq_writer_write_json_text */
 } rt_case;
 
 /* Writes the rows (JSON lines in `in`) and returns the file in *file. */
@@ -123,8 +128,12 @@ static int write_file(dc_buf *file, const dc_pq_schema *s, const rt_case *k, con
     while (rc == 0 && p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         dc_json *row;
-        rc = dc_json_parse(&row, &a, p, (size_t)(nl - p), err);
-        if (rc == 0) rc = dc_pq_writer_write_json_row(w, row, err);
+        if (k->text) {
+            rc = dc_pq_writer_write_json_text(w, p, (size_t)(nl - p), err);
+        } else {
+            rc = dc_json_parse(&row, &a, p, (size_t)(nl - p), err);
+            if (rc == 0) rc = dc_pq_writer_write_json_row(w, row, err);
+        }
         dc_arena_reset(&a);
         p = nl + 1;
     }
@@ -252,6 +261,116 @@ TEST(pq_writer_rt_columns_rewrite)
     dc_buf_dispose(&f2);
     dc_buf_dispose(&o1);
     dc_buf_dispose(&o2);
+    dc_pq_schema_free(s);
+    dc_arena_dispose(&a);
+}
+
+/* The text path (no DOM) writes byte for byte the file the JSON-row path
+ * writes: rows it takes directly (no maps here: every row) and rows it hands
+ * to the DOM path (maps, surrogate escapes); and fails the same way. */
+static const char *NO_MAPS = "{\"type\":\"struct\",\"fields\":["
+    FLD("id", "\"long\"", "false") "," FLD("b", "\"boolean\"", "true") ","
+    FLD("by", "\"byte\"", "true") "," FLD("sh", "\"short\"", "true") ","
+    FLD("i", "\"integer\"", "true") "," FLD("f", "\"float\"", "true") ","
+    FLD("x", "\"double\"", "true") "," FLD("s", "\"string\"", "true") ","
+    FLD("bin", "\"binary\"", "true") "," FLD("dec", "\"decimal(10,2)\"", "true") ","
+    FLD("dec18", "\"decimal(18,4)\"", "true") "," FLD("dec38", "\"decimal(38,10)\"", "true") ","
+    FLD("d", "\"date\"", "true") "," FLD("ts", "\"timestamp\"", "true") ","
+    FLD("ntz", "\"timestamp_ntz\"", "true") ","
+    FLD("arr", "{\"type\":\"array\",\"elementType\":\"integer\",\"containsNull\":true}", "true") ","
+    FLD("st", "{\"type\":\"struct\",\"fields\":[" FLD("a", "\"string\"", "true") ","
+              FLD("n", "{\"type\":\"struct\",\"fields\":[" FLD("q", "\"long\"", "false") "]}", "true")
+              "]}", "true") ","
+    FLD("aa", "{\"type\":\"array\",\"elementType\":{\"type\":\"array\",\"elementType\":\"long\","
+              "\"containsNull\":false},\"containsNull\":true}", "false")
+    "]}";
+
+static void same_file(const char *schema, bool maps, const char *extra)
+{
+    dc_err err;
+    dc_arena a;
+    dc_arena_init(&a, 1 << 24);
+    dc_pq_schema *s = schema_of(schema, &a, &err);
+    CHECK(s != NULL);
+    dc_buf in, f1, f2;
+    dc_buf_init(&in, (size_t)1 << 30);
+    dc_buf_init(&f1, (size_t)1 << 30);
+    dc_buf_init(&f2, (size_t)1 << 30);
+    for (int i = 0; i < 1200; i++) gen_row_maps(&in, i, maps, &err);
+    if (extra) dc_buf_puts(&in, extra, &err);
+    rt_case k = {PQ_CODEC_SNAPPY, true, 700, 30000, false};
+    CHECK_OK(s ? write_file(&f1, s, &k, &in, &err) : -1, &err);
+    k.text = true;
+    CHECK_OK(s ? write_file(&f2, s, &k, &in, &err) : -1, &err);
+    CHECK(f1.len > 1000 && f1.len == f2.len && memcmp(f1.data, f2.data, f1.len) == 0);
+    dc_buf_dispose(&in);
+    dc_buf_dispose(&f1);
+    dc_buf_dispose(&f2);
+    dc_pq_schema_free(s);
+    dc_arena_dispose(&a);
+}
+
+TEST(pq_writer_text_same_file)
+{
+    same_file(NO_MAPS, false,
+              "{\"id\":1,\"s\":\"\\u0001\\u00e9\\ud83d\\ude00 \\/\\b\\f\\n\\r\\t\",\"aa\":[]}\n"
+              "{ \"aa\" : [ [ 1 , 2 ] ] , \"st\" : { } , \"id\" : -0 , \"x\" : 1e3 }\n"
+              "{\"id\":2,\"aa\":[],\"s\":\"caf\\u00e9 \\\"q\\\" \\\\\"}\n");
+    same_file(ALL_TYPES, true, NULL);
+}
+
+/* Bad rows: the same error as the JSON-row path, and the row left out. */
+TEST(pq_writer_text_errors)
+{
+    static const char *bad[] = {
+        "{\"id\":1,\"i\":\"x\",\"aa\":[]}",          /* a string in an int */
+        "{\"id\":1,\"i\":1,\"i\":2,\"aa\":[]}",       /* duplicate member */
+        "{\"id\":1,\"nope\":1,\"aa\":[]}",            /* unknown member */
+        "{\"i\":1,\"aa\":[]}",                        /* missing non-nullable */
+        "{\"id\":1,\"aa\":[]",                        /* unterminated */
+        "{\"id\":1,\"s\":\"\\ud800\",\"aa\":[]}",     /* lone surrogate */
+        "{\"id\":1,\"s\":\"a\\qb\",\"aa\":[]}",       /* bad escape */
+        "{\"id\":1,\"by\":300,\"aa\":[]}",            /* out of range */
+        "{\"id\":01,\"aa\":[]}",                      /* not JSON's number */
+        "{\"id\":1,\"aa\":[[null]]}",                 /* null in a non-null element */
+    };
+    dc_err err;
+    dc_arena a;
+    dc_arena_init(&a, 1 << 24);
+    dc_pq_schema *s = schema_of(NO_MAPS, &a, &err);
+    CHECK(s != NULL);
+    if (!s) return;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        dc_buf f1, f2;
+        dc_buf_init(&f1, 1 << 20);
+        dc_buf_init(&f2, 1 << 20);
+        dc_pq_writer_opts o;
+        dc_pq_writer_opts_init(&o);
+        dc_pq_sink s1, s2;
+        dc_pq_sink_mem_init(&s1, &f1);
+        dc_pq_sink_mem_init(&s2, &f2);
+        dc_pq_writer *w1 = NULL, *w2 = NULL;
+        CHECK_OK(dc_pq_writer_new(&w1, s, &o, &s1, &err), &err);
+        CHECK_OK(dc_pq_writer_new(&w2, s, &o, &s2, &err), &err);
+        const char *good = "{\"id\":7,\"s\":\"ok\",\"aa\":[[1]]}";
+        dc_json *row = NULL;
+        CHECK_OK(dc_json_parse(&row, &a, good, strlen(good), &err), &err);
+        CHECK_OK(dc_pq_writer_write_json_row(w1, row, &err), &err);
+        CHECK_OK(dc_pq_writer_write_json_text(w2, good, strlen(good), &err), &err);
+        dc_err e1, e2;
+        int r1 = dc_json_parse(&row, &a, bad[i], strlen(bad[i]), &e1);
+        if (r1 == 0) r1 = dc_pq_writer_write_json_row(w1, row, &e1);
+        const int r2 = dc_pq_writer_write_json_text(w2, bad[i], strlen(bad[i]), &e2);
+        CHECK(r1 < 0 && r1 == r2);
+        if (r1 < 0 && r2 < 0) CHECK_EQ_STR(e1.msg, e2.msg);
+        CHECK_OK(dc_pq_writer_close(w1, &err), &err);
+        CHECK_OK(dc_pq_writer_close(w2, &err), &err);
+        CHECK(f1.len == f2.len && memcmp(f1.data, f2.data, f1.len) == 0);
+        dc_pq_writer_free(w1);
+        dc_pq_writer_free(w2);
+        dc_buf_dispose(&f1);
+        dc_buf_dispose(&f2);
+    }
     dc_pq_schema_free(s);
     dc_arena_dispose(&a);
 }
