@@ -135,3 +135,23 @@ int dc_ingest_table_path(dc_buf *out, const dc_config *cfg, const char *topic, d
     dc_buf_dispose(&tmp);
     return rc;
 }
+
+int dc_ingest_table_path_named(dc_buf *out, const dc_config_table **entry, const dc_config *cfg,
+                               const char *db_table, const char *tmpl, dc_err *err)
+{
+    static const dc_config_table def = {.match = "*", .path = "{warehouse}/{db}.db/{table}"};
+    const char *dot = strchr(db_table, '.');
+    if (!dot || dot == db_table || !dot[1])
+        return dc_err_set(err, DC_EINVAL, "table '%s': expected db.table", db_table);
+    *entry = NULL;
+    for (uint32_t i = 0; i < cfg->n_tables && !*entry; i++)
+        if (ing_glob(cfg->tables[i].match, db_table, strlen(db_table))) *entry = &cfg->tables[i];
+    if (!*entry && cfg->n_tables)
+        return dc_err_set(err, DC_EINVAL, "table '%s' matches no tables[].match", db_table);
+    if (!*entry) *entry = &def;
+    const ing_vars v = {.warehouse = cfg->warehouse, .pipeline = cfg->pipeline,
+                        .topic = db_table,
+                        .cap = {.db = db_table, .db_len = (size_t)(dot - db_table),
+                                .table = dot + 1, .table_len = strlen(dot + 1)}};
+    return ing_expand(out, tmpl ? tmpl : (*entry)->path, &v, err);
+}
