@@ -229,11 +229,13 @@ static int encode_key(dc_buf *k, const sn_layout *l, uint32_t i, const dc_json *
     return dc_buf_append(k, s, n, err);
 }
 
-/* The record header of a row: its rank and whether it is a delete. */
-static int rank_of(sn_hdr *h, const dc_json *obj, const sn_layout *l, bool history,
+/* The record header of a row from its metadata values (NULL: absent): its
+ * rank and whether it is a delete. */
+static int rank_of(sn_hdr *h, const dc_json *const *meta, const sn_layout *l, bool history,
                    dc_err *err)
 {
-    const dc_json *pos = dc_json_get(obj, l->meta[SN_M_POS]);
+    const dc_json *pos = meta[SN_M_POS], *ts = meta[SN_M_TS], *off = meta[SN_M_OFF];
+    const dc_json *op = meta[SN_M_OP], *del = meta[SN_M_DEL];
     h->history = history;
     if (pos && pos->type == DC_JSON_STRING && pos->len > 0) {
         dc_cdc_srcpos p;
@@ -243,18 +245,147 @@ static int rank_of(sn_hdr *h, const dc_json *obj, const sn_layout *l, bool histo
     } else if (history) {
         h->cls = SN_CLS_HISTORY;
     } else {
-        const dc_json *ts = dc_json_get(obj, l->meta[SN_M_TS]);
-        const dc_json *off = dc_json_get(obj, l->meta[SN_M_OFF]);
         h->cls = SN_CLS_TS;
         h->rank[0] = h->rank[1] = INT64_MIN;
-        if (ts && ts->type != DC_JSON_NULL) DC_TRY(dc_json_i64(&h->rank[0], ts, l->meta[SN_M_TS], err));
+        if (ts && ts->type != DC_JSON_NULL)
+            DC_TRY(dc_json_i64(&h->rank[0], ts, l->meta[SN_M_TS], err));
         if (off && off->type != DC_JSON_NULL)
             DC_TRY(dc_json_i64(&h->rank[1], off, l->meta[SN_M_OFF], err));
     }
-    const dc_json *op = dc_json_get(obj, l->meta[SN_M_OP]);
-    const dc_json *del = dc_json_get(obj, l->meta[SN_M_DEL]);
     h->del = (op && op->type == DC_JSON_STRING && op->len == 1 && op->u.str[0] == 'd') ||
              (del && del->type == DC_JSON_TRUE);
+    return 0;
+}
+
+/* ------------------------------------------------ picking the members */
+
+/* The members a record needs: the key columns' values, then the metadata
+ * columns' (NULL when absent). */
+typedef struct sn_pick {
+    const dc_json *v[SN_MAX_KEYS + SN_M_N];  /* keys in layout order, then SN_M_* */
+    dc_json node[SN_MAX_KEYS + SN_M_N];      /* the fast path's values */
+} sn_pick;
+
+/* The slot of a member name, or -1. */
+static int slot_of(const sn_layout *l, const char *name, size_t n)
+{
+    for (uint32_t i = 0; i < l->n_keys; i++)
+        if (strlen(l->keys[i]) == n && memcmp(l->keys[i], name, n) == 0) return (int)i;
+    for (int i = 0; i < SN_M_N; i++)
+        if (strlen(l->meta[i]) == n && memcmp(l->meta[i], name, n) == 0)
+            return (int)l->n_keys + i;
+    return -1;
+}
+
+/* The end of the string token at p (p at its opening quote), or NULL. */
+static const char *string_end(const char *p, const char *end, bool *esc)
+{
+    for (p++; p < end; p++) {
+        if (*p == '\\') { *esc = true; p++; continue; }
+        if (*p == '"') return p + 1;
+    }
+    return NULL;
+}
+
+/* The end of the value at p (after it), or NULL: strings, nested
+ * objects/arrays (balanced, strings skipped), numbers and literals. */
+static const char *value_end(const char *p, const char *end, bool *esc)
+{
+    if (*p == '"') return string_end(p, end, esc);
+    int depth = 0;
+    for (; p < end; p++) {
+        if (*p == '"') {
+            if (!(p = string_end(p, end, esc))) return NULL;
+            p--;
+        } else if (*p == '{' || *p == '[') {
+            depth++;
+        } else if (*p == '}' || *p == ']') {
+            if (depth == 0) return p;
+            if (--depth == 0) return p + 1;
+        } else if (*p == ',' && depth == 0) {
+            return p;
+        }
+    }
+    return depth == 0 ? p : NULL;
+}
+
+/* The value text p[0..n) as a node: strings without escapes and numbers
+ * point into the line (numbers copied NUL-terminated into the arena, as
+ * dc_json keeps them); anything else is parsed alone. */
+static int pick_value(const dc_json **out, dc_json *node, const char *p, size_t n, bool esc,
+                      dc_arena *a, dc_err *err)
+{
+    memset(node, 0, sizeof *node);
+    if (*p == '"' && !esc) {
+        char *s = dc_arena_strndup(a, p + 1, n - 2, err);
+        if (!s) return DC_ENOMEM;
+        node->type = DC_JSON_STRING;
+        node->u.str = s;
+        node->len = (uint32_t)(n - 2);
+    } else if (n == 4 && memcmp(p, "null", 4) == 0) {
+        node->type = DC_JSON_NULL;
+    } else if (n == 4 && memcmp(p, "true", 4) == 0) {
+        node->type = DC_JSON_TRUE;
+    } else if (n == 5 && memcmp(p, "false", 5) == 0) {
+        node->type = DC_JSON_FALSE;
+    } else if (*p == '-' || (*p >= '0' && *p <= '9')) {
+        char *s = dc_arena_strndup(a, p, n, err);
+        if (!s) return DC_ENOMEM;
+        node->type = DC_JSON_NUMBER;
+        node->u.str = s;
+        node->len = (uint32_t)n;
+    } else {
+        dc_json *v = NULL;
+        DC_TRY(dc_json_parse(&v, a, p, n, err));
+        *out = v;
+        return 0;
+    }
+    *out = node;
+    return 0;
+}
+
+/* The fast path over our own scan's output (a flat JSON object whose member
+ * names the writer printed without escapes): 1 done, 0 when the line is not
+ * of that shape (the caller parses it whole), or an error. */
+static int pick_fast(sn_pick *pk, const sn_layout *l, const char *line, size_t n,
+                     dc_arena *a, dc_err *err)
+{
+    const char *p = line, *end = line + n;
+    if (n < 2 || *p != '{' || end[-1] != '}') return 0;
+    p++;
+    end--;
+    while (p < end) {
+        if (*p != '"') return 0;
+        bool esc = false;
+        const char *ne = string_end(p, end, &esc);
+        if (!ne || esc || ne >= end || *ne != ':') return 0;
+        const int slot = slot_of(l, p + 1, (size_t)(ne - p - 2));
+        const char *v = ne + 1;
+        esc = false;
+        const char *ve = value_end(v, end, &esc);
+        if (!ve || ve == v) return 0;
+        if (slot >= 0)
+            DC_TRY(pick_value(&pk->v[slot], &pk->node[slot], v, (size_t)(ve - v), esc, a, err));
+        if (ve < end && *ve != ',') return 0;
+        p = ve + (ve < end);
+    }
+    return 1;
+}
+
+/* Every member the record needs, by the fast path or a whole parse. */
+static int pick(sn_pick *pk, const sn_layout *l, const char *line, size_t n, dc_arena *a,
+                dc_err *err)
+{
+    memset(pk->v, 0, sizeof pk->v);
+    const int fast = pick_fast(pk, l, line, n, a, err);
+    if (fast != 0) return fast < 0 ? fast : 0;
+    memset(pk->v, 0, sizeof pk->v);
+    dc_json *obj = NULL;
+    DC_TRY(dc_json_parse(&obj, a, line, n, err));
+    if (obj->type != DC_JSON_OBJECT) return dc_err_set(err, DC_ECORRUPT, "a row is not a JSON "
+                                                       "object");
+    for (uint32_t i = 0; i < l->n_keys; i++) pk->v[i] = dc_json_get(obj, l->keys[i]);
+    for (int i = 0; i < SN_M_N; i++) pk->v[l->n_keys + i] = dc_json_get(obj, l->meta[i]);
     return 0;
 }
 
@@ -280,16 +411,14 @@ static int read_line(sn_reader *r, const char *line, size_t n, dc_err *err)
 {
     if (r->st->rows % ROWS_PER_ARENA == 0) dc_arena_reset(&r->arena);
     r->st->rows++;
-    dc_json *obj = NULL;
+    sn_pick pk;
     sn_hdr h;
     memset(&h, 0, sizeof h);
-    DC_TRY(dc_json_parse(&obj, &r->arena, line, n, err));
-    if (obj->type != DC_JSON_OBJECT || n < 2)
-        return dc_err_set(err, DC_ECORRUPT, "a row is not a JSON object");
+    DC_TRY(pick(&pk, r->l, line, n, &r->arena, err));
     dc_buf_reset(&r->key);
     for (uint32_t i = 0; i < r->l->n_keys; i++)
-        DC_TRY(encode_key(&r->key, r->l, i, dc_json_get(obj, r->l->keys[i]), err));
-    DC_TRY(rank_of(&h, obj, r->l, r->history, err));
+        DC_TRY(encode_key(&r->key, r->l, i, pk.v[i], err));
+    DC_TRY(rank_of(&h, pk.v + r->l->n_keys, r->l, r->history, err));
     if (r->floor && h.cls == SN_CLS_POS && at_or_before(h.rank, r->floor)) {
         r->st->floor_skipped++;
         return 0;
