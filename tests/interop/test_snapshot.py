@@ -19,7 +19,7 @@ import pytest
 from deltalake import DeltaTable, QueryBuilder
 
 import typedgen
-from conftest import assert_clean_failure, assert_ok, run_dc
+from conftest import assert_clean_failure, assert_crash_free, assert_ok, run_dc
 
 SRC_COLS = ["id", "name", "qty", "price", "born", "seen", "ok"]
 
@@ -36,7 +36,9 @@ def ingest(values, table, tmp_path, *extra):
 
 
 def snapshot(*args, ok=True):
-    proc = run_dc(["snapshot", *[str(a) for a in args]], timeout=300)
+    """Under ASan+UBSan when build-san/deltacdc is there (leaks, overflows)."""
+    proc = run_dc(["snapshot", *[str(a) for a in args]], san=True, timeout=300)
+    assert_crash_free(proc, "snapshot")
     if ok:
         assert_ok(proc, "snapshot")
     return proc
