@@ -5,6 +5,7 @@
  */
 #include "snap_int.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -91,6 +92,52 @@ static int open_inputs(dc_snap_result *res, sn_input *cdc, sn_input *hist, sn_la
     return check_inputs(cdc, o->history_uri ? hist : NULL, l, err);
 }
 
+/* The history's reading, on a thread of its own (both cores: decoding and
+ * sorting the two inputs overlap). */
+typedef struct hist_job {
+    sn_input *in;               /* the history (read only by this thread) */
+    const bool *cdc_meta;       /* the CDC table's metadata columns (read only) */
+    const sn_layout *l;         /* read only */
+    sn_sorter *s;               /* the history's own sorter */
+    sn_read_stats st;           /* out */
+    dc_err err;                 /* out */
+    int rc;                     /* out */
+} hist_job;
+
+static void *hist_main(void *arg)
+{
+    hist_job *j = arg;
+    dc_err_clear(&j->err);
+    j->rc = sn_input_read(&j->st, j->in, true, NULL, j->cdc_meta, j->l, j->s, &j->err);
+    return NULL;
+}
+
+/* Reads the CDC table into s and the history (when there is one) into hs,
+ * the history on a second thread. */
+static int read_inputs(dc_snap_result *out, sn_input *cdc, sn_input *hist, const sn_layout *l,
+                       sn_sorter *s, sn_sorter *hs, dc_err *err)
+{
+    hist_job j = {.in = hist, .cdc_meta = cdc->has_meta, .l = l, .s = hs};
+    pthread_t th;
+    bool threaded = false;
+    if (hist) {
+        threaded = pthread_create(&th, NULL, hist_main, &j) == 0;
+        if (!threaded) hist_main(&j);
+    }
+    sn_read_stats st;
+    int rc = sn_input_read(&st, cdc, false, hist && hist->has_floor ? hist->floor : NULL, NULL,
+                           l, s, err);
+    out->cdc_rows = st.rows;
+    out->floor_skipped = st.floor_skipped;
+    if (threaded) pthread_join(th, NULL);
+    out->history_rows = j.st.rows;
+    if (hist && j.rc < 0) {
+        *err = j.err;
+        return j.rc;
+    }
+    return rc;
+}
+
 int dc_snap_run(dc_snap_result *out, const dc_snap_opts *o, dc_err *err)
 {
     memset(out, 0, sizeof *out);
@@ -106,26 +153,20 @@ int dc_snap_run(dc_snap_result *out, const dc_snap_opts *o, dc_err *err)
     memset(&cdc, 0, sizeof cdc);
     memset(&hist, 0, sizeof hist);
     sn_layout l;
-    sn_sorter s;
-    sn_sorter_init(&s, o->memory_bytes, o->tmp_dir);
+    sn_sorter s, hs;
+    /* With a history, each input has its own sorter and half the budget. */
+    const int64_t budget = o->history_uri ? o->memory_bytes / 2 : o->memory_bytes;
+    sn_sorter_init(&s, budget, o->tmp_dir);
+    sn_sorter_init(&hs, budget, o->tmp_dir);
     int rc = sn_layout_init(&l, o->meta_prefix, err);
     if (rc == 0) rc = open_inputs(out, &cdc, &hist, &l, o, err);
-    sn_read_stats st;
-    if (rc == 0 && o->history_uri) {
-        rc = sn_input_read(&st, &hist, true, NULL, cdc.has_meta, &l, &s, err);
-        out->history_rows = st.rows;
-    }
-    if (rc == 0) {
-        rc = sn_input_read(&st, &cdc, false, hist.snap && hist.has_floor ? hist.floor : NULL,
-                           NULL, &l, &s, err);
-        out->cdc_rows = st.rows;
-        out->floor_skipped = st.floor_skipped;
-    }
-    if (rc == 0) rc = sn_sorter_finish(&s, err);
-    out->runs_spilled = s.n_spills;
-    out->spill_bytes = s.spill_bytes;
+    if (rc == 0) rc = read_inputs(out, &cdc, o->history_uri ? &hist : NULL, &l, &s, &hs, err);
+    if (rc == 0) rc = sn_sorter_finish(&s, o->history_uri ? &hs : NULL, err);
+    out->runs_spilled = s.n_spills + hs.n_spills;
+    out->spill_bytes = s.spill_bytes + hs.spill_bytes;
     if (rc == 0) rc = sn_write(out, o, &l, &cdc, o->history_uri ? &hist : NULL, &s, err);
     sn_sorter_dispose(&s);
+    sn_sorter_dispose(&hs);
     sn_input_dispose(&cdc);
     if (hist.snap || hist.st) sn_input_dispose(&hist);
     sn_layout_dispose(&l);

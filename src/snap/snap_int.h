@@ -44,6 +44,7 @@ int sn_rec_cmp(const sn_hdr *a, const uint8_t *ka, const sn_hdr *b, const uint8_
 /* A source of the final merge: the in-memory run, or a spilled one. */
 typedef struct sn_src {
     FILE *f;                /* spilled run (unlinked temp file), or NULL: memory */
+    const struct sn_sorter *mem; /* memory: the sorter whose run in hand this is */
     size_t next;            /* memory: index of the next record */
     sn_hdr h;               /* current record's header */
     const uint8_t *key;     /* its key (into buf, or into the memory run) */
@@ -73,8 +74,10 @@ void sn_sorter_dispose(sn_sorter *s);
 /* Adds a record (copied); spills the run in hand first when it is full. */
 int sn_sorter_add(sn_sorter *s, const sn_hdr *h, const uint8_t *key, const uint8_t *row,
                   dc_err *err);
-/* Sorts the run in hand and starts the merge of every run. */
-int sn_sorter_finish(sn_sorter *s, dc_err *err);
+/* Sorts the run in hand and starts the merge of every run — also those of
+ * `other` (NULL: none; filled by another thread, which has finished with
+ * it), whose records then come out of s's merge too. */
+int sn_sorter_finish(sn_sorter *s, sn_sorter *other, dc_err *err);
 /* The newest record of the next key (pointers valid until the next call);
  * *done when every run is drained. */
 int sn_sorter_next(const sn_hdr **h, const uint8_t **key, const uint8_t **row, bool *done,

@@ -167,12 +167,12 @@ int sn_sorter_add(sn_sorter *s, const sn_hdr *h, const uint8_t *key, const uint8
 /* ------------------------------------------------------------- merge */
 
 /* Moves source i to its next record; *has false when it is drained. */
-static int src_advance(bool *has, sn_sorter *s, sn_src *src, dc_err *err)
+static int src_advance(bool *has, sn_src *src, dc_err *err)
 {
     if (!src->f) {
-        *has = src->next < s->n;
+        *has = src->next < src->mem->n;
         if (!*has) return 0;
-        const sn_hdr *h = rec_at(s, src->next++);
+        const sn_hdr *h = rec_at(src->mem, src->next++);
         src->h = *h;
         src->key = (const uint8_t *)(h + 1);
         src->row = src->key + h->klen;
@@ -218,27 +218,32 @@ static void heap_down(sn_sorter *s, uint32_t i)
     }
 }
 
-int sn_sorter_finish(sn_sorter *s, dc_err *err)
+int sn_sorter_finish(sn_sorter *s, sn_sorter *other, dc_err *err)
 {
     sort_run(s);
-    s->n_srcs = s->n_spills + 1;
+    if (other) sort_run(other);
+    const uint32_t n_other = other ? other->n_spills + 1 : 0;
+    s->n_srcs = s->n_spills + 1 + n_other;
     s->srcs = dc_calloc(s->n_srcs, sizeof *s->srcs);
     s->heap = dc_calloc(s->n_srcs, sizeof *s->heap);
     if (!s->srcs || !s->heap) return dc_err_set(err, DC_ENOMEM, "snapshot: out of memory");
-    for (uint32_t i = 0; i < s->n_srcs; i++) {
+    uint32_t i = 0;
+    for (uint32_t j = 0; j < s->n_spills; j++) s->srcs[i++].f = s->spills[j];
+    for (uint32_t j = 0; other && j < other->n_spills; j++) s->srcs[i++].f = other->spills[j];
+    s->srcs[i++].mem = s;
+    if (other) s->srcs[i++].mem = other;
+    DC_ASSERT(i == s->n_srcs);
+    for (i = 0; i < s->n_srcs; i++) {
         sn_src *src = &s->srcs[i];
         dc_buf_init(&src->buf, SN_MAX_KEY_BYTES + SN_MAX_ROW_BYTES);
-        if (i < s->n_spills) {
-            src->f = s->spills[i];
-            if (fseek(src->f, 0, SEEK_SET) != 0)
-                return dc_err_set(err, DC_EIO, "snapshot: rewinding a spilled run: %s",
-                                  strerror(errno));
-        }
+        if (src->f && fseek(src->f, 0, SEEK_SET) != 0)
+            return dc_err_set(err, DC_EIO, "snapshot: rewinding a spilled run: %s",
+                              strerror(errno));
         bool has = false;
-        DC_TRY(src_advance(&has, s, src, err));
+        DC_TRY(src_advance(&has, src, err));
         if (has) s->heap[s->n_heap++] = i;
     }
-    for (uint32_t i = s->n_heap / 2; i-- > 0;) heap_down(s, i);
+    for (i = s->n_heap / 2; i-- > 0;) heap_down(s, i);
     return 0;
 }
 
@@ -263,7 +268,7 @@ int sn_sorter_next(const sn_hdr **h, const uint8_t **key, const uint8_t **row, b
             return 0;
         }
         bool has = false;
-        DC_TRY(src_advance(&has, s, src, err));
+        DC_TRY(src_advance(&has, src, err));
         if (!has) s->heap[0] = s->heap[--s->n_heap];
         if (s->n_heap) heap_down(s, 0);
     }

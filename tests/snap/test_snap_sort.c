@@ -39,13 +39,16 @@ static int newer(const sn_hdr *a, const sn_hdr *b)
     return sn_rec_cmp(a, k, b, k) < 0; /* same key: smaller is newer */
 }
 
-static void run(int64_t budget, uint32_t *spills_out)
+/* two: the records go to two sorters alternately (the history's and the
+ * CDC table's), merged by the first. */
+static void run(int64_t budget, bool two, uint32_t *spills_out)
 {
     static best want[N_KEYS];
     memset(want, 0, sizeof want);
     rnd_state = 42;
-    sn_sorter s;
+    sn_sorter s, s2;
     sn_sorter_init(&s, budget, NULL);
+    sn_sorter_init(&s2, budget, NULL);
     dc_err err;
     dc_err_clear(&err);
     char row[80];
@@ -62,7 +65,8 @@ static void run(int64_t budget, uint32_t *spills_out)
                                     (int)(rnd() % 40), 0);
         uint8_t key[8];
         key_of(key, k);
-        CHECK_OK(sn_sorter_add(&s, &h, key, (const uint8_t *)row, &err), &err);
+        CHECK_OK(sn_sorter_add(two && i % 2 ? &s2 : &s, &h, key, (const uint8_t *)row, &err),
+                 &err);
         if (!want[k].seen || newer(&h, &want[k].h)) {
             want[k].seen = 1;
             want[k].h = h;
@@ -71,8 +75,8 @@ static void run(int64_t budget, uint32_t *spills_out)
             want[k].tag = UINT32_MAX; /* an exact tie: either may win */
         }
     }
-    CHECK_OK(sn_sorter_finish(&s, &err), &err);
-    *spills_out = s.n_spills;
+    CHECK_OK(sn_sorter_finish(&s, two ? &s2 : NULL, &err), &err);
+    *spills_out = s.n_spills + s2.n_spills;
     int64_t last = -1;
     uint32_t n = 0;
     for (;;) {
@@ -94,15 +98,20 @@ static void run(int64_t budget, uint32_t *spills_out)
     for (uint32_t k = 0; k < N_KEYS; k++) keys += (uint32_t)want[k].seen;
     CHECK_EQ_INT(n, keys);
     sn_sorter_dispose(&s);
+    sn_sorter_dispose(&s2);
 }
 
 TEST(snap_sort_spills_and_merges_like_memory)
 {
-    uint32_t spills_small = 0, spills_big = 0;
-    run((int64_t)1 << 20, &spills_small);
-    run((int64_t)1 << 30, &spills_big);
+    uint32_t spills_small = 0, spills_big = 0, spills_two = 0, spills_two_big = 0;
+    run((int64_t)1 << 20, false, &spills_small);
+    run((int64_t)1 << 30, false, &spills_big);
+    run((int64_t)1 << 20, true, &spills_two);
+    run((int64_t)1 << 30, true, &spills_two_big);
     CHECK(spills_small >= 5);
     CHECK_EQ_INT(spills_big, 0);
+    CHECK(spills_two >= 4);
+    CHECK_EQ_INT(spills_two_big, 0);
 }
 
 TEST(snap_sort_ranks)
