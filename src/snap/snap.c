@@ -45,8 +45,13 @@ bad:
 static int check_inputs(const sn_input *cdc, const sn_input *hist, const sn_layout *l,
                         dc_err *err)
 {
+    if (!cdc->has_meta[SN_M_OP])
+        return dc_err_set(err, DC_EUNSUPPORTED, "the CDC table %s has no %s column: not a "
+                          "typed table (raw tables with json_record are not supported by "
+                          "snapshot yet: ingest with --format typed)", cdc->uri,
+                          l->meta[SN_M_OP]);
     if (!hist) return 0;
-    if (!cdc->has_meta[SN_M_DEL] && cdc->has_meta[SN_M_OP])
+    if (!cdc->has_meta[SN_M_DEL])
         return dc_err_set(err, DC_EINVAL, "the CDC table %s removes deleted rows (typed, "
                           "without %s): a key deleted since the history would come back from "
                           "the history. Ingest with soft_deletes: true, or bootstrap the "
@@ -88,8 +93,8 @@ static int open_inputs(dc_snap_result *res, sn_input *cdc, sn_input *hist, sn_la
         DC_TRY(sn_input_open(hist, "history", o->history_uri, -1, l, err));
         res->history_version = dc_delta_snapshot_version(hist->snap);
     }
-    DC_TRY(sn_layout_keys(l, o->key, cdc, o->history_uri ? hist : NULL, err));
-    return check_inputs(cdc, o->history_uri ? hist : NULL, l, err);
+    DC_TRY(check_inputs(cdc, o->history_uri ? hist : NULL, l, err));
+    return sn_layout_keys(l, o->key, cdc, o->history_uri ? hist : NULL, err);
 }
 
 /* The history's reading, on a thread of its own (both cores: decoding and

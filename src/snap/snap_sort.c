@@ -107,7 +107,7 @@ static int spill_open(FILE **out, const sn_sorter *s, dc_err *err)
 
 static void sort_run(sn_sorter *s)
 {
-    qsort_r(s->recs, s->n, sizeof *s->recs, mem_cmp, s->data.data);
+    if (s->n > 1) qsort_r(s->recs, s->n, sizeof *s->recs, mem_cmp, s->data.data);
 }
 
 /* Sorts the run in hand, writes each key's newest record to a new spill. */

@@ -331,10 +331,19 @@ def test_bad_inputs_are_refused_without_a_commit(tmp_path):
         err = assert_clean_failure(proc, " ".join(map(str, args)))
         assert words in err, err
         assert not out.exists(), f"{args}: the output table was created"
+    # a raw (seed layout) CDC table: refused by name
+    raw, raw_src = tmp_path / "raw", tmp_path / "raw.jsonl"
+    raw_src.write_text("\n".join("null" if v is None else v for v in s.values) + "\n")
+    proc = run_dc(["ingest", "--source", f"file:{raw_src}", "--table", str(raw),
+                   "--once", "--key", "id"], timeout=120)
+    assert_ok(proc, "raw ingest")
+    proc = snapshot("--cdc", raw, "--out", out, "--date", "2024-05-01", ok=False)
+    assert "not a typed table" in assert_clean_failure(proc, "raw CDC table")
+    assert not out.exists()
     # a key mismatch: a history keyed by another column
     other = tmp_path / "other"
-    proc = run_dc(["ingest", "--source", f"file:{tmp_path / 'in-0.jsonl'}", "--table",
-                   str(other), "--format", "typed", "--once", "--key", "name"], timeout=120)
+    proc = run_dc(["ingest", "--source", f"file:{raw_src}", "--table", str(other), "--format",
+                   "typed", "--once", "--key", "name"], timeout=120)
     assert_ok(proc, "ingest keyed by name")
     proc = snapshot("--history", other, "--cdc", c, "--out", out, "--date", "2024-05-01",
                     ok=False)
