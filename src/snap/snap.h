@@ -19,7 +19,9 @@
  * Memory is bounded by a budget whatever the tables' size: rows are
  * gathered into runs sorted by key (newest first within a key, only each
  * key's newest kept), runs over the budget are spilled to temporary files,
- * and the runs are merged in one streaming pass.
+ * and the runs are merged in one streaming pass. Beyond the budget: the
+ * input row group being scanned (per input) and the output's row group. The
+ * history is read on a second thread, each input with half the budget.
  *
  * Depends on common/, json/, parquet/, storage/, delta/, cdc/, merge/, maint/.
  */
