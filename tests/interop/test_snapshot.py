@@ -104,8 +104,17 @@ def test_snapshot_equals_seed_sql_over_dates(tmp_path):
     assert got1 == want1
     assert len(got1) > 20
     # deletes happened, and some keys deleted were created again
-    ops = [json.loads(v)["payload"]["op"] for v in s.values if v]
-    assert ops.count("d") > 10
+    evs = [json.loads(v)["payload"] for v in s.values if v]
+    assert sum(e["op"] == "d" for e in evs) > 10
+    deleted, reinserted = set(), set()
+    for e in evs:
+        key = (e["after"] or e["before"])["id"]
+        if e["op"] == "d":
+            deleted.add(key)
+        elif e["op"] == "c" and key in deleted:
+            reinserted.add(key)
+    assert reinserted, "the stream re-creates no deleted key"
+    assert reinserted & {r["id"] for r in got1}
     # the next day: more changes, including re-inserts of deleted keys
     s.run(400)
     ingest(s.values[n1:], c, tmp_path, "--soft-deletes", "true")
