@@ -149,10 +149,10 @@ int dc_snap_run(dc_snap_result *out, const dc_snap_opts *o, dc_err *err)
     out->version = out->cdc_version = out->history_version = -1;
     const double t0 = now_s();
     if (!o->cdc_uri || !o->out_uri)
-        return dc_err_set(err, DC_EINVAL, "snapshot: the CDC table and the output are required");
+        return dc_err_set(err, DC_EINVAL, "the CDC table and the output are required");
     DC_TRY(check_date(o->date, err));
     if (o->memory_bytes < ((int64_t)1 << 20))
-        return dc_err_set(err, DC_EINVAL, "snapshot: a memory budget of at least 1MiB is "
+        return dc_err_set(err, DC_EINVAL, "a memory budget of at least 1MiB is "
                           "needed");
     sn_input cdc, hist;
     memset(&cdc, 0, sizeof cdc);

@@ -90,13 +90,13 @@ static int spill_open(FILE **out, const sn_sorter *s, dc_err *err)
     int rc = dc_buf_appendf(&path, err, "%s/deltacdc-snapshot-XXXXXX%c", dir, '\0');
     int fd = rc == 0 ? mkstemp((char *)path.data) : -1;
     if (rc == 0 && fd < 0)
-        rc = dc_err_set(err, DC_EIO, "snapshot: can not create a temporary file in %s: %s "
+        rc = dc_err_set(err, DC_EIO, "can not create a temporary file in %s: %s "
                         "(set --tmp-dir or snapshot.temp_dir)", dir, strerror(errno));
     if (rc == 0) {
         unlink((const char *)path.data); /* gone with the process, whatever happens */
         if (!(*out = fdopen(fd, "w+b"))) {
             close(fd);
-            rc = dc_err_set(err, DC_EIO, "snapshot: fdopen: %s", strerror(errno));
+            rc = dc_err_set(err, DC_EIO, "fdopen: %s", strerror(errno));
         } else {
             setvbuf(*out, NULL, _IOFBF, SPILL_BUF_BYTES);
         }
@@ -114,7 +114,7 @@ static void sort_run(sn_sorter *s)
 static int spill(sn_sorter *s, dc_err *err)
 {
     void *grown = dc_realloc(s->spills, (s->n_spills + 1) * sizeof *s->spills);
-    if (!grown) return dc_err_set(err, DC_ENOMEM, "snapshot: out of memory");
+    if (!grown) return dc_err_set(err, DC_ENOMEM, "out of memory");
     s->spills = grown;
     FILE *f = NULL;
     DC_TRY(spill_open(&f, s, err));
@@ -125,13 +125,13 @@ static int spill(sn_sorter *s, dc_err *err)
         if (i > 0 && same_key(h, rec_at(s, i - 1))) continue;
         const size_t n = sizeof *h + h->klen + h->rlen;
         if (fwrite(h, 1, n, f) != n)
-            return dc_err_set(err, DC_EIO, "snapshot: writing a spilled run to %s: %s",
+            return dc_err_set(err, DC_EIO, "writing a spilled run to %s: %s",
                               s->tmp_dir ? s->tmp_dir : "the temporary directory",
                               strerror(errno));
         s->spill_bytes += n;
     }
     if (fflush(f) != 0)
-        return dc_err_set(err, DC_EIO, "snapshot: writing a spilled run: %s", strerror(errno));
+        return dc_err_set(err, DC_EIO, "writing a spilled run: %s", strerror(errno));
     dc_buf_reset(&s->data);
     s->n = 0;
     return 0;
@@ -141,7 +141,7 @@ int sn_sorter_add(sn_sorter *s, const sn_hdr *h, const uint8_t *key, const uint8
                   dc_err *err)
 {
     if (h->klen > SN_MAX_KEY_BYTES || h->rlen > SN_MAX_ROW_BYTES)
-        return dc_err_set(err, DC_ELIMIT, "snapshot: a row of %u bytes (key %u) is too large",
+        return dc_err_set(err, DC_ELIMIT, "a row of %u bytes (key %u) is too large",
                           h->rlen, h->klen);
     const size_t n = (sizeof *h + h->klen + h->rlen + 7) & ~(size_t)7;
     if (s->n > 0 && (int64_t)(s->data.len + n + (s->n + 1) * sizeof *s->recs) > s->budget)
@@ -149,7 +149,7 @@ int sn_sorter_add(sn_sorter *s, const sn_hdr *h, const uint8_t *key, const uint8
     if (s->n == s->cap) {
         const size_t cap = s->cap ? s->cap * 2 : 4096;
         size_t *grown = dc_realloc(s->recs, cap * sizeof *grown);
-        if (!grown) return dc_err_set(err, DC_ENOMEM, "snapshot: out of memory");
+        if (!grown) return dc_err_set(err, DC_ENOMEM, "out of memory");
         s->recs = grown;
         s->cap = cap;
     }
@@ -185,12 +185,12 @@ static int src_advance(bool *has, sn_src *src, dc_err *err)
     }
     const size_t n = (size_t)src->h.klen + src->h.rlen;
     if (got != sizeof src->h || src->h.klen > SN_MAX_KEY_BYTES || src->h.rlen > SN_MAX_ROW_BYTES)
-        return dc_err_set(err, DC_ECORRUPT, "snapshot: a spilled run reads back short or "
+        return dc_err_set(err, DC_ECORRUPT, "a spilled run reads back short or "
                           "damaged (temporary directory full or changed?)");
     dc_buf_reset(&src->buf);
     DC_TRY(dc_buf_reserve(&src->buf, n, err));
     if (fread(src->buf.data, 1, n, src->f) != n)
-        return dc_err_set(err, DC_ECORRUPT, "snapshot: a spilled run reads back short");
+        return dc_err_set(err, DC_ECORRUPT, "a spilled run reads back short");
     src->key = src->buf.data;
     src->row = src->buf.data + src->h.klen;
     *has = true;
@@ -226,7 +226,7 @@ int sn_sorter_finish(sn_sorter *s, sn_sorter *other, dc_err *err)
     s->n_srcs = s->n_spills + 1 + n_other;
     s->srcs = dc_calloc(s->n_srcs, sizeof *s->srcs);
     s->heap = dc_calloc(s->n_srcs, sizeof *s->heap);
-    if (!s->srcs || !s->heap) return dc_err_set(err, DC_ENOMEM, "snapshot: out of memory");
+    if (!s->srcs || !s->heap) return dc_err_set(err, DC_ENOMEM, "out of memory");
     uint32_t i = 0;
     for (uint32_t j = 0; j < s->n_spills; j++) s->srcs[i++].f = s->spills[j];
     for (uint32_t j = 0; other && j < other->n_spills; j++) s->srcs[i++].f = other->spills[j];
@@ -237,7 +237,7 @@ int sn_sorter_finish(sn_sorter *s, sn_sorter *other, dc_err *err)
         sn_src *src = &s->srcs[i];
         dc_buf_init(&src->buf, SN_MAX_KEY_BYTES + SN_MAX_ROW_BYTES);
         if (src->f && fseek(src->f, 0, SEEK_SET) != 0)
-            return dc_err_set(err, DC_EIO, "snapshot: rewinding a spilled run: %s",
+            return dc_err_set(err, DC_EIO, "rewinding a spilled run: %s",
                               strerror(errno));
         bool has = false;
         DC_TRY(src_advance(&has, src, err));
