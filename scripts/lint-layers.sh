@@ -22,8 +22,9 @@ declare -A ALLOWED=(
     [http]="common json metrics"
     [monitor]="common json parquet storage delta source metrics"
     [boot]="common json parquet storage delta cdc merge mysql"
+    [snap]="common json parquet storage delta cdc merge maint"
     [daemon]="common json parquet storage delta cdc merge maint source config metrics"
-    [cli]="common json parquet storage delta cdc merge maint source config metrics http monitor daemon mysql boot"
+    [cli]="common json parquet storage delta cdc merge maint source config metrics http monitor daemon mysql boot snap"
 )
 
 status=0

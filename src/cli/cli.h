@@ -51,6 +51,8 @@ int dc_cli_boot_pipeline(const char *file, const char *only, bool dry_run, bool 
 /* The summary line of one table's bootstrap, on stderr (cli_bootstrap.c). */
 struct dc_boot_result;
 void dc_cli_boot_summary(const char *name, const struct dc_boot_result *r);
+/* `deltacdc snapshot ...` (cli_snapshot.c). */
+int dc_cli_snapshot(int argc, char **argv);
 /* `deltacdc ingest ...` (cli_ingest.c). */
 int dc_cli_ingest(int argc, char **argv);
 /* deltacdc check: the freshness monitor once (cli_check.c). */

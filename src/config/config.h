@@ -150,6 +150,10 @@ typedef struct dc_config {
     const char *monitor_webhook;     /* monitors.webhook (NULL: none); a secret */
     int64_t monitor_webhook_timeout_ms; /* monitors.webhook_timeout */
     int64_t monitor_webhook_retries; /* monitors.webhook_retries */
+    const char *snapshot_path;       /* snapshot.path template (the dated table) */
+    const char *snapshot_history;    /* snapshot.history template (NULL: none) */
+    int64_t snapshot_memory;         /* snapshot.memory, bytes */
+    const char *snapshot_temp_dir;   /* snapshot.temp_dir (NULL: $TMPDIR or /tmp) */
 } dc_config;
 
 /* One row of the table. */

@@ -54,6 +54,12 @@ int dc_ingest_table_path(dc_buf *out, const dc_config *cfg, const char *topic, d
 int dc_ingest_source_table(const dc_config_table **entry, dc_buf *path, const dc_config *cfg,
                            const char *db, const char *table, dc_err *err);
 
+/* The same for a table named "db.table" (`deltacdc snapshot -c --table`):
+ * the first tables[] entry whose match fits it (*entry; the default entry
+ * when tables is empty), and `tmpl` expanded (NULL: the entry's path). */
+int dc_ingest_table_path_named(dc_buf *out, const dc_config_table **entry, const dc_config *cfg,
+                               const char *db_table, const char *tmpl, dc_err *err);
+
 /* Runs until the input is drained (once), *stop is set, or an error. On a
  * bad record with on_error fail the error names topic, partition and offset
  * and nothing of the batch in hand is committed. */

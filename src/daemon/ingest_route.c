@@ -136,19 +136,42 @@ int dc_ingest_table_path(dc_buf *out, const dc_config *cfg, const char *topic, d
     return rc;
 }
 
+/* The first tables[] entry whose match covers "db.table", NULL for none. */
+static const dc_config_table *match_entry(const dc_config *cfg, const char *name, size_t len)
+{
+    for (uint32_t i = 0; i < cfg->n_tables; i++)
+        if (ing_glob(cfg->tables[i].match, name, len)) return &cfg->tables[i];
+    return NULL;
+}
+
 int dc_ingest_source_table(const dc_config_table **entry, dc_buf *path, const dc_config *cfg,
                            const char *db, const char *table, dc_err *err)
 {
-    *entry = NULL;
     dc_buf name;
     dc_buf_init(&name, 64 * 1024);
     int rc = dc_buf_appendf(&name, err, "%s.%s", db, table);
-    for (uint32_t i = 0; rc == 0 && !*entry && i < cfg->n_tables; i++)
-        if (ing_glob(cfg->tables[i].match, (const char *)name.data, name.len))
-            *entry = &cfg->tables[i];
+    *entry = rc == 0 ? match_entry(cfg, (const char *)name.data, name.len) : NULL;
     dc_buf_dispose(&name);
     if (rc < 0 || !*entry) return rc;
     const ing_vars v = {.warehouse = cfg->warehouse, .pipeline = cfg->pipeline,
                         .cap = {db, strlen(db), table, strlen(table)}};
     return ing_expand(path, (*entry)->path, &v, err);
+}
+
+int dc_ingest_table_path_named(dc_buf *out, const dc_config_table **entry, const dc_config *cfg,
+                               const char *db_table, const char *tmpl, dc_err *err)
+{
+    static const dc_config_table def = {.match = "*", .path = "{warehouse}/{db}.db/{table}"};
+    const char *dot = strchr(db_table, '.');
+    if (!dot || dot == db_table || !dot[1])
+        return dc_err_set(err, DC_EINVAL, "table '%s': expected db.table", db_table);
+    *entry = match_entry(cfg, db_table, strlen(db_table));
+    if (!*entry && cfg->n_tables)
+        return dc_err_set(err, DC_EINVAL, "table '%s' matches no tables[].match", db_table);
+    if (!*entry) *entry = &def;
+    const ing_vars v = {.warehouse = cfg->warehouse, .pipeline = cfg->pipeline,
+                        .topic = db_table,
+                        .cap = {.db = db_table, .db_len = (size_t)(dot - db_table),
+                                .table = dot + 1, .table_len = strlen(dot + 1)}};
+    return ing_expand(out, tmpl ? tmpl : (*entry)->path, &v, err);
 }

@@ -142,6 +142,15 @@ void dc_merge_batch_history(dc_merge_batch *b, const dc_cdc_srcpos *pos);
  * work. */
 void dc_merge_batch_images_typed(dc_merge_batch *b);
 
+/* For readers that rank typed rows as the merge does (deltacdc snapshot): a
+ * source position as the two int64s typed tables rank by, compared as a pair
+ * (rank[0] first, signed), in dc_cdc_srcpos_cmp's order (positions of 2^32
+ * or more saturate). */
+void dc_merge_pos_rank(int64_t rank[2], const dc_cdc_srcpos *p);
+/* The history floor a bootstrap recorded in `snap` (DC_MERGE_HISTORY_APP
+ * txns) as such a pair: 0, or DC_ENOTFOUND when the table has none. */
+int dc_merge_history_floor(int64_t rank[2], const struct dc_delta_snapshot *snap);
+
 /* Adds a commitInfo operationParameter (string value) to the batch's commit,
  * e.g. a bootstrap's last key, so that it is committed atomically with the
  * rows (read back from the log). Copied. At most 8 per batch. */

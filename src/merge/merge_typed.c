@@ -284,6 +284,21 @@ mseq dc_mtyped_pos_seq(const dc_cdc_srcpos *p)
     return (mseq){p->file, (int64_t)(lo ^ (1ull << 63))};
 }
 
+void dc_merge_pos_rank(int64_t rank[2], const dc_cdc_srcpos *p)
+{
+    const mseq s = dc_mtyped_pos_seq(p);
+    rank[0] = s.ts;
+    rank[1] = s.off;
+}
+
+int dc_merge_history_floor(int64_t rank[2], const struct dc_delta_snapshot *snap)
+{
+    if (dc_delta_snapshot_txn_version(&rank[0], snap, DC_MERGE_HISTORY_APP "#pos.hi") < 0 ||
+        dc_delta_snapshot_txn_version(&rank[1], snap, DC_MERGE_HISTORY_APP "#pos.lo") < 0)
+        return DC_ENOTFOUND;
+    return 0;
+}
+
 int dc_mtyped_pos_parse(mseq *out, const char *s, size_t n)
 {
     dc_cdc_srcpos p;

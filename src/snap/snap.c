@@ -1,0 +1,260 @@
+/*
+ * snap: `deltacdc snapshot` from end to end (snap.h): check the inputs, read
+ * them into sorted runs, merge, write the partition in one commit. Also the
+ * Hive DDL of the output.
+ */
+#include "snap_int.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+void dc_snap_opts_init(dc_snap_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->memory_bytes = (int64_t)512 << 20;
+    o->manifest = true;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* YYYY-MM-DD, a real calendar date. */
+static int check_date(const char *d, dc_err *err)
+{
+    int y = 0, m = 0, day = 0, n = 0;
+    if (!d || sscanf(d, "%4d-%2d-%2d%n", &y, &m, &day, &n) != 3 || n != 10 || d[n] ||
+        d[4] != '-' || d[7] != '-' || y < 1 || m < 1 || m > 12 || day < 1 || day > 31)
+        goto bad;
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = day, .tm_hour = 12};
+    (void)timegm(&tm);
+    if (tm.tm_mday != day) goto bad;
+    return 0;
+bad:
+    return dc_err_set(err, DC_EINVAL, "--date '%s': expected a date YYYY-MM-DD", d ? d : "");
+}
+
+/* The history's columns must be the CDC table's (the seed's {hive_columns}
+ * = {delta_columns}), with the same types; and with a history, the CDC
+ * table must keep its deletes, or a key deleted since would come back. */
+static int check_inputs(const sn_input *cdc, const sn_input *hist, const sn_layout *l,
+                        dc_err *err)
+{
+    if (!cdc->has_meta[SN_M_OP])
+        return dc_err_set(err, DC_EUNSUPPORTED, "the CDC table %s has no %s column: not a "
+                          "typed table (raw tables with json_record are not supported by "
+                          "snapshot yet: ingest with --format typed)", cdc->uri,
+                          l->meta[SN_M_OP]);
+    if (!hist) return 0;
+    if (!cdc->has_meta[SN_M_DEL])
+        return dc_err_set(err, DC_EINVAL, "the CDC table %s removes deleted rows (typed, "
+                          "without %s): a key deleted since the history would come back from "
+                          "the history. Ingest with soft_deletes: true, or bootstrap the "
+                          "history into the CDC table and snapshot it without --history",
+                          cdc->uri, l->meta[SN_M_DEL]);
+    const dc_delta_field *root = &hist->schema->root;
+    for (uint32_t i = 0; i < root->n_children; i++) {
+        const dc_delta_field *hf = &root->children[i];
+        const dc_delta_field *cf = dc_delta_schema_find(cdc->schema, hf->name);
+        if (!cf)
+            return dc_err_set(err, DC_EINVAL, "column '%s' of the history table %s is not in "
+                              "the CDC table %s", hf->name, hist->uri, cdc->uri);
+        if (cf->type != hf->type || cf->precision != hf->precision || cf->scale != hf->scale)
+            return dc_err_set(err, DC_EINVAL, "column '%s' has another type in the history "
+                              "table %s than in the CDC table %s", hf->name, hist->uri,
+                              cdc->uri);
+    }
+    return 0;
+}
+
+/* Opens the inputs (the CDC table at as_of) and settles the key. */
+static int open_inputs(dc_snap_result *res, sn_input *cdc, sn_input *hist, sn_layout *l,
+                       const dc_snap_opts *o, dc_err *err)
+{
+    int64_t version = -1;
+    if (o->as_of) {
+        dc_storage *st = NULL;
+        int rc = dc_storage_open(&st, o->cdc_uri, err);
+        if (rc == 0) rc = sn_as_of_version(&version, st, o->as_of, err);
+        dc_storage_free(st);
+        if (rc < 0) {
+            dc_err_prefix(err, "CDC table %s", o->cdc_uri);
+            return rc;
+        }
+    }
+    DC_TRY(sn_input_open(cdc, "CDC", o->cdc_uri, version, l, err));
+    res->cdc_version = dc_delta_snapshot_version(cdc->snap);
+    if (o->history_uri) {
+        DC_TRY(sn_input_open(hist, "history", o->history_uri, -1, l, err));
+        res->history_version = dc_delta_snapshot_version(hist->snap);
+    }
+    DC_TRY(check_inputs(cdc, o->history_uri ? hist : NULL, l, err));
+    return sn_layout_keys(l, o->key, cdc, o->history_uri ? hist : NULL, err);
+}
+
+/* The history's reading, on a thread of its own (both cores: decoding and
+ * sorting the two inputs overlap). */
+typedef struct hist_job {
+    sn_input *in;               /* the history (read only by this thread) */
+    const bool *cdc_meta;       /* the CDC table's metadata columns (read only) */
+    const sn_layout *l;         /* read only */
+    sn_sorter *s;               /* the history's own sorter */
+    sn_read_stats st;           /* out */
+    dc_err err;                 /* out */
+    int rc;                     /* out */
+} hist_job;
+
+static void *hist_main(void *arg)
+{
+    hist_job *j = arg;
+    dc_err_clear(&j->err);
+    j->rc = sn_input_read(&j->st, j->in, true, NULL, j->cdc_meta, j->l, j->s, &j->err);
+    return NULL;
+}
+
+/* Reads the CDC table into s and the history (when there is one) into hs,
+ * the history on a second thread. */
+static int read_inputs(dc_snap_result *out, sn_input *cdc, sn_input *hist, const sn_layout *l,
+                       sn_sorter *s, sn_sorter *hs, dc_err *err)
+{
+    hist_job j = {.in = hist, .cdc_meta = cdc->has_meta, .l = l, .s = hs};
+    pthread_t th;
+    bool threaded = false;
+    if (hist) {
+        threaded = pthread_create(&th, NULL, hist_main, &j) == 0;
+        if (!threaded) hist_main(&j);
+    }
+    sn_read_stats st;
+    int rc = sn_input_read(&st, cdc, false, hist && hist->has_floor ? hist->floor : NULL, NULL,
+                           l, s, err);
+    out->cdc_rows = st.rows;
+    out->floor_skipped = st.floor_skipped;
+    if (threaded) pthread_join(th, NULL);
+    out->history_rows = j.st.rows;
+    if (hist && j.rc < 0) {
+        *err = j.err;
+        return j.rc;
+    }
+    return rc;
+}
+
+int dc_snap_run(dc_snap_result *out, const dc_snap_opts *o, dc_err *err)
+{
+    memset(out, 0, sizeof *out);
+    out->version = out->cdc_version = out->history_version = -1;
+    const double t0 = now_s();
+    if (!o->cdc_uri || !o->out_uri)
+        return dc_err_set(err, DC_EINVAL, "the CDC table and the output are required");
+    DC_TRY(check_date(o->date, err));
+    if (o->memory_bytes < ((int64_t)1 << 20))
+        return dc_err_set(err, DC_EINVAL, "a memory budget of at least 1MiB is "
+                          "needed");
+    sn_input cdc, hist;
+    memset(&cdc, 0, sizeof cdc);
+    memset(&hist, 0, sizeof hist);
+    sn_layout l;
+    sn_sorter s, hs;
+    /* With a history, each input has its own sorter and half the budget. */
+    const int64_t budget = o->history_uri ? o->memory_bytes / 2 : o->memory_bytes;
+    sn_sorter_init(&s, budget, o->tmp_dir);
+    sn_sorter_init(&hs, budget, o->tmp_dir);
+    int rc = sn_layout_init(&l, o->meta_prefix, err);
+    if (rc == 0) rc = open_inputs(out, &cdc, &hist, &l, o, err);
+    if (rc == 0) rc = read_inputs(out, &cdc, o->history_uri ? &hist : NULL, &l, &s, &hs, err);
+    if (rc == 0) rc = sn_sorter_finish(&s, o->history_uri ? &hs : NULL, err);
+    out->runs_spilled = s.n_spills + hs.n_spills;
+    out->spill_bytes = s.spill_bytes + hs.spill_bytes;
+    if (rc == 0) rc = sn_write(out, o, &l, &cdc, o->history_uri ? &hist : NULL, &s, err);
+    sn_sorter_dispose(&s);
+    sn_sorter_dispose(&hs);
+    sn_input_dispose(&cdc);
+    if (hist.snap || hist.st) sn_input_dispose(&hist);
+    sn_layout_dispose(&l);
+    out->seconds = now_s() - t0;
+    return rc;
+}
+
+/* ---------------------------------------------------------------- DDL */
+
+int sn_hive_type(dc_buf *out, const dc_delta_field *f, dc_err *err)
+{
+    static const char *const names[] = {
+        [DC_TYPE_BOOLEAN] = "BOOLEAN", [DC_TYPE_BYTE] = "TINYINT", [DC_TYPE_SHORT] = "SMALLINT",
+        [DC_TYPE_INT] = "INT", [DC_TYPE_LONG] = "BIGINT", [DC_TYPE_FLOAT] = "FLOAT",
+        [DC_TYPE_DOUBLE] = "DOUBLE", [DC_TYPE_STRING] = "STRING", [DC_TYPE_BINARY] = "BINARY",
+        [DC_TYPE_DATE] = "DATE", [DC_TYPE_TIMESTAMP] = "TIMESTAMP",
+        [DC_TYPE_TIMESTAMP_NTZ] = "TIMESTAMP"};
+    if (f->type == DC_TYPE_DECIMAL)
+        return dc_buf_appendf(out, err, "DECIMAL(%d,%d)", (int)f->precision, (int)f->scale);
+    if ((size_t)f->type < sizeof names / sizeof *names && names[f->type])
+        return dc_buf_puts(out, names[f->type], err);
+    return dc_err_set(err, DC_EUNSUPPORTED, "column '%s': no Hive type for it in the DDL "
+                      "(nested columns are not written by snapshot)", f->name);
+}
+
+/* `name` with each dot-separated part in backquotes. */
+static int put_name(dc_buf *out, const char *name, dc_err *err)
+{
+    DC_TRY(dc_buf_putc(out, '`', err));
+    for (const char *p = name; *p; p++) {
+        if (*p == '.') DC_TRY(dc_buf_puts(out, "`.`", err));
+        else if (*p == '`') DC_TRY(dc_buf_puts(out, "``", err));
+        else DC_TRY(dc_buf_putc(out, (uint8_t)*p, err));
+    }
+    return dc_buf_putc(out, '`', err);
+}
+
+/* The table's location as Hive wants it: URIs as they are, local paths
+ * absolute with file:. */
+static int location(dc_buf *out, const char *uri, dc_err *err)
+{
+    if (strstr(uri, "://")) return dc_buf_puts(out, uri, err);
+    char *abs = realpath(uri, NULL);
+    if (!abs) return dc_err_set(err, DC_ENOTFOUND, "output table %s: not found", uri);
+    const int rc = dc_buf_appendf(out, err, "file:%s", abs);
+    free(abs);
+    return rc;
+}
+
+int dc_snap_ddl(dc_buf *out, const char *out_uri, const char *name, dc_err *err)
+{
+    dc_storage *st = NULL;
+    dc_delta_snapshot *snap = NULL;
+    const dc_delta_schema *ds = NULL;
+    int rc = dc_storage_open(&st, out_uri, err);
+    if (rc == 0) rc = dc_delta_snapshot_load(&snap, st, -1, err);
+    if (rc == 0) rc = dc_delta_snapshot_schema(&ds, snap, err);
+    if (rc == 0) rc = dc_buf_puts(out, "CREATE EXTERNAL TABLE IF NOT EXISTS ", err);
+    if (rc == 0) rc = put_name(out, name, err);
+    if (rc == 0) rc = dc_buf_puts(out, " (\n", err);
+    const dc_delta_field *root = ds ? &ds->root : NULL;
+    for (uint32_t i = 0, n = 0; rc == 0 && i < root->n_children; i++) {
+        const dc_delta_field *f = &root->children[i];
+        if (strcmp(f->name, "data_date") == 0) continue;
+        rc = dc_buf_puts(out, n++ ? ",\n  " : "  ", err);
+        if (rc == 0) rc = put_name(out, f->name, err);
+        if (rc == 0) rc = dc_buf_putc(out, ' ', err);
+        if (rc == 0) rc = sn_hive_type(out, f, err);
+    }
+    if (rc == 0) rc = dc_buf_puts(out, "\n)\nPARTITIONED BY (`data_date` STRING)\n"
+                                  "ROW FORMAT SERDE "
+                                  "'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe'\n"
+                                  "STORED AS INPUTFORMAT "
+                                  "'org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat'\n"
+                                  "OUTPUTFORMAT "
+                                  "'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'\n"
+                                  "LOCATION '", err);
+    if (rc == 0) rc = location(out, out_uri, err);
+    if (rc == 0) rc = dc_buf_puts(out, "/_symlink_format_manifest/';\nMSCK REPAIR TABLE ", err);
+    if (rc == 0) rc = put_name(out, name, err);
+    if (rc == 0) rc = dc_buf_puts(out, ";\n", err);
+    if (rc < 0) dc_err_prefix(err, "DDL of %s", out_uri);
+    dc_delta_snapshot_free(snap);
+    dc_storage_free(st);
+    return rc;
+}

@@ -1,0 +1,148 @@
+/* snap: what only src/snap/ sees. */
+#ifndef DC_SNAP_INT_H
+#define DC_SNAP_INT_H
+
+#include "snap.h"
+
+#include <stdio.h>
+
+#include "../cdc/cdc.h"
+#include "../delta/delta.h"
+#include "../json/dc_json.h"
+
+/* Key columns of a snapshot (as many as a typed table may have). */
+#define SN_MAX_KEYS DC_CDC_MAX_KEYS
+/* One row's JSON text or key, in runs and spill files: a row is one object
+ * of a scan, bounded by the JSON document limit. */
+#define SN_MAX_ROW_BYTES DC_JSON_MAX_DOC_BYTES
+#define SN_MAX_KEY_BYTES ((size_t)1 << 20)
+
+/* Rank classes, oldest first: a history row without a position (the seed's
+ * ts_ms 0), a row ranked by source position, a row ranked by (ts_ms,
+ * offset) — typed tables rank positioned events below unpositioned ones
+ * (merge_typed.c), and so does the snapshot. */
+enum { SN_CLS_HISTORY = 0, SN_CLS_POS = 1, SN_CLS_TS = 2 };
+
+/* A row in a run (memory and spill files): the header, then klen key bytes,
+ * then rlen bytes of row JSON. */
+typedef struct sn_hdr {
+    uint32_t klen;          /* encoded key bytes (sn_key_*) */
+    uint32_t rlen;          /* row JSON bytes */
+    int64_t rank[2];        /* within cls: source position pair, or (ts_ms, offset) */
+    uint8_t cls;            /* SN_CLS_* */
+    uint8_t history;        /* 1: a history row (wins a tie with a CDC row) */
+    uint8_t del;            /* the row is a delete (__op d, or __deleted true) */
+    uint8_t pad[5];         /* zero */
+} sn_hdr;
+_Static_assert(sizeof(sn_hdr) == 32, "sn_hdr is written to spill files as it is");
+
+/* Order of two records: key ascending, then newest first. */
+int sn_rec_cmp(const sn_hdr *a, const uint8_t *ka, const sn_hdr *b, const uint8_t *kb);
+
+/* ------------------------------------------------------------ sorter */
+
+/* A source of the final merge: the in-memory run, or a spilled one. */
+typedef struct sn_src {
+    FILE *f;                /* spilled run (unlinked temp file), or NULL: memory */
+    const struct sn_sorter *mem; /* memory: the sorter whose run in hand this is */
+    size_t next;            /* memory: index of the next record */
+    sn_hdr h;               /* current record's header */
+    const uint8_t *key;     /* its key (into buf, or into the memory run) */
+    const uint8_t *row;     /* its row */
+    dc_buf buf;             /* file: the current record's key and row */
+} sn_src;
+
+typedef struct sn_sorter {
+    int64_t budget;         /* bytes of records + pointers held before a spill */
+    const char *tmp_dir;    /* spill directory */
+    dc_buf data;            /* the run in hand: records, 8-byte aligned */
+    size_t *recs;           /* offsets of its records in data */
+    size_t n, cap;          /* records, capacity of recs */
+    FILE **spills;          /* spilled runs (rewound by sn_sorter_finish) */
+    uint32_t n_spills;
+    uint64_t spill_bytes;   /* bytes written to spills */
+    sn_src *srcs;           /* merge: one per spill, then the memory run */
+    uint32_t n_srcs;
+    uint32_t *heap;         /* merge: indexes into srcs, a min-heap by sn_rec_cmp */
+    uint32_t n_heap;
+    dc_buf last_key;        /* merge: the key last returned */
+    bool started;           /* merge: last_key is valid */
+} sn_sorter;
+
+void sn_sorter_init(sn_sorter *s, int64_t budget, const char *tmp_dir);
+void sn_sorter_dispose(sn_sorter *s);
+/* Adds a record (copied); spills the run in hand first when it is full. */
+int sn_sorter_add(sn_sorter *s, const sn_hdr *h, const uint8_t *key, const uint8_t *row,
+                  dc_err *err);
+/* Sorts the run in hand and starts the merge of every run — also those of
+ * `other` (NULL: none; filled by another thread, which has finished with
+ * it), whose records then come out of s's merge too. */
+int sn_sorter_finish(sn_sorter *s, sn_sorter *other, dc_err *err);
+/* The newest record of the next key (pointers valid until the next call);
+ * *done when every run is drained. */
+int sn_sorter_next(const sn_hdr **h, const uint8_t **key, const uint8_t **row, bool *done,
+                   sn_sorter *s, dc_err *err);
+
+/* ------------------------------------------------------------- inputs */
+
+/* Metadata columns of the typed layout. */
+enum { SN_M_OP = 0, SN_M_TS, SN_M_OFF, SN_M_POS, SN_M_DEL, SN_M_N };
+
+/* One input table. */
+typedef struct sn_input {
+    const char *role;           /* "history" or "CDC", for messages */
+    const char *uri;            /* as given */
+    dc_storage *st;             /* owned */
+    dc_delta_snapshot *snap;    /* owned */
+    const dc_delta_schema *schema;  /* borrowed from snap */
+    bool has_meta[SN_M_N];      /* which metadata columns the table has */
+    bool has_floor;             /* a bootstrap's history floor (merge.h) */
+    int64_t floor[2];           /* it, as a rank pair */
+} sn_input;
+
+/* The columns both inputs share: names, key columns, meta names. */
+typedef struct sn_layout {
+    char *meta[SN_M_N];         /* prefixed metadata column names (owned) */
+    uint32_t n_keys;
+    char *keys[SN_MAX_KEYS];    /* key column names (owned) */
+    bool key_int[SN_MAX_KEYS];  /* an integer column: encoded as a number */
+} sn_layout;
+
+int sn_layout_init(sn_layout *l, const char *meta_prefix, dc_err *err);
+void sn_layout_dispose(sn_layout *l);
+
+/* Opens a table at `version` (< 0: latest). Missing is DC_ENOTFOUND naming
+ * the role and the path. */
+int sn_input_open(sn_input *in, const char *role, const char *uri, int64_t version,
+                  const sn_layout *l, dc_err *err);
+void sn_input_dispose(sn_input *in);
+/* The version of the CDC table `as_of` names (a number, or a time: the last
+ * commit at or before it). */
+int sn_as_of_version(int64_t *out, dc_storage *st, const char *as_of, dc_err *err);
+/* Key columns from `key` ("a,b") or the CDC table's deltacdc.key; checks
+ * every input has them with compatible types. */
+int sn_layout_keys(sn_layout *l, const char *key, const sn_input *cdc, const sn_input *hist,
+                   dc_err *err);
+
+/* Counters of sn_input_read. */
+typedef struct sn_read_stats {
+    uint64_t rows;              /* rows read */
+    uint64_t floor_skipped;     /* CDC rows at or before `floor` */
+} sn_read_stats;
+
+/* Reads every row of `in` into the sorter. `floor` (NULL: none) skips the
+ * positioned rows at or before it. History rows without __op/__ts_ms get
+ * the seed's 'c' and 0 when the CDC table has them (cdc_meta: its has_meta). */
+int sn_input_read(sn_read_stats *out, sn_input *in, bool history, const int64_t *floor,
+                  const bool *cdc_meta, const sn_layout *l, sn_sorter *s, dc_err *err);
+
+/* ------------------------------------------------------------- output */
+
+/* Writes the partition and commits (snap_write.c). */
+int sn_write(dc_snap_result *res, const dc_snap_opts *o, const sn_layout *l,
+             const sn_input *cdc, const sn_input *hist, sn_sorter *s, dc_err *err);
+
+/* Hive's name of a Delta type (DDL); NULL for types it has no name for. */
+int sn_hive_type(dc_buf *out, const dc_delta_field *f, dc_err *err);
+
+#endif /* DC_SNAP_INT_H */
