@@ -88,6 +88,9 @@ struct dc_delta_snapshot {
     dc_storage *storage;          /* borrowed */
     int64_t version;              /* version of this snapshot */
     int64_t checkpoint_version;   /* checkpoint it was built from, or -1 */
+    int64_t known_checkpoint;     /* newest checkpoint this process knows of: the one it
+                                     was built from, one written for it, or one noted
+                                     (dc_delta_snapshot_note_checkpoint); -1 none */
     bool broken;                  /* an update failed while applying: the state is
                                      half new, half old; only freeing is allowed */
     dc_arena arena;               /* protocol, metadata, txns, domains (small, replaced rarely) */
