@@ -138,7 +138,8 @@ static const char vacuum_usage[] =
     "  Deletes the data and deletion-vector files under TABLE that no version\n"
     "  within the retention references and that are older than the retention:\n"
     "  files removed from the table longer ago than that, and files orphaned by\n"
-    "  a writer that crashed before its commit. Hidden paths (_delta_log, names\n"
+    "  a writer that crashed before its commit (on S3 also its unfinished\n"
+    "  multipart uploads). Hidden paths (_delta_log, names\n"
     "  starting with _ or ., except partition directories) are never touched.\n"
     "  Time travel to versions older than the retention stops working. The run is\n"
     "  recorded in the table's history as VACUUM START / VACUUM END commits.\n"
@@ -160,6 +161,9 @@ static void vacuum_summary(const char *table, const dc_maint_vacuum_result *r, b
            (unsigned long long)r->files_recent, (unsigned long long)r->files_listed,
            (unsigned long long)r->dirs_removed, dc_maint_format_duration(d, sizeof d, r->retain_ms),
            (double)r->elapsed_ms / 1000.0);
+    if (r->uploads_aborted)
+        printf("vacuum %s: %s %llu unfinished multipart uploads started before the retention\n",
+               table, dry ? "would abort" : "aborted", (unsigned long long)r->uploads_aborted);
     if (r->start_version >= 0)
         printf("vacuum %s: recorded as versions %lld (VACUUM START) and %lld (VACUUM END)\n",
                table, (long long)r->start_version, (long long)r->end_version);
