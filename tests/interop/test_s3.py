@@ -458,3 +458,44 @@ def test_commit_reply_lost_nothing_lost(s3, tmp_path):
             check_state(s3, t, sample_values())
     finally:
         proxy.stop()
+
+
+def _uploads(srv, bucket):
+    r = srv.client().list_multipart_uploads(Bucket=bucket)
+    return {(u["Key"], u["UploadId"]) for u in r.get("Uploads", [])}
+
+
+def test_vacuum_aborts_stale_multipart_uploads(s3, tmp_path):
+    """A writer killed in a multipart upload leaves it open: invisible to
+    LIST, billed until aborted. VACUUM aborts those under the table started
+    before its retention, and no other."""
+    b, t = fresh_table(s3)
+    assert_ok(dc(s3, ["ingest", "--source", f"file:{SAMPLE}", "--table", t, "--key", "id",
+                      "--once"]), "ingest")
+    c = s3.client()
+    prefix = "lake/shop.db/customers/"
+    crashed = prefix + "part-00000-crashed.zstd.parquet"
+    up = c.create_multipart_upload(Bucket=b, Key=crashed)["UploadId"]
+    c.upload_part(Bucket=b, Key=crashed, UploadId=up, PartNumber=1, Body=b"x" * 1024)
+    # Not this table's: a sibling whose name extends the prefix, and elsewhere.
+    sib = "lake/shop.db/customers2/part-1.parquet"
+    other = {(sib, c.create_multipart_upload(Bucket=b, Key=sib)["UploadId"]),
+             ("elsewhere/part-2.parquet",
+              c.create_multipart_upload(Bucket=b, Key="elsewhere/part-2.parquet")["UploadId"])}
+    assert _uploads(s3, b) == other | {(crashed, up)}
+    # moto reports every upload as initiated 2010-11-10T20:48:33Z: a retention
+    # of 7000 days (back to 2007) keeps it, the table's week does not.
+    v = dc(s3, ["vacuum", t, "--retain", "7000d"])
+    assert_ok(v, "vacuum")
+    assert b"unfinished multipart" not in v.stdout, v.stdout.decode()
+    assert _uploads(s3, b) == other | {(crashed, up)}
+    # A dry run says what it would do and does nothing.
+    v = dc(s3, ["vacuum", t, "--dry-run"])
+    assert_ok(v, "vacuum --dry-run")
+    assert b"would abort 1 unfinished multipart uploads" in v.stdout, v.stdout
+    assert _uploads(s3, b) == other | {(crashed, up)}
+    v = dc(s3, ["vacuum", t])
+    assert_ok(v, "vacuum")
+    assert b"aborted 1 unfinished multipart uploads" in v.stdout, v.stdout
+    assert _uploads(s3, b) == other
+    check_state(s3, t, sample_values())
