@@ -169,7 +169,7 @@ static void vacuum_summary(const char *table, const dc_maint_vacuum_result *r, b
                table, (long long)r->start_version, (long long)r->end_version);
 }
 
-int dc_cli_vacuum(int argc, char **argv)
+static int vacuum_main(int argc, char **argv)
 {
     maint_args a;
     int rc = parse(&a, argc, argv, "--retain --dry-run --force --progress", vacuum_usage);
@@ -235,7 +235,7 @@ static int run_cleanup(dc_maint_log_result *res, dc_storage *s, dc_delta_snapsho
     return dc_maint_log_cleanup(res, s, dc_delta_snapshot_metadata(snap), &o, err);
 }
 
-int dc_cli_cleanup(int argc, char **argv)
+static int cleanup_main(int argc, char **argv)
 {
     maint_args a;
     int rc = parse(&a, argc, argv, "--retain --dry-run --force", cleanup_usage);
@@ -277,7 +277,7 @@ static const char manifest_usage[] =
     "  Refused on tables with deletion vectors or column mapping (as Delta does).\n"
     "  The daemon can keep it current after every commit (maintenance.manifest).\n";
 
-int dc_cli_manifest(int argc, char **argv)
+static int manifest_main(int argc, char **argv)
 {
     maint_args a;
     int rc = parse(&a, argc, argv, "", manifest_usage);
@@ -299,4 +299,19 @@ int dc_cli_manifest(int argc, char **argv)
     dc_delta_snapshot_free(snap);
     dc_storage_free(s);
     return rc == 0 ? 0 : 1;
+}
+
+int dc_cli_vacuum(int argc, char **argv)
+{
+    return dc_cli_with_pipeline(vacuum_main, argc, argv);
+}
+
+int dc_cli_cleanup(int argc, char **argv)
+{
+    return dc_cli_with_pipeline(cleanup_main, argc, argv);
+}
+
+int dc_cli_manifest(int argc, char **argv)
+{
+    return dc_cli_with_pipeline(manifest_main, argc, argv);
 }

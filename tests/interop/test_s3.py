@@ -499,3 +499,58 @@ def test_vacuum_aborts_stale_multipart_uploads(s3, tmp_path):
     assert b"aborted 1 unfinished multipart uploads" in v.stdout, v.stdout
     assert _uploads(s3, b) == other
     check_state(s3, t, sample_values())
+
+
+def test_table_commands_take_the_pipeline_file(s3, tmp_path):
+    """-c pipeline.yaml for the table commands: S3 settings and credentials
+    come from the file (the AWS environment is empty), and --table db.table
+    is resolved through the file's path template, as the daemon writes it."""
+    b = s3.make_bucket(f"pc-{uuid.uuid4().hex[:10]}")
+    t = f"s3://{b}/wh/shop.db/customers"
+    s = cdcgen.Stream(seed=21, n_keys=40)
+    s.snapshot(40)
+    s.run(300)
+    src = s.write(tmp_path / "s.jsonl")
+    assert_ok(dc(s3, ["ingest", "--source", f"file:{src}", "--table", t, "--key", "id",
+                      "--max-batch", "30", "--once"]), "ingest")
+    cfg = tmp_path / "p.yaml"
+    cfg.write_text(f"""
+pipeline: maint
+warehouse: s3://{b}/wh
+storage:
+  s3:
+    endpoint: {s3.endpoint}
+    region: us-east-1
+    access_key_id: {s3.key_id}
+    secret_access_key: ${{MY_S3_SECRET}}
+""")
+    env = {"MY_S3_SECRET": s3.secret, "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "",
+           "AWS_ENDPOINT_URL": ""}
+    # Without the file there is neither an endpoint nor a key: refused.
+    p = dc(s3, ["inspect", t], env=env, timeout=120)
+    assert p.returncode != 0
+    pc = ["-c", cfg, "--table", "shop.customers"]
+    for args in (["checkpoint"], ["optimize", "--min-file-size", "1MiB"],
+                 ["properties", "delta.logRetentionDuration=interval 31 days"],
+                 ["vacuum", "--dry-run"], ["cleanup", "--dry-run"], ["history"], ["inspect"]):
+        p = dc(s3, [args[0], *pc, *args[1:]], env=env)
+        assert_ok(p, " ".join(map(str, args)))
+        no_secret(s3, p.stdout, p.stderr)
+    cat = dc(s3, ["cat", *pc], env=env)
+    assert_ok(cat, "cat")
+    assert len(cat.stdout.splitlines()) == len(check_state(s3, t, s.values))
+    # A location works too, with the file's settings.
+    assert_ok(dc(s3, ["history", "-c", cfg, t], env=env), "history LOCATION")
+    hist = dc(s3, ["history", *pc], env=env).stdout.decode()
+    for op in ("OPTIMIZE", "SET TBLPROPERTIES", "MERGE"):
+        assert op in hist, hist
+    dt = DeltaTable(t, storage_options=s3.storage_options())
+    assert dt.metadata().configuration.get("delta.logRetentionDuration") == "interval 31 days"
+    assert any(k.endswith(".checkpoint.parquet")
+               for k in keys_of(s3, b, "wh/shop.db/customers/_delta_log/"))
+    # A name the template does not resolve to a table is an error naming it.
+    p = dc(s3, ["inspect", "-c", cfg, "--table", "shop.nope"], env=env, timeout=120)
+    assert p.returncode != 0 and b"shop.db/nope" in p.stderr, p.stderr
+    # --help says so.
+    h = dc(s3, ["vacuum", "--help"])
+    assert b"--config FILE" in h.stdout and b"--table NAME" in h.stdout
