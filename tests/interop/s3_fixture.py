@@ -216,6 +216,12 @@ class LocalBackend:
         root = Path(table)
         return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
 
+    def read(self, table, rel):
+        return (Path(table) / rel).read_bytes()
+
+    def delete(self, table, rel):
+        (Path(table) / rel).unlink()
+
 
 class S3Backend:
     """Tables in a fresh bucket of the moto server; deltacdc gets the
@@ -256,6 +262,13 @@ class S3Backend:
     def objects(self, table):
         p = self._prefix(table)
         return {k[len(p):] for k in self.keys(p)}
+
+    def read(self, table, rel):
+        return self.srv.client().get_object(Bucket=self.bucket,
+                                            Key=self._prefix(table) + rel)["Body"].read()
+
+    def delete(self, table, rel):
+        self.srv.client().delete_object(Bucket=self.bucket, Key=self._prefix(table) + rel)
 
 
 def files_present(backend, table):
