@@ -271,21 +271,26 @@ class S3Backend:
         self.srv.client().delete_object(Bucket=self.bucket, Key=self._prefix(table) + rel)
 
 
+def rel_of(table, uri):
+    """The table-relative path of a file URI delta-rs gives (file:, a plain
+    path or s3://), %-escapes decoded."""
+    from urllib.parse import unquote, urlparse
+    if uri.startswith("file:"):
+        uri = urlparse(uri).path
+    root = str(table).rstrip("/") + "/"
+    return unquote(uri[len(root):]) if uri.startswith(root) else unquote(uri)
+
+
 def files_present(backend, table):
     """delta-rs reads the table from its backend: every file the latest
     version references must exist there. Returns how many there are."""
-    from urllib.parse import unquote, urlparse
     from deltalake import DeltaTable
     dt = DeltaTable(str(table), storage_options=backend.storage_options)
     uris = dt.file_uris()
     assert uris, "the table has no files"
     have = backend.objects(table)
-    root = str(table).rstrip("/") + "/"
     for u in uris:
-        if u.startswith("file:"):
-            u = unquote(urlparse(u).path)
-        rel = unquote(u[len(root):]) if u.startswith(root) else u
-        assert rel in have, f"version {dt.version()} names a missing file {u}"
+        assert rel_of(table, u) in have, f"version {dt.version()} names a missing file {u}"
     return len(uris)
 
 
