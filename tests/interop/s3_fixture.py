@@ -128,17 +128,20 @@ class UnsafeProxy:
     `lose_suffix`: the request takes effect at moto, then the connection is
     closed without an answer (a reply lost in the network, the case that
     makes a commit's outcome unknown). Headers pass unchanged: they are
-    signed."""
+    signed. Every request is recorded in `requests` as (method, path, Range
+    header or None)."""
 
     def __init__(self, srv, *, strip=True, lose_suffix=None, lose_reply=0):
         tp = srv.port
         proxy = self
         self.lost = 0
+        self.requests = []
 
         class H(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def _fwd(self):
+                proxy.requests.append((self.command, self.path, self.headers.get("Range")))
                 n = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(n) if n else None
                 hdrs = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
