@@ -24,7 +24,7 @@ KILLS = int(os.environ.get("DC_CRASH_KILLS", "50"))
 KILLS_S3 = int(os.environ.get("DC_CRASH_KILLS_S3", "20"))
 
 
-def _run_and_kill(args, delay, env):
+def _run_and_kill(args, delay, env=None):
     """Starts deltacdc; SIGKILLs it after `delay` s. True when it was killed
     while running, False when it had already finished (then it must have
     succeeded)."""

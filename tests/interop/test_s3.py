@@ -576,3 +576,50 @@ storage:
     # --help says so.
     h = dc(s3, ["vacuum", "--help"])
     assert b"--config FILE" in h.stdout and b"--table NAME" in h.stdout
+
+
+# ------------------------------------------------------------ typed tables
+
+@pytest.mark.parametrize("mode", ["dv", "cow"])
+def test_typed_ingest_and_maintenance_on_s3(s3, tmp_path, mode):
+    """--format typed on S3: the daemon's OPTIMIZE and checkpoints, a manual
+    OPTIMIZE, then a restart that rebuilds the index from the typed columns
+    and treats the connector's repeats as no-ops; delta-rs judges each step
+    against the expected typed state."""
+    import typedgen
+    s = typedgen.TypedStream(seed=20)
+    s.snapshot(25)
+    s.run(500)
+    src = s.write(tmp_path / "s.jsonl")
+    b, t = fresh_table(s3)
+    cfg = tmp_path / "p.yaml"
+    cfg.write_text("maintenance:\n  optimize: auto\n  optimize_interval: 0s\n"
+                   "  optimize_small_files: 4\n  optimize_deleted_percent: 20\n"
+                   "  checkpoint_interval: 5\n")
+    p = dc(s3, ["ingest", "-c", cfg, "--source", f"file:{src}", "--table", t, "--format",
+                "typed", "--key", "id", "--mode", mode, "--max-batch", "30", "--once"])
+    assert_ok(p, "typed ingest")
+    so = s3.storage_options()
+
+    def check_typed():
+        d = typedgen.diff(typedgen.read_typed(t, so), typedgen.expected(s.values))
+        assert not d, d
+
+    check_typed()
+    ops = [h["operation"] for h in DeltaTable(t, storage_options=so).history()]
+    assert "OPTIMIZE" in ops, ops
+    assert any(k.endswith(".checkpoint.parquet")
+               for k in keys_of(s3, b, "lake/shop.db/customers/_delta_log/"))
+    schema = {f.name: str(f.type) for f in typedgen.read_table(t, so).schema}
+    assert schema["price"] == "decimal128(10, 2)" and schema["born"] == "date32[day]"
+    assert_ok(dc(s3, ["optimize", t, "--key", "id", "--min-file-size", "1MiB"]), "optimize")
+    n = len(s.values)
+    s.crash_repeat(60)
+    s.run(100)
+    s.write(src)
+    p = dc(s3, ["ingest", "--source", f"file:{src}", "--table", t, "--format", "typed",
+                "--mode", mode, "--max-batch", "30", "--once"])
+    assert_ok(p, "typed ingest after a restart")
+    check_typed()
+    repeats = sum(int(m) for m in re.findall(rb"repeats (\d+)", p.stderr))
+    assert repeats == sum(v is not None for v in s.values[n:n + 60])
