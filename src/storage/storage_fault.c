@@ -332,38 +332,19 @@ static int f_abort_uploads(dc_storage *s, int64_t cutoff_ms, bool dry_run, uint6
     return dc_storage_abort_uploads(inner_of(s), cutoff_ms, dry_run, n_out, err);
 }
 
-static const dc_storage_ops fault_ops = {
-    .version = DC_STORAGE_OPS_VERSION,
-    .scheme = "fault",
-    .read = f_read,
-    .read_range = f_read_range,
-    .size = f_size,
-    .write = f_write,
-    .put_if_absent = f_put_if_absent,
-    .list = f_list,
-    .remove = f_remove,
-    .writer_open = f_writer_open,
-    .local_path = f_local_path,
-    .close = f_close,
-    .abort_uploads = f_abort_uploads,
-};
+/* The table, with or without local_path (over an object store readers must
+ * take the remote path: the inner backend has no local files to map). */
+#define FAULT_OPS(local_path_fn)                                                    \
+    {                                                                               \
+        .version = DC_STORAGE_OPS_VERSION, .scheme = "fault", .read = f_read,         \
+        .read_range = f_read_range, .size = f_size, .write = f_write,                 \
+        .put_if_absent = f_put_if_absent, .list = f_list, .remove = f_remove,         \
+        .writer_open = f_writer_open, .local_path = (local_path_fn), .close = f_close, \
+        .abort_uploads = f_abort_uploads,                                             \
+    }
 
-/* Over a backend without local_path (an object store). */
-static const dc_storage_ops fault_ops_remote = {
-    .version = DC_STORAGE_OPS_VERSION,
-    .scheme = "fault",
-    .read = f_read,
-    .read_range = f_read_range,
-    .size = f_size,
-    .write = f_write,
-    .put_if_absent = f_put_if_absent,
-    .list = f_list,
-    .remove = f_remove,
-    .writer_open = f_writer_open,
-    .local_path = NULL,
-    .close = f_close,
-    .abort_uploads = f_abort_uploads,
-};
+static const dc_storage_ops fault_ops = FAULT_OPS(f_local_path);
+static const dc_storage_ops fault_ops_remote = FAULT_OPS(NULL);
 
 /* ---------------------------------------------------------- schedule */
 

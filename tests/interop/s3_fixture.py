@@ -195,6 +195,20 @@ def s3(tmp_path_factory):
 
 # ------------------------------------------------ one test, both backends
 
+def list_keys(srv, bucket, prefix):
+    """Every key under prefix, through continuation tokens."""
+    c, out, tok = srv.client(), [], None
+    while True:
+        kw = {"Bucket": bucket, "Prefix": prefix}
+        if tok:
+            kw["ContinuationToken"] = tok
+        r = c.list_objects_v2(**kw)
+        out += [o["Key"] for o in r.get("Contents", [])]
+        if not r.get("IsTruncated"):
+            return out
+        tok = r["NextContinuationToken"]
+
+
 class LocalBackend:
     """Tables on the local disk, under the test's tmp_path."""
     name = "local"
@@ -248,16 +262,7 @@ class S3Backend:
         return table[len(f"s3://{self.bucket}/"):].rstrip("/") + "/"
 
     def keys(self, prefix):
-        c, out, tok = self.srv.client(), [], None
-        while True:
-            kw = {"Bucket": self.bucket, "Prefix": prefix}
-            if tok:
-                kw["ContinuationToken"] = tok
-            r = c.list_objects_v2(**kw)
-            out += [o["Key"] for o in r.get("Contents", [])]
-            if not r.get("IsTruncated"):
-                return out
-            tok = r["NextContinuationToken"]
+        return list_keys(self.srv, self.bucket, prefix)
 
     def exists(self, table):
         return bool(self.keys(self._prefix(table) + "_delta_log/"))

@@ -18,7 +18,7 @@ from deltalake import DeltaTable
 
 import cdcgen
 from conftest import DC_BIN, REPO, assert_ok
-from s3_fixture import UnsafeProxy, s3  # noqa: F401 (fixture)
+from s3_fixture import UnsafeProxy, list_keys, s3  # noqa: F401 (fixture)
 
 SAMPLE = REPO / "examples" / "debezium" / "sample.jsonl"
 
@@ -56,17 +56,7 @@ def check_state(srv, table, values, key_cols=("id",)):
 
 
 def keys_of(srv, bucket, prefix):
-    c = srv.client()
-    out, tok = [], None
-    while True:
-        kw = {"Bucket": bucket, "Prefix": prefix}
-        if tok:
-            kw["ContinuationToken"] = tok
-        r = c.list_objects_v2(**kw)
-        out += [o["Key"] for o in r.get("Contents", [])]
-        if not r.get("IsTruncated"):
-            return out
-        tok = r["NextContinuationToken"]
+    return list_keys(srv, bucket, prefix)
 
 
 # ------------------------------------------------------------- the server
