@@ -80,7 +80,8 @@ def test_sigkill_at_random_moments(tmp_path, mode, backend):
             kills += 1
         else:
             grow(rnd.randrange(200, 1200))  # drained: the stream goes on
-        assert time.monotonic() - start < 240 * max(1, pace / 2), f"too slow: {kills} kills in {runs} runs"
+        assert time.monotonic() - start < 240 * max(1, pace / 2), \
+            f"too slow: {kills} kills in {runs} runs"
     before = DeltaTable(str(t), storage_options=so).version() if backend.exists(t) else None
     print(f"{backend.name} {mode}: {kills} kills in {runs} runs, {written} records, "
           f"version {before}")
