@@ -2,8 +2,10 @@
  * The input is one reply body, given to every parser: ListObjectsV2 (each
  * entry must be a non-empty name without '/' that was under the prefix, a
  * continuation token only when truncated), the error Code/Message (NUL-
- * terminated within their buffers, no control bytes), UploadId and
- * DeleteObjects results. Errors must be DC_ECORRUPT/DC_EIO with a message. */
+ * terminated within their buffers, no control bytes), UploadId,
+ * DeleteObjects results and ListMultipartUploads pages (every upload with a
+ * key and an id, a key marker when truncated). Errors must be
+ * DC_ECORRUPT/DC_EIO with a message. */
 #include "../src/storage/storage_s3_int.h"
 
 #include <stdio.h>
@@ -40,11 +42,30 @@ static void fuzz_list(const char *p, size_t n)
     dc_storage_list_dispose(&l);
 }
 
+static void fuzz_uploads(const char *p, size_t n)
+{
+    dc_err err;
+    dc_err_clear(&err);
+    s3_uploads_page pg;
+    int rc = s3_uploads_parse(&pg, p, n, &err);
+    if (rc == 0) {
+        for (size_t i = 0; i < pg.n; i++)
+            check(pg.v[i].key && pg.v[i].upload_id, "an upload without key or id");
+        check(!pg.truncated || pg.next_key != NULL, "truncated without a key marker");
+    } else {
+        check(rc == DC_ECORRUPT || rc == DC_ENOMEM, "unexpected uploads error code");
+        check(err.msg[0] != '\0', "an error without a message");
+        check(pg.n == 0 && !pg.v && !pg.next_key, "a page left on failure");
+    }
+    s3_uploads_page_dispose(&pg);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *p = (const char *)data;
     fuzz_list(p, size);
+    fuzz_uploads(p, size);
     char code[64], msg[256];
     s3_error_parse(code, sizeof code, msg, sizeof msg, p, size);
     check(strlen(code) < sizeof code && strlen(msg) < sizeof msg, "unterminated text");

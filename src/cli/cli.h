@@ -14,6 +14,18 @@
 extern volatile sig_atomic_t dc_cli_stop_requested;
 void dc_cli_stop_on_signals(void);
 
+/* A table command's entry (argv[0] is the command name). */
+typedef int (*dc_cli_fn)(int argc, char **argv);
+/* Runs fn with -c FILE / --config FILE and --table NAME taken out of argv:
+ * the file's storage.s3.* configure S3, and NAME (resolved through the
+ * file's tables[].path when it is db.table) becomes fn's TABLE argument;
+ * --help gets a paragraph on both (cli_pipeline.c). */
+int dc_cli_with_pipeline(dc_cli_fn fn, int argc, char **argv);
+struct dc_config;
+struct dc_err;
+/* storage.s3.* of a loaded pipeline file as the process's S3 settings. */
+int dc_cli_configure_s3(const struct dc_config *c, struct dc_err *err);
+
 int dc_cli_parquet(int argc, char **argv);
 /* Parquet subcommands (argv[0] is the subcommand name). */
 int dc_cli_parquet_meta(const char *path);

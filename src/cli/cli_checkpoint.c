@@ -12,7 +12,7 @@ static const char usage[] =
     "  Writes _delta_log/<version>.checkpoint.parquet for the latest version of\n"
     "  TABLE and updates _delta_log/_last_checkpoint.\n";
 
-int dc_cli_checkpoint(int argc, char **argv)
+static int checkpoint_main(int argc, char **argv)
 {
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         fputs(usage, stdout);
@@ -39,4 +39,9 @@ int dc_cli_checkpoint(int argc, char **argv)
     dc_delta_snapshot_free(snap);
     dc_storage_free(s);
     return rc == 0 ? 0 : 1;
+}
+
+int dc_cli_checkpoint(int argc, char **argv)
+{
+    return dc_cli_with_pipeline(checkpoint_main, argc, argv);
 }

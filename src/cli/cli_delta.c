@@ -513,7 +513,7 @@ static int cmd_history(const opts *o, dc_storage *s, dc_err *err)
 
 /* -------------------------------------------------------------- entry */
 
-int dc_cli_delta(int argc, char **argv)
+static int delta_main(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -541,4 +541,9 @@ int dc_cli_delta(int argc, char **argv)
     dc_delta_snapshot_free(snap);
     dc_storage_free(s);
     return rc < 0 ? fail(&err) : 0;
+}
+
+int dc_cli_delta(int argc, char **argv)
+{
+    return dc_cli_with_pipeline(delta_main, argc, argv);
 }

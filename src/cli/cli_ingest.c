@@ -137,30 +137,6 @@ static int parse(dc_config *c, bool *once, int argc, char **argv, dc_err *err)
     return 0;
 }
 
-/* storage.s3.* of the pipeline file for every s3:// table (unset keys: the
- * AWS environment, as the other commands use it). */
-static int configure_s3(const dc_config *c, dc_err *err)
-{
-    dc_storage_s3_opts o;
-    dc_storage_s3_opts_init(&o);
-    o.endpoint = c->s3_endpoint;
-    o.region = c->s3_region;
-    o.path_style = c->s3_path_style == DC_CFG_S3_PATH_PATH      ? 1
-                   : c->s3_path_style == DC_CFG_S3_PATH_VIRTUAL ? 0
-                                                                : -1;
-    o.verify_tls = c->s3_verify_tls ? 1 : 0;
-    o.ca_file = c->s3_ca_file;
-    o.allow_unsafe_single_writer = c->s3_allow_unsafe ? 1 : -1;
-    o.access_key_id = c->s3_access_key_id;
-    o.secret_access_key = c->s3_secret_access_key;
-    o.session_token = c->s3_session_token;
-    o.profile = c->s3_profile;
-    o.connect_timeout_ms = c->s3_connect_timeout_ms;
-    o.request_timeout_ms = c->s3_request_timeout_ms;
-    o.max_attempts = (int)c->s3_max_attempts;
-    return dc_storage_s3_configure(&o, err);
-}
-
 /* The Kafka bootstrap servers of the source (HOSTS of kafka://HOSTS/...),
  * or NULL for a file source (dc_free it). */
 static char *kafka_bootstrap(const dc_config *c)
@@ -223,7 +199,7 @@ int dc_cli_ingest(int argc, char **argv)
         goto out;
     }
     dc_log_set_level((dc_log_level)c.log_level);
-    if ((rc = configure_s3(&c, &err)) < 0) {
+    if ((rc = dc_cli_configure_s3(&c, &err)) < 0) {
         fprintf(stderr, "deltacdc ingest: %s\n", err.msg);
         status = 2;
         goto out;

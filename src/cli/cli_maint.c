@@ -138,7 +138,8 @@ static const char vacuum_usage[] =
     "  Deletes the data and deletion-vector files under TABLE that no version\n"
     "  within the retention references and that are older than the retention:\n"
     "  files removed from the table longer ago than that, and files orphaned by\n"
-    "  a writer that crashed before its commit. Hidden paths (_delta_log, names\n"
+    "  a writer that crashed before its commit (on S3 also its unfinished\n"
+    "  multipart uploads). Hidden paths (_delta_log, names\n"
     "  starting with _ or ., except partition directories) are never touched.\n"
     "  Time travel to versions older than the retention stops working. The run is\n"
     "  recorded in the table's history as VACUUM START / VACUUM END commits.\n"
@@ -160,12 +161,15 @@ static void vacuum_summary(const char *table, const dc_maint_vacuum_result *r, b
            (unsigned long long)r->files_recent, (unsigned long long)r->files_listed,
            (unsigned long long)r->dirs_removed, dc_maint_format_duration(d, sizeof d, r->retain_ms),
            (double)r->elapsed_ms / 1000.0);
+    if (r->uploads_aborted)
+        printf("vacuum %s: %s %llu unfinished multipart uploads started before the retention\n",
+               table, dry ? "would abort" : "aborted", (unsigned long long)r->uploads_aborted);
     if (r->start_version >= 0)
         printf("vacuum %s: recorded as versions %lld (VACUUM START) and %lld (VACUUM END)\n",
                table, (long long)r->start_version, (long long)r->end_version);
 }
 
-int dc_cli_vacuum(int argc, char **argv)
+static int vacuum_main(int argc, char **argv)
 {
     maint_args a;
     int rc = parse(&a, argc, argv, "--retain --dry-run --force --progress", vacuum_usage);
@@ -231,7 +235,7 @@ static int run_cleanup(dc_maint_log_result *res, dc_storage *s, dc_delta_snapsho
     return dc_maint_log_cleanup(res, s, dc_delta_snapshot_metadata(snap), &o, err);
 }
 
-int dc_cli_cleanup(int argc, char **argv)
+static int cleanup_main(int argc, char **argv)
 {
     maint_args a;
     int rc = parse(&a, argc, argv, "--retain --dry-run --force", cleanup_usage);
@@ -273,7 +277,7 @@ static const char manifest_usage[] =
     "  Refused on tables with deletion vectors or column mapping (as Delta does).\n"
     "  The daemon can keep it current after every commit (maintenance.manifest).\n";
 
-int dc_cli_manifest(int argc, char **argv)
+static int manifest_main(int argc, char **argv)
 {
     maint_args a;
     int rc = parse(&a, argc, argv, "", manifest_usage);
@@ -295,4 +299,19 @@ int dc_cli_manifest(int argc, char **argv)
     dc_delta_snapshot_free(snap);
     dc_storage_free(s);
     return rc == 0 ? 0 : 1;
+}
+
+int dc_cli_vacuum(int argc, char **argv)
+{
+    return dc_cli_with_pipeline(vacuum_main, argc, argv);
+}
+
+int dc_cli_cleanup(int argc, char **argv)
+{
+    return dc_cli_with_pipeline(cleanup_main, argc, argv);
+}
+
+int dc_cli_manifest(int argc, char **argv)
+{
+    return dc_cli_with_pipeline(manifest_main, argc, argv);
 }

@@ -188,7 +188,7 @@ static void summary(const dc_optimize_result *r, const dc_optimize_opts *o)
     }
 }
 
-int dc_cli_optimize(int argc, char **argv)
+static int optimize_main(int argc, char **argv)
 {
     args a;
     memset(&a, 0, sizeof a);
@@ -221,4 +221,9 @@ int dc_cli_optimize(int argc, char **argv)
     dc_storage_free(s);
     dc_arena_dispose(&arena);
     return rc == 0 ? 0 : rc == DC_ECONFLICT ? 3 : rc == DC_EINVAL && !snap ? 2 : 1;
+}
+
+int dc_cli_optimize(int argc, char **argv)
+{
+    return dc_cli_with_pipeline(optimize_main, argc, argv);
 }

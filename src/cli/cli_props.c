@@ -107,7 +107,7 @@ static void print_properties(const dc_delta_snapshot *snap)
         printf("%s=%s\n", c->items[i].key, c->items[i].value ? c->items[i].value : "null");
 }
 
-int dc_cli_properties(int argc, char **argv)
+static int properties_main(int argc, char **argv)
 {
     props_args a;
     int rc = parse(&a, argc, argv);
@@ -142,4 +142,9 @@ int dc_cli_properties(int argc, char **argv)
     dc_storage_free(s);
     args_dispose(&a);
     return rc == 0 ? 0 : 1;
+}
+
+int dc_cli_properties(int argc, char **argv)
+{
+    return dc_cli_with_pipeline(properties_main, argc, argv);
 }

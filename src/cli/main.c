@@ -51,7 +51,8 @@ static const char usage[] =
     "  version                          print the version\n"
     "\n"
     "TABLE is a directory, a file:// URI or s3://bucket/prefix (settings from the AWS\n"
-    "environment, or storage.s3.* in a pipeline file).\n"
+    "environment, or storage.s3.* in a pipeline file: every table command takes\n"
+    "-c pipeline.yaml, and --table db.table to find the table through its paths).\n"
     "\n"
     "Run 'deltacdc <command> --help' for a command's options.\n";
 

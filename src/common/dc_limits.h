@@ -103,6 +103,10 @@ _Static_assert(DC_JSONL_MAX_LINE <= DC_JSON_MAX_DOC_BYTES, "a line fits a docume
 /* One serialized deletion vector (RoaringBitmapArray). Spark caps a DV file
  * near 2 GiB; a single DV of a 2^31-row file as bitmaps is ~256 MiB. */
 #define DC_DELTA_MAX_DV_BYTES ((size_t)512 * 1024 * 1024)
+/* A deletion-vector file a transaction holds whole (one GET for the DVs of
+ * every file in it, as a batch writes all its DVs into one file); a larger
+ * one is read DV by DV, by range. */
+#define DC_DELTA_DV_CACHE_BYTES ((size_t)4 * 1024 * 1024)
 /* 32-bit buckets in one RoaringBitmapArray: row indexes above 2^52 are not
  * real (a file of 2^52 rows does not exist); keys are checked < this. */
 #define DC_DELTA_MAX_DV_BUCKETS ((uint64_t)1 << 20)

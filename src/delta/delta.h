@@ -371,6 +371,15 @@ size_t dc_delta_snapshot_n_domains(const dc_delta_snapshot *snap);
 const dc_delta_domain *dc_delta_snapshot_domain(const dc_delta_snapshot *snap, size_t i);
 /* Version of the checkpoint the snapshot was loaded from, or -1. */
 int64_t dc_delta_snapshot_checkpoint_version(const dc_delta_snapshot *snap);
+/* The newest checkpoint this snapshot knows of without reading storage: the
+ * one it was loaded from, one dc_delta_checkpoint_write wrote for it, or one
+ * noted; -1 for none. Another writer's later checkpoint is not seen (read
+ * dc_delta_last_checkpoint, then note it). */
+int64_t dc_delta_snapshot_known_checkpoint(const dc_delta_snapshot *snap);
+void dc_delta_snapshot_note_checkpoint(dc_delta_snapshot *snap, int64_t version);
+/* Version named by _delta_log/_last_checkpoint, or -1 when it is absent or
+ * unusable (it is a hint: an unusable one is logged at warn level). One GET. */
+int64_t dc_delta_last_checkpoint(dc_storage *s);
 /* True when an update failed while applying (dc_delta_snapshot_update): its
  * files may be incomplete, so nothing may be written or deleted from it. */
 bool dc_delta_snapshot_broken(const dc_delta_snapshot *snap);
@@ -400,14 +409,22 @@ void dc_delta_scan_free(dc_delta_scan *sc);
  * DC_EUNSUPPORTED. */
 int dc_delta_path_to_storage(dc_buf *out, const char *uri_path, dc_err *err);
 
-/* Opens the data file at storage path `path` for reading (delta_pqfile.c):
- * mapped on a local backend; on an object store read whole into `hold`, or,
- * when `some_columns` (the caller reads only some columns) and the file is
- * large, sparsely: the footer by range now, each column chunk by range on
- * its first read, so unread columns are never downloaded. `hold` (caller-
- * initialised, disposed by the caller after the reader) owns the bytes. */
+/* Opens a Parquet file of the table (data file, checkpoint, sidecar) at
+ * storage path `path` for reading (delta_pqfile.c), the one way every reader
+ * opens one: mapped on a local backend; on an object store a small file is
+ * read whole into `hold` (one GET), a large one sparsely: the footer by range
+ * now, each column chunk by range on its first read, so unread columns are
+ * never downloaded and no request is larger than a column chunk. `size`: the
+ * object's bytes when the caller knows them (add.size, a listing), else 0
+ * (then one HEAD asks). `hold` (caller-initialised, disposed by the caller
+ * after the reader) owns the bytes; its max bounds the file's size. */
 int dc_delta_pq_open(dc_pq_reader **out, dc_buf *hold, dc_storage *s, const char *path,
-                     bool some_columns, dc_err *err);
+                     uint64_t size, dc_err *err);
+/* An add's size for dc_delta_pq_open: 0 (unknown) when the log says none. */
+static inline uint64_t dc_delta_add_size(const dc_delta_add *a)
+{
+    return a && a->size > 0 ? (uint64_t)a->size : 0;
+}
 
 /* =====================================================================
  * WRITE SIDE (delta_create.c, delta_commit.c, delta_conflict.c,

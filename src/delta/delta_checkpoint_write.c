@@ -187,28 +187,10 @@ static int write_file(cp_ctx *c, dc_delta_snapshot *snap, const char *name, uint
     return rc;
 }
 
-/* Version named by the current _last_checkpoint, or -1. */
-static int64_t last_checkpoint_version(dc_storage *s)
-{
-    dc_buf b;
-    dc_buf_init(&b, DC_DELTA_MAX_LAST_CHECKPOINT);
-    dc_arena a;
-    dc_arena_init(&a, DC_DELTA_MAX_LAST_CHECKPOINT * 4);
-    int64_t v = -1;
-    dc_json *doc = NULL;
-    if (dc_storage_read(s, "_delta_log/_last_checkpoint", &b, NULL) == 0 &&
-        dc_json_parse(&doc, &a, (const char *)b.data, b.len, NULL) == 0 &&
-        dc_json_i64(&v, dc_json_get(doc, "version"), "version", NULL) < 0)
-        v = -1;
-    dc_arena_dispose(&a);
-    dc_buf_dispose(&b);
-    return v;
-}
-
 static int write_last_checkpoint(dc_storage *s, const dc_delta_checkpoint_info *info,
                                  dc_err *err)
 {
-    if (last_checkpoint_version(s) > info->version) return 0;
+    if (dc_delta_last_checkpoint(s) > info->version) return 0;
     char text[256];
     const int n = snprintf(text, sizeof text,
                            "{\"version\":%" PRId64 ",\"size\":%" PRId64 ",\"sizeInBytes\":%" PRId64
@@ -236,6 +218,8 @@ int dc_delta_checkpoint_write(dc_delta_checkpoint_info *out, dc_delta_snapshot *
     out->size_in_bytes = (int64_t)bytes;
     out->num_add_files = c.adds;
     DC_ASSERT(c.adds == (int64_t)dc_delta_snapshot_n_files(snap));
+    /* The checkpoint is complete: later policy checks need not read storage. */
+    dc_delta_snapshot_note_checkpoint(snap, version);
     rc = write_last_checkpoint(dc_delta_snapshot_storage(snap), out, err);
 out:
     if (rc < 0) dc_err_prefix(err, "checkpoint %s", name);

@@ -36,6 +36,7 @@ struct dc_delta_tx {
     dc_buf metrics;            /* caller's operationMetrics members */
     bool read_all;             /* dc_delta_tx_mark_read_all */
     dc_delta_dv_writer *dvw;   /* DVs of this tx, created on first delete */
+    dc_delta_dv_cache dv_cache; /* the DV file the old DVs are read from (one GET for all) */
     int64_t rows_added;        /* numRecords of added files (new data only) */
     int64_t bytes_added;       /* sizes of added files */
     int64_t rows_deleted;      /* rows newly soft-deleted with DVs */
@@ -77,6 +78,7 @@ int dc_delta_tx_new(dc_delta_tx **out, dc_delta_snapshot *snap, const char *oper
     dc_arena_init(&tx->arena, DC_DELTA_MAX_COMMIT_BYTES);
     dc_buf_init(&tx->params, DC_JSON_MAX_DOC_BYTES);
     dc_buf_init(&tx->metrics, DC_JSON_MAX_DOC_BYTES);
+    dc_delta_dv_cache_init(&tx->dv_cache);
     int rc = dc_delta_uuid_v4(tx->txn_id, err);
     if (rc == 0 && !(tx->operation = dc_delta_w_strdup(&tx->arena, operation ? operation
                                                        : "WRITE", err)))
@@ -99,6 +101,7 @@ void dc_delta_tx_free(dc_delta_tx *tx)
     dc_buf_dispose(&tx->params);
     dc_buf_dispose(&tx->metrics);
     dc_delta_dv_writer_free(tx->dvw);
+    dc_delta_dv_cache_dispose(&tx->dv_cache);
     dc_arena_dispose(&tx->arena);
     dc_free(tx);
 }
@@ -267,7 +270,8 @@ int dc_delta_tx_delete_rows(dc_delta_tx *tx, const dc_delta_add *live, const uin
                             live->path);
         return rc;
     }
-    rc = live->has_dv ? dc_delta_dv_load(&dv, tx->s, &live->dv, err) : dc_delta_dv_new(&dv, err);
+    rc = live->has_dv ? dc_delta_dv_load_cached(&dv, tx->s, &live->dv, &tx->dv_cache, err)
+                      : dc_delta_dv_new(&dv, err);
     if (rc < 0) goto out;
     const uint64_t old_card = dc_delta_dv_cardinality(dv);
     for (size_t i = 0; i < n; i++) {

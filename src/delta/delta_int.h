@@ -78,6 +78,23 @@ void dc_delta_ft_dispose(file_table *t);
 /* Applies an add or remove (copied): the newest reference of a key wins. */
 int dc_delta_ft_apply(file_table *t, const dc_delta_action *a, uint64_t seq, dc_err *err);
 
+/* ------------------------------------------------------ DV file cache */
+
+/* One deletion-vector file held whole, so that the DVs of many data files
+ * in it (a batch writes all its DVs into one file) cost one GET, not one
+ * each. DV files are immutable (unique names): the bytes never go stale. */
+typedef struct dc_delta_dv_cache {
+    char *path;        /* storage path of the file held (owned), or NULL */
+    bool too_big;      /* the file exceeds DC_DELTA_DV_CACHE_BYTES: read by range */
+    dc_buf bytes;      /* its bytes */
+} dc_delta_dv_cache;
+
+void dc_delta_dv_cache_init(dc_delta_dv_cache *c);
+void dc_delta_dv_cache_dispose(dc_delta_dv_cache *c);
+/* dc_delta_dv_load, through the cache (same checks, same errors). */
+int dc_delta_dv_load_cached(dc_delta_dv **out, dc_storage *s, const dc_delta_dv_desc *dv,
+                            dc_delta_dv_cache *c, dc_err *err);
+
 /* ------------------------------------------------------------ snapshot */
 
 typedef struct txn_entry {
@@ -88,6 +105,9 @@ struct dc_delta_snapshot {
     dc_storage *storage;          /* borrowed */
     int64_t version;              /* version of this snapshot */
     int64_t checkpoint_version;   /* checkpoint it was built from, or -1 */
+    int64_t known_checkpoint;     /* newest checkpoint this process knows of: the one it
+                                     was built from, one written for it, or one noted
+                                     (dc_delta_snapshot_note_checkpoint); -1 none */
     bool broken;                  /* an update failed while applying: the state is
                                      half new, half old; only freeing is allowed */
     dc_arena arena;               /* protocol, metadata, txns, domains (small, replaced rarely) */

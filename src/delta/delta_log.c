@@ -211,8 +211,8 @@ static bool project_columns(bool *project, const dc_pq_schema *sc, const char *c
 /* Reads the action columns named in `want` of a checkpoint or sidecar: add
  * and remove column by column (delta_checkpoint.c) when their layout is the
  * protocol's, everything else as JSON rows. */
-static int read_parquet_actions(dc_storage *s, const char *path, const char *const *want,
-                                action_fn fn, void *ctx, dc_err *err)
+static int read_parquet_actions(dc_storage *s, const char *path, uint64_t size,
+                                const char *const *want, action_fn fn, void *ctx, dc_err *err)
 {
     dc_pq_reader *r = NULL;
     dc_buf hold, rows;
@@ -221,7 +221,7 @@ static int read_parquet_actions(dc_storage *s, const char *path, const char *con
     dc_buf_init(&hold, DC_MAX_SMALL_FILE);
     dc_buf_init(&rows, DC_PQ_MAX_CHUNK_BYTES);
     dc_arena_init(&arena, LINE_ARENA_MAX);
-    int rc = dc_delta_pq_open(&r, &hold, s, path, false, err);
+    int rc = dc_delta_pq_open(&r, &hold, s, path, size, err);
     if (rc < 0) goto out;
     const dc_pq_schema *sc = dc_pq_reader_schema(r);
     const pq_file_meta *meta = dc_pq_reader_meta(r);
@@ -316,7 +316,7 @@ static int read_checkpoint(replay *rp, const segment *g, const checkpoint *cp, d
         if (f->ln.kind == LOG_CHECKPOINT_UUID && f->ln.json)
             rc = read_json_file(s, path, on_action, rp, err);
         else
-            rc = read_parquet_actions(s, path, cp_columns, on_action, rp, err);
+            rc = read_parquet_actions(s, path, f->e->size, cp_columns, on_action, rp, err);
         if (!cp->parts) break;
     }
     for (size_t i = 0; rc == 0 && i < rp->n_sidecars; i++) {
@@ -324,8 +324,8 @@ static int read_checkpoint(replay *rp, const segment *g, const checkpoint *cp, d
         dc_buf_init(&sp, 1 << 20);
         rc = sidecar_path(&sp, rp->sidecars[i], err);
         if (rc == 0)
-            rc = read_parquet_actions(s, (const char *)sp.data, file_columns, on_file_action, rp,
-                                      err);
+            rc = read_parquet_actions(s, (const char *)sp.data, 0, file_columns,
+                                      on_file_action, rp, err);
         dc_buf_dispose(&sp);
     }
     rp->in_checkpoint = false;
@@ -387,8 +387,7 @@ static int replay_commits(replay *rp, int64_t from, int64_t to, dc_err *err)
 
 /* ---------------------------------------------------- _last_checkpoint */
 
-/* Version in _delta_log/_last_checkpoint, or -1 when absent or unusable. */
-static int64_t last_checkpoint_hint(dc_storage *s)
+int64_t dc_delta_last_checkpoint(dc_storage *s)
 {
     dc_err err;
     dc_buf b;
@@ -421,6 +420,7 @@ static int snapshot_new(dc_delta_snapshot **out, dc_storage *s, dc_err *err)
     snap->storage = s;
     snap->version = -1;
     snap->checkpoint_version = -1;
+    snap->known_checkpoint = -1;
     dc_arena_init(&snap->arena, DC_MAX_SMALL_FILE);
     dc_delta_ft_init(&snap->files);
     *out = snap;
@@ -430,7 +430,7 @@ static int snapshot_new(dc_delta_snapshot **out, dc_storage *s, dc_err *err)
 /* Lists the log, using the _last_checkpoint hint when it helps and is right. */
 static int list_for(segment *g, dc_storage *s, int64_t version, dc_err *err)
 {
-    int64_t hint = last_checkpoint_hint(s);
+    int64_t hint = dc_delta_last_checkpoint(s);
     if (hint >= 0 && (version < 0 || hint <= version)) {
         DC_TRY(list_log(g, s, hint, err));
         checkpoint cp = pick_checkpoint(g, hint);

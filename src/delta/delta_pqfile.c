@@ -1,10 +1,14 @@
 /*
  * delta: opening a table's Parquet file for reading, on any backend. Local
- * files are mapped; on an object store a reader of a few columns (the key
- * index reads the key, ts_ms, offset and operation_type columns of a raw
- * table, not json_record, which is most of the bytes) fetches the footer and
- * then only the column chunks it reads, by range; everything else reads the
- * whole object in one GET.
+ * files are mapped; on an object store a large file is read sparsely: the
+ * footer first, then only the column chunks the reader reads, each by range
+ * on its first read. A reader of a few columns (the key index reads the key,
+ * ts_ms, offset and operation_type columns of a raw table, not json_record,
+ * which is most of the bytes; checkpoint replay skips stats_parsed and the
+ * other columns it does not need) downloads only theirs; a reader of every
+ * column (cow rewrites, cat, OPTIMIZE) gets them chunk by chunk, so a failed
+ * request repeats one chunk, not the whole object. A small file is one GET:
+ * a few range requests would cost more than the bytes they save.
  */
 #include "delta_int.h"
 
@@ -46,7 +50,7 @@ static int read_frame(dc_buf *hold, size_t *tail_out, dc_storage *s, const char 
 }
 
 int dc_delta_pq_open(dc_pq_reader **out, dc_buf *hold, dc_storage *s, const char *path,
-                     bool some_columns, dc_err *err)
+                     uint64_t size, dc_err *err)
 {
     *out = NULL;
     if (s->ops->local_path) {
@@ -57,9 +61,8 @@ int dc_delta_pq_open(dc_pq_reader **out, dc_buf *hold, dc_storage *s, const char
         dc_buf_dispose(&lp);
         return rc;
     }
-    uint64_t size = 0;
-    if (some_columns) DC_TRY(dc_storage_size(s, path, &size, err));
-    if (!some_columns || size < SPARSE_MIN_BYTES || size > hold->max) {
+    if (size == 0) DC_TRY(dc_storage_size(s, path, &size, err));
+    if (size < SPARSE_MIN_BYTES || size > hold->max) {
         DC_TRY(dc_storage_read(s, path, hold, err));
         return dc_pq_reader_open_mem(out, hold->data, hold->len, path, err);
     }

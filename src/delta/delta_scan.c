@@ -378,7 +378,8 @@ static int open_file(dc_delta_scan *sc, const dc_delta_add *add, dc_err *err)
     int rc = dc_delta_path_to_storage(&p, add->path, err);
     if (rc == 0) rc = dc_buf_putc(&p, '\0', err);
     if (rc == 0) sc->path = (char *)dc_buf_steal(&p, NULL);
-    if (rc == 0) rc = dc_delta_pq_open(&sc->r, &sc->hold, s, sc->path, false, err);
+    if (rc == 0)
+        rc = dc_delta_pq_open(&sc->r, &sc->hold, s, sc->path, dc_delta_add_size(add), err);
     if (rc == 0 && add->has_dv) {
         rc = dc_delta_dv_load(&sc->dv, s, &add->dv, err);
         if (rc < 0) dc_err_prefix(err, "%s", add->path);

@@ -502,6 +502,17 @@ int64_t dc_delta_snapshot_checkpoint_version(const dc_delta_snapshot *snap)
     return snap->checkpoint_version;
 }
 
+int64_t dc_delta_snapshot_known_checkpoint(const dc_delta_snapshot *snap)
+{
+    return snap->known_checkpoint > snap->checkpoint_version ? snap->known_checkpoint
+                                                              : snap->checkpoint_version;
+}
+
+void dc_delta_snapshot_note_checkpoint(dc_delta_snapshot *snap, int64_t version)
+{
+    if (version > snap->known_checkpoint) snap->known_checkpoint = version;
+}
+
 bool dc_delta_snapshot_broken(const dc_delta_snapshot *snap) { return snap->broken; }
 
 int dc_delta_snapshot_schema(const dc_delta_schema **out, dc_delta_snapshot *snap, dc_err *err)

@@ -258,6 +258,8 @@ typedef struct dc_maint_vacuum_result {
     uint64_t files_removed;      /* deleted (dry run: that would be) */
     uint64_t bytes_removed;
     uint64_t dirs_removed;       /* directories left empty, removed (local storage) */
+    uint64_t uploads_aborted;    /* unfinished multipart uploads started before the cutoff,
+                                    aborted (dry run: that would be; object stores) */
     int64_t elapsed_ms;
     int64_t start_version;       /* version of the VACUUM START commit (-1: none) */
     int64_t end_version;         /* version of the VACUUM END commit (-1: none) */

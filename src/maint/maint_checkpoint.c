@@ -7,8 +7,11 @@
  * checkpoint when the multiple was committed by another writer (a foreign
  * OPTIMIZE, a Spark job) or when we crashed between commit and checkpoint,
  * so we also checkpoint when the newest checkpoint is an interval or more
- * behind. _last_checkpoint tells which is the newest (one small read per
- * commit; it is a hint, so a missing or unreadable one counts as none).
+ * behind. Which is the newest: the snapshot knows the checkpoint it was
+ * loaded from and the ones written for it, so the steady state reads
+ * nothing; only when that says one is due is _last_checkpoint read (another
+ * writer may have written a newer one; it is a hint, so a missing or
+ * unreadable one counts as none), and what it says is noted.
  */
 #include "maint_int.h"
 
@@ -21,13 +24,18 @@ void dc_maint_opts_init(dc_maint_opts *o)
 }
 
 /* Whether `version` should get a checkpoint under `interval` (> 0). */
-static bool checkpoint_due(dc_storage *s, int64_t version, int64_t interval)
+static bool checkpoint_due(dc_storage *s, dc_delta_snapshot *snap, int64_t version,
+                           int64_t interval)
 {
     if (version <= 0) return false;
     if (version % interval == 0) return true;
-    const int64_t last = mt_last_checkpoint(s);
-    if (last >= version) return false;
-    return version - (last < 0 ? 0 : last) >= interval;
+    int64_t last = dc_delta_snapshot_known_checkpoint(snap);
+    if (last >= version || version - (last < 0 ? 0 : last) < interval) return false;
+    const int64_t hint = dc_delta_last_checkpoint(s);
+    if (hint <= last) return true;
+    dc_delta_snapshot_note_checkpoint(snap, hint);
+    last = hint;
+    return last < version && version - last >= interval;
 }
 
 /* The snapshot at `version`: `snap` itself when it is there, else one
@@ -73,7 +81,7 @@ int dc_maint_after_commit(dc_maint_result *out, dc_storage *s, dc_delta_snapshot
     if (rc == 0) rc = dc_maint_props_from_metadata(&props, dc_delta_snapshot_metadata(snap), err);
     const int64_t interval = rc == 0 ? interval_of(o, &props) : -1;
     double t0 = now_s();
-    if (rc == 0 && interval > 0 && checkpoint_due(s, version, interval)) {
+    if (rc == 0 && interval > 0 && checkpoint_due(s, snap, version, interval)) {
         res.checkpoint_tried = true;
         rc = at_version(&at, &owned, s, snap, version, err);
         if (rc == 0) rc = dc_delta_checkpoint_write(&res.checkpoint, at, err);

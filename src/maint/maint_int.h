@@ -55,8 +55,5 @@ int mt_rel_of_dv(dc_buf *out, bool *inside, const mt_root *r, const dc_delta_dv_
  * gone, not local) are ignored: true when it was removed. */
 bool mt_rmdir_if_empty(dc_storage *s, const char *rel);
 
-/* Version named by _delta_log/_last_checkpoint, or -1 when it is absent or
- * unreadable (it is only a hint). */
-int64_t mt_last_checkpoint(dc_storage *s);
 
 #endif /* DC_MAINT_INT_H */

@@ -230,7 +230,7 @@ int dc_maint_log_cleanup(dc_maint_log_result *out, dc_storage *s, const dc_delta
         files[n].size = e->size;
         n++;
     }
-    dc_maint_log_plan_files(&res.plan, files, n, res.cutoff_ms, mt_last_checkpoint(s));
+    dc_maint_log_plan_files(&res.plan, files, n, res.cutoff_ms, dc_delta_last_checkpoint(s));
     rc = remove_planned(&res, s, files, n, o, err);
 out:
     dc_free(files);

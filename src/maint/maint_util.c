@@ -200,25 +200,6 @@ bool mt_rmdir_if_empty(dc_storage *s, const char *rel)
     return removed;
 }
 
-/* Version named by _delta_log/_last_checkpoint, or -1 (absent or unreadable:
- * it is only a hint, and the cap it gives is only a safety margin). */
-int64_t mt_last_checkpoint(dc_storage *s)
-{
-    dc_buf b;
-    dc_arena a;
-    dc_json *doc = NULL;
-    int64_t v = -1;
-    dc_buf_init(&b, DC_DELTA_MAX_LAST_CHECKPOINT);
-    dc_arena_init(&a, DC_DELTA_MAX_LAST_CHECKPOINT * 4);
-    if (dc_storage_read(s, "_delta_log/_last_checkpoint", &b, NULL) == 0 &&
-        dc_json_parse(&doc, &a, (const char *)b.data, b.len, NULL) == 0 &&
-        dc_json_i64(&v, dc_json_get(doc, "version"), "version", NULL) != 0)
-        v = -1;
-    dc_arena_dispose(&a);
-    dc_buf_dispose(&b);
-    return v;
-}
-
 int mt_check_usable(const dc_delta_snapshot *snap, const char *what, dc_err *err)
 {
     if (!dc_delta_snapshot_broken(snap)) return 0;

@@ -12,7 +12,10 @@
  * than the retention is not a case we serve). Right before deleting, the
  * latest version's referenced set is added again (a listing can take long,
  * and a commit that was in doubt may have landed since): a candidate it names
- * is kept.
+ * is kept. On an object store the unfinished multipart uploads under the
+ * root started before the cutoff (a writer that crashed mid-upload: invisible
+ * to LIST, billed until aborted) are aborted last; a store that can not list
+ * them gets a warning, not a failed VACUUM.
  */
 #include "maint_int.h"
 
@@ -378,6 +381,16 @@ static int check_retention(dc_maint_vacuum_result *r, const dc_delta_snapshot *s
     return 0;
 }
 
+static void abort_uploads(vac *v)
+{
+    dc_err e;
+    dc_err_clear(&e);
+    if (dc_storage_abort_uploads(v->s, v->res->cutoff_ms, v->o->dry_run, &v->res->uploads_aborted,
+                                 &e) < 0)
+        DC_LOG(DC_LOG_WARN, "maint", "vacuum: %s (files were vacuumed; a lifecycle rule for "
+               "incomplete uploads can clean them up)", e.msg);
+}
+
 int dc_maint_vacuum(dc_maint_vacuum_result *out, dc_delta_snapshot *snap,
                     const dc_maint_vacuum_opts *o, dc_err *err)
 {
@@ -405,6 +418,7 @@ int dc_maint_vacuum(dc_maint_vacuum_result *out, dc_delta_snapshot *snap,
     if (rc == 0) rc = recheck_live(&v, err);
     if (rc == 0) rc = delete_all(&v, err);
     if (rc == 0) remove_empty_dirs(&v);
+    if (rc == 0) abort_uploads(&v);
     if (rc == 0 && rec) rc = record(&v, false, &res.end_version, err);
     res.elapsed_ms = mono_ms() - t0;
     if (have_root) mt_root_dispose(&v.root);

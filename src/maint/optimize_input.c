@@ -155,7 +155,8 @@ static int open_reader(opt_input *in, opt_ctx *c, dc_err *err)
     dc_buf_init(&in->hold, DC_MAX_SMALL_FILE);
     int rc = dc_delta_path_to_storage(&p, in->add->path, err);
     if (rc == 0) rc = dc_buf_putc(&p, '\0', err);
-    if (rc == 0) rc = dc_delta_pq_open(&in->r, &in->hold, c->s, (const char *)p.data, false, err);
+    if (rc == 0) rc = dc_delta_pq_open(&in->r, &in->hold, c->s, (const char *)p.data,
+                                  dc_delta_add_size(in->add), err);
     dc_buf_dispose(&p);
     return rc;
 }

@@ -193,7 +193,7 @@ static int rewrite_one(mcow *c, dc_merge_table *t, dc_delta_tx *tx, const mcow_f
     mrows out;
     dc_mrows_init(&out, t);
     const size_t moves0 = c->n_moves;
-    int rc = dc_merge_open_file(&cs.r, &hold, t, live->path, false, err);
+    int rc = dc_merge_open_file(&cs.r, &hold, t, live->path, dc_delta_add_size(live), err);
     if (rc == 0) rc = copy_file(c, &out, &cs, f, live, err);
     if (rc == 0 && out.n > 0) {
         rc = dc_mrows_write_file(&c->outs[c->n_outs], &out, err);

@@ -232,11 +232,11 @@ int dc_merge_app_id(dc_buf *out, const dc_merge_table *t, const char *topic, int
 
 /* The live add of file `id` (asserts the file is live). */
 const dc_delta_add *dc_merge_live_add(const dc_merge_table *t, uint32_t id);
-/* Opens the Parquet file of a live add (local files mapped, else read into
- * *hold, which must outlive the reader; some_columns: the caller reads only
- * a few columns, which an object store then downloads alone). */
-int dc_merge_open_file(dc_pq_reader **out, dc_buf *hold, dc_merge_table *t, const char *add_path,
-                       bool some_columns, dc_err *err);
+/* Opens the Parquet file of an add (dc_delta_pq_open: local files mapped,
+ * else read into *hold, which must outlive the reader, whole or by column
+ * chunk; size: the add's, dc_delta_add_size, 0 when unknown). */
+int dc_merge_open_file(dc_pq_reader **out, dc_buf *hold, dc_merge_table *t,
+                       const char *add_path, uint64_t size, dc_err *err);
 
 /* --------------------------------------------------- raw-format rows */
 

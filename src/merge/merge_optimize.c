@@ -199,7 +199,7 @@ static int move_file(uint64_t *moved, dc_merge_table *t, const dc_delta_add *add
     dc_buf_init(&hold, 0);
     dc_buf_init(&f.kb, (MOVE_CHUNK + 1) * DC_MERGE_MAX_KEY_BYTES); /* a chunk's keys */
     for (uint32_t i = 0; i < DC_CDC_MAX_KEYS + MSEQ_COLS; i++) dc_pq_column_init(&f.col[i]);
-    int rc = dc_merge_open_file(&f.r, &hold, t, add->path, true, err);
+    int rc = dc_merge_open_file(&f.r, &hold, t, add->path, dc_delta_add_size(add), err);
     if (rc == 0) rc = move_into(&f, add, err);
     *moved += f.moved;
     for (uint32_t i = 0; i < DC_CDC_MAX_KEYS + MSEQ_COLS; i++) dc_pq_column_dispose(&f.col[i]);

@@ -18,8 +18,8 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int dc_merge_open_file(dc_pq_reader **out, dc_buf *hold, dc_merge_table *t, const char *add_path,
-                       bool some_columns, dc_err *err)
+int dc_merge_open_file(dc_pq_reader **out, dc_buf *hold, dc_merge_table *t,
+                       const char *add_path, uint64_t size, dc_err *err)
 {
     dc_buf p;
     dc_buf_init(&p, 1 << 20);
@@ -27,7 +27,7 @@ int dc_merge_open_file(dc_pq_reader **out, dc_buf *hold, dc_merge_table *t, cons
     *out = NULL;
     int rc = dc_delta_path_to_storage(&p, add_path, err);
     if (rc == 0) rc = dc_buf_putc(&p, '\0', err);
-    if (rc == 0) rc = dc_delta_pq_open(out, hold, t->s, (const char *)p.data, some_columns, err);
+    if (rc == 0) rc = dc_delta_pq_open(out, hold, t->s, (const char *)p.data, size, err);
     dc_buf_dispose(&p);
     return rc;
 }
@@ -300,7 +300,7 @@ static int scan_one(dc_merge_table *t, const char *path, const dc_delta_add *add
     dc_buf_init(&hold, 0);
     dc_buf_init(&sf.kb, (SCAN_CHUNK + 1) * DC_MERGE_MAX_KEY_BYTES); /* a chunk's keys */
     for (uint32_t i = 0; i < DC_CDC_MAX_KEYS + MSEQ_COLS; i++) dc_pq_column_init(&sf.col[i]);
-    int rc = dc_merge_open_file(&sf.r, &hold, t, path, true, err);
+    int rc = dc_merge_open_file(&sf.r, &hold, t, path, dc_delta_add_size(add), err);
     if (rc == 0) rc = scan_file_rows(&sf, add, err);
     if (rc == 0 && sf.null_keys && add)
         DC_LOG(DC_LOG_WARN, "merge", "%s: %" PRIu64 " rows with a null key are not indexed",

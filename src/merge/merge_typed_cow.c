@@ -127,7 +127,8 @@ static int rewrite_one(mcow *c, dc_merge_table *t, dc_delta_tx *tx, const mcow_f
     dc_buf_init(&cs.lines, DC_MERGE_MAX_BATCH_BYTES);
     dc_buf_init(&cs.kb, DC_MERGE_MAX_KEY_BYTES * 2);
     dc_arena_init(&cs.a, DC_JSON_MAX_DOC_BYTES);
-    int rc = dc_merge_open_file(&cs.r, &hold, t, cs.live->path, false, err);
+    int rc = dc_merge_open_file(&cs.r, &hold, t, cs.live->path,
+                                dc_delta_add_size(cs.live), err);
     if (rc == 0 && cs.live->has_dv) {
         dc_delta_dv *dv = NULL;
         rc = dc_delta_dv_load(&dv, t->s, &cs.live->dv, err);

@@ -221,6 +221,14 @@ int dc_storage_remove_many(dc_storage *s, const char *const *paths, size_t n, dc
     return 0;
 }
 
+int dc_storage_abort_uploads(dc_storage *s, int64_t cutoff_ms, bool dry_run, uint64_t *n_out,
+                             dc_err *err)
+{
+    *n_out = 0;
+    if (s->ops->version < 3 || !s->ops->abort_uploads) return 0;
+    return s->ops->abort_uploads(s, cutoff_ms, dry_run, n_out, err);
+}
+
 void dc_storage_stats_get(const dc_storage *s, dc_storage_stats *out)
 {
     const uint64_t *src = &s->stats.get;

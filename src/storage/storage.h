@@ -52,8 +52,9 @@ int dc_storage_list_push(dc_storage_list *l, const char *name, size_t n, uint64_
 /* Backends: sorts entries [first, n) by name. */
 void dc_storage_list_sort(dc_storage_list *l, size_t first);
 
-/* 2: remove_many (batched deletes: S3 DeleteObjects, 1000 keys a request). */
-#define DC_STORAGE_OPS_VERSION 2
+/* 2: remove_many (batched deletes: S3 DeleteObjects, 1000 keys a request).
+ * 3: abort_uploads (unfinished multipart uploads a crashed writer left). */
+#define DC_STORAGE_OPS_VERSION 3
 
 /* A backend. Every op returns 0 or a negative DC_E* with err set; errors name
  * the full path. Missing objects are DC_ENOTFOUND. Ops a backend can not do
@@ -96,6 +97,13 @@ typedef struct dc_storage_ops {
      * to 1000 keys); missing objects are not an error. NULL (or version 1):
      * the wrapper removes them one by one. */
     int (*remove_many)(dc_storage *s, const char *const *paths, size_t n, dc_err *err);
+    /* Version 3. Aborts the unfinished uploads under the root started before
+     * cutoff_ms (dry_run: only counts them), the object store's counterpart
+     * of the temp files a crashed local writer leaves: invisible to LIST,
+     * billed until aborted. *n_out: how many. S3: ListMultipartUploads under
+     * the prefix, AbortMultipartUpload each. NULL (or version < 3): none. */
+    int (*abort_uploads)(dc_storage *s, int64_t cutoff_ms, bool dry_run, uint64_t *n_out,
+                         dc_err *err);
 } dc_storage_ops;
 
 /* Requests made through one dc_storage, counted by the backend (S3: every
@@ -143,6 +151,10 @@ int dc_storage_remove(dc_storage *s, const char *path, dc_err *err);
 /* Removes n objects (batched where the backend can); missing ones are skipped. */
 int dc_storage_remove_many(dc_storage *s, const char *const *paths, size_t n, dc_err *err);
 int dc_storage_local_path(dc_storage *s, const char *path, dc_buf *out, dc_err *err);
+/* Aborts (dry_run: counts) the unfinished uploads under the root started
+ * before cutoff_ms; *n_out = 0 on a backend that has none. */
+int dc_storage_abort_uploads(dc_storage *s, int64_t cutoff_ms, bool dry_run, uint64_t *n_out,
+                             dc_err *err);
 
 /* ----------------------------------------------------- streaming writer */
 

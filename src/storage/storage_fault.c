@@ -30,8 +30,9 @@
  * Example: "put_if_absent@_delta_log/:after:#1,write:before:0.02,seed=7".
  * dc_storage_open wraps every root in it when the environment variable
  * DC_STORAGE_FAULTS holds such a list behind the word "test-only" (see
- * dc_storage_open). local_path passes through: what readers mmap is not
- * injected.
+ * dc_storage_open), s3:// roots as well as local ones. local_path passes
+ * through: what readers mmap is not injected; over a backend without it
+ * (S3) the wrapper has none either, so readers take the remote path.
  */
 #include "storage.h"
 
@@ -324,20 +325,26 @@ static void f_close(dc_storage *s)
     dc_free(c);
 }
 
-static const dc_storage_ops fault_ops = {
-    .version = DC_STORAGE_OPS_VERSION,
-    .scheme = "fault",
-    .read = f_read,
-    .read_range = f_read_range,
-    .size = f_size,
-    .write = f_write,
-    .put_if_absent = f_put_if_absent,
-    .list = f_list,
-    .remove = f_remove,
-    .writer_open = f_writer_open,
-    .local_path = f_local_path,
-    .close = f_close,
-};
+/* Passes through: VACUUM's cleanup of unfinished uploads is not injected. */
+static int f_abort_uploads(dc_storage *s, int64_t cutoff_ms, bool dry_run, uint64_t *n_out,
+                           dc_err *err)
+{
+    return dc_storage_abort_uploads(inner_of(s), cutoff_ms, dry_run, n_out, err);
+}
+
+/* The table, with or without local_path (over an object store readers must
+ * take the remote path: the inner backend has no local files to map). */
+#define FAULT_OPS(local_path_fn)                                                    \
+    {                                                                               \
+        .version = DC_STORAGE_OPS_VERSION, .scheme = "fault", .read = f_read,         \
+        .read_range = f_read_range, .size = f_size, .write = f_write,                 \
+        .put_if_absent = f_put_if_absent, .list = f_list, .remove = f_remove,         \
+        .writer_open = f_writer_open, .local_path = (local_path_fn), .close = f_close, \
+        .abort_uploads = f_abort_uploads,                                             \
+    }
+
+static const dc_storage_ops fault_ops = FAULT_OPS(f_local_path);
+static const dc_storage_ops fault_ops_remote = FAULT_OPS(NULL);
 
 /* ---------------------------------------------------------- schedule */
 
@@ -453,7 +460,7 @@ int dc_storage_fault_open(dc_storage **out, dc_storage *inner, const char *spec,
     }
     pthread_mutex_init(&c->mu, NULL);
     c->inner = inner;
-    s->ops = &fault_ops;
+    s->ops = inner->ops->local_path ? &fault_ops : &fault_ops_remote;
     s->root = root;
     s->ctx = c;
     *out = s;
@@ -462,7 +469,7 @@ int dc_storage_fault_open(dc_storage **out, dc_storage *inner, const char *spec,
 
 uint64_t dc_storage_fault_injected(dc_storage *s)
 {
-    if (s->ops != &fault_ops) return 0;
+    if (s->ops != &fault_ops && s->ops != &fault_ops_remote) return 0;
     fctx *c = s->ctx;
     pthread_mutex_lock(&c->mu);
     const uint64_t n = c->injected;

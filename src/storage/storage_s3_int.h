@@ -103,6 +103,28 @@ int s3_upload_id_parse(char **out, const char *body, size_t n, dc_err *err);
  * into err, DC_EIO), else 0. */
 int s3_delete_result_parse(const char *body, size_t n, dc_err *err);
 
+/* One unfinished multipart upload of a ListMultipartUploads page. */
+typedef struct s3_upload {
+    char *key;               /* the full object key (owned) */
+    char *upload_id;         /* UploadId (owned) */
+    int64_t initiated_ms;    /* Initiated: when it was started, ms since the epoch */
+} s3_upload;
+
+/* One page of a ListMultipartUploads reply (s3_uploads_page_dispose). */
+typedef struct s3_uploads_page {
+    bool truncated;          /* IsTruncated: another page follows */
+    char *next_key;          /* NextKeyMarker when truncated (owned) */
+    char *next_id;           /* NextUploadIdMarker when truncated (owned, may be NULL) */
+    s3_upload *v;            /* the uploads (owned array) */
+    size_t n;                /* entries in v */
+} s3_uploads_page;
+
+/* Parses one ListMultipartUploads page. An <Upload> without Key, UploadId
+ * or a valid Initiated time is DC_ECORRUPT: an upload whose age is unknown
+ * must not be judged stale. */
+int s3_uploads_parse(s3_uploads_page *page, const char *body, size_t n, dc_err *err);
+void s3_uploads_page_dispose(s3_uploads_page *page);
+
 /* --------------------------------------------------------------- retries */
 
 /* What to do after one attempt. */

@@ -398,26 +398,31 @@ static int upload_complete(s3_writer *w, bool if_absent, dc_err *err)
     return rc;
 }
 
-static void upload_abort(s3_writer *w)
+/* AbortMultipartUpload of `upload_id` on the full key `key`. */
+static int abort_upload(dc_storage *s, const char *key, const char *upload_id, dc_err *err)
 {
-    dc_storage *s = w->base.s;
     dc_buf q;
     dc_buf_init(&q, 64 * 1024);
     s3_req r;
-    s3_req_init(&r, "DELETE", w->key, &s->stats.del);
-    if (dc_buf_puts(&q, "uploadId=", NULL) == 0 &&
-        s3_url_encode(&q, w->upload_id, strlen(w->upload_id), false, NULL) == 0 &&
-        dc_buf_putc(&q, '\0', NULL) == 0) {
-        r.query = (const char *)q.data;
-        dc_err e;
-        dc_err_clear(&e);
-        if (s3_do(s, &r, &e) < 0)
-            DC_LOG(DC_LOG_WARN, "storage", "%s/%s: aborting a multipart upload: %s "
-                   "(a lifecycle rule for incomplete uploads cleans it up)", s->root, w->path,
-                   e.msg);
-    }
+    s3_req_init(&r, "DELETE", key, &s->stats.del);
+    int rc = dc_buf_puts(&q, "uploadId=", err);
+    if (rc == 0) rc = s3_url_encode(&q, upload_id, strlen(upload_id), false, err);
+    if (rc == 0) rc = dc_buf_putc(&q, '\0', err);
+    r.query = (const char *)q.data;
+    if (rc == 0) rc = s3_do(s, &r, err);
     s3_req_dispose(&r);
     dc_buf_dispose(&q);
+    return rc;
+}
+
+static void upload_abort(s3_writer *w)
+{
+    dc_err e;
+    dc_err_clear(&e);
+    if (abort_upload(w->base.s, w->key, w->upload_id, &e) < 0)
+        DC_LOG(DC_LOG_WARN, "storage", "%s/%s: aborting a multipart upload: %s (VACUUM, or a "
+               "lifecycle rule for incomplete uploads, cleans it up)", w->base.s->root, w->path,
+               e.msg);
 }
 
 static void sw_free(s3_writer *w)
@@ -479,6 +484,80 @@ static int s3_writer_open(dc_storage_writer **out, dc_storage *s, const char *pa
     return 0;
 }
 
+/* ------------------------------------------------- unfinished uploads */
+
+/* The query of one ListMultipartUploads page, parameters sorted. */
+static int uploads_query(dc_buf *q, const char *prefix, const s3_uploads_page *prev, dc_err *err)
+{
+    dc_buf_reset(q);
+    if (prev && prev->next_key) {
+        DC_TRY(dc_buf_puts(q, "key-marker=", err));
+        DC_TRY(s3_url_encode(q, prev->next_key, strlen(prev->next_key), false, err));
+        DC_TRY(dc_buf_putc(q, '&', err));
+    }
+    DC_TRY(dc_buf_puts(q, "prefix=", err));
+    DC_TRY(s3_url_encode(q, prefix, strlen(prefix), false, err));
+    if (prev && prev->next_id) {
+        DC_TRY(dc_buf_puts(q, "&upload-id-marker=", err));
+        DC_TRY(s3_url_encode(q, prev->next_id, strlen(prev->next_id), false, err));
+    }
+    DC_TRY(dc_buf_puts(q, "&uploads=", err));
+    return dc_buf_putc(q, '\0', err);
+}
+
+/* Aborts (or counts) the uploads of one page started before the cutoff. */
+static int abort_page(dc_storage *s, const s3_uploads_page *pg, const char *prefix,
+                      int64_t cutoff_ms, bool dry_run, uint64_t *n_out, dc_err *err)
+{
+    for (size_t i = 0; i < pg->n; i++) {
+        const s3_upload *u = &pg->v[i];
+        if (strncmp(u->key, prefix, strlen(prefix)) != 0 || u->initiated_ms >= cutoff_ms)
+            continue;
+        if (!dry_run) {
+            int rc = abort_upload(s, u->key, u->upload_id, err);
+            if (rc == DC_ENOTFOUND) dc_err_clear(err); /* finished or aborted meanwhile */
+            else if (rc < 0) return rc;
+        }
+        DC_LOG(DC_LOG_DEBUG, "storage", "s3://%s/%s: %s an unfinished upload started %lld s "
+               "before the cutoff", ((s3_ctx *)s->ctx)->bucket, u->key,
+               dry_run ? "would abort" : "aborted",
+               (long long)((cutoff_ms - u->initiated_ms) / 1000));
+        (*n_out)++;
+    }
+    return 0;
+}
+
+static int s3_abort_uploads(dc_storage *s, int64_t cutoff_ms, bool dry_run, uint64_t *n_out,
+                            dc_err *err)
+{
+    s3_ctx *c = s->ctx;
+    dc_buf prefix, q;
+    dc_buf_init(&prefix, 64 * 1024);
+    dc_buf_init(&q, 256 * 1024);
+    s3_uploads_page page = {0};
+    *n_out = 0;
+    int rc = s3_key(&prefix, c, "", err);
+    if (rc == 0 && prefix.len > 0) rc = dc_buf_puts(&prefix, "/", err);
+    if (rc == 0) rc = dc_buf_putc(&prefix, '\0', err);
+    for (bool first = true; rc == 0 && (first || page.truncated); first = false) {
+        rc = uploads_query(&q, (const char *)prefix.data, first ? NULL : &page, err);
+        s3_req r;
+        s3_req_init(&r, "GET", "", &s->stats.list);
+        r.query = (const char *)q.data;
+        if (rc == 0) rc = s3_do(s, &r, err);
+        s3_uploads_page_dispose(&page);
+        if (rc == 0) rc = s3_uploads_parse(&page, (const char *)r.reply.data, r.reply.len, err);
+        s3_req_dispose(&r);
+        if (rc == 0)
+            rc = abort_page(s, &page, (const char *)prefix.data, cutoff_ms, dry_run, n_out, err);
+    }
+    if (rc < 0) dc_err_prefix(err, "unfinished uploads under %s", s->root);
+    s3_uploads_page_dispose(&page);
+    dc_buf_dispose(&prefix);
+    dc_buf_dispose(&q);
+    return rc;
+}
+
 const dc_storage_ops s3_ops = {
     .version = DC_STORAGE_OPS_VERSION,
     .scheme = "s3",
@@ -493,4 +572,5 @@ const dc_storage_ops s3_ops = {
     .local_path = NULL,
     .close = s3_close,
     .remove_many = s3_remove_many,
+    .abort_uploads = s3_abort_uploads,
 };

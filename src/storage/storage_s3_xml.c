@@ -276,6 +276,84 @@ int s3_list_parse(s3_list_page *page, dc_storage_list *out, const char *body, si
     return rc;
 }
 
+/* ------------------------------------------------- multipart uploads */
+
+static int text_dup(char **out, s3_span sp, dc_buf *b, dc_err *err)
+{
+    dc_buf_reset(b);
+    DC_TRY(s3_xml_text(b, sp, err));
+    if (!(*out = dc_strdup((const char *)b->data)))
+        return dc_err_set(err, DC_ENOMEM, "out of memory");
+    return 0;
+}
+
+static int parse_upload(s3_uploads_page *page, s3_span u, dc_buf *b, dc_err *err)
+{
+    s3_span key, id, at;
+    if (!s3_xml_child(&key, u, "Key") || key.n == 0 || !s3_xml_child(&id, u, "UploadId") ||
+        id.n == 0)
+        return dc_err_set(err, DC_ECORRUPT, "S3 ListMultipartUploads reply: <Upload> without "
+                          "<Key> or <UploadId>");
+    s3_upload x = {0};
+    if (!s3_xml_child(&at, u, "Initiated") || !s3_parse_time(&x.initiated_ms, at.p, at.n))
+        return dc_err_set(err, DC_ECORRUPT, "S3 ListMultipartUploads reply: <Upload> without a "
+                          "valid <Initiated>");
+    if (page->n % 64 == 0) {
+        s3_upload *v = dc_realloc(page->v, (page->n + 64) * sizeof *v);
+        if (!v) return dc_err_set(err, DC_ENOMEM, "out of memory");
+        page->v = v;
+    }
+    int rc = text_dup(&x.key, key, b, err);
+    if (rc == 0) rc = text_dup(&x.upload_id, id, b, err);
+    if (rc < 0) {
+        dc_free(x.key);
+        return rc;
+    }
+    page->v[page->n++] = x;
+    return 0;
+}
+
+int s3_uploads_parse(s3_uploads_page *page, const char *body, size_t n, dc_err *err)
+{
+    memset(page, 0, sizeof *page);
+    const char *end = body + n, *pos = body;
+    s3_span root, sp;
+    if (!s3_xml_next(&root, &pos, end, "ListMultipartUploadsResult"))
+        return dc_err_set(err, DC_ECORRUPT,
+                          "S3 ListMultipartUploads reply: no <ListMultipartUploadsResult>");
+    dc_buf b;
+    dc_buf_init(&b, (size_t)64 * 1024);
+    int rc = 0;
+    pos = root.p;
+    while (rc == 0 && s3_xml_next(&sp, &pos, root.p + root.n, "Upload"))
+        rc = parse_upload(page, sp, &b, err);
+    if (rc == 0 && s3_xml_child(&sp, root, "IsTruncated"))
+        page->truncated = sp.n == 4 && memcmp(sp.p, "true", 4) == 0;
+    if (rc == 0 && page->truncated) {
+        if (!s3_xml_child(&sp, root, "NextKeyMarker") || sp.n == 0)
+            rc = dc_err_set(err, DC_ECORRUPT,
+                            "S3 ListMultipartUploads reply: truncated without NextKeyMarker");
+        if (rc == 0) rc = text_dup(&page->next_key, sp, &b, err);
+        if (rc == 0 && s3_xml_child(&sp, root, "NextUploadIdMarker") && sp.n > 0)
+            rc = text_dup(&page->next_id, sp, &b, err);
+    }
+    dc_buf_dispose(&b);
+    if (rc < 0) s3_uploads_page_dispose(page);
+    return rc;
+}
+
+void s3_uploads_page_dispose(s3_uploads_page *page)
+{
+    for (size_t i = 0; i < page->n; i++) {
+        dc_free(page->v[i].key);
+        dc_free(page->v[i].upload_id);
+    }
+    dc_free(page->v);
+    dc_free(page->next_key);
+    dc_free(page->next_id);
+    memset(page, 0, sizeof *page);
+}
+
 /* ------------------------------------------------------- other replies */
 
 static void copy_text(char *dst, size_t cap, s3_span sp)

@@ -306,8 +306,31 @@ TEST(delta_write_dv_delete_grow_and_share_file)
     CHECK(strstr(la->stats, "\"tightBounds\":false") != NULL);
     CHECK(strstr(lb->stats, "\"tightBounds\":false") != NULL);
 
+    /* Growing both DVs reads their shared file once (one request on an
+     * object store), not once per DV; the rows are the unions. */
+    {
+        const uint64_t ra3[] = {7}, rb3[] = {2}, all_a3[] = {1, 3, 7}, all_b3[] = {0, 2};
+        dc_storage_stats s0, s1, d;
+        CHECK_OK(dc_delta_tx_new(&tx, snap, "DELETE", &err), &err);
+        dc_storage_stats_get(f.s, &s0);
+        CHECK_OK(dc_delta_tx_delete_rows(tx, la, ra3, 1, &err), &err);
+        CHECK_OK(dc_delta_tx_delete_rows(tx, lb, rb3, 1, &err), &err);
+        dc_storage_stats_get(f.s, &s1);
+        dc_storage_stats_sub(&d, &s1, &s0);
+        CHECK_EQ_INT(d.get, 1);
+        CHECK_OK(dc_delta_tx_commit(&v, tx, &err), &err);
+        dc_delta_tx_free(tx);
+        CHECK_OK(dc_delta_snapshot_update(snap, -1, &err), &err);
+        la = find_file(snap, "p=x/a.parquet");
+        lb = find_file(snap, "p=x/b.parquet");
+        CHECK(la && lb);
+        if (!la || !lb) goto done;
+        check_dv_rows(&f, la, all_a3, 3);
+        check_dv_rows(&f, lb, all_b3, 2);
+    }
+
     /* The DV grows: remove(old DV) + add(new DV) with the union. */
-    const uint64_t ra2[] = {3, 5}, all_a[] = {1, 3, 5};
+    const uint64_t ra2[] = {3, 5}, all_a[] = {1, 3, 5, 7};
     CHECK_OK(dc_delta_tx_new(&tx, snap, "DELETE", &err), &err);
     CHECK_OK(dc_delta_tx_delete_rows(tx, la, ra2, 2, &err), &err);
     CHECK_OK(dc_delta_tx_commit(&v, tx, &err), &err);
@@ -315,7 +338,7 @@ TEST(delta_write_dv_delete_grow_and_share_file)
     CHECK_OK(dc_delta_snapshot_update(snap, -1, &err), &err);
     la = find_file(snap, "p=x/a.parquet");
     CHECK(la != NULL);
-    if (la) check_dv_rows(&f, la, all_a, 3);
+    if (la) check_dv_rows(&f, la, all_a, 4);
     CHECK(dc_delta_snapshot_n_tombstones(snap) >= 2);
 
     /* Deleting every remaining row removes the file. */

@@ -58,10 +58,11 @@ def _binary(san: bool) -> Path:
     return DC_BIN
 
 
-def run_dc(args, *, san=False, timeout=DEFAULT_TIMEOUT, stdin=None):
-    """Runs deltacdc with `args`; returns the CompletedProcess (bytes output)."""
+def run_dc(args, *, san=False, timeout=DEFAULT_TIMEOUT, stdin=None, env=None):
+    """Runs deltacdc with `args`; returns the CompletedProcess (bytes output).
+    env: the environment (default: this process's)."""
     exe = _binary(san)
-    env = dict(os.environ)
+    env = dict(os.environ if env is None else env)
     if exe == DC_SAN_BIN:
         env.update(SAN_ENV)
     try:

@@ -124,17 +124,20 @@ class UnsafeProxy:
     `lose_suffix`: the request takes effect at moto, then the connection is
     closed without an answer (a reply lost in the network, the case that
     makes a commit's outcome unknown). Headers pass unchanged: they are
-    signed."""
+    signed. Every request is recorded in `requests` as (method, path, Range
+    header or None)."""
 
     def __init__(self, srv, *, strip=True, lose_suffix=None, lose_reply=0):
         tp = srv.port
         proxy = self
         self.lost = 0
+        self.requests = []
 
         class H(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def _fwd(self):
+                proxy.requests.append((self.command, self.path, self.headers.get("Range")))
                 n = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(n) if n else None
                 hdrs = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
@@ -184,3 +187,127 @@ def s3(tmp_path_factory):
     srv = MotoServer(tmp_path_factory.mktemp("moto") / "moto.log")
     yield srv
     srv.stop()
+
+
+# ------------------------------------------------ one test, both backends
+
+def list_keys(srv, bucket, prefix):
+    """Every key under prefix, through continuation tokens."""
+    c, out, tok = srv.client(), [], None
+    while True:
+        kw = {"Bucket": bucket, "Prefix": prefix}
+        if tok:
+            kw["ContinuationToken"] = tok
+        r = c.list_objects_v2(**kw)
+        out += [o["Key"] for o in r.get("Contents", [])]
+        if not r.get("IsTruncated"):
+            return out
+        tok = r["NextContinuationToken"]
+
+
+class LocalBackend:
+    """Tables on the local disk, under the test's tmp_path."""
+    name = "local"
+    storage_options = None
+
+    def __init__(self, tmp_path):
+        self.root = tmp_path
+
+    def table(self, name="t"):
+        return str(self.root / name)
+
+    def env(self, **extra):
+        e = dict(os.environ)
+        e.update(extra)
+        return e
+
+    def exists(self, table):
+        return (Path(table) / "_delta_log").is_dir()
+
+    def objects(self, table):
+        """Relative paths of every file under the table."""
+        root = Path(table)
+        return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+    def read(self, table, rel):
+        return (Path(table) / rel).read_bytes()
+
+    def delete(self, table, rel):
+        (Path(table) / rel).unlink()
+
+
+class S3Backend:
+    """Tables in a fresh bucket of the moto server; deltacdc gets the
+    standard AWS variables, delta-rs the same server's storage options."""
+    name = "s3"
+
+    def __init__(self, srv):
+        import uuid
+        self.srv = srv
+        self.bucket = srv.make_bucket(f"be-{uuid.uuid4().hex[:12]}")
+        self.storage_options = srv.storage_options()
+
+    def table(self, name="t"):
+        return f"s3://{self.bucket}/{name}"
+
+    def env(self, **extra):
+        return self.srv.env(**extra)
+
+    def _prefix(self, table):
+        assert table.startswith(f"s3://{self.bucket}/"), table
+        return table[len(f"s3://{self.bucket}/"):].rstrip("/") + "/"
+
+    def keys(self, prefix):
+        return list_keys(self.srv, self.bucket, prefix)
+
+    def exists(self, table):
+        return bool(self.keys(self._prefix(table) + "_delta_log/"))
+
+    def objects(self, table):
+        p = self._prefix(table)
+        return {k[len(p):] for k in self.keys(p)}
+
+    def read(self, table, rel):
+        return self.srv.client().get_object(Bucket=self.bucket,
+                                            Key=self._prefix(table) + rel)["Body"].read()
+
+    def delete(self, table, rel):
+        self.srv.client().delete_object(Bucket=self.bucket, Key=self._prefix(table) + rel)
+
+
+def rel_of(table, uri):
+    """The table-relative path of a file URI delta-rs gives (file:, a plain
+    path or s3://), %-escapes decoded."""
+    from urllib.parse import unquote, urlparse
+    if uri.startswith("file:"):
+        uri = urlparse(uri).path
+    root = str(table).rstrip("/") + "/"
+    return unquote(uri[len(root):]) if uri.startswith(root) else unquote(uri)
+
+
+def files_present(backend, table):
+    """delta-rs reads the table from its backend: every file the latest
+    version references must exist there. Returns how many there are."""
+    from deltalake import DeltaTable
+    dt = DeltaTable(str(table), storage_options=backend.storage_options)
+    uris = dt.file_uris()
+    assert uris, "the table has no files"
+    have = backend.objects(table)
+    for u in uris:
+        assert rel_of(table, u) in have, f"version {dt.version()} names a missing file {u}"
+    return len(uris)
+
+
+# Parametrize a test with `@pytest.mark.parametrize("backend", BACKENDS,
+# indirect=True)`; SLOW_S3 marks the S3 variant slow (the long crash runs).
+BACKENDS = ["local", "s3"]
+SLOW_S3 = ["local", pytest.param("s3", marks=pytest.mark.slow)]
+
+
+@pytest.fixture
+def backend(request, tmp_path):
+    """Where the test's tables live: the local disk or the moto server
+    (started once per module, only when an S3 variant runs)."""
+    if getattr(request, "param", "local") == "s3":
+        return S3Backend(request.getfixturevalue("s3"))
+    return LocalBackend(tmp_path)

@@ -19,6 +19,7 @@ import pytest
 from deltalake import DeltaTable, QueryBuilder
 
 from conftest import assert_clean_failure, assert_crash_free, assert_ok, run_dc
+from s3_fixture import BACKENDS, backend, s3  # noqa: F401 (fixtures)
 
 DAY = 86400
 
@@ -410,55 +411,65 @@ def _cdc_stream(seed=5, n=900):
     return s
 
 
-def _ingest(tmp_path, src, t, maintenance, *extra):
+def _ingest(tmp_path, src, t, maintenance, *extra, env=None):
     cfg = tmp_path / "pipeline.yaml"
     cfg.write_text("maintenance:\n" + "".join(f"  {k}: {v}\n" for k, v in maintenance.items()))
     proc = run_dc(["ingest", "-c", cfg, "--source", f"file:{src}", "--table", t, "--key", "id",
-                   "--once", *extra], timeout=300)
+                   "--once", *extra], timeout=300, env=env)
     assert_crash_free(proc, "ingest")
     assert_ok(proc, "ingest")
     return proc.stderr.decode()
 
 
-def _check_state(t, s):
+def _check_state(t, s, storage_options=None):
     import cdcgen
-    d = cdcgen.diff_states(cdcgen.read_table(t), cdcgen.expected_state(s.values))
+    d = cdcgen.diff_states(cdcgen.read_table(t, storage_options=storage_options),
+                           cdcgen.expected_state(s.values))
     assert not d, d
 
 
-def test_daemon_checkpoints_at_the_interval_and_delta_rs_loads_through_them(tmp_path):
+def _checkpoints(backend, t):
+    return sorted(int(k.split("/")[1].split(".")[0]) for k in backend.objects(t)
+                  if k.startswith("_delta_log/") and k.endswith(".checkpoint.parquet"))
+
+
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+def test_daemon_checkpoints_at_the_interval_and_delta_rs_loads_through_them(tmp_path, backend):
     """Small batches make many commits; the daemon checkpoints every 10
-    (the table's default interval), cleans nothing young, and delta-rs loads
-    the table through the newest checkpoint with every commit it covers
-    deleted."""
+    (the table's default interval, known without reading _last_checkpoint
+    each commit), cleans nothing young, and delta-rs loads the table
+    through the newest checkpoint with every commit it covers deleted. On
+    the local disk and on S3."""
     s = _cdc_stream()
     src = s.write(tmp_path / "s.jsonl")
-    t = tmp_path / "t"
-    log = _ingest(tmp_path, src, t, {"optimize": "off", "vacuum": "off"}, "--max-batch", "25")
-    latest = DeltaTable(str(t)).version()
+    t = backend.table("t")
+    so, env = backend.storage_options, backend.env()
+    log = _ingest(tmp_path, src, t, {"optimize": "off", "vacuum": "off"}, "--max-batch", "25",
+                  env=env)
+    latest = DeltaTable(t, storage_options=so).version()
     assert latest >= 30, latest
-    cps = sorted(int(p.name.split(".")[0]) for p in (t / "_delta_log").glob("*.checkpoint.parquet"))
+    cps = _checkpoints(backend, t)
     assert cps == list(range(10, latest + 1, 10)), cps
     assert f"checkpoint at version {cps[-1]}" in log
     assert f"{len(cps)} checkpoints" in log
-    last = json.loads((t / "_delta_log" / "_last_checkpoint").read_text())
+    last = json.loads(backend.read(t, "_delta_log/_last_checkpoint"))
     assert last["version"] == cps[-1]
-    assert commit_path(t, 0).exists()                        # nothing is 30 days old
-    want = DeltaTable(str(t)).get_add_actions(flatten=True).num_rows
+    assert "_delta_log/" + commit_path(Path(""), 0).name in backend.objects(t)  # none 30 days old
+    want = DeltaTable(t, storage_options=so).get_add_actions(flatten=True).num_rows
     for v in range(0, cps[-1] + 1):
-        commit_path(t, v).unlink()
-    dt = DeltaTable(str(t))
+        backend.delete(t, f"_delta_log/{v:020d}.json")
+    dt = DeltaTable(t, storage_options=so)
     assert dt.version() == latest and dt.get_add_actions(flatten=True).num_rows == want
-    _check_state(t, s)
+    _check_state(t, s, so)
     # deltacdc's own reader too, and an interval of ours overrides the table's.
-    assert_ok(run_dc(["cat", t]), "cat")
-    t2 = tmp_path / "t2"
+    assert_ok(run_dc(["cat", t], env=env), "cat")
+    t2 = backend.table("t2")
     _ingest(tmp_path, src, t2, {"optimize": "off", "vacuum": "off", "checkpoint_interval": 7},
-            "--max-batch", "100")
-    v2 = DeltaTable(str(t2)).version()
-    cps2 = sorted(int(p.name.split(".")[0]) for p in (t2 / "_delta_log").glob("*.checkpoint.parquet"))
+            "--max-batch", "100", env=env)
+    v2 = DeltaTable(t2, storage_options=so).version()
+    cps2 = _checkpoints(backend, t2)
     assert cps2 == list(range(7, v2 + 1, 7)), cps2
-    _check_state(t2, s)
+    _check_state(t2, s, so)
 
 
 def test_daemon_vacuums_orphans_and_keeps_the_manifest(tmp_path):

@@ -28,13 +28,17 @@ from deltalake import DeltaTable, QueryBuilder, write_deltalake
 import cdcgen
 from conftest import DC_BIN, assert_ok, run_dc
 from daemon_harness import feed, finish, race, running_daemon
+from s3_fixture import (BACKENDS, SLOW_S3, LocalBackend, backend, rel_of,  # noqa: F401
+                        s3)
+
+LOCAL = LocalBackend(None)  # the helpers' default: tables given as local paths
 
 
-def ingest(src, table, *extra, config=None):
+def ingest(src, table, *extra, config=None, env=None):
     args = ["ingest", "--source", f"file:{src}", "--table", table, "--once", *extra]
     if config:
         args = ["ingest", "-c", config] + args[1:]
-    proc = run_dc(args, timeout=600)
+    proc = run_dc(args, timeout=600, env=env)
     assert_ok(proc, "ingest")
     return proc
 
@@ -45,14 +49,15 @@ def write_config(path, **maint):
     return path
 
 
-def log_state(table):
+def log_state(table, be=LOCAL):
     """Live adds and the last version, by replaying the JSON commits (our own
     reading of PROTOCOL.md, independent of deltacdc): path -> add."""
-    log = Path(table) / "_delta_log"
-    versions = sorted(int(p.name[:20]) for p in log.glob("*.json") if p.name[:20].isdigit())
+    names = [k[len("_delta_log/"):] for k in be.objects(table) if k.startswith("_delta_log/")]
+    versions = sorted(int(n[:20]) for n in names if n.endswith(".json") and n[:20].isdigit()
+                      and len(n) == 25)
     live = {}
     for v in versions:
-        for line in (log / f"{v:020d}.json").read_text().splitlines():
+        for line in be.read(table, f"_delta_log/{v:020d}.json").decode().splitlines():
             a = json.loads(line)
             if "add" in a:
                 live[a["add"]["path"]] = a["add"]
@@ -61,14 +66,14 @@ def log_state(table):
     return live, versions[-1]
 
 
-def commit_actions(table, version):
-    path = Path(table) / "_delta_log" / f"{version:020d}.json"
-    return [json.loads(l) for l in path.read_text().splitlines()]
+def commit_actions(table, version, be=LOCAL):
+    text = be.read(table, f"_delta_log/{version:020d}.json").decode()
+    return [json.loads(l) for l in text.splitlines()]
 
 
-def rows_at(table, version=None, key_cols=("id",)):
+def rows_at(table, version=None, key_cols=("id",), so=None):
     """delta-rs's reading at a version, keyed like cdcgen.read_table."""
-    dt = DeltaTable(str(table), version=version) if version is not None else DeltaTable(str(table))
+    dt = DeltaTable(str(table), version=version, storage_options=so)
     res = QueryBuilder().register("t", dt).execute("select * from t").read_all()
     out = {}
     for r in pa.table(res).to_pylist():
@@ -77,70 +82,73 @@ def rows_at(table, version=None, key_cols=("id",)):
     return out
 
 
-def assert_sorted_files(table, col):
-    for uri in DeltaTable(str(table)).file_uris():
-        ids = pq.read_table(uri.replace("file://", ""), columns=[col]).column(col).to_pylist()
+def assert_sorted_files(table, col, be=LOCAL):
+    for uri in DeltaTable(str(table), storage_options=be.storage_options).file_uris():
+        data = pa.BufferReader(be.read(table, rel_of(table, uri)))
+        ids = pq.read_table(data, columns=[col]).column(col).to_pylist()
         assert ids == sorted(ids), f"{uri}: not sorted by {col}"
 
 
-def check_state(table, values, key_cols=("id",)):
+def check_state(table, values, key_cols=("id",), so=None):
     want = cdcgen.expected_state(values, key_cols)
-    got = cdcgen.read_table(table, key_cols)
+    got = cdcgen.read_table(table, key_cols, storage_options=so)
     d = cdcgen.diff_states(got, want)
     assert not d, f"{table}: {d}"
 
 
 # ----------------------------------------------------- after a long ingest
 
+@pytest.mark.parametrize("backend", SLOW_S3, indirect=True)
 @pytest.mark.parametrize("mode", ["dv", "cow"])
-def test_optimize_after_long_ingest(tmp_path, mode):
+def test_optimize_after_long_ingest(tmp_path, mode, backend):
     s = cdcgen.Stream(seed=17 + (mode == "cow"), n_keys=250)
     s.snapshot(200)
     s.run(2500)
     s.truncate()
     s.run(1500)
     src = s.write(tmp_path / "s.jsonl")
-    t = tmp_path / "t"
+    t, be = backend.table("t"), backend
+    so, env = be.storage_options, be.env()
     cfg = write_config(tmp_path / "p.yaml", optimize="off")
-    ingest(src, t, "--key", "id", "--mode", mode, "--max-batch", "40", config=cfg)
-    live0, v0 = log_state(t)
+    ingest(src, t, "--key", "id", "--mode", mode, "--max-batch", "40", config=cfg, env=env)
+    live0, v0 = log_state(t, be)
     assert len(live0) >= 20, "many small files before"
     if mode == "dv":
         assert any(a.get("deletionVector") for a in live0.values())
     v_mid = v0 // 2
-    rows_mid, rows_before = rows_at(t, v_mid), rows_at(t)
+    rows_mid, rows_before = rows_at(t, v_mid, so=so), rows_at(t, so=so)
 
-    proc = run_dc(["optimize", t, "--progress"])
+    proc = run_dc(["optimize", t, "--progress"], env=env)
     assert_ok(proc, "optimize")
     summary = proc.stdout.decode()
     assert f"version {v0 + 1}:" in summary and "removed" in summary, summary
 
-    live1, v1 = log_state(t)
+    live1, v1 = log_state(t, be)
     assert v1 == v0 + 1
     assert 1 <= len(live1) <= 3, f"a handful of files: {len(live1)}"
     assert not any(a.get("deletionVector") for a in live1.values())
-    acts = commit_actions(t, v1)
+    acts = commit_actions(t, v1, be)
     info = next(a["commitInfo"] for a in acts if "commitInfo" in a)
     assert info["operation"] == "OPTIMIZE"
     assert all(a["add"]["dataChange"] is False for a in acts if "add" in a)
     assert all(a["remove"]["dataChange"] is False for a in acts if "remove" in a)
     assert {a["remove"]["path"] for a in acts if "remove" in a} == set(live0)
-    dt = DeltaTable(str(t))
+    dt = DeltaTable(t, storage_options=so)
     assert dt.version() == v1
     assert dt.history(1)[0]["operation"] == "OPTIMIZE"
     assert len(dt.file_uris()) == len(live1)
     # The same rows, the expected ones, sorted by key in the new files.
-    assert rows_at(t) == rows_before
-    check_state(t, s.values)
-    assert_sorted_files(t, "id")
+    assert rows_at(t, so=so) == rows_before
+    check_state(t, s.values, so=so)
+    assert_sorted_files(t, "id", be)
     # Time travel to versions before the optimize.
-    assert rows_at(t, v0) == rows_before
-    assert rows_at(t, v_mid) == rows_mid
+    assert rows_at(t, v0, so=so) == rows_before
+    assert rows_at(t, v_mid, so=so) == rows_mid
     # Ingesting on top of the optimized table still merges right.
     s.run(600)
     src2 = s.write(tmp_path / "s2.jsonl")
-    ingest(src2, t, "--key", "id", "--mode", mode, "--max-batch", "40", config=cfg)
-    check_state(t, s.values)
+    ingest(src2, t, "--key", "id", "--mode", mode, "--max-batch", "40", config=cfg, env=env)
+    check_state(t, s.values, so=so)
 
 
 # ---------------------------------------------------- a delta-rs table
@@ -182,34 +190,36 @@ def test_optimize_table_written_by_delta_rs(tmp_path):
 
 # ------------------------------------------------------------- the CLI
 
-def test_optimize_cli(tmp_path):
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
+def test_optimize_cli(tmp_path, backend):
     s = cdcgen.Stream(seed=5, n_keys=40)
     s.run(400)
     src = s.write(tmp_path / "s.jsonl")
-    t = tmp_path / "t"
+    t, be, env = backend.table("t"), backend, backend.env()
     ingest(src, t, "--key", "id", "--max-batch", "20",
-           config=write_config(tmp_path / "p.yaml", optimize="off"))
-    _, v0 = log_state(t)
-    dry = run_dc(["optimize", t, "--dry-run"])
+           config=write_config(tmp_path / "p.yaml", optimize="off"), env=env)
+    _, v0 = log_state(t, be)
+    dry = run_dc(["optimize", t, "--dry-run"], env=env)
     assert_ok(dry, "dry run")
     assert "dry run" in dry.stdout.decode() and "would rewrite" in dry.stdout.decode()
-    assert log_state(t)[1] == v0
-    ok = run_dc(["optimize", t, "--target-file-size", "64MiB", "--max-deleted-ratio", "0.1"])
+    assert log_state(t, be)[1] == v0
+    ok = run_dc(["optimize", t, "--target-file-size", "64MiB", "--max-deleted-ratio", "0.1"],
+                env=env)
     assert_ok(ok, "optimize")
-    again = run_dc(["optimize", t])
+    again = run_dc(["optimize", t], env=env)
     assert_ok(again, "optimize again")
     assert "nothing to do" in again.stdout.decode()
-    assert log_state(t)[1] == v0 + 1
+    assert log_state(t, be)[1] == v0 + 1
     bad = [(["optimize"], 2), (["optimize", t, "--target-file-size", "lots"], 2),
            (["optimize", t, "--max-deleted-ratio", "0"], 2), (["optimize", t, "--bogus", "1"], 2),
-           (["optimize", tmp_path / "nope"], 1),
+           (["optimize", be.table("nope")], 1),
            (["optimize", t, "--key", "nosuch"], 1)]
     for args, code in bad:
-        p = run_dc(args)
+        p = run_dc(args, env=env)
         assert p.returncode == code, (args, p.returncode, p.stderr)
         assert p.stderr, args
     nosuch = run_dc(["optimize", t, "--key", "nosuch", "--min-file-size", "1GiB",
-                     "--target-file-size", "1GiB"])
+                     "--target-file-size", "1GiB"], env=env)
     assert b"sort column 'nosuch'" in nosuch.stderr
 
 

@@ -262,15 +262,16 @@ def expected(values, *, soft=False, first_offset=1):
     return {k: r for k, (_, r) in state.items() if r is not None}
 
 
-def read_table(table):
-    """delta-rs's reading (deletion vectors honoured) as a pyarrow table."""
-    res = QueryBuilder().register("t", DeltaTable(str(table))).execute(
-        "select * from t").read_all()
+def read_table(table, storage_options=None):
+    """delta-rs's reading (deletion vectors honoured) as a pyarrow table.
+    storage_options: for s3:// tables."""
+    dt = DeltaTable(str(table), storage_options=storage_options)
+    res = QueryBuilder().register("t", dt).execute("select * from t").read_all()
     return pa.table(res)
 
 
-def read_typed(table):
-    rows = read_table(table).to_pylist()
+def read_typed(table, storage_options=None):
+    rows = read_table(table, storage_options).to_pylist()
     out = {}
     for r in rows:
         assert r["id"] not in out, f"key {r['id']} twice"

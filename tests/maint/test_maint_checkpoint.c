@@ -77,6 +77,48 @@ TEST(maint_policy_catches_up_after_other_writers)
     mt_close(&f);
 }
 
+/* The steady state reads no _last_checkpoint: the snapshot knows the
+ * checkpoint it was loaded from and the ones written for it. Only when that
+ * knowledge says one is due is the hint read, and a newer checkpoint there
+ * (another writer's) is noted instead of written again. */
+TEST(maint_policy_reads_no_last_checkpoint_in_the_steady_state)
+{
+    mt_fx f;
+    mt_open(&f, false, false, NULL);
+    dc_maint_opts o;
+    dc_maint_opts_init(&o);
+    o.checkpoint_interval = 5;
+    o.log_cleanup = false;
+    for (int i = 0; i < 9; i++) {
+        const int64_t v = mt_append(&f, i, 1);
+        dc_storage_stats a, b, d;
+        dc_storage_stats_get(f.s, &a);
+        dc_maint_result r;
+        CHECK_OK(dc_maint_after_commit(&r, f.s, f.snap, v, &o, &f.err), &f.err);
+        dc_storage_stats_get(f.s, &b);
+        dc_storage_stats_sub(&d, &b, &a);
+        if (!r.checkpointed) CHECK_EQ_INT(d.get + d.list, 0);  /* versions 1..4, 6..9 */
+        CHECK_EQ_INT(r.checkpointed, v == 5);
+    }
+    CHECK_EQ_INT(dc_delta_snapshot_known_checkpoint(f.snap), 5);
+    /* Another writer checkpoints version 11 (our snapshot does not see it). */
+    dc_delta_snapshot *other = NULL;
+    mt_append(&f, 9, 1);
+    mt_append(&f, 10, 1);
+    CHECK_OK(dc_delta_snapshot_load(&other, f.s, 11, &f.err), &f.err);
+    dc_delta_checkpoint_info info;
+    if (other) CHECK_OK(dc_delta_checkpoint_write(&info, other, &f.err), &f.err);
+    dc_delta_snapshot_free(other);
+    CHECK_EQ_INT(dc_delta_snapshot_known_checkpoint(f.snap), 5);
+    /* 12: 12 - 5 >= 5 by our knowledge; the hint says 11: noted, not written. */
+    const int64_t v = mt_append(&f, 11, 1);
+    dc_maint_result r;
+    CHECK_OK(dc_maint_after_commit(&r, f.s, f.snap, v, &o, &f.err), &f.err);
+    CHECK(!r.checkpointed && !has_checkpoint(&f, 12));
+    CHECK_EQ_INT(dc_delta_snapshot_known_checkpoint(f.snap), 11);
+    mt_close(&f);
+}
+
 TEST(maint_policy_cleans_the_log_after_a_checkpoint)
 {
     mt_fx f;

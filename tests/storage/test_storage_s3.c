@@ -120,6 +120,47 @@ TEST(s3_error_upload_and_delete_replies)
     CHECK(strstr(err.msg, "t/a.parquet") && strstr(err.msg, "AccessDenied"));
 }
 
+TEST(s3_uploads_parse_page_and_markers)
+{
+    dc_err err;
+    dc_err_clear(&err);
+    s3_uploads_page pg;
+    static const char one[] =
+        "<?xml version=\"1.0\"?><ListMultipartUploadsResult><Bucket>b</Bucket>"
+        "<NextKeyMarker>t/b.parquet</NextKeyMarker><NextUploadIdMarker>id&amp;2"
+        "</NextUploadIdMarker><IsTruncated>true</IsTruncated>"
+        "<Upload><Key>t/a.parquet</Key><UploadId>id1</UploadId>"
+        "<Initiated>2026-12-07T14:48:46.000Z</Initiated></Upload>"
+        "<Upload><Key>t/b&lt;.parquet</Key><UploadId>id&amp;2</UploadId>"
+        "<Initiated>2026-12-07T14:48:47.500Z</Initiated></Upload>"
+        "</ListMultipartUploadsResult>";
+    CHECK_OK(s3_uploads_parse(&pg, one, sizeof one - 1, &err), &err);
+    CHECK_EQ_INT(pg.n, 2);
+    if (pg.n == 2) {
+        CHECK_EQ_STR(pg.v[0].key, "t/a.parquet");
+        CHECK_EQ_STR(pg.v[1].key, "t/b<.parquet");
+        CHECK_EQ_STR(pg.v[1].upload_id, "id&2");
+        CHECK_EQ_INT(pg.v[1].initiated_ms - pg.v[0].initiated_ms, 1500);
+    }
+    CHECK(pg.truncated && pg.next_key && strcmp(pg.next_key, "t/b.parquet") == 0);
+    CHECK(pg.next_id && strcmp(pg.next_id, "id&2") == 0);
+    s3_uploads_page_dispose(&pg);
+    static const char none[] = "<ListMultipartUploadsResult><IsTruncated>false</IsTruncated>"
+                               "</ListMultipartUploadsResult>";
+    CHECK_OK(s3_uploads_parse(&pg, none, sizeof none - 1, &err), &err);
+    CHECK(pg.n == 0 && !pg.truncated);
+    s3_uploads_page_dispose(&pg);
+    /* An upload whose age is unknown is not judged: the reply is refused. */
+    static const char no_time[] = "<ListMultipartUploadsResult><Upload><Key>k</Key><UploadId>i"
+                                  "</UploadId></Upload></ListMultipartUploadsResult>";
+    CHECK_EQ_INT(s3_uploads_parse(&pg, no_time, sizeof no_time - 1, &err), DC_ECORRUPT);
+    CHECK(pg.n == 0 && !pg.v);
+    static const char trunc[] = "<ListMultipartUploadsResult><IsTruncated>true</IsTruncated>"
+                                "</ListMultipartUploadsResult>";
+    CHECK_EQ_INT(s3_uploads_parse(&pg, trunc, sizeof trunc - 1, &err), DC_ECORRUPT);
+    CHECK_EQ_INT(s3_uploads_parse(&pg, "<X/>", 4, &err), DC_ECORRUPT);
+}
+
 TEST(s3_retry_classification_and_backoff)
 {
     CHECK_EQ_INT(s3_classify(S3_NET_OK, 200, ""), S3_OK);
