@@ -232,7 +232,7 @@ static int event_key(mkey *k, dc_merge_batch *b, const dc_cdc_event *ev, dc_err 
                                   "event has a string", t->key_names[i]);
             if (t->index.int_keys) {
                 k->i = ek->i;
-                k->hash = dc_mkey_hash_i64(ek->i);
+                k->hash = dc_mx_hash_i64(&t->index, ek->i);
                 return 0;
             }
             uint8_t v[8];
@@ -257,7 +257,7 @@ static int event_key(mkey *k, dc_merge_batch *b, const dc_cdc_event *ev, dc_err 
                           DC_MERGE_MAX_KEY_BYTES);
     k->b = b->kb.data;
     k->len = (uint32_t)b->kb.len;
-    k->hash = dc_mkey_hash_bytes(k->b, k->len);
+    k->hash = dc_mx_hash_bytes(&t->index, k->b, k->len);
     return 0;
 }
 
@@ -620,21 +620,23 @@ static bool hard_delete(const dc_merge_batch *b, const mb_ev *e)
 }
 
 /* One winner against the index: stale, or an insert/update/delete. */
-static void classify(dc_merge_batch *b, mplan *p, uint32_t i)
+static int classify(dc_merge_batch *b, mplan *p, uint32_t i, dc_err *err)
 {
     const mb_ev *e = &b->evs[i];
     const mx_index *x = &b->t->index;
     if (e->offset <= b->tps[e->tp].committed) { /* committed by another writer meanwhile */
         p->stale++;
-        return;
+        return 0;
     }
     const size_t slot = p->trunc ? SIZE_MAX : dc_mx_find(x, &e->key);
     bool tomb = false, has_row = false;
     if (slot != SIZE_MAX) {
         const mx_val v = dc_mx_get(x, slot);
-        if (dc_mseq_cmp(e->seq, v.seq) <= 0) {
+        int c = 0;
+        DC_TRY(dc_merge_slot_cmp(&c, b->t, slot, e->seq, err));
+        if (c <= 0) {
             p->stale++;
-            return;
+            return 0;
         }
         has_row = v.file != MX_FILE_NONE; /* else a deleted key of a typed table */
         if (has_row) p->tg[p->n_tg++] = (mb_target){v.file, v.row & MX_ROW_MASK};
@@ -645,12 +647,13 @@ static void classify(dc_merge_batch *b, mplan *p, uint32_t i)
     if (hard_delete(b, e)) {
         p->deleted += has_row && !tomb;
         p->gh[p->n_gh++] = (mb_apply){i, slot};
-        return;
+        return 0;
     }
     if (e->op == 'd') p->deleted++;
     else if (!has_row || tomb) p->inserted++; /* absent, or re-created */
     else p->updated++;
     p->ap[p->n_ap++] = (mb_apply){i, slot};
+    return 0;
 }
 
 static int cmp_apply(const void *a, const void *b_, void *ctx)
@@ -670,7 +673,7 @@ static int plan_classify(dc_merge_batch *b, mplan *p, dc_err *err)
     p->gh = dc_calloc(n, sizeof *p->gh);
     p->tg = dc_calloc(n, sizeof *p->tg);
     if (!p->ap || !p->gh || !p->tg) return dc_err_set(err, DC_ENOMEM, "merge: out of memory");
-    for (size_t i = 0; i < b->n_evs; i++) classify(b, p, (uint32_t)i);
+    for (size_t i = 0; i < b->n_evs; i++) DC_TRY(classify(b, p, (uint32_t)i, err));
     qsort_r(p->ap, p->n_ap, sizeof *p->ap, cmp_apply, b);
     return 0;
 }
@@ -1009,10 +1012,7 @@ static void plan_apply(dc_merge_batch *b, mplan *p)
     }
     for (size_t i = 0; i < p->cow.n_moves; i++) {
         const mcow_move *m = &p->cow.moves[i];
-        mx_val v = dc_mx_get(x, m->slot);
-        v.file = ids[m->out];
-        v.row = m->row;
-        dc_mx_set(x, m->slot, &v);
+        dc_mx_move(x, m->slot, ids[m->out], m->row);
     }
     const uint32_t id = p->n_ap ? ids[p->n_paths - 1] : 0;
     /* Sets first: slots noted while planning are valid until an insert. */

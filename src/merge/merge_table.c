@@ -307,6 +307,7 @@ void dc_merge_table_free(dc_merge_table *t)
 {
     if (!t) return;
     dc_mx_dispose(&t->index);
+    dc_free(t->seqc.seqs);
     dc_mtyped_free(t->typed);
     dc_pq_schema_free(t->pq_schema);
     dc_free(t->schema_json);

@@ -55,14 +55,20 @@ static void commit(mfx *f)
     f->b = NULL;
 }
 
-/* The key's slot value; *found false when the index does not hold it. */
+/* The key's slot value with its exact sequence (a row's read back from its
+ * file); *found false when the index does not hold it. */
 static mx_val slot_of(const mfx *f, int64_t id, bool *found)
 {
-    const mkey k = {dc_mkey_hash_i64(id), id, NULL, 0};
+    const mkey k = {dc_mx_hash_i64(&f->t->index, id), id, NULL, 0};
     const size_t s = dc_mx_find(&f->t->index, &k);
     *found = s != SIZE_MAX;
     mx_val v = {0, 0, {0, 0}};
-    if (*found) v = dc_mx_get(&f->t->index, s);
+    if (!*found) return v;
+    v = dc_mx_get(&f->t->index, s);
+    if (v.file == MX_FILE_NONE) return v;
+    dc_err err;
+    dc_err_clear(&err);
+    CHECK_OK(dc_merge_row_seq_read(&v.seq, f->t, v.file, v.row & MX_ROW_MASK, &err), &err);
     return v;
 }
 
