@@ -201,6 +201,19 @@ static inline uint64_t dc_mx_hash_bytes(const mx_index *x, const uint8_t *p, siz
     return dc_mkey_hash_bytes(x->seed, p, n);
 }
 
+/* The key index file (merge_ixfile.c): sections written through `wr` in
+ * order; loaded through `read` (ranges straight into the index's arrays)
+ * from a file of `size` bytes, refused (DC_ECORRUPT, x left empty) unless
+ * every section, checksum and slot checks out and it was written for
+ * `ident` (the table and key layout). x: just initialised, same int_keys. */
+typedef int (*mxf_write_fn)(void *ctx, const void *p, size_t n, dc_err *err);
+typedef int (*mxf_read_fn)(void *ctx, uint64_t off, size_t n, void *dst, dc_err *err);
+uint64_t dc_mxf_sum(const void *data, size_t n);
+int dc_mxf_write(const mx_index *x, int64_t version, uint64_t ident, mxf_write_fn wr, void *ctx,
+                 dc_err *err);
+int dc_mxf_load(mx_index *x, int64_t *version_out, uint64_t ident, uint64_t size,
+                mxf_read_fn read, void *ctx, dc_err *err);
+
 /* File table. _reserve makes room for `more` files so that _adopt (which
  * takes ownership of a dc_malloc'd path) can not fail. */
 int dc_mx_files_reserve(mx_index *x, size_t more, dc_err *err);
@@ -258,6 +271,9 @@ struct dc_merge_table {
         mseq *seqs;                 /* their sequences (dc_malloc), NULL: empty */
     } seqc;                         /* the row group last read back for a tie */
     uint64_t seq_reads;             /* row groups read back to order ties (tests, stats) */
+    bool persist;                   /* load the persisted index when there is one */
+    uint64_t n_loads;               /* index loads from a persisted file */
+    int64_t persisted_version;      /* version last persisted by this process, -1: none */
 };
 
 /* Re-reads the table's schema from the snapshot (refusing a layout that is
@@ -266,6 +282,9 @@ int dc_merge_table_reload(dc_merge_table *t, dc_err *err);
 /* Re-reads the table's schema from the snapshot (after our own commit
  * changed it); the index stays. */
 int dc_merge_table_relayout(dc_merge_table *t, dc_err *err);
+/* The index at open: the persisted one (when t->persist and a file checks
+ * out) followed to the snapshot's version, else built (merge_ixstore.c). */
+int dc_merge_index_open(dc_merge_table *t, dc_err *err);
 /* Builds the index from the snapshot's live files (merge_scan.c). */
 int dc_merge_index_build(dc_merge_table *t, dc_err *err);
 /* Indexes one more live file (a concurrent blind append) keeping the
