@@ -200,8 +200,9 @@ static int files_decode(mx_index *x, const mxf_head *h, const uint8_t *p, dc_err
         const uint64_t rows = dc_load_le64(p + at);
         const uint32_t len = dc_load_le32(p + at + 8);
         at += 16;
-        if (rows > (uint64_t)MX_ROW_MASK + 1 || len == 0 || len > h->files_bytes - at ||
-            memchr(p + at, 0, len))
+        if (rows > (uint64_t)MX_ROW_MASK + 1 || len == 0 || dc_load_le32(p + at - 4) != 0 ||
+            pad8(len) > h->files_bytes - at || memchr(p + at, 0, len) ||
+            memcmp(p + at + len, (const uint8_t[8]){0}, pad8(len) - len) != 0)
             return dc_err_set(err, DC_ECORRUPT, "file %" PRIu64 " of the file table is bad", i);
         char *path = dc_malloc((size_t)len + 1);
         if (!path) return dc_err_set(err, DC_ENOMEM, "key index: out of memory (file path)");
@@ -323,7 +324,11 @@ static int sections_read(mx_index *x, const mxf_head *h, mxf_read_fn read, void 
     if (rc == 0) rc = dc_mx_alloc_slots(x, h->cap, err);
     if (rc == 0) rc = rd(read, ctx, &at, x->slots, h->cap * sizeof *x->slots, err);
     if (rc == 0) rc = rd(read, ctx, &at, x->ord, h->cap * sizeof *x->ord, err);
-    at = MXF_HDR + h->files_bytes + h->cap * 16 + pad8(h->cap * 4);
+    uint8_t pad[8] = {0};
+    const size_t npad = pad8(h->cap * 4) - h->cap * 4;
+    if (rc == 0) rc = rd(read, ctx, &at, pad, npad, err);
+    if (rc == 0 && memcmp(pad, (const uint8_t[8]){0}, npad) != 0)
+        rc = dc_err_set(err, DC_ECORRUPT, "padding after the ordering values is not zero");
     if (rc == 0 && (dc_mxf_sum(x->slots, h->cap * sizeof *x->slots) ^
                     rotl(dc_mxf_sum(x->ord, h->cap * sizeof *x->ord), 17)) != h->sum_slots)
         rc = dc_err_set(err, DC_ECORRUPT, "slots checksum mismatch");
