@@ -69,7 +69,8 @@ static int writer_put(void *ctx, const void *p, size_t n, dc_err *err)
 }
 
 /* Removes the index files other than version `keep` (older ones, and ones
- * a table since rolled back past). Failures only cost space. */
+ * a table since rolled back past), and temporary files of writes a crash
+ * cut short. Failures only cost space. */
 static void remove_others(dc_merge_table *t, int64_t keep)
 {
     dc_storage_list l;
@@ -77,10 +78,12 @@ static void remove_others(dc_merge_table *t, int64_t keep)
     dc_err err;
     if (dc_storage_list_dir(t->s, IX_DIR, NULL, &l, &err) == 0)
         for (size_t i = 0; i < l.n; i++) {
-            const int64_t v = name_version(l.entries[i].name);
-            if (v < 0 || v == keep) continue;
+            const char *name = l.entries[i].name;
+            const int64_t v = name_version(name);
+            const bool tmp = dc_storage_is_temp_name(name);
+            if ((v < 0 && !tmp) || v == keep || strlen(name) > 100) continue;
             char p[128];
-            ix_path(p, sizeof p, v);
+            snprintf(p, sizeof p, IX_DIR "/%s", name);
             if (dc_storage_remove(t->s, p, &err) < 0 && err.code != DC_ENOTFOUND)
                 DC_LOG(DC_LOG_WARN, "merge", "%s: %s", t->s->root, err.msg);
         }
