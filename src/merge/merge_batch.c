@@ -1130,6 +1130,8 @@ static int attempt_once(dc_merge_result *res, dc_merge_batch *b, dc_err *err)
     for (size_t i = 0; i < b->n_evs; i++) key_bytes += b->evs[i].key.len;
     dc_pq_schema *table_schema = t->pq_schema;
     int rc = dc_mx_reserve(&t->index, b->n_evs, key_bytes, err);
+    if (rc == 0 && t->format == DC_FORMAT_TYPED) /* hard deletes keep keys without a row */
+        rc = dc_mx_reserve_ghosts(&t->index, b->n_evs, err);
     if (rc == 0) rc = plan_classify(b, &p, err);
     if (rc == 0) rc = plan_evolve(b, &p, err);
     if (rc == 0 && nothing_to_commit(b, &p)) goto out;

@@ -261,7 +261,7 @@ static int rehash(mx_index *x, size_t cap, dc_err *err)
     return 0;
 }
 
-static int ghosts_reserve(mx_index *x, size_t more, dc_err *err)
+int dc_mx_reserve_ghosts(mx_index *x, size_t more, dc_err *err)
 {
     size_t need;
     if (dc_add_overflow_sz(x->ghosts_live, more, &need) || need > MX_ROW_MASK)
@@ -282,9 +282,6 @@ int dc_mx_reserve(mx_index *x, size_t more, size_t more_bytes, dc_err *err)
     if (dc_add_overflow_sz(x->n, more, &need) || need > SIZE_MAX / 2 / sizeof(mx_slot))
         return dc_err_set(err, DC_ELIMIT, "key index: %zu keys is too many", x->n);
     if (!x->slots || too_full(need, x->cap)) DC_TRY(rehash(x, cap_for(need), err));
-    /* a batch's deletes may leave that many keys without a row; more than a
-     * batch at once is a build, which makes none */
-    if (more <= DC_MERGE_MAX_BATCH_EVENTS) DC_TRY(ghosts_reserve(x, more, err));
     if (x->int_keys) return 0;
     size_t bytes;
     if (dc_mul_overflow_sz(more, REC_HDR + 7, &bytes) ||

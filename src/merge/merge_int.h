@@ -153,10 +153,11 @@ void dc_mx_init(mx_index *x, bool int_keys);
 void dc_mx_dispose(mx_index *x);
 /* Drops every key and file (truncate, rebuild). Keeps the slot array. */
 void dc_mx_clear(mx_index *x);
-/* Makes room for `more` new keys holding `more_bytes` key bytes in total
- * (and as many ghosts), so that the next inserts and sets can not fail or
- * move slots. */
+/* Makes room for `more` new keys holding `more_bytes` key bytes in total,
+ * so that the next inserts and sets can not fail or move slots. */
 int dc_mx_reserve(mx_index *x, size_t more, size_t more_bytes, dc_err *err);
+/* Makes room for `more` new keys without a row (MX_FILE_NONE values). */
+int dc_mx_reserve_ghosts(mx_index *x, size_t more, dc_err *err);
 /* Replaces the slot arrays by `cap` empty slots (ordering values left
  * unset); the caller refills them (loading a persisted index). */
 int dc_mx_alloc_slots(mx_index *x, size_t cap, dc_err *err);

@@ -277,6 +277,7 @@ TEST(merge_index_ordering_values)
     static mseq truth[N];
     uint64_t r = 42;
     CHECK_OK(dc_mx_reserve(&x, N, 0, &err), &err);
+    CHECK_OK(dc_mx_reserve_ghosts(&x, N, &err), &err);
     for (int64_t i = 0; i < N; i++) {
         /* the spread grows with i, around 1.7e12 ms, and drifts below it too */
         const int64_t span = 1 + i * i * 50;
@@ -328,6 +329,7 @@ TEST(merge_index_ghosts_reused)
     uint32_t id = 0;
     CHECK_OK(dc_mx_file_add(&id, &x, "f", 1, &err), &err);
     CHECK_OK(dc_mx_reserve(&x, 100, 0, &err), &err);
+    CHECK_OK(dc_mx_reserve_ghosts(&x, 100, &err), &err);
     for (int round = 0; round < 50; round++) {
         for (int64_t i = 0; i < 10; i++) {
             const mkey k = ikey(&x, i);

@@ -36,6 +36,7 @@ static void fill(mx_index *x, bool int_keys, dc_buf *kb)
     CHECK_OK(dc_mx_file_add(&id, x, "part-a.parquet", 5000, &err), &err);
     CHECK_OK(dc_mx_file_add(&id, x, "part-b.parquet", 5000, &err), &err);
     CHECK_OK(dc_mx_reserve(x, 3000, 3000 * 16, &err), &err);
+    CHECK_OK(dc_mx_reserve_ghosts(x, 3000, &err), &err);
     for (int64_t i = 0; i < 3000; i++) {
         mkey k = {0, i * 7 - 100, NULL, 0};
         if (!int_keys) {
