@@ -221,7 +221,13 @@ static void hint_huge_pages(void *p, size_t n)
 #endif
 }
 
-int dc_mx_alloc_slots(mx_index *x, size_t cap, dc_err *err)
+void dc_mx_hint_huge(mx_index *x)
+{
+    hint_huge_pages(x->slots, x->cap * sizeof *x->slots);
+    hint_huge_pages(x->ord, x->cap * sizeof *x->ord);
+}
+
+int dc_mx_alloc_slots(mx_index *x, size_t cap, bool hint, dc_err *err)
 {
     mx_slot *ns = dc_calloc(cap, sizeof *ns);
     uint32_t *no = dc_malloc(cap * sizeof *no);
@@ -230,13 +236,12 @@ int dc_mx_alloc_slots(mx_index *x, size_t cap, dc_err *err)
         dc_free(no);
         return dc_err_set(err, DC_ENOMEM, "key index: out of memory for %zu slots", cap);
     }
-    hint_huge_pages(ns, cap * sizeof *ns);
-    hint_huge_pages(no, cap * sizeof *no);
     dc_free(x->slots);
     dc_free(x->ord);
     x->slots = ns;
     x->ord = no;
     x->cap = cap;
+    if (hint) dc_mx_hint_huge(x);
     return 0;
 }
 
@@ -248,7 +253,7 @@ static int rehash(mx_index *x, size_t cap, dc_err *err)
     const size_t old_cap = x->cap;
     x->slots = NULL;
     x->ord = NULL;
-    if (dc_mx_alloc_slots(x, cap, err) < 0) {
+    if (dc_mx_alloc_slots(x, cap, true, err) < 0) {
         x->slots = old;
         x->ord = old_ord;
         x->cap = old_cap;

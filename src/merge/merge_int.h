@@ -159,8 +159,15 @@ int dc_mx_reserve(mx_index *x, size_t more, size_t more_bytes, dc_err *err);
 /* Makes room for `more` new keys without a row (MX_FILE_NONE values). */
 int dc_mx_reserve_ghosts(mx_index *x, size_t more, dc_err *err);
 /* Replaces the slot arrays by `cap` empty slots (ordering values left
- * unset); the caller refills them (loading a persisted index). */
-int dc_mx_alloc_slots(mx_index *x, size_t cap, dc_err *err);
+ * unset); the caller refills them (loading a persisted index). hint: ask
+ * for huge pages now (see dc_mx_hint_huge). */
+int dc_mx_alloc_slots(mx_index *x, size_t cap, bool hint, dc_err *err);
+/* Asks for transparent huge pages for the slot arrays: lookups land on
+ * random slots. Given after a load has filled them, so that the kernel
+ * collapses pages in the background instead of compacting memory on every
+ * fault of the load (measured: 2.0 s of system time for 50M rows, 1.3 s
+ * without). */
+void dc_mx_hint_huge(mx_index *x);
 /* Slot of key k, or SIZE_MAX. Valid until the next insert or resize. */
 size_t dc_mx_find(const mx_index *x, const mkey *k);
 /* Inserts k (absent; room reserved); may move other keys' slots. */

@@ -321,7 +321,7 @@ static int sections_read(mx_index *x, const mxf_head *h, mxf_read_fn read, void 
         rc = dc_err_set(err, DC_ECORRUPT, "file table checksum mismatch");
     if (rc == 0) rc = files_decode(x, h, files, err);
     dc_free(files);
-    if (rc == 0) rc = dc_mx_alloc_slots(x, h->cap, err);
+    if (rc == 0) rc = dc_mx_alloc_slots(x, h->cap, false, err);
     if (rc == 0) rc = rd(read, ctx, &at, x->slots, h->cap * sizeof *x->slots, err);
     if (rc == 0) rc = rd(read, ctx, &at, x->ord, h->cap * sizeof *x->ord, err);
     uint8_t pad[8] = {0};
@@ -376,6 +376,7 @@ int dc_mxf_load(mx_index *x, int64_t *version_out, uint64_t ident, uint64_t size
         dc_mx_clear(x);
         return rc;
     }
+    dc_mx_hint_huge(x);
     *version_out = h.version;
     return 0;
 }
