@@ -186,3 +186,41 @@ def test_on_s3_the_index_is_written_and_loaded(s3, tmp_path):  # noqa: F811 (fix
     log = stderr_text(p)
     assert "not used" in log and LOADED not in log, log[-3000:]
     s3_check(s3, t, s.values)
+
+
+def test_written_after_checkpoints_then_sigkill(tmp_path):
+    """index.persist_interval: the daemon writes the index after checkpoints
+    while it runs; killed with SIGKILL, it never wrote at a stop, and the
+    restart loads the last file written after a checkpoint and follows the
+    commits made after it."""
+    r = Run(tmp_path, 1340)
+    r.grow(3000)
+    cfg = tmp_path / "p.yaml"
+    cfg.write_text(f"pipeline: kx\nsource:\n  file: {r.src}\ntables:\n  - path: {r.t}\n"
+                   f"    key: id\ntrigger:\n  max_records: 100\nmaintenance:\n"
+                   f"  checkpoint_interval: 3\nindex:\n  persist_interval: 1ms\n"
+                   f"log_level: info\n")
+    p = subprocess.Popen([str(DC_BIN), "ingest", "-c", str(cfg)], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and p.poll() is None:
+        files = published(r.t)
+        if files and int(files[0][:20]) >= 9:
+            break
+        time.sleep(0.05)
+    assert p.poll() is None, stderr_text_popen(p)
+    time.sleep(0.5)  # a few more commits after that file
+    p.send_signal(signal.SIGKILL)
+    p.wait(timeout=30)
+    files = published(r.t)
+    assert files, index_files(r.t)
+    v = int(files[0][:20])
+    r.grow(500)
+    cfg.write_text(cfg.read_text().replace("maintenance:", "maintenance:\n  vacuum: off"))
+    proc = run_dc(["ingest", "-c", cfg, "--once"], timeout=300)
+    assert_ok(proc, "ingest after SIGKILL")
+    log = stderr_text(proc)
+    assert f"{v:020d}.dcx and followed" in log, log[-3000:]
+    want = cdcgen.expected_state(r.s.values)
+    d = cdcgen.diff_states(cdcgen.read_table(r.t), want)
+    assert not d, d
