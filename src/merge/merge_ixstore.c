@@ -170,7 +170,7 @@ static int load_at(dc_merge_table *t, int64_t v, dc_err *err)
     size_t unknown = 0;
     DC_TRY(dc_merge_files_sync(t, &unknown, err));
     const int64_t to = dc_delta_snapshot_version(t->snap);
-    if (v == to && (unknown || !rows_live(t)))
+    if (v == to && unknown)
         return dc_err_set(err, DC_ECORRUPT, "it does not match the table's files");
     if (v < to) DC_TRY(dc_merge_table_follow(t, v, -1, err));
     if (!rows_live(t)) return dc_err_set(err, DC_ECORRUPT, "rows in files no longer live");
