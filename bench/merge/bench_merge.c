@@ -12,13 +12,21 @@
  *       random existing keys, the rest inserts of new keys); prints per
  *       table one line:
  *       rows open_s open_cpu_s index_bytes_per_row median_ms min_ms max_ms median_cpu_ms
- *       (the first round is a warm-up and not counted).
+ *       (the first round is a warm-up and not counted; with DC_BENCH_LOAD set
+ *       in the environment the tables load their persisted index instead of
+ *       building it), then persist_s: the
+ *       time to write the table's key index file (_deltacdc/keyindex/).
+ *   bench_merge restart TABLE [build]
+ *       opens TABLE as a restarted daemon does, loading the persisted index
+ *       (or, with "build", building it from the data files); prints
+ *       rows open_s open_cpu_s loaded peak_rss_bytes
  *
  * Driven by bench/merge/run.py.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "../../src/delta/delta.h"
@@ -181,7 +189,7 @@ static uint64_t rnd(void)
 typedef struct bt {
     dc_merge_table *t;
     int64_t rows, next_key, offset;
-    double open_s, open_cpu_s, bpr;
+    double open_s, open_cpu_s, bpr, persist_s;
     double *ms, *cpu_ms;             /* per measured batch */
 } bt;
 
@@ -236,6 +244,7 @@ static int open_one(bt *x, const char *table, int batches, dc_err *err)
     dc_merge_opts o;
     opts_for(&o, table);
     o.create_if_missing = false;
+    o.index_file = getenv("DC_BENCH_LOAD") != NULL; /* merge after a restart that loads */
     const double t0 = now_s(), c0 = cpu_s();
     DC_TRY(dc_merge_table_open(&x->t, &o, err));
     x->open_s = now_s() - t0;
@@ -256,8 +265,9 @@ static void report(bt *x, int batches)
 {
     qsort(x->ms, (size_t)batches, sizeof *x->ms, cmp_dbl);
     qsort(x->cpu_ms, (size_t)batches, sizeof *x->cpu_ms, cmp_dbl);
-    printf("%" PRId64 " %.3f %.3f %.2f %.2f %.2f %.2f %.2f\n", x->rows, x->open_s, x->open_cpu_s,
-           x->bpr, x->ms[batches / 2], x->ms[0], x->ms[batches - 1], x->cpu_ms[batches / 2]);
+    printf("%" PRId64 " %.3f %.3f %.2f %.2f %.2f %.2f %.2f %.3f\n", x->rows, x->open_s,
+           x->open_cpu_s, x->bpr, x->ms[batches / 2], x->ms[0], x->ms[batches - 1],
+           x->cpu_ms[batches / 2], x->persist_s);
 }
 
 static int run(int batches, int events, int update_pct, char **tables, int n)
@@ -276,6 +286,11 @@ static int run(int batches, int events, int update_pct, char **tables, int n)
                 x[i].cpu_ms[round - 1] = cms;
             }
         }
+    for (int i = 0; rc == 0 && i < n; i++) {
+        const double t0 = now_s();
+        rc = dc_merge_table_persist(x[i].t, &err);
+        x[i].persist_s = now_s() - t0;
+    }
     for (int i = 0; rc == 0 && i < n; i++) report(&x[i], batches);
     for (int i = 0; x && i < n; i++) {
         dc_merge_table_free(x[i].t);
@@ -286,14 +301,38 @@ static int run(int batches, int events, int update_pct, char **tables, int n)
     return rc < 0 ? fail("run", &err) : 0;
 }
 
+static int restart(const char *table, bool build)
+{
+    dc_err err;
+    dc_err_clear(&err);
+    dc_merge_opts o;
+    opts_for(&o, table);
+    o.create_if_missing = false;
+    o.index_file = !build;
+    dc_merge_table *t = NULL;
+    const double t0 = now_s(), c0 = cpu_s();
+    if (dc_merge_table_open(&t, &o, &err) < 0) return fail("restart", &err);
+    const double open_s = now_s() - t0, open_cpu = cpu_s() - c0;
+    dc_merge_index_stats st;
+    dc_merge_index_stats_get(&st, t);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("%" PRIu64 " %.3f %.3f %d %lld\n", st.rows, open_s, open_cpu, st.loads > 0,
+           (long long)ru.ru_maxrss * 1024);
+    dc_merge_table_free(t);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     dc_log_set_level(DC_LOG_WARN);
     if (argc == 5 && strcmp(argv[1], "gen") == 0)
         return gen(argv[2], atoll(argv[3]), atoll(argv[4]));
+    if ((argc == 3 || argc == 4) && strcmp(argv[1], "restart") == 0)
+        return restart(argv[2], argc == 4 && strcmp(argv[3], "build") == 0);
     if (argc >= 6 && strcmp(argv[1], "run") == 0)
         return run(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), argv + 5, argc - 5);
     fprintf(stderr, "usage: bench_merge gen TABLE ROWS ROWS_PER_FILE | "
-                    "run BATCHES EVENTS UPDATE_PCT TABLE...\n");
+                    "run BATCHES EVENTS UPDATE_PCT TABLE... | restart TABLE [build]\n");
     return 2;
 }

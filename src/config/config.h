@@ -127,6 +127,8 @@ typedef struct dc_config {
     int vacuum;                      /* DC_CFG_VACUUM_* (maintenance.vacuum) */
     int64_t vacuum_interval_ms;      /* maintenance.vacuum_interval */
     int64_t vacuum_retention_ms;     /* maintenance.vacuum_retention (0: the table's) */
+    bool index_persist;              /* index.persist */
+    int64_t index_persist_interval_ms; /* index.persist_interval */
     const char *s3_endpoint;         /* storage.s3.endpoint (NULL: environment) */
     const char *s3_region;           /* storage.s3.region (NULL: environment) */
     int s3_path_style;               /* DC_CFG_S3_PATH_* */

@@ -255,6 +255,19 @@ const dc_cfg_key dc_cfg_keys[] = {
             "delta.deletedFileRetentionDuration (1 week when unset). A value below the "
             "table's is refused (the run is skipped with a warning), as Delta's retention "
             "check does."},
+    SEC("index", "The key index: its file next to the table."),
+    {.key = "index.persist", .type = DC_CFG_BOOL, .offset = CF(index_persist), .def = "true",
+     .doc = "Keep each table's key index in the table's _deltacdc/keyindex/<version>.dcx "
+            "(a directory Delta readers and VACUUM skip), written at a clean stop and after "
+            "checkpoints (index.persist_interval), and load it at start instead of reading "
+            "every data file; commits after its version are followed from the log. A file "
+            "that does not check out (checksums, sizes, slots, table) is ignored and the "
+            "index built as without it."},
+    {.key = "index.persist_interval", .type = DC_CFG_DURATION,
+     .offset = CF(index_persist_interval_ms), .def = "10m", .min = 0,
+     .max = 7LL * 24 * 3600 * 1000,
+     .doc = "Time between two writes of a table's key index after a checkpoint at least "
+            "(a write costs about 20 bytes per row of I/O). 0: only at a clean stop."},
     SEC("storage", "Where tables live besides local disks."),
     SEC("storage.s3", "S3-compatible object stores (AWS S3, MinIO, Ceph, OSS) for s3:// "
                       "locations. Unset keys fall back to the standard AWS environment "

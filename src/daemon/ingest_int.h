@@ -90,6 +90,7 @@ typedef struct ing_slot {
     double last_optimize;       /* monotonic seconds of the last OPTIMIZE check (0: none) */
     double last_vacuum;         /* monotonic seconds of the last VACUUM (0: none yet) */
     double last_log_cleanup;    /* monotonic seconds of the last log cleanup (0: none yet) */
+    double last_persist;        /* monotonic seconds of the last key index write (0: none) */
     dc_storage_stats req_mark;  /* the table storage's request counters at the last batch
                                    line (debug level: requests per batch) */
     dc_metrics_table *mt;       /* the table's metrics (borrowed), NULL when metrics are off */
@@ -163,6 +164,8 @@ void ing_slot_optimize(ing_state *st, ing_slot *s);
 /* Checkpoint policy, log cleanup, manifest and VACUUM after a commit
  * (ingest_maint.c); failures are logged. */
 void ing_slot_maintain(ing_state *st, ing_slot *s);
+/* Writes every open table's key index (a clean stop), when index.persist. */
+void ing_persist_all(ing_state *st);
 void ing_slot_free(ing_slot *s);
 
 /* ------------------------------------------- metrics (ingest_metrics.c) */

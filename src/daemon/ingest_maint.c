@@ -94,11 +94,36 @@ static void vacuum(ing_state *st, ing_slot *s, dc_delta_snapshot *snap)
            (double)r.elapsed_ms);
 }
 
+/* The key index next to a checkpoint, at most once per interval. */
+static void persist(ing_state *st, ing_slot *s, bool checkpointed)
+{
+    const dc_config *c = st->cfg;
+    const double t = now_s();
+    if (!c->index_persist || !s->table) return;
+    if (checkpointed && (c->index_persist_interval_ms == 0 ||
+                         (s->last_persist != 0 &&
+                          (t - s->last_persist) * 1000.0 < (double)c->index_persist_interval_ms)))
+        return;
+    dc_err err;
+    dc_err_clear(&err);
+    if (dc_merge_table_persist(s->table, &err) < 0)
+        DC_LOG(DC_LOG_WARN, "merge", "%s: %s (the next start builds the index)", s->path,
+               err.msg);
+    s->last_persist = t;
+}
+
 void ing_slot_maintain(ing_state *st, ing_slot *s)
 {
     if (!s->table) return;
     dc_delta_snapshot *snap = dc_merge_table_snapshot(s->table);
     if (!snap) return;
+    const uint64_t checkpoints = st->stats.checkpoints;
     policy(st, s, snap);
+    if (st->stats.checkpoints != checkpoints) persist(st, s, true);
     vacuum(st, s, snap);
+}
+
+void ing_persist_all(ing_state *st)
+{
+    for (size_t i = 0; i < st->n_slots; i++) persist(st, st->slots[i], false);
 }

@@ -171,6 +171,7 @@ static int open_table(ing_state *st, ing_slot *s, bool create, dc_err *err)
     mo.keys = s->keys;
     memcpy(mo.key_types, s->key_types, sizeof mo.key_types);
     mo.create_if_missing = create;
+    mo.index_file = st->cfg->index_persist;
     mo.properties = props;
     mo.n_properties = n_props;
     rc = dc_merge_table_open(&s->table, &mo, err); /* errors name the table */

@@ -73,6 +73,7 @@ typedef struct dc_merge_opts {
     bool create_if_missing;         /* create the table (raw schema) when absent */
     const dc_delta_kv *properties;  /* table properties of a table created here */
     uint32_t n_properties;
+    bool index_file;                /* load the persisted key index when there is one */
 } dc_merge_opts;
 
 typedef struct dc_merge_table dc_merge_table;
@@ -95,8 +96,14 @@ typedef struct dc_merge_index_stats {
                                metadata change) */
     uint64_t rows_read;     /* data-file rows read for the index so far (builds, re-reads of
                                files others changed, moves after a rewrite) */
+    uint64_t loads;         /* loads from a persisted index file */
+    uint64_t seq_reads;     /* row groups read back to order two equal ordering values */
 } dc_merge_index_stats;
 void dc_merge_index_stats_get(dc_merge_index_stats *out, const dc_merge_table *t);
+/* Writes the key index to the table's _deltacdc/keyindex/<version>.dcx
+ * (published whole through the storage layer; older files removed), for
+ * the next open to load instead of reading every data file. */
+int dc_merge_table_persist(dc_merge_table *t, dc_err *err);
 
 typedef struct dc_merge_batch dc_merge_batch;
 

@@ -221,7 +221,7 @@ static int event_key(mkey *k, dc_merge_batch *b, const dc_cdc_event *ev, dc_err 
                                   "event has a string", t->key_names[i]);
             if (t->index.int_keys) {
                 k->i = ek->i;
-                k->hash = dc_mkey_hash_i64(ek->i);
+                k->hash = dc_mx_hash_i64(&t->index, ek->i);
                 return 0;
             }
             uint8_t v[8];
@@ -246,7 +246,7 @@ static int event_key(mkey *k, dc_merge_batch *b, const dc_cdc_event *ev, dc_err 
                           DC_MERGE_MAX_KEY_BYTES);
     k->b = b->kb.data;
     k->len = (uint32_t)b->kb.len;
-    k->hash = dc_mkey_hash_bytes(k->b, k->len);
+    k->hash = dc_mx_hash_bytes(&t->index, k->b, k->len);
     return 0;
 }
 
@@ -615,21 +615,23 @@ static bool hard_delete(const dc_merge_batch *b, const mb_ev *e)
 }
 
 /* One winner against the index: stale, or an insert/update/delete. */
-static void classify(dc_merge_batch *b, mplan *p, uint32_t i)
+static int classify(dc_merge_batch *b, mplan *p, uint32_t i, dc_err *err)
 {
     const mb_ev *e = &b->evs[i];
     const mx_index *x = &b->t->index;
     if (e->offset <= b->tps[e->tp].committed) { /* committed by another writer meanwhile */
         p->stale++;
-        return;
+        return 0;
     }
     const size_t slot = p->trunc ? SIZE_MAX : dc_mx_find(x, &e->key);
     bool tomb = false, has_row = false;
     if (slot != SIZE_MAX) {
         const mx_val v = dc_mx_get(x, slot);
-        if (dc_mseq_cmp(e->seq, v.seq) <= 0) {
+        int c = 0;
+        DC_TRY(dc_merge_slot_cmp(&c, b->t, slot, e->seq, err));
+        if (c <= 0) {
             p->stale++;
-            return;
+            return 0;
         }
         has_row = v.file != MX_FILE_NONE; /* else a deleted key of a typed table */
         if (has_row) p->tg[p->n_tg++] = (mb_target){v.file, v.row & MX_ROW_MASK};
@@ -640,12 +642,13 @@ static void classify(dc_merge_batch *b, mplan *p, uint32_t i)
     if (hard_delete(b, e)) {
         p->deleted += has_row && !tomb;
         p->gh[p->n_gh++] = (mb_apply){i, slot};
-        return;
+        return 0;
     }
     if (e->op == 'd') p->deleted++;
     else if (!has_row || tomb) p->inserted++; /* absent, or re-created */
     else p->updated++;
     p->ap[p->n_ap++] = (mb_apply){i, slot};
+    return 0;
 }
 
 static int cmp_apply(const void *a, const void *b_, void *ctx)
@@ -665,7 +668,7 @@ static int plan_classify(dc_merge_batch *b, mplan *p, dc_err *err)
     p->gh = dc_calloc(n, sizeof *p->gh);
     p->tg = dc_calloc(n, sizeof *p->tg);
     if (!p->ap || !p->gh || !p->tg) return dc_err_set(err, DC_ENOMEM, "merge: out of memory");
-    for (size_t i = 0; i < b->n_evs; i++) classify(b, p, (uint32_t)i);
+    for (size_t i = 0; i < b->n_evs; i++) DC_TRY(classify(b, p, (uint32_t)i, err));
     qsort_r(p->ap, p->n_ap, sizeof *p->ap, cmp_apply, b);
     return 0;
 }
@@ -999,10 +1002,7 @@ static void plan_apply(dc_merge_batch *b, mplan *p)
     }
     for (size_t i = 0; i < p->cow.n_moves; i++) {
         const mcow_move *m = &p->cow.moves[i];
-        mx_val v = dc_mx_get(x, m->slot);
-        v.file = ids[m->out];
-        v.row = m->row;
-        dc_mx_set(x, m->slot, &v);
+        dc_mx_move(x, m->slot, ids[m->out], m->row);
     }
     const uint32_t id = p->n_ap ? ids[p->n_paths - 1] : 0;
     /* Sets first: slots noted while planning are valid until an insert. */
@@ -1120,6 +1120,8 @@ static int attempt_once(dc_merge_result *res, dc_merge_batch *b, dc_err *err)
     for (size_t i = 0; i < b->n_evs; i++) key_bytes += b->evs[i].key.len;
     dc_pq_schema *table_schema = t->pq_schema;
     int rc = dc_mx_reserve(&t->index, b->n_evs, key_bytes, err);
+    if (rc == 0 && t->format == DC_FORMAT_TYPED) /* hard deletes keep keys without a row */
+        rc = dc_mx_reserve_ghosts(&t->index, b->n_evs, err);
     if (rc == 0) rc = plan_classify(b, &p, err);
     if (rc == 0) rc = plan_evolve(b, &p, err);
     if (rc == 0 && nothing_to_commit(b, &p)) goto out;

@@ -92,7 +92,8 @@ static int row_key(bool *ok, mkey *k, cow_src *cs, const mcolcur *cc, const bool
     }
     k->b = cs->kb.data;
     k->len = (uint32_t)cs->kb.len;
-    k->hash = t->index.int_keys ? dc_mkey_hash_i64(k->i) : dc_mkey_hash_bytes(k->b, k->len);
+    k->hash = t->index.int_keys ? dc_mx_hash_i64(&t->index, k->i)
+                                : dc_mx_hash_bytes(&t->index, k->b, k->len);
     return 0;
 }
 

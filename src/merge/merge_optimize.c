@@ -105,8 +105,8 @@ static int row_key(bool *ok, mkey *k, rp_file *f, mcolcur *cc, size_t row, dc_er
         return dc_err_set(err, DC_ELIMIT, "%s: a key of %zu bytes", f->path, f->kb.len - at);
     k->b = NULL;
     k->len = (uint32_t)(f->kb.len - at);
-    k->hash = t->index.int_keys ? dc_mkey_hash_i64(k->i)
-                                : dc_mkey_hash_bytes(f->kb.data + at, k->len);
+    k->hash = t->index.int_keys ? dc_mx_hash_i64(&t->index, k->i)
+                                : dc_mx_hash_bytes(&t->index, f->kb.data + at, k->len);
     return 0;
 }
 
@@ -119,8 +119,13 @@ static void move_slot(rp_file *f, const mkey *k, const mx_val *v)
     if (slot == SIZE_MAX) return; /* a key the index does not hold (null part, or a loser) */
     const mx_val cur = dc_mx_get(x, slot);
     if (cur.file >= f->n_gone || !f->gone[cur.file]) return; /* held by a file that stays */
-    if (dc_mseq_cmp(cur.seq, v->seq) != 0) return; /* a duplicate row of the key, not its row */
-    dc_mx_set(x, slot, v);
+    /* A duplicate row of the key, not its row, has another sequence. Only the
+     * ordering values are compared (no read back): two rows of one key in
+     * one ordering step are told apart only by their files (rare: a key
+     * held twice, by another engine's commit). */
+    const int c = dc_mx_cmp(x, slot, v->seq);
+    if (c != 0 && c != MX_UNSURE) return;
+    dc_mx_move(x, slot, v->file, v->row);
     f->moved++;
 }
 

@@ -138,8 +138,8 @@ static int row_key(bool *ok, mkey *k, scan_file *sf, mcolcur *cc, size_t row, dc
                           sf->kb.len - at, DC_MERGE_MAX_KEY_BYTES);
     k->b = NULL;
     k->len = (uint32_t)(sf->kb.len - at);
-    k->hash = t->index.int_keys ? dc_mkey_hash_i64(k->i)
-                                : dc_mkey_hash_bytes(sf->kb.data + at, k->len);
+    k->hash = t->index.int_keys ? dc_mx_hash_i64(&t->index, k->i)
+                                : dc_mx_hash_bytes(&t->index, sf->kb.data + at, k->len);
     return 0;
 }
 
@@ -224,7 +224,7 @@ static int scan_chunk(scan_file *sf, mcolcur *cc, size_t row0, size_t n, uint64_
         bool dup = false;
         p[i].k.b = sf->kb.data + p[i].koff;
         if (!sf->unindex) {
-            DC_TRY(dc_mx_put_max(x, &p[i].k, &p[i].v, &dup, err));
+            DC_TRY(dc_mx_put_max(x, &p[i].k, &p[i].v, &dup, dc_merge_seq_fn, sf->t, err));
             *dups += dup;
             continue;
         }
@@ -570,4 +570,103 @@ int dc_merge_table_follow(dc_merge_table *t, int64_t from, int64_t ours, dc_err 
     dc_free(fc.touched);
     if (rc < 0) t->broken = true;
     return rc;
+}
+
+/* ------------------------------------------- sequences read back */
+
+/* Row groups of at most this many rows are kept whole after a tie was
+ * read back (16 bytes a row); larger ones give up the one row. */
+#define SEQC_MAX_ROWS ((uint64_t)1 << 20)
+
+/* Sequences of rows [0, upto] of the row group `rg` whose columns cc holds
+ * (seqs NULL: only row `upto` into *one). */
+static void rg_seqs(mseq *seqs, mseq *one, const scan_file *sf, mcolcur *cc, size_t upto)
+{
+    for (size_t r = 0; r <= upto; r++) {
+        mx_val v = {0, 0, {0, 0}};
+        dc_merge_row_seq(&v, sf->leaf, sf->t->n_keys, cc, r);
+        if (seqs) seqs[r] = v.seq;
+        if (r == upto) *one = v.seq;
+    }
+}
+
+/* Reads the row group holding `row` of an open file into the cache (or,
+ * for a large one, that row alone into *out). */
+static int seq_read_rg(mseq *out, scan_file *sf, uint32_t file, uint32_t row, dc_err *err)
+{
+    dc_merge_table *t = sf->t;
+    const pq_file_meta *m = dc_pq_reader_meta(sf->r);
+    uint64_t first = 0;
+    uint32_t rg = 0;
+    for (; rg < m->n_row_groups; rg++) {
+        const uint64_t n = m->row_groups[rg].num_rows < 0 ? 0 : (uint64_t)m->row_groups[rg].num_rows;
+        if (row < first + n) break;
+        first += n;
+    }
+    if (rg == m->n_row_groups)
+        return dc_err_set(err, DC_ECORRUPT, "%s: the key index holds row %u, the file has %"
+                          PRIu64, sf->path, row, first);
+    DC_TRY(map_leaves(sf, err));
+    for (uint32_t i = 0; i < t->n_keys; i++) sf->leaf[i] = -1; /* the sequence alone */
+    mcolcur cc[DC_CDC_MAX_KEYS + MSEQ_COLS];
+    DC_TRY(dc_merge_read_cols(cc, sf->col, sf->leaf, t->n_keys + MSEQ_COLS, sf->r, rg, sf->path,
+                              err));
+    const uint64_t n = (uint64_t)m->row_groups[rg].num_rows;
+    t->seq_reads++;
+    if (n > SEQC_MAX_ROWS) {
+        rg_seqs(NULL, out, sf, cc, row - first);
+        return 0;
+    }
+    mseq *seqs = dc_malloc((size_t)n * sizeof *seqs);
+    if (!seqs) return dc_err_set(err, DC_ENOMEM, "merge: out of memory (sequences)");
+    rg_seqs(seqs, out, sf, cc, (size_t)n - 1);
+    *out = seqs[row - first];
+    dc_free(t->seqc.seqs);
+    t->seqc.seqs = seqs;
+    t->seqc.gen = t->index.gen;
+    t->seqc.file = file;
+    t->seqc.first = first;
+    t->seqc.n = n;
+    return 0;
+}
+
+int dc_merge_row_seq_read(mseq *out, dc_merge_table *t, uint32_t file, uint32_t row,
+                          dc_err *err)
+{
+    DC_ASSERT(file < t->index.n_files);
+    if (t->seqc.seqs && t->seqc.gen == t->index.gen && t->seqc.file == file &&
+        row >= t->seqc.first && row - t->seqc.first < t->seqc.n) {
+        *out = t->seqc.seqs[row - t->seqc.first];
+        return 0;
+    }
+    scan_file sf;
+    memset(&sf, 0, sizeof sf);
+    sf.t = t;
+    sf.path = t->index.files[file].path;
+    dc_buf hold;
+    dc_buf_init(&hold, 0);
+    for (uint32_t i = 0; i < DC_CDC_MAX_KEYS + MSEQ_COLS; i++) dc_pq_column_init(&sf.col[i]);
+    int rc = dc_merge_open_file(&sf.r, &hold, t, sf.path, true, err);
+    if (rc == 0) rc = seq_read_rg(out, &sf, file, row, err);
+    for (uint32_t i = 0; i < DC_CDC_MAX_KEYS + MSEQ_COLS; i++) dc_pq_column_dispose(&sf.col[i]);
+    dc_pq_reader_free(sf.r);
+    dc_buf_dispose(&hold);
+    if (rc < 0) dc_err_prefix(err, "reading a row's sequence back from %s", t->s->root);
+    return rc;
+}
+
+int dc_merge_seq_fn(mseq *out, void *ctx, uint32_t file, uint32_t row, dc_err *err)
+{
+    return dc_merge_row_seq_read(out, ctx, file, row, err);
+}
+
+int dc_merge_slot_cmp(int *cmp, dc_merge_table *t, size_t slot, mseq s, dc_err *err)
+{
+    *cmp = dc_mx_cmp(&t->index, slot, s);
+    if (*cmp != MX_UNSURE) return 0;
+    const mx_val v = dc_mx_get(&t->index, slot);
+    mseq cur;
+    DC_TRY(dc_merge_row_seq_read(&cur, t, v.file, v.row & MX_ROW_MASK, err));
+    *cmp = dc_mseq_cmp(s, cur);
+    return 0;
 }

@@ -243,7 +243,9 @@ int dc_merge_table_open(dc_merge_table **out, const dc_merge_opts *o, dc_err *er
         dc_mx_dispose(&t->index);
         dc_mx_init(&t->index, t->n_keys == 1 && t->key_types[0] == DC_CDC_KEY_LONG);
     }
-    if (rc == 0) rc = dc_merge_index_build(t, err);
+    t->persist = o->index_file;
+    t->persisted_version = -1;
+    if (rc == 0) rc = dc_merge_index_open(t, err);
     if (rc < 0) {
         dc_err_prefix(err, "table %s", o->table_uri);
         dc_merge_table_free(t);
@@ -307,6 +309,7 @@ void dc_merge_table_free(dc_merge_table *t)
 {
     if (!t) return;
     dc_mx_dispose(&t->index);
+    dc_free(t->seqc.seqs);
     dc_mtyped_free(t->typed);
     dc_pq_schema_free(t->pq_schema);
     dc_free(t->schema_json);
@@ -346,4 +349,6 @@ void dc_merge_index_stats_get(dc_merge_index_stats *out, const dc_merge_table *t
     out->bytes = dc_mx_bytes(&t->index);
     out->builds = t->n_builds;
     out->rows_read = t->rows_read;
+    out->loads = t->n_loads;
+    out->seq_reads = t->seq_reads;
 }

@@ -223,7 +223,8 @@ static inline char *mfx_state(const mfx *f)
         dc_free(st_);                               \
     } while (0)
 
-/* The index as sorted lines "key|file path|row|ts|off" (byte keys in hex),
+/* The index as sorted lines "key|file path|row|ts|off" (byte keys in hex;
+ * ts and off: a deleted key's, rows' are in their files),
  * to compare an index with the one a reopen builds. dc_free the result. */
 static inline char *mfx_index_dump(const dc_merge_table *t)
 {
@@ -247,9 +248,11 @@ static inline char *mfx_index_dump(const dc_merge_table *t)
         const bool none = sl->file - 1 == MX_FILE_NONE; /* a typed table's deleted key */
         CHECK(none || sl->file - 1 < x->n_files);
         CHECK(none || x->files[sl->file - 1].snap_i != SIZE_MAX); /* rows are in live files */
+        /* a row's place fixes its sequence; a ghost keeps its own */
+        const mseq g = none ? dc_mx_get(x, i).seq : (mseq){0, 0};
         CHECK_OK(dc_buf_appendf(&b, &err, "|%s|%u|%lld|%lld%c",
-                                none ? "(no row)" : x->files[sl->file - 1].path, sl->row,
-                                (long long)sl->ts, (long long)sl->off, 0), &err);
+                                none ? "(no row)" : x->files[sl->file - 1].path,
+                                none ? 0 : sl->row, (long long)g.ts, (long long)g.off, 0), &err);
         lines[n++] = (char *)dc_buf_steal(&b, NULL);
     }
     CHECK_EQ_INT(n, x->n);
