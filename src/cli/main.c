@@ -9,7 +9,7 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  ingest [-c pipeline.yaml] [--source URI] [--table PATH] [--key COL[,COL]]\n"
-    "         [--format raw|typed] [--mode dv|cow] [--trigger DURATION] [--max-batch N]\n"
+    "         [--format raw|typed|raw,typed] [--mode dv|cow] [--trigger DURATION] [--max-batch N]\n"
     "         [--trigger-min DURATION] [--pipeline NAME] [--once] [--http ADDR]\n"
     "         [--soft-deletes true|false] [--meta-prefix P] [--log-level L]\n"
     "                                   Debezium records (Kafka or a JSON-lines file)\n"

@@ -55,7 +55,7 @@ typedef struct dc_cfg_map {
 
 /* Enum values, in the order of the rows' `values` text. */
 enum { DC_CFG_OFFSETS_EARLIEST = 0, DC_CFG_OFFSETS_LATEST = 1 };
-enum { DC_CFG_FORMAT_RAW = 0, DC_CFG_FORMAT_TYPED = 1 };
+enum { DC_CFG_FORMAT_RAW = 0, DC_CFG_FORMAT_TYPED = 1, DC_CFG_FORMAT_BOTH = 2 };
 enum { DC_CFG_MODE_DV = 0, DC_CFG_MODE_COW = 1 };
 enum { DC_CFG_DATETIME_NTZ = 0, DC_CFG_DATETIME_UTC = 1 };
 enum { DC_CFG_TIME_LONG = 0, DC_CFG_TIME_STRING = 1 };
@@ -69,7 +69,8 @@ enum { DC_CFG_MONITOR_AUTO = 0, DC_CFG_MONITOR_OFF = 1 };
 typedef struct dc_config_table {
     const char *match;     /* glob over "db.table" (pattern topics) or the topic name */
     const char *path;      /* table location template: {warehouse} {db} {table} {topic} */
-    int format;            /* DC_CFG_FORMAT_* */
+    int format;            /* DC_CFG_FORMAT_* (BOTH: a raw and a typed table) */
+    const char *typed_path; /* format BOTH: the typed table's template ({path}: the raw one's) */
     int mode;              /* DC_CFG_MODE_* */
     dc_cfg_list key;       /* key columns; n == 0: from the Kafka record key */
     bool soft_deletes;     /* typed: deletes keep the row with <meta_prefix>deleted = true */

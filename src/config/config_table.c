@@ -77,11 +77,18 @@ const dc_cfg_key dc_cfg_keys[] = {
      .doc = "The table's location; {warehouse}, {db}, {table} and {topic} are replaced "
             "(the default is the seed's layout)."},
     {.key = "tables[].format", .type = DC_CFG_ENUM, .offset = TF(format), .def = "raw",
-     .values = "raw|typed",
+     .values = "raw|typed|raw,typed",
      .doc = "raw: the seed's table (key columns, ts_ms, json_record, operation_type, "
             "offset); typed: one column per source column, typed from the records' "
             "Debezium schema blocks, then the metadata columns __op, __ts_ms, __offset, "
-            "__source_pos (README: Typed tables)."},
+            "__source_pos (README: Typed tables); [raw, typed] (or \"raw,typed\"): both "
+            "from one stream, the raw table at tables[].path and the typed one at "
+            "tables[].typed_path, each with its own txn (each exactly-once on its own)."},
+    {.key = "tables[].typed_path", .type = DC_CFG_STR, .offset = TF(typed_path),
+     .def = "{path}_typed",
+     .doc = "With format [raw, typed]: the typed table's location; the placeholders of "
+            "tables[].path, and {path} for the raw table's expanded path (the default puts "
+            "the typed table beside the raw one: .../orders and .../orders_typed)."},
     {.key = "tables[].soft_deletes", .type = DC_CFG_BOOL, .offset = TF(soft_deletes),
      .def = "false",
      .doc = "Typed tables: a delete keeps the row (its before image) with __deleted = true "

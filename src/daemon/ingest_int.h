@@ -23,6 +23,7 @@ typedef struct ing_vars {
     const char *warehouse; /* {warehouse} */
     const char *topic;     /* {topic} */
     const char *pipeline;  /* {pipeline} */
+    const char *path;      /* {path}: the raw table's path (tables[].typed_path only) */
     ing_capture cap;       /* {db}, {table} */
 } ing_vars;
 
@@ -69,6 +70,8 @@ typedef struct ing_kept {
 typedef struct ing_slot {
     char *path;                 /* the table's location (owned) */
     const dc_config_table *ct;  /* its configuration entry (borrowed) */
+    int format;                 /* DC_CFG_FORMAT_RAW or _TYPED (an entry of format BOTH
+                                   has one slot of each) */
     dc_arena arena;             /* key names */
     dc_cdc_keyspec keys;        /* key columns, once known */
     bool keys_known;            /* keys is filled */
@@ -101,6 +104,8 @@ typedef struct ing_slot {
 typedef struct ing_route {
     char *topic;        /* owned */
     ing_slot *slot;     /* borrowed from the state's slots */
+    ing_slot *twin;     /* format [raw, typed]: the typed table (slot is the raw one),
+                           fed the same records; NULL otherwise */
 } ing_route;
 
 typedef struct ing_dlq ing_dlq;

@@ -73,11 +73,12 @@ int ing_expand(dc_buf *out, const char *tmpl, const ing_vars *v, dc_err *err)
     dc_buf_reset(out);
     for (const char *p = tmpl; *p;) {
         static const char *const names[] = {"{warehouse}", "{db}", "{table}", "{topic}",
-                                            "{pipeline}"};
-        const char *vals[] = {v->warehouse, v->cap.db, v->cap.table, v->topic, v->pipeline};
+                                            "{pipeline}", "{path}"};
+        const char *vals[] = {v->warehouse, v->cap.db, v->cap.table, v->topic, v->pipeline,
+                              v->path};
         size_t lens[] = {v->warehouse ? strlen(v->warehouse) : 0, v->cap.db_len,
                          v->cap.table_len, v->topic ? strlen(v->topic) : 0,
-                         v->pipeline ? strlen(v->pipeline) : 0};
+                         v->pipeline ? strlen(v->pipeline) : 0, v->path ? strlen(v->path) : 0};
         size_t i = 0, nn = sizeof names / sizeof names[0];
         if (*p == '{')
             for (; i < nn; i++)

@@ -83,7 +83,7 @@ static int probe(bool *exists, ing_slot *s, dc_err *err)
     if (rc < 0) goto out;
     *exists = true;
     rc = dc_delta_snapshot_schema(&sch, snap, err);
-    if (rc == 0 && s->ct->format == DC_CFG_FORMAT_TYPED) rc = keys_from_property(s, snap, err);
+    if (rc == 0 && s->format == DC_CFG_FORMAT_TYPED) rc = keys_from_property(s, snap, err);
     else if (rc == 0) rc = keys_from_schema(s, sch, err);
 out:
     if (rc < 0) dc_err_prefix(err, "table %s", s->path);
@@ -161,7 +161,7 @@ static int open_table(ing_state *st, ing_slot *s, bool create, dc_err *err)
     mo.table_uri = s->path;
     mo.pipeline = st->cfg->pipeline;
     mo.mode = s->ct->mode == DC_CFG_MODE_COW ? DC_MERGE_COW : DC_MERGE_DV;
-    mo.format = s->ct->format == DC_CFG_FORMAT_TYPED ? DC_FORMAT_TYPED : DC_FORMAT_RAW;
+    mo.format = s->format == DC_CFG_FORMAT_TYPED ? DC_FORMAT_TYPED : DC_FORMAT_RAW;
     mo.typed.soft_deletes = s->ct->soft_deletes;
     mo.typed.meta_prefix = s->ct->meta_prefix;
     mo.typed.types.datetime_as_timestamp = s->ct->datetime == DC_CFG_DATETIME_UTC;
@@ -189,7 +189,7 @@ int ing_slot_probe(ing_state *st, ing_slot *s, dc_err *err)
     if (!exists) return 0;
     if (!s->keys_known)
         return dc_err_set(err, DC_EINVAL, "table %s: %s; give the key with --key or "
-                          "tables[].key", s->path, s->ct->format == DC_CFG_FORMAT_TYPED
+                          "tables[].key", s->path, s->format == DC_CFG_FORMAT_TYPED
                           ? "the typed table does not name its key columns (deltacdc.key)"
                           : "its schema is not the raw layout (key columns, then ts_ms)");
     return open_table(st, s, false, err);
