@@ -44,6 +44,8 @@ int dc_cli_optimize(int argc, char **argv);
 int dc_cli_config(int argc, char **argv);
 /* `deltacdc bootstrap ...` (cli_bootstrap.c). */
 int dc_cli_bootstrap(int argc, char **argv);
+/* `deltacdc retype RAW TYPED` (cli_retype.c). */
+int dc_cli_retype(int argc, char **argv);
 /* `deltacdc ingest ...` (cli_ingest.c). */
 int dc_cli_ingest(int argc, char **argv);
 /* deltacdc check: the freshness monitor once (cli_check.c). */

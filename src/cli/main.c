@@ -21,6 +21,9 @@ static const char usage[] =
     "            [--chunk-rows N] [--mode dv|cow] [--dry-run] [--ssl-mode M] [--progress]\n"
     "                                   copy a MySQL/MariaDB table into a typed Delta table\n"
     "                                   (one consistent snapshot, resumable chunks)\n"
+    "  retype RAW_TABLE TYPED_TABLE [--mode dv|cow] [--soft-deletes]\n"
+    "                                   rebuild a typed table from a raw table (its rows\n"
+    "                                   and the Debezium schemas it keeps)\n"
     "  config show|check -c pipeline.yaml | config reference|example\n"
     "                                   the pipeline file (docs/CONFIGURATION.md)\n"
     "  parquet cat|schema|meta FILE     inspect any Parquet file\n"
@@ -64,6 +67,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "ingest") == 0) return dc_cli_ingest(argc - 1, argv + 1);
     if (strcmp(argv[1], "check") == 0) return dc_cli_check(argc - 1, argv + 1);
     if (strcmp(argv[1], "bootstrap") == 0) return dc_cli_bootstrap(argc - 1, argv + 1);
+    if (strcmp(argv[1], "retype") == 0) return dc_cli_retype(argc - 1, argv + 1);
     if (strcmp(argv[1], "config") == 0) return dc_cli_config(argc - 1, argv + 1);
     if (strcmp(argv[1], "parquet") == 0) return dc_cli_parquet(argc - 1, argv + 1);
     if (strcmp(argv[1], "checkpoint") == 0) return dc_cli_checkpoint(argc - 1, argv + 1);

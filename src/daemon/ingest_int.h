@@ -82,6 +82,8 @@ typedef struct ing_slot {
     bool probed;                /* existence checked: table == NULL means absent */
     dc_merge_table *table;      /* open table, NULL while absent */
     dc_merge_batch *batch;      /* the batch in hand, NULL when empty */
+    dc_merge_schemas *schemas;  /* raw: the schemas its records carried, to keep in the
+                                   table's _deltacdc_schemas/ (NULL until the first) */
     uint64_t n_in;              /* records added to it */
     ing_tp *tps;                /* positions in the batch (owned array) */
     size_t n_tps, cap_tps;

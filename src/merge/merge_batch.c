@@ -112,7 +112,7 @@ static void read_floor(dc_merge_batch *b)
                                                  DC_MERGE_HISTORY_APP "#pos.hi") == 0 &&
                    dc_delta_snapshot_txn_version(&lo, b->t->snap,
                                                  DC_MERGE_HISTORY_APP "#pos.lo") == 0;
-    b->floor = (mseq){hi, lo};
+    b->floor = dc_mtyped_pos_stored(hi, lo);
 }
 
 int dc_merge_batch_new(dc_merge_batch **out, dc_merge_table *t, dc_err *err)
@@ -172,7 +172,7 @@ static void read_watermark(mb_tp *tp, const dc_delta_snapshot *snap)
     tp->has_wm = dc_delta_snapshot_txn_version(&hi, snap, tp->wm_ids[0]) == 0 &&
                  dc_delta_snapshot_txn_version(&lo, snap, tp->wm_ids[1]) == 0 &&
                  dc_delta_snapshot_txn_version(&key, snap, tp->wm_ids[2]) == 0;
-    tp->wm = (mseq){hi, lo};
+    tp->wm = dc_mtyped_pos_stored(hi, lo);
     tp->wm_key = key;
 }
 
