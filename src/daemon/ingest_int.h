@@ -76,6 +76,7 @@ typedef struct ing_slot {
     dc_cdc_keyspec keys;        /* key columns, once known */
     bool keys_known;            /* keys is filled */
     dc_cdc_key_type key_types[DC_CDC_MAX_KEYS]; /* of an existing table (else guessed) */
+    uint8_t key_int_bytes[DC_CDC_MAX_KEYS]; /* integer keys' schema widths (0: none) */
     const char *create_schema;  /* typed: schema block of the record creating the table
                                    (borrowed from it, set by ing_slot_key_types) */
     size_t create_schema_len;

@@ -170,6 +170,7 @@ static int open_table(ing_state *st, ing_slot *s, bool create, dc_err *err)
     mo.typed.create_schema_len = create ? s->create_schema_len : 0;
     mo.keys = s->keys;
     memcpy(mo.key_types, s->key_types, sizeof mo.key_types);
+    memcpy(mo.key_int_bytes, s->key_int_bytes, sizeof mo.key_int_bytes);
     mo.create_if_missing = create;
     mo.properties = props;
     mo.n_properties = n_props;
@@ -236,7 +237,8 @@ int ing_slot_key_types(ing_slot *s, const dc_source_record *r, const dc_cdc_even
     s->create_schema = ev->schema; /* a typed table is created from it (valid until the
                                       record is released: ing_slot_create comes first) */
     s->create_schema_len = ev->schema_len;
-    int rc = dc_cdc_key_types(s->key_types, &s->keys, r->value, r->value_len, err);
+    int rc = dc_cdc_key_types_ex(s->key_types, s->key_int_bytes, &s->keys, r->value,
+                                 r->value_len, err);
     if (rc == DC_ENOTFOUND) {
         dc_err_clear(err);
         for (uint32_t i = 0; i < s->keys.n; i++) s->key_types[i] = ev->keys[i].type;

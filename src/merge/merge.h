@@ -70,6 +70,9 @@ typedef struct dc_merge_opts {
     dc_merge_typed_opts typed;      /* TYPED only */
     dc_cdc_keyspec keys;            /* key columns */
     dc_cdc_key_type key_types[DC_CDC_MAX_KEYS]; /* used to create a missing table */
+    uint8_t key_int_bytes[DC_CDC_MAX_KEYS]; /* raw tables created here: an integer key's
+                                       schema width (1, 2, 4: byte, short, integer;
+                                       0 or 8: long), from the record's schema block */
     bool create_if_missing;         /* create the table (raw schema) when absent */
     const dc_delta_kv *properties;  /* table properties of a table created here */
     uint32_t n_properties;
