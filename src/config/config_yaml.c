@@ -211,6 +211,10 @@ static int apply_map(loader *L, void *base, const dc_cfg_key *k, const yaml_node
         DC_TRY(scalar(&text, &is_null, L, vn, m->keys[m->n], err));
         m->values[m->n] = dc_arena_strndup(&L->c->arena, text, strlen(text), err);
         if (!m->values[m->n]) return err->code;
+        if (k->check) {
+            int rc = k->check(m->values[m->n], err);
+            if (rc < 0) return fail_at(L, vn, m->keys[m->n], rc, err);
+        }
         m->n++;
     }
     return 0;

@@ -228,6 +228,28 @@ out:
     return rc;
 }
 
+/* A typed table without a schema block to create it from: the block that
+ * tables[].columns stands for (in the slot's arena), or a refusal. */
+static int columns_schema(ing_slot *s, dc_err *err)
+{
+    if (!s->ct->columns.n)
+        return dc_err_set(err, DC_EINVAL, "no typed table at %s, and the record has no schema "
+                          "block and tables[].columns gives no column types to create it from "
+                          "(JsonConverter schemas.enable=true, or tables[].columns: README, "
+                          "Typed tables)", s->path);
+    dc_buf b;
+    dc_buf_init(&b, DC_JSON_MAX_DOC_BYTES);
+    int rc = dc_config_columns_schema(&b, &s->ct->columns, &s->ct->key, err);
+    if (rc == 0) {
+        s->create_schema = dc_arena_strndup(&s->arena, (const char *)b.data, b.len - 1, err);
+        s->create_schema_len = b.len - 1;
+        if (!s->create_schema) rc = err->code;
+    }
+    if (rc < 0) dc_err_prefix(err, "table %s (pipeline file line %d)", s->path, s->ct->line);
+    dc_buf_dispose(&b);
+    return rc;
+}
+
 /* Key types for creating the table: from the record's schema block, else
  * from the JSON values of its first change event. A schema block that can
  * not be read is bad input (the caller names the record). */
@@ -237,6 +259,7 @@ int ing_slot_key_types(ing_slot *s, const dc_source_record *r, const dc_cdc_even
     s->create_schema = ev->schema; /* a typed table is created from it (valid until the
                                       record is released: ing_slot_create comes first) */
     s->create_schema_len = ev->schema_len;
+    if (!ev->schema && s->format == DC_CFG_FORMAT_TYPED) DC_TRY(columns_schema(s, err));
     int rc = dc_cdc_key_types_ex(s->key_types, s->key_int_bytes, &s->keys, r->value,
                                  r->value_len, err);
     if (rc == DC_ENOTFOUND) {
