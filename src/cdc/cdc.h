@@ -205,6 +205,9 @@ typedef enum dc_cdc_tkind {
     DC_CDC_TK_TIME_NS,    /* io.debezium.time.NanoTime: ns → long µs (or string) */
     DC_CDC_TK_GEOMETRY,   /* io.debezium.data.geometry.Geometry/Point/Geography: a struct
                            * ({wkb, srid}, Point also {x, y}) → struct of its members */
+    DC_CDC_TK_VDECIMAL,   /* io.debezium.data.VariableScaleDecimal: struct {scale: int32,
+                           * value: bytes (base64 unscaled)}, each value its own scale →
+                           * string of exact digits (no Delta decimal has a varying scale) */
 } dc_cdc_tkind;
 
 typedef struct dc_cdc_tcol dc_cdc_tcol;
