@@ -129,6 +129,8 @@ def test_sigkill_both(tmp_path, mode):
         delay = rnd.uniform(0.001, 0.05) if rnd.random() < 0.3 else rnd.uniform(0.05, 0.6)
         if _run_and_kill(args, delay):
             kills += 1
+            if kills % 4 == 0:  # the stream goes on meanwhile, too
+                grow(rnd.randrange(50, 200))
             if (t / "_delta_log").exists() and (tmp_path / "items_typed/_delta_log").exists():
                 app = f"deltacdc/file:{src.resolve()}/0"
                 versions.add(DeltaTable(str(t)).transaction_version(app) !=
