@@ -902,14 +902,16 @@ static int tx_txns(dc_merge_batch *b, dc_delta_tx *tx, dc_err *err)
         }
         /* typed: the partition's source-position watermark moves too */
         if (p->has_bpos && (!p->has_wm || dc_mseq_cmp(p->bpos, p->wm) > 0)) {
-            DC_TRY(dc_delta_tx_set_txn(tx, p->wm_ids[0], p->bpos.ts, err));
+            /* stored without DC_MTYPED_POS_BIT: the txn format of older versions */
+            DC_TRY(dc_delta_tx_set_txn(tx, p->wm_ids[0], p->bpos.ts & ~DC_MTYPED_POS_BIT, err));
             DC_TRY(dc_delta_tx_set_txn(tx, p->wm_ids[1], p->bpos.off, err));
             DC_TRY(dc_delta_tx_set_txn(tx, p->wm_ids[2], p->bpos_key, err));
         }
     }
     /* a history writer sets the floor, or lowers it (a resumed bootstrap keeps its first) */
     if (b->history && (!b->has_floor || dc_mseq_cmp(b->history_pos, b->floor) < 0)) {
-        DC_TRY(dc_delta_tx_set_txn(tx, DC_MERGE_HISTORY_APP "#pos.hi", b->history_pos.ts, err));
+        DC_TRY(dc_delta_tx_set_txn(tx, DC_MERGE_HISTORY_APP "#pos.hi",
+                                   b->history_pos.ts & ~DC_MTYPED_POS_BIT, err));
         DC_TRY(dc_delta_tx_set_txn(tx, DC_MERGE_HISTORY_APP "#pos.lo", b->history_pos.off, err));
     }
     return 0;

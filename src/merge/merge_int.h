@@ -390,8 +390,9 @@ int dc_mtyped_check_layout(dc_merge_table *t, const dc_delta_schema *ds, dc_err 
  * is older than any positioned event. */
 #define DC_MTYPED_POS_BIT ((int64_t)1 << 62)
 mseq dc_mtyped_pos_seq(const dc_cdc_srcpos *p);
-/* A position sequence read back from txn actions (written before the bit
- * existed, or after): the bit set. */
+/* A position sequence read back from txn actions, which store it without
+ * the bit (the format of versions before it, so either reads the other's):
+ * the bit set. */
 static inline mseq dc_mtyped_pos_stored(int64_t hi, int64_t lo)
 {
     return (mseq){hi | DC_MTYPED_POS_BIT, lo};
