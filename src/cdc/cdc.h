@@ -160,6 +160,11 @@ int dc_cdc_decode_cached(dc_cdc_event *out, dc_buf *scratch, dc_cdc_schema_cache
  * has no schema block. Slow path (builds a DOM); called once per table. */
 int dc_cdc_key_types(dc_cdc_key_type *types, const dc_cdc_keyspec *keys, const char *rec,
                      size_t n, dc_err *err);
+/* The same, and per key the bytes of its schema integer type (int8 1, int16
+ * 2, int32 4, int64 8; 0: not an integer), which a raw table's key column is
+ * created with (byte, short, integer, long). int_bytes may be NULL. */
+int dc_cdc_key_types_ex(dc_cdc_key_type *types, uint8_t *int_bytes, const dc_cdc_keyspec *keys,
+                        const char *rec, size_t n, dc_err *err);
 
 /* Parses "id" or "a,b" into a keyspec whose names point into `text` copies
  * held by `arena`. */
@@ -200,6 +205,9 @@ typedef enum dc_cdc_tkind {
     DC_CDC_TK_TIME_NS,    /* io.debezium.time.NanoTime: ns → long µs (or string) */
     DC_CDC_TK_GEOMETRY,   /* io.debezium.data.geometry.Geometry/Point/Geography: a struct
                            * ({wkb, srid}, Point also {x, y}) → struct of its members */
+    DC_CDC_TK_VDECIMAL,   /* io.debezium.data.VariableScaleDecimal: struct {scale: int32,
+                           * value: bytes (base64 unscaled)}, each value its own scale →
+                           * string of exact digits (no Delta decimal has a varying scale) */
 } dc_cdc_tkind;
 
 typedef struct dc_cdc_tcol dc_cdc_tcol;

@@ -52,8 +52,23 @@ static const dc_json *row_fields(const dc_json *schema, const char **which)
     return NULL;
 }
 
+/* Bytes of a schema integer type (int8 1 .. int64 8), 0 for others. */
+static uint8_t int_bytes_of(const dc_json *field)
+{
+    const char *const t = dc_json_str(dc_json_get(field, "type"));
+    if (!t || strncmp(t, "int", 3) != 0) return 0;
+    return strcmp(t, "int8") == 0 ? 1 : strcmp(t, "int16") == 0 ? 2
+         : strcmp(t, "int32") == 0 ? 4 : strcmp(t, "int64") == 0 ? 8 : 0;
+}
+
 int dc_cdc_key_types(dc_cdc_key_type *types, const dc_cdc_keyspec *keys, const char *rec,
                      size_t n, dc_err *err)
+{
+    return dc_cdc_key_types_ex(types, NULL, keys, rec, n, err);
+}
+
+int dc_cdc_key_types_ex(dc_cdc_key_type *types, uint8_t *int_bytes, const dc_cdc_keyspec *keys,
+                        const char *rec, size_t n, dc_err *err)
 {
     int rc = 0;
     dc_arena arena;
@@ -89,6 +104,7 @@ int dc_cdc_key_types(dc_cdc_key_type *types, const dc_cdc_keyspec *keys, const c
             goto out;
         }
         types[i] = type_of(f);
+        if (int_bytes) int_bytes[i] = int_bytes_of(f);
     }
 out:
     dc_arena_dispose(&arena);

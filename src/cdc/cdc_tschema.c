@@ -126,6 +126,7 @@ static const semantic semantics[] = {
     {"io.debezium.data.geometry.Geometry", "struct", DC_CDC_TK_GEOMETRY, DC_TYPE_STRUCT},
     {"io.debezium.data.geometry.Point", "struct", DC_CDC_TK_GEOMETRY, DC_TYPE_STRUCT},
     {"io.debezium.data.geometry.Geography", "struct", DC_CDC_TK_GEOMETRY, DC_TYPE_STRUCT},
+    {"io.debezium.data.VariableScaleDecimal", "struct", DC_CDC_TK_VDECIMAL, DC_TYPE_STRING},
 };
 
 /* Plain Connect types (JsonConverter writes "float"/"double"; the Connect

@@ -414,6 +414,9 @@ static const char *digits_from_number(digits *out, slice v, int32_t scale)
 
 /* A Decimal column's value: base64 of the unscaled two's complement, or a
  * JSON number; written as "123.45" with exactly `scale` fraction digits. */
+static int put_digits(const trow *t, const digits *dg, uint32_t sc);
+static int put_vdecimal(const trow *t, slice v);
+
 static int put_decimal(const trow *t, slice v)
 {
     const dc_cdc_tcol *const c = t->col;
@@ -439,9 +442,16 @@ static int put_decimal(const trow *t, slice v)
     if (dg.nd > limit)
         return bad(t, v, "%u digits exceed the precision %u of decimal(%d,%d)", (unsigned)dg.nd,
                    (unsigned)limit, (int)c->precision, (int)c->scale);
+    return put_digits(t, &dg, (uint32_t)c->scale);
+}
+
+/* The digits at scale sc as a JSON string ("-12.30"); sc <= the digits a
+ * decimal holds. */
+static int put_digits(const trow *t, const digits *dgp, uint32_t sc)
+{
+    const digits dg = *dgp;
     char o[DC_CDC_MAX_DECIMAL_DIGITS * 2 + 8];
     size_t n = 0;
-    const uint32_t sc = (uint32_t)c->scale;
     o[n++] = '"';
     if (dg.neg) o[n++] = '-';
     if (dg.nd > sc) {
@@ -614,6 +624,7 @@ static int put_value(const trow *t, slice v, int depth)
     case DC_CDC_TK_ENUM_SET: return put_set(t, v);
     case DC_CDC_TK_BYTES: case DC_CDC_TK_BITS: return put_bytes(t, v);
     case DC_CDC_TK_DECIMAL: return put_decimal(t, v);
+    case DC_CDC_TK_VDECIMAL: return put_vdecimal(t, v);
     case DC_CDC_TK_DATE_DAYS:
         if (!int_in(v, INT32_MIN, INT32_MAX, &x)) return bad_value(t, v, "a date (int32 days)");
         return put_date(t, v, x);
@@ -646,6 +657,61 @@ static int put_value(const trow *t, slice v, int depth)
     }
     }
     return dc_err_set(t->lx.err, DC_EINTERNAL, "column '%s': unknown kind %d", c->name, (int)c->kind);
+}
+
+/* VariableScaleDecimal {"scale":S,"value":"<base64>"} (members in any
+ * order, blanks allowed) → the exact digits as a string. */
+static int put_vdecimal(const trow *t, slice v)
+{
+    static const char what[] = "a VariableScaleDecimal {\"scale\": int, \"value\": base64}";
+    const uint8_t *p = v.s, *const e = v.e;
+    slice sv = {NULL, NULL}, vv = {NULL, NULL};
+#define VD_BLANKS() while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++
+    if (p >= e || *p++ != '{') return bad_value(t, v, what);
+    for (;;) {
+        VD_BLANKS();
+        if (p + 7 > e || *p != '"') return bad_value(t, v, what);
+        const bool is_scale = memcmp(p, "\"scale\"", 7) == 0;
+        if (!is_scale && memcmp(p, "\"value\"", 7) != 0) return bad_value(t, v, what);
+        p += 7;
+        VD_BLANKS();
+        if (p >= e || *p++ != ':') return bad_value(t, v, what);
+        VD_BLANKS();
+        const uint8_t *s0 = p;
+        if (p < e && *p == '"') { /* base64 has no escapes or quotes */
+            p++;
+            while (p < e && *p != '"' && *p != '\\') p++;
+            if (p >= e || *p != '"') return bad_value(t, v, what);
+            p++;
+        } else {
+            while (p < e && (*p == '-' || is_digit(*p))) p++;
+        }
+        if (is_scale) sv = (slice){s0, p};
+        else vv = (slice){s0, p};
+        VD_BLANKS();
+        if (p < e && *p == ',') {
+            p++;
+            continue;
+        }
+        if (p < e && *p == '}') break;
+        return bad_value(t, v, what);
+    }
+#undef VD_BLANKS
+    int64_t scale = 0;
+    if (!sv.s || !vv.s || sv.s == sv.e || !int_in(sv, 0, DC_CDC_MAX_DECIMAL_DIGITS, &scale) ||
+        !is_string(vv))
+        return bad_value(t, v, what);
+    const size_t nb = (size_t)(vv.e - vv.s) - 2;
+    uint8_t be[DC_CDC_MAX_DECIMAL_BYTES + 3];
+    if (nb == 0 || !b64_valid(vv.s + 1, nb)) return bad_value(t, v, what);
+    if (nb / 4 * 3 > sizeof be) return bad(t, v, "more digits than a decimal holds");
+    const size_t k = b64_decode(vv.s + 1, nb, be);
+    if (k > DC_CDC_MAX_DECIMAL_BYTES) return bad(t, v, "more digits than a decimal holds");
+    digits dg;
+    digits_from_be(&dg, be, k);
+    if (dg.nd > DC_CDC_MAX_DECIMAL_DIGITS)
+        return bad(t, v, "more digits than a decimal holds");
+    return put_digits(t, &dg, (uint32_t)scale);
 }
 
 /* --------------------------------------------------------- the image */

@@ -125,7 +125,7 @@ int dc_cli_boot_pipeline(const char *file, const char *only, bool dry_run, bool 
             fprintf(stderr, "%s: no tables[] entry matches: skipped\n", name);
             continue;
         }
-        if (rc == 0 && t->format != DC_CFG_FORMAT_TYPED) {
+        if (rc == 0 && t->format == DC_CFG_FORMAT_RAW) {
             fprintf(stderr, "%s: its tables[] entry (line %d) is format raw: skipped (bootstrap "
                     "writes typed tables)\n", name, t->line);
             continue;

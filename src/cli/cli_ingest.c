@@ -16,7 +16,8 @@
 
 static const char usage[] =
     "usage: deltacdc ingest [-c pipeline.yaml] [--source URI] [--table PATH] [--key COL[,COL]]\n"
-    "                       [--format raw|typed] [--mode dv|cow] [--trigger DURATION]\n"
+    "                       [--format raw|typed|raw,typed] [--typed-table PATH]\n"
+    "                       [--mode dv|cow] [--trigger DURATION]\n"
     "                       [--trigger-min DURATION] [--max-batch N] [--pipeline NAME]\n"
     "                       [--once] [--http ADDR] [--log-level L] [--soft-deletes true|false]\n"
     "                       [--meta-prefix P]\n"
@@ -35,12 +36,15 @@ static const char usage[] =
     "                       storage.s3 settings, else the AWS environment); with Kafka,\n"
     "                       {db} and {table} of the topic may appear in it\n"
     "  --key COL[,COL]      key columns (default: the table's, or the Kafka record key's)\n"
-    "  --format raw|typed   raw: the seed's table (key, ts_ms, json_record, operation_type,\n"
+    "  --format F           raw: the seed's table (key, ts_ms, json_record, operation_type,\n"
     "                       offset); typed: one column per source column, typed from the\n"
     "                       records' Debezium schema blocks (the first record creating the\n"
     "                       table must have one), then __op, __ts_ms, __offset,\n"
     "                       __source_pos; ranked by the binlog position; new columns are\n"
-    "                       added live (README: Typed tables)\n"
+    "                       added live (README: Typed tables); raw,typed: both tables\n"
+    "                       from one stream, each with its own position (exactly-once each)\n"
+    "  --typed-table PATH   with --format raw,typed: the typed table (default: the raw\n"
+    "                       table's path + \"_typed\"; {path} is the raw table's path)\n"
     "  --soft-deletes B     typed: a delete keeps the row with __deleted = true (default\n"
     "                       false: the row is removed)\n"
     "  --meta-prefix P      typed: prefix of the metadata columns (default __)\n"
@@ -78,6 +82,7 @@ static const flag flags[] = {
     {"--pipeline", "pipeline", NULL},
     {"--http", "http.listen", NULL},
     {"--soft-deletes", NULL, "soft_deletes"}, {"--meta-prefix", NULL, "meta_prefix"},
+    {"--typed-table", NULL, "typed_path"},
 };
 
 /* Applies one flag with its value to the configuration. */

@@ -9,7 +9,7 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  ingest [-c pipeline.yaml] [--source URI] [--table PATH] [--key COL[,COL]]\n"
-    "         [--format raw|typed] [--mode dv|cow] [--trigger DURATION] [--max-batch N]\n"
+    "         [--format raw|typed|raw,typed] [--mode dv|cow] [--trigger DURATION] [--max-batch N]\n"
     "         [--trigger-min DURATION] [--pipeline NAME] [--once] [--http ADDR]\n"
     "         [--soft-deletes true|false] [--meta-prefix P] [--log-level L]\n"
     "                                   Debezium records (Kafka or a JSON-lines file)\n"
@@ -25,6 +25,9 @@ static const char usage[] =
     "           [--print-ddl] | snapshot -c pipeline.yaml [--table DB.TABLE] --date ...\n"
     "                                   the seed's nightly merge: latest row per key as the\n"
     "                                   partition data_date=DATE of a Delta table, one commit\n"
+    "  retype RAW_TABLE TYPED_TABLE [--mode dv|cow] [--soft-deletes]\n"
+    "                                   rebuild a typed table from a raw table (its rows\n"
+    "                                   and the Debezium schemas it keeps)\n"
     "  config show|check -c pipeline.yaml | config reference|example\n"
     "                                   the pipeline file (docs/CONFIGURATION.md)\n"
     "  parquet cat|schema|meta FILE     inspect any Parquet file\n"
@@ -70,6 +73,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "check") == 0) return dc_cli_check(argc - 1, argv + 1);
     if (strcmp(argv[1], "bootstrap") == 0) return dc_cli_bootstrap(argc - 1, argv + 1);
     if (strcmp(argv[1], "snapshot") == 0) return dc_cli_snapshot(argc - 1, argv + 1);
+    if (strcmp(argv[1], "retype") == 0) return dc_cli_retype(argc - 1, argv + 1);
     if (strcmp(argv[1], "config") == 0) return dc_cli_config(argc - 1, argv + 1);
     if (strcmp(argv[1], "parquet") == 0) return dc_cli_parquet(argc - 1, argv + 1);
     if (strcmp(argv[1], "checkpoint") == 0) return dc_cli_checkpoint(argc - 1, argv + 1);

@@ -101,25 +101,73 @@ static int parse_bool(bool *out, const char *s, dc_err *err)
     return 0;
 }
 
-static int parse_enum(int *out, const dc_cfg_key *k, const char *s, dc_err *err)
+/* Index of `s[0..n)` among the '|'-separated values, or -1. */
+static int enum_index(const char *values, const char *s, size_t n)
 {
     int i = 0;
-    size_t n = strlen(s);
-    for (const char *p = k->values;; i++) {
+    for (const char *p = values;; i++) {
         const char *bar = strchr(p, '|');
         size_t len = bar ? (size_t)(bar - p) : strlen(p);
-        if (len == n && strncasecmp(p, s, n) == 0) {
-            *out = i;
-            return 0;
-        }
-        if (!bar) break;
+        if (len == n && strncasecmp(p, s, n) == 0) return i;
+        if (!bar) return -1;
         p = bar + 1;
     }
-    char values[256];
-    snprintf(values, sizeof values, "%s", k->values);
-    for (char *q = values; *q; q++)
-        if (*q == '|') *q = ',';
-    return dc_err_set(err, DC_EINVAL, "'%s' is not one of %s", s, values);
+}
+
+/* Bit i for each comma-separated item of s that is value i (trimmed);
+ * 0 when an item is none of them. */
+static uint32_t enum_set_bits(const char *values, const char *s)
+{
+    uint32_t bits = 0;
+    for (const char *p = s;;) {
+        const char *comma = strchr(p, ',');
+        const char *end = comma ? comma : p + strlen(p);
+        while (p < end && *p == ' ') p++;
+        while (end > p && end[-1] == ' ') end--;
+        int i = enum_index(values, p, (size_t)(end - p));
+        if (i < 0 || i > 30) return 0;
+        bits |= 1u << i;
+        if (!comma) return bits;
+        p = comma + 1;
+    }
+}
+
+/* A value, or for enums that have set values ("raw,typed") the same set
+ * in any order and spacing ("typed, raw", a YAML list joined). */
+static int parse_enum(int *out, const dc_cfg_key *k, const char *s, dc_err *err)
+{
+    int i = enum_index(k->values, s, strlen(s));
+    if (i < 0 && strchr(s, ',')) {
+        const uint32_t want = enum_set_bits(k->values, s);
+        int j = 0;
+        for (const char *p = k->values; want && i < 0; j++) {
+            const char *bar = strchr(p, '|');
+            char one[64];
+            size_t len = bar ? (size_t)(bar - p) : strlen(p);
+            if (memchr(p, ',', len) && len < sizeof one) {
+                memcpy(one, p, len);
+                one[len] = '\0';
+                if (enum_set_bits(k->values, one) == want) i = j;
+            }
+            if (!bar) break;
+            p = bar + 1;
+        }
+    }
+    if (i >= 0) {
+        *out = i;
+        return 0;
+    }
+    dc_buf values; /* "a,b,c", or "a | b | a,b" when a value is a set */
+    dc_buf_init(&values, 4096);
+    const char *sep = strchr(k->values, ',') ? " | " : ",";
+    for (const char *p = k->values; *p; p++)
+        if (*p == '|' ? dc_buf_puts(&values, sep, err) : dc_buf_putc(&values, (uint8_t)*p, err))
+            break;
+    dc_buf_putc(&values, '\0', err);
+    dc_err_set(err, DC_EINVAL, "'%s' is not one of %s", s,
+               values.data ? (const char *)values.data : "");
+    dc_buf_dispose(&values);
+    return err->code;
 }
 
 int dc_config_split_list(dc_cfg_list *out, dc_arena *arena, const char *s, dc_err *err)

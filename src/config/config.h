@@ -55,7 +55,7 @@ typedef struct dc_cfg_map {
 
 /* Enum values, in the order of the rows' `values` text. */
 enum { DC_CFG_OFFSETS_EARLIEST = 0, DC_CFG_OFFSETS_LATEST = 1 };
-enum { DC_CFG_FORMAT_RAW = 0, DC_CFG_FORMAT_TYPED = 1 };
+enum { DC_CFG_FORMAT_RAW = 0, DC_CFG_FORMAT_TYPED = 1, DC_CFG_FORMAT_BOTH = 2 };
 enum { DC_CFG_MODE_DV = 0, DC_CFG_MODE_COW = 1 };
 enum { DC_CFG_DATETIME_NTZ = 0, DC_CFG_DATETIME_UTC = 1 };
 enum { DC_CFG_TIME_LONG = 0, DC_CFG_TIME_STRING = 1 };
@@ -72,7 +72,8 @@ enum { DC_CFG_SSL_PREFERRED = 0, DC_CFG_SSL_DISABLED, DC_CFG_SSL_REQUIRED, DC_CF
 typedef struct dc_config_table {
     const char *match;     /* glob over "db.table" (pattern topics) or the topic name */
     const char *path;      /* table location template: {warehouse} {db} {table} {topic} */
-    int format;            /* DC_CFG_FORMAT_* */
+    int format;            /* DC_CFG_FORMAT_* (BOTH: a raw and a typed table) */
+    const char *typed_path; /* format BOTH: the typed table's template ({path}: the raw one's) */
     int mode;              /* DC_CFG_MODE_* */
     dc_cfg_list key;       /* key columns; n == 0: from the Kafka record key */
     bool soft_deletes;     /* typed: deletes keep the row with <meta_prefix>deleted = true */
@@ -80,6 +81,8 @@ typedef struct dc_config_table {
     int datetime;          /* typed: DC_CFG_DATETIME_* (DATETIME → timestamp_ntz or timestamp) */
     int time;              /* typed: DC_CFG_TIME_* (TIME → long microseconds or string) */
     dc_cfg_map properties; /* table properties to set (tables[].properties.*) */
+    dc_cfg_map columns;    /* typed, streams without schema blocks: column -> type
+                              (tables[].columns.*, config_columns.c), in file order */
     int line;              /* line in the file (0: made from flags), for messages */
 } dc_config_table;
 
@@ -170,6 +173,8 @@ typedef struct dc_cfg_key {
     const char *example;   /* value in examples/pipeline.yaml (NULL: the default) */
     bool example_off;      /* commented out in the example (an alternative) */
     const char *doc;       /* what it does, for the reference and the example */
+    int (*check)(const char *value, dc_err *err); /* MAP: checks each value as it loads
+                                                      (NULL: any string) */
 } dc_cfg_key;
 
 /* The table (config_table.c), in document order. */
@@ -200,6 +205,13 @@ int dc_config_table_only(dc_config *c, const char *path, dc_err *err);
  * default entry first when there is none). */
 int dc_config_table_set(dc_config *c, const char *field, const char *value, const char *origin,
                         dc_err *err);
+
+/* tables[].columns (config_columns.c): whether `type` is a column type, and
+ * the Debezium envelope schema block (NUL-terminated JSON in out) standing
+ * for the columns, key columns not optional. */
+int dc_config_column_check(const char *type, dc_err *err);
+int dc_config_columns_schema(dc_buf *out, const dc_cfg_map *cols, const dc_cfg_list *key,
+                             dc_err *err);
 
 /* Parsers shared with the CLI. */
 int dc_config_parse_duration(int64_t *ms_out, const char *s, dc_err *err);

@@ -105,11 +105,18 @@ const dc_cfg_key dc_cfg_keys[] = {
      .doc = "The table's location; {warehouse}, {db}, {table} and {topic} are replaced "
             "(the default is the seed's layout)."},
     {.key = "tables[].format", .type = DC_CFG_ENUM, .offset = TF(format), .def = "raw",
-     .values = "raw|typed",
+     .values = "raw|typed|raw,typed",
      .doc = "raw: the seed's table (key columns, ts_ms, json_record, operation_type, "
             "offset); typed: one column per source column, typed from the records' "
             "Debezium schema blocks, then the metadata columns __op, __ts_ms, __offset, "
-            "__source_pos (README: Typed tables)."},
+            "__source_pos (README: Typed tables); [raw, typed] (or \"raw,typed\"): both "
+            "from one stream, the raw table at tables[].path and the typed one at "
+            "tables[].typed_path, each with its own txn (each exactly-once on its own)."},
+    {.key = "tables[].typed_path", .type = DC_CFG_STR, .offset = TF(typed_path),
+     .def = "{path}_typed",
+     .doc = "With format [raw, typed]: the typed table's location; the placeholders of "
+            "tables[].path, and {path} for the raw table's expanded path (the default puts "
+            "the typed table beside the raw one: .../orders and .../orders_typed)."},
     {.key = "tables[].soft_deletes", .type = DC_CFG_BOOL, .offset = TF(soft_deletes),
      .def = "false",
      .doc = "Typed tables: a delete keeps the row (its before image) with __deleted = true "
@@ -146,6 +153,18 @@ const dc_cfg_key dc_cfg_keys[] = {
             "with delta.; values are checked before anything is written. At one commit a "
             "second, the log keeps 86,400 commits a day for delta.logRetentionDuration "
             "(30 days unless set)."},
+    {.key = "tables[].columns", .type = DC_CFG_MAP, .offset = TF(columns),
+     .example_off = true, .check = dc_config_column_check,
+     .example = "id=int64;name=string;price=decimal(10,2);born=date;seen=micro_timestamp",
+     .doc = "Typed tables fed records without Debezium schema blocks (JsonConverter "
+            "schemas.enable=false): each source column and the Debezium type its values "
+            "are encoded in, in source order: boolean, int8, int16, int32, int64, float32, "
+            "float64, string, bytes (base64), decimal(P,S) (base64 unscaled), date (days), "
+            "year, time (ms), micro_time, timestamp (ms), micro_timestamp, zoned_timestamp, "
+            "json, enum(A,B,...), set(A,B,...). The table is created from them when the "
+            "first record has no schema block (a record with one creates it from its own); "
+            "an existing table keeps its own types. With neither a schema block, an "
+            "existing table nor columns, the run stops (never a guess)."},
     SEC("trigger", "When a micro-batch closes: whichever of these comes first."),
     {.key = "trigger.interval", .type = DC_CFG_DURATION, .offset = CF(trigger_interval_ms),
      .def = "10s", .min = 10, .max = 24LL * 3600 * 1000,

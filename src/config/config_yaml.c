@@ -145,6 +145,25 @@ static int apply_list(loader *L, void *base, const dc_cfg_key *k, const yaml_nod
     return 0;
 }
 
+/* An enum whose values include sets ("raw,typed"): a YAML list is joined
+ * with commas and parsed as one value (parse_enum accepts any order). */
+static int apply_enum(loader *L, void *base, const dc_cfg_key *k, const yaml_node_t *v,
+                      dc_err *err)
+{
+    if (v->type != YAML_SEQUENCE_NODE) return apply_scalar(L, base, k, v, err);
+    dc_cfg_list l;
+    DC_TRY(scalar_list(&l, L, v, k->key, err));
+    dc_buf joined;
+    dc_buf_init(&joined, 4096);
+    int rc = 0;
+    for (uint32_t i = 0; i < l.n && rc == 0; i++)
+        rc = dc_buf_appendf(&joined, err, "%s%s", i ? "," : "", l.items[i]);
+    if (rc == 0) rc = dc_buf_putc(&joined, '\0', err);
+    if (rc == 0) rc = cfg_store(L->c, base, k, (const char *)joined.data, err);
+    dc_buf_dispose(&joined);
+    return rc < 0 ? fail_at(L, v, k->key, rc, err) : 0;
+}
+
 static int apply_topics(loader *L, void *base, const dc_cfg_key *k, const yaml_node_t *v,
                         dc_err *err)
 {
@@ -192,6 +211,10 @@ static int apply_map(loader *L, void *base, const dc_cfg_key *k, const yaml_node
         DC_TRY(scalar(&text, &is_null, L, vn, m->keys[m->n], err));
         m->values[m->n] = dc_arena_strndup(&L->c->arena, text, strlen(text), err);
         if (!m->values[m->n]) return err->code;
+        if (k->check) {
+            int rc = k->check(m->values[m->n], err);
+            if (rc < 0) return fail_at(L, vn, m->keys[m->n], rc, err);
+        }
         m->n++;
     }
     return 0;
@@ -270,6 +293,7 @@ static int apply_pair(loader *L, const char *full, const yaml_node_t *kn, const 
     case DC_CFG_MAP: return apply_map(L, base, k, vn, err);
     case DC_CFG_LIST: return apply_list(L, base, k, vn, err);
     case DC_CFG_TOPICS: return apply_topics(L, base, k, vn, err);
+    case DC_CFG_ENUM: return apply_enum(L, base, k, vn, err);
     default: return apply_scalar(L, base, k, vn, err);
     }
 }

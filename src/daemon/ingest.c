@@ -50,10 +50,13 @@ static int find_table(const dc_config_table **out, ing_capture *cap, ing_state *
 }
 
 static int slot_for_path(ing_slot **out, ing_state *st, const char *path,
-                         const dc_config_table *ct, dc_err *err)
+                         const dc_config_table *ct, int format, dc_err *err)
 {
     for (size_t i = 0; i < st->n_slots; i++) {
         if (strcmp(st->slots[i]->path, path) == 0) {
+            if (st->slots[i]->format != format)
+                return dc_err_set(err, DC_EINVAL, "table %s: both a raw and a typed table "
+                                  "would be written there (tables[].path, typed_path)", path);
             *out = st->slots[i];
             return 0;
         }
@@ -74,6 +77,7 @@ static int slot_for_path(ing_slot **out, ing_state *st, const char *path,
     }
     s->path = copy;
     s->ct = ct;
+    s->format = format;
     dc_arena_init(&s->arena, 1024 * 1024);
     dc_arena_init(&s->keep_arena, DC_INGEST_MAX_REPLAY_BYTES + (size_t)1024 * 1024);
     for (uint32_t i = 0; i < ct->key.n; i++) s->keys.names[i] = ct->key.items[i];
@@ -91,8 +95,16 @@ static int add_route(ing_route **out, ing_state *st, const char *topic, dc_err *
                   .pipeline = st->cfg->pipeline};
     DC_TRY(find_table(&ct, &v.cap, st, topic, err));
     DC_TRY(ing_expand(&st->tmp, ct->path, &v, err));
-    ing_slot *s = NULL;
-    DC_TRY(slot_for_path(&s, st, (const char *)st->tmp.data, ct, err));
+    ing_slot *s = NULL, *twin = NULL;
+    const bool both = ct->format == DC_CFG_FORMAT_BOTH;
+    DC_TRY(slot_for_path(&s, st, (const char *)st->tmp.data, ct,
+                         both ? DC_CFG_FORMAT_RAW : ct->format, err));
+    if (both) { /* the typed table's path may use the raw one's ({path}) */
+        v.path = s->path;
+        DC_TRY(ing_expand(&st->tmp, ct->typed_path ? ct->typed_path : "{path}_typed", &v, err));
+        DC_TRY(slot_for_path(&twin, st, (const char *)st->tmp.data, ct, DC_CFG_FORMAT_TYPED,
+                             err));
+    }
     if (st->n_routes == st->cap_routes) {
         size_t cap = st->cap_routes ? st->cap_routes * 2 : 8;
         ing_route *p = dc_realloc(st->routes, cap * sizeof *p);
@@ -102,10 +114,13 @@ static int add_route(ing_route **out, ing_state *st, const char *topic, dc_err *
     }
     char *copy = dc_strdup(topic);
     if (!copy) return dc_err_set(err, DC_ENOMEM, "out of memory");
-    st->routes[st->n_routes] = (ing_route){.topic = copy, .slot = s};
+    st->routes[st->n_routes] = (ing_route){.topic = copy, .slot = s, .twin = twin};
     st->last_route = st->n_routes++;
     *out = &st->routes[st->last_route];
-    DC_LOG(DC_LOG_INFO, "ingest", "topic %s -> table %s", topic, s->path);
+    if (twin)
+        DC_LOG(DC_LOG_INFO, "ingest", "topic %s -> tables %s (raw) and %s (typed)", topic,
+               s->path, twin->path);
+    else DC_LOG(DC_LOG_INFO, "ingest", "topic %s -> table %s", topic, s->path);
     return 0;
 }
 
@@ -146,8 +161,8 @@ static int open_dlq(ing_state *st, dc_err *err)
 /* A record that can not be applied: the error names it; with on_error
  * dead_letter it goes to the dead-letter table and its position is kept in
  * the data table's batch (a skipped event). */
-static int bad_record(ing_state *st, ing_route *rt, const dc_source_record *r, int rc,
-                      dc_err *err)
+static int bad_record(ing_state *st, ing_route *rt, ing_slot *s, const dc_source_record *r,
+                      int rc, bool *dead, dc_err *err)
 {
     dc_err_prefix(err, "topic %s partition %" PRId32 " offset %" PRId64, r->topic, r->partition,
                   r->offset);
@@ -157,19 +172,20 @@ static int bad_record(ing_state *st, ing_route *rt, const dc_source_record *r, i
     dc_err_clear(err);
     DC_LOG(DC_LOG_WARN, "ingest", "dead letter: %s", msg);
     if (!st->dlq) DC_TRY(open_dlq(st, err));
-    bool has = false;
-    DC_TRY(ing_dlq_has(&has, st->dlq, rt->topic, r->partition, r->offset, err));
+    bool has = *dead; /* the raw table of [raw, typed] refused it already */
+    if (!has) DC_TRY(ing_dlq_has(&has, st->dlq, rt->topic, r->partition, r->offset, err));
     if (!has) {
         DC_TRY(ing_dlq_add(st->dlq, rt->topic, r->partition, r->offset, msg, r->value,
                            r->value ? r->value_len : 0, err));
         st->stats.dead_letters++;
-        ing_metrics_dead_letter(rt->slot);
+        ing_metrics_dead_letter(s);
     }
-    if (!rt->slot->table) return 0;
+    *dead = true;
+    if (!s->table) return 0;
     dc_cdc_event skip;
     memset(&skip, 0, sizeof skip);
     skip.kind = DC_CDC_SKIP;
-    return ing_slot_add(rt->slot, &skip, rt->topic, r->partition, r->offset, err);
+    return ing_slot_add(s, &skip, rt->topic, r->partition, r->offset, err);
 }
 
 static int decode(dc_cdc_event *ev, ing_state *st, ing_slot *s, const dc_source_record *r,
@@ -186,11 +202,11 @@ static int decode(dc_cdc_event *ev, ing_state *st, ing_slot *s, const dc_source_
 
 static int close_batch(ing_state *st, dc_err *err);
 
-static int handle(ing_state *st, const dc_source_record *r, dc_err *err)
+/* The record into one of the route's tables. *dead: it went to the
+ * dead-letter table already (for the raw table of [raw, typed]). */
+static int handle_slot(ing_state *st, ing_route *rt, ing_slot *s, const dc_source_record *r,
+                       bool *dead, dc_err *err)
 {
-    ing_route *rt;
-    DC_TRY(route(&rt, st, r->topic, err));
-    ing_slot *s = rt->slot;
     DC_TRY(ing_slot_probe(st, s, err));
     if (!s->keys_known) DC_TRY(ing_slot_keys_from_record(s, r, err));
     dc_cdc_event ev;
@@ -210,9 +226,21 @@ static int handle(ing_state *st, const dc_source_record *r, dc_err *err)
     if (rc == 0 && s->batch && !dc_merge_batch_has_room(s->batch, &ev))
         DC_TRY(close_batch(st, err));
     if (rc == 0) rc = ing_slot_add(s, &ev, rt->topic, r->partition, r->offset, err);
-    if (rc < 0) rc = bad_record(st, rt, r, rc, err);
+    if (rc < 0) rc = bad_record(st, rt, s, r, rc, dead, err);
     if (rc == 0 && r->has_input_id) ing_slot_note_input(s, rt->topic, r);
     return rc;
+}
+
+/* Each table of the record's route: one, or the raw and the typed table of
+ * [raw, typed] (each keeps its own position: a record one of them has
+ * committed already is skipped by its batch). */
+static int handle(ing_state *st, const dc_source_record *r, dc_err *err)
+{
+    ing_route *rt;
+    DC_TRY(route(&rt, st, r->topic, err));
+    bool dead = false;
+    DC_TRY(handle_slot(st, rt, rt->slot, r, &dead, err));
+    return rt->twin ? handle_slot(st, rt, rt->twin, r, &dead, err) : 0;
 }
 
 /* -------------------------------------------------------------- batches */
@@ -234,35 +262,51 @@ static int close_batch(ing_state *st, dc_err *err)
     return 0;
 }
 
+/* Where one table resumes (topic, partition): its batch in hand's next
+ * offset, its committed one, or -1 (absent: from the start). */
+static int slot_resume(int64_t *out, ing_state *st, ing_slot *s, const char *topic,
+                       int32_t partition, dc_err *err)
+{
+    DC_TRY(ing_slot_probe(st, s, err));
+    *out = ing_slot_in_hand(s, topic, partition);
+    if (*out >= 0) return 0;
+    if (!s->table) return 0;
+    return dc_merge_resume_offset(out, s->table, topic, partition, err);
+}
+
+/* The route's table that resumes first (the raw or the typed one of
+ * [raw, typed]: the other skips what it has committed) and its offset. */
+static int route_resume(ing_slot **slot_out, int64_t *offset_out, ing_state *st,
+                        const char *topic, int32_t partition, dc_err *err)
+{
+    ing_route *rt;
+    DC_TRY(route(&rt, st, topic, err));
+    *slot_out = rt->slot;
+    DC_TRY(slot_resume(offset_out, st, rt->slot, topic, partition, err));
+    if (!rt->twin) return 0;
+    int64_t other = -1;
+    DC_TRY(slot_resume(&other, st, rt->twin, topic, partition, err));
+    if (other < *offset_out) {
+        *offset_out = other;
+        *slot_out = rt->twin;
+    }
+    return 0;
+}
+
 static int resume_cb(void *ctx, const char *topic, int32_t partition, int64_t *offset_out,
                      dc_err *err)
 {
-    ing_state *st = ctx;
-    ing_route *rt;
-    DC_TRY(route(&rt, st, topic, err));
-    ing_slot *s = rt->slot;
-    DC_TRY(ing_slot_probe(st, s, err));
-    int64_t in_hand = ing_slot_in_hand(s, rt->topic, partition);
-    if (in_hand >= 0) {
-        *offset_out = in_hand;
-        return 0;
-    }
-    if (!s->table) {
-        *offset_out = -1;
-        return 0;
-    }
-    return dc_merge_resume_offset(offset_out, s->table, topic, partition, err);
+    ing_slot *s;
+    return route_resume(&s, offset_out, ctx, topic, partition, err);
 }
 
 static int identity_cb(void *ctx, const char *topic, int32_t partition, bool *found,
                        uint64_t *bytes, uint64_t *hash, dc_err *err)
 {
-    ing_state *st = ctx;
-    ing_route *rt;
+    ing_slot *s;
+    int64_t next;
     *found = false;
-    DC_TRY(route(&rt, st, topic, err));
-    ing_slot *s = rt->slot;
-    DC_TRY(ing_slot_probe(st, s, err));
+    DC_TRY(route_resume(&s, &next, ctx, topic, partition, err));
     if (!s->table) return 0;
     return dc_merge_input_id(found, bytes, hash, s->table, topic, partition, err);
 }

@@ -80,6 +80,12 @@ int ing_slot_add(ing_slot *s, const dc_cdc_event *ev, const char *topic, int32_t
     DC_TRY(tp_index(&tp, s, topic, partition, err));
     DC_TRY(dc_merge_batch_add(s->batch, ev, topic, partition, offset, err));
     if (offset > s->tps[tp].last) s->tps[tp].last = offset;
+    /* a raw table keeps the schemas its rows were written with (merge.h) */
+    if (s->format == DC_CFG_FORMAT_RAW && ev->kind == DC_CDC_CHANGE && ev->schema) {
+        if (!s->schemas) DC_TRY(dc_merge_schemas_new(&s->schemas, err));
+        DC_TRY(dc_merge_schemas_note(s->schemas, topic, partition, offset, ev->schema,
+                                     ev->schema_len, err));
+    }
     if (s->n_in == 0) ing_metrics_first(s, ev);
     if (ev->kind == DC_CDC_CHANGE && ev->has_ts_ms && ev->ts_ms > s->batch_ts_max)
         s->batch_ts_max = ev->ts_ms;
@@ -188,6 +194,8 @@ int ing_slot_commit(ing_state *st, ing_slot *s, dc_err *err)
     dc_merge_result res;
     int rc = 0;
     const uint64_t retries = st->stats.retries;
+    /* schema files before the commit whose rows use them */
+    if (s->batch) DC_TRY(dc_merge_schemas_flush(s->schemas, s->path, err));
     for (int attempt = 0; s->batch; attempt++) {
         memset(&res, 0, sizeof res);
         rc = put_input_ids(s, err);
@@ -236,6 +244,7 @@ void ing_slot_free(ing_slot *s)
     if (!s) return;
     ing_slot_reset(s);
     dc_merge_table_free(s->table);
+    dc_merge_schemas_free(s->schemas);
     dc_free(s->tps);
     dc_free(s->kept);
     dc_arena_dispose(&s->keep_arena);

@@ -23,6 +23,7 @@ typedef struct ing_vars {
     const char *warehouse; /* {warehouse} */
     const char *topic;     /* {topic} */
     const char *pipeline;  /* {pipeline} */
+    const char *path;      /* {path}: the raw table's path (tables[].typed_path only) */
     ing_capture cap;       /* {db}, {table} */
 } ing_vars;
 
@@ -69,16 +70,21 @@ typedef struct ing_kept {
 typedef struct ing_slot {
     char *path;                 /* the table's location (owned) */
     const dc_config_table *ct;  /* its configuration entry (borrowed) */
+    int format;                 /* DC_CFG_FORMAT_RAW or _TYPED (an entry of format BOTH
+                                   has one slot of each) */
     dc_arena arena;             /* key names */
     dc_cdc_keyspec keys;        /* key columns, once known */
     bool keys_known;            /* keys is filled */
     dc_cdc_key_type key_types[DC_CDC_MAX_KEYS]; /* of an existing table (else guessed) */
+    uint8_t key_int_bytes[DC_CDC_MAX_KEYS]; /* integer keys' schema widths (0: none) */
     const char *create_schema;  /* typed: schema block of the record creating the table
                                    (borrowed from it, set by ing_slot_key_types) */
     size_t create_schema_len;
     bool probed;                /* existence checked: table == NULL means absent */
     dc_merge_table *table;      /* open table, NULL while absent */
     dc_merge_batch *batch;      /* the batch in hand, NULL when empty */
+    dc_merge_schemas *schemas;  /* raw: the schemas its records carried, to keep in the
+                                   table's _deltacdc_schemas/ (NULL until the first) */
     uint64_t n_in;              /* records added to it */
     ing_tp *tps;                /* positions in the batch (owned array) */
     size_t n_tps, cap_tps;
@@ -102,6 +108,8 @@ typedef struct ing_slot {
 typedef struct ing_route {
     char *topic;        /* owned */
     ing_slot *slot;     /* borrowed from the state's slots */
+    ing_slot *twin;     /* format [raw, typed]: the typed table (slot is the raw one),
+                           fed the same records; NULL otherwise */
 } ing_route;
 
 typedef struct ing_dlq ing_dlq;

@@ -73,11 +73,12 @@ int ing_expand(dc_buf *out, const char *tmpl, const ing_vars *v, dc_err *err)
     dc_buf_reset(out);
     for (const char *p = tmpl; *p;) {
         static const char *const names[] = {"{warehouse}", "{db}", "{table}", "{topic}",
-                                            "{pipeline}"};
-        const char *vals[] = {v->warehouse, v->cap.db, v->cap.table, v->topic, v->pipeline};
+                                            "{pipeline}", "{path}"};
+        const char *vals[] = {v->warehouse, v->cap.db, v->cap.table, v->topic, v->pipeline,
+                              v->path};
         size_t lens[] = {v->warehouse ? strlen(v->warehouse) : 0, v->cap.db_len,
                          v->cap.table_len, v->topic ? strlen(v->topic) : 0,
-                         v->pipeline ? strlen(v->pipeline) : 0};
+                         v->pipeline ? strlen(v->pipeline) : 0, v->path ? strlen(v->path) : 0};
         size_t i = 0, nn = sizeof names / sizeof names[0];
         if (*p == '{')
             for (; i < nn; i++)
@@ -136,6 +137,23 @@ int dc_ingest_table_path(dc_buf *out, const dc_config *cfg, const char *topic, d
     return rc;
 }
 
+/* The path of the entry's typed table when it has one (format typed: its
+ * path; [raw, typed]: its typed_path, {path} the raw one's), else its raw
+ * table's: the table bootstrap writes and snapshot reads. */
+static int typed_table_path(dc_buf *out, const dc_config_table *e, const ing_vars *v,
+                            dc_err *err)
+{
+    DC_TRY(ing_expand(out, e->path, v, err));
+    if (e->format != DC_CFG_FORMAT_BOTH) return 0;
+    char *raw = dc_strdup((const char *)out->data);
+    if (!raw) return dc_err_set(err, DC_ENOMEM, "out of memory");
+    ing_vars tv = *v;
+    tv.path = raw;
+    int rc = ing_expand(out, e->typed_path ? e->typed_path : "{path}_typed", &tv, err);
+    dc_free(raw);
+    return rc;
+}
+
 /* The first tables[] entry whose match covers "db.table", NULL for none. */
 static const dc_config_table *match_entry(const dc_config *cfg, const char *name, size_t len)
 {
@@ -155,7 +173,7 @@ int dc_ingest_source_table(const dc_config_table **entry, dc_buf *path, const dc
     if (rc < 0 || !*entry) return rc;
     const ing_vars v = {.warehouse = cfg->warehouse, .pipeline = cfg->pipeline,
                         .cap = {db, strlen(db), table, strlen(table)}};
-    return ing_expand(path, (*entry)->path, &v, err);
+    return typed_table_path(path, *entry, &v, err);
 }
 
 int dc_ingest_table_path_named(dc_buf *out, const dc_config_table **entry, const dc_config *cfg,
@@ -173,5 +191,5 @@ int dc_ingest_table_path_named(dc_buf *out, const dc_config_table **entry, const
                         .topic = db_table,
                         .cap = {.db = db_table, .db_len = (size_t)(dot - db_table),
                                 .table = dot + 1, .table_len = strlen(dot + 1)}};
-    return ing_expand(out, tmpl ? tmpl : (*entry)->path, &v, err);
+    return tmpl ? ing_expand(out, tmpl, &v, err) : typed_table_path(out, *entry, &v, err);
 }

@@ -83,7 +83,7 @@ static int probe(bool *exists, ing_slot *s, dc_err *err)
     if (rc < 0) goto out;
     *exists = true;
     rc = dc_delta_snapshot_schema(&sch, snap, err);
-    if (rc == 0 && s->ct->format == DC_CFG_FORMAT_TYPED) rc = keys_from_property(s, snap, err);
+    if (rc == 0 && s->format == DC_CFG_FORMAT_TYPED) rc = keys_from_property(s, snap, err);
     else if (rc == 0) rc = keys_from_schema(s, sch, err);
 out:
     if (rc < 0) dc_err_prefix(err, "table %s", s->path);
@@ -161,7 +161,7 @@ static int open_table(ing_state *st, ing_slot *s, bool create, dc_err *err)
     mo.table_uri = s->path;
     mo.pipeline = st->cfg->pipeline;
     mo.mode = s->ct->mode == DC_CFG_MODE_COW ? DC_MERGE_COW : DC_MERGE_DV;
-    mo.format = s->ct->format == DC_CFG_FORMAT_TYPED ? DC_FORMAT_TYPED : DC_FORMAT_RAW;
+    mo.format = s->format == DC_CFG_FORMAT_TYPED ? DC_FORMAT_TYPED : DC_FORMAT_RAW;
     mo.typed.soft_deletes = s->ct->soft_deletes;
     mo.typed.meta_prefix = s->ct->meta_prefix;
     mo.typed.types.datetime_as_timestamp = s->ct->datetime == DC_CFG_DATETIME_UTC;
@@ -170,6 +170,7 @@ static int open_table(ing_state *st, ing_slot *s, bool create, dc_err *err)
     mo.typed.create_schema_len = create ? s->create_schema_len : 0;
     mo.keys = s->keys;
     memcpy(mo.key_types, s->key_types, sizeof mo.key_types);
+    memcpy(mo.key_int_bytes, s->key_int_bytes, sizeof mo.key_int_bytes);
     mo.create_if_missing = create;
     mo.index_file = st->cfg->index_persist;
     mo.properties = props;
@@ -190,7 +191,7 @@ int ing_slot_probe(ing_state *st, ing_slot *s, dc_err *err)
     if (!exists) return 0;
     if (!s->keys_known)
         return dc_err_set(err, DC_EINVAL, "table %s: %s; give the key with --key or "
-                          "tables[].key", s->path, s->ct->format == DC_CFG_FORMAT_TYPED
+                          "tables[].key", s->path, s->format == DC_CFG_FORMAT_TYPED
                           ? "the typed table does not name its key columns (deltacdc.key)"
                           : "its schema is not the raw layout (key columns, then ts_ms)");
     return open_table(st, s, false, err);
@@ -228,6 +229,28 @@ out:
     return rc;
 }
 
+/* A typed table without a schema block to create it from: the block that
+ * tables[].columns stands for (in the slot's arena), or a refusal. */
+static int columns_schema(ing_slot *s, dc_err *err)
+{
+    if (!s->ct->columns.n)
+        return dc_err_set(err, DC_EINVAL, "no typed table at %s, and the record has no schema "
+                          "block and tables[].columns gives no column types to create it from "
+                          "(JsonConverter schemas.enable=true, or tables[].columns: README, "
+                          "Typed tables)", s->path);
+    dc_buf b;
+    dc_buf_init(&b, DC_JSON_MAX_DOC_BYTES);
+    int rc = dc_config_columns_schema(&b, &s->ct->columns, &s->ct->key, err);
+    if (rc == 0) {
+        s->create_schema = dc_arena_strndup(&s->arena, (const char *)b.data, b.len - 1, err);
+        s->create_schema_len = b.len - 1;
+        if (!s->create_schema) rc = err->code;
+    }
+    if (rc < 0) dc_err_prefix(err, "table %s (pipeline file line %d)", s->path, s->ct->line);
+    dc_buf_dispose(&b);
+    return rc;
+}
+
 /* Key types for creating the table: from the record's schema block, else
  * from the JSON values of its first change event. A schema block that can
  * not be read is bad input (the caller names the record). */
@@ -237,7 +260,9 @@ int ing_slot_key_types(ing_slot *s, const dc_source_record *r, const dc_cdc_even
     s->create_schema = ev->schema; /* a typed table is created from it (valid until the
                                       record is released: ing_slot_create comes first) */
     s->create_schema_len = ev->schema_len;
-    int rc = dc_cdc_key_types(s->key_types, &s->keys, r->value, r->value_len, err);
+    if (!ev->schema && s->format == DC_CFG_FORMAT_TYPED) DC_TRY(columns_schema(s, err));
+    int rc = dc_cdc_key_types_ex(s->key_types, s->key_int_bytes, &s->keys, r->value,
+                                 r->value_len, err);
     if (rc == DC_ENOTFOUND) {
         dc_err_clear(err);
         for (uint32_t i = 0; i < s->keys.n; i++) s->key_types[i] = ev->keys[i].type;

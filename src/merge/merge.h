@@ -70,6 +70,9 @@ typedef struct dc_merge_opts {
     dc_merge_typed_opts typed;      /* TYPED only */
     dc_cdc_keyspec keys;            /* key columns */
     dc_cdc_key_type key_types[DC_CDC_MAX_KEYS]; /* used to create a missing table */
+    uint8_t key_int_bytes[DC_CDC_MAX_KEYS]; /* raw tables created here: an integer key's
+                                       schema width (1, 2, 4: byte, short, integer;
+                                       0 or 8: long), from the record's schema block */
     bool create_if_missing;         /* create the table (raw schema) when absent */
     const dc_delta_kv *properties;  /* table properties of a table created here */
     uint32_t n_properties;
@@ -225,5 +228,73 @@ typedef struct dc_merge_rewrite {
  * file the index does not know, the index is rebuilt instead. On an error
  * the table reloads before its next use (the commit stands). */
 int dc_merge_table_after_rewrite(dc_merge_table *t, const dc_merge_rewrite *rw, dc_err *err);
+
+/* ------------------------------- raw tables keep their schemas (issue 9) */
+
+/* Every distinct Debezium value schema a raw table has seen is kept once, in
+ * <table>/_deltacdc_schemas/ (merge_rawschema.c): S-<sha256>.json holds a
+ * record's "schema" member byte for byte, P-<sha256>.json a change point
+ * (topic, partition, offset, schema): from that offset on the partition's
+ * records carried that schema. A raw row's schema is its offset's: per
+ * partition, the last change point at or before the row's offset. Files
+ * are written before the commit whose rows use them; '_' names are left
+ * alone by Delta readers, OPTIMIZE and VACUUM. */
+#define DC_MERGE_SCHEMAS_DIR "_deltacdc_schemas"
+
+/* Writer side, one per raw table: the last schema per topic-partition, and
+ * the files a change makes, put by dc_merge_schemas_flush. */
+typedef struct dc_merge_schemas dc_merge_schemas;
+int dc_merge_schemas_new(dc_merge_schemas **out, dc_err *err);
+void dc_merge_schemas_free(dc_merge_schemas *w);
+/* A record's schema block (NULL: none, nothing changes). Cheap when it is
+ * the partition's last one (memcmp). */
+int dc_merge_schemas_note(dc_merge_schemas *w, const char *topic, int32_t partition,
+                          int64_t offset, const char *schema, size_t len, dc_err *err);
+/* Puts the pending files (schemas first), durably; call before the commit. */
+int dc_merge_schemas_flush(dc_merge_schemas *w, const char *table_uri, dc_err *err);
+
+/* Reader side. */
+typedef struct dc_merge_schema {
+    char *id;               /* 64 hex digits (sha256 of block) */
+    char *block;            /* the "schema" member (NUL-terminated) */
+    size_t len;             /* its bytes */
+} dc_merge_schema;
+typedef struct dc_merge_schema_set dc_merge_schema_set;
+/* Every schema and change point of the table at `s` (none: an empty set). */
+int dc_merge_schema_set_load(dc_merge_schema_set **out, dc_storage *s, dc_err *err);
+void dc_merge_schema_set_free(dc_merge_schema_set *set);
+uint32_t dc_merge_schema_set_count(const dc_merge_schema_set *set);
+const dc_merge_schema *dc_merge_schema_set_get(const dc_merge_schema_set *set, uint32_t i);
+/* The distinct schemas (indexes, at most max) in force at `offset`, one
+ * candidate per topic-partition that has a change point at or before it. */
+/* The least offset of a change point naming schema i (INT64_MAX: none). */
+int64_t dc_merge_schema_set_first(const dc_merge_schema_set *set, uint32_t i);
+uint32_t dc_merge_schema_set_at(uint32_t *out, uint32_t max, const dc_merge_schema_set *set,
+                                int64_t offset);
+
+/* --------------------------------------------- retype (merge_retype.c) */
+
+/* A typed table rebuilt from a raw table: each live raw row as the change
+ * event it was (op, ts_ms, offset; no source position), decoded with the
+ * schema kept for its offset; then the raw table's txns, so typed ingest
+ * goes on from the raw table's positions. The rows' batches use txn appIds
+ * "<DC_MERGE_RETYPE_PIPELINE>/<DC_MERGE_RETYPE_TOPIC>/<batch>". An existing
+ * typed table is refused (DC_EEXISTS). */
+#define DC_MERGE_RETYPE_PIPELINE "deltacdc.retype"
+#define DC_MERGE_RETYPE_TOPIC "rows"
+typedef struct dc_merge_retype_opts {
+    const char *raw_uri;            /* the raw table */
+    const char *typed_uri;          /* the typed table to create */
+    dc_merge_mode mode;
+    dc_merge_typed_opts typed;      /* soft deletes, metadata prefix, types
+                                       (create_schema is set by retype) */
+} dc_merge_retype_opts;
+typedef struct dc_merge_retype_stats {
+    uint64_t rows_in;               /* raw rows read */
+    uint64_t rows_out;              /* rows the typed table got */
+    uint64_t commits;               /* row commits */
+    size_t positions;               /* txns copied */
+} dc_merge_retype_stats;
+int dc_merge_retype(dc_merge_retype_stats *out, const dc_merge_retype_opts *o, dc_err *err);
 
 #endif /* DC_MERGE_H */

@@ -113,7 +113,7 @@ static void read_floor(dc_merge_batch *b)
                                                  DC_MERGE_HISTORY_APP "#pos.hi") == 0 &&
                    dc_delta_snapshot_txn_version(&lo, b->t->snap,
                                                  DC_MERGE_HISTORY_APP "#pos.lo") == 0;
-    b->floor = (mseq){hi, lo};
+    b->floor = dc_mtyped_pos_stored(hi, lo);
 }
 
 int dc_merge_batch_new(dc_merge_batch **out, dc_merge_table *t, dc_err *err)
@@ -160,7 +160,7 @@ static void read_watermark(mb_tp *tp, const dc_delta_snapshot *snap)
     tp->has_wm = dc_delta_snapshot_txn_version(&hi, snap, tp->wm_ids[0]) == 0 &&
                  dc_delta_snapshot_txn_version(&lo, snap, tp->wm_ids[1]) == 0 &&
                  dc_delta_snapshot_txn_version(&key, snap, tp->wm_ids[2]) == 0;
-    tp->wm = (mseq){hi, lo};
+    tp->wm = dc_mtyped_pos_stored(hi, lo);
     tp->wm_key = key;
 }
 
@@ -895,14 +895,16 @@ static int tx_txns(dc_merge_batch *b, dc_delta_tx *tx, dc_err *err)
         }
         /* typed: the partition's source-position watermark moves too */
         if (p->has_bpos && (!p->has_wm || dc_mseq_cmp(p->bpos, p->wm) > 0)) {
-            DC_TRY(dc_delta_tx_set_txn(tx, p->wm_ids[0], p->bpos.ts, err));
+            /* stored without DC_MTYPED_POS_BIT: the txn format of older versions */
+            DC_TRY(dc_delta_tx_set_txn(tx, p->wm_ids[0], p->bpos.ts & ~DC_MTYPED_POS_BIT, err));
             DC_TRY(dc_delta_tx_set_txn(tx, p->wm_ids[1], p->bpos.off, err));
             DC_TRY(dc_delta_tx_set_txn(tx, p->wm_ids[2], p->bpos_key, err));
         }
     }
     /* a history writer sets the floor, or lowers it (a resumed bootstrap keeps its first) */
     if (b->history && (!b->has_floor || dc_mseq_cmp(b->history_pos, b->floor) < 0)) {
-        DC_TRY(dc_delta_tx_set_txn(tx, DC_MERGE_HISTORY_APP "#pos.hi", b->history_pos.ts, err));
+        DC_TRY(dc_delta_tx_set_txn(tx, DC_MERGE_HISTORY_APP "#pos.hi",
+                                   b->history_pos.ts & ~DC_MTYPED_POS_BIT, err));
         DC_TRY(dc_delta_tx_set_txn(tx, DC_MERGE_HISTORY_APP "#pos.lo", b->history_pos.off, err));
     }
     return 0;

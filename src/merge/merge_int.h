@@ -470,8 +470,19 @@ int dc_mtyped_create(dc_storage *s, const dc_merge_opts *o, const mtyped *m, dc_
  * t->key_types, rebuilds t->typed->cols. */
 int dc_mtyped_check_layout(dc_merge_table *t, const dc_delta_schema *ds, dc_err *err);
 /* A source position as an index sequence (order kept), and from the
- * __source_pos text (-1 when it does not parse). */
+ * __source_pos text (-1 when it does not parse). Positions rank above every
+ * (ts_ms, offset) sequence: their first half carries DC_MTYPED_POS_BIT, so
+ * a row without a position (a retyped table's, an unpositioned stream's)
+ * is older than any positioned event. */
+#define DC_MTYPED_POS_BIT ((int64_t)1 << 62)
 mseq dc_mtyped_pos_seq(const dc_cdc_srcpos *p);
+/* A position sequence read back from txn actions, which store it without
+ * the bit (the format of versions before it, so either reads the other's):
+ * the bit set. */
+static inline mseq dc_mtyped_pos_stored(int64_t hi, int64_t lo)
+{
+    return (mseq){hi | DC_MTYPED_POS_BIT, lo};
+}
 int dc_mtyped_pos_parse(mseq *out, const char *s, size_t n);
 /* The JSON row (Parquet writer conventions) of a winner into out (reset). */
 int dc_mtyped_row(dc_buf *out, const dc_merge_table *t, const mtyped_row *r, dc_err *err);

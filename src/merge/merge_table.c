@@ -26,9 +26,13 @@ static int put_field(dc_buf *b, const char *name, const char *type, bool first, 
 static int raw_schema_json(dc_buf *b, const dc_merge_opts *o, dc_err *err)
 {
     DC_TRY(dc_buf_puts(b, "{\"type\":\"struct\",\"fields\":[", err));
-    for (uint32_t i = 0; i < o->keys.n; i++)
-        DC_TRY(put_field(b, o->keys.names[i],
-                         o->key_types[i] == DC_CDC_KEY_LONG ? "long" : "string", i == 0, err));
+    for (uint32_t i = 0; i < o->keys.n; i++) {
+        /* an integer key keeps its schema type (README: key types from the schema block) */
+        const uint8_t w = o->key_int_bytes[i];
+        const char *ty = o->key_types[i] != DC_CDC_KEY_LONG ? "string"
+                       : w == 1 ? "byte" : w == 2 ? "short" : w == 4 ? "integer" : "long";
+        DC_TRY(put_field(b, o->keys.names[i], ty, i == 0, err));
+    }
     DC_TRY(put_field(b, "ts_ms", "long", false, err));
     DC_TRY(put_field(b, "json_record", "string", false, err));
     DC_TRY(put_field(b, "operation_type", "string", false, err));

@@ -281,7 +281,9 @@ mseq dc_mtyped_pos_seq(const dc_cdc_srcpos *p)
     const uint64_t pos = p->pos < 0 ? 0 : p->pos > 0xffffffffLL ? 0xffffffffu : (uint64_t)p->pos;
     const uint64_t row = p->row < 0 ? 0 : (uint64_t)p->row;
     const uint64_t lo = pos << 32 | (p->snapshot ? 0 : 1ull << 31) | (row & 0x7fffffffu);
-    return (mseq){p->file, (int64_t)(lo ^ (1ull << 63))};
+    const int64_t file = p->file < 0 ? 0 : p->file >= DC_MTYPED_POS_BIT ? DC_MTYPED_POS_BIT - 1
+                                                                        : p->file;
+    return (mseq){file | DC_MTYPED_POS_BIT, (int64_t)(lo ^ (1ull << 63))};
 }
 
 void dc_merge_pos_rank(int64_t rank[2], const dc_cdc_srcpos *p)

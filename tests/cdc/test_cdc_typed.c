@@ -586,3 +586,25 @@ TEST(cdc_typed_real_debezium)
     dc_buf_dispose(&b);
     dc_cdc_tschema_cache_dispose(&tc);
 }
+
+TEST(cdc_typed_variable_scale_decimal)
+{
+    /* io.debezium.data.VariableScaleDecimal: each value carries its scale;
+     * the column is a string of the exact digits. */
+    const char *const vd = NAMED("struct", "io.debezium.data.VariableScaleDecimal")
+        ",\"fields\":[{\"type\":\"int32\",\"optional\":false,\"field\":\"scale\"},"
+        "{\"type\":\"bytes\",\"optional\":false,\"field\":\"value\"}]";
+    CHECK_EQ_STR(one(vd, "{\"scale\":2,\"value\":\"MDk=\"}", NULL), "{\"v\":\"123.45\"}");
+    CHECK_EQ_STR(one(vd, "{ \"value\" : \"+w==\" , \"scale\" : 3 }", NULL),
+                 "{\"v\":\"-0.005\"}");
+    CHECK_EQ_STR(one(vd, "{\"scale\":0,\"value\":\"AA==\"}", NULL), "{\"v\":\"0\"}");
+    CHECK_EQ_STR(one(vd, "null", NULL), "{\"v\":null}");
+    CHECK(strncmp(one(vd, "{\"scale\":-1,\"value\":\"AA==\"}", NULL),
+                  "ERR: column 'v': expected a VariableScaleDecimal", 48) == 0);
+    CHECK(strncmp(one(vd, "{\"scale\":1}", NULL),
+                  "ERR: column 'v': expected a VariableScaleDecimal", 48) == 0);
+    CHECK(strncmp(one(vd, "{\"scale\":1,\"value\":\"%%%\"}", NULL),
+                  "ERR: column 'v': expected a VariableScaleDecimal", 48) == 0);
+    CHECK(strncmp(one(vd, "\"1.5\"", NULL),
+                  "ERR: column 'v': expected a VariableScaleDecimal", 48) == 0);
+}

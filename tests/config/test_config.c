@@ -230,7 +230,7 @@ TEST(config_flags_override)
     CHECK_OK(dc_config_table_set(&c, "mode", "cow", "--mode", &err), &err);
     CHECK(c.tables[0].mode == DC_CFG_MODE_COW && c.tables[1].mode == DC_CFG_MODE_COW);
     CHECK_EQ_INT(dc_config_table_set(&c, "format", "parquet", "--format", &err), DC_EINVAL);
-    CHECK(strstr(err.msg, "--format: 'parquet' is not one of raw,typed") != NULL);
+    CHECK(strstr(err.msg, "--format: 'parquet' is not one of raw | typed | raw,typed") != NULL);
     CHECK_OK(dc_config_table_only(&c, "/t/x", &err), &err);
     CHECK_EQ_INT(c.n_tables, 1);
     CHECK_EQ_STR(c.tables[0].path, "/t/x");
@@ -329,4 +329,51 @@ TEST(config_s3_secrets_masked_and_every_secret_named_key_marked)
     }
     dc_buf_dispose(&out);
     dc_config_dispose(&c);
+}
+
+TEST(config_table_format_sets_and_columns)
+{
+    const char *text =
+        "tables:\n"
+        "  - format: [typed, raw]\n"
+        "    typed_path: '{path}-t'\n"
+        "    key: id\n"
+        "    columns:\n"
+        "      id: int64\n"
+        "      price: decimal(10,2)\n"
+        "      kind: enum(a,b)\n"
+        "      born: date\n"
+        "  - format: 'raw, typed'\n"
+        "  - format: typed\n";
+    dc_config c;
+    dc_err err;
+    dc_buf out;
+    dc_buf_init(&out, 1 << 20);
+    CHECK_OK(load(&c, text, &err), &err);
+    CHECK_EQ_INT(c.n_tables, 3);
+    CHECK_EQ_INT(c.tables[0].format, DC_CFG_FORMAT_BOTH);
+    CHECK_EQ_INT(c.tables[1].format, DC_CFG_FORMAT_BOTH);
+    CHECK_EQ_INT(c.tables[2].format, DC_CFG_FORMAT_TYPED);
+    CHECK_EQ_STR(c.tables[0].typed_path, "{path}-t");
+    CHECK_EQ_STR(c.tables[1].typed_path, "{path}_typed");
+    CHECK_EQ_INT(c.tables[0].columns.n, 4);
+    CHECK_OK(dc_config_columns_schema(&out, &c.tables[0].columns, &c.tables[0].key, &err), &err);
+    const char *s = (const char *)out.data;
+    CHECK(strstr(s, "{\"field\":\"id\",\"optional\":false,\"type\":\"int64\"}") != NULL);
+    CHECK(strstr(s, "\"connect.decimal.precision\":\"10\"") && strstr(s, "\"scale\":\"2\""));
+    CHECK(strstr(s, "\"io.debezium.data.Enum\"") && strstr(s, "\"allowed\":\"a,b\""));
+    CHECK(strstr(s, "\"io.debezium.time.Date\"") && strstr(s, "\"field\":\"after\""));
+    dc_config_dispose(&c);
+    /* a type that is none of them is refused at its line */
+    CHECK_EQ_INT(load(&c, "tables:\n  - columns:\n      id: integer\n", &err), DC_EINVAL);
+    CHECK(strstr(err.msg, ":3") && strstr(err.msg, "'integer' is not a column type"));
+    dc_config_dispose(&c);
+    CHECK_EQ_INT(load(&c, "tables:\n  - format: [raw, parquet]\n", &err), DC_EINVAL);
+    CHECK(strstr(err.msg, "is not one of raw | typed | raw,typed") != NULL);
+    dc_config_dispose(&c);
+    const char *bad[] = {"decimal(0,0)", "decimal(5,6)", "decimal(5, 2)x", "enum()", "set",
+                         "enum(a\"b)"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK(dc_config_column_check(bad[i], &err) == DC_EINVAL);
+    dc_buf_dispose(&out);
 }
