@@ -298,6 +298,9 @@ int dc_merge_history_floor(int64_t rank[2], const struct dc_delta_snapshot *snap
     if (dc_delta_snapshot_txn_version(&rank[0], snap, DC_MERGE_HISTORY_APP "#pos.hi") < 0 ||
         dc_delta_snapshot_txn_version(&rank[1], snap, DC_MERGE_HISTORY_APP "#pos.lo") < 0)
         return DC_ENOTFOUND;
+    const mseq s = dc_mtyped_pos_stored(rank[0], rank[1]); /* stored without the bit */
+    rank[0] = s.ts;
+    rank[1] = s.off;
     return 0;
 }
 
