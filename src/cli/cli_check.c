@@ -225,11 +225,32 @@ static int check_pipeline(check_args *a, dc_buf *b)
     int status = 0;
     dc_buf path;
     dc_buf_init(&path, 64 * 1024);
+    dc_cli_cmons cm = {0};
+    size_t ran = 0;
     int rc = dc_config_init(&c, &err);
     if (rc == 0) rc = dc_config_load_file(&c, a->config, &err);
-    if (rc == 0 && (!c.kafka_bootstrap || (!c.kafka_topics.pattern && !c.kafka_topics.list.n)))
-        rc = dc_err_set(&err, DC_EINVAL, "%s: no source.kafka with bootstrap_servers and topics "
-                        "(the freshness check is for Kafka sources)", a->config);
+    if (rc == 0) rc = dc_cli_cmons_load(&cm, &c, &err);
+    const bool kafka = c.kafka_bootstrap && (c.kafka_topics.pattern || c.kafka_topics.list.n);
+    const bool fresh = kafka && (!a->monitor || strcmp(a->monitor, "freshness") == 0);
+    if (rc == 0 && !kafka && !cm.n)
+        rc = dc_err_set(&err, DC_EINVAL, "%s: no monitor to run: no source.kafka with "
+                        "bootstrap_servers and topics (freshness) and no monitors.completeness",
+                        a->config);
+    for (size_t i = 0; rc == 0 && i < cm.n; i++) {
+        if (a->monitor && strcmp(a->monitor, "completeness") != 0 &&
+            strcmp(a->monitor, cm.o[i].name) != 0)
+            continue;
+        cm.o[i].wait_ms = a->co.wait_ms;
+        const int s = complete_one(a, &cm.o[i], b);
+        ran++;
+        if (s == 3 || (s == 1 && status != 3) || (s == 4 && status == 0)) status = s;
+    }
+    if (rc == 0 && !fresh) {
+        if (!ran) rc = dc_err_set(&err, DC_EINVAL, "%s: no monitor named '%s' (freshness, "
+                                  "completeness, or a source table of "
+                                  "monitors.completeness.tables)", a->config, a->monitor);
+        if (rc == 0) goto out;
+    }
     if (rc == 0) rc = pipeline_topics(&topics, &n, a, &c, &err);
     if (rc < 0) {
         fprintf(stderr, "deltacdc check: %s\n", err.msg);
@@ -253,10 +274,11 @@ static int check_pipeline(check_args *a, dc_buf *b)
             a->o.topic = topics[i];
             s = check_one(a, b);
         }
-        if (s == 3 || (s == 1 && status == 0)) status = s;
+        if (s == 3 || (s == 1 && status != 3) || (s == 4 && status == 0)) status = s;
     }
     if (n == 0) fprintf(stderr, "deltacdc check: no topic of the pipeline on the broker\n");
 out:
+    dc_cli_cmons_dispose(&cm);
     dc_kafka_probe_topics_free(topics, n);
     dc_buf_dispose(&path);
     dc_config_dispose(&c);

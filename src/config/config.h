@@ -64,6 +64,9 @@ enum { DC_CFG_OPTIMIZE_AUTO = 0, DC_CFG_OPTIMIZE_OFF = 1 };
 enum { DC_CFG_VACUUM_AUTO = 0, DC_CFG_VACUUM_OFF = 1 };
 enum { DC_CFG_S3_PATH_AUTO = 0, DC_CFG_S3_PATH_PATH = 1, DC_CFG_S3_PATH_VIRTUAL = 2 };
 enum { DC_CFG_MONITOR_AUTO = 0, DC_CFG_MONITOR_OFF = 1 };
+/* monitors.completeness.mode: off, then monitor.h's dc_complete_mode + 1 */
+enum { DC_CFG_COMPLETE_OFF = 0, DC_CFG_COMPLETE_COUNT = 1, DC_CFG_COMPLETE_MAX_ID = 2,
+       DC_CFG_COMPLETE_RANGES = 3 };
 
 /* One entry of `tables:`. */
 typedef struct dc_config_table {
@@ -140,6 +143,12 @@ typedef struct dc_config {
     const char *monitor_webhook;     /* monitors.webhook (NULL: none); a secret */
     int64_t monitor_webhook_timeout_ms; /* monitors.webhook_timeout */
     int64_t monitor_webhook_retries; /* monitors.webhook_retries */
+    int complete_mode;               /* DC_CFG_COMPLETE_* (monitors.completeness.mode) */
+    const char *complete_db;         /* monitors.completeness.db: mysql://USER@HOST:PORT/DB */
+    const char *complete_password;   /* monitors.completeness.password (NULL: MYSQL_PWD) */
+    dc_cfg_map complete_tables;      /* monitors.completeness.tables: source table -> table */
+    int64_t complete_range_size;     /* monitors.completeness.range_size */
+    bool complete_keys;              /* monitors.completeness.keys */
 } dc_config;
 
 /* One row of the table. */

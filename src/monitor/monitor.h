@@ -188,7 +188,7 @@ uint64_t dc_monitor_canon_hash(const void *p, size_t n);
 /* ------------------------------------------------ in the daemon */
 
 typedef struct dc_monitor_sched_opts {
-    const char *bootstrap;      /* the pipeline's Kafka */
+    const char *bootstrap;      /* the pipeline's Kafka (NULL: no freshness monitor) */
     const char *pipeline;
     uint32_t n_props;           /* librdkafka properties (SASL, SSL) */
     const char *const *prop_keys;
@@ -199,12 +199,17 @@ typedef struct dc_monitor_sched_opts {
     const char *webhook;        /* URL, NULL or "" for none (may hold a secret: never logged) */
     int webhook_timeout_ms;
     int webhook_retries;
+    const dc_complete_opts *complete; /* completeness monitors (borrowed), n_complete */
+    size_t n_complete;
 } dc_monitor_sched_opts;
 
 typedef struct dc_monitor_sched dc_monitor_sched;
 
 /* Starts the monitor's thread over the tables of m (and the topics that
- * fed them, as the registry learns them). The strings of o and m must
+ * fed them, as the registry learns them) for freshness, and over
+ * o->complete for completeness. Every monitor (a table's topic, a
+ * completeness entry) alerts when red and POSTs a recovery ("event":
+ * "recovery") when it turns green again. The strings of o and m must
  * outlive it. */
 int dc_monitor_sched_start(dc_monitor_sched **out, const dc_monitor_sched_opts *o, dc_metrics *m,
                            dc_err *err);
