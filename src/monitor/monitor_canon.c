@@ -126,7 +126,9 @@ static int b64(dc_buf *tmp, const dc_mysql_column *c, const dc_json *v, dc_err *
 {
     dc_buf_reset(tmp);
     if (v->type != DC_JSON_STRING) return unexpected(c, v, err);
-    return dc_base64_decode(tmp, v->u.str, v->len, err);
+    const int rc = dc_base64_decode(tmp, v->u.str, v->len, err);
+    if (rc < 0) dc_err_prefix(err, "column '%s' (%s)", c->name, c->column_type);
+    return rc;
 }
 
 /* GEOMETRY/POINT: {"wkb": base64, "srid": n|null} → HEX(SRID LE32 + WKB). */
@@ -178,6 +180,11 @@ static int put_value(dc_buf *out, dc_buf *tmp, const dc_mysql_column *c, const d
                      dc_err *err)
 {
     int64_t x = 0;
+    const bool scalar = v->type == DC_JSON_NUMBER || v->type == DC_JSON_STRING ||
+                        v->type == DC_JSON_TRUE || v->type == DC_JSON_FALSE;
+    if (!scalar && c->enc != DC_MYSQL_ENC_STRING && c->enc != DC_MYSQL_ENC_GEOMETRY &&
+        c->enc != DC_MYSQL_ENC_POINT)
+        return unexpected(c, v, err);
     switch (c->enc) {
     case DC_MYSQL_ENC_INT: case DC_MYSQL_ENC_DECIMAL: case DC_MYSQL_ENC_YEAR:
         return put_number_text(out, c, v, err);
