@@ -12,6 +12,7 @@ import http.server
 import json
 import os
 import re
+import shutil
 import subprocess
 import threading
 import time
@@ -151,6 +152,31 @@ def test_pending_while_the_table_is_behind(src, tmp_path):
         src.execute("DELETE FROM items WHERE id = 5000;", database=DB)
 
 
+def test_rows_changed_after_p_are_not_judged(src, tmp_path):
+    """A table row whose __source_pos is after the snapshot's position (a
+    change the source made after P, merged already) makes its range
+    'changed after P': pending, not a mismatch; the other ranges are judged."""
+    path = tmp_path / "items"
+    boot(src, "items", path)
+    rc, r = check_json(src, "items", path)
+    assert rc == 0
+    file = r["source_position"].split(":")[0]
+    later = file[:file.rindex(".") + 1] + "999999:4:0"
+    DeltaTable(str(path)).update(predicate="id = 5", updates={"name": "'changed later'",
+                                           "__source_pos": f"'{later}'"})
+    rc, r = check_json(src, "items", path, "--range-size", "100", "--keys")
+    assert rc == 4 and r["state"] == "pending" and r["behind"] is False, r
+    assert r["rows_changed_after_p"] == 1
+    assert [(g["lo"], g["status"]) for g in r["ranges"]] == [(0, "changed_after_p")]
+    assert [(k["key"], k["diff"], k["changed_after_p"]) for k in r["keys"]] == \
+        [("5", "values", True)]
+    # a real difference elsewhere is still a mismatch
+    DeltaTable(str(path)).delete("id = 250")
+    rc, r = check_json(src, "items", path, "--range-size", "100")
+    assert rc == 1 and [(g["lo"], g["status"]) for g in r["ranges"]] == \
+        [(0, "changed_after_p"), (200, "mismatch")]
+
+
 def test_exit_codes_and_errors(src, tmp_path):
     path = tmp_path / "items"
     boot(src, "items", path)
@@ -234,6 +260,10 @@ def test_daemon_alerts_then_recovers(src, tmp_path):
         assert series[b"monitor_completeness_state"] == 1, series
         assert series[b"monitor_completeness_differing_ranges"] == 1
         assert series[b"monitor_completeness_alerts_total"] >= 1
+        if shutil.which("promtool"):
+            p = subprocess.run(["promtool", "check", "metrics"], input=metrics,
+                               capture_output=True, timeout=60)
+            assert p.returncode == 0 and not (p.stdout + p.stderr).strip(), p.stdout + p.stderr
         # the source loses the row too (binlog off): equal again -> one recovery
         src.execute("SET sql_log_bin = 0; DELETE FROM items WHERE id = 42;", database=DB)
         assert _wait_for(lambda: any(g["event"] == "recovery" for g in _Hook.got), 30), \
