@@ -44,6 +44,10 @@ typedef struct cctx {
 } cctx;
 
 int64_t dc_cmon_range_of(int64_t k, int64_t chunk);
+/* Streams a query's rows from the open snapshot through fn (row values
+ * valid during the call; SQL NULL is a NULL value). */
+typedef int (*dc_cmon_row_fn)(void *ctx, char **row, unsigned long *lens, dc_err *err);
+int dc_cmon_stream(dc_mysql *m, const char *sql, dc_cmon_row_fn fn, void *ctx, dc_err *err);
 /* The range of id, added (zeroed) when new. */
 int dc_cmon_map_get(dc_cmon_range **out, dc_cmon_map *m, int64_t id, dc_err *err);
 dc_cmon_range *dc_cmon_map_find(const dc_cmon_map *m, int64_t id);

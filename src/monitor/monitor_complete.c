@@ -107,6 +107,34 @@ static int source_probe(cctx *c, dc_err *err)
     return rc;
 }
 
+int dc_cmon_stream(dc_mysql *m, const char *sql, dc_cmon_row_fn fn, void *ctx, dc_err *err)
+{
+    int rc = dc_mysql_stream_start(m, sql, err);
+    bool done = false;
+    while (rc == 0) {
+        char **row = NULL;
+        unsigned long *lens = NULL;
+        rc = dc_mysql_stream_next(&row, &lens, &done, m, err);
+        if (rc < 0 || done) break;
+        rc = fn(ctx, row, lens, err);
+    }
+    dc_mysql_stream_end(m);
+    return rc;
+}
+
+/* One row of the GROUP BY: range, rows, checksum. */
+static int range_row(void *ctx, char **row, unsigned long *lens, dc_err *err)
+{
+    (void)lens;
+    cctx *c = ctx;
+    dc_cmon_range *b = NULL;
+    DC_TRY(dc_cmon_map_get(&b, &c->map, strtoll(row[0], NULL, 10), err));
+    b->src_n = strtoull(row[1], NULL, 10);
+    b->src_h = strtoull(row[2], NULL, 10);
+    c->r->src_rows += b->src_n;
+    return 0;
+}
+
 /* ranges on the source: one GROUP BY over the snapshot. */
 static int source_ranges(cctx *c, dc_err *err)
 {
@@ -118,21 +146,7 @@ static int source_ranges(cctx *c, dc_err *err)
     if (rc == 0) rc = dc_mysql_canon_hash(&q, &c->st, err);
     if (rc == 0) rc = dc_buf_appendf(&q, err, ")%s GROUP BY dc_range", (const char *)c->from.data);
     if (rc == 0) rc = dc_buf_putc(&q, 0, err);
-    if (rc == 0) rc = dc_mysql_stream_start(c->m, (const char *)q.data, err);
-    bool done = false;
-    while (rc == 0 && !done) {
-        char **row = NULL;
-        unsigned long *lens = NULL;
-        rc = dc_mysql_stream_next(&row, &lens, &done, c->m, err);
-        if (rc < 0 || done) break;
-        dc_cmon_range *b = NULL;
-        rc = dc_cmon_map_get(&b, &c->map, strtoll(row[0], NULL, 10), err);
-        if (rc < 0) break;
-        b->src_n = strtoull(row[1], NULL, 10);
-        b->src_h = strtoull(row[2], NULL, 10);
-        c->r->src_rows += b->src_n;
-    }
-    dc_mysql_stream_end(c->m);
+    if (rc == 0) rc = dc_cmon_stream(c->m, (const char *)q.data, range_row, c, err);
     dc_buf_dispose(&q);
     return rc;
 }

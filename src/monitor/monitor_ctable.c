@@ -302,6 +302,13 @@ static int pass2(cctx *c, const trow *t, dc_buf *text, dc_buf *val, void *ctx, d
     return klist_add(ctx, (const char *)text->data, text->len, t->k0, h, t->after, err);
 }
 
+/* One source row: key text, first key, hash. */
+static int key_row(void *ctx, char **row, unsigned long *lens, dc_err *err)
+{
+    return klist_add(ctx, row[0], lens[0], strtoll(row[1], NULL, 10),
+                     strtoull(row[2], NULL, 10), false, err);
+}
+
 /* The source's keys and hashes in one range, from the open snapshot. */
 static int source_keys(klist *l, cctx *c, const dc_complete_range *d, dc_err *err)
 {
@@ -318,17 +325,7 @@ static int source_keys(klist *l, cctx *c, const dc_complete_range *d, dc_err *er
         rc = dc_buf_appendf(&q, err, "%s WHERE %s BETWEEN %" PRId64 " AND %" PRId64,
                             (const char *)c->from.data, (const char *)c->kid.data, d->lo, d->hi);
     if (rc == 0) rc = dc_buf_putc(&q, 0, err);
-    if (rc == 0) rc = dc_mysql_stream_start(c->m, (const char *)q.data, err);
-    bool done = false;
-    while (rc == 0 && !done) {
-        char **row = NULL;
-        unsigned long *lens = NULL;
-        rc = dc_mysql_stream_next(&row, &lens, &done, c->m, err);
-        if (rc == 0 && !done)
-            rc = klist_add(l, row[0], lens[0], strtoll(row[1], NULL, 10),
-                           strtoull(row[2], NULL, 10), false, err);
-    }
-    dc_mysql_stream_end(c->m);
+    if (rc == 0) rc = dc_cmon_stream(c->m, (const char *)q.data, key_row, l, err);
     dc_buf_dispose(&q);
     return rc;
 }
