@@ -190,17 +190,38 @@ static int add_row(cctx *c, const trow *t, dc_buf *text, dc_buf *val, dc_err *er
 typedef int (*row_fn)(cctx *c, const trow *t, dc_buf *text, dc_buf *val, void *ctx,
                       dc_err *err);
 
+/* The columns a probe (count, max_id) reads: the first key and the
+ * metadata it needs, those the table has; ranges read every column. */
+static int probe_columns(const char *names[3], size_t *n, cctx *c, char meta[2][1200],
+                         dc_err *err)
+{
+    const dc_delta_schema *schema = NULL;
+    DC_TRY(dc_delta_snapshot_schema(&schema, c->snap, err));
+    snprintf(meta[0], sizeof meta[0], "%ssource_pos", c->prefix);
+    snprintf(meta[1], sizeof meta[1], "%sdeleted", c->prefix);
+    const char *want[3] = {c->st.cols[c->key_col].name, meta[0], meta[1]};
+    *n = 0;
+    for (int i = 0; i < 3; i++)
+        if (dc_delta_schema_find(schema, want[i])) names[(*n)++] = want[i];
+    return 0;
+}
+
 /* Every live row of the snapshot through fn. */
 static int scan(cctx *c, row_fn fn, void *ctx, dc_err *err)
 {
     dc_delta_scan *sc = NULL;
+    const char *cols[3];
+    char meta[2][1200];
+    size_t n_cols = 0;
     dc_buf lines, text, val;
     dc_arena a;
     dc_buf_init(&lines, (size_t)1 << 34);
     dc_buf_init(&text, (size_t)1 << 34);
     dc_buf_init(&val, DC_MONITOR_MAX_VALUE_BYTES);
     dc_arena_init(&a, (size_t)1 << 34);
-    int rc = dc_delta_scan_new(&sc, c->snap, NULL, 0, err);
+    const bool probe = c->o->mode != DC_COMPLETE_RANGES;
+    int rc = probe ? probe_columns(cols, &n_cols, c, meta, err) : 0;
+    if (rc == 0) rc = dc_delta_scan_new(&sc, c->snap, probe ? cols : NULL, n_cols, err);
     bool done = false;
     while (rc == 0 && !done) {
         dc_buf_reset(&lines);
