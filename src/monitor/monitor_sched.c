@@ -1,9 +1,10 @@
 /* monitor: the monitors inside the daemon — a thread that, every
- * interval, checks each table of the registry against the broker for every
- * topic that feeds it, records the verdicts in the registry (metrics,
- * /status), logs the late partitions and POSTs the result to the webhook.
- * Its own thread and its own Kafka handle: a slow broker or a hanging
- * webhook never holds up a batch. */
+ * interval, runs the completeness monitors and checks each table of the
+ * registry against the broker for every topic that feeds it, records the
+ * verdicts in the registry (metrics, /status), logs the red ones and POSTs
+ * them to the webhook, and POSTs a recovery when a red monitor is green
+ * again. Its own thread, its own Kafka handle and database connections: a
+ * slow broker or database or a hanging webhook never holds up a batch. */
 #include "monitor.h"
 
 #include <pthread.h>
@@ -169,8 +170,8 @@ static void check_complete(dc_monitor_sched *s, const dc_complete_opts *co)
     dc_complete_result_dispose(&r);
 }
 
-/* One round over the registry's tables and their Kafka topics, then the
- * completeness monitors. */
+/* One round: the completeness monitors, then the registry's tables against
+ * the Kafka topics that feed them. */
 static void round_once(dc_monitor_sched *s)
 {
     for (size_t i = 0; i < s->o.n_complete; i++) check_complete(s, &s->o.complete[i]);
