@@ -5,6 +5,9 @@
 #include <signal.h>
 #include <stdbool.h>
 
+#include "../config/config.h"
+#include "../monitor/monitor.h"
+
 #define DC_VERSION "0.1.0"
 
 /* Set by SIGTERM/SIGINT once dc_cli_stop_on_signals ran: the long-running
@@ -71,5 +74,14 @@ int dc_cli_retype(int argc, char **argv);
 int dc_cli_ingest(int argc, char **argv);
 /* deltacdc check: the freshness monitor once (cli_check.c). */
 int dc_cli_check(int argc, char **argv);
+
+/* The completeness monitors of a pipeline file (cli_monitors.c). */
+typedef struct dc_cli_cmons {
+    dc_complete_opts *o;    /* n monitors (owned; strings borrowed from the config) */
+    char **paths;           /* their table paths (owned) */
+    size_t n;
+} dc_cli_cmons;
+int dc_cli_cmons_load(dc_cli_cmons *out, const dc_config *c, dc_err *err);
+void dc_cli_cmons_dispose(dc_cli_cmons *m);
 
 #endif

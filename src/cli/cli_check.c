@@ -1,7 +1,10 @@
-/* `deltacdc check`: the freshness monitor run once (issue 11), for cron and
- * Airflow: prints a table (or JSON) and exits 0 when every partition is
- * within the tolerance, 1 when one is late, 2 on a usage error and 3 when
- * the check could not run (broker or table unreachable). */
+/* `deltacdc check`: the monitors run once (issue 11), for cron and Airflow:
+ * freshness (a topic against the table) and completeness (a MySQL/MariaDB
+ * table against the typed table). Prints a table (or JSON) and exits 0 when
+ * every check is green, 1 when one is red (a late partition, a mismatch),
+ * 2 on a usage error, 3 when a check could not run (broker, database or
+ * table unreachable) and 4 when a completeness check is pending (the table
+ * has not reached the source's position yet). */
 #include "cli.h"
 
 #include <errno.h>
@@ -18,8 +21,12 @@ static const char usage[] =
     "usage: deltacdc check --table PATH --kafka HOST:PORT --topic T [--pipeline NAME]\n"
     "                      [--max-lag-records N] [--max-lag DURATION] [--timeout DURATION]\n"
     "                      [--json]\n"
-    "       deltacdc check -c pipeline.yaml [--topic T] [--max-lag-records N]\n"
-    "                      [--max-lag DURATION] [--timeout DURATION] [--json]\n"
+    "       deltacdc check --table PATH --db mysql://USER@HOST:PORT/DB --source-table T\n"
+    "                      [--mode count|max_id|ranges] [--range-size N] [--keys]\n"
+    "                      [--max-keys N] [--wait DURATION] [--meta-prefix P]\n"
+    "                      [--ssl-mode M] [--ssl-ca FILE] [--json]\n"
+    "       deltacdc check -c pipeline.yaml [--monitor NAME] [--topic T] [--max-lag-records N]\n"
+    "                      [--max-lag DURATION] [--timeout DURATION] [--wait DURATION] [--json]\n"
     "\n"
     "Freshness: per partition of the topic, the broker's latest record against the offset\n"
     "the table has committed (its txn action <pipeline>/<topic>/<partition>): lag in records\n"
@@ -27,19 +34,36 @@ static const char usage[] =
     "is late when it is more than --max-lag-records behind (default 0) AND that record is\n"
     "older than --max-lag (default 5m).\n"
     "\n"
+    "Completeness (--db): the source table read in ONE consistent snapshot whose binlog\n"
+    "position P is recorded (password from MYSQL_PWD, never printed), against the typed\n"
+    "table: the row count (count), the greatest first key (max_id), or (ranges, the\n"
+    "default) per range of --range-size key values (default 10000) a row count and an\n"
+    "order-independent checksum of each row's canonical text, computed by the source's\n"
+    "SQL and by deltacdc alike; a mismatch names the ranges and, with --keys, the keys\n"
+    "(missing in the table, extra in it, different values; at most --max-keys, default\n"
+    "1000). Equal means \"verified through source position P\". A difference while the\n"
+    "table's recorded source position is behind P, or in rows the table changed after P,\n"
+    "is PENDING, not a mismatch; --wait DURATION waits that long for the table to reach P\n"
+    "first. --ssl-mode and --ssl-ca as for bootstrap.\n"
+    "\n"
     "With -c, every topic of the pipeline's Kafka source (source.kafka.topics: the list,\n"
     "or the broker's topics its pattern matches) is checked against the table the daemon\n"
     "writes it to; tolerances default to monitors.max_lag_records and monitors.max_lag;\n"
-    "--json prints one object per topic, one per line.\n"
+    "--json prints one object per topic, one per line. The completeness monitors of\n"
+    "monitors.completeness run too; --monitor NAME runs one: freshness, completeness,\n"
+    "or a source table of monitors.completeness.tables.\n"
     "\n"
     "  --pipeline NAME      the pipeline that writes the table (default deltacdc)\n"
     "  --timeout DURATION   per broker request (default 10s)\n"
     "  --json               one JSON object instead of the table\n"
     "\n"
-    "Exit status: 0 fresh, 1 a partition is late, 2 usage error, 3 the check could not run.\n";
+    "Exit status: 0 green, 1 a partition is late or a table differs, 2 usage error,\n"
+    "3 a check could not run, 4 a completeness check is pending.\n";
 
 typedef struct check_args {
     dc_fresh_opts o;
+    dc_complete_opts co;    /* completeness (--db) */
+    const char *monitor;    /* -c: --monitor NAME, or NULL for all */
     bool json;
     const char *config;     /* -c FILE, or NULL */
     bool lag_given, records_given; /* --max-lag / --max-lag-records given */
@@ -61,8 +85,9 @@ static int parse(check_args *a, int argc, char **argv, dc_err *err)
     int64_t ms = 0;
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i];
-        if (strcmp(f, "--json") == 0) {
-            a->json = true;
+        if (strcmp(f, "--json") == 0 || strcmp(f, "--keys") == 0) {
+            a->json |= f[2] == 'j';
+            a->co.keys |= f[2] == 'k';
             continue;
         }
         if (i + 1 >= argc) return dc_err_set(err, DC_EINVAL, "%s needs a value (or is unknown: "
@@ -73,6 +98,22 @@ static int parse(check_args *a, int argc, char **argv, dc_err *err)
         else if (strcmp(f, "--kafka") == 0) a->o.bootstrap = v;
         else if (strcmp(f, "--topic") == 0) a->o.topic = v;
         else if (strcmp(f, "--pipeline") == 0) a->o.pipeline = v;
+        else if (strcmp(f, "--monitor") == 0) a->monitor = v;
+        else if (strcmp(f, "--db") == 0) a->co.db.url = v;
+        else if (strcmp(f, "--source-table") == 0) a->co.source_table = v;
+        else if (strcmp(f, "--meta-prefix") == 0) a->co.meta_prefix = v;
+        else if (strcmp(f, "--mode") == 0) DC_TRY(dc_complete_mode_parse(&a->co.mode, v, err));
+        else if (strcmp(f, "--ssl-mode") == 0)
+            DC_TRY(dc_mysql_ssl_mode_parse(&a->co.db.ssl_mode, v, err));
+        else if (strcmp(f, "--ssl-ca") == 0) a->co.db.ssl_ca = v;
+        else if (strcmp(f, "--range-size") == 0 || strcmp(f, "--max-keys") == 0) {
+            int64_t n = 0;
+            DC_TRY(parse_int(&n, f, v, err));
+            if (n < 1 || n > (f[2] == 'r' ? INT64_MAX / 2 : 1000000))
+                return dc_err_set(err, DC_EINVAL, "%s '%s': out of range", f, v);
+            if (f[2] == 'r') a->co.chunk = n;
+            else a->co.max_keys = (uint32_t)n;
+        } else if (strcmp(f, "--wait") == 0) DC_TRY(dc_config_parse_duration(&a->co.wait_ms, v, err));
         else if (strcmp(f, "--max-lag-records") == 0) {
             DC_TRY(parse_int(&a->o.max_lag_records, f, v, err));
             a->records_given = true;
@@ -85,9 +126,18 @@ static int parse(check_args *a, int argc, char **argv, dc_err *err)
             return dc_err_set(err, DC_EINVAL, "unknown argument '%s' (see deltacdc check --help)", f);
         }
     }
-    if (a->config && (a->o.table || a->o.bootstrap))
-        return dc_err_set(err, DC_EINVAL, "-c takes the tables and the brokers from the pipeline "
-                          "file: --table and --kafka go without it");
+    if (a->config && (a->o.table || a->o.bootstrap || a->co.db.url))
+        return dc_err_set(err, DC_EINVAL, "-c takes the tables, brokers and databases from the "
+                          "pipeline file: --table, --kafka and --db go without it");
+    if (!a->config && a->co.db.url) {
+        if (!a->o.table || !a->co.source_table)
+            return dc_err_set(err, DC_EINVAL, "completeness: give --table PATH, --db URL and "
+                              "--source-table T");
+        if (a->o.bootstrap) return dc_err_set(err, DC_EINVAL, "give --db or --kafka, not both");
+        a->co.table = a->o.table;
+        a->co.name = a->co.source_table;
+        return 0;
+    }
     if (!a->config && (!a->o.table || !a->o.bootstrap || !a->o.topic))
         return dc_err_set(err, DC_EINVAL, "give --table PATH, --kafka HOST:PORT and --topic T, "
                           "or -c pipeline.yaml");
@@ -111,6 +161,28 @@ static int check_one(const check_args *a, dc_buf *b)
     else fprintf(stderr, "deltacdc check: %s\n", err.msg);
     const int status = rc < 0 ? 3 : r.ok ? 0 : 1;
     dc_fresh_result_dispose(&r);
+    return status;
+}
+
+/* One completeness check, printed; 0 ok, 1 mismatch, 3 could not check, 4
+ * pending. */
+static int complete_one(const check_args *a, const dc_complete_opts *co, dc_buf *b)
+{
+    dc_err err;
+    dc_err_clear(&err);
+    dc_complete_result r;
+    if (dc_monitor_complete(&r, co, &err) < 0) {
+        fprintf(stderr, "deltacdc check: %s\n", err.msg);
+        return 3;
+    }
+    dc_buf_reset(b);
+    int rc = a->json ? dc_monitor_complete_json(b, co, &r, &err)
+                     : dc_monitor_complete_text(b, co, &r, &err);
+    if (rc == 0) fwrite(b->data, 1, b->len, stdout);
+    else fprintf(stderr, "deltacdc check: %s\n", err.msg);
+    const int status = rc < 0 ? 3 : r.state == DC_COMPLETE_OK ? 0
+                                  : r.state == DC_COMPLETE_MISMATCH ? 1 : 4;
+    dc_complete_result_dispose(&r);
     return status;
 }
 
@@ -155,11 +227,32 @@ static int check_pipeline(check_args *a, dc_buf *b)
     int status = 0;
     dc_buf path;
     dc_buf_init(&path, 64 * 1024);
+    dc_cli_cmons cm = {0};
+    size_t ran = 0;
     int rc = dc_config_init(&c, &err);
     if (rc == 0) rc = dc_config_load_file(&c, a->config, &err);
-    if (rc == 0 && (!c.kafka_bootstrap || (!c.kafka_topics.pattern && !c.kafka_topics.list.n)))
-        rc = dc_err_set(&err, DC_EINVAL, "%s: no source.kafka with bootstrap_servers and topics "
-                        "(the freshness check is for Kafka sources)", a->config);
+    if (rc == 0) rc = dc_cli_cmons_load(&cm, &c, &err);
+    const bool kafka = c.kafka_bootstrap && (c.kafka_topics.pattern || c.kafka_topics.list.n);
+    const bool fresh = kafka && (!a->monitor || strcmp(a->monitor, "freshness") == 0);
+    if (rc == 0 && !kafka && !cm.n)
+        rc = dc_err_set(&err, DC_EINVAL, "%s: no monitor to run: no source.kafka with "
+                        "bootstrap_servers and topics (freshness) and no monitors.completeness",
+                        a->config);
+    for (size_t i = 0; rc == 0 && i < cm.n; i++) {
+        if (a->monitor && strcmp(a->monitor, "completeness") != 0 &&
+            strcmp(a->monitor, cm.o[i].name) != 0)
+            continue;
+        cm.o[i].wait_ms = a->co.wait_ms;
+        const int s = complete_one(a, &cm.o[i], b);
+        ran++;
+        if (s == 3 || (s == 1 && status != 3) || (s == 4 && status == 0)) status = s;
+    }
+    if (rc == 0 && !fresh) {
+        if (!ran) rc = dc_err_set(&err, DC_EINVAL, "%s: no monitor named '%s' (freshness, "
+                                  "completeness, or a source table of "
+                                  "monitors.completeness.tables)", a->config, a->monitor);
+        if (rc == 0) goto out;
+    }
     if (rc == 0) rc = pipeline_topics(&topics, &n, a, &c, &err);
     if (rc < 0) {
         fprintf(stderr, "deltacdc check: %s\n", err.msg);
@@ -183,10 +276,11 @@ static int check_pipeline(check_args *a, dc_buf *b)
             a->o.topic = topics[i];
             s = check_one(a, b);
         }
-        if (s == 3 || (s == 1 && status == 0)) status = s;
+        if (s == 3 || (s == 1 && status != 3) || (s == 4 && status == 0)) status = s;
     }
     if (n == 0) fprintf(stderr, "deltacdc check: no topic of the pipeline on the broker\n");
 out:
+    dc_cli_cmons_dispose(&cm);
     dc_kafka_probe_topics_free(topics, n);
     dc_buf_dispose(&path);
     dc_config_dispose(&c);
@@ -203,14 +297,17 @@ int dc_cli_check(int argc, char **argv)
     }
     dc_err err;
     dc_err_clear(&err);
-    check_args a = {.o = {.pipeline = "deltacdc", .max_lag_seconds = 300, .timeout_ms = 10000}};
+    check_args a = {.o = {.pipeline = "deltacdc", .max_lag_seconds = 300, .timeout_ms = 10000},
+                    .co = {.mode = DC_COMPLETE_RANGES, .chunk = 10000}};
+    a.co.db.password = getenv("MYSQL_PWD");
     if (parse(&a, argc, argv, &err) < 0) {
         fprintf(stderr, "deltacdc check: %s\n", err.msg);
         return 2;
     }
     dc_buf b;
     dc_buf_init(&b, 64 * 1024 * 1024);
-    const int status = a.config ? check_pipeline(&a, &b) : check_one(&a, &b);
+    const int status = a.config ? check_pipeline(&a, &b)
+                       : a.co.db.url ? complete_one(&a, &a.co, &b) : check_one(&a, &b);
     dc_buf_dispose(&b);
     return status;
 }

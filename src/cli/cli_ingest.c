@@ -154,9 +154,10 @@ static char *kafka_bootstrap(const dc_config *c)
 }
 
 static int start_monitor(dc_monitor_sched **out, const dc_config *c, const char *bootstrap,
-                         dc_metrics *m, dc_err *err)
+                         const dc_cli_cmons *cm, dc_metrics *m, dc_err *err)
 {
     const dc_monitor_sched_opts o = {
+        .complete = cm->o, .n_complete = cm->n,
         .bootstrap = bootstrap, .pipeline = c->pipeline, .n_props = c->kafka_props.n,
         .prop_keys = c->kafka_props.keys, .prop_values = c->kafka_props.values,
         .interval_ms = c->monitor_interval_ms, .max_lag_records = c->monitor_max_lag_records,
@@ -193,6 +194,7 @@ int dc_cli_ingest(int argc, char **argv)
     dc_metrics *metrics = NULL;
     dc_http *http = NULL;
     dc_monitor_sched *mon = NULL;
+    dc_cli_cmons cmons = {0};
     char *bootstrap = NULL;
     bool once = false;
     int status = 0;
@@ -211,11 +213,20 @@ int dc_cli_ingest(int argc, char **argv)
     }
     dc_cli_stop_on_signals();
     bootstrap = kafka_bootstrap(&c);
-    const bool monitor = bootstrap && c.monitor_freshness == DC_CFG_MONITOR_AUTO;
+    if (c.monitor_freshness != DC_CFG_MONITOR_AUTO) {
+        dc_free(bootstrap);
+        bootstrap = NULL;
+    }
+    if ((rc = dc_cli_cmons_load(&cmons, &c, &err)) < 0) {
+        fprintf(stderr, "deltacdc ingest: %s\n", err.msg);
+        status = 2;
+        goto out;
+    }
+    const bool monitor = bootstrap || cmons.n;
     if (c.http_listen || monitor) rc = dc_metrics_new(&metrics, &err);
     if (rc == 0 && c.http_listen)
         rc = dc_http_start(&http, &(dc_http_opts){c.http_listen, c.http_token}, metrics, &err);
-    if (rc == 0 && monitor) rc = start_monitor(&mon, &c, bootstrap, metrics, &err);
+    if (rc == 0 && monitor) rc = start_monitor(&mon, &c, bootstrap, &cmons, metrics, &err);
     dc_ingest_opts o = {.cfg = &c, .once = once, .stop = &dc_cli_stop_requested,
                         .metrics = metrics};
     dc_ingest_stats stats;
@@ -227,6 +238,7 @@ int dc_cli_ingest(int argc, char **argv)
     }
 out:
     dc_monitor_sched_free(mon);
+    dc_cli_cmons_dispose(&cmons);
     dc_http_free(http);
     dc_metrics_free(metrics);
     dc_free(bootstrap);

@@ -67,6 +67,9 @@ enum { DC_CFG_MONITOR_AUTO = 0, DC_CFG_MONITOR_OFF = 1 };
 /* source.mysql.ssl_mode, in the order of its values (mysql.h's names). */
 enum { DC_CFG_SSL_PREFERRED = 0, DC_CFG_SSL_DISABLED, DC_CFG_SSL_REQUIRED, DC_CFG_SSL_VERIFY_CA,
        DC_CFG_SSL_VERIFY_IDENTITY };
+/* monitors.completeness.mode: off, then monitor.h's dc_complete_mode + 1 */
+enum { DC_CFG_COMPLETE_OFF = 0, DC_CFG_COMPLETE_COUNT = 1, DC_CFG_COMPLETE_MAX_ID = 2,
+       DC_CFG_COMPLETE_RANGES = 3 };
 
 /* One entry of `tables:`. */
 typedef struct dc_config_table {
@@ -159,6 +162,12 @@ typedef struct dc_config {
     const char *snapshot_history;    /* snapshot.history template (NULL: none) */
     int64_t snapshot_memory;         /* snapshot.memory, bytes */
     const char *snapshot_temp_dir;   /* snapshot.temp_dir (NULL: $TMPDIR or /tmp) */
+    int complete_mode;               /* DC_CFG_COMPLETE_* (monitors.completeness.mode) */
+    const char *complete_db;         /* monitors.completeness.db: mysql://USER@HOST:PORT/DB */
+    const char *complete_password;   /* monitors.completeness.password (NULL: MYSQL_PWD) */
+    dc_cfg_map complete_tables;      /* monitors.completeness.tables: source table -> table */
+    int64_t complete_range_size;     /* monitors.completeness.range_size */
+    bool complete_keys;              /* monitors.completeness.keys */
 } dc_config;
 
 /* One row of the table. */

@@ -389,7 +389,9 @@ const dc_cfg_key dc_cfg_keys[] = {
      .secret = true, .example = "https://alerts.example.com/hooks/deltacdc",
      .example_off = true,
      .doc = "URL that receives a JSON POST (the check's result: table, topic, partitions with "
-            "their lag) when a partition is late. A URL can carry a token, so it is a secret."},
+            "their lag; or the completeness result) when a monitor is red, and one with "
+            "\"recovered\": true when a red monitor turns green. A URL can carry a token, so "
+            "it is a secret."},
     {.key = "monitors.webhook_timeout", .type = DC_CFG_DURATION,
      .offset = CF(monitor_webhook_timeout_ms), .def = "5s", .min = 100, .max = 300000,
      .doc = "Bound of one POST attempt (connect and answer)."},
@@ -418,6 +420,38 @@ const dc_cfg_key dc_cfg_keys[] = {
      .example = "/var/tmp", .example_off = true,
      .doc = "Directory of the spilled runs (unset: $TMPDIR, else /tmp). The files are "
             "unlinked at creation, so nothing is left behind."},
+    SEC("monitors.completeness", "The seed's second job, built in: the source table read in "
+        "one consistent snapshot at binlog position P against the typed table, every "
+        "monitors.interval (`deltacdc check -c` runs it once). Equal is \"verified through "
+        "P\"; a difference is an alert (WARN line, deltacdc_monitor_completeness_* metrics, "
+        "/status, a POST to monitors.webhook) unless the table has not reached P yet "
+        "(pending). A red monitor that turns green POSTs a recovery."),
+    {.key = "monitors.completeness.mode", .type = DC_CFG_ENUM, .offset = CF(complete_mode),
+     .def = "off", .values = "off|count|max_id|ranges", .example = "ranges",
+     .doc = "count: row counts; max_id: the greatest first key; ranges: per range of "
+            "range_size key values, a row count and a checksum of the rows' values computed "
+            "by the source's SQL and by deltacdc alike, so a mismatch names the ranges (and "
+            "with keys, the keys). off: no completeness monitor."},
+    {.key = "monitors.completeness.db", .type = DC_CFG_STR, .offset = CF(complete_db),
+     .example = "mysql://monitor@db.example.com:3306/shop", .example_off = true,
+     .doc = "The source: mysql://USER@HOST:PORT/DB (a password in the URL is refused). The "
+            "user needs SELECT on the tables."},
+    {.key = "monitors.completeness.password", .type = DC_CFG_STR,
+     .offset = CF(complete_password), .secret = true, .example = "${MYSQL_PWD}",
+     .example_off = true,
+     .doc = "The user's password (default: the environment's MYSQL_PWD). Never printed."},
+    {.key = "monitors.completeness.tables", .type = DC_CFG_MAP, .offset = CF(complete_tables),
+     .example_off = true, .example = "alltypes={warehouse}/alltypes",
+     .doc = "Source table (T in the URL's database, or DB.T) -> its typed Delta table: a "
+            "path ({warehouse} expanded), or a topic name whose table the tables[] routing "
+            "gives. Each entry is one monitor, named after its source table."},
+    {.key = "monitors.completeness.range_size", .type = DC_CFG_INT,
+     .offset = CF(complete_range_size), .def = "10000", .min = 1, .max = 1LL << 60,
+     .doc = "ranges: key values per range (the first key column, an integer)."},
+    {.key = "monitors.completeness.keys", .type = DC_CFG_BOOL, .offset = CF(complete_keys),
+     .def = "true",
+     .doc = "ranges: name the keys that differ in the differing ranges (missing in the "
+            "table, extra in it, different values), at most 1000."},
     {.key = "log_level", .type = DC_CFG_ENUM, .offset = CF(log_level), .def = "info",
      .values = "error|warn|info|debug|trace",
      .doc = "Log threshold; INFO logs one line per committed batch."},

@@ -100,6 +100,11 @@ TV(v_last_event, (double)t->last_event_ts_ms / 1000.0)
 TV(v_mon_runs, t->monitor_runs)
 TV(v_mon_alerts, t->monitor_alerts)
 TV(v_mon_errors, t->monitor_errors)
+TV(v_cmon_runs, t->complete_runs)
+TV(v_cmon_alerts, t->complete_alerts)
+TV(v_cmon_errors, t->complete_errors)
+TV(v_cmon_state, t->complete_state)
+TV(v_cmon_ranges, t->complete_ranges)
 #undef TV
 static double v_fresh(const dc_metrics_tstate *t, double now)
 {
@@ -142,6 +147,16 @@ static const struct table_family {
      "one logged and sent to the webhook).", v_mon_alerts},
     {"monitor_errors_total", "counter", "Freshness checks that could not run (broker or "
      "table unreachable).", v_mon_errors},
+    {"monitor_completeness_runs_total", "counter", "Completeness checks of the table against "
+     "its source.", v_cmon_runs},
+    {"monitor_completeness_alerts_total", "counter", "Completeness checks that found the table "
+     "different from the source (each one logged and sent to the webhook).", v_cmon_alerts},
+    {"monitor_completeness_errors_total", "counter", "Completeness checks that could not run "
+     "(database or table unreachable).", v_cmon_errors},
+    {"monitor_completeness_state", "gauge", "The last completeness check: 0 equal (verified "
+     "through the source position), 1 mismatch, 2 pending, -1 not run.", v_cmon_state},
+    {"monitor_completeness_differing_ranges", "gauge", "Key ranges the last completeness "
+     "check found different.", v_cmon_ranges},
 };
 
 static int table_families_out(dc_buf *out, const dc_metrics_snap *s, dc_err *err)

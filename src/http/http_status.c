@@ -149,6 +149,11 @@ static int table(dc_buf *out, const dc_metrics_tstate *t, double now, dc_err *er
     DC_TRY(kv_u64(out, "monitor_runs", t->monitor_runs, err));
     DC_TRY(kv_u64(out, "monitor_alerts", t->monitor_alerts, err));
     DC_TRY(kv_u64(out, "monitor_errors", t->monitor_errors, err));
+    DC_TRY(kv_u64(out, "completeness_runs", t->complete_runs, err));
+    DC_TRY(kv_u64(out, "completeness_alerts", t->complete_alerts, err));
+    DC_TRY(kv_u64(out, "completeness_errors", t->complete_errors, err));
+    DC_TRY(kv_f64(out, "completeness_state", t->complete_state, err));
+    DC_TRY(kv_u64(out, "completeness_differing_ranges", t->complete_ranges, err));
     DC_TRY(kv_u64(out, "files", t->live_files, err));
     DC_TRY(kv_u64(out, "rows", t->live_rows, err));
     DC_TRY(kv_u64(out, "dv_hidden_rows", t->dv_rows, err));

@@ -37,6 +37,7 @@ int dc_metrics_tstate_init(dc_metrics_tstate *t, const char *path, dc_err *err)
 {
     memset(t, 0, sizeof *t);
     t->version = -1;
+    t->complete_state = -1;
     t->path = dc_strdup(path);
     t->ring = dc_calloc(DC_METRICS_HISTORY, sizeof *t->ring);
     if (!t->path || !t->ring) {

@@ -105,6 +105,11 @@ typedef struct dc_metrics_tstate {
     uint64_t monitor_runs;   /* freshness checks of this table */
     uint64_t monitor_alerts; /* checks that found a partition late */
     uint64_t monitor_errors; /* checks that could not run (broker, table) */
+    uint64_t complete_runs;   /* completeness checks of this table */
+    uint64_t complete_alerts; /* checks that found a mismatch */
+    uint64_t complete_errors; /* checks that could not run (database, table) */
+    int complete_state;      /* the last one: -1 not run, 0 ok, 1 mismatch, 2 pending */
+    uint64_t complete_ranges; /* the last one's differing ranges (ranges mode) */
     dc_metrics_sample *ring; /* DC_METRICS_HISTORY samples (owned), oldest at ring_head */
     size_t ring_n, ring_head;
 } dc_metrics_tstate;
@@ -155,6 +160,9 @@ int dc_metrics_monitor_part(dc_metrics_table *t, const char *topic, int32_t part
                             int64_t lag_records, double lag_seconds, dc_err *err);
 /* A freshness check of the table ran: late (a partition was), or failed. */
 void dc_metrics_monitor_run(dc_metrics_table *t, bool late, bool failed);
+/* A completeness check of the table ran: its state (0 ok, 1 mismatch, 2
+ * pending) and differing ranges, or it failed (state unchanged). */
+void dc_metrics_complete_run(dc_metrics_table *t, int state, uint64_t ranges, bool failed);
 void dc_metrics_maint_done(dc_metrics_table *t, dc_metrics_maint kind, double seconds, bool ok);
 /* The table stopped on an error (t NULL: a failure of the whole daemon,
  * which every table and the registry itself record). */

@@ -109,6 +109,19 @@ void dc_metrics_monitor_run(dc_metrics_table *t, bool late, bool failed)
     pthread_mutex_unlock(&t->mu);
 }
 
+void dc_metrics_complete_run(dc_metrics_table *t, int state, uint64_t ranges, bool failed)
+{
+    pthread_mutex_lock(&t->mu);
+    t->v.complete_runs++;
+    t->v.complete_errors += failed;
+    if (!failed) {
+        t->v.complete_alerts += state == 1;
+        t->v.complete_state = state;
+        t->v.complete_ranges = ranges;
+    }
+    pthread_mutex_unlock(&t->mu);
+}
+
 void dc_metrics_dead_letter(dc_metrics_table *t)
 {
     pthread_mutex_lock(&t->mu);

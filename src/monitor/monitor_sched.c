@@ -1,15 +1,23 @@
-/* monitor: the freshness monitor inside the daemon — a thread that, every
- * interval, checks each table of the registry against the broker for every
- * topic that feeds it, records the verdicts in the registry (metrics,
- * /status), logs the late partitions and POSTs the result to the webhook.
- * Its own thread and its own Kafka handle: a slow broker or a hanging
- * webhook never holds up a batch. */
+/* monitor: the monitors inside the daemon — a thread that, every
+ * interval, runs the completeness monitors and checks each table of the
+ * registry against the broker for every topic that feeds it, records the
+ * verdicts in the registry (metrics, /status), logs the red ones and POSTs
+ * them to the webhook, and POSTs a recovery when a red monitor is green
+ * again. Its own thread, its own Kafka handle and database connections: a
+ * slow broker or database or a hanging webhook never holds up a batch. */
 #include "monitor.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <time.h>
 #include <curl/curl.h>
+
+/* The red monitors, by name: a monitor that turns green again posts a
+ * recovery. Only the monitor's thread touches it. */
+typedef struct red_set {
+    char **names;              /* owned */
+    size_t n, cap;
+} red_set;
 
 struct dc_monitor_sched {
     dc_monitor_sched_opts o;   /* strings borrowed from the configuration */
@@ -19,11 +27,61 @@ struct dc_monitor_sched {
     pthread_mutex_t mu;        /* guards stop */
     pthread_cond_t cv;         /* signalled on stop */
     bool stop;
+    red_set red;               /* monitors red at their last check (the thread's) */
 };
 
-static void alert(dc_monitor_sched *s, const dc_fresh_opts *fo, const dc_fresh_result *r)
+/* Sets whether `name` is red; returns whether it was. */
+static bool red_swap(red_set *r, const char *name, bool red)
 {
-    for (size_t i = 0; i < r->n_parts; i++) {
+    for (size_t i = 0; i < r->n; i++) {
+        if (strcmp(r->names[i], name) != 0) continue;
+        if (!red) {
+            dc_free(r->names[i]);
+            r->names[i] = r->names[--r->n];
+        }
+        return true;
+    }
+    if (red && r->n == r->cap) {
+        const size_t cap = r->cap ? r->cap * 2 : 16;
+        char **p = dc_realloc(r->names, cap * sizeof *p);
+        if (!p) return false; /* out of memory: a recovery may go unsent */
+        r->names = p;
+        r->cap = cap;
+    }
+    if (red && (r->names[r->n] = dc_strdup(name))) r->n++;
+    return false;
+}
+
+static void red_dispose(red_set *r)
+{
+    for (size_t i = 0; i < r->n; i++) dc_free(r->names[i]);
+    dc_free(r->names);
+}
+
+/* POSTs a result's JSON (body, from its '{') as an "alert" or "recovery"
+ * event. */
+static void post(const dc_monitor_sched *s, const char *what, const dc_buf *body, bool recovery)
+{
+    if (!s->o.webhook || !*s->o.webhook) return;
+    dc_buf b;
+    dc_buf_init(&b, body->len + 64);
+    dc_err err;
+    dc_err_clear(&err);
+    int rc = dc_buf_appendf(&b, &err, "{\"event\":\"%s\",", recovery ? "recovery" : "alert");
+    if (rc == 0 && body->len > 1) rc = dc_buf_append(&b, body->data + 1, body->len - 1, &err);
+    if (rc == 0) rc = dc_buf_putc(&b, 0, &err);
+    if (rc == 0)
+        rc = dc_monitor_webhook_post(s->o.webhook, (const char *)b.data, b.len - 1,
+                                     s->o.webhook_timeout_ms, s->o.webhook_retries, &err);
+    if (rc < 0) DC_LOG(DC_LOG_WARN, "monitor", "%s %s: %s", what, recovery ? "recovery" : "alert",
+                       err.msg);
+    dc_buf_dispose(&b);
+}
+
+static void alert(dc_monitor_sched *s, const dc_fresh_opts *fo, const dc_fresh_result *r,
+                  bool recovery)
+{
+    for (size_t i = 0; i < r->n_parts && !recovery; i++) {
         const dc_fresh_part *p = &r->parts[i];
         if (!p->ok)
             DC_LOG(DC_LOG_WARN, "monitor", "freshness: %s <- %s [%d] is late: %lld records, "
@@ -31,17 +89,14 @@ static void alert(dc_monitor_sched *s, const dc_fresh_opts *fo, const dc_fresh_r
                    (int)p->partition, (long long)p->lag_records, p->lag_seconds,
                    (long long)p->committed, (long long)(p->high - 1));
     }
-    if (!s->o.webhook || !*s->o.webhook) return;
+    if (recovery)
+        DC_LOG(DC_LOG_INFO, "monitor", "freshness: %s <- %s is fresh again", fo->table, fo->topic);
     dc_buf b;
     dc_buf_init(&b, 16 * 1024 * 1024);
     dc_err err;
     dc_err_clear(&err);
-    int rc = dc_monitor_fresh_json(&b, fo, r, &err);
-    if (rc == 0) rc = dc_buf_putc(&b, 0, &err);
-    if (rc == 0)
-        rc = dc_monitor_webhook_post(s->o.webhook, (const char *)b.data, b.len - 1,
-                                     s->o.webhook_timeout_ms, s->o.webhook_retries, &err);
-    if (rc < 0) DC_LOG(DC_LOG_WARN, "monitor", "freshness alert of %s: %s", fo->table, err.msg);
+    if (dc_monitor_fresh_json(&b, fo, r, &err) == 0) post(s, "freshness", &b, recovery);
+    else DC_LOG(DC_LOG_WARN, "monitor", "freshness alert of %s: %s", fo->table, err.msg);
     dc_buf_dispose(&b);
 }
 
@@ -69,13 +124,58 @@ static void check_topic(dc_monitor_sched *s, dc_metrics_table *t, const char *ta
     DC_LOG(r.ok ? DC_LOG_DEBUG : DC_LOG_INFO, "monitor", "freshness of %s <- %s: %s", table,
            topic, r.ok ? "ok" : "LATE");
     dc_metrics_monitor_run(t, !r.ok, false);
-    if (!r.ok) alert(s, &fo, &r);
+    char name[2048];
+    snprintf(name, sizeof name, "freshness\t%s\t%s", table, topic);
+    const bool was_red = red_swap(&s->red, name, !r.ok);
+    if (!r.ok || was_red) alert(s, &fo, &r, r.ok);
     dc_fresh_result_dispose(&r);
 }
 
-/* One round over the registry's tables and their Kafka topics. */
+/* One completeness monitor: metrics, a log line, alert or recovery. */
+static void check_complete(dc_monitor_sched *s, const dc_complete_opts *co)
+{
+    dc_metrics_table *t = NULL;
+    dc_err err;
+    dc_err_clear(&err);
+    if (dc_metrics_table_get(&t, s->m, co->table, &err) < 0) t = NULL;
+    dc_complete_result r;
+    if (dc_monitor_complete(&r, co, &err) < 0) {
+        DC_LOG(DC_LOG_WARN, "monitor", "%s", err.msg);
+        if (t) dc_metrics_complete_run(t, 0, 0, true);
+        return;
+    }
+    if (t) dc_metrics_complete_run(t, (int)r.state, r.n_ranges, false);
+    const bool red = r.state == DC_COMPLETE_MISMATCH;
+    char name[2048];
+    snprintf(name, sizeof name, "completeness\t%s", co->name);
+    /* a pending check neither alerts nor recovers: the monitor stays as it was */
+    const bool was_red = r.state != DC_COMPLETE_PENDING && red_swap(&s->red, name, red);
+    if (red)
+        DC_LOG(DC_LOG_WARN, "monitor", "completeness %s: %s differs from %s at source position "
+               "%s:%lld: %zu ranges, %zu keys", co->name, co->table, co->source_table,
+               r.pos.file, (long long)r.pos.pos, r.n_ranges, r.n_keys);
+    else
+        DC_LOG(DC_LOG_INFO, "monitor",
+               "completeness %s: %s%s:%lld%s", co->name,
+               r.state == DC_COMPLETE_OK ? "equal, verified through source position "
+                                         : "pending: not yet at source position ",
+               r.pos.file, (long long)r.pos.pos, was_red && r.state == DC_COMPLETE_OK
+                                                     ? " (recovered)" : "");
+    if (red || (was_red && r.state == DC_COMPLETE_OK)) {
+        dc_buf b;
+        dc_buf_init(&b, 64 * 1024 * 1024);
+        if (dc_monitor_complete_json(&b, co, &r, &err) == 0) post(s, "completeness", &b, !red);
+        dc_buf_dispose(&b);
+    }
+    dc_complete_result_dispose(&r);
+}
+
+/* One round: the completeness monitors, then the registry's tables against
+ * the Kafka topics that feed them. */
 static void round_once(dc_monitor_sched *s)
 {
+    for (size_t i = 0; i < s->o.n_complete; i++) check_complete(s, &s->o.complete[i]);
+    if (!s->o.bootstrap) return;
     dc_metrics_snap snap;
     dc_err err;
     dc_err_clear(&err);
@@ -138,9 +238,14 @@ int dc_monitor_sched_start(dc_monitor_sched **out, const dc_monitor_sched_opts *
         return dc_err_set(err, DC_EIO, "monitor: can not start its thread");
     }
     s->started = true;
-    DC_LOG(DC_LOG_INFO, "monitor", "freshness every %lld ms (late beyond %lld records and %.0f "
-           "s)%s", (long long)o->interval_ms, (long long)o->max_lag_records, o->max_lag_seconds,
-           o->webhook && *o->webhook ? ", alerts to the webhook" : "");
+    if (o->bootstrap)
+        DC_LOG(DC_LOG_INFO, "monitor", "freshness every %lld ms (late beyond %lld records and "
+               "%.0f s)%s", (long long)o->interval_ms, (long long)o->max_lag_records,
+               o->max_lag_seconds, o->webhook && *o->webhook ? ", alerts to the webhook" : "");
+    for (size_t i = 0; i < o->n_complete; i++)
+        DC_LOG(DC_LOG_INFO, "monitor", "completeness %s (%s) every %lld ms: %s <- %s",
+               o->complete[i].name, dc_complete_mode_name(o->complete[i].mode),
+               (long long)o->interval_ms, o->complete[i].table, o->complete[i].source_table);
     *out = s;
     return 0;
 }
@@ -157,5 +262,6 @@ void dc_monitor_sched_free(dc_monitor_sched *s)
     }
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
+    red_dispose(&s->red);
     dc_free(s);
 }

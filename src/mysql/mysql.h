@@ -171,4 +171,15 @@ int dc_mysql_debezium_schema(dc_buf *out, const dc_mysql_table *t, const char *s
 int dc_mysql_image(dc_buf *out, const dc_mysql_table *t, char **row, const unsigned long *lens,
                    dc_err *err);
 
+/* ------------------------------------------------- canonical rows */
+
+/* The canonical text of one column's value as an SQL expression (NULL for
+ * SQL NULL and zero dates), the form mysql_canon.c describes; src/monitor
+ * computes the same text from the typed table. */
+int dc_mysql_canon_expr(dc_buf *out, const dc_mysql_column *c, dc_err *err);
+/* The canonical text of a whole row: "<bytes>:<text>" or "N" per column. */
+int dc_mysql_canon_row(dc_buf *out, const dc_mysql_table *t, dc_err *err);
+/* Its 64-bit hash: the first 8 bytes of MD5(row text), an unsigned integer. */
+int dc_mysql_canon_hash(dc_buf *out, const dc_mysql_table *t, dc_err *err);
+
 #endif /* DC_MYSQL_H */

@@ -61,7 +61,7 @@ typedef struct dc_source_ops {
     int (*committed)(dc_source *s, const char *topic, int32_t partition, int64_t offset,
                      dc_err *err);
     void (*free)(dc_source *s);
-    /* Optional (NULL: unknown, as for the file source): the next offset the
+    /* Optional (NULL: unknown): the next offset the
      * broker will give for a topic-partition, as of the last fetch response
      * (never blocks), or -1 when none came yet. For consumer lag metrics. */
     int64_t (*high_watermark)(dc_source *s, const char *topic, int32_t partition);

@@ -270,6 +270,24 @@ static int file_committed(dc_source *s, const char *topic, int32_t partition, in
     return 0; /* the table's txn action is the only record of progress */
 }
 
+/* The lines known so far + 1 (the "high watermark" consumer lag is measured
+ * against, issue 11): the lines read and those complete in the buffer. Exact
+ * once the input is read to its end; before that a lower bound (what the
+ * file holds beyond the buffer is not counted without reading it). */
+static int64_t file_high_watermark(dc_source *s, const char *topic, int32_t partition)
+{
+    const file_src *f = (const file_src *)s;
+    if (partition != 0 || strcmp(topic, f->topic) != 0) return -1;
+    int64_t lines = f->line;
+    const uint8_t *p = f->buf + f->pos, *end = f->buf + f->len;
+    while (p < end && (p = memchr(p, '\n', (size_t)(end - p)))) {
+        lines++;
+        p++;
+    }
+    if (f->at_eof && f->len > f->pos && f->buf[f->len - 1] != '\n') lines++; /* no final '\n' */
+    return lines + 1;
+}
+
 static void file_free(dc_source *s)
 {
     file_src *f = (file_src *)s;
@@ -284,6 +302,7 @@ static const dc_source_ops file_ops = {
     .version = 1,
     .poll = file_poll,
     .committed = file_committed,
+    .high_watermark = file_high_watermark,
     .free = file_free,
 };
 

@@ -170,11 +170,21 @@ def test_daemon_monitor_alerts_without_slowing_batches(kafka_broker, tmp_path): 
     th.start()
     try:
         deadline = time.time() + 90
-        while time.time() < deadline and len(_Hook.got) < 4:
+        # four alert POSTs and five batches (a recovery POST, when a round finds
+        # the partition fresh again, shifts which POSTs hang: alerts alone
+        # could come before the batches' rhythm is seen)
+        while time.time() < deadline and (
+                sum(b'"event":"alert"' in g[1] for g in _Hook.got) < 4 or
+                (tmp_path / "daemon.log").read_text().count(" info  ingest  batch ") < 5):
             time.sleep(0.2)
     finally:
         stop.set()
         th.join()
+        # caught up again: the red partition's monitor POSTs a recovery
+        deadline = time.time() + 30
+        while time.time() < deadline and not any(b'"event":"recovery"' in g[1]
+                                                  for g in _Hook.got):
+            time.sleep(0.2)
         text = (tmp_path / "daemon.log").read_text()
         port = re.search(r"listening on http://127\.0\.0\.1:(\d+)/", text)
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{port.group(1)}/metrics",
@@ -189,6 +199,10 @@ def test_daemon_monitor_alerts_without_slowing_batches(kafka_broker, tmp_path): 
     assert alert["monitor"] == "freshness" and alert["ok"] is False and alert["topic"] == topic
     assert alert["partitions"][0]["lag_records"] > 0 and alert["partitions"][0]["lag_seconds"] > 1
     assert "freshness: " in text and "is late:" in text and "webhook: attempt 1 of 3" in text
+    assert alert["event"] == "alert"
+    rec = [json.loads(g[1]) for g in _Hook.got if b'"event":"recovery"' in g[1]]
+    assert rec and rec[0]["ok"] is True and rec[0]["topic"] == topic, _Hook.got
+    assert "is fresh again" in text
     assert re.search(r'deltacdc_monitor_alerts_total\{table="[^"]+"\} [1-9]', metrics), metrics
     assert re.search(r'deltacdc_monitor_freshness_ok\{table="[^"]+",topic="cdc-check-daemon",'
                      r'partition="0"\} [01]', metrics), metrics

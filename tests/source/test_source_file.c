@@ -496,3 +496,34 @@ TEST(source_file_resume_checks_the_input_identity)
     unlink(p2);
     unlink(path);
 }
+
+/* Consumer lag for the file source: the high watermark is the lines known + 1
+ * (those read, and those complete in the buffer; a last line without '\n'
+ * once the end is read). */
+TEST(source_file_high_watermark)
+{
+    static const char text[] = "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n{\"a\":4}";
+    const char *path = tmp_file(text, sizeof text - 1);
+    CHECK(path != NULL);
+    dc_err err;
+    dc_err_clear(&err);
+    dc_source *s = NULL;
+    CHECK_OK(open_uri(&s, path, NULL, NULL, &err), &err);
+    if (!s) return;
+    dc_source_record out[1];
+    size_t got = 0;
+    bool eof = false;
+    CHECK_OK(s->ops->poll(s, out, 1, &got, &eof, 100, &err), &err);
+    CHECK_EQ_INT(got, 1);
+    const char *topic = out[0].topic;
+    /* one handed out, three more complete lines buffered; the last one, with
+     * no '\n', counts once the end is read */
+    CHECK_EQ_INT(dc_source_high_watermark(s, topic, 0), 4);
+    CHECK_EQ_INT(dc_source_high_watermark(s, topic, 1), -1);
+    CHECK_EQ_INT(dc_source_high_watermark(s, "file:/elsewhere", 0), -1);
+    rec_copy r[8];
+    CHECK_EQ_INT(drain(s, r, 8, 8, &err), 3);
+    CHECK_EQ_INT(dc_source_high_watermark(s, topic, 0), 5); /* lag = 5 - (4 + 1) = 0 */
+    dc_source_free(s);
+    unlink(path);
+}

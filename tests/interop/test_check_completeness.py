@@ -1,0 +1,305 @@
+"""The completeness monitor (issue 11, the seed's second job) against a private
+MariaDB (mariadb_fixture): a typed table built faithfully by `deltacdc
+bootstrap` is green in every mode (the every-type workload table included, so
+the canonical row text of each type agrees between MariaDB's SQL and
+deltacdc); rows changed behind deltacdc's back (deleted from the Delta table
+with delta-rs; inserted, updated and deleted in MariaDB with the binlog off so
+no CDC sees them) are reported as exactly those ranges and keys; a difference
+while the table has not reached the source's position is pending, not a
+mismatch; exit codes; and the daemon's schedule POSTs an alert, then a
+recovery, to a webhook."""
+import http.server
+import json
+import os
+import re
+import shutil
+import subprocess
+import threading
+import time
+import urllib.request
+
+import pytest
+from deltalake import DeltaTable
+
+import mariadb_workload as wl
+from conftest import REPO, _binary, assert_ok
+from mariadb_fixture import mariadb  # noqa: F401  (the fixture)
+
+USER, PASSWORD = "cmon", "cmon-Secret-7"
+DB = "cshop"
+N_ITEMS = 1000
+
+
+@pytest.fixture(scope="module")
+def src(mariadb):  # noqa: F811
+    """The every-type table (all row kinds, a zero date) and `items`
+    (ids 1..N_ITEMS) in database cshop."""
+    mariadb.execute(re.sub(rf"\b{wl.DB}\b", DB, wl.CREATE))
+    rows = ", ".join(wl._row(i, k) for i, k in
+                     [(1, "typical"), (2, "nulls"), (3, "max"), (4, "min"), (5, "odd")])
+    mariadb.execute(f"INSERT INTO alltypes ({wl._COLS}) VALUES {rows};" + wl._zero_date_row(7) +
+                    "CREATE TABLE items (id BIGINT NOT NULL PRIMARY KEY, name VARCHAR(40), "
+                    "price DECIMAL(9,2), seen DATETIME(6), f DOUBLE);"
+                    "INSERT INTO items SELECT seq, CONCAT('item ', seq), seq * 1.25, "
+                    "TIMESTAMPADD(SECOND, seq, '2024-01-01'), seq / 7 "
+                    f"FROM seq_1_to_{N_ITEMS};", database=DB)
+    mariadb.create_user(USER, PASSWORD, grants="SELECT, RELOAD, REPLICATION CLIENT")
+    return mariadb
+
+
+def _env():
+    return dict(os.environ, MYSQL_PWD=PASSWORD)
+
+
+def boot(db, table, path):
+    p = subprocess.run([str(_binary(False)), "bootstrap", "--db", db.url(USER, DB),
+                        "--source-table", table, "--table", str(path)],
+                       capture_output=True, env=_env(), timeout=300)
+    assert_ok(p, f"bootstrap {table}")
+
+
+def check(db, table, path, *extra, env=None):
+    return subprocess.run([str(_binary(False)), "check", "--table", str(path), "--db",
+                           db.url(USER, DB), "--source-table", table, *extra],
+                          capture_output=True, env=env or _env(), timeout=300)
+
+
+def check_json(db, table, path, *extra):
+    p = check(db, table, path, "--json", *extra)
+    assert p.returncode in (0, 1, 4), p.stderr.decode()
+    return p.returncode, json.loads(p.stdout)
+
+
+@pytest.mark.parametrize("mode", ["ranges", "count", "max_id"])
+def test_faithful_alltypes_is_verified(src, tmp_path, mode):
+    path = tmp_path / "alltypes"
+    boot(src, "alltypes", path)
+    p = check(src, "alltypes", path, "--mode", mode, "--range-size", "2", "--keys")
+    out = p.stdout.decode()
+    assert p.returncode == 0, out + p.stderr.decode()
+    pos = re.search(r"source position P (\S+:\d+)", out).group(1)
+    assert f"OK: equal, verified through source position {pos}" in out
+    rc, r = check_json(src, "alltypes", path, "--mode", mode)
+    assert rc == 0 and r["state"] == "ok" and r["verified_through"] == pos
+    assert r["source_rows"] == r["table_rows"] == 6 and r["behind"] is False
+
+
+def _keys(r):
+    return sorted((k["key"], k["diff"]) for k in r["keys"])
+
+
+def test_changes_behind_deltacdcs_back(src, tmp_path):
+    path = tmp_path / "items"
+    boot(src, "items", path)
+    rc, r = check_json(src, "items", path, "--range-size", "100")
+    assert rc == 0 and r["ranges_compared"] == 11  # ids 1..1000: ranges 0..10
+    # the table loses two rows; the source gains one, changes one, loses one
+    DeltaTable(str(path)).delete("id = 17 OR id = 555")
+    src.execute("SET sql_log_bin = 0; INSERT INTO items VALUES (2001, 'ghost', 1, NULL, 0);"
+                "UPDATE items SET price = price + 0.01 WHERE id = 300;"
+                "DELETE FROM items WHERE id = 800;", database=DB)
+    try:
+        rc, r = check_json(src, "items", path, "--range-size", "100", "--keys")
+        assert rc == 1 and r["state"] == "mismatch" and r["verified_through"] is None
+        got = [(g["lo"], g["hi"], g["source_rows"], g["table_rows"], g["status"])
+               for g in r["ranges"]]
+        assert got == [(0, 99, 99, 98, "mismatch"), (300, 399, 100, 100, "mismatch"),
+                       (500, 599, 100, 99, "mismatch"), (800, 899, 99, 100, "mismatch"),
+                       (2000, 2099, 1, 0, "mismatch")], got
+        assert _keys(r) == [("17", "missing"), ("2001", "missing"), ("300", "values"),
+                            ("555", "missing"), ("800", "extra")]
+        # without --keys: the ranges only; the table form names them too
+        rc, r = check_json(src, "items", path, "--range-size", "100")
+        assert rc == 1 and r["keys"] == [] and len(r["ranges"]) == 5
+        p = check(src, "items", path, "--range-size", "1000", "--keys")
+        out = p.stdout.decode()
+        assert p.returncode == 1 and "FAIL: 2 of 3 ranges differ" in out, out
+        assert re.search(r"key 555 +missing in table", out) and re.search(r"key 800 +extra", out)
+        assert re.search(r"key 300 +different values", out)
+        # the probes: count (1000 in the source, 998 in the table), max id
+        rc, r = check_json(src, "items", path, "--mode", "count")
+        assert rc == 1 and (r["source_rows"], r["table_rows"]) == (1000, 998)
+        rc, r = check_json(src, "items", path, "--mode", "max_id")
+        assert rc == 1 and (r["source_max"], r["table_max"]) == (2001, 1000)
+    finally:
+        src.execute("SET sql_log_bin = 0; DELETE FROM items WHERE id = 2001;"
+                    "UPDATE items SET price = price - 0.01 WHERE id = 300;"
+                    "INSERT INTO items VALUES (800, 'item 800', 1000.00, "
+                    "'2024-01-01 00:13:20', 800 / 7);", database=DB)
+
+
+def test_pending_while_the_table_is_behind(src, tmp_path):
+    path = tmp_path / "items"
+    boot(src, "items", path)
+    # a change the binlog records (no CDC runs here): the source's position
+    # moves past the table's, and the difference is not (yet) a mismatch
+    src.execute("INSERT INTO items VALUES (5000, 'late', 1, NULL, 0);", database=DB)
+    try:
+        rc, r = check_json(src, "items", path, "--keys")
+        assert rc == 4 and r["state"] == "pending" and r["behind"] is True, r
+        assert r["verified_through"] is None and r["table_reached"] != r["source_position"]
+        t0 = time.time()
+        p = check(src, "items", path, "--wait", "1s")
+        assert p.returncode == 4 and time.time() - t0 >= 1.0
+        assert "PENDING: differs, but the table has not reached source position" in \
+            p.stdout.decode()
+        # equal again at a later position: verified through it (the table's
+        # rows are the source's there, whatever position it recorded)
+        src.execute("DELETE FROM items WHERE id = 5000;", database=DB)
+        rc, r = check_json(src, "items", path)
+        assert rc == 0 and r["state"] == "ok" and r["behind"] is True
+    finally:
+        src.execute("DELETE FROM items WHERE id = 5000;", database=DB)
+
+
+def test_rows_changed_after_p_are_not_judged(src, tmp_path):
+    """A table row whose __source_pos is after the snapshot's position (a
+    change the source made after P, merged already) makes its range
+    'changed after P': pending, not a mismatch; the other ranges are judged."""
+    path = tmp_path / "items"
+    boot(src, "items", path)
+    rc, r = check_json(src, "items", path)
+    assert rc == 0
+    file = r["source_position"].split(":")[0]
+    later = file[:file.rindex(".") + 1] + "999999:4:0"
+    DeltaTable(str(path)).update(predicate="id = 5", updates={"name": "'changed later'",
+                                           "__source_pos": f"'{later}'"})
+    rc, r = check_json(src, "items", path, "--range-size", "100", "--keys")
+    assert rc == 4 and r["state"] == "pending" and r["behind"] is False, r
+    assert r["rows_changed_after_p"] == 1
+    assert [(g["lo"], g["status"]) for g in r["ranges"]] == [(0, "changed_after_p")]
+    assert [(k["key"], k["diff"], k["changed_after_p"]) for k in r["keys"]] == \
+        [("5", "values", True)]
+    # a real difference elsewhere is still a mismatch
+    DeltaTable(str(path)).delete("id = 250")
+    rc, r = check_json(src, "items", path, "--range-size", "100")
+    assert rc == 1 and [(g["lo"], g["status"]) for g in r["ranges"]] == \
+        [(0, "changed_after_p"), (200, "mismatch")]
+
+
+def test_under_sanitizers(src, tmp_path):
+    """The ASan+UBSan binary (when built) checks the every-type table in every
+    mode, and names the range and key of a row deleted behind its back."""
+    san = REPO / "build-san" / "deltacdc"
+    if not san.exists():
+        pytest.skip("build-san/deltacdc not built (make build-san/deltacdc)")
+    path = tmp_path / "alltypes"
+    boot(src, "alltypes", path)
+    DeltaTable(str(path)).delete("id = 3")
+    for mode, want in (("ranges", 1), ("count", 1), ("max_id", 0)):
+        p = subprocess.run([str(san), "check", "--table", str(path), "--db", src.url(USER, DB),
+                            "--source-table", "alltypes", "--mode", mode, "--range-size", "2",
+                            "--keys", "--json"], capture_output=True, env=_env(), timeout=300)
+        assert p.returncode == want, p.stderr.decode()
+        assert b"runtime error" not in p.stderr and b"AddressSanitizer" not in p.stderr
+        if mode == "ranges":
+            r = json.loads(p.stdout)
+            assert [(g["lo"], g["hi"]) for g in r["ranges"]] == [(2, 3)]
+            assert _keys(r) == [("3", "missing")]
+
+
+def test_exit_codes_and_errors(src, tmp_path):
+    path = tmp_path / "items"
+    boot(src, "items", path)
+    dc = str(_binary(False))
+    p = subprocess.run([dc, "check", "--table", str(path), "--db", src.url(USER, DB)],
+                       capture_output=True, env=_env())
+    assert p.returncode == 2 and b"--source-table" in p.stderr
+    p = subprocess.run([dc, "check", "--table", str(path), "--db", src.url(USER, DB),
+                        "--source-table", "items", "--mode", "sum"], capture_output=True,
+                       env=_env())
+    assert p.returncode == 2 and b"count, max_id or ranges" in p.stderr
+    p = check(src, "items", path, env=dict(os.environ, MYSQL_PWD="wrong-Secret-1"))
+    assert p.returncode == 3 and b"wrong-Secret-1" not in p.stderr + p.stdout
+    p = check(src, "nosuch", path)
+    assert p.returncode == 3 and b"nosuch" in p.stderr
+    p = check(src, "items", tmp_path / "absent")
+    assert p.returncode == 3 and b"absent" in p.stderr
+    assert PASSWORD.encode() not in p.stderr + p.stdout
+
+
+class _Hook(http.server.BaseHTTPRequestHandler):
+    got = []
+
+    def do_POST(self):
+        _Hook.got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *a):
+        pass
+
+
+def _wait_for(pred, timeout):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_daemon_alerts_then_recovers(src, tmp_path):
+    path = tmp_path / "items"
+    boot(src, "items", path)
+    hook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    (tmp_path / "empty.jsonl").write_text("")
+    cfg = tmp_path / "p.yaml"
+    cfg.write_text(f"source:\n  file: {tmp_path / 'empty.jsonl'}\n"
+                   f"warehouse: {tmp_path}\n"
+                   f"tables:\n  - path: {tmp_path / 'other'}\n"
+                   "monitors:\n  interval: 1s\n"
+                   f"  webhook: http://127.0.0.1:{hook.server_port}/hook\n"
+                   "  completeness:\n    mode: ranges\n"
+                   f"    db: {src.url(USER, DB)}\n    range_size: 100\n"
+                   "    tables:\n      items: '{warehouse}/items'\n")
+    # check -c runs the same monitor once, by name
+    p = subprocess.run([str(_binary(False)), "check", "-c", str(cfg), "--monitor", "items"],
+                       capture_output=True, env=_env(), timeout=120)
+    assert p.returncode == 0 and b"verified through source position" in p.stdout, p.stderr
+    DeltaTable(str(path)).delete("id = 42")
+    log = open(tmp_path / "daemon.log", "wb")
+    d = subprocess.Popen([str(_binary(False)), "ingest", "-c", str(cfg), "--http",
+                          "127.0.0.1:0"], stderr=log, env=_env())
+    try:
+        assert _wait_for(lambda: any(g["event"] == "alert" for g in _Hook.got), 30), _Hook.got
+        alert = next(g for g in _Hook.got if g["event"] == "alert")
+        assert alert["monitor"] == "completeness" and alert["name"] == "items"
+        assert alert["state"] == "mismatch" and [(g["lo"], g["hi"]) for g in alert["ranges"]] \
+            == [(0, 99)]
+        assert [(k["key"], k["diff"]) for k in alert["keys"]] == [("42", "missing")]
+        p = subprocess.run([str(_binary(False)), "check", "-c", str(cfg)],
+                           capture_output=True, env=_env(), timeout=120)
+        assert p.returncode == 1 and b"key 42" in p.stdout
+        # the metric: state 1 (mismatch), one differing range
+        port = re.search(r"listening on http://127\.0\.0\.1:(\d+)/",
+                         (tmp_path / "daemon.log").read_text()).group(1)
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read()
+        series = {m.group(1): float(m.group(2)) for m in re.finditer(
+            rb'deltacdc_(monitor_completeness_\w+)\{table="[^"]*items"\} (\S+)', metrics)}
+        assert series[b"monitor_completeness_state"] == 1, series
+        assert series[b"monitor_completeness_differing_ranges"] == 1
+        assert series[b"monitor_completeness_alerts_total"] >= 1
+        if shutil.which("promtool"):
+            p = subprocess.run(["promtool", "check", "metrics"], input=metrics,
+                               capture_output=True, timeout=60)
+            assert p.returncode == 0 and not (p.stdout + p.stderr).strip(), p.stdout + p.stderr
+        # the source loses the row too (binlog off): equal again -> one recovery
+        src.execute("SET sql_log_bin = 0; DELETE FROM items WHERE id = 42;", database=DB)
+        assert _wait_for(lambda: any(g["event"] == "recovery" for g in _Hook.got), 30), \
+            _Hook.got
+        rec = next(g for g in _Hook.got if g["event"] == "recovery")
+        assert rec["state"] == "ok" and rec["verified_through"] == rec["source_position"]
+        n = len(_Hook.got)
+        time.sleep(2.5)  # green stays quiet: no more posts
+        assert len(_Hook.got) == n
+    finally:
+        d.terminate()
+        d.wait(30)
+        hook.shutdown()
+        src.execute("SET sql_log_bin = 0; INSERT INTO items VALUES (42, 'item 42', 52.50, "
+                    "'2024-01-01 00:00:42', 6);", database=DB)
+    text = (tmp_path / "daemon.log").read_text()
+    assert "completeness items: " in text and "differs from items" in text
+    assert "(recovered)" in text and PASSWORD not in text
