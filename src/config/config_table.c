@@ -398,28 +398,6 @@ const dc_cfg_key dc_cfg_keys[] = {
     {.key = "monitors.webhook_retries", .type = DC_CFG_INT,
      .offset = CF(monitor_webhook_retries), .def = "3", .min = 0, .max = 10,
      .doc = "Attempts after a failed one (no answer, or not 2xx), 0.5 s apart and doubling."},
-    SEC("snapshot", "The seed's nightly merge (`deltacdc snapshot -c`): history and CDC table "
-                    "merged into the partition data_date=YYYY-MM-DD of a dated Delta table."),
-    {.key = "snapshot.path", .type = DC_CFG_STR, .offset = CF(snapshot_path),
-     .def = "{warehouse}/snapshot/{db}.db/{table}",
-     .doc = "Location template of a table's dated snapshot table ({warehouse} {db} {table} "
-            "{pipeline}); its partitions are <path>/data_date=YYYY-MM-DD, as the seed's "
-            "`.../{db}.db/{table}/data_date=${data_date}`. Kept outside the CDC table's "
-            "directory, so that a VACUUM of one never touches the other's files."},
-    {.key = "snapshot.history", .type = DC_CFG_STR, .offset = CF(snapshot_history),
-     .example = "{warehouse}/history/{db}.db/{table}", .example_off = true,
-     .doc = "Location template of a table's history (the seed's DataX import), merged under "
-            "the CDC table's rows. Unset: the CDC table holds its own history (`deltacdc "
-            "bootstrap` into it)."},
-    {.key = "snapshot.memory", .type = DC_CFG_SIZE, .offset = CF(snapshot_memory),
-     .def = "512MiB", .min = 1024 * 1024, .max = 1LL << 40,
-     .doc = "Sorted rows a snapshot holds in memory; beyond it, sorted runs spill to "
-            "snapshot.temp_dir and are merged from there (memory stays bounded whatever "
-            "the table's size)."},
-    {.key = "snapshot.temp_dir", .type = DC_CFG_STR, .offset = CF(snapshot_temp_dir),
-     .example = "/var/tmp", .example_off = true,
-     .doc = "Directory of the spilled runs (unset: $TMPDIR, else /tmp). The files are "
-            "unlinked at creation, so nothing is left behind."},
     SEC("monitors.completeness", "The seed's second job, built in: the source table read in "
         "one consistent snapshot at binlog position P against the typed table, every "
         "monitors.interval (`deltacdc check -c` runs it once). Equal is \"verified through "
@@ -452,6 +430,28 @@ const dc_cfg_key dc_cfg_keys[] = {
      .def = "true",
      .doc = "ranges: name the keys that differ in the differing ranges (missing in the "
             "table, extra in it, different values), at most 1000."},
+    SEC("snapshot", "The seed's nightly merge (`deltacdc snapshot -c`): history and CDC table "
+                    "merged into the partition data_date=YYYY-MM-DD of a dated Delta table."),
+    {.key = "snapshot.path", .type = DC_CFG_STR, .offset = CF(snapshot_path),
+     .def = "{warehouse}/snapshot/{db}.db/{table}",
+     .doc = "Location template of a table's dated snapshot table ({warehouse} {db} {table} "
+            "{pipeline}); its partitions are <path>/data_date=YYYY-MM-DD, as the seed's "
+            "`.../{db}.db/{table}/data_date=${data_date}`. Kept outside the CDC table's "
+            "directory, so that a VACUUM of one never touches the other's files."},
+    {.key = "snapshot.history", .type = DC_CFG_STR, .offset = CF(snapshot_history),
+     .example = "{warehouse}/history/{db}.db/{table}", .example_off = true,
+     .doc = "Location template of a table's history (the seed's DataX import), merged under "
+            "the CDC table's rows. Unset: the CDC table holds its own history (`deltacdc "
+            "bootstrap` into it)."},
+    {.key = "snapshot.memory", .type = DC_CFG_SIZE, .offset = CF(snapshot_memory),
+     .def = "512MiB", .min = 1024 * 1024, .max = 1LL << 40,
+     .doc = "Sorted rows a snapshot holds in memory; beyond it, sorted runs spill to "
+            "snapshot.temp_dir and are merged from there (memory stays bounded whatever "
+            "the table's size)."},
+    {.key = "snapshot.temp_dir", .type = DC_CFG_STR, .offset = CF(snapshot_temp_dir),
+     .example = "/var/tmp", .example_off = true,
+     .doc = "Directory of the spilled runs (unset: $TMPDIR, else /tmp). The files are "
+            "unlinked at creation, so nothing is left behind."},
     {.key = "log_level", .type = DC_CFG_ENUM, .offset = CF(log_level), .def = "info",
      .values = "error|warn|info|debug|trace",
      .doc = "Log threshold; INFO logs one line per committed batch."},
