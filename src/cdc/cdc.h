@@ -224,7 +224,15 @@ struct dc_cdc_tcol {
                                * column's metadata so a table rebuilds this view exactly */
     uint32_t n_children;      /* GEOMETRY: struct members */
     const dc_cdc_tcol *children; /* GEOMETRY: n_children members in block order (primitive) */
+    const char *ident;        /* the table column it writes, by physical name (column
+                               * mapping, dc_cdc_tschema_mapped); NULL: `name` */
 };
+
+/* The table column a source column writes: its ident, else its name. */
+static inline const char *dc_cdc_tcol_ident(const dc_cdc_tcol *c)
+{
+    return c->ident ? c->ident : c->name;
+}
 
 /* Settings that choose among Delta types for one Debezium encoding. */
 typedef struct dc_cdc_typed_opts {
@@ -337,6 +345,13 @@ int dc_cdc_srcpos_format(dc_buf *out, const dc_cdc_event *ev, dc_err *err);
 int dc_cdc_srcpos_parse(dc_cdc_srcpos *out, const char *s, size_t n, dc_err *err);
 /* <0, 0, >0 as a is earlier than, the same as, or later than b. */
 int dc_cdc_srcpos_cmp(const dc_cdc_srcpos *a, const dc_cdc_srcpos *b);
+
+/* A copy of src whose column i writes the table column idents[i] (its
+ * physical name under column mapping; NULL: its own name): the row keys
+ * become the idents, the names (which match the image) stay. Holds a
+ * reference on src. */
+int dc_cdc_tschema_mapped(dc_cdc_tschema **out, dc_cdc_tschema *src, const char *const *idents,
+                          dc_err *err);
 
 /* ------------------------------------------------ schema-change records */
 

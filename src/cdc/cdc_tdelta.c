@@ -68,6 +68,11 @@ static int put_field(dc_buf *out, const dc_cdc_tcol *c, bool meta, dc_err *err)
         DC_TRY(dc_buf_puts(out, "\"" META_KEY "\":", err));
         DC_TRY(dc_json_put_str(out, c->src_json, strlen(c->src_json), err));
     }
+    if (meta && c->ident) { /* column mapping: the file column it writes */
+        DC_TRY(dc_buf_puts(out, c->src_json ? "," : "", err));
+        DC_TRY(dc_buf_puts(out, "\"delta.columnMapping.physicalName\":", err));
+        DC_TRY(dc_json_put_str(out, c->ident, strlen(c->ident), err));
+    }
     return dc_buf_puts(out, "}}", err);
 }
 
@@ -177,6 +182,25 @@ static void follow_options(dc_cdc_tschema *s, const dc_json *fields, const char 
     }
 }
 
+/* Each column's name is its Delta field's (the Debezium schema kept in the
+ * metadata has the name it had when it was added: a rename changes the
+ * field only) and its ident the field's physical name under column mapping. */
+static int cdc_tschema_delta_names(dc_cdc_tschema *s, const dc_json *fields,
+                                   const char *const *skip, dc_err *err)
+{
+    const char *names[DC_CDC_MAX_COLUMNS], *idents[DC_CDC_MAX_COLUMNS];
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < fields->len && k < s->n; i++) {
+        const dc_json *const f = &fields->u.items[i];
+        const char *const name = dc_json_str(dc_json_get(f, "name"));
+        if (skipped(skip, name)) continue;
+        names[k] = name;
+        idents[k++] = dc_json_str(dc_json_get(dc_json_get(f, "metadata"),
+                                              "delta.columnMapping.physicalName"));
+    }
+    return cdc_tschema_set_names(s, names, idents, err);
+}
+
 /* Each column's Delta type must be the one its Debezium schema maps to
  * (with the options that Delta type implies). */
 static int check_types(const dc_cdc_tschema *s, const dc_json *fields, const char *const *skip,
@@ -222,6 +246,7 @@ int dc_cdc_tschema_from_delta(dc_cdc_tschema **out, const dc_json *struct_type,
     if (rc == 0) rc = dc_json_parse(&dom, &a, (const char *)b.data, b.len, err);
     if (rc == 0) rc = cdc_tschema_from_fields(&s, NULL, dom, err);
     if (rc == 0) follow_options(s, fields, skip);
+    if (rc == 0) rc = cdc_tschema_delta_names(s, fields, skip, err);
     if (rc == 0) rc = check_types(s, fields, skip, err);
     if (rc == 0) *out = s;
     else dc_cdc_tschema_free(s);
