@@ -76,6 +76,8 @@ typedef struct dc_config_table {
     const char *meta_prefix; /* typed: prefix of the metadata columns ("__") */
     int datetime;          /* typed: DC_CFG_DATETIME_* (DATETIME → timestamp_ntz or timestamp) */
     int time;              /* typed: DC_CFG_TIME_* (TIME → long microseconds or string) */
+    const char *schema_changes_topic; /* typed: Debezium's schema-change records to follow
+                              renames and drops from (file:PATH), NULL: none */
     dc_cfg_map properties; /* table properties to set (tables[].properties.*) */
     int line;              /* line in the file (0: made from flags), for messages */
 } dc_config_table;

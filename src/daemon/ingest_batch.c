@@ -247,6 +247,7 @@ void ing_slot_free(ing_slot *s)
     if (!s) return;
     ing_slot_reset(s);
     dc_merge_table_free(s->table);
+    dc_cdc_schemalog_free(s->schemalog);
     dc_free(s->tps);
     dc_free(s->kept);
     dc_arena_dispose(&s->keep_arena);

@@ -78,6 +78,7 @@ typedef struct ing_slot {
     size_t create_schema_len;
     bool probed;                /* existence checked: table == NULL means absent */
     dc_merge_table *table;      /* open table, NULL while absent */
+    dc_cdc_schemalog *schemalog; /* typed: tables[].schema_changes_topic read (owned), or NULL */
     dc_merge_batch *batch;      /* the batch in hand, NULL when empty */
     uint64_t n_in;              /* records added to it */
     ing_tp *tps;                /* positions in the batch (owned array) */
@@ -196,5 +197,9 @@ size_t ing_dlq_pending(const ing_dlq *d);
 /* Commits the pending rows (and their positions) in one append. */
 int ing_dlq_commit(ing_dlq *d, dc_err *err);
 void ing_dlq_free(ing_dlq *d);
+
+/* Reads tables[].schema_changes_topic (file:PATH: JSON lines of the schema-change
+ * topic's record values) into a log (ingest_schemachange.c). */
+int ing_schemalog_load(dc_cdc_schemalog **out, const char *spec, dc_err *err);
 
 #endif /* DC_INGEST_INT_H */

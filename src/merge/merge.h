@@ -60,6 +60,9 @@ typedef struct dc_merge_typed_opts {
     const char *create_schema;      /* creating the table: the first change record's schema
                                        block (dc_cdc_event.schema); NULL: none (refused) */
     size_t create_schema_len;
+    const dc_cdc_schemalog *schema_changes; /* renames and drops to follow in place through
+                                       column mapping (a new table gets mode name); borrowed,
+                                       outlives the table; NULL: none */
 } dc_merge_typed_opts;
 
 typedef struct dc_merge_opts {

@@ -400,26 +400,62 @@ def test_typed_table_equals_mariadb(e2e, tmp_path, table):
                     + stderr_text(proc).strip().splitlines()[-1])
     assert_ok(proc, "ingest --format typed")
     # A rename is a drop plus an add to the record's schema block: following
-    # it in place needs the schema-change topic (issue 9, not built yet), so
-    # renamed columns are judged by test_typed_table_follows_renames.
+    # it in place needs the schema-change topic (--schema-changes), so renamed
+    # columns are judged by test_typed_table_follows_renames.
     diffs = compare_typed_table(table, path, e2e["records"][table], e2e["final"],
                                 skip_columns=set(wl.RENAMED.get(table, {})))
     assert not diffs, "\n".join(diffs[:20])
 
 
-@pytest.mark.xfail(strict=True, reason="renames are followed in place only through "
-                   "Debezium's schema-change topic and column mapping (issue 9), not built "
-                   "yet: a renamed column reads as a new column, null in rows written before")
-def test_typed_table_follows_renames(e2e, tmp_path):
-    table = "alltypes"
-    src = e2e["files"][TOPIC[table]]
-    path = tmp_path / f"{table}_typed"
-    proc = run_dc(["ingest", "--source", f"file:{src}", "--table", path,
-                   "--key", ",".join(wl.TABLES[table]), "--format", "typed", "--once"],
-                  timeout=300)
-    assert_ok(proc, "ingest --format typed")
-    diffs = compare_typed_table(table, path, e2e["records"][table], e2e["final"])
+def ingest_typed_following(src, schema_changes, path, key_cols, mode="dv", max_batch=None):
+    """`deltacdc ingest --format typed --schema-changes file:...` (renames and
+    in-place drops followed through column mapping, issue 9)."""
+    args = ["ingest", "--source", f"file:{src}", "--table", path, "--key", ",".join(key_cols),
+            "--format", "typed", "--mode", mode, "--once",
+            "--schema-changes", f"file:{schema_changes}"]
+    if max_batch:
+        args += ["--max-batch", str(max_batch)]
+    proc = run_dc(args, timeout=300)
+    assert_crash_free(proc, "ingest --format typed --schema-changes")
+    assert_ok(proc, "ingest --format typed --schema-changes")
+
+
+def check_follows_renames(path, table, records, final):
+    """The table equals MariaDB (renamed columns too: a row written before
+    RENAME COLUMN note TO remark has its note under remark), the dropped
+    column is gone from the schema, and the table has column mapping."""
+    from deltalake import DeltaTable
+    diffs = compare_typed_table(table, path, records, final)
     assert not diffs, "\n".join(diffs[:20])
+    dt = DeltaTable(str(path))
+    names = [f.name for f in dt.schema().fields]
+    assert "remark" in names and "note" not in names and "drop_me" not in names, names
+    assert dt.metadata().configuration.get("delta.columnMapping.mode") == "name"
+
+
+def test_typed_table_follows_renames(e2e, tmp_path):
+    """The live capture with its schema-change topic: RENAME COLUMN and DROP
+    COLUMN followed in place (the typed table equals MariaDB's SELECT *)."""
+    table = "alltypes"
+    path = tmp_path / f"{table}_typed"
+    ingest_typed_following(e2e["files"][TOPIC[table]], e2e["files"][dbzf.TOPIC_PREFIX], path,
+                           wl.TABLES[table])
+    check_follows_renames(path, table, e2e["records"][table], e2e["final"])
+
+
+@pytest.mark.parametrize("mode,max_batch", [("dv", None), ("cow", 5), ("dv", 3)])
+def test_committed_capture_follows_renames(tmp_path, mode, max_batch):
+    """The committed capture (no MariaDB or Java needed) with its committed
+    schema-change records, in one batch and in small batches (a rename and
+    the records around it in different commits; cow rewrites files written
+    before the drop)."""
+    table = "alltypes"
+    final = json.loads((DATA / e2e_capture.FINAL_STATE).read_text())
+    src = DATA / e2e_capture.FILES[TOPIC[table]]
+    path = tmp_path / f"{table}_typed"
+    ingest_typed_following(src, DATA / e2e_capture.FILES[dbzf.TOPIC_PREFIX], path,
+                           wl.TABLES[table], mode=mode, max_batch=max_batch)
+    check_follows_renames(path, table, read_records(src), final)
 
 
 # ------------------------------------------------------------ the defaults
