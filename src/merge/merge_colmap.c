@@ -141,6 +141,12 @@ static int apply_op(mcolmap *cm, const dc_merge_table *t, const dc_cdc_colop *op
                           "column '%s': not followed (the table's key names it); nothing "
                           "committed", op->line, op->ddl ? op->ddl : "",
                           op->kind == DC_CDC_COL_RENAME ? "renames" : "drops", op->from);
+    if (!t->typed->cm)
+        return dc_err_set(err, DC_EUNSUPPORTED, "schema change at line %" PRId64 " (%s) %s "
+                          "column '%s', and the table has no column mapping (it was created "
+                          "without --schema-changes): recreate it with them; nothing committed",
+                          op->line, op->ddl ? op->ddl : "",
+                          op->kind == DC_CDC_COL_RENAME ? "renames" : "drops", op->from);
     if (op->kind == DC_CDC_COL_RENAME) {
         if (live(cm, op->to))
             return dc_err_set(err, DC_EINVAL, "schema change at line %" PRId64 " renames '%s' "
@@ -178,7 +184,7 @@ int dc_mcolmap_advance(mcolmap *cm, dc_merge_table *t, const dc_cdc_event *ev, c
                        dc_err *err)
 {
     const dc_cdc_schemalog *log = t->typed->schemalog;
-    if (!log || !t->typed->cm) return 0;
+    if (!log) return 0;
     if (!cm->loaded) DC_TRY(load(cm, t, err));
     find_table(cm, t, ev);
     if (!cm->table[0] || !ev->has_srcpos) return 0;

@@ -458,6 +458,50 @@ def test_committed_capture_follows_renames(tmp_path, mode, max_batch):
     check_follows_renames(path, table, read_records(src), final)
 
 
+@pytest.mark.parametrize("cut", [20, 36, 38])
+def test_committed_capture_follows_renames_across_runs(tmp_path, cut):
+    """Two runs: the first `cut` records, then the rest (the file grown):
+    the renames and the drop before, at and after the cut are each applied
+    once (the watermark says which the table already has)."""
+    table = "alltypes"
+    final = json.loads((DATA / e2e_capture.FINAL_STATE).read_text())
+    full = DATA / e2e_capture.FILES[TOPIC[table]]
+    changes = DATA / e2e_capture.FILES[dbzf.TOPIC_PREFIX]
+    src = tmp_path / "grows.jsonl"
+    lines = full.read_text(encoding="utf-8").splitlines(keepends=True)
+    src.write_text("".join(lines[:cut]), encoding="utf-8")
+    path = tmp_path / f"{table}_typed"
+    ingest_typed_following(src, changes, path, wl.TABLES[table])
+    src.write_text("".join(lines), encoding="utf-8")
+    ingest_typed_following(src, changes, path, wl.TABLES[table])
+    check_follows_renames(path, table, read_records(full), final)
+
+
+def test_rename_refused_on_a_table_without_column_mapping(tmp_path):
+    """A typed table created without --schema-changes has no column mapping:
+    a rename reaching it later is refused by name, nothing committed."""
+    from deltalake import DeltaTable
+    table = "alltypes"
+    full = DATA / e2e_capture.FILES[TOPIC[table]]
+    src = tmp_path / "grows.jsonl"
+    lines = full.read_text(encoding="utf-8").splitlines(keepends=True)
+    src.write_text("".join(lines[:20]), encoding="utf-8")
+    path = tmp_path / f"{table}_typed"
+    proc = run_dc(["ingest", "--source", f"file:{src}", "--table", path, "--key", "id",
+                   "--format", "typed", "--once"])
+    assert_ok(proc, "ingest without schema changes")
+    version = DeltaTable(str(path)).version()
+    src.write_text("".join(lines), encoding="utf-8")
+    proc = run_dc(["ingest", "--source", f"file:{src}", "--table", path, "--key", "id",
+                   "--format", "typed", "--once", "--schema-changes",
+                   f"file:{DATA / e2e_capture.FILES[dbzf.TOPIC_PREFIX]}"])
+    assert_crash_free(proc, "ingest")
+    err = stderr_text(proc)
+    assert proc.returncode != 0 and "RENAME COLUMN note TO remark" in err, err
+    assert "no column mapping" in err, err
+    assert DeltaTable(str(path)).version() == version
+
+
 # ------------------------------------------------------------ the defaults
 
 def test_debezium_defaults_change_data(mariadb, tmp_path):  # noqa: F811
