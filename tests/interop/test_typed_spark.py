@@ -80,5 +80,5 @@ def test_spark_reads_renamed_and_dropped_columns(tmp_path, spark, mode):  # noqa
     want = pa.table(res).to_pylist()
     assert got == want
     final = json.loads((data / "debezium_mariadb_final_state.json").read_text())
-    remarks = {r["id"]: r["remark"] for r in final["alltypes"]["rows"]}
+    remarks = {int(r["id"]): r["remark"] for r in final["alltypes"]["rows"]}
     assert {r["id"]: r["remark"] for r in got} == remarks
