@@ -55,6 +55,7 @@ struct mcolmap {
     bool started;               /* next_op placed (first event) */
     size_t next_op;             /* the log's first op not applied */
     char table[512];            /* "db.table" of the records ("": unknown) */
+    bool no_table;              /* a schema block named no table (warned once) */
     mcm_map *maps;
     uint32_t n_maps, cap_maps;
     int64_t max_id;             /* maxColumnId of the evolved schema (dc_mcolmap_schema) */
@@ -170,14 +171,16 @@ static int apply_op(mcolmap *cm, const dc_merge_table *t, const dc_cdc_colop *op
 /* The records' table from the first schema block seen. */
 static void find_table(mcolmap *cm, const dc_merge_table *t, const dc_cdc_event *ev)
 {
-    if (cm->table[0] || !ev->schema) return;
+    if (cm->table[0] || cm->no_table || !ev->schema) return;
     dc_err e;
     dc_err_clear(&e);
     if (dc_cdc_envelope_table(cm->table, sizeof cm->table, ev->schema, ev->schema_len, &e) < 0 ||
-        !cm->table[0])
+        !cm->table[0]) {
+        cm->no_table = true;
         DC_LOG(DC_LOG_WARN, "merge", "%s: the records' schema block names no table "
                "(<prefix>.<db>.<table>.Envelope): schema changes are not followed",
                t->s->root);
+    }
 }
 
 int dc_mcolmap_advance(mcolmap *cm, dc_merge_table *t, const dc_cdc_event *ev, const mseq *wm,
