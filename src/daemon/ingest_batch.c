@@ -86,7 +86,10 @@ static int keep(ing_slot *s, const dc_cdc_event *ev, uint32_t tp, int64_t offset
 int ing_slot_add(ing_slot *s, const dc_cdc_event *ev, const char *topic, int32_t partition,
                  int64_t offset, dc_err *err)
 {
-    if (!s->batch) DC_TRY(dc_merge_batch_new(&s->batch, s->table, err));
+    if (!s->batch) {
+        DC_TRY(ing_schemalog_refresh(s, err));
+        DC_TRY(dc_merge_batch_new(&s->batch, s->table, err));
+    }
     uint32_t tp;
     DC_TRY(tp_index(&tp, s, topic, partition, err));
     DC_TRY(dc_merge_batch_add(s->batch, ev, topic, partition, offset, err));

@@ -79,6 +79,7 @@ typedef struct ing_slot {
     bool probed;                /* existence checked: table == NULL means absent */
     dc_merge_table *table;      /* open table, NULL while absent */
     dc_cdc_schemalog *schemalog; /* typed: tables[].schema_changes_topic read (owned), or NULL */
+    int64_t schemalog_bytes;    /* the file's size when it was read */
     dc_merge_batch *batch;      /* the batch in hand, NULL when empty */
     uint64_t n_in;              /* records added to it */
     ing_tp *tps;                /* positions in the batch (owned array) */
@@ -200,6 +201,8 @@ void ing_dlq_free(ing_dlq *d);
 
 /* Reads tables[].schema_changes_topic (file:PATH: JSON lines of the schema-change
  * topic's record values) into a log (ingest_schemachange.c). */
-int ing_schemalog_load(dc_cdc_schemalog **out, const char *spec, dc_err *err);
+int ing_schemalog_load(dc_cdc_schemalog **out, int64_t *bytes, const char *spec, dc_err *err);
+/* Reads it again when the file's size changed (a batch begins). */
+int ing_schemalog_refresh(ing_slot *s, dc_err *err);
 
 #endif /* DC_INGEST_INT_H */

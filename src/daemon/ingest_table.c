@@ -157,7 +157,8 @@ static int open_table(ing_state *st, ing_slot *s, bool create, dc_err *err)
         return rc;
     }
     if (s->ct->schema_changes_topic && !s->schemalog &&
-        (rc = ing_schemalog_load(&s->schemalog, s->ct->schema_changes_topic, err)) < 0) {
+        (rc = ing_schemalog_load(&s->schemalog, &s->schemalog_bytes, s->ct->schema_changes_topic,
+                                 err)) < 0) {
         dc_err_prefix(err, "table %s: tables[].schema_changes_topic", s->path);
         return rc;
     }

@@ -91,6 +91,10 @@ int dc_merge_resume_offset(int64_t *next_out, dc_merge_table *t, const char *top
                            int32_t partition, dc_err *err);
 
 /* Index footprint, for benchmarks and /status. */
+/* Typed tables: the schema-change records to follow from the next batch on
+ * (borrowed, outlives the table; NULL: none). */
+void dc_merge_table_set_schema_changes(dc_merge_table *t, const dc_cdc_schemalog *log);
+
 typedef struct dc_merge_index_stats {
     uint64_t rows;          /* live rows indexed (typed tables: and deleted keys kept) */
     uint64_t bytes;         /* memory held by the index */

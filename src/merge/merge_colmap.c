@@ -61,6 +61,11 @@ struct mcolmap {
     int64_t max_id;             /* maxColumnId of the evolved schema (dc_mcolmap_schema) */
 };
 
+void dc_merge_table_set_schema_changes(dc_merge_table *t, const dc_cdc_schemalog *log)
+{
+    if (t->typed) t->typed->schemalog = log;
+}
+
 int dc_mcolmap_new(mcolmap **out, dc_err *err)
 {
     *out = dc_calloc(1, sizeof **out);

@@ -499,6 +499,60 @@ def test_renamed_table_through_optimize_checkpoint_and_cat(tmp_path):
     assert {r["id"]: r["remark"] for r in rows} == want
 
 
+def test_running_pipeline_rereads_the_schema_changes(tmp_path):
+    """A running pipeline (stdin, no --once) whose schema-change file grows:
+    the records before the RENAME are committed first; then the DDL's
+    records reach the file, then the records after them; the next batch
+    reads the file again and follows the rename and the drop."""
+    import subprocess
+    from conftest import DC_BIN
+    from deltalake import DeltaTable
+    table = "alltypes"
+    final = json.loads((DATA / e2e_capture.FINAL_STATE).read_text())
+    full = DATA / e2e_capture.FILES[TOPIC[table]]
+    data = full.read_text(encoding="utf-8").splitlines(keepends=True)
+    sc = (DATA / e2e_capture.FILES[dbzf.TOPIC_PREFIX]).read_text(
+        encoding="utf-8").splitlines(keepends=True)
+    changes = tmp_path / "changes.jsonl"
+    changes.write_text("".join(sc[:10]), encoding="utf-8")  # up to the MODIFY
+    path = tmp_path / f"{table}_typed"
+    proc = subprocess.Popen([str(DC_BIN), "ingest", "--source", "file:-", "--table", str(path),
+                             "--key", "id", "--format", "typed", "--trigger", "300ms",
+                             "--trigger-min", "50ms", "--schema-changes", f"file:{changes}"],
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        proc.stdin.write("".join(data[:30]).encode())
+        proc.stdin.flush()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if len(DeltaTable(str(path)).schema().fields) and \
+                        "note" in [f.name for f in DeltaTable(str(path)).schema().fields] and \
+                        DeltaTable(str(path)).version() >= 1:
+                    break
+            except Exception:  # noqa: BLE001 - not created yet
+                pass
+            time.sleep(0.2)
+        assert "note" in [f.name for f in DeltaTable(str(path)).schema().fields]
+        with changes.open("a", encoding="utf-8") as f:
+            f.write("".join(sc[10:]))
+        proc.stdin.write("".join(data[30:]).encode())
+        proc.stdin.close()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and \
+                "remark" not in [f.name for f in DeltaTable(str(path)).schema().fields]:
+            time.sleep(0.2)
+        time.sleep(1)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+        err = proc.stderr.read().decode(errors="replace")
+    assert proc.returncode == 0, err[-3000:]
+    assert "renamed to remark" in err, err[-3000:]
+    check_follows_renames(path, table, read_records(full), final)
+
+
 def test_rename_refused_on_a_table_without_column_mapping(tmp_path):
     """A typed table created without --schema-changes has no column mapping:
     a rename reaching it later is refused by name, nothing committed."""
