@@ -55,6 +55,7 @@ def test_spark_reads_typed_table(tmp_path, spark, mode):  # noqa: F811
     assert got == typedgen.read_typed(t)  # delta-rs reads the same rows
 
 
+@pytest.mark.timeout(1500)  # Spark's first read took ~500 s at load 15 on 2 cores
 @pytest.mark.parametrize("mode", ["dv", "cow"])
 def test_spark_reads_renamed_and_dropped_columns(tmp_path, spark, mode):  # noqa: F811
     """The committed real-Debezium capture ingested with its schema-change
