@@ -1098,7 +1098,7 @@ static void commit_unknown(dc_merge_table *t, bool *keep_files)
  * file of the commit (t->pq_schema swapped by attempt_once). */
 static int plan_evolve(dc_merge_batch *b, mplan *p, dc_err *err)
 {
-    const bool cm = b->t->typed->cm;
+    const bool cm = b->t->typed && b->t->typed->cm;
     if (!b->added.n && !b->added.n_wide && !dc_mcolmap_edited(b->cm)) return 0;
     dc_buf_init(&p->evolved_json, DC_JSON_MAX_DOC_BYTES);
     DC_TRY(dc_mtyped_evolved_schema(&p->evolved_json, b->t, &b->added, err));
