@@ -232,7 +232,15 @@ struct dc_cdc_tcol {
                                * column's metadata so a table rebuilds this view exactly */
     uint32_t n_children;      /* GEOMETRY: struct members */
     const dc_cdc_tcol *children; /* GEOMETRY: n_children members in block order (primitive) */
+    const char *ident;        /* the table column it writes, by physical name (column
+                               * mapping, dc_cdc_tschema_mapped); NULL: `name` */
 };
+
+/* The table column a source column writes: its ident, else its name. */
+static inline const char *dc_cdc_tcol_ident(const dc_cdc_tcol *c)
+{
+    return c->ident ? c->ident : c->name;
+}
 
 /* Settings that choose among Delta types for one Debezium encoding. */
 typedef struct dc_cdc_typed_opts {
@@ -345,5 +353,52 @@ int dc_cdc_srcpos_format(dc_buf *out, const dc_cdc_event *ev, dc_err *err);
 int dc_cdc_srcpos_parse(dc_cdc_srcpos *out, const char *s, size_t n, dc_err *err);
 /* <0, 0, >0 as a is earlier than, the same as, or later than b. */
 int dc_cdc_srcpos_cmp(const dc_cdc_srcpos *a, const dc_cdc_srcpos *b);
+
+/* A copy of src whose column i writes the table column idents[i] (its
+ * physical name under column mapping; NULL: its own name): the row keys
+ * become the idents, the names (which match the image) stay. Holds a
+ * reference on src. */
+int dc_cdc_tschema_mapped(dc_cdc_tschema **out, dc_cdc_tschema *src, const char *const *idents,
+                          dc_err *err);
+
+/* ------------------------------------------------ schema-change records */
+
+/* Debezium's schema-change topic (include.schema.changes=true), read for the
+ * column renames and drops a typed table follows in place through Delta
+ * column mapping (cdc_schemachange.c: how a rename is told from a drop plus
+ * an add). Added columns are not noted: the data records carry them. */
+typedef enum dc_cdc_colop_kind { DC_CDC_COL_RENAME = 1, DC_CDC_COL_DROP } dc_cdc_colop_kind;
+
+/* One rename or drop; strings live as long as the log. */
+typedef struct dc_cdc_colop {
+    dc_cdc_srcpos pos;          /* the DDL's binlog position (payload.source) */
+    dc_cdc_colop_kind kind;
+    const char *table;          /* "db.table" of tableChanges[].id */
+    const char *from;           /* the column's name before */
+    const char *to;             /* RENAME: the new name; DROP: NULL */
+    const char *ddl;            /* the statement's first 200 bytes (messages), or NULL */
+    int64_t line;               /* where the record was (the caller's count) */
+} dc_cdc_colop;
+
+typedef struct dc_cdc_schemalog dc_cdc_schemalog;
+
+int dc_cdc_schemalog_new(dc_cdc_schemalog **out, dc_err *err);
+void dc_cdc_schemalog_free(dc_cdc_schemalog *l);
+/* Decodes one record value of the topic (a tombstone, a record without
+ * tableChanges: nothing) and appends its renames and drops in the record's
+ * order; the log keeps each table's last column list to compare the next
+ * ALTER with. Errors (DC_EINVAL) name `line` and what is wrong; nothing is
+ * appended then. */
+int dc_cdc_schemalog_add(dc_cdc_schemalog *l, const char *rec, size_t len, int64_t line,
+                         dc_err *err);
+/* Renames and drops so far (0 for NULL), and the i-th. */
+size_t dc_cdc_schemalog_n(const dc_cdc_schemalog *l);
+const dc_cdc_colop *dc_cdc_schemalog_op(const dc_cdc_schemalog *l, size_t i);
+/* Records added so far (0 for NULL). */
+size_t dc_cdc_schemalog_records(const dc_cdc_schemalog *l);
+/* "db.table" from a data record's schema block (its name
+ * "<prefix>.<db>.<table>.Envelope"), into out[cap]; "" when the block has no
+ * such name. DC_EINVAL when the block is not JSON. */
+int dc_cdc_envelope_table(char *out, size_t cap, const char *schema, size_t len, dc_err *err);
 
 #endif /* DC_CDC_H */

@@ -68,6 +68,11 @@ static int put_field(dc_buf *out, const dc_cdc_tcol *c, bool meta, dc_err *err)
         DC_TRY(dc_buf_puts(out, "\"" META_KEY "\":", err));
         DC_TRY(dc_json_put_str(out, c->src_json, strlen(c->src_json), err));
     }
+    if (meta && c->ident) { /* column mapping: the file column it writes */
+        DC_TRY(dc_buf_puts(out, c->src_json ? "," : "", err));
+        DC_TRY(dc_buf_puts(out, "\"delta.columnMapping.physicalName\":", err));
+        DC_TRY(dc_json_put_str(out, c->ident, strlen(c->ident), err));
+    }
     return dc_buf_puts(out, "}}", err);
 }
 
@@ -177,6 +182,48 @@ static void follow_options(dc_cdc_tschema *s, const dc_json *fields, const char 
     }
 }
 
+/* Each column's name is its Delta field's (the Debezium schema kept in the
+ * metadata has the name it had when it was added: a rename changes the
+ * field only) and its ident the field's physical name under column mapping. */
+static int cdc_tschema_delta_names(dc_cdc_tschema *s, const dc_json *fields,
+                                   const char *const *skip, dc_err *err)
+{
+    const char *names[DC_CDC_MAX_COLUMNS], *idents[DC_CDC_MAX_COLUMNS];
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < fields->len && k < s->n; i++) {
+        const dc_json *const f = &fields->u.items[i];
+        const char *const name = dc_json_str(dc_json_get(f, "name"));
+        if (skipped(skip, name)) continue;
+        names[k] = name;
+        idents[k++] = dc_json_str(dc_json_get(dc_json_get(f, "metadata"),
+                                              "delta.columnMapping.physicalName"));
+    }
+    return cdc_tschema_set_names(s, names, idents, err);
+}
+
+/* v as JSON without column mapping's metadata (delta.columnMapping.*),
+ * which nested fields of a column-mapped table carry. */
+static int write_sans_cm(dc_buf *out, const dc_json *v, bool in_metadata, int depth, dc_err *err)
+{
+    if (depth > DC_JSON_MAX_DEPTH) return dc_err_set(err, DC_ELIMIT, "cdc: type nested too deeply");
+    if (v->type != DC_JSON_OBJECT && v->type != DC_JSON_ARRAY) return dc_json_write(out, v, err);
+    const bool obj = v->type == DC_JSON_OBJECT;
+    DC_TRY(dc_buf_putc(out, obj ? '{' : '[', err));
+    bool first = true;
+    for (uint32_t i = 0; i < v->len; i++) {
+        const dc_json *m = &v->u.items[i];
+        if (obj && in_metadata && strncmp(m->key, "delta.columnMapping.", 20) == 0) continue;
+        if (!first) DC_TRY(dc_buf_putc(out, ',', err));
+        first = false;
+        if (obj) {
+            DC_TRY(dc_json_put_str(out, m->key, m->key_len, err));
+            DC_TRY(dc_buf_putc(out, ':', err));
+        }
+        DC_TRY(write_sans_cm(out, m, obj && strcmp(m->key, "metadata") == 0, depth + 1, err));
+    }
+    return dc_buf_putc(out, obj ? '}' : ']', err);
+}
+
 /* Each column's Delta type must be the one its Debezium schema maps to
  * (with the options that Delta type implies). */
 static int check_types(const dc_cdc_tschema *s, const dc_json *fields, const char *const *skip,
@@ -194,7 +241,7 @@ static int check_types(const dc_cdc_tschema *s, const dc_json *fields, const cha
         dc_buf_reset(&want);
         dc_buf_reset(&have);
         rc = put_type(&want, c, err);
-        if (rc == 0) rc = dc_json_write(&have, dc_json_get(f, "type"), err);
+        if (rc == 0) rc = write_sans_cm(&have, dc_json_get(f, "type"), false, 0, err);
         if (rc == 0 && (want.len != have.len || memcmp(want.data, have.data, want.len) != 0))
             rc = dc_err_set(err, DC_EINVAL, "column '%s': Delta type %.*s is not the %.*s its "
                             "Debezium schema maps to", c->name, (int)have.len,
@@ -222,6 +269,7 @@ int dc_cdc_tschema_from_delta(dc_cdc_tschema **out, const dc_json *struct_type,
     if (rc == 0) rc = dc_json_parse(&dom, &a, (const char *)b.data, b.len, err);
     if (rc == 0) rc = cdc_tschema_from_fields(&s, NULL, dom, err);
     if (rc == 0) follow_options(s, fields, skip);
+    if (rc == 0) rc = cdc_tschema_delta_names(s, fields, skip, err);
     if (rc == 0) rc = check_types(s, fields, skip, err);
     if (rc == 0) *out = s;
     else dc_cdc_tschema_free(s);

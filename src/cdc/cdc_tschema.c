@@ -48,6 +48,7 @@ dc_cdc_tschema *dc_cdc_tschema_dup(dc_cdc_tschema *s)
 void dc_cdc_tschema_free(dc_cdc_tschema *s)
 {
     if (!s || --s->refs > 0) return;
+    dc_cdc_tschema_free(s->parent);
     dc_arena_dispose(&s->arena);
     dc_free(s);
 }
@@ -310,15 +311,18 @@ static int parse_field(dc_cdc_tschema *s, dc_cdc_tcol *c, const dc_json *f,
     return rc;
 }
 
-/* The "name": prefix of each column's member in a typed row. */
-static int make_keys(dc_cdc_tschema *s, dc_err *err)
+/* The "name": prefix of each column's member in a typed row (its ident
+ * when it has one). */
+int cdc_tschema_make_keys(dc_cdc_tschema *s, dc_err *err)
 {
     dc_buf b;
     dc_buf_init(&b, DC_CDC_MAX_TSCHEMA_BYTES);
     int rc = 0;
     for (uint32_t i = 0; rc == 0 && i < s->n; i++) {
         dc_buf_reset(&b);
-        rc = dc_json_put_str(&b, s->cols[i].name, s->cols[i].name_len, err);
+        const char *id = s->cols[i].ident;
+        rc = dc_json_put_str(&b, id ? id : s->cols[i].name, id ? strlen(id) : s->cols[i].name_len,
+                             err);
         if (rc == 0) rc = dc_buf_putc(&b, ':', err);
         if (rc == 0) {
             s->keys[i].s = arena_str(s, (const char *)b.data, b.len, err);
@@ -347,7 +351,7 @@ int cdc_tschema_from_fields(dc_cdc_tschema **out, const dc_cdc_typed_opts *o,
             rc = dc_err_set(err, DC_EINVAL, "column '%s' twice in the schema block",
                             s->cols[i].name);
     }
-    if (rc == 0) rc = make_keys(s, err);
+    if (rc == 0) rc = cdc_tschema_make_keys(s, err);
     if (rc < 0) {
         dc_cdc_tschema_free(s);
         return rc;

@@ -19,8 +19,18 @@ struct dc_cdc_tschema {
     uint32_t refs;         /* references; the last _free releases the arena */
     uint32_t n;            /* columns */
     dc_cdc_tcol *cols;     /* n columns in source order */
-    cdc_bytes *keys;       /* n `"name":` prefixes of the typed row's members (JSON-escaped) */
+    cdc_bytes *keys;       /* n `"name":` prefixes of the typed row's members (JSON-escaped;
+                              the column's ident when it has one) */
+    dc_cdc_tschema *parent; /* a mapped copy's source, whose strings it shares (one
+                               reference), or NULL */
 };
+
+/* Makes the row keys from the columns' idents or names (cdc_tschema.c). */
+int cdc_tschema_make_keys(dc_cdc_tschema *s, dc_err *err);
+/* Gives column i the name names[i] (NULL: kept) and the ident idents[i]
+ * (NULL: none), and remakes the row keys (cdc_tschema_map.c). */
+int cdc_tschema_set_names(dc_cdc_tschema *s, const char *const *names,
+                          const char *const *idents, dc_err *err);
 
 /* Columns from a row struct's "fields" array (Debezium field schemas);
  * `o` NULL means the defaults. */

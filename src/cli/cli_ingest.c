@@ -20,7 +20,7 @@ static const char usage[] =
     "                       [--mode dv|cow] [--trigger DURATION]\n"
     "                       [--trigger-min DURATION] [--max-batch N] [--pipeline NAME]\n"
     "                       [--once] [--http ADDR] [--log-level L] [--soft-deletes true|false]\n"
-    "                       [--meta-prefix P]\n"
+    "                       [--meta-prefix P] [--schema-changes file:PATH]\n"
     "\n"
     "Reads Debezium change events and merges them into Delta tables, exactly once: each\n"
     "micro-batch is one Delta commit that also records the source positions, and a restart\n"
@@ -48,6 +48,11 @@ static const char usage[] =
     "  --soft-deletes B     typed: a delete keeps the row with __deleted = true (default\n"
     "                       false: the row is removed)\n"
     "  --meta-prefix P      typed: prefix of the metadata columns (default __)\n"
+    "  --schema-changes file:PATH\n"
+    "                       typed: Debezium's schema-change records (include.schema.changes;\n"
+    "                       JSON lines): RENAME COLUMN, CHANGE old new and DROP COLUMN are\n"
+    "                       followed in place through column mapping, ordered by binlog\n"
+    "                       position (tables[].schema_changes_topic)\n"
     "  --mode dv|cow        deletion vectors (default) or copy-on-write\n"
     "  --trigger DURATION   commit interval at most, e.g. 500ms, 10s, 5m (default 10s)\n"
     "  --trigger-min DURATION\n"
@@ -83,6 +88,7 @@ static const flag flags[] = {
     {"--http", "http.listen", NULL},
     {"--soft-deletes", NULL, "soft_deletes"}, {"--meta-prefix", NULL, "meta_prefix"},
     {"--typed-table", NULL, "typed_path"},
+    {"--schema-changes", NULL, "schema_changes_topic"},
 };
 
 /* Applies one flag with its value to the configuration. */

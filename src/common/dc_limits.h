@@ -82,6 +82,11 @@ _Static_assert(DC_JSONL_MAX_LINE <= DC_JSON_MAX_DOC_BYTES, "a line fits a docume
 #define DC_CDC_MAX_DECIMAL_BYTES 32
 /* Members of a struct column (geometry: wkb, srid; points also x, y). */
 #define DC_CDC_MAX_STRUCT_FIELDS 16
+/* Schema-change records kept for a typed table (cdc_schemachange.c): the
+ * renames and drops of a table's whole life, and the column lists they come
+ * from (every ALTER's list is kept: a few KiB each). */
+#define DC_CDC_MAX_SCHEMALOG_OPS (1 << 20)
+#define DC_CDC_MAX_SCHEMALOG_BYTES ((size_t)1024 * 1024 * 1024)
 
 /* Whole files read into memory (a schema file, a Delta commit). */
 #define DC_MAX_SMALL_FILE ((size_t)1024 * 1024 * 1024)

@@ -83,6 +83,8 @@ typedef struct dc_config_table {
     const char *meta_prefix; /* typed: prefix of the metadata columns ("__") */
     int datetime;          /* typed: DC_CFG_DATETIME_* (DATETIME → timestamp_ntz or timestamp) */
     int time;              /* typed: DC_CFG_TIME_* (TIME → long microseconds or string) */
+    const char *schema_changes_topic; /* typed: Debezium's schema-change records to follow
+                              renames and drops from (file:PATH), NULL: none */
     dc_cfg_map properties; /* table properties to set (tables[].properties.*) */
     dc_cfg_map columns;    /* typed, streams without schema blocks: column -> type
                               (tables[].columns.*, config_columns.c), in file order */

@@ -125,6 +125,13 @@ const dc_cfg_key dc_cfg_keys[] = {
      .def = "__",
      .doc = "Typed tables: prefix of the metadata columns (op, ts_ms, offset, source_pos, "
             "deleted), Debezium's ExtractNewRecordState naming by default."},
+    {.key = "tables[].schema_changes_topic", .type = DC_CFG_STR,
+     .offset = TF(schema_changes_topic),
+     .doc = "Typed tables: Debezium's schema-change records (include.schema.changes=true; "
+            "file:PATH, a JSON-lines file of the topic's record values, as the file source "
+            "reads). With it, RENAME COLUMN, CHANGE old new and DROP COLUMN are followed in "
+            "place through Delta column mapping (mode name, set on a table created with it), "
+            "ordered against the data records by binlog position (README: Schema changes)."},
     {.key = "tables[].datetime", .type = DC_CFG_ENUM, .offset = TF(datetime),
      .def = "timestamp_ntz", .values = "timestamp_ntz|timestamp",
      .doc = "Typed tables: the Delta type of DATETIME columns (Debezium Timestamp, "

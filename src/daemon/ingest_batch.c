@@ -75,7 +75,10 @@ static int keep(ing_slot *s, const dc_cdc_event *ev, uint32_t tp, int64_t offset
 int ing_slot_add(ing_slot *s, const dc_cdc_event *ev, const char *topic, int32_t partition,
                  int64_t offset, dc_err *err)
 {
-    if (!s->batch) DC_TRY(dc_merge_batch_new(&s->batch, s->table, err));
+    if (!s->batch) {
+        DC_TRY(ing_schemalog_refresh(s, err));
+        DC_TRY(dc_merge_batch_new(&s->batch, s->table, err));
+    }
     uint32_t tp;
     DC_TRY(tp_index(&tp, s, topic, partition, err));
     DC_TRY(dc_merge_batch_add(s->batch, ev, topic, partition, offset, err));
@@ -245,6 +248,7 @@ void ing_slot_free(ing_slot *s)
     ing_slot_reset(s);
     dc_merge_table_free(s->table);
     dc_merge_schemas_free(s->schemas);
+    dc_cdc_schemalog_free(s->schemalog);
     dc_free(s->tps);
     dc_free(s->kept);
     dc_arena_dispose(&s->keep_arena);

@@ -82,6 +82,8 @@ typedef struct ing_slot {
     size_t create_schema_len;
     bool probed;                /* existence checked: table == NULL means absent */
     dc_merge_table *table;      /* open table, NULL while absent */
+    dc_cdc_schemalog *schemalog; /* typed: tables[].schema_changes_topic read (owned), or NULL */
+    int64_t schemalog_bytes;    /* the file's size when it was read */
     dc_merge_batch *batch;      /* the batch in hand, NULL when empty */
     dc_merge_schemas *schemas;  /* raw: the schemas its records carried, to keep in the
                                    table's _deltacdc_schemas/ (NULL until the first) */
@@ -207,5 +209,11 @@ size_t ing_dlq_pending(const ing_dlq *d);
 /* Commits the pending rows (and their positions) in one append. */
 int ing_dlq_commit(ing_dlq *d, dc_err *err);
 void ing_dlq_free(ing_dlq *d);
+
+/* Reads tables[].schema_changes_topic (file:PATH: JSON lines of the schema-change
+ * topic's record values) into a log (ingest_schemachange.c). */
+int ing_schemalog_load(dc_cdc_schemalog **out, int64_t *bytes, const char *spec, dc_err *err);
+/* Reads it again when the file's size changed (a batch begins). */
+int ing_schemalog_refresh(ing_slot *s, dc_err *err);
 
 #endif /* DC_INGEST_INT_H */

@@ -156,6 +156,12 @@ static int open_table(ing_state *st, ing_slot *s, bool create, dc_err *err)
                       s->ct->line);
         return rc;
     }
+    if (s->ct->schema_changes_topic && !s->schemalog &&
+        (rc = ing_schemalog_load(&s->schemalog, &s->schemalog_bytes, s->ct->schema_changes_topic,
+                                 err)) < 0) {
+        dc_err_prefix(err, "table %s: tables[].schema_changes_topic", s->path);
+        return rc;
+    }
     dc_merge_opts mo;
     memset(&mo, 0, sizeof mo);
     mo.table_uri = s->path;
@@ -168,6 +174,7 @@ static int open_table(ing_state *st, ing_slot *s, bool create, dc_err *err)
     mo.typed.types.time_as_string = s->ct->time == DC_CFG_TIME_STRING;
     mo.typed.create_schema = create ? s->create_schema : NULL;
     mo.typed.create_schema_len = create ? s->create_schema_len : 0;
+    mo.typed.schema_changes = s->schemalog;
     mo.keys = s->keys;
     memcpy(mo.key_types, s->key_types, sizeof mo.key_types);
     memcpy(mo.key_int_bytes, s->key_int_bytes, sizeof mo.key_int_bytes);

@@ -251,6 +251,29 @@ const dc_delta_field *dc_delta_schema_find(const dc_delta_schema *s, const char 
 int dc_delta_cm_mode_of(dc_delta_cm_mode *out, const dc_delta_protocol *p,
                         const dc_delta_metadata *m, dc_err *err);
 
+/* Column mapping mode name as deltacdc writes it (delta_colmap.c). */
+/* The physical name of top-level column `logical` (its own name without
+ * column mapping), or NULL when the schema has no such column: every
+ * reader of data files by column name goes through this. */
+const char *dc_delta_colmap_physical(const dc_delta_schema *s, const char *logical);
+/* delta.columnMapping.maxColumnId of m (0 when absent); DC_ECORRUPT when
+ * it is not a number. */
+int dc_delta_colmap_max_id(int64_t *out, const dc_delta_metadata *m, dc_err *err);
+/* Top-level columns to rename or drop, by physical name. */
+typedef struct dc_delta_colmap_edit {
+    uint32_t n;
+    const char *const *physical;  /* n physical names */
+    const char *const *logical;   /* their new logical names; NULL: drop the column */
+} dc_delta_colmap_edit;
+/* The schema with every StructField (nested too) given an id and a
+ * physical name (its name) where it has none, and `edit` (may be NULL)
+ * applied to the top level. A top-level field without an id takes the id
+ * of `old`'s field of its physical name (`old` may be NULL), else ++*max_id.
+ * NUL-terminated in out (len without it). */
+int dc_delta_colmap_rewrite(dc_buf *out, int64_t *max_id, const char *schema_json,
+                            const dc_delta_colmap_edit *edit, const dc_delta_schema *old,
+                            dc_err *err);
+
 /* Parses a partition value (the string in partitionValues) of a primitive
  * type and appends it to `out` in parquet.h's JSON conventions; NULL or ""
  * appends null. Timestamps accept "YYYY-MM-DD HH:MM:SS[.ffffff]" (read as
@@ -548,6 +571,12 @@ int dc_delta_tx_set_schema(dc_delta_tx *tx, const char *schema_json, dc_err *err
  * transaction that rewrites every live file with the new types: readers
  * need no type-widening support. */
 int dc_delta_tx_set_schema_widened(dc_delta_tx *tx, const char *schema_json, dc_err *err);
+/* Schema change of a table with column mapping mode name: columns matched
+ * by physical name may be renamed or dropped, new nullable ones added (ids
+ * above the table's maxColumnId), and with `widen` types widened; sets
+ * delta.columnMapping.maxColumnId to max_id (delta_colmap.c). */
+int dc_delta_tx_set_schema_mapped(dc_delta_tx *tx, const char *schema_json, int64_t max_id,
+                                  bool widen, dc_err *err);
 /* Table properties: writes a metaData action equal to the snapshot's with
  * `configuration` (n entries, copied) instead of its own. The caller checks
  * the values; a property that needs another protocol is its business too. */

@@ -72,9 +72,10 @@ static int check_config(const dc_delta_protocol *p, const dc_delta_metadata *m, 
 {
     bool found = false;
     const char *cm = dc_delta_map_get(&m->configuration, "delta.columnMapping.mode", &found);
-    if (cm && strcasecmp(cm, "none") != 0)
+    if (cm && strcasecmp(cm, "none") != 0 && strcmp(cm, "name") != 0)
         return dc_err_set(err, DC_EUNSUPPORTED,
-                          "writing tables with column mapping mode '%s' is not supported", cm);
+                          "writing tables with column mapping mode '%s' is not supported (mode "
+                          "name is)", cm);
     for (uint32_t i = 0; i < m->configuration.n; i++)
         if (strncmp(m->configuration.items[i].key, "delta.constraints.", 18) == 0)
             return dc_err_set(err, DC_EUNSUPPORTED,
@@ -116,16 +117,17 @@ typedef struct feats {
 } feats;
 
 static void protocol_for(dc_delta_protocol *p, feats *f, bool dv, bool ntz, bool append_only,
-                         bool cdf)
+                         bool cdf, bool cm)
 {
     memset(p, 0, sizeof *p);
     if (dv) f->r[f->nr++] = "deletionVectors";
     if (ntz) f->r[f->nr++] = "timestampNtz";
-    if (f->nr == 0) {
-        p->min_reader_version = 1;
-        p->min_writer_version = cdf ? 4 : 2;
+    if (f->nr == 0) { /* column mapping: reader 2 / writer 5 without table features */
+        p->min_reader_version = cm ? 2 : 1;
+        p->min_writer_version = cm ? 5 : cdf ? 4 : 2;
         return;
     }
+    if (cm) f->r[f->nr++] = "columnMapping";
     for (uint32_t i = 0; i < f->nr; i++) f->w[f->nw++] = f->r[i];
     if (append_only) f->w[f->nw++] = "appendOnly";
     if (cdf) f->w[f->nw++] = "changeDataFeed";
@@ -277,7 +279,10 @@ static int create_checked(dc_storage *s, const dc_delta_create_opts *o, const dc
     dc_delta_protocol p;
     feats f = {{0}, 0, {0}, 0};
     protocol_for(&p, &f, dv, has_ntz(&sc->root), dc_delta_w_prop_true(&m, "delta.appendOnly"),
-                 dc_delta_w_prop_true(&m, "delta.enableChangeDataFeed"));
+                 dc_delta_w_prop_true(&m, "delta.enableChangeDataFeed"),
+                 dc_delta_map_get(&m.configuration, "delta.columnMapping.mode", NULL) &&
+                 strcmp(dc_delta_map_get(&m.configuration, "delta.columnMapping.mode", NULL),
+                        "name") == 0);
     DC_TRY(dc_delta_protocol_check_write(&p, &m, err));
     DC_TRY(check_absent(s, err));
     dc_buf body;

@@ -15,10 +15,14 @@
 static int find_keys(opt_ctx *c, const char *const *names, uint32_t n, dc_err *err)
 {
     const dc_delta_metadata *m = dc_delta_snapshot_metadata(c->snap);
+    const dc_delta_schema *ds = NULL;
+    DC_TRY(dc_delta_snapshot_schema(&ds, c->snap, err));
     for (uint32_t k = 0; k < n; k++) {
         const dc_pq_field *f = NULL;
+        const char *phys = dc_delta_colmap_physical(ds, names[k]); /* data files' name */
+        if (!phys) phys = names[k];
         for (uint32_t i = 0; i < c->schema->root.n_children && !f; i++)
-            if (strcmp(c->schema->root.children[i].name, names[k]) == 0)
+            if (strcmp(c->schema->root.children[i].name, phys) == 0)
                 f = &c->schema->root.children[i];
         if (!f && dc_delta_is_partition_column(m, names[k]))
             return dc_err_set(err, DC_EINVAL, "sort column '%s' is a partition column (one "

@@ -60,6 +60,9 @@ typedef struct dc_merge_typed_opts {
     const char *create_schema;      /* creating the table: the first change record's schema
                                        block (dc_cdc_event.schema); NULL: none (refused) */
     size_t create_schema_len;
+    const dc_cdc_schemalog *schema_changes; /* renames and drops to follow in place through
+                                       column mapping (a new table gets mode name); borrowed,
+                                       outlives the table; NULL: none */
 } dc_merge_typed_opts;
 
 typedef struct dc_merge_opts {
@@ -92,6 +95,10 @@ int dc_merge_resume_offset(int64_t *next_out, dc_merge_table *t, const char *top
                            int32_t partition, dc_err *err);
 
 /* Index footprint, for benchmarks and /status. */
+/* Typed tables: the schema-change records to follow from the next batch on
+ * (borrowed, outlives the table; NULL: none). */
+void dc_merge_table_set_schema_changes(dc_merge_table *t, const dc_cdc_schemalog *log);
+
 typedef struct dc_merge_index_stats {
     uint64_t rows;          /* live rows indexed (typed tables: and deleted keys kept) */
     uint64_t bytes;         /* memory held by the index */

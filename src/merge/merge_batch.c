@@ -91,6 +91,7 @@ struct dc_merge_batch {
     size_t n_schemas, cap_schemas;
     const dc_cdc_tschema *last_cols; /* the last record's, already compared */
     mt_added added;             /* columns the batch adds to the table */
+    mcolmap *cm;                /* renames and drops it follows (merge_colmap.c) */
     uint64_t repeats;           /* events at or before their partition's watermark */
     dc_buf scratch;             /* __source_pos text, rows */
     /* the history's position (a bootstrap's snapshot, dc_merge_batch_history): a
@@ -126,6 +127,10 @@ int dc_merge_batch_new(dc_merge_batch **out, dc_merge_table *t, dc_err *err)
     dc_buf_init(&b->kb, DC_MERGE_MAX_KEY_BYTES + 16);
     dc_buf_init(&b->scratch, DC_MERGE_MAX_BATCH_BYTES);
     read_floor(b);
+    if (dc_mcolmap_new(&b->cm, err) < 0) {
+        dc_merge_batch_free(b);
+        return err->code;
+    }
     *out = b;
     return 0;
 }
@@ -139,6 +144,7 @@ void dc_merge_batch_free(dc_merge_batch *b)
     dc_buf_dispose(&b->kb);
     dc_buf_dispose(&b->scratch);
     for (size_t i = 0; i < b->n_schemas; i++) dc_cdc_tschema_free(b->schemas[i]);
+    dc_mcolmap_free(b->cm);
     dc_free(b->schemas);
     dc_free(b->added.cols);
     dc_free(b->added.wide);
@@ -352,13 +358,15 @@ bool dc_merge_batch_has_room(const dc_merge_batch *b, const dc_cdc_event *ev)
 /* The record's columns (typed tables): its schema block's, checked against
  * the table's (new columns noted, type changes refused), or the table's. */
 static int typed_cols(const dc_cdc_tschema **out, dc_merge_batch *b, const dc_cdc_event *ev,
-                      dc_err *err)
+                      const mb_tp *tp, dc_err *err)
 {
     mtyped *m = b->t->typed;
     *out = m->cols;
+    DC_TRY(dc_mcolmap_advance(b->cm, b->t, ev, tp->has_wm ? &tp->wm : NULL, err));
     if (!ev->schema) return 0;
     const dc_cdc_tschema *c = NULL;
     DC_TRY(dc_cdc_tschema_cache_get(&c, &m->cache, ev->schema, ev->schema_len, err));
+    DC_TRY(dc_mcolmap_map(&c, b->cm, b->t, c, err));
     *out = c;
     if (c == b->last_cols) return 0;
     for (size_t i = 0; i < b->n_schemas; i++)
@@ -411,7 +419,7 @@ static int event_seq(mb_typed *ty, bool *repeat, dc_merge_batch *b, const dc_cdc
     *repeat = false;
     ty->seq = (mseq){ev->has_ts_ms ? ev->ts_ms : INT64_MIN, offset};
     if (b->t->format != DC_FORMAT_TYPED) return 0;
-    DC_TRY(typed_cols(&ty->cols, b, ev, err));
+    DC_TRY(typed_cols(&ty->cols, b, ev, &b->tps[tp], err));
     if (!ev->has_srcpos) return 0;
     mb_tp *p = &b->tps[tp];
     ty->seq = dc_mtyped_pos_seq(&ev->srcpos);
@@ -684,17 +692,32 @@ static int feed_typed(dc_pq_writer *w, void *ctx, dc_err *err)
 {
     const typed_feed *f = ctx;
     dc_merge_batch *b = f->b;
+    /* Rows go from their text straight into the columns, except when the
+     * batch dropped columns in place: those rows lose the dropped members
+     * through a DOM first (dc_mcolmap_strip). */
+    const bool strip = dc_mcolmap_edited(b->cm);
+    dc_arena a;
+    dc_arena_init(&a, DC_JSON_MAX_DOC_BYTES);
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < f->p->n_ap; i++) {
         const mb_ev *e = &b->evs[f->p->ap[i].ev];
         const mtyped_row r = {e->cols, e->image, e->image_len, e->op, e->has_ts,
                               e->ts, e->offset, e->pos, e->pos_len};
         rc = dc_mtyped_row(&b->scratch, b->t, &r, err);
-        if (rc == 0) rc = dc_pq_writer_write_json_text(w, (const char *)b->scratch.data,
-                                                       b->scratch.len, err);
+        if (rc == 0 && !strip) {
+            rc = dc_pq_writer_write_json_text(w, (const char *)b->scratch.data, b->scratch.len,
+                                              err);
+        } else if (rc == 0) {
+            dc_json *row = NULL;
+            dc_arena_reset(&a);
+            rc = dc_json_parse(&row, &a, (const char *)b->scratch.data, b->scratch.len, err);
+            if (rc == 0) dc_mcolmap_strip(row, b->t->pq_schema);
+            if (rc == 0) rc = dc_pq_writer_write_json_row(w, row, err);
+        }
         if (rc < 0) dc_err_prefix(err, "%s/%" PRId32 "/%" PRId64, b->tps[e->tp].topic,
                                   b->tps[e->tp].partition, e->offset);
     }
+    dc_arena_dispose(&a);
     return rc;
 }
 
@@ -977,7 +1000,10 @@ static int plan_tx(dc_merge_batch *b, mplan *p, dc_delta_tx *tx, dc_err *err)
 {
     dc_delta_tx_mark_read_all(tx);
     const bool widen = p->evolved && b->added.n_wide > 0;
-    if (widen) DC_TRY(dc_delta_tx_set_schema_widened(tx, (const char *)p->evolved_json.data, err));
+    if (p->evolved && b->t->typed && b->t->typed->cm)
+        DC_TRY(dc_mcolmap_set_schema(tx, b->cm, (const char *)p->evolved_json.data, widen, err));
+    else if (widen)
+        DC_TRY(dc_delta_tx_set_schema_widened(tx, (const char *)p->evolved_json.data, err));
     else if (p->evolved)
         DC_TRY(dc_delta_tx_set_schema(tx, (const char *)p->evolved_json.data, err));
     if (p->trunc) DC_TRY(tx_truncate(b, p, tx, err));
@@ -1078,9 +1104,11 @@ static void commit_unknown(dc_merge_table *t, bool *keep_files)
  * file of the commit (t->pq_schema swapped by attempt_once). */
 static int plan_evolve(dc_merge_batch *b, mplan *p, dc_err *err)
 {
-    if (!b->added.n && !b->added.n_wide) return 0;
+    const bool cm = b->t->typed && b->t->typed->cm;
+    if (!b->added.n && !b->added.n_wide && !dc_mcolmap_edited(b->cm)) return 0;
     dc_buf_init(&p->evolved_json, DC_JSON_MAX_DOC_BYTES);
     DC_TRY(dc_mtyped_evolved_schema(&p->evolved_json, b->t, &b->added, err));
+    if (cm) DC_TRY(dc_mcolmap_schema(&p->evolved_json, b->cm, b->t, err));
     dc_arena a;
     dc_arena_init(&a, DC_JSON_MAX_DOC_BYTES);
     dc_json *doc = NULL;

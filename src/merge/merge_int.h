@@ -437,6 +437,9 @@ typedef struct mtyped {
     dc_cdc_tschema *cols;           /* the table's source columns, from its Delta schema
                                        (one reference): records without a schema block */
     dc_cdc_tschema_cache cache;     /* records' schema blocks → their columns */
+    bool cm;                        /* the table has column mapping mode name: m->cols'
+                                       idents and the rows' keys are physical names */
+    const dc_cdc_schemalog *schemalog; /* renames and drops to follow (borrowed), or NULL */
 } mtyped;
 
 /* One row of a typed table as the batch hands it over. */
@@ -499,6 +502,32 @@ int dc_mtyped_evolved_schema(dc_buf *out, const dc_merge_table *t, const mt_adde
  * dc_mcow_rewrite, rows carried over through their JSON form. */
 int dc_mtyped_cow_rewrite(mcow *c, dc_merge_table *t, dc_delta_tx *tx, const mcow_file *files,
                           size_t n, dc_err *err);
+
+/* Renames and drops of a batch (merge_colmap.c). */
+typedef struct mcolmap mcolmap;
+int dc_mcolmap_new(mcolmap **out, dc_err *err);
+void dc_mcolmap_free(mcolmap *cm);
+/* True when the batch applied a rename or drop (its commit changes the schema). */
+bool dc_mcolmap_edited(const mcolmap *cm);
+/* Applies the table's renames and drops placed before ev (wm: the event's
+ * partition's committed watermark, NULL: none). */
+int dc_mcolmap_advance(mcolmap *cm, dc_merge_table *t, const dc_cdc_event *ev, const mseq *wm,
+                       dc_err *err);
+/* src (a record's columns) mapped onto the table's physical columns as the
+ * names stand now (new names get new physical names); src itself when the
+ * table follows no schema changes. The result lives as long as cm. */
+int dc_mcolmap_map(const dc_cdc_tschema **out, mcolmap *cm, dc_merge_table *t,
+                   const dc_cdc_tschema *src, dc_err *err);
+/* out (an evolved schema, NUL counted) with the batch's renames and drops
+ * applied and column mapping ids given. */
+int dc_mcolmap_schema(dc_buf *out, mcolmap *cm, const dc_merge_table *t, dc_err *err);
+/* Puts that schema into tx (and maxColumnId). */
+int dc_mcolmap_set_schema(dc_delta_tx *tx, const mcolmap *cm, const char *schema_json,
+                          bool widen, dc_err *err);
+/* Removes the members of an object row that are not columns of s. */
+void dc_mcolmap_strip(dc_json *row, const dc_pq_schema *s);
+/* The data files' name of column `logical` (column mapping), or logical. */
+const char *dc_mtyped_physical(dc_merge_table *t, const char *logical);
 
 /* ------------------------------------------------------ test hooks */
 

@@ -87,8 +87,9 @@ static int map_leaves(scan_file *sf, dc_err *err)
 {
     const dc_merge_table *t = sf->t;
     for (uint32_t i = 0; i < t->n_keys; i++) {
-        DC_TRY(find_leaf(&sf->leaf[i], sf, t->key_names[i], t->key_types[i] == DC_CDC_KEY_LONG,
-                         err));
+        const char *phys = t->typed ? dc_mtyped_physical((dc_merge_table *)t, t->key_names[i])
+                                    : t->key_names[i];
+        DC_TRY(find_leaf(&sf->leaf[i], sf, phys, t->key_types[i] == DC_CDC_KEY_LONG, err));
         if (sf->leaf[i] < 0)
             return dc_err_set(err, DC_ECORRUPT, "%s: the data file has no key column '%s'",
                               sf->path, t->key_names[i]);

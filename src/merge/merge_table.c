@@ -147,6 +147,11 @@ static int check_protocol(dc_merge_table *t, dc_err *err)
     const dc_delta_protocol *p = dc_delta_snapshot_protocol(t->snap);
     const dc_delta_metadata *m = dc_delta_snapshot_metadata(t->snap);
     DC_TRY(dc_delta_protocol_check_write(p, m, err));
+    dc_delta_cm_mode cm = DC_DELTA_CM_NONE;
+    DC_TRY(dc_delta_cm_mode_of(&cm, p, m, err));
+    if (cm != DC_DELTA_CM_NONE && t->format != DC_FORMAT_TYPED)
+        return dc_err_set(err, DC_EUNSUPPORTED, "the table has column mapping "
+                          "(delta.columnMapping.mode); raw tables are written without it");
     if (m->n_partition_columns)
         return dc_err_set(err, DC_EUNSUPPORTED, "the table is partitioned (by '%s'); raw tables "
                           "are not", m->partition_columns[0]);

@@ -48,6 +48,7 @@ int dc_mtyped_new(dc_merge_table *t, const dc_merge_opts *o, dc_err *err)
     t->typed = m;
     m->soft_deletes = o->typed.soft_deletes;
     m->types = o->typed.types;
+    m->schemalog = o->typed.schema_changes;
     const char *prefix = o->typed.meta_prefix ? o->typed.meta_prefix : "__";
     dc_cdc_tschema_cache_init(&m->cache, &m->types);
     for (uint32_t i = 0; i < MT_N; i++) {
@@ -160,14 +161,14 @@ static int create_schema_json(dc_buf *b, const dc_merge_opts *o, const mtyped *m
 
 /* The table's properties plus deltacdc.key (in `a`). */
 static int create_properties(dc_delta_kv **out, uint32_t *n_out, dc_arena *a,
-                             const dc_merge_opts *o, dc_err *err)
+                             const dc_merge_opts *o, int64_t max_id, dc_err *err)
 {
     dc_buf keys;
     dc_buf_init(&keys, 1 << 16);
     int rc = 0;
     for (uint32_t i = 0; rc == 0 && i < o->keys.n; i++)
         rc = dc_buf_appendf(&keys, err, "%s%s", i ? "," : "", o->keys.names[i]);
-    dc_delta_kv *kv = rc == 0 ? dc_arena_alloc(a, (o->n_properties + 1) * sizeof *kv, err) : NULL;
+    dc_delta_kv *kv = rc == 0 ? dc_arena_alloc(a, (o->n_properties + 3) * sizeof *kv, err) : NULL;
     const char *kt = kv ? dc_arena_strndup(a, (const char *)keys.data, keys.len, err) : NULL;
     dc_buf_dispose(&keys);
     if (!kt) return rc < 0 ? rc : DC_ENOMEM;
@@ -175,6 +176,13 @@ static int create_properties(dc_delta_kv **out, uint32_t *n_out, dc_arena *a,
     for (uint32_t i = 0; i < o->n_properties; i++)
         if (strcmp(o->properties[i].key, DC_MERGE_KEY_PROPERTY) != 0) kv[n++] = o->properties[i];
     kv[n++] = (dc_delta_kv){DC_MERGE_KEY_PROPERTY, kt};
+    if (max_id > 0) { /* following schema changes: column mapping (merge_colmap.c) */
+        char *v = dc_arena_alloc(a, 24, err);
+        if (!v) return DC_ENOMEM;
+        snprintf(v, 24, "%" PRId64, max_id);
+        kv[n++] = (dc_delta_kv){"delta.columnMapping.mode", "name"};
+        kv[n++] = (dc_delta_kv){"delta.columnMapping.maxColumnId", v};
+    }
     *out = kv;
     *n_out = n;
     return 0;
@@ -197,7 +205,17 @@ int dc_mtyped_create(dc_storage *s, const dc_merge_opts *o, const mtyped *m, dc_
     int rc = dc_cdc_tschema_from_block(&ts, &m->types, o->typed.create_schema,
                                        o->typed.create_schema_len, err);
     if (rc == 0) rc = create_schema_json(&schema, o, m, ts, err);
-    if (rc == 0) rc = create_properties(&kv, &n_kv, &a, o, err);
+    int64_t max_id = 0;
+    if (rc == 0 && m->schemalog) { /* every column its own physical name, ids 1..n */
+        dc_buf mapped;
+        dc_buf_init(&mapped, DC_JSON_MAX_DOC_BYTES);
+        rc = dc_delta_colmap_rewrite(&mapped, &max_id, (const char *)schema.data, NULL, NULL,
+                                     err);
+        if (rc == 0) rc = dc_buf_putc(&mapped, '\0', err);
+        dc_buf_dispose(&schema);
+        schema = mapped;
+    }
+    if (rc == 0) rc = create_properties(&kv, &n_kv, &a, o, max_id, err);
     if (rc == 0) {
         dc_delta_create_opts c;
         memset(&c, 0, sizeof c);
@@ -268,7 +286,21 @@ int dc_mtyped_check_layout(dc_merge_table *t, const dc_delta_schema *ds, dc_err 
     if (rc < 0) return rc;
     dc_cdc_tschema_free(m->cols);
     m->cols = cols;
+    dc_delta_cm_mode mode = DC_DELTA_CM_NONE;
+    DC_TRY(dc_delta_cm_mode_of(&mode, dc_delta_snapshot_protocol(t->snap),
+                               dc_delta_snapshot_metadata(t->snap), err));
+    m->cm = mode == DC_DELTA_CM_NAME;
     return 0;
+}
+
+const char *dc_mtyped_physical(dc_merge_table *t, const char *logical)
+{
+    const dc_delta_schema *s = NULL;
+    dc_err e;
+    dc_err_clear(&e);
+    const char *p = dc_delta_snapshot_schema(&s, t->snap, &e) == 0
+                        ? dc_delta_colmap_physical(s, logical) : NULL;
+    return p ? p : logical;
 }
 
 /* ---------------------------------------------------- source position */
@@ -419,10 +451,19 @@ static int push_col(const dc_cdc_tcol ***arr, uint32_t *n, uint32_t *cap, const 
     return 0;
 }
 
-static int32_t find_col(const dc_cdc_tcol *const *arr, uint32_t n, const char *name)
+/* By the table column written (dc_cdc_tcol_ident: the physical name under
+ * column mapping, where a renamed column's records meet). */
+static int32_t find_col(const dc_cdc_tcol *const *arr, uint32_t n, const char *ident)
 {
     for (uint32_t i = 0; i < n; i++)
-        if (strcmp(arr[i]->name, name) == 0) return (int32_t)i;
+        if (strcmp(dc_cdc_tcol_ident(arr[i]), ident) == 0) return (int32_t)i;
+    return -1;
+}
+
+static int32_t find_table_col(const dc_cdc_tschema *s, const char *ident)
+{
+    for (uint32_t i = 0; i < dc_cdc_tschema_ncols(s); i++)
+        if (strcmp(dc_cdc_tcol_ident(dc_cdc_tschema_col(s, i)), ident) == 0) return (int32_t)i;
     return -1;
 }
 
@@ -433,7 +474,7 @@ static int table_col_change(mt_added *ad, const dc_cdc_tcol *old, const dc_cdc_t
 {
     if (same_delta_type(old, c)) return 0;
     if (!is_widening(old, c)) return check_change(old, c, err);
-    const int32_t w = find_col(ad->wide, ad->n_wide, c->name);
+    const int32_t w = find_col(ad->wide, ad->n_wide, dc_cdc_tcol_ident(c));
     if (w < 0) return push_col(&ad->wide, &ad->n_wide, &ad->cap_wide, c, err);
     if (is_widening(ad->wide[w], c)) ad->wide[w] = c;
     return 0;
@@ -445,12 +486,12 @@ int dc_mtyped_compare(mt_added *ad, const dc_merge_table *t, const dc_cdc_tschem
     const mtyped *m = t->typed;
     for (uint32_t i = 0; i < dc_cdc_tschema_ncols(rec); i++) {
         const dc_cdc_tcol *c = dc_cdc_tschema_col(rec, i);
-        const int32_t j = dc_cdc_tschema_find(m->cols, c->name, c->name_len);
+        const int32_t j = find_table_col(m->cols, dc_cdc_tcol_ident(c));
         if (j >= 0) {
             DC_TRY(table_col_change(ad, dc_cdc_tschema_col(m->cols, (uint32_t)j), c, err));
             continue;
         }
-        const int32_t k = find_col(ad->cols, ad->n, c->name);
+        const int32_t k = find_col(ad->cols, ad->n, dc_cdc_tcol_ident(c));
         if (k >= 0) { /* added by this batch: it may widen too before the commit */
             if (is_widening(ad->cols[k], c)) ad->cols[k] = c;
             else if (!is_widening(c, ad->cols[k])) DC_TRY(check_change(ad->cols[k], c, err));
@@ -481,7 +522,9 @@ int dc_mtyped_evolved_schema(dc_buf *out, const dc_merge_table *t, const mt_adde
     if (rc == 0) rc = dc_buf_puts(out, "{\"type\":\"struct\",\"fields\":[", err);
     for (uint32_t i = 0; rc == 0 && i < fields->len; i++) {
         const dc_json *f = &fields->u.items[i];
-        const char *name = dc_json_str(dc_json_get(f, "name"));
+        const char *name = dc_json_str(dc_json_get(dc_json_get(f, "metadata"),
+                                                   "delta.columnMapping.physicalName"));
+        if (!name) name = dc_json_str(dc_json_get(f, "name"));
         const int32_t w = name ? find_col(ad->wide, ad->n_wide, name) : -1;
         if (i) rc = dc_buf_putc(out, ',', err);
         if (rc == 0) rc = w >= 0 ? dc_cdc_tcol_delta_json(out, ad->wide[w], err)

@@ -42,7 +42,7 @@ static int json_key(bool *ok, mkey *k, tcow_src *cs, const dc_json *row, dc_err 
     dc_buf_reset(&cs->kb);
     *ok = true;
     for (uint32_t i = 0; i < t->n_keys && *ok; i++) {
-        const dc_json *v = dc_json_get(row, t->key_names[i]);
+        const dc_json *v = dc_json_get(row, dc_mtyped_physical(cs->t, t->key_names[i]));
         if (!v || v->type == DC_JSON_NULL) {
             *ok = false;
         } else if (t->key_types[i] == DC_CDC_KEY_LONG) {
@@ -102,6 +102,8 @@ static int feed_rows(dc_pq_writer *w, void *ctx, dc_err *err)
                 mkey k;
                 dc_arena_reset(&cs->a);
                 DC_TRY(dc_json_parse(&doc, &cs->a, p, n, err));
+                /* column mapping: a dropped column stays in the file, not in the table */
+                if (cs->t->typed->cm) dc_mcolmap_strip(doc, cs->t->pq_schema);
                 DC_TRY(dc_pq_writer_write_json_row(w, doc, err));
                 DC_TRY(json_key(&ok, &k, cs, doc, err));
                 if (ok) note_move(cs, &k, row);

@@ -400,26 +400,182 @@ def test_typed_table_equals_mariadb(e2e, tmp_path, table):
                     + stderr_text(proc).strip().splitlines()[-1])
     assert_ok(proc, "ingest --format typed")
     # A rename is a drop plus an add to the record's schema block: following
-    # it in place needs the schema-change topic (issue 9, not built yet), so
-    # renamed columns are judged by test_typed_table_follows_renames.
+    # it in place needs the schema-change topic (--schema-changes), so renamed
+    # columns are judged by test_typed_table_follows_renames.
     diffs = compare_typed_table(table, path, e2e["records"][table], e2e["final"],
                                 skip_columns=set(wl.RENAMED.get(table, {})))
     assert not diffs, "\n".join(diffs[:20])
 
 
-@pytest.mark.xfail(strict=True, reason="renames are followed in place only through "
-                   "Debezium's schema-change topic and column mapping (issue 9), not built "
-                   "yet: a renamed column reads as a new column, null in rows written before")
-def test_typed_table_follows_renames(e2e, tmp_path):
-    table = "alltypes"
-    src = e2e["files"][TOPIC[table]]
-    path = tmp_path / f"{table}_typed"
-    proc = run_dc(["ingest", "--source", f"file:{src}", "--table", path,
-                   "--key", ",".join(wl.TABLES[table]), "--format", "typed", "--once"],
-                  timeout=300)
-    assert_ok(proc, "ingest --format typed")
-    diffs = compare_typed_table(table, path, e2e["records"][table], e2e["final"])
+def ingest_typed_following(src, schema_changes, path, key_cols, mode="dv", max_batch=None,
+                           san=False):
+    """`deltacdc ingest --format typed --schema-changes file:...` (renames and
+    in-place drops followed through column mapping, issue 9)."""
+    args = ["ingest", "--source", f"file:{src}", "--table", path, "--key", ",".join(key_cols),
+            "--format", "typed", "--mode", mode, "--once",
+            "--schema-changes", f"file:{schema_changes}"]
+    if max_batch:
+        args += ["--max-batch", str(max_batch)]
+    proc = run_dc(args, timeout=300, san=san)
+    assert_crash_free(proc, "ingest --format typed --schema-changes")
+    assert_ok(proc, "ingest --format typed --schema-changes")
+
+
+def check_follows_renames(path, table, records, final):
+    """The table equals MariaDB (renamed columns too: a row written before
+    RENAME COLUMN note TO remark has its note under remark), the dropped
+    column is gone from the schema, and the table has column mapping."""
+    from deltalake import DeltaTable
+    diffs = compare_typed_table(table, path, records, final)
     assert not diffs, "\n".join(diffs[:20])
+    dt = DeltaTable(str(path))
+    names = [f.name for f in dt.schema().fields]
+    assert "remark" in names and "note" not in names and "drop_me" not in names, names
+    assert dt.metadata().configuration.get("delta.columnMapping.mode") == "name"
+
+
+def test_typed_table_follows_renames(e2e, tmp_path):
+    """The live capture with its schema-change topic: RENAME COLUMN and DROP
+    COLUMN followed in place (the typed table equals MariaDB's SELECT *)."""
+    table = "alltypes"
+    path = tmp_path / f"{table}_typed"
+    ingest_typed_following(e2e["files"][TOPIC[table]], e2e["files"][dbzf.TOPIC_PREFIX], path,
+                           wl.TABLES[table])
+    check_follows_renames(path, table, e2e["records"][table], e2e["final"])
+
+
+@pytest.mark.parametrize("mode,max_batch", [("dv", None), ("cow", 5), ("dv", 3)])
+def test_committed_capture_follows_renames(tmp_path, mode, max_batch):
+    """The committed capture (no MariaDB or Java needed) with its committed
+    schema-change records (by the ASan+UBSan binary when built), in one batch
+    and in small batches (a rename and
+    the records around it in different commits; cow rewrites files written
+    before the drop)."""
+    table = "alltypes"
+    final = json.loads((DATA / e2e_capture.FINAL_STATE).read_text())
+    src = DATA / e2e_capture.FILES[TOPIC[table]]
+    path = tmp_path / f"{table}_typed"
+    ingest_typed_following(src, DATA / e2e_capture.FILES[dbzf.TOPIC_PREFIX], path,
+                           wl.TABLES[table], mode=mode, max_batch=max_batch, san=True)
+    check_follows_renames(path, table, read_records(src), final)
+
+
+@pytest.mark.parametrize("cut", [20, 36, 38])
+def test_committed_capture_follows_renames_across_runs(tmp_path, cut):
+    """Two runs: the first `cut` records, then the rest (the file grown):
+    the renames and the drop before, at and after the cut are each applied
+    once (the watermark says which the table already has)."""
+    table = "alltypes"
+    final = json.loads((DATA / e2e_capture.FINAL_STATE).read_text())
+    full = DATA / e2e_capture.FILES[TOPIC[table]]
+    changes = DATA / e2e_capture.FILES[dbzf.TOPIC_PREFIX]
+    src = tmp_path / "grows.jsonl"
+    lines = full.read_text(encoding="utf-8").splitlines(keepends=True)
+    src.write_text("".join(lines[:cut]), encoding="utf-8")
+    path = tmp_path / f"{table}_typed"
+    ingest_typed_following(src, changes, path, wl.TABLES[table])
+    src.write_text("".join(lines), encoding="utf-8")
+    ingest_typed_following(src, changes, path, wl.TABLES[table])
+    check_follows_renames(path, table, read_records(full), final)
+
+
+def test_renamed_table_through_optimize_checkpoint_and_cat(tmp_path):
+    """OPTIMIZE (sorting by the key, found by its physical name), a
+    checkpoint and `cat` on a table with a renamed and a dropped column: the
+    table still equals MariaDB, and cat prints the logical names."""
+    table = "alltypes"
+    final = json.loads((DATA / e2e_capture.FINAL_STATE).read_text())
+    src = DATA / e2e_capture.FILES[TOPIC[table]]
+    path = tmp_path / f"{table}_typed"
+    ingest_typed_following(src, DATA / e2e_capture.FILES[dbzf.TOPIC_PREFIX], path,
+                           wl.TABLES[table], max_batch=3)
+    assert_ok(run_dc(["optimize", path, "--key", "id"]), "optimize")
+    assert_ok(run_dc(["checkpoint", path]), "checkpoint")
+    check_follows_renames(path, table, read_records(src), final)
+    proc = run_dc(["cat", path, "--columns", "id,remark"])
+    assert_ok(proc, "cat")
+    rows = [json.loads(l) for l in proc.stdout.splitlines() if l.strip()]
+    want = {int(r["id"]): r["remark"] for r in final[table]["rows"]}
+    assert {r["id"]: r["remark"] for r in rows} == want
+
+
+def test_running_pipeline_rereads_the_schema_changes(tmp_path):
+    """A running pipeline (stdin, no --once) whose schema-change file grows:
+    the records before the RENAME are committed first; then the DDL's
+    records reach the file, then the records after them; the next batch
+    reads the file again and follows the rename and the drop."""
+    import subprocess
+    from conftest import DC_BIN
+    from deltalake import DeltaTable
+    table = "alltypes"
+    final = json.loads((DATA / e2e_capture.FINAL_STATE).read_text())
+    full = DATA / e2e_capture.FILES[TOPIC[table]]
+    data = full.read_text(encoding="utf-8").splitlines(keepends=True)
+    sc = (DATA / e2e_capture.FILES[dbzf.TOPIC_PREFIX]).read_text(
+        encoding="utf-8").splitlines(keepends=True)
+    changes = tmp_path / "changes.jsonl"
+    changes.write_text("".join(sc[:10]), encoding="utf-8")  # up to the MODIFY
+    path = tmp_path / f"{table}_typed"
+    proc = subprocess.Popen([str(DC_BIN), "ingest", "--source", "file:-", "--table", str(path),
+                             "--key", "id", "--format", "typed", "--trigger", "300ms",
+                             "--trigger-min", "50ms", "--schema-changes", f"file:{changes}"],
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        proc.stdin.write("".join(data[:30]).encode())
+        proc.stdin.flush()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if len(DeltaTable(str(path)).schema().fields) and \
+                        "note" in [f.name for f in DeltaTable(str(path)).schema().fields] and \
+                        DeltaTable(str(path)).version() >= 1:
+                    break
+            except Exception:  # noqa: BLE001 - not created yet
+                pass
+            time.sleep(0.2)
+        assert "note" in [f.name for f in DeltaTable(str(path)).schema().fields]
+        with changes.open("a", encoding="utf-8") as f:
+            f.write("".join(sc[10:]))
+        proc.stdin.write("".join(data[30:]).encode())
+        proc.stdin.close()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and \
+                "remark" not in [f.name for f in DeltaTable(str(path)).schema().fields]:
+            time.sleep(0.2)
+        time.sleep(1)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+        err = proc.stderr.read().decode(errors="replace")
+    assert proc.returncode == 0, err[-3000:]
+    assert "renamed to remark" in err, err[-3000:]
+    check_follows_renames(path, table, read_records(full), final)
+
+
+def test_rename_refused_on_a_table_without_column_mapping(tmp_path):
+    """A typed table created without --schema-changes has no column mapping:
+    a rename reaching it later is refused by name, nothing committed."""
+    from deltalake import DeltaTable
+    table = "alltypes"
+    full = DATA / e2e_capture.FILES[TOPIC[table]]
+    src = tmp_path / "grows.jsonl"
+    lines = full.read_text(encoding="utf-8").splitlines(keepends=True)
+    src.write_text("".join(lines[:20]), encoding="utf-8")
+    path = tmp_path / f"{table}_typed"
+    proc = run_dc(["ingest", "--source", f"file:{src}", "--table", path, "--key", "id",
+                   "--format", "typed", "--once"])
+    assert_ok(proc, "ingest without schema changes")
+    version = DeltaTable(str(path)).version()
+    src.write_text("".join(lines), encoding="utf-8")
+    proc = run_dc(["ingest", "--source", f"file:{src}", "--table", path, "--key", "id",
+                   "--format", "typed", "--once", "--schema-changes",
+                   f"file:{DATA / e2e_capture.FILES[dbzf.TOPIC_PREFIX]}"])
+    assert_crash_free(proc, "ingest")
+    err = stderr_text(proc)
+    assert proc.returncode != 0 and "RENAME COLUMN note TO remark" in err, err
+    assert "no column mapping" in err, err
+    assert DeltaTable(str(path)).version() == version
 
 
 # ------------------------------------------------------------ the defaults
