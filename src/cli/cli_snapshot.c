@@ -179,6 +179,7 @@ static int run_config(dc_snap_opts *o, const snap_cli *c)
     dc_err_clear(&err);
     int rc = dc_config_init(&cfg, &err);
     if (rc == 0) rc = dc_config_load_file(&cfg, c->config, &err);
+    if (rc == 0) rc = dc_cli_configure_s3(&cfg, &err); /* storage.s3.* for s3:// tables */
     if (rc < 0) {
         fprintf(stderr, "deltacdc snapshot: %s\n", err.msg);
         dc_config_dispose(&cfg);
