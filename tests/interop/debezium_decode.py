@@ -99,7 +99,7 @@ def canonical_mariadb(column_type, text):
         return bytes.fromhex(text)
     if t in _GEOM_TYPES:
         return (bytes.fromhex(text["wkb"]), int(text["srid"] or 0))
-    raise AssertionError(f"canonical_mariadb: no rule for MariaDB type {data_type}")
+    raise AssertionError(f"canonical_mariadb: no rule for MariaDB type {column_type}")
 
 
 # ------------------------------------------------------------ Debezium side

@@ -33,8 +33,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from mariadb_fixture import _die_with_parent, free_port
-from procgroup import kill_group, stop_group
+from procgroup import die_with_parent, free_port, kill_group, stop_group
 
 TRINO_VERSION = "476"        # scripts/setup.sh fetches the same (TRINO_VERSION there)
 START_TIMEOUT_S = 240        # a loaded 2-core machine; ~30-60 s when idle
@@ -124,7 +123,7 @@ class Trino:
         try:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, env=env,
-                                         start_new_session=True, preexec_fn=_die_with_parent,
+                                         start_new_session=True, preexec_fn=die_with_parent,
                                          cwd=self.workdir)
         finally:
             out.close()
