@@ -141,8 +141,12 @@ class Trino:
                 with urllib.request.urlopen(self.url + "/v1/info", timeout=5) as r:
                     info = json.load(r)
                 if not info.get("starting", True):
-                    self.query("SELECT 1")
-                    return
+                    # The coordinator answers before its worker has registered
+                    # (scans then fail NO_NODES_AVAILABLE): wait for an active node.
+                    _, rows = self.query("SELECT count(*) FROM system.runtime.nodes "
+                                         "WHERE state = 'active'")
+                    if rows and rows[0][0] >= 1:
+                        return
             except (OSError, ValueError, TrinoError) as e:
                 last = e
             time.sleep(1)
@@ -190,6 +194,13 @@ class Trino:
         while True:
             if "error" in page:
                 e = page["error"]
+                if e.get("errorName") == "NO_NODES_AVAILABLE" and not rows \
+                        and time.monotonic() < deadline:
+                    # A node that dropped out of the coordinator's view for a
+                    # moment on a loaded machine: the same statement again.
+                    time.sleep(1)
+                    page = self._request("POST", self.url + "/v1/statement", sql.encode())
+                    continue
                 raise TrinoError(f"{e.get('errorName')}: {e.get('message')} [in: {sql}]")
             cols = page.get("columns", cols)
             rows.extend(page.get("data", []))
