@@ -186,6 +186,8 @@ fetch_spark_jars
 fetch_spark_kafka_jars
 fetch_kafka_jars
 fetch_debezium_jars
-fetch_trino
+# Only test_trino.py needs Trino: without it the build and the demo still go
+# on, and that test fails saying what is missing (it never skips silently).
+fetch_trino || echo "setup: WARNING: Trino not set up (above); tests/interop/test_trino.py will fail" >&2
 log "building"
 make -j2
