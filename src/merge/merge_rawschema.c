@@ -51,17 +51,6 @@ static void hex_sha256(char out[65], const void *p, size_t n)
     for (int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-static int grow(void **arr, size_t *cap, size_t need, size_t elem, dc_err *err)
-{
-    if (need <= *cap) return 0;
-    size_t n = *cap ? *cap * 2 : 8;
-    void *p = dc_realloc(*arr, n * elem);
-    if (!p) return dc_err_set(err, DC_ENOMEM, "out of memory");
-    *arr = p;
-    *cap = n;
-    return 0;
-}
-
 int dc_merge_schemas_new(dc_merge_schemas **out, dc_err *err)
 {
     *out = dc_calloc(1, sizeof **out);
@@ -93,7 +82,8 @@ static int add_pending(dc_merge_schemas *w, char kind, const char *body, size_t 
     snprintf(name, sizeof name, "%s/%c-%s.json", DIR_NAME, kind, hex);
     for (size_t i = 0; i < w->n_pend; i++)
         if (strcmp(w->pend[i].name, name) == 0) return 0;
-    DC_TRY(grow((void **)&w->pend, &w->cap_pend, w->n_pend + 1, sizeof *w->pend, err));
+    DC_TRY(dc_array_grow((void **)&w->pend, &w->cap_pend, w->n_pend + 1, sizeof *w->pend,
+                         SIZE_MAX, err));
     pending_file *f = &w->pend[w->n_pend];
     f->name = dc_strdup(name);
     f->body = dc_malloc(len ? len : 1);
@@ -128,7 +118,8 @@ int dc_merge_schemas_note(dc_merge_schemas *w, const char *topic, int32_t partit
             l = &w->last[i];
     if (l && l->len == len && memcmp(l->schema, schema, len) == 0) return 0;
     if (!l) {
-        DC_TRY(grow((void **)&w->last, &w->cap_last, w->n_last + 1, sizeof *w->last, err));
+        DC_TRY(dc_array_grow((void **)&w->last, &w->cap_last, w->n_last + 1, sizeof *w->last,
+                             SIZE_MAX, err));
         l = &w->last[w->n_last];
         memset(l, 0, sizeof *l);
         if (!(l->topic = dc_strdup(topic))) return dc_err_set(err, DC_ENOMEM, "out of memory");
@@ -252,8 +243,8 @@ static bool well_named(const char *name, char kind)
 
 static int add_schema(dc_merge_schema_set *set, const char *name, const dc_buf *b, dc_err *err)
 {
-    DC_TRY(grow((void **)&set->schemas, &set->cap_schemas, set->n_schemas + 1,
-                sizeof *set->schemas, err));
+    DC_TRY(dc_array_grow((void **)&set->schemas, &set->cap_schemas, set->n_schemas + 1,
+                         sizeof *set->schemas, SIZE_MAX, err));
     dc_merge_schema *m = &set->schemas[set->n_schemas];
     m->id = dc_strndup(name + 2, 64);
     m->block = dc_malloc(b->len + 1);
@@ -293,8 +284,8 @@ static int add_point(dc_merge_schema_set *set, const char *name, const dc_buf *b
     if (rc == 0 && !found)
         rc = dc_err_set(err, DC_ECORRUPT, "names schema %.64s, which is not in %s", schema->u.str,
                         DIR_NAME);
-    if (rc == 0) rc = grow((void **)&set->points, &set->cap_points, set->n_points + 1,
-                           sizeof *set->points, err);
+    if (rc == 0) rc = dc_array_grow((void **)&set->points, &set->cap_points, set->n_points + 1,
+                                    sizeof *set->points, SIZE_MAX, err);
     if (rc == 0) {
         point *p = &set->points[set->n_points];
         p->topic = dc_strndup(topic->u.str, topic->len);
