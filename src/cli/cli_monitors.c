@@ -38,13 +38,18 @@ int dc_cli_cmons_load(dc_cli_cmons *out, const dc_config *c, dc_err *err)
 {
     memset(out, 0, sizeof *out);
     const uint32_t n = c->complete_mode == DC_CFG_COMPLETE_OFF ? 0 : c->complete_tables.n;
-    if (c->complete_mode != DC_CFG_COMPLETE_OFF && (!c->complete_db || !n))
+    /* One source for bootstrap and the monitor unless the monitor names its own
+     * (a read replica, a user with SELECT only): source.mysql.url by default. */
+    const char *db = c->complete_db ? c->complete_db : c->mysql_url;
+    if (c->complete_mode != DC_CFG_COMPLETE_OFF && (!db || !n))
         return dc_err_set(err, DC_EINVAL, "monitors.completeness.mode is on: give "
-                          "monitors.completeness.db and monitors.completeness.tables");
+                          "monitors.completeness.db (or source.mysql.url) and "
+                          "monitors.completeness.tables");
     if (n && (!(out->o = dc_calloc(n, sizeof *out->o)) ||
               !(out->paths = dc_calloc(n, sizeof *out->paths))))
         return dc_err_set(err, DC_ENOMEM, "out of memory");
-    const char *pw = c->complete_password ? c->complete_password : getenv("MYSQL_PWD");
+    const char *pw_env = !c->complete_db && c->mysql_pwd_env ? c->mysql_pwd_env : "MYSQL_PWD";
+    const char *pw = c->complete_password ? c->complete_password : getenv(pw_env);
     for (uint32_t i = 0; i < n; i++) {
         dc_complete_opts *o = &out->o[i];
         out->n = i + 1;
@@ -52,7 +57,7 @@ int dc_cli_cmons_load(dc_cli_cmons *out, const dc_config *c, dc_err *err)
         o->name = c->complete_tables.keys[i];
         o->source_table = c->complete_tables.keys[i];
         o->table = out->paths[i];
-        o->db.url = c->complete_db;
+        o->db.url = db;
         o->db.password = pw;
         o->mode = (dc_complete_mode)(c->complete_mode - DC_CFG_COMPLETE_COUNT);
         o->chunk = c->complete_range_size;

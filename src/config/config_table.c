@@ -419,8 +419,9 @@ const dc_cfg_key dc_cfg_keys[] = {
             "with keys, the keys). off: no completeness monitor."},
     {.key = "monitors.completeness.db", .type = DC_CFG_STR, .offset = CF(complete_db),
      .example = "mysql://monitor@db.example.com:3306/shop", .example_off = true,
-     .doc = "The source: mysql://USER@HOST:PORT/DB (a password in the URL is refused). The "
-            "user needs SELECT on the tables."},
+     .doc = "The source: mysql://USER@HOST:PORT/DB (a password in the URL is refused); "
+            "unset: source.mysql.url, bootstrap's source. The user needs SELECT on the "
+            "tables."},
     {.key = "monitors.completeness.password", .type = DC_CFG_STR,
      .offset = CF(complete_password), .secret = true, .example = "${MYSQL_PWD}",
      .example_off = true,

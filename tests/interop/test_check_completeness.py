@@ -303,3 +303,23 @@ def test_daemon_alerts_then_recovers(src, tmp_path):
     text = (tmp_path / "daemon.log").read_text()
     assert "completeness items: " in text and "differs from items" in text
     assert "(recovered)" in text and PASSWORD not in text
+
+
+def test_pipeline_monitor_defaults_to_bootstraps_source(src, tmp_path):
+    """Without monitors.completeness.db the monitor reads source.mysql.url,
+    the source bootstrap -c uses (one source, one setting), its password
+    from source.mysql.pwd_env."""
+    path = tmp_path / "items"
+    boot(src, "items", path)
+    (tmp_path / "empty.jsonl").write_text("")
+    cfg = tmp_path / "p.yaml"
+    cfg.write_text(f"source:\n  file: {tmp_path / 'empty.jsonl'}\n"
+                   f"  mysql:\n    url: {src.url(USER, DB)}\n    pwd_env: DC_TEST_PW\n"
+                   f"warehouse: {tmp_path}\n"
+                   "monitors:\n  completeness:\n    mode: count\n"
+                   "    tables:\n      items: '{warehouse}/items'\n")
+    env = _env()
+    env["DC_TEST_PW"] = env.pop("MYSQL_PWD")
+    p = subprocess.run([str(_binary(False)), "check", "-c", str(cfg), "--monitor", "items"],
+                       capture_output=True, env=env, timeout=120)
+    assert p.returncode == 0 and b"verified through source position" in p.stdout, p.stderr
