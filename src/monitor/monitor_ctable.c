@@ -278,13 +278,8 @@ typedef struct klist {
 static int klist_add(klist *l, const char *key, size_t n, int64_t k0, uint64_t h, bool after,
                      dc_err *err)
 {
-    if (l->n == l->cap) {
-        const size_t cap = l->cap ? l->cap * 2 : 256;
-        kent *e = cap < ((size_t)1 << 40) ? dc_realloc(l->e, cap * sizeof *e) : NULL;
-        if (!e) return dc_err_set(err, DC_ENOMEM, "completeness: out of memory");
-        l->e = e;
-        l->cap = cap;
-    }
+    DC_TRY(dc_array_grow((void **)&l->e, &l->cap, l->n + 1, sizeof *l->e, (size_t)1 << 40,
+                         err));
     char *s = dc_malloc(n + 1);
     if (!s) return dc_err_set(err, DC_ENOMEM, "completeness: out of memory");
     memcpy(s, key, n);
