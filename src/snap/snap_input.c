@@ -55,6 +55,9 @@ int sn_input_open(sn_input *in, const char *role, const char *uri, int64_t versi
     for (int i = 0; i < SN_M_N; i++)
         in->has_meta[i] = dc_delta_schema_find(in->schema, l->meta[i]) != NULL;
     in->has_floor = dc_merge_history_floor(in->floor, in->snap) == 0;
+    for (size_t i = 0; i < dc_delta_snapshot_n_txns(in->snap); i++)
+        in->ranked |= strncmp(dc_delta_snapshot_txn(in->snap, i)->app_id, SN_REBASE_APP,
+                              strlen(SN_REBASE_APP)) == 0;
     return 0;
 }
 
@@ -230,9 +233,12 @@ static int encode_key(dc_buf *k, const sn_layout *l, uint32_t i, const dc_json *
 }
 
 /* The record header of a row from its metadata values (NULL: absent): its
- * rank and whether it is a delete. */
+ * rank and whether it is a delete. A history row without a position is
+ * older than every CDC row (the seed's ts_ms 0), unless the history is a
+ * rebase's (`ranked`): its rows are CDC rows folded, with their own rank, so
+ * that a late CDC event older than a folded row does not regress it. */
 static int rank_of(sn_hdr *h, const dc_json *const *meta, const sn_layout *l, bool history,
-                   dc_err *err)
+                   bool ranked, dc_err *err)
 {
     const dc_json *pos = meta[SN_M_POS], *ts = meta[SN_M_TS], *off = meta[SN_M_OFF];
     const dc_json *op = meta[SN_M_OP], *del = meta[SN_M_DEL];
@@ -242,7 +248,7 @@ static int rank_of(sn_hdr *h, const dc_json *const *meta, const sn_layout *l, bo
         DC_TRY(dc_cdc_srcpos_parse(&p, pos->u.str, pos->len, err));
         dc_merge_pos_rank(h->rank, &p);
         h->cls = SN_CLS_POS;
-    } else if (history) {
+    } else if (history && (!ranked || !ts || ts->type == DC_JSON_NULL)) {
         h->cls = SN_CLS_HISTORY;
     } else {
         h->cls = SN_CLS_TS;
@@ -418,7 +424,7 @@ static int read_line(sn_reader *r, const char *line, size_t n, dc_err *err)
     dc_buf_reset(&r->key);
     for (uint32_t i = 0; i < r->l->n_keys; i++)
         DC_TRY(encode_key(&r->key, r->l, i, pk.v[i], err));
-    DC_TRY(rank_of(&h, pk.v + r->l->n_keys, r->l, r->history, err));
+    DC_TRY(rank_of(&h, pk.v + r->l->n_keys, r->l, r->history, r->in->ranked, err));
     if (r->floor && h.cls == SN_CLS_POS && at_or_before(h.rank, r->floor)) {
         r->st->floor_skipped++;
         return 0;
