@@ -46,12 +46,11 @@ static int check_inputs(const sn_input *cdc, const sn_input *hist, const sn_layo
                         dc_err *err)
 {
     if (!cdc->has_meta[SN_M_OP])
-        return dc_err_set(err, DC_EUNSUPPORTED, "the CDC table %s has no %s column: not a "
-                          "typed table (raw tables with json_record are not supported by "
-                          "snapshot yet: ingest with --format typed)", cdc->uri,
-                          l->meta[SN_M_OP]);
+        return dc_err_set(err, DC_EUNSUPPORTED, "the CDC table %s has no %s column: neither "
+                          "a typed table nor a raw one (key columns, ts_ms, json_record, "
+                          "operation_type, offset)", cdc->uri, l->meta[SN_M_OP]);
     if (!hist) return 0;
-    if (!cdc->has_meta[SN_M_DEL])
+    if (!cdc->has_meta[SN_M_DEL] && !cdc->raw) /* raw tables keep their delete rows */
         return dc_err_set(err, DC_EINVAL, "the CDC table %s removes deleted rows (typed, "
                           "without %s): a key deleted since the history would come back from "
                           "the history. Ingest with soft_deletes: true, or bootstrap the "

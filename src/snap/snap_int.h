@@ -97,10 +97,34 @@ typedef struct sn_input {
     const dc_delta_schema *schema;  /* borrowed from snap */
     bool has_meta[SN_M_N];      /* which metadata columns the table has */
     bool has_floor;             /* a bootstrap's history floor (merge.h) */
+    bool raw;                   /* a raw (seed layout) table: rows decoded from json_record
+                                   (snap_raw.c); schema is then `offered` */
+    struct dc_merge_schema_set *schemas; /* raw: the Debezium schemas it keeps (owned) */
+    dc_buf offered_json;        /* raw: the columns its rows decode to, Delta schema JSON */
+    dc_delta_schema *offered;   /* raw: it, parsed (owned) */
+    dc_cdc_tschema_cache cache; /* raw: parsed schema blocks */
+    bool cache_on;              /* cache initialised */
+    dc_buf typed;               /* raw: the row in hand, decoded */
     bool ranked;                /* a history `deltacdc rebase` wrote (a txn SN_REBASE_APP/...):
                                    its rows carry the CDC rows' own rank, and rank by it */
     int64_t floor[2];           /* it, as a rank pair */
 } sn_input;
+
+/* ---------------------------------------------------------- raw input */
+
+/* Whether a schema is the raw layout (key columns, ts_ms, json_record,
+ * operation_type, offset); *n_keys the key columns' count. */
+bool sn_raw_layout(const dc_delta_schema *s, uint32_t *n_keys);
+struct sn_layout;
+/* Loads a raw input's kept schemas and the columns its rows decode to. */
+int sn_raw_open(sn_input *in, const struct sn_layout *l, dc_err *err);
+void sn_raw_dispose(sn_input *in);
+/* A raw table's scan line as the typed row it stands for (*row valid until
+ * the next call). */
+int sn_raw_row(const char **row, size_t *len, sn_input *in, const struct sn_layout *l,
+               const char *line, size_t n, dc_arena *a, dc_err *err);
+/* The Delta schema JSON text of the columns the input offers. */
+const char *sn_input_schema_string(const sn_input *in);
 
 /* The columns both inputs share: names, key columns, meta names. */
 typedef struct sn_layout {

@@ -170,7 +170,7 @@ static int read_state(dc_delta_snapshot **snap, dc_buf *app, bool *hist_exists,
  * the rebase would stay in the history. */
 static int check_cdc(const sn_fold *f, dc_err *err)
 {
-    if (!f->cdc.has_meta[SN_M_DEL])
+    if (!f->cdc.has_meta[SN_M_DEL] && !f->cdc.raw)
         return dc_err_set(err, DC_EINVAL, "the CDC table %s removes deleted rows (typed, "
                           "without %s): after a rebase a delete would find no row to mark "
                           "and the key would stay in the history. Ingest with "

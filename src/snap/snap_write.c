@@ -59,7 +59,7 @@ static int new_schema(dc_buf *b, const sn_input *cdc, bool partitioned, dc_err *
     uint32_t n = 0;
     DC_TRY(dc_buf_puts(b, "{\"type\":\"struct\",\"fields\":[", err));
     const size_t at = b->len;
-    DC_TRY(fields_json(b, &n, dc_delta_snapshot_metadata(cdc->snap)->schema_string, NULL, err));
+    DC_TRY(fields_json(b, &n, sn_input_schema_string(cdc), NULL, err));
     if (b->len > at) memmove(b->data + at, b->data + at + 1, --b->len - at); /* first comma */
     if (partitioned)
         DC_TRY(dc_buf_appendf(b, err, "%s{\"name\":\"" PART_COL "\",\"type\":\"string\","
@@ -130,8 +130,7 @@ static int check_out(dc_buf *evolved, dc_delta_snapshot *out, const sn_input *cd
     uint32_t n = 0;
     dc_buf add;
     dc_buf_init(&add, DC_JSON_MAX_DOC_BYTES);
-    int rc = fields_json(&add, &n, dc_delta_snapshot_metadata(cdc->snap)->schema_string, os,
-                         err);
+    int rc = fields_json(&add, &n, sn_input_schema_string(cdc), os, err);
     if (rc == 0 && n > 0) {
         /* The output's own schema text, its closing "]}" cut, then the new fields. */
         const char *s = m->schema_string;
