@@ -45,6 +45,7 @@ def spark_rows(spark, path, version=None, where=None):  # noqa: F811
     return [row.asDict() for row in df.collect()], dict(df.dtypes)
 
 
+@pytest.mark.timeout(1800)  # Spark's reads took ~10 min at load 25 on 2 cores
 def test_spark_reads_the_dated_table_and_the_history(tmp_path, spark):  # noqa: F811
     s = typedgen.TypedStream(seed=31, n_keys=60)
     s.snapshot(30)
