@@ -68,6 +68,8 @@ struct dc_boot_result;
 void dc_cli_boot_summary(const char *name, const struct dc_boot_result *r);
 /* `deltacdc snapshot ...` (cli_snapshot.c). */
 int dc_cli_snapshot(int argc, char **argv);
+/* `deltacdc rebase ...` (cli_snapshot.c: the same flags). */
+int dc_cli_rebase(int argc, char **argv);
 /* `deltacdc retype RAW TYPED` (cli_retype.c). */
 int dc_cli_retype(int argc, char **argv);
 /* `deltacdc ingest ...` (cli_ingest.c). */

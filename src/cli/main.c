@@ -30,6 +30,9 @@ static const char usage[] =
     "           [--print-ddl] | snapshot -c pipeline.yaml [--table DB.TABLE] --date ...\n"
     "                                   the seed's nightly merge: latest row per key as the\n"
     "                                   partition data_date=DATE of a Delta table, one commit\n"
+    "  rebase --cdc PATH --history PATH | rebase -c pipeline.yaml [--table DB.TABLE]\n"
+    "                                   fold the CDC table into a new history version and\n"
+    "                                   drop the folded rows; ingest goes on, exactly once\n"
     "  retype RAW_TABLE TYPED_TABLE [--mode dv|cow] [--soft-deletes]\n"
     "                                   rebuild a typed table from a raw table (its rows\n"
     "                                   and the Debezium schemas it keeps)\n"
@@ -78,6 +81,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "check") == 0) return dc_cli_check(argc - 1, argv + 1);
     if (strcmp(argv[1], "bootstrap") == 0) return dc_cli_bootstrap(argc - 1, argv + 1);
     if (strcmp(argv[1], "snapshot") == 0) return dc_cli_snapshot(argc - 1, argv + 1);
+    if (strcmp(argv[1], "rebase") == 0) return dc_cli_rebase(argc - 1, argv + 1);
     if (strcmp(argv[1], "retype") == 0) return dc_cli_retype(argc - 1, argv + 1);
     if (strcmp(argv[1], "config") == 0) return dc_cli_config(argc - 1, argv + 1);
     if (strcmp(argv[1], "parquet") == 0) return dc_cli_parquet(argc - 1, argv + 1);

@@ -46,12 +46,11 @@ static int check_inputs(const sn_input *cdc, const sn_input *hist, const sn_layo
                         dc_err *err)
 {
     if (!cdc->has_meta[SN_M_OP])
-        return dc_err_set(err, DC_EUNSUPPORTED, "the CDC table %s has no %s column: not a "
-                          "typed table (raw tables with json_record are not supported by "
-                          "snapshot yet: ingest with --format typed)", cdc->uri,
-                          l->meta[SN_M_OP]);
+        return dc_err_set(err, DC_EUNSUPPORTED, "the CDC table %s has no %s column: neither "
+                          "a typed table nor a raw one (key columns, ts_ms, json_record, "
+                          "operation_type, offset)", cdc->uri, l->meta[SN_M_OP]);
     if (!hist) return 0;
-    if (!cdc->has_meta[SN_M_DEL])
+    if (!cdc->has_meta[SN_M_DEL] && !cdc->raw) /* raw tables keep their delete rows */
         return dc_err_set(err, DC_EINVAL, "the CDC table %s removes deleted rows (typed, "
                           "without %s): a key deleted since the history would come back from "
                           "the history. Ingest with soft_deletes: true, or bootstrap the "
@@ -72,12 +71,12 @@ static int check_inputs(const sn_input *cdc, const sn_input *hist, const sn_layo
     return 0;
 }
 
-/* Opens the inputs (the CDC table at as_of) and settles the key. */
+/* Opens the inputs (the CDC table at `version`, else at as_of, else the
+ * latest) and settles the key. */
 static int open_inputs(dc_snap_result *res, sn_input *cdc, sn_input *hist, sn_layout *l,
-                       const dc_snap_opts *o, dc_err *err)
+                       const dc_snap_opts *o, int64_t version, dc_err *err)
 {
-    int64_t version = -1;
-    if (o->as_of) {
+    if (version < 0 && o->as_of) {
         dc_storage *st = NULL;
         int rc = dc_storage_open(&st, o->cdc_uri, err);
         if (rc == 0) rc = sn_as_of_version(&version, st, o->as_of, err);
@@ -143,6 +142,37 @@ static int read_inputs(dc_snap_result *out, sn_input *cdc, sn_input *hist, const
     return rc;
 }
 
+int sn_fold_run(sn_fold *f, dc_snap_result *out, const dc_snap_opts *o, int64_t version,
+                dc_err *err)
+{
+    memset(f, 0, sizeof *f);
+    f->has_hist = o->history_uri != NULL;
+    if (o->memory_bytes < ((int64_t)1 << 20))
+        return dc_err_set(err, DC_EINVAL, "a memory budget of at least 1MiB is "
+                          "needed");
+    /* With a history, each input has its own sorter and half the budget. */
+    const int64_t budget = f->has_hist ? o->memory_bytes / 2 : o->memory_bytes;
+    sn_sorter_init(&f->s, budget, o->tmp_dir);
+    sn_sorter_init(&f->hs, budget, o->tmp_dir);
+    sn_input *hist = f->has_hist ? &f->hist : NULL;
+    int rc = sn_layout_init(&f->l, o->meta_prefix, err);
+    if (rc == 0) rc = open_inputs(out, &f->cdc, &f->hist, &f->l, o, version, err);
+    if (rc == 0) rc = read_inputs(out, &f->cdc, hist, &f->l, &f->s, &f->hs, err);
+    if (rc == 0) rc = sn_sorter_finish(&f->s, hist ? &f->hs : NULL, err);
+    out->runs_spilled = f->s.n_spills + f->hs.n_spills;
+    out->spill_bytes = f->s.spill_bytes + f->hs.spill_bytes;
+    return rc;
+}
+
+void sn_fold_dispose(sn_fold *f)
+{
+    sn_sorter_dispose(&f->s);
+    sn_sorter_dispose(&f->hs);
+    sn_input_dispose(&f->cdc);
+    sn_input_dispose(&f->hist);
+    sn_layout_dispose(&f->l);
+}
+
 int dc_snap_run(dc_snap_result *out, const dc_snap_opts *o, dc_err *err)
 {
     memset(out, 0, sizeof *out);
@@ -151,30 +181,11 @@ int dc_snap_run(dc_snap_result *out, const dc_snap_opts *o, dc_err *err)
     if (!o->cdc_uri || !o->out_uri)
         return dc_err_set(err, DC_EINVAL, "the CDC table and the output are required");
     DC_TRY(check_date(o->date, err));
-    if (o->memory_bytes < ((int64_t)1 << 20))
-        return dc_err_set(err, DC_EINVAL, "a memory budget of at least 1MiB is "
-                          "needed");
-    sn_input cdc, hist;
-    memset(&cdc, 0, sizeof cdc);
-    memset(&hist, 0, sizeof hist);
-    sn_layout l;
-    sn_sorter s, hs;
-    /* With a history, each input has its own sorter and half the budget. */
-    const int64_t budget = o->history_uri ? o->memory_bytes / 2 : o->memory_bytes;
-    sn_sorter_init(&s, budget, o->tmp_dir);
-    sn_sorter_init(&hs, budget, o->tmp_dir);
-    int rc = sn_layout_init(&l, o->meta_prefix, err);
-    if (rc == 0) rc = open_inputs(out, &cdc, &hist, &l, o, err);
-    if (rc == 0) rc = read_inputs(out, &cdc, o->history_uri ? &hist : NULL, &l, &s, &hs, err);
-    if (rc == 0) rc = sn_sorter_finish(&s, o->history_uri ? &hs : NULL, err);
-    out->runs_spilled = s.n_spills + hs.n_spills;
-    out->spill_bytes = s.spill_bytes + hs.spill_bytes;
-    if (rc == 0) rc = sn_write(out, o, &l, &cdc, o->history_uri ? &hist : NULL, &s, err);
-    sn_sorter_dispose(&s);
-    sn_sorter_dispose(&hs);
-    sn_input_dispose(&cdc);
-    if (hist.snap || hist.st) sn_input_dispose(&hist);
-    sn_layout_dispose(&l);
+    sn_fold f;
+    int rc = sn_fold_run(&f, out, o, -1, err);
+    const sn_target tg = {.uri = o->out_uri, .date = o->date, .manifest = o->manifest};
+    if (rc == 0) rc = sn_write(out, &tg, &f.l, &f.cdc, f.has_hist ? &f.hist : NULL, &f.s, err);
+    sn_fold_dispose(&f);
     out->seconds = now_s() - t0;
     return rc;
 }

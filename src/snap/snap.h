@@ -67,6 +67,33 @@ typedef struct dc_snap_result {
  * table and the column, and nothing is committed. */
 int dc_snap_run(dc_snap_result *out, const dc_snap_opts *o, dc_err *err);
 
+/* `deltacdc rebase` (snap_rebase.c): the seed's "replace the Delta data with
+ * the latest merged snapshot and restart consumption", safely. The CDC table
+ * at its latest version V is folded into the history (o->history_uri,
+ * created when absent): history ∪ CDC@V, the latest row per key, deletes
+ * dropped, as ONE commit that replaces every file of the history and sets
+ * the txn "deltacdc.rebase/<CDC table id>" = V. Then ONE commit of the CDC
+ * table removes the files live at V (not those added since): its txns stay,
+ * so ingest (running or restarted) goes on from its offsets, nothing lost
+ * or doubled. A run first finishes the removal of a fold the history holds
+ * (a crash between the two commits), and commits nothing when the CDC table
+ * is empty. The CDC table must keep its deletes (soft deletes). Uses
+ * cdc_uri, history_uri, key, meta_prefix, tmp_dir, memory_bytes of o. */
+typedef struct dc_snap_rebase_result {
+    dc_snap_result fold;        /* the fold (fold.version: the history's new version, -1:
+                                   none; fold.cdc_version: the CDC version folded) */
+    bool folded;                /* this run folded (else there was nothing to fold) */
+    int64_t drop_version;       /* the CDC table's version that removed folded files, -1 */
+    int64_t resumed;            /* the CDC version of an earlier fold whose files this run
+                                   removed (an interrupted run), -1: none */
+    uint64_t removed_files;     /* CDC files removed (both steps) */
+    uint64_t kept_files;        /* CDC files added after the fold, kept */
+    double seconds;             /* wall time */
+} dc_snap_rebase_result;
+
+void dc_snap_rebase_result_init(dc_snap_rebase_result *r);
+int dc_snap_rebase(dc_snap_rebase_result *out, const dc_snap_opts *o, dc_err *err);
+
 /* Appends Hive DDL (Presto/Trino's Hive connector reads it too) for an
  * external table `name` ("db.table") over the output table's symlink
  * manifest, partitioned by data_date, then MSCK REPAIR TABLE. */

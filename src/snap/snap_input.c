@@ -48,6 +48,9 @@ int sn_input_open(sn_input *in, const char *role, const char *uri, int64_t versi
     int rc = dc_storage_open(&in->st, uri, err);
     if (rc == 0) rc = dc_delta_snapshot_load(&in->snap, in->st, version, err);
     if (rc == 0) rc = dc_delta_snapshot_schema(&in->schema, in->snap, err);
+    if (rc == 0 && sn_raw_layout(in->schema, NULL) && !dc_delta_schema_find(in->schema,
+                                                                            l->meta[SN_M_OP]))
+        rc = sn_raw_open(in, l, err);
     if (rc < 0) {
         dc_err_prefix(err, "%s table %s", role, uri);
         return rc;
@@ -55,11 +58,21 @@ int sn_input_open(sn_input *in, const char *role, const char *uri, int64_t versi
     for (int i = 0; i < SN_M_N; i++)
         in->has_meta[i] = dc_delta_schema_find(in->schema, l->meta[i]) != NULL;
     in->has_floor = dc_merge_history_floor(in->floor, in->snap) == 0;
+    for (size_t i = 0; i < dc_delta_snapshot_n_txns(in->snap); i++)
+        in->ranked |= strncmp(dc_delta_snapshot_txn(in->snap, i)->app_id, SN_REBASE_APP,
+                              strlen(SN_REBASE_APP)) == 0;
     return 0;
+}
+
+const char *sn_input_schema_string(const sn_input *in)
+{
+    return in->raw ? (const char *)in->offered_json.data
+                   : dc_delta_snapshot_metadata(in->snap)->schema_string;
 }
 
 void sn_input_dispose(sn_input *in)
 {
+    sn_raw_dispose(in);
     dc_delta_snapshot_free(in->snap);
     dc_storage_free(in->st);
     memset(in, 0, sizeof *in);
@@ -176,12 +189,37 @@ static int check_key(sn_layout *l, uint32_t i, const sn_input *in, bool first, d
     return 0;
 }
 
+static int keys_of(sn_layout *l, const char *key, const char *prop, const sn_input *cdc,
+                   const sn_input *hist, dc_err *err);
+
 int sn_layout_keys(sn_layout *l, const char *key, const sn_input *cdc, const sn_input *hist,
                    dc_err *err)
 {
     const dc_delta_metadata *m = dc_delta_snapshot_metadata(cdc->snap);
     bool found = false;
     const char *prop = dc_delta_map_get(&m->configuration, "deltacdc.key", &found);
+    dc_buf raw_keys;
+    dc_buf_init(&raw_keys, 1 << 16);
+    uint32_t nk = 0;
+    const dc_delta_schema *rs = NULL;
+    int rc = 0;
+    if (!key && !prop && cdc->raw && dc_delta_snapshot_schema(&rs, cdc->snap, err) == 0 &&
+        sn_raw_layout(rs, &nk)) { /* a raw table's key: its columns before ts_ms */
+        for (uint32_t i = 0; rc == 0 && i < nk; i++)
+            rc = dc_buf_appendf(&raw_keys, err, "%s%s", i ? "," : "", rs->root.children[i].name);
+        if (rc == 0) rc = dc_buf_putc(&raw_keys, '\0', err);
+        key = (const char *)raw_keys.data;
+    }
+    if (rc == 0) rc = keys_of(l, key, prop, cdc, hist, err);
+    dc_buf_dispose(&raw_keys);
+    return rc;
+}
+
+/* sn_layout_keys once the key text is known. */
+static int keys_of(sn_layout *l, const char *key, const char *prop, const sn_input *cdc,
+                   const sn_input *hist, dc_err *err)
+{
+    bool found = false;
     if (!key && !prop)
         return dc_err_set(err, DC_EINVAL, "the CDC table %s does not name its key columns "
                           "(table property deltacdc.key): give them with --key", cdc->uri);
@@ -230,9 +268,12 @@ static int encode_key(dc_buf *k, const sn_layout *l, uint32_t i, const dc_json *
 }
 
 /* The record header of a row from its metadata values (NULL: absent): its
- * rank and whether it is a delete. */
+ * rank and whether it is a delete. A history row without a position is
+ * older than every CDC row (the seed's ts_ms 0), unless the history is a
+ * rebase's (`ranked`): its rows are CDC rows folded, with their own rank, so
+ * that a late CDC event older than a folded row does not regress it. */
 static int rank_of(sn_hdr *h, const dc_json *const *meta, const sn_layout *l, bool history,
-                   dc_err *err)
+                   bool ranked, dc_err *err)
 {
     const dc_json *pos = meta[SN_M_POS], *ts = meta[SN_M_TS], *off = meta[SN_M_OFF];
     const dc_json *op = meta[SN_M_OP], *del = meta[SN_M_DEL];
@@ -242,7 +283,7 @@ static int rank_of(sn_hdr *h, const dc_json *const *meta, const sn_layout *l, bo
         DC_TRY(dc_cdc_srcpos_parse(&p, pos->u.str, pos->len, err));
         dc_merge_pos_rank(h->rank, &p);
         h->cls = SN_CLS_POS;
-    } else if (history) {
+    } else if (history && (!ranked || !ts || ts->type == DC_JSON_NULL)) {
         h->cls = SN_CLS_HISTORY;
     } else {
         h->cls = SN_CLS_TS;
@@ -418,7 +459,7 @@ static int read_line(sn_reader *r, const char *line, size_t n, dc_err *err)
     dc_buf_reset(&r->key);
     for (uint32_t i = 0; i < r->l->n_keys; i++)
         DC_TRY(encode_key(&r->key, r->l, i, pk.v[i], err));
-    DC_TRY(rank_of(&h, pk.v + r->l->n_keys, r->l, r->history, err));
+    DC_TRY(rank_of(&h, pk.v + r->l->n_keys, r->l, r->history, r->in->ranked, err));
     if (r->floor && h.cls == SN_CLS_POS && at_or_before(h.rank, r->floor)) {
         r->st->floor_skipped++;
         return 0;
@@ -473,7 +514,15 @@ int sn_input_read(sn_read_stats *out, sn_input *in, bool history, const int64_t 
         while (rc == 0 && p < end) {
             const char *nl = memchr(p, '\n', (size_t)(end - p));
             const size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-            if (n > 0) rc = read_line(&r, p, n, err);
+            if (n > 0 && in->raw) {
+                const char *row = NULL;
+                size_t len = 0;
+                if (r.st->rows % ROWS_PER_ARENA == 0) dc_arena_reset(&r.arena);
+                rc = sn_raw_row(&row, &len, in, l, p, n, &r.arena, err);
+                if (rc == 0) rc = read_line(&r, row, len, err);
+            } else if (n > 0) {
+                rc = read_line(&r, p, n, err);
+            }
             p += n + 1;
         }
     }

@@ -97,8 +97,34 @@ typedef struct sn_input {
     const dc_delta_schema *schema;  /* borrowed from snap */
     bool has_meta[SN_M_N];      /* which metadata columns the table has */
     bool has_floor;             /* a bootstrap's history floor (merge.h) */
+    bool raw;                   /* a raw (seed layout) table: rows decoded from json_record
+                                   (snap_raw.c); schema is then `offered` */
+    struct dc_merge_schema_set *schemas; /* raw: the Debezium schemas it keeps (owned) */
+    dc_buf offered_json;        /* raw: the columns its rows decode to, Delta schema JSON */
+    dc_delta_schema *offered;   /* raw: it, parsed (owned) */
+    dc_cdc_tschema_cache cache; /* raw: parsed schema blocks */
+    bool cache_on;              /* cache initialised */
+    dc_buf typed;               /* raw: the row in hand, decoded */
+    bool ranked;                /* a history `deltacdc rebase` wrote (a txn SN_REBASE_APP/...):
+                                   its rows carry the CDC rows' own rank, and rank by it */
     int64_t floor[2];           /* it, as a rank pair */
 } sn_input;
+
+/* ---------------------------------------------------------- raw input */
+
+/* Whether a schema is the raw layout (key columns, ts_ms, json_record,
+ * operation_type, offset); *n_keys the key columns' count. */
+bool sn_raw_layout(const dc_delta_schema *s, uint32_t *n_keys);
+struct sn_layout;
+/* Loads a raw input's kept schemas and the columns its rows decode to. */
+int sn_raw_open(sn_input *in, const struct sn_layout *l, dc_err *err);
+void sn_raw_dispose(sn_input *in);
+/* A raw table's scan line as the typed row it stands for (*row valid until
+ * the next call). */
+int sn_raw_row(const char **row, size_t *len, sn_input *in, const struct sn_layout *l,
+               const char *line, size_t n, dc_arena *a, dc_err *err);
+/* The Delta schema JSON text of the columns the input offers. */
+const char *sn_input_schema_string(const sn_input *in);
 
 /* The columns both inputs share: names, key columns, meta names. */
 typedef struct sn_layout {
@@ -138,9 +164,43 @@ int sn_input_read(sn_read_stats *out, sn_input *in, bool history, const int64_t 
 
 /* ------------------------------------------------------------- output */
 
-/* Writes the partition and commits (snap_write.c). */
-int sn_write(dc_snap_result *res, const dc_snap_opts *o, const sn_layout *l,
+/* Where the merged rows go. */
+typedef struct sn_target {
+    const char *uri;            /* the table, created when absent */
+    const char *date;           /* the partition data_date=date, or NULL: the whole table
+                                   (rebase: an unpartitioned history table) */
+    const char *txn_app;        /* a txn the commit sets (NULL: none) */
+    int64_t txn_version;        /* its version */
+    bool manifest;              /* write the symlink manifest after the commit */
+} sn_target;
+
+/* Writes every key's newest row (deletes left out) and commits once,
+ * replacing the partition (or the whole table) (snap_write.c). */
+int sn_write(dc_snap_result *res, const sn_target *tg, const sn_layout *l,
              const sn_input *cdc, const sn_input *hist, sn_sorter *s, dc_err *err);
+
+/* ------------------------------------------------------------- fold */
+
+/* The inputs read and merged, ready for sn_write (snap.c). */
+typedef struct sn_fold {
+    sn_input cdc;               /* the CDC table */
+    sn_input hist;              /* the history, when has_hist */
+    bool has_hist;
+    sn_layout l;
+    sn_sorter s;                /* the CDC table's runs; its merge yields every run */
+    sn_sorter hs;               /* the history's runs */
+} sn_fold;
+
+/* Opens the inputs (the CDC table at `version`; < 0: as_of, else the
+ * latest), reads them into sorted runs and starts their merge. Dispose
+ * whatever it returns. */
+int sn_fold_run(sn_fold *f, dc_snap_result *out, const dc_snap_opts *o, int64_t version,
+                dc_err *err);
+void sn_fold_dispose(sn_fold *f);
+
+/* The txn appId prefix a rebase sets in the history: "deltacdc.rebase/<CDC table id>",
+ * version = the CDC table version it folded (snap_rebase.c). */
+#define SN_REBASE_APP "deltacdc.rebase/"
 
 /* Hive's name of a Delta type (DDL); NULL for types it has no name for. */
 int sn_hive_type(dc_buf *out, const dc_delta_field *f, dc_err *err);

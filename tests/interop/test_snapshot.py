@@ -11,6 +11,7 @@ line and nothing committed."""
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -340,14 +341,15 @@ def test_bad_inputs_are_refused_without_a_commit(tmp_path):
         err = assert_clean_failure(proc, " ".join(map(str, args)))
         assert words in err, err
         assert not out.exists(), f"{args}: the output table was created"
-    # a raw (seed layout) CDC table: refused by name
+    # a raw (seed layout) table without its Debezium schemas: refused by name
     raw, raw_src = tmp_path / "raw", tmp_path / "raw.jsonl"
     raw_src.write_text("\n".join("null" if v is None else v for v in s.values) + "\n")
     proc = run_dc(["ingest", "--source", f"file:{raw_src}", "--table", str(raw),
                    "--once", "--key", "id"], timeout=120)
     assert_ok(proc, "raw ingest")
+    shutil.rmtree(raw / "_deltacdc_schemas")
     proc = snapshot("--cdc", raw, "--out", out, "--date", "2024-05-01", ok=False)
-    assert "not a typed table" in assert_clean_failure(proc, "raw CDC table")
+    assert "keeps no Debezium schemas" in assert_clean_failure(proc, "raw CDC table")
     assert not out.exists()
     # a key mismatch: a history keyed by another column
     other = tmp_path / "other"
@@ -363,3 +365,88 @@ def test_bad_inputs_are_refused_without_a_commit(tmp_path):
     proc = snapshot(*base, "--date", "2024-05-01", "--as-of", "12345", ok=False)
     assert_clean_failure(proc, "as-of missing version")
     assert DeltaTable(str(out)).version() == v
+
+
+# ------------------------------------------------------------ raw input
+
+
+def raw_ingest(values, table, tmp_path):
+    """The stream so far, from one file per table (one topic: its line
+    numbers are the offsets, ingest resumes after the last committed)."""
+    src = tmp_path / f"{table.name}.jsonl"
+    with open(src, "w", encoding="utf-8") as f:
+        for v in values:
+            f.write(("null" if v is None else v) + "\n")
+    proc = run_dc(["ingest", "--source", f"file:{src}", "--table", str(table), "--once",
+                   "--key", "id", "--max-batch", "100"], timeout=300)
+    assert_ok(proc, f"raw ingest into {table}")
+
+
+def seed_sql_raw(raw, hist=None, cols=SRC_COLS):
+    """The seed's nightly SQL over a raw table in DuckDB: which row wins per
+    key (ts_ms desc; history rows 'c' with ts_ms 0) and which are dropped
+    ('d'); the winners' json_record decoded here, from the Debezium
+    encodings (typedgen._decode), not by deltacdc."""
+    con = duckdb.connect()
+    con.register("c", raw)
+    union = 'SELECT id, json_record, operation_type AS _operation_type, ts_ms FROM c'
+    hist_rows = {}
+    if hist is not None:
+        con.register("h", hist)
+        union += " UNION ALL SELECT id, NULL, 'c' AS _operation_type, 0 AS ts_ms FROM h"
+        hist_rows = {r["id"]: r for r in hist.to_pylist()}
+    sql = f"""
+        SELECT id, json_record FROM (
+          SELECT id, json_record, _operation_type,
+                 ROW_NUMBER() OVER (PARTITION BY id ORDER BY ts_ms DESC) AS rank_num_
+          FROM ({union}) union_rank
+        ) ranked_data
+        WHERE rank_num_ = 1 AND _operation_type <> 'd'
+        ORDER BY id"""
+    out = []
+    for key, rec in con.sql(sql).fetchall():
+        if rec is None:
+            out.append({c: hist_rows[key].get(c) for c in cols})
+            continue
+        img = json.loads(rec)
+        out.append({c: typedgen._decode(c, typedgen.COLS[c], img.get(c)) for c in cols})
+    return out
+
+
+def test_raw_cdc_table_decoded_with_its_schemas(tmp_path):
+    """A raw (seed layout) CDC table whose stream changed schema twice (a
+    column added, one widened): each json_record decoded with the schema
+    its record carried, equal to the seed's SQL with an independent
+    decoder; with a typed history too."""
+    s, hist_values = stream(19, n_keys=80)
+    h, raw, out = tmp_path / "h", tmp_path / "raw", tmp_path / "out"
+    ingest(hist_values, h, tmp_path)
+    s.run(300)
+    s.add_column("note")
+    s.run(300)
+    raw_ingest(s.values, raw, tmp_path)
+    n_schemas = len(list((raw / "_deltacdc_schemas").glob("S-*.json")))
+    assert n_schemas == 2, n_schemas
+    cols = SRC_COLS + ["note"]
+    # with the typed history (same column types)
+    proc = snapshot("--history", h, "--cdc", raw, "--out", out, "--date", "2024-05-01")
+    got = partition(out, "2024-05-01", cols)
+    want = seed_sql_raw(arrow(raw), arrow(h), cols)
+    assert got == want
+    assert len(got) > 40 and any(r["note"] for r in got) and any(r["note"] is None for r in got)
+    assert "+ 40 history rows" in summary(proc)
+    # widened: alone (a history with the narrower type would be refused)
+    s.widen("qty", "int64")
+    s.run(300)
+    raw_ingest(s.values, raw, tmp_path)
+    out2 = tmp_path / "out2"   # the first output has qty as integer: a new one
+    snapshot("--cdc", raw, "--out", out2, "--date", "2024-05-02")
+    got = partition(out2, "2024-05-02", cols)
+    assert got == seed_sql_raw(arrow(raw), None, cols)
+    types = {f.name: str(f.type) for f in arrow(out2).schema}
+    assert types["qty"] == "int64" and types["price"] == "decimal128(10, 2)", types
+    assert types["born"] == "date32[day]" and types["__ts_ms"] == "int64", types
+    # the narrower history is refused, naming the column
+    proc = snapshot("--history", h, "--cdc", raw, "--out", out2, "--date", "2024-05-03",
+                    ok=False)
+    assert "'qty'" in assert_clean_failure(proc, "widened raw vs history")
