@@ -44,6 +44,10 @@ bool ing_glob(const char *glob, const char *s, size_t n);
 /* Expands a path template into out (NUL-terminated); a placeholder without a
  * value is an error naming it. */
 int ing_expand(dc_buf *out, const char *tmpl, const ing_vars *v, dc_err *err);
+/* The typed table's path of a [raw, typed] entry: its tables[].typed_path
+ * (default "{path}_typed", from config_table.c) with {path} = raw_path. */
+int ing_expand_typed(dc_buf *out, const dc_config_table *e, const char *raw_path,
+                     const ing_vars *v, dc_err *err);
 
 /* ------------------------------------------------------ the loop's state */
 
