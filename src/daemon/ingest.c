@@ -347,6 +347,7 @@ static int loop(ing_state *st, dc_source_record *recs, dc_err *err)
         bool eof = false;
         DC_TRY(st->src->ops->poll(st->src, recs, max, &n, &eof, timeout, err));
         if (n && !st->in_hand) st->first_in = now_s();
+        if (n) DC_TRY(ing_schemalog_poll(st, err)); /* the DDLs before these records */
         for (size_t i = 0; i < n; i++) {
             DC_TRY(handle(st, &recs[i], err));
             st->in_hand++;
