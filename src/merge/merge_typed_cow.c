@@ -11,6 +11,7 @@
 #include "merge_int.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 
 /* One file being rewritten. */
 typedef struct tcow_src {
@@ -33,6 +34,42 @@ static bool in_sorted(const uint64_t *a, size_t n, size_t *at, uint64_t row)
     return *at < n && a[*at] == row;
 }
 
+/* A LONG key part from the reader's JSON text of a date ("YYYY-MM-DD": days),
+ * timestamp ("YYYY-MM-DDTHH:MM:SS.ffffff[Z]": µs) or decimal ("-12.30": the
+ * unscaled value), parquet.h's conventions; false when it is none of them. */
+static bool text_long(int64_t *out, const dc_json *v, dc_type ty)
+{
+    char s[48];
+    if (v->type != DC_JSON_STRING || v->len >= sizeof s) return false;
+    memcpy(s, v->u.str, v->len);
+    s[v->len] = '\0';
+    int y = 0, n = 0;
+    unsigned mo = 0, d = 0, h = 0, mi = 0, se = 0, us = 0;
+    if (ty == DC_TYPE_DATE) {
+        if (sscanf(s, "%d-%u-%u%n", &y, &mo, &d, &n) != 3 || s[n]) return false;
+        *out = dc_days_from_civil(y, mo, d);
+        return true;
+    }
+    if (ty == DC_TYPE_TIMESTAMP || ty == DC_TYPE_TIMESTAMP_NTZ) {
+        if (sscanf(s, "%d-%u-%uT%u:%u:%u.%6u%n", &y, &mo, &d, &h, &mi, &se, &us, &n) != 7 ||
+            (s[n] && strcmp(s + n, "Z") != 0))
+            return false;
+        *out = ((dc_days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60 + se;
+        *out = *out * 1000000 + us;
+        return true;
+    }
+    int64_t x = 0; /* DECIMAL: the digits without the point (exactly `scale` after it) */
+    const char *p = s + (s[0] == '-');
+    if (!*p) return false;
+    for (; *p; p++) {
+        if (*p == '.') continue;
+        if (*p < '0' || *p > '9' || x > (INT64_MAX - 9) / 10) return false;
+        x = x * 10 + (*p - '0');
+    }
+    *out = s[0] == '-' ? -x : x;
+    return true;
+}
+
 /* The canonical key of a carried row from its JSON members; false when a
  * part is missing or null. */
 static int json_key(bool *ok, mkey *k, tcow_src *cs, const dc_json *row, dc_err *err)
@@ -47,7 +84,13 @@ static int json_key(bool *ok, mkey *k, tcow_src *cs, const dc_json *row, dc_err 
             *ok = false;
         } else if (t->key_types[i] == DC_CDC_KEY_LONG) {
             int64_t x = 0;
-            DC_TRY(dc_json_i64(&x, v, t->key_names[i], err));
+            if (!t->key_conv || v->type == DC_JSON_NUMBER)
+                DC_TRY(dc_json_i64(&x, v, t->key_names[i], err));
+            else if (!text_long(&x, v, t->key_dtype[i]))
+                return dc_err_set(err, DC_ECORRUPT, "%s: key column '%s' has a value that is "
+                                  "not a %s", cs->live->path, t->key_names[i],
+                                  t->key_dtype[i] == DC_TYPE_DATE ? "date" :
+                                  t->key_dtype[i] == DC_TYPE_DECIMAL ? "decimal" : "timestamp");
             k->i = x;
             uint8_t b[8];
             dc_mkey_long_put(b, x);
@@ -57,6 +100,13 @@ static int json_key(bool *ok, mkey *k, tcow_src *cs, const dc_json *row, dc_err 
                 return dc_err_set(err, DC_ECORRUPT, "%s: key column '%s' is not a string",
                                   cs->live->path, t->key_names[i]);
             uint8_t l[4];
+            if (t->key_dtype[i] == DC_TYPE_BINARY) { /* base64 in the row: its bytes */
+                const size_t at = cs->kb.len;
+                DC_TRY(dc_buf_append(&cs->kb, l, 4, err));
+                DC_TRY(dc_base64_decode(&cs->kb, v->u.str, v->len, err));
+                dc_store_le32(cs->kb.data + at, (uint32_t)(cs->kb.len - at - 4));
+                continue;
+            }
             dc_store_le32(l, v->len);
             DC_TRY(dc_buf_append(&cs->kb, l, 4, err));
             DC_TRY(dc_buf_append(&cs->kb, v->u.str, v->len, err));
