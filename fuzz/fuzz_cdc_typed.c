@@ -8,7 +8,8 @@
  *     on the outcome and the bytes, and an accepted row is taken by the
  *     Parquet writer of that schema (the conventions of parquet.h);
  *   - the whole input as an image through the checking path (no crash);
- *   - a source position formats and parses back to itself. */
+ *   - a source position formats and parses back to itself;
+ *   - the key "id" in the key index's form (dc_cdc_typed_key). */
 #include "../src/cdc/cdc.h"
 #include "../src/json/dc_json.h"
 #include "../src/parquet/parquet.h"
@@ -118,6 +119,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                       "typed_row after typed_members", err.msg);
                 row_ok = true;
             }
+        }
+        const int32_t kc = drc == 0 && ev.kind == DC_CDC_CHANGE && ev.n_keys == 1
+                               ? dc_cdc_tschema_find(s, "id", 2) : -1;
+        if (kc >= 0) { /* the key in the index's form (dates, timestamps, decimals, bytes) */
+            dc_cdc_key k = ev.keys[0];
+            dc_buf_reset(&r2);
+            if (dc_cdc_typed_key(&k, &r2, dc_cdc_tschema_col(s, (uint32_t)kc), &err) == 0 &&
+                k.type == DC_CDC_KEY_STRING && ev.keys[0].type == DC_CDC_KEY_STRING)
+                check(k.len <= ev.keys[0].len, "decoded key longer than its text", NULL);
         }
         check_schema_and_row(s, row_ok ? &r1 : NULL);
         dc_cdc_tschema_free(s);

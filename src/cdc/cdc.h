@@ -343,6 +343,15 @@ int dc_cdc_typed_event(dc_buf *out, const dc_cdc_tschema *s, const dc_cdc_event 
 int dc_cdc_typed_members_decoded(dc_buf *out, const dc_cdc_tschema *s, const char *image,
                                  size_t len, dc_err *err);
 
+/* A key value as dc_cdc_decode extracted it from the image (a JSON integer
+ * or string) → the table column's value, the form the key index holds:
+ * dates as days, timestamps (ms, µs, ns, ISO-8601 zoned) as µs, decimals
+ * (base64) as their unscaled int64, bytes (base64) as the bytes (into
+ * scratch: k->s points there, valid until scratch moves). Other kinds are
+ * left as they are. A value that is not its encoding is DC_EINVAL naming
+ * the column. */
+int dc_cdc_typed_key(dc_cdc_key *k, dc_buf *scratch, const dc_cdc_tcol *c, dc_err *err);
+
 /* Source positions: the typed table's __source_pos column. */
 /* Appends "FILE:POS:ROW", then ":snapshot" for snapshot reads, then
  * " gtid=GTID" when the event has one, e.g. "mysql-bin.000003:1234:0 gtid=0-1-42".

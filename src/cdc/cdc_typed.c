@@ -877,3 +877,80 @@ int dc_cdc_typed_event(dc_buf *out, const dc_cdc_tschema *s, const dc_cdc_event 
         return dc_err_set(err, DC_EINVAL, "cdc: a typed row needs a change event with an image");
     return typed(out, s, img, del ? ev->before_len : ev->after_len, false, true, err);
 }
+
+/* ---------------------------------------------------------------- keys */
+
+/* Big-endian two's complement bytes → int64; false when it does not fit. */
+static bool be_to_i64(const uint8_t *p, size_t n, int64_t *out)
+{
+    if (n == 0) return false;
+    const uint8_t sign = (p[0] & 0x80) ? 0xff : 0x00;
+    while (n > 8 && p[0] == sign && ((p[1] & 0x80) != 0) == (sign != 0)) p++, n--;
+    if (n > 8) return false;
+    uint64_t u = sign ? UINT64_MAX : 0;
+    for (size_t i = 0; i < n; i++) u = (u << 8) | p[i];
+    *out = (int64_t)u;
+    return true;
+}
+
+int dc_cdc_typed_key(dc_cdc_key *k, dc_buf *scratch, const dc_cdc_tcol *c, dc_err *err)
+{
+    const bool is_long = k->type == DC_CDC_KEY_LONG;
+    int64_t us = 0;
+    switch (c->kind) {
+    case DC_CDC_TK_DATE_DAYS:
+    case DC_CDC_TK_TS_US:
+        if (!is_long) break;
+        return 0; /* days, µs: the column's value already */
+    case DC_CDC_TK_TS_MS:
+        if (!is_long) break;
+        if (dc_mul_overflow_i64(k->i, 1000, &us))
+            return dc_err_set(err, DC_EINVAL, "key column '%s': timestamp out of range", c->name);
+        k->i = us;
+        return 0;
+    case DC_CDC_TK_TS_NS:
+        if (!is_long) break;
+        if (k->i % 1000)
+            return dc_err_set(err, DC_EINVAL, "key column '%s': sub-microsecond nanoseconds "
+                              "(Delta holds microseconds)", c->name);
+        k->i /= 1000;
+        return 0;
+    case DC_CDC_TK_ZONED_TS: {
+        if (is_long) break;
+        const char *why = parse_zoned((slice){(const uint8_t *)k->s,
+                                              (const uint8_t *)k->s + k->len}, &us);
+        if (why) return dc_err_set(err, DC_EINVAL, "key column '%s': %s", c->name, why);
+        *k = (dc_cdc_key){.type = DC_CDC_KEY_LONG, .i = us};
+        return 0;
+    }
+    case DC_CDC_TK_DECIMAL: {
+        /* the unscaled value: a decimal key has precision <= 18 (merge_typed.c) */
+        uint8_t be[DC_CDC_MAX_DECIMAL_BYTES + 3];
+        int64_t v = 0;
+        if (is_long || !b64_valid((const uint8_t *)k->s, k->len) || k->len / 4 * 3 > sizeof be)
+            break;
+        const size_t n = b64_decode((const uint8_t *)k->s, k->len, be);
+        if (!be_to_i64(be, n, &v))
+            return dc_err_set(err, DC_EINVAL, "key column '%s': decimal beyond 18 digits",
+                              c->name);
+        *k = (dc_cdc_key){.type = DC_CDC_KEY_LONG, .i = v};
+        return 0;
+    }
+    case DC_CDC_TK_BYTES:
+    case DC_CDC_TK_BITS: {
+        if (is_long || !b64_valid((const uint8_t *)k->s, k->len)) break;
+        DC_TRY(dc_buf_reserve(scratch, k->len, err));
+        uint8_t *d = scratch->data + scratch->len;
+        k->len = (uint32_t)b64_decode((const uint8_t *)k->s, k->len, d);
+        scratch->len += k->len;
+        k->s = (const char *)d;
+        return 0;
+    }
+    default:
+        return 0;
+    }
+    return dc_err_set(err, DC_EINVAL, "key column '%s': %s where its schema (%s%s%s) wants %s",
+                      c->name, is_long ? "a number" : "a string", c->src_type,
+                      c->src_name ? " " : "", c->src_name ? c->src_name : "",
+                      is_long ? "a string" : "a number");
+}

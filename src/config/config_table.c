@@ -128,8 +128,10 @@ const dc_cfg_key dc_cfg_keys[] = {
     {.key = "tables[].schema_changes_topic", .type = DC_CFG_STR,
      .offset = TF(schema_changes_topic),
      .doc = "Typed tables: Debezium's schema-change records (include.schema.changes=true; "
-            "file:PATH, a JSON-lines file of the topic's record values, as the file source "
-            "reads). With it, RENAME COLUMN, CHANGE old new and DROP COLUMN are followed in "
+            "the topic itself, kafka://HOST:PORT[,HOST:PORT]/TOPIC or, with a Kafka source, "
+            "its bare name (the source's brokers and properties), read up to its high "
+            "watermark before each poll's records are merged; or file:PATH, a JSON-lines "
+            "file of the topic's record values, as the file source reads). With it, RENAME COLUMN, CHANGE old new and DROP COLUMN are followed in "
             "place through Delta column mapping (mode name, set on a table created with it), "
             "ordered against the data records by binlog position (README: Schema changes)."},
     {.key = "tables[].datetime", .type = DC_CFG_ENUM, .offset = TF(datetime),

@@ -100,8 +100,7 @@ static int add_route(ing_route **out, ing_state *st, const char *topic, dc_err *
     DC_TRY(slot_for_path(&s, st, (const char *)st->tmp.data, ct,
                          both ? DC_CFG_FORMAT_RAW : ct->format, err));
     if (both) { /* the typed table's path may use the raw one's ({path}) */
-        v.path = s->path;
-        DC_TRY(ing_expand(&st->tmp, ct->typed_path ? ct->typed_path : "{path}_typed", &v, err));
+        DC_TRY(ing_expand_typed(&st->tmp, ct, s->path, &v, err));
         DC_TRY(slot_for_path(&twin, st, (const char *)st->tmp.data, ct, DC_CFG_FORMAT_TYPED,
                              err));
     }
@@ -348,6 +347,7 @@ static int loop(ing_state *st, dc_source_record *recs, dc_err *err)
         bool eof = false;
         DC_TRY(st->src->ops->poll(st->src, recs, max, &n, &eof, timeout, err));
         if (n && !st->in_hand) st->first_in = now_s();
+        if (n) DC_TRY(ing_schemalog_poll(st, err)); /* the DDLs before these records */
         for (size_t i = 0; i < n; i++) {
             DC_TRY(handle(st, &recs[i], err));
             st->in_hand++;

@@ -249,6 +249,7 @@ void ing_slot_free(ing_slot *s)
     dc_merge_table_free(s->table);
     dc_merge_schemas_free(s->schemas);
     dc_cdc_schemalog_free(s->schemalog);
+    ing_sckafka_free(s->sck);
     dc_free(s->tps);
     dc_free(s->kept);
     dc_arena_dispose(&s->keep_arena);

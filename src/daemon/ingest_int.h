@@ -44,6 +44,10 @@ bool ing_glob(const char *glob, const char *s, size_t n);
 /* Expands a path template into out (NUL-terminated); a placeholder without a
  * value is an error naming it. */
 int ing_expand(dc_buf *out, const char *tmpl, const ing_vars *v, dc_err *err);
+/* The typed table's path of a [raw, typed] entry: its tables[].typed_path
+ * (default "{path}_typed", from config_table.c) with {path} = raw_path. */
+int ing_expand_typed(dc_buf *out, const dc_config_table *e, const char *raw_path,
+                     const ing_vars *v, dc_err *err);
 
 /* ------------------------------------------------------ the loop's state */
 
@@ -67,6 +71,9 @@ typedef struct ing_kept {
 } ing_kept;
 
 /* One Delta table the pipeline writes. */
+/* A Kafka schema-change topic being followed (ingest_schemachange.c). */
+typedef struct ing_sckafka ing_sckafka;
+
 typedef struct ing_slot {
     char *path;                 /* the table's location (owned) */
     const dc_config_table *ct;  /* its configuration entry (borrowed) */
@@ -84,6 +91,8 @@ typedef struct ing_slot {
     dc_merge_table *table;      /* open table, NULL while absent */
     dc_cdc_schemalog *schemalog; /* typed: tables[].schema_changes_topic read (owned), or NULL */
     int64_t schemalog_bytes;    /* the file's size when it was read */
+    ing_sckafka *sck;           /* the schema-change topic when it is a Kafka topic (owned),
+                                   else NULL */
     dc_merge_batch *batch;      /* the batch in hand, NULL when empty */
     dc_merge_schemas *schemas;  /* raw: the schemas its records carried, to keep in the
                                    table's _deltacdc_schemas/ (NULL until the first) */
@@ -210,10 +219,16 @@ size_t ing_dlq_pending(const ing_dlq *d);
 int ing_dlq_commit(ing_dlq *d, dc_err *err);
 void ing_dlq_free(ing_dlq *d);
 
-/* Reads tables[].schema_changes_topic (file:PATH: JSON lines of the schema-change
- * topic's record values) into a log (ingest_schemachange.c). */
-int ing_schemalog_load(dc_cdc_schemalog **out, int64_t *bytes, const char *spec, dc_err *err);
-/* Reads it again when the file's size changed (a batch begins). */
+/* tables[].schema_changes_topic (ingest_schemachange.c): a file of the
+ * schema-change topic's record values, or the Kafka topic itself. _open
+ * reads it when the table is opened (a Kafka topic up to its high
+ * watermarks); _refresh reads a file again when a batch begins and the file
+ * grew; _poll reads every slot's Kafka topic on to its high watermarks (after
+ * a poll returned records, before they go to the batches). Errors name the
+ * table and the file or topic, partition and offset. */
+int ing_schemalog_open(const ing_state *st, ing_slot *s, dc_err *err);
 int ing_schemalog_refresh(ing_slot *s, dc_err *err);
+int ing_schemalog_poll(ing_state *st, dc_err *err);
+void ing_sckafka_free(ing_sckafka *k);
 
 #endif /* DC_INGEST_INT_H */

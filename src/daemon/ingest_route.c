@@ -137,6 +137,17 @@ int dc_ingest_table_path(dc_buf *out, const dc_config *cfg, const char *topic, d
     return rc;
 }
 
+int ing_expand_typed(dc_buf *out, const dc_config_table *e, const char *raw_path,
+                     const ing_vars *v, dc_err *err)
+{
+    /* config_table.c's default ("{path}_typed") is the one spelling: every
+     * entry of format [raw, typed] comes from the configuration with it */
+    DC_ASSERT(e->typed_path != NULL);
+    ing_vars tv = *v;
+    tv.path = raw_path;
+    return ing_expand(out, e->typed_path, &tv, err);
+}
+
 /* The path of the entry's typed table when it has one (format typed: its
  * path; [raw, typed]: its typed_path, {path} the raw one's), else its raw
  * table's: the table bootstrap writes and snapshot reads. */
@@ -147,9 +158,7 @@ static int typed_table_path(dc_buf *out, const dc_config_table *e, const ing_var
     if (e->format != DC_CFG_FORMAT_BOTH) return 0;
     char *raw = dc_strdup((const char *)out->data);
     if (!raw) return dc_err_set(err, DC_ENOMEM, "out of memory");
-    ing_vars tv = *v;
-    tv.path = raw;
-    int rc = ing_expand(out, e->typed_path ? e->typed_path : "{path}_typed", &tv, err);
+    int rc = ing_expand_typed(out, e, raw, v, err);
     dc_free(raw);
     return rc;
 }

@@ -156,12 +156,7 @@ static int open_table(ing_state *st, ing_slot *s, bool create, dc_err *err)
                       s->ct->line);
         return rc;
     }
-    if (s->ct->schema_changes_topic && !s->schemalog &&
-        (rc = ing_schemalog_load(&s->schemalog, &s->schemalog_bytes, s->ct->schema_changes_topic,
-                                 err)) < 0) {
-        dc_err_prefix(err, "table %s: tables[].schema_changes_topic", s->path);
-        return rc;
-    }
+    if ((rc = ing_schemalog_open(st, s, err)) < 0) return rc;
     dc_merge_opts mo;
     memset(&mo, 0, sizeof mo);
     mo.table_uri = s->path;

@@ -221,6 +221,11 @@ static int event_key(mkey *k, dc_merge_batch *b, const dc_cdc_event *ev, dc_err 
     dc_buf_reset(&b->kb);
     for (uint32_t i = 0; i < t->n_keys; i++) {
         const dc_cdc_key *ek = &ev->keys[i];
+        dc_cdc_key conv;
+        if (t->key_conv) { /* typed: a date, timestamp, decimal or binary key */
+            DC_TRY(dc_mtyped_key(&conv, b->t, ev, i, err));
+            ek = &conv;
+        }
         if (t->key_types[i] == DC_CDC_KEY_LONG) {
             if (ek->type != DC_CDC_KEY_LONG)
                 return dc_err_set(err, DC_EINVAL, "key column '%s' is a long in the table, the "

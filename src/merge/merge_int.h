@@ -252,6 +252,10 @@ struct dc_merge_table {
     uint32_t n_keys;
     char *key_names[DC_CDC_MAX_KEYS];     /* owned copies */
     dc_cdc_key_type key_types[DC_CDC_MAX_KEYS]; /* LONG / STRING, from the table */
+    dc_type key_dtype[DC_CDC_MAX_KEYS]; /* typed: the key columns' Delta types; a date,
+                                   timestamp, decimal or binary key's event value goes
+                                   through dc_cdc_typed_key (merge_typed.c) */
+    bool key_conv;                  /* typed: some key part is such a column */
     uint32_t n_cols;
     mcol cols[DC_CDC_MAX_KEYS + 4]; /* the schema's columns in order */
     uint32_t key_col[DC_CDC_MAX_KEYS]; /* column of key part i */
@@ -440,7 +444,15 @@ typedef struct mtyped {
     bool cm;                        /* the table has column mapping mode name: m->cols'
                                        idents and the rows' keys are physical names */
     const dc_cdc_schemalog *schemalog; /* renames and drops to follow (borrowed), or NULL */
+    dc_buf key_scratch;             /* binary keys' decoded bytes (dc_mtyped_key) */
 } mtyped;
+
+/* Key part i of an event in the form the index holds (t->key_conv: a date,
+ * timestamp, decimal or binary key decoded by its column's encoding, from
+ * the record's schema block or the table's columns); other parts as they
+ * are. Bytes live until the next call. */
+int dc_mtyped_key(dc_cdc_key *out, dc_merge_table *t, const dc_cdc_event *ev, uint32_t i,
+                  dc_err *err);
 
 /* One row of a typed table as the batch hands it over. */
 typedef struct mtyped_row {

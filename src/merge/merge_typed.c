@@ -51,6 +51,7 @@ int dc_mtyped_new(dc_merge_table *t, const dc_merge_opts *o, dc_err *err)
     m->schemalog = o->typed.schema_changes;
     const char *prefix = o->typed.meta_prefix ? o->typed.meta_prefix : "__";
     dc_cdc_tschema_cache_init(&m->cache, &m->types);
+    dc_buf_init(&m->key_scratch, DC_MERGE_MAX_KEY_BYTES);
     for (uint32_t i = 0; i < MT_N; i++) {
         const size_t n = strlen(prefix) + strlen(META_NAMES[i]) + 1;
         if (!(m->meta[i] = dc_malloc(n))) return dc_err_set(err, DC_ENOMEM, "out of memory");
@@ -74,6 +75,7 @@ void dc_mtyped_free(mtyped *m)
     for (uint32_t i = 0; i < MT_N; i++) dc_free(m->meta[i]);
     dc_cdc_tschema_free(m->cols);
     dc_cdc_tschema_cache_dispose(&m->cache);
+    dc_buf_dispose(&m->key_scratch);
     dc_free(m);
 }
 
@@ -115,16 +117,52 @@ static bool is_int_type(dc_type ty)
     return ty == DC_TYPE_LONG || ty == DC_TYPE_INT || ty == DC_TYPE_SHORT || ty == DC_TYPE_BYTE;
 }
 
-/* A key column's index type from its Delta type (integers → LONG, strings). */
-static int key_type_of(dc_cdc_key_type *out, const char *name, dc_type ty, dc_err *err)
+/* A key column's index type from its Delta type: integers, dates (days),
+ * timestamps (µs) and decimals of up to 18 digits (the unscaled value, the
+ * INT32/INT64 of their Parquet column) are LONG; strings and binary (their
+ * bytes) are STRING. Events' values of the latter kinds are brought to that
+ * form by dc_cdc_typed_key (merge_batch.c). */
+static int key_type_of(dc_cdc_key_type *out, const char *name, dc_type ty, int32_t precision,
+                       dc_err *err)
 {
-    if (is_int_type(ty)) *out = DC_CDC_KEY_LONG;
-    else if (ty == DC_TYPE_STRING) *out = DC_CDC_KEY_STRING;
+    if (is_int_type(ty) || ty == DC_TYPE_DATE || ty == DC_TYPE_TIMESTAMP ||
+        ty == DC_TYPE_TIMESTAMP_NTZ || (ty == DC_TYPE_DECIMAL && precision <= 18))
+        *out = DC_CDC_KEY_LONG;
+    else if (ty == DC_TYPE_STRING || ty == DC_TYPE_BINARY)
+        *out = DC_CDC_KEY_STRING;
+    else if (ty == DC_TYPE_DECIMAL)
+        return dc_err_set(err, DC_EUNSUPPORTED, "key column '%s': a decimal key holds at most "
+                          "18 digits (its type is decimal(%d,...))", name, (int)precision);
     else
-        return dc_err_set(err, DC_EUNSUPPORTED, "key column '%s': typed tables take integer "
-                          "and string key columns only (its type is %s)", name,
-                          mt_type_name(ty));
+        return dc_err_set(err, DC_EUNSUPPORTED, "key column '%s': typed tables take integer, "
+                          "string, binary, date, timestamp and decimal (up to 18 digits) key "
+                          "columns (its type is %s)", name, mt_type_name(ty));
     return 0;
+}
+
+/* Whether a key of Delta type ty needs dc_cdc_typed_key. */
+static bool key_needs_conv(dc_type ty)
+{
+    return ty == DC_TYPE_DATE || ty == DC_TYPE_TIMESTAMP || ty == DC_TYPE_TIMESTAMP_NTZ ||
+           ty == DC_TYPE_DECIMAL || ty == DC_TYPE_BINARY;
+}
+
+int dc_mtyped_key(dc_cdc_key *out, dc_merge_table *t, const dc_cdc_event *ev, uint32_t i,
+                  dc_err *err)
+{
+    mtyped *m = t->typed;
+    *out = ev->keys[i];
+    if (!key_needs_conv(t->key_dtype[i])) return 0;
+    const dc_cdc_tschema *cols = m->cols;
+    if (ev->schema)
+        DC_TRY(dc_cdc_tschema_cache_get(&cols, &m->cache, ev->schema, ev->schema_len, err));
+    const char *name = t->key_names[i];
+    const int32_t c = cols ? dc_cdc_tschema_find(cols, name, strlen(name)) : -1;
+    if (c < 0)
+        return dc_err_set(err, DC_EINVAL, "key column '%s' is not a column of the record's "
+                          "schema", name);
+    dc_buf_reset(&m->key_scratch);
+    return dc_cdc_typed_key(out, &m->key_scratch, dc_cdc_tschema_col(cols, (uint32_t)c), err);
 }
 
 /* The Delta schema of a new typed table from the source columns. */
@@ -137,8 +175,8 @@ static int create_schema_json(dc_buf *b, const dc_merge_opts *o, const mtyped *m
             return dc_err_set(err, DC_EINVAL, "key column '%s' is not a column of the record's "
                               "schema block", o->keys.names[i]);
         dc_cdc_key_type kt;
-        DC_TRY(key_type_of(&kt, o->keys.names[i], dc_cdc_tschema_col(ts, (uint32_t)c)->type,
-                           err));
+        const dc_cdc_tcol *col = dc_cdc_tschema_col(ts, (uint32_t)c);
+        DC_TRY(key_type_of(&kt, o->keys.names[i], col->type, col->precision, err));
     }
     for (uint32_t i = 0; i < dc_cdc_tschema_ncols(ts); i++) {
         const dc_cdc_tcol *c = dc_cdc_tschema_col(ts, i);
@@ -267,11 +305,14 @@ int dc_mtyped_check_layout(dc_merge_table *t, const dc_delta_schema *ds, dc_err 
     if (!m->soft_deletes && dc_delta_schema_find(ds, m->meta[MT_DEL]))
         return dc_err_set(err, DC_EINVAL, "the table has a '%s' column: it was created with "
                           "soft_deletes: true; set it again", m->meta[MT_DEL]);
+    t->key_conv = false;
     for (uint32_t i = 0; i < t->n_keys; i++) {
         const dc_delta_field *f = dc_delta_schema_find(ds, t->key_names[i]);
         if (!f) return dc_err_set(err, DC_EINVAL, "key column '%s' is not in the table",
                                   t->key_names[i]);
-        DC_TRY(key_type_of(&t->key_types[i], f->name, f->type, err));
+        DC_TRY(key_type_of(&t->key_types[i], f->name, f->type, f->precision, err));
+        t->key_dtype[i] = f->type;
+        if (key_needs_conv(f->type)) t->key_conv = true;
     }
     /* The source columns' decoding, for records without a schema block. */
     dc_arena a;

@@ -146,4 +146,17 @@ int dc_kafka_probe_timestamp(int64_t *ts_ms_out, int64_t *offset_out, dc_kafka_p
                              const char *topic, int32_t partition, int64_t offset, int timeout_ms,
                              dc_err *err);
 
+/* One record dc_kafka_probe_read hands over: value NULL for a tombstone;
+ * bytes borrowed for the call. */
+typedef int (*dc_kafka_probe_fn)(void *ctx, int64_t offset, const char *value, size_t len,
+                                 dc_err *err);
+/* Reads (topic, partition) from offset `from` up to `to` (exclusive: a high
+ * watermark from _watermarks), calling fn for each record in offset order;
+ * *next_out is the offset after the last one read (records in [from, to)
+ * may be absent: compacted away, or transaction markers). Stops at fn's
+ * first error; nothing coming for timeout_ms is a retriable DC_EIO. */
+int dc_kafka_probe_read(int64_t *next_out, dc_kafka_probe *p, const char *topic,
+                        int32_t partition, int64_t from, int64_t to, dc_kafka_probe_fn fn,
+                        void *ctx, int timeout_ms, dc_err *err);
+
 #endif /* DC_SOURCE_H */

@@ -5,6 +5,7 @@
 #include "source.h"
 
 #include <librdkafka/rdkafka.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -34,6 +35,8 @@ int dc_kafka_probe_new(dc_kafka_probe **out, const char *bootstrap, uint32_t n_p
     if (rc == 0) rc = conf_set(conf, "group.id", "deltacdc-check", err); /* never joined */
     if (rc == 0) rc = conf_set(conf, "enable.auto.commit", "false", err);
     if (rc == 0) rc = conf_set(conf, "log_level", "3", err);
+    /* dc_kafka_probe_read stops at the end of a partition without waiting */
+    if (rc == 0) rc = conf_set(conf, "enable.partition.eof", "true", err);
     for (uint32_t i = 0; rc == 0 && i < n_props; i++) rc = conf_set(conf, keys[i], values[i], err);
     char es[512];
     if (rc == 0 && !(p->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, es, sizeof es)))
@@ -189,4 +192,50 @@ int dc_kafka_probe_timestamp(int64_t *ts_ms_out, int64_t *offset_out, dc_kafka_p
     *offset_out = m->offset;
     rd_kafka_message_destroy(m);
     return 0;
+}
+
+int dc_kafka_probe_read(int64_t *next_out, dc_kafka_probe *p, const char *topic,
+                        int32_t partition, int64_t from, int64_t to, dc_kafka_probe_fn fn,
+                        void *ctx, int timeout_ms, dc_err *err)
+{
+    *next_out = from;
+    if (from >= to) return 0;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, topic, partition)->offset = from;
+    rd_kafka_resp_err_t e = rd_kafka_assign(p->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (e)
+        return dc_err_set(err, DC_EIO, "kafka: assigning %s [%d]: %s", topic, (int)partition,
+                          rd_kafka_err2str(e));
+    int rc = 0;
+    int idle_ms = 0; /* waited since the last event */
+    while (rc == 0 && *next_out < to) {
+        if (idle_ms >= timeout_ms) {
+            rc = dc_err_set_retriable(err, DC_EIO, "kafka: %s [%d]: offsets %" PRId64 " to %"
+                                      PRId64 " not read within %d ms", topic, (int)partition,
+                                      *next_out, to - 1, timeout_ms);
+            break;
+        }
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(p->rk, 100);
+        if (!m) {
+            idle_ms += 100;
+            continue;
+        }
+        idle_ms = 0;
+        const bool ours = m->rkt && m->partition == partition &&
+                          strcmp(rd_kafka_topic_name(m->rkt), topic) == 0;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            if (ours && m->offset >= *next_out) *next_out = to; /* the rest is markers */
+        } else if (m->err) {
+            rc = dc_err_set_retriable(err, DC_EIO, "kafka: reading %s [%d] at offset %" PRId64
+                                      ": %s", topic, (int)partition, *next_out,
+                                      rd_kafka_message_errstr(m));
+        } else if (ours && m->offset >= *next_out && m->offset < to) {
+            rc = fn(ctx, m->offset, m->payload, m->payload ? m->len : 0, err);
+            if (rc == 0) *next_out = m->offset + 1;
+        }
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_assign(p->rk, NULL);
+    return rc;
 }
