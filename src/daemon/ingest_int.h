@@ -204,8 +204,9 @@ void ing_metrics_fail(ing_state *st, const dc_err *err);
 /* on_table_error: stop_table and the error `err` holds is the table's:
  * stops the slot (drops its batch in hand, marks it failed in the metrics,
  * pauses the topics that feed only stopped tables) and clears err; the run
- * goes on (0) unless no table nor partition is left to ingest (an error
- * saying so). stop_daemon, or a halt: returns err's code as it is. */
+ * goes on (0) unless no table nor partition is left to ingest (then err is
+ * returned as it is, and the run halts). stop_daemon, or a halt: returns
+ * err's code as it is. */
 int ing_slot_stop(ing_state *st, ing_slot *s, dc_err *err);
 /* Pauses the route's topic when all its tables have stopped (once). */
 int ing_route_pause(ing_state *st, ing_route *rt, dc_err *err);

@@ -33,26 +33,36 @@ int ing_slot_stop(ing_state *st, ing_slot *s, dc_err *err)
 {
     if (st->halt || st->cfg->on_table_error != DC_CFG_TABLE_ERROR_STOP_TABLE || s->stop_error)
         return err->code;
-    const int code = err->code;
     if (!(s->stop_error = dc_strdup(err->msg)))
         return dc_err_set(err, DC_ENOMEM, "out of memory");
-    dc_err_clear(err);
-    DC_LOG(DC_LOG_ERROR, "ingest", "table %s stopped (on_table_error: stop_table; its "
-           "uncommitted records are dropped, a restart resumes after its last commit): %s",
-           s->path, s->stop_error);
     ing_slot_reset(s);
     /* Its key index may hold the failed batch's changes: never persisted,
      * and its memory goes back. */
     dc_merge_table_free(s->table);
     s->table = NULL;
     if (s->mt) dc_metrics_fail(st->metrics, s->mt, s->stop_error);
-    for (size_t i = 0; i < st->n_routes; i++)
-        DC_TRY(ing_route_pause(st, &st->routes[i], err));
-    /* Tables whose topics sent nothing yet have no slot: the source's
-     * partitions left say whether anything may still come. */
-    if (n_stopped(st) < st->n_slots || dc_source_active_partitions(st->src) > 0) return 0;
-    st->halt = true;
-    return dc_err_set(err, code, "every table stopped on an error; the last: %s", s->stop_error);
+    dc_err perr;
+    dc_err_clear(&perr);
+    for (size_t i = 0; i < st->n_routes; i++) {
+        if (ing_route_pause(st, &st->routes[i], &perr) < 0) {
+            *err = perr; /* the source failed: the run can not go on */
+            st->halt = true;
+            return err->code;
+        }
+    }
+    /* The last table: the run ends with its error as it is (one line, as
+     * when the file source's only table fails). Tables whose topics sent
+     * nothing yet have no slot: the source's partitions left say whether
+     * anything may still come. */
+    if (n_stopped(st) == st->n_slots && dc_source_active_partitions(st->src) <= 0) {
+        st->halt = true;
+        return err->code;
+    }
+    dc_err_clear(err);
+    DC_LOG(DC_LOG_ERROR, "ingest", "table %s stopped, the other tables go on (on_table_error: "
+           "stop_table; its uncommitted records are dropped, a restart resumes after its last "
+           "commit): %s", s->path, s->stop_error);
+    return 0;
 }
 
 int ing_stopped_error(const ing_state *st, dc_err *err)
@@ -62,8 +72,8 @@ int ing_stopped_error(const ing_state *st, dc_err *err)
         const ing_slot *s = st->slots[i];
         if (s->stop_error)
             return dc_err_set(err, DC_EINVAL, "%zu of %zu tables stopped on an error (the "
-                              "others ingested all they read); %s", n, st->n_slots,
-                              s->stop_error);
+                              "others ingested all they read); table %s: %s", n,
+                              st->n_slots, s->path, s->stop_error);
     }
     return 0;
 }

@@ -196,3 +196,21 @@ def test_stop_daemon_keeps_the_old_behaviour(tmp_path, kafka_broker):
         d.stop()
     assert rc == 1, d.text()[-3000:]
     assert f"topic {tag}-shop-bad partition 0 offset 50" in d.text()
+
+
+def test_the_last_table_stopping_ends_the_run(tmp_path, kafka_broker):
+    """stop_table with one table: nothing is left to ingest, the daemon exits
+    1 by itself with the record's error."""
+    bootstrap = kafka_broker.bootstrap
+    tag = f"tstopl{int(time.time() * 1000) % 10000000}"
+    _, bad = _streams()
+    kafka_util.produce(bootstrap, f"{tag}-shop-bad", [(0, None, v) for v in bad[:50] + [BAD]],
+                       create=1)
+    d = Daemon(_pipeline(tmp_path, bootstrap, tag), tmp_path / "run.log")
+    try:
+        rc = d.proc.wait(timeout=120)
+    finally:
+        d.stop()
+    assert rc == 1, d.text()[-3000:]
+    last = d.text().strip().splitlines()[-1]
+    assert last.startswith(f"deltacdc ingest: topic {tag}-shop-bad partition 0 offset 50"), last
