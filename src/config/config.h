@@ -60,6 +60,7 @@ enum { DC_CFG_MODE_DV = 0, DC_CFG_MODE_COW = 1 };
 enum { DC_CFG_DATETIME_NTZ = 0, DC_CFG_DATETIME_UTC = 1 };
 enum { DC_CFG_TIME_LONG = 0, DC_CFG_TIME_STRING = 1 };
 enum { DC_CFG_ON_ERROR_FAIL = 0, DC_CFG_ON_ERROR_DEAD_LETTER = 1 };
+enum { DC_CFG_TABLE_ERROR_STOP_TABLE = 0, DC_CFG_TABLE_ERROR_STOP_DAEMON = 1 };
 enum { DC_CFG_OPTIMIZE_AUTO = 0, DC_CFG_OPTIMIZE_OFF = 1 };
 enum { DC_CFG_VACUUM_AUTO = 0, DC_CFG_VACUUM_OFF = 1 };
 enum { DC_CFG_S3_PATH_AUTO = 0, DC_CFG_S3_PATH_PATH = 1, DC_CFG_S3_PATH_VIRTUAL = 2 };
@@ -119,6 +120,7 @@ typedef struct dc_config {
     int64_t trigger_min_interval_ms; /* trigger.min_interval */
     int64_t trigger_max_records;     /* trigger.max_records */
     int on_error;                    /* DC_CFG_ON_ERROR_* */
+    int on_table_error;              /* DC_CFG_TABLE_ERROR_* */
     const char *dead_letter_path;    /* dead_letter.path template */
     int log_level;                   /* dc_log_level */
     int optimize;                    /* DC_CFG_OPTIMIZE_* (maintenance.optimize) */

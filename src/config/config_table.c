@@ -197,6 +197,15 @@ const dc_cfg_key dc_cfg_keys[] = {
      .doc = "A record that can not be decoded or applied: stop with an error naming its "
             "topic, partition and offset, committing nothing of its batch (fail); or "
             "append it to the dead-letter table and go on (dead_letter)."},
+    {.key = "on_table_error", .type = DC_CFG_ENUM, .offset = CF(on_table_error),
+     .def = "stop_table", .values = "stop_table|stop_daemon",
+     .doc = "An error in one table (a bad record under on_error: fail, a schema change it can "
+            "not follow, a storage error retries did not fix): stop_table stops that table "
+            "only: its batch in hand is dropped, its topics are paused (nothing past its last "
+            "commit is read for it; a restart resumes from its own txn positions), /healthz "
+            "answers 503 naming it, and the other tables go on; the daemon exits (status 1) "
+            "once every table has stopped, and at --once's end or a stop request when any "
+            "has. stop_daemon: the first such error stops the whole daemon."},
     SEC("dead_letter", "The dead-letter table (on_error: dead_letter)."),
     {.key = "dead_letter.path", .type = DC_CFG_STR, .offset = CF(dead_letter_path),
      .def = "{warehouse}/_dead_letter/{pipeline}",

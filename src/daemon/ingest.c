@@ -237,20 +237,33 @@ static int handle(ing_state *st, const dc_source_record *r, dc_err *err)
 {
     ing_route *rt;
     DC_TRY(route(&rt, st, r->topic, err));
+    if (rt->paused) return 0; /* fetched before the pause */
     bool dead = false;
-    DC_TRY(handle_slot(st, rt, rt->slot, r, &dead, err));
-    return rt->twin ? handle_slot(st, rt, rt->twin, r, &dead, err) : 0;
+    int rc = 0;
+    for (ing_slot *s = rt->slot; s && rc == 0; s = s == rt->twin ? NULL : rt->twin) {
+        if (s->stop_error) continue; /* on_table_error: stop_table */
+        if ((rc = handle_slot(st, rt, s, r, &dead, err)) < 0) rc = ing_slot_stop(st, s, err);
+    }
+    /* a new topic of stopped tables */
+    return rc == 0 && rt->slot->stop_error ? ing_route_pause(st, rt, err) : rc;
 }
 
 /* -------------------------------------------------------------- batches */
 
 static int close_batch(ing_state *st, dc_err *err)
 {
-    if (st->dlq && ing_dlq_pending(st->dlq)) DC_TRY(ing_dlq_commit(st->dlq, err));
+    /* the dead-letter table is every table's: its failure stops the run */
+    if (st->dlq && ing_dlq_pending(st->dlq) && ing_dlq_commit(st->dlq, err) < 0) {
+        st->halt = true;
+        return err->code;
+    }
     for (size_t i = 0; i < st->n_slots; i++) {
         if (!st->slots[i]->n_in) continue;
         const uint64_t commits = st->stats.commits;
-        DC_TRY(ing_slot_commit(st, st->slots[i], err));
+        if (ing_slot_commit(st, st->slots[i], err) < 0) {
+            DC_TRY(ing_slot_stop(st, st->slots[i], err));
+            continue;
+        }
         if (st->stats.commits == commits) continue;
         ing_slot_optimize(st, st->slots[i]);
         ing_slot_maintain(st, st->slots[i]);
@@ -281,13 +294,20 @@ static int route_resume(ing_slot **slot_out, int64_t *offset_out, ing_state *st,
     ing_route *rt;
     DC_TRY(route(&rt, st, topic, err));
     *slot_out = rt->slot;
-    DC_TRY(slot_resume(offset_out, st, rt->slot, topic, partition, err));
-    if (!rt->twin) return 0;
-    int64_t other = -1;
-    DC_TRY(slot_resume(&other, st, rt->twin, topic, partition, err));
-    if (other < *offset_out) {
-        *offset_out = other;
-        *slot_out = rt->twin;
+    *offset_out = -1; /* every table stopped: any offset (the topic is paused) */
+    bool any = false;
+    for (ing_slot *s = rt->slot; s; s = s == rt->twin ? NULL : rt->twin) {
+        int64_t next = -1;
+        if (s->stop_error) continue; /* only the tables going on say where */
+        if (slot_resume(&next, st, s, topic, partition, err) < 0) {
+            DC_TRY(ing_slot_stop(st, s, err));
+            continue;
+        }
+        if (!any || next < *offset_out) {
+            *offset_out = next;
+            *slot_out = s;
+        }
+        any = true;
     }
     return 0;
 }
@@ -306,7 +326,7 @@ static int identity_cb(void *ctx, const char *topic, int32_t partition, bool *fo
     int64_t next;
     *found = false;
     DC_TRY(route_resume(&s, &next, ctx, topic, partition, err));
-    if (!s->table) return 0;
+    if (!s->table || s->stop_error) return 0;
     return dc_merge_input_id(found, bytes, hash, s->table, topic, partition, err);
 }
 
@@ -483,8 +503,10 @@ static int open_source(ing_state *st, dc_err *err)
     rc = check_config(st, err);
     if (rc == 0)
         DC_LOG(DC_LOG_INFO, "ingest", "pipeline %s: source %s, trigger %" PRId64 " ms or %" PRId64
-               " records, on_error %s", c->pipeline, so.uri, c->trigger_interval_ms,
-               c->trigger_max_records, c->on_error ? "dead_letter" : "fail");
+               " records, on_error %s, on_table_error %s", c->pipeline, so.uri,
+               c->trigger_interval_ms, c->trigger_max_records,
+               c->on_error ? "dead_letter" : "fail",
+               c->on_table_error ? "stop_daemon" : "stop_table");
     if (rc == 0) rc = dc_source_open(&st->src, &so, err);
 out:
     dc_buf_dispose(&b);
@@ -521,7 +543,6 @@ int dc_ingest_run(dc_ingest_stats *out, const dc_ingest_opts *o, dc_err *err)
     int rc = recs ? 0 : dc_err_set(err, DC_ENOMEM, "out of memory");
     if (rc == 0) rc = open_source(&st, err);
     if (rc == 0) rc = loop(&st, recs, err);
-    if (rc < 0) ing_metrics_fail(&st, err);
     if (rc == 0) ing_persist_all(&st); /* a clean stop: the next start loads the index */
     if (out) *out = st.stats;
     if (rc == 0)
@@ -532,6 +553,8 @@ int dc_ingest_run(dc_ingest_stats *out, const dc_ingest_opts *o, dc_err *err)
                st.stats.commits, st.stats.inserted, st.stats.updated, st.stats.deleted,
                st.stats.truncated, st.stats.dead_letters,
                st.stats.optimizes, st.stats.checkpoints, st.stats.vacuums);
+    if (rc == 0) rc = ing_stopped_error(&st, err);
+    if (rc < 0) ing_metrics_fail(&st, err);
     state_dispose(&st);
     dc_free(recs);
     return rc;

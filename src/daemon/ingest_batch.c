@@ -254,6 +254,7 @@ void ing_slot_free(ing_slot *s)
     dc_free(s->kept);
     dc_arena_dispose(&s->keep_arena);
     dc_arena_dispose(&s->arena);
+    dc_free(s->stop_error);
     dc_free(s->path);
     dc_free(s);
 }

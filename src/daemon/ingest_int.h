@@ -113,6 +113,8 @@ typedef struct ing_slot {
     dc_metrics_table *mt;       /* the table's metrics (borrowed), NULL when metrics are off */
     double batch_t0;            /* monotonic seconds the batch in hand's first record came */
     int64_t batch_ts_max;       /* newest source ts_ms in the batch in hand (0: none) */
+    char *stop_error;           /* on_table_error stop_table: the error that stopped the
+                                   table (owned); non-NULL: skipped for the rest of the run */
 } ing_slot;
 
 /* A topic seen, and the table it goes to. */
@@ -121,6 +123,7 @@ typedef struct ing_route {
     ing_slot *slot;     /* borrowed from the state's slots */
     ing_slot *twin;     /* format [raw, typed]: the typed table (slot is the raw one),
                            fed the same records; NULL otherwise */
+    bool paused;        /* its tables all stopped: the source no longer fetches it */
 } ing_route;
 
 typedef struct ing_dlq ing_dlq;
@@ -149,6 +152,8 @@ typedef struct ing_state {
     ing_dlq *dlq;               /* dead-letter table, opened on the first bad record */
     dc_ingest_stats stats;
     dc_metrics *metrics;        /* o->metrics (borrowed), NULL when off */
+    bool halt;                  /* an error of the whole run (not of one table) is being
+                                   returned: no table is stopped for it */
 } ing_state;
 
 /* ------------------------------------------------ a table (a slot) */
@@ -202,6 +207,21 @@ void ing_metrics_tick(ing_state *st);
 /* The run stopped on `err`: marks the table it names (or the last one used
  * for a record's error, or every table). */
 void ing_metrics_fail(ing_state *st, const dc_err *err);
+
+/* ------------------------------------- a table stops (ingest_stop.c) */
+
+/* on_table_error: stop_table and the error `err` holds is the table's:
+ * stops the slot (drops its batch in hand, marks it failed in the metrics,
+ * pauses the topics that feed only stopped tables) and clears err; the run
+ * goes on (0) unless no table nor partition is left to ingest (then err is
+ * returned as it is, and the run halts). stop_daemon, or a halt: returns
+ * err's code as it is. */
+int ing_slot_stop(ing_state *st, ing_slot *s, dc_err *err);
+/* Pauses the route's topic when all its tables have stopped (once). */
+int ing_route_pause(ing_state *st, ing_route *rt, dc_err *err);
+/* At the end of a run that went on after tables stopped: an error naming
+ * them (exit status 1), else 0. */
+int ing_stopped_error(const ing_state *st, dc_err *err);
 
 /* ------------------------------------------------ dead-letter table */
 

@@ -97,7 +97,8 @@ void ing_metrics_fail(ing_state *st, const dc_err *err)
     if (!st->metrics) return;
     for (size_t i = 0; i < st->n_slots; i++) {
         if (st->slots[i]->mt && strstr(err->msg, st->slots[i]->path)) {
-            dc_metrics_fail(st->metrics, st->slots[i]->mt, err->msg);
+            /* a stopped table keeps its own error (ing_slot_stop) */
+            if (!st->slots[i]->stop_error) dc_metrics_fail(st->metrics, st->slots[i]->mt, err->msg);
             return;
         }
     }

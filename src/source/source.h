@@ -65,6 +65,14 @@ typedef struct dc_source_ops {
      * broker will give for a topic-partition, as of the last fetch response
      * (never blocks), or -1 when none came yet. For consumer lag metrics. */
     int64_t (*high_watermark)(dc_source *s, const char *topic, int32_t partition);
+    /* Optional (NULL: nothing to pause): stop fetching every partition of
+     * the topic, now and on every later assignment, for the rest of the run
+     * (a table of the caller stopped on an error). Records already fetched
+     * may still come: the caller skips them. A paused partition does not
+     * hold back eof. */
+    int (*pause_topic)(dc_source *s, const char *topic, dc_err *err);
+    /* Optional (NULL: unknown): assigned partitions not paused, -1 unknown. */
+    int64_t (*active_partitions)(dc_source *s);
 } dc_source_ops;
 
 
@@ -95,6 +103,17 @@ static inline void dc_source_free(dc_source *s) { if (s) s->ops->free(s); }
 static inline int64_t dc_source_high_watermark(dc_source *s, const char *topic, int32_t partition)
 {
     return s->ops->high_watermark ? s->ops->high_watermark(s, topic, partition) : -1;
+}
+
+/* Pauses a topic (a no-op for a source that can not). */
+static inline int dc_source_pause_topic(dc_source *s, const char *topic, dc_err *err)
+{
+    return s->ops->pause_topic ? s->ops->pause_topic(s, topic, err) : 0;
+}
+/* Partitions still fetched, -1 when the source can not tell. */
+static inline int64_t dc_source_active_partitions(dc_source *s)
+{
+    return s->ops->active_partitions ? s->ops->active_partitions(s) : -1;
 }
 
 /* Topic patterns (DESIGN.md: `topics: "cdc-{db}-{table}"`). Literal characters

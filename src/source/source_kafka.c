@@ -57,6 +57,8 @@ typedef struct kafka_src {
     int64_t fresh_window_ms;                 /* targets follow fetch responses this long */
     rd_kafka_topic_partition_list_t *hw;     /* frozen eof targets: high watermarks (owned) */
     rd_kafka_topic_partition_list_t *eofpos; /* offsets of partition-EOF events (owned) */
+    char **paused;                           /* topics paused for the run (owned strings) */
+    size_t n_paused;                         /* entries of paused */
     int pending_rc;                          /* error met in a callback, 0 if none */
     dc_err pending;                          /* its message, returned by the next poll */
 } kafka_src;
@@ -138,6 +140,31 @@ static void list_del(rd_kafka_topic_partition_list_t *l, const char *topic, int3
     if (l) rd_kafka_topic_partition_list_del(l, topic, part);
 }
 
+static bool is_paused(const kafka_src *k, const char *topic)
+{
+    for (size_t i = 0; i < k->n_paused; i++)
+        if (strcmp(k->paused[i], topic) == 0) return true;
+    return false;
+}
+
+/* Pauses those of `parts` whose topic is paused (or only `topic` when not
+ * NULL); *n_out: how many. */
+static rd_kafka_resp_err_t pause_some(int *n_out, kafka_src *k,
+                                      const rd_kafka_topic_partition_list_t *parts,
+                                      const char *topic)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts->cnt + 1);
+    for (int i = 0; i < parts->cnt; i++) {
+        const rd_kafka_topic_partition_t *p = &parts->elems[i];
+        if (topic ? strcmp(p->topic, topic) == 0 : is_paused(k, p->topic))
+            rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+    }
+    *n_out = l->cnt;
+    rd_kafka_resp_err_t e = l->cnt ? rd_kafka_pause_partitions(k->rk, l) : RD_KAFKA_RESP_ERR_NO_ERROR;
+    rd_kafka_topic_partition_list_destroy(l);
+    return e;
+}
+
 /* Sets each partition's offset to where the table says it resumes. */
 static int resume_offsets(kafka_src *k, rd_kafka_topic_partition_list_t *parts, dc_err *err)
 {
@@ -182,6 +209,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t code,
         k->assigned_once = true;
         if (coop) xe = rd_kafka_incremental_assign(rk, parts);
         else e = rd_kafka_assign(rk, parts);
+        int n = 0; /* a paused topic stays paused through a rebalance */
+        if (!xe && !e && k->n_paused) e = pause_some(&n, k, parts, NULL);
     } else {
         if (rd_kafka_assignment_lost(rk))
             DC_LOG(DC_LOG_WARN, "kafka", "assignment of %d partitions lost (session timeout?)",
@@ -286,6 +315,7 @@ static bool caught_up(kafka_src *k)
     bool done = true;
     for (int i = 0; i < asg->cnt; i++) {
         const rd_kafka_topic_partition_t *p = &asg->elems[i];
+        if (is_paused(k, p->topic)) continue; /* it will not move: not waited for */
         const rd_kafka_topic_partition_t *cap =
             rd_kafka_topic_partition_list_find(k->hw, p->topic, p->partition);
         int64_t hi = cap ? cap->offset : cached_watermark(k, p->topic, p->partition);
@@ -414,6 +444,8 @@ static void kafka_free(dc_source *s)
         rd_kafka_destroy(k->rk);
     }
     if (k->hw) rd_kafka_topic_partition_list_destroy(k->hw);
+    for (size_t i = 0; i < k->n_paused; i++) dc_free(k->paused[i]);
+    dc_free(k->paused);
     if (k->eofpos) rd_kafka_topic_partition_list_destroy(k->eofpos);
     dc_free(k->held);
     dc_free(k);
@@ -424,12 +456,45 @@ static int64_t kafka_high_watermark(dc_source *s, const char *topic, int32_t par
     return cached_watermark((const kafka_src *)s, topic, partition);
 }
 
+static int kafka_pause_topic(dc_source *s, const char *topic, dc_err *err)
+{
+    kafka_src *k = (kafka_src *)s;
+    if (is_paused(k, topic)) return 0;
+    char **p = dc_realloc(k->paused, (k->n_paused + 1) * sizeof *p);
+    if (!p) return dc_err_set(err, DC_ENOMEM, "out of memory");
+    k->paused = p;
+    if (!(p[k->n_paused] = dc_strdup(topic))) return dc_err_set(err, DC_ENOMEM, "out of memory");
+    k->n_paused++;
+    rd_kafka_topic_partition_list_t *asg = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_assignment(k->rk, &asg);
+    int n = 0;
+    if (!e) e = pause_some(&n, k, asg, topic);
+    if (asg) rd_kafka_topic_partition_list_destroy(asg);
+    if (e) return dc_err_set(err, DC_EIO, "kafka: pausing topic %s: %s", topic, rd_kafka_err2str(e));
+    DC_LOG(DC_LOG_WARN, "kafka", "topic %s paused (%d assigned partitions) for the rest of the run",
+           topic, n);
+    return 0;
+}
+
+static int64_t kafka_active_partitions(dc_source *s)
+{
+    kafka_src *k = (kafka_src *)s;
+    rd_kafka_topic_partition_list_t *asg = NULL;
+    if (rd_kafka_assignment(k->rk, &asg) != RD_KAFKA_RESP_ERR_NO_ERROR) return -1;
+    int64_t n = 0;
+    for (int i = 0; i < asg->cnt; i++) n += !is_paused(k, asg->elems[i].topic);
+    rd_kafka_topic_partition_list_destroy(asg);
+    return n;
+}
+
 static const dc_source_ops kafka_ops = {
     .version = 1,
     .poll = kafka_poll,
     .committed = kafka_committed,
     .free = kafka_free,
     .high_watermark = kafka_high_watermark,
+    .pause_topic = kafka_pause_topic,
+    .active_partitions = kafka_active_partitions,
 };
 
 /* ------------------------------------------------------------------ open */
