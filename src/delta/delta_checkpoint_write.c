@@ -8,8 +8,10 @@
  * Then _last_checkpoint {version, size, sizeInBytes, numOfAddFiles} is
  * replaced atomically, unless it already names a newer checkpoint.
  *
- * Rows are the same JSON objects as commit lines, written through the
- * Parquet writer's JSON-row path against the schema below.
+ * protocol, metaData, txn and domain rows are the same JSON objects as
+ * commit lines, written through the Parquet writer's JSON-row path against
+ * the schema below; add and remove rows, nearly all of them, go column by
+ * column straight from the snapshot's structs (delta_checkpoint_cols.c).
  */
 #include "delta_write_int.h"
 
@@ -84,8 +86,11 @@ static int64_t retention_ms(const dc_delta_metadata *m)
     return -1;
 }
 
+const char *dc_delta_w_checkpoint_schema(void) { return CHECKPOINT_SCHEMA; }
+
 typedef struct cp_ctx {
     dc_pq_writer *pw;            /* the checkpoint file */
+    dc_delta_cp_cols *cols;      /* add and remove rows, column by column */
     dc_arena arena;              /* one row's DOM, reset per row */
     dc_buf line;                 /* one row's JSON text */
     int64_t rows;                /* actions written */
@@ -129,25 +134,24 @@ static int put_table_rows(cp_ctx *c, dc_delta_snapshot *snap, dc_err *err)
 
 static int put_file_rows(cp_ctx *c, dc_delta_snapshot *snap, dc_err *err)
 {
-    dc_delta_action a;
     for (size_t i = 0; i < dc_delta_snapshot_n_files(snap); i++) {
-        a.type = DC_DELTA_ACTION_ADD;
-        a.u.add = *dc_delta_snapshot_file(snap, i);
-        a.u.add.data_change = false; /* checkpoints re-state files; they change no data */
-        DC_TRY(put_row(c, &a, err));
+        dc_delta_add add = *dc_delta_snapshot_file(snap, i);
+        add.data_change = false; /* checkpoints re-state files; they change no data */
+        DC_TRY(dc_delta_cp_cols_add(c->cols, &add, err));
+        c->rows++;
+        c->adds++;
     }
     const int64_t keep = retention_ms(dc_delta_snapshot_metadata(snap));
     const int64_t now = dc_delta_now_ms();
     for (size_t i = 0; i < dc_delta_snapshot_n_tombstones(snap); i++) {
-        a.type = DC_DELTA_ACTION_REMOVE;
-        a.u.remove = *dc_delta_snapshot_tombstone(snap, i);
-        if (keep >= 0 && a.u.remove.has_deletion_timestamp &&
-            a.u.remove.deletion_timestamp < now - keep)
+        dc_delta_remove rm = *dc_delta_snapshot_tombstone(snap, i);
+        if (keep >= 0 && rm.has_deletion_timestamp && rm.deletion_timestamp < now - keep)
             continue; /* expired: VACUUM may already have deleted the file */
-        a.u.remove.data_change = false;
-        DC_TRY(put_row(c, &a, err));
+        rm.data_change = false;
+        DC_TRY(dc_delta_cp_cols_remove(c->cols, &rm, err));
+        c->rows++;
     }
-    return 0;
+    return dc_delta_cp_cols_flush(c->cols, err);
 }
 
 /* Writes the checkpoint file through a storage writer. */
@@ -171,6 +175,7 @@ static int write_file(cp_ctx *c, dc_delta_snapshot *snap, const char *name, uint
         sink = (dc_pq_sink){1, sw, dc_storage_writer_write};
         rc = dc_pq_writer_new(&c->pw, schema, &o, &sink, err);
     }
+    if (rc == 0) rc = dc_delta_cp_cols_new(&c->cols, c->pw, schema, err);
     if (rc == 0) rc = put_table_rows(c, snap, err);
     if (rc == 0) rc = put_file_rows(c, snap, err);
     if (rc == 0) rc = dc_pq_writer_close(c->pw, err);
@@ -180,6 +185,8 @@ static int write_file(cp_ctx *c, dc_delta_snapshot *snap, const char *name, uint
         sw = NULL;
     }
     dc_storage_writer_abort(sw);
+    dc_delta_cp_cols_free(c->cols);
+    c->cols = NULL;
     dc_pq_writer_free(c->pw);
     c->pw = NULL;
     dc_pq_schema_free(schema);

@@ -36,6 +36,22 @@ int dc_delta_w_action_json(dc_buf *out, const dc_delta_action *act, dc_err *err)
 /* Same as a checkpoint row: remove without stats and tags. */
 int dc_delta_w_checkpoint_row_json(dc_buf *out, const dc_delta_action *act, dc_err *err);
 
+/* The add and remove rows of a checkpoint written column by column straight
+ * from the structs (delta_checkpoint_cols.c): the same values and nulls as
+ * dc_delta_w_checkpoint_row_json's rows, without a JSON round trip per row.
+ * `pw` and `schema` (the checkpoint schema) are borrowed. Rows are staged
+ * and handed to pw in slices; flush before writing any other row to pw and
+ * before closing it. */
+typedef struct dc_delta_cp_cols dc_delta_cp_cols;
+int dc_delta_cp_cols_new(dc_delta_cp_cols **out, dc_pq_writer *pw, const dc_pq_schema *schema,
+                         dc_err *err);
+int dc_delta_cp_cols_add(dc_delta_cp_cols *c, const dc_delta_add *a, dc_err *err);
+int dc_delta_cp_cols_remove(dc_delta_cp_cols *c, const dc_delta_remove *r, dc_err *err);
+int dc_delta_cp_cols_flush(dc_delta_cp_cols *c, dc_err *err);
+void dc_delta_cp_cols_free(dc_delta_cp_cols *c);
+/* The checkpoint's schema as Delta schema JSON (static text). */
+const char *dc_delta_w_checkpoint_schema(void);
+
 /* The tx commits metaData `m` (copied); used by schema evolution. */
 int dc_delta_w_tx_set_metadata(dc_delta_tx *tx, const dc_delta_metadata *m, dc_err *err);
 /* The snapshot a tx reads. */
