@@ -461,7 +461,8 @@ const dc_cfg_key dc_cfg_keys[] = {
      .example = "{warehouse}/history/{db}.db/{table}", .example_off = true,
      .doc = "Location template of a table's history (the seed's DataX import), merged under "
             "the CDC table's rows. Unset: the CDC table holds its own history (`deltacdc "
-            "bootstrap` into it)."},
+            "bootstrap` into it). `deltacdc rebase -c` folds the CDC table into it "
+            "(required there)."},
     {.key = "snapshot.memory", .type = DC_CFG_SIZE, .offset = CF(snapshot_memory),
      .def = "512MiB", .min = 1024 * 1024, .max = 1LL << 40,
      .doc = "Sorted rows a snapshot holds in memory; beyond it, sorted runs spill to "

@@ -278,6 +278,10 @@ const dc_merge_schema *dc_merge_schema_set_get(const dc_merge_schema_set *set, u
 int64_t dc_merge_schema_set_first(const dc_merge_schema_set *set, uint32_t i);
 uint32_t dc_merge_schema_set_at(uint32_t *out, uint32_t max, const dc_merge_schema_set *set,
                                 int64_t offset);
+/* The schemas' indexes by their first change point, oldest first (*out
+ * owned, dc_free): the order the stream went through them. */
+int dc_merge_schema_set_order(uint32_t **out, uint32_t *n_out, const dc_merge_schema_set *set,
+                              dc_err *err);
 
 /* --------------------------------------------- retype (merge_retype.c) */
 

@@ -371,3 +371,20 @@ int64_t dc_merge_schema_set_first(const dc_merge_schema_set *set, uint32_t i)
             first = set->points[j].offset;
     return first;
 }
+
+int dc_merge_schema_set_order(uint32_t **out, uint32_t *n_out, const dc_merge_schema_set *set,
+                              dc_err *err)
+{
+    const uint32_t n = dc_merge_schema_set_count(set);
+    uint32_t *o = dc_malloc((n ? n : 1) * sizeof *o);
+    if (!o) return dc_err_set(err, DC_ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < n; i++) { /* insertion sort: a handful of schemas */
+        const int64_t f = dc_merge_schema_set_first(set, i);
+        uint32_t j = i;
+        for (; j > 0 && dc_merge_schema_set_first(set, o[j - 1]) > f; j--) o[j] = o[j - 1];
+        o[j] = i;
+    }
+    *out = o;
+    *n_out = n;
+    return 0;
+}

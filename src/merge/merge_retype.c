@@ -81,23 +81,6 @@ static int row_schema(const dc_merge_schema **out, retype *r, int64_t offset, dc
     return 0;
 }
 
-/* The schemas by their first change point, oldest first (*out owned). */
-static int schema_order(uint32_t **out, uint32_t *n_out, retype *r, dc_err *err)
-{
-    const uint32_t n = dc_merge_schema_set_count(r->schemas);
-    uint32_t *o = dc_malloc((n ? n : 1) * sizeof *o);
-    if (!o) return dc_err_set(err, DC_ENOMEM, "out of memory");
-    for (uint32_t i = 0; i < n; i++) { /* insertion sort: a handful of schemas */
-        const int64_t f = dc_merge_schema_set_first(r->schemas, i);
-        uint32_t j = i;
-        for (; j > 0 && dc_merge_schema_set_first(r->schemas, o[j - 1]) > f; j--) o[j] = o[j - 1];
-        o[j] = i;
-    }
-    *out = o;
-    *n_out = n;
-    return 0;
-}
-
 static int open_typed(retype *r, const dc_merge_schema *create, dc_err *err)
 {
     dc_merge_opts mo;
@@ -262,7 +245,7 @@ int dc_merge_retype(dc_merge_retype_stats *out, const dc_merge_retype_opts *o, d
     if (rc != DC_ENOTFOUND) goto out;
     dc_err_clear(err);
     uint32_t *order = NULL, n_order = 0;
-    rc = schema_order(&order, &n_order, &r, err);
+    rc = dc_merge_schema_set_order(&order, &n_order, r.schemas, err);
     for (uint32_t i = 0; rc == 0 && i < n_order; i++) {
         r.pass = dc_merge_schema_set_get(r.schemas, order[i]);
         rc = scan_rows(&r, err);

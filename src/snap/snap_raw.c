@@ -80,16 +80,8 @@ static int add_schema(vcol **cols, uint32_t *n, const dc_merge_schema *sch, dc_e
 static int offered_schema(dc_buf *out, const dc_merge_schema_set *set, const sn_layout *l,
                           dc_err *err)
 {
-    const uint32_t n = dc_merge_schema_set_count(set);
-    uint32_t *order = dc_malloc((n ? n : 1) * sizeof *order);
-    if (!order) return dc_err_set(err, DC_ENOMEM, "out of memory");
-    for (uint32_t i = 0; i < n; i++) { /* insertion sort: a handful of schemas */
-        const int64_t f = dc_merge_schema_set_first(set, i);
-        uint32_t j = i;
-        for (; j > 0 && dc_merge_schema_set_first(set, order[j - 1]) > f; j--)
-            order[j] = order[j - 1];
-        order[j] = i;
-    }
+    uint32_t *order = NULL, n = 0;
+    DC_TRY(dc_merge_schema_set_order(&order, &n, set, err));
     vcol *cols = NULL;
     uint32_t nc = 0;
     int rc = 0;
