@@ -78,7 +78,7 @@ def start_mariadb(workdir: Path, rows: int):
     return db
 
 
-def pipeline(path: Path, bootstrap, table: Path, group, max_batch, on: bool, db):
+def pipeline(path: Path, bootstrap, table: Path, group, max_batch, on: bool, db, a):
     text = f"""pipeline: bench
 source:
   kafka:
@@ -95,10 +95,10 @@ trigger:
   interval: 1h
   max_records: {max_batch}
 monitors:
-  freshness: {'auto' if on else 'off'}
-  interval: 1s
+  freshness: {'auto' if on and 'freshness' in a.monitors else 'off'}
+  interval: {a.monitor_interval}
 """
-    if on and db:
+    if on and db and "completeness" in a.monitors:
         text += f"""  completeness:
     mode: count
     db: {db.url('bench', 'bench')}
@@ -133,11 +133,11 @@ class Scraper(threading.Thread):
             self.done.wait(1.0 if base else 0.05)
 
 
-def run_once(d: Path, bootstrap, r, on, max_batch, db):
+def run_once(d: Path, bootstrap, r, on, max_batch, db, a):
     table = d / "lake" / "t"
     shutil.rmtree(table, ignore_errors=True)
     cfg, log = d / "pipeline.yaml", d / f"run{r}{'on' if on else 'off'}.log"
-    pipeline(cfg, bootstrap, table, f"bench-{r}-{int(on)}-{time.time_ns()}", max_batch, on, db)
+    pipeline(cfg, bootstrap, table, f"bench-{r}-{int(on)}-{time.time_ns()}", max_batch, on, db, a)
     env = dict(os.environ, MYSQL_PWD=PASSWORD)
     scraper = Scraper(log) if on else None
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -171,12 +171,15 @@ def compare(src: Path, a):
         d = Path(d)
         with bench_kafka.broker(a.bootstrap, d / "kafka") as bootstrap:
             produce(bootstrap, src)
-            db = start_mariadb(d / "mariadb", max(1, n // 5)) if not a.no_mariadb else None
+            want_db = "completeness" in a.monitors and not a.no_mariadb
+            db = start_mariadb(d / "mariadb", max(1, n // 5)) if want_db else None
+            print(f"with = HTTP (scraped every second) + {a.monitors} every "
+                  f"{a.monitor_interval}" + ("" if db or not want_db else " (no MariaDB)"))
             try:
                 res = {False: [], True: []}
                 for r in range(a.repeat):
                     for on in (False, True) if r % 2 == 0 else (True, False):
-                        wall, cpu, scrapes = run_once(d, bootstrap, r, on, a.max_batch, db)
+                        wall, cpu, scrapes = run_once(d, bootstrap, r, on, a.max_batch, db, a)
                         res[on].append((wall, cpu))
                         print(f"round {r + 1} {'with' if on else 'without'}: wall {wall:.2f} s "
                               f"({n / wall:,.0f} events/s), cpu {cpu:.2f} s "
