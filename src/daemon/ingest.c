@@ -222,8 +222,10 @@ static int handle_slot(ing_state *st, ing_route *rt, ing_slot *s, const dc_sourc
         }
     }
     /* A full batch is committed early; capacity is not the record's fault. */
-    if (rc == 0 && s->batch && !dc_merge_batch_has_room(s->batch, &ev))
+    if (rc == 0 && s->batch && !dc_merge_batch_has_room(s->batch, &ev)) {
         DC_TRY(close_batch(st, err));
+        if (s->stop_error) return 0; /* its commit failed there: stopped */
+    }
     if (rc == 0) rc = ing_slot_add(s, &ev, rt->topic, r->partition, r->offset, err);
     if (rc < 0) rc = bad_record(st, rt, s, r, rc, dead, err);
     if (rc == 0 && r->has_input_id) ing_slot_note_input(s, rt->topic, r);

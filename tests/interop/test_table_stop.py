@@ -214,3 +214,29 @@ def test_the_last_table_stopping_ends_the_run(tmp_path, kafka_broker):
     assert rc == 1, d.text()[-3000:]
     last = d.text().strip().splitlines()[-1]
     assert last.startswith(f"deltacdc ingest: topic {tag}-shop-bad partition 0 offset 50"), last
+
+
+def test_once_ends_with_a_stopped_table(tmp_path, kafka_broker):
+    """--once does not wait for the paused topic: it ends once the other
+    table caught up, with status 1 naming the stopped table."""
+    bootstrap = kafka_broker.bootstrap
+    tag = f"tstopo{int(time.time() * 1000) % 10000000}"
+    good, bad = _streams()
+    good_t, bad_t = f"{tag}-shop-good", f"{tag}-shop-bad"
+    kafka_util.produce(bootstrap, good_t, [(0, None, v) for v in good], create=1)
+    kafka_util.produce(bootstrap, bad_t, [(0, None, v) for v in bad[:80] + [BAD] + bad[80:]],
+                       create=1)
+    cfg = _pipeline(tmp_path, bootstrap, tag)
+    p = subprocess.run([str(DC_BIN), "ingest", "-c", str(cfg), "--once"], capture_output=True,
+                       timeout=180)
+    err = p.stderr.decode()
+    assert p.returncode == 1, err[-3000:]
+    last = err.strip().splitlines()[-1]
+    bad_path = tmp_path / "lake" / "shop.db" / "bad"
+    assert last.startswith("deltacdc ingest: 1 of 2 tables stopped on an error"), last
+    assert f"table {bad_path}: topic {bad_t} partition 0 offset 80" in last, last
+    good_path = tmp_path / "lake" / "shop.db" / "good"
+    assert _txn(good_path, f"ts/{good_t}/0") == len(good) - 1
+    assert not cdcgen.diff_states(cdcgen.read_table(good_path),
+                                  cdcgen.expected_state(good, first_offset=0))
+    assert (_txn(bad_path, f"ts/{bad_t}/0") or -1) < 80
