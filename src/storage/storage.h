@@ -165,8 +165,11 @@ int dc_storage_writer_write(void *w, const void *p, size_t n, dc_err *err);
 /* Bytes written so far. */
 uint64_t dc_storage_writer_bytes(const dc_storage_writer *w);
 /* Makes the object appear at its path, durably (local: fsync file, then
- * rename — or link when if_absent, DC_EEXISTS if the path exists — then fsync
- * the directory). The writer is freed whatever the result. */
+ * rename — or link when if_absent, DC_EEXISTS if the path exists; the
+ * directory's fsync is deferred to the next dc_storage_write or
+ * put_if_absent of the process, or the storage's close, so a commit's files
+ * share one: nothing durable can name the file before that). The writer is
+ * freed whatever the result. */
 int dc_storage_writer_commit(dc_storage_writer *w, bool if_absent, dc_err *err);
 /* Drops the temporary object and frees the writer; NULL is a no-op. */
 void dc_storage_writer_abort(dc_storage_writer *w);

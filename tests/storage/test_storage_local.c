@@ -250,3 +250,45 @@ TEST(storage_local_new_directories_synced_into_parents)
     dc_test_rm_rf(root);
     free(root);
 }
+
+/* A streaming writer's name gets its directory fsync before the next put of
+ * the process publishes (a commit naming the file), not at once: a commit's
+ * data file and deletion vectors, in one directory, share one fsync. */
+TEST(storage_local_writer_dir_sync_deferred_to_next_put)
+{
+    char *root = dc_test_tmpdir("dc_dirdefer");
+    char logdir[300];
+    snprintf(logdir, sizeof logdir, "%s/_delta_log", root);
+    dc_err err;
+    dc_storage *s = NULL;
+    CHECK_OK(dc_storage_local_open(&s, root, &err), &err);
+    CHECK_OK(dc_storage_put_if_absent(s, "_delta_log/0.json", "x", 1, &err), &err);
+    n_synced = 0;
+    dc_storage_local_test_on_dir_sync = note_sync;
+    for (int i = 0; i < 2; i++) {
+        dc_storage_writer *w = NULL;
+        CHECK_OK(dc_storage_writer_open(&w, s, i ? "b.parquet" : "a.parquet", &err), &err);
+        CHECK_OK(dc_storage_writer_write(w, "PAR1", 4, &err), &err);
+        CHECK_OK(dc_storage_writer_commit(w, true, &err), &err);
+    }
+    CHECK_EQ_INT(n_synced, 0); /* both names visible, their directory not yet synced */
+    uint64_t sz = 0;
+    CHECK_OK(dc_storage_size(s, "a.parquet", &sz, &err), &err);
+    CHECK_OK(dc_storage_size(s, "b.parquet", &sz, &err), &err);
+    CHECK_OK(dc_storage_put_if_absent(s, "_delta_log/1.json", "y", 1, &err), &err);
+    dc_storage_local_test_on_dir_sync = NULL;
+    CHECK_EQ_INT(n_synced, 2); /* the root once (before), then _delta_log */
+    CHECK(n_synced == 2 && strcmp(synced[0], root) == 0 && strcmp(synced[1], logdir) == 0);
+    /* a name left noted is synced when the storage closes */
+    dc_storage_writer *w = NULL;
+    CHECK_OK(dc_storage_writer_open(&w, s, "c.parquet", &err), &err);
+    CHECK_OK(dc_storage_writer_commit(w, false, &err), &err);
+    n_synced = 0;
+    dc_storage_local_test_on_dir_sync = note_sync;
+    dc_storage_free(s);
+    dc_storage_local_test_on_dir_sync = NULL;
+    CHECK_EQ_INT(n_synced, 1);
+    CHECK(was_synced(root));
+    dc_test_rm_rf(root);
+    free(root);
+}
