@@ -41,9 +41,10 @@ const dc_cfg_key dc_cfg_keys[] = {
      .doc = "Consumer group (default: the pipeline name). Processes running the same "
             "pipeline in one group share its topics, each table written by one of them at a "
             "time, and take over a dead one's tables after the session timeout "
-            "(session.timeout.ms under properties; README, \"Several processes\"). Group "
-            "offsets are committed after each Delta commit, for lag monitoring only: the "
-            "table's txn actions are the source of truth for where to resume."},
+            "(session.timeout.ms under properties; README, \"Several processes\"). The "
+            "positions of the Delta commits are also committed as group offsets (every "
+            "auto.commit.interval.ms, 5 s by default), for lag monitoring only: the table's "
+            "txn actions are the source of truth for where to resume."},
     {.key = "source.kafka.starting_offsets", .type = DC_CFG_ENUM,
      .offset = CF(kafka_starting_offsets), .def = "earliest", .values = "earliest|latest",
      .doc = "Where a topic-partition the table has no position for starts (the seed's "

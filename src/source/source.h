@@ -68,7 +68,8 @@ typedef struct dc_source_ops {
     int (*poll)(dc_source *s, dc_source_record *out, size_t max, size_t *n_out, bool *eof_out,
                 int timeout_ms, dc_err *err);
     /* Called after a Delta commit that includes records up to these
-     * positions: Kafka commits consumer-group offsets (monitoring only). */
+     * positions: Kafka stores them as the group's offsets, which its
+     * auto-commit sends (monitoring only). */
     int (*committed)(dc_source *s, const char *topic, int32_t partition, int64_t offset,
                      dc_err *err);
     void (*free)(dc_source *s);

@@ -5,8 +5,14 @@
  * the rebalance callback asks the caller (opts->resume) where each partition
  * resumes and assigns at exactly that offset; a partition the table has never
  * seen starts at the beginning or the end (starting_offsets), never at the
- * group's committed offset. Consumer-group offsets are committed after each
- * Delta commit only so that lag monitors see progress.
+ * group's committed offset. Consumer-group offsets are for lag monitors
+ * only: after each Delta commit its positions are stored, and librdkafka's
+ * auto-commit sends the stored ones (auto.commit.interval.ms, 5 s by
+ * default, and on a revocation). An explicit commit per Delta commit, as
+ * before, breaks failover with librdkafka < 2.10: a commit in flight while a
+ * rebalance bumps the group's generation fails with ILLEGAL_GENERATION and
+ * the member then treats its whole assignment as lost (librdkafka issue
+ * #4059), so every member dropped its batches and tables at each takeover.
  *
  * Offsets gone (retention deleted them, or the topic was recreated): with
  * fail_on_data_loss, auto.offset.reset is "error" and the first fetch of such
@@ -457,13 +463,15 @@ static int kafka_committed(dc_source *s, const char *topic, int32_t partition, i
     (void)err;
     kafka_src *k = (kafka_src *)s;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    /* Kafka's committed offset is the next one to read. */
+    /* Kafka's committed offset is the next one to read; auto-commit sends it. */
     rd_kafka_topic_partition_list_add(l, topic, partition)->offset = offset + 1;
-    rd_kafka_resp_err_t e = rd_kafka_commit(k->rk, l, 1 /* async */);
+    rd_kafka_resp_err_t e = rd_kafka_offsets_store(k->rk, l);
+    if (!e) e = l->elems[0].err;
     rd_kafka_topic_partition_list_destroy(l);
+    /* A partition revoked meanwhile is refused (its new owner reports it). */
     if (e)
-        DC_LOG(DC_LOG_WARN, "kafka", "committing %s [%d] offset %lld: %s", topic, (int)partition,
-               (long long)offset + 1, rd_kafka_err2str(e));
+        DC_LOG(DC_LOG_DEBUG, "kafka", "storing %s [%d] offset %lld for the group: %s", topic,
+               (int)partition, (long long)offset + 1, rd_kafka_err2str(e));
     return 0; /* monitoring only: never fails the pipeline */
 }
 
@@ -507,7 +515,7 @@ static int build_conf(rd_kafka_conf_t *conf, const dc_kafka_cfg *c, dc_err *err)
     DC_TRY(conf_set(conf, "log.connection.close", "false", err));
     if (c->bootstrap && *c->bootstrap) DC_TRY(conf_set(conf, "bootstrap.servers", c->bootstrap, err));
     if (c->group) DC_TRY(conf_set(conf, "group.id", c->group, err));
-    DC_TRY(conf_set(conf, "enable.auto.commit", "false", err));
+    DC_TRY(conf_set(conf, "enable.auto.commit", "true", err)); /* what kafka_committed stored */
     DC_TRY(conf_set(conf, "enable.auto.offset.store", "false", err));
     DC_TRY(conf_set(conf, "enable.partition.eof", "true", err));
     DC_TRY(conf_set(conf, "auto.offset.reset", c->fail_on_data_loss ? "error" : "earliest", err));
