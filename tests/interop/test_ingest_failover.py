@@ -36,7 +36,7 @@ TAKEOVER_BOUND_S = SESSION_TIMEOUT_MS / 1000 + 20
 LINE = re.compile(r"^(\S+Z) +\w+ +(\w+) +(.*)$")
 
 
-def pipeline_file(tmp_path, bootstrap, tag):
+def pipeline_file(tmp_path, bootstrap, tag, interval="500ms", min_interval="50ms"):
     p = tmp_path / "pipeline.yaml"
     p.write_text(f"""pipeline: fo
 source:
@@ -52,8 +52,8 @@ tables:
   - match: "shop.*"
     key: [id]
 trigger:
-  interval: 500ms
-  min_interval: 50ms
+  interval: {interval}
+  min_interval: {min_interval}
   max_records: 200
 """)
     return p
@@ -229,3 +229,76 @@ def test_three_members_two_killed(tmp_path, kafka_broker):
     # librdkafka < 2.10 did so on a group commit in flight (issue #4059).
     lost = sum(m.log_path.read_text().count("partitions lost") for m in members)
     print(f"failover: {lost} assignments lost by survivors (expected 0)")
+
+
+def test_stalled_member_loses_its_tables(tmp_path, kafka_broker):
+    """A member stopped (SIGSTOP) beyond the session timeout while events
+    flow: the other member takes its tables over; when it wakes up its
+    assignment is lost and it abandons its batches in hand (a commit it makes
+    before noticing conflicts on the txn the new owner moved, and its replay
+    skips what the table holds); then the group balances again. The final
+    tables equal the expected state."""
+    broker = kafka_broker
+    tag = f"fs{int(time.time() * 1000) % 10000000}"
+    n_topics = 4
+    topics = []
+    for i in range(n_topics):
+        s = cdcgen.Stream(seed=70 + i, n_keys=40, db="shop", table=f"t{i}")
+        s.run(600)
+        topics.append(Topic(f"{tag}-shop-t{i}", s, 1, ("id",)))
+    for t in topics:
+        kafka_util.produce(broker.bootstrap, t.name, t.records(60), create=1)
+    # Batches of 3 s: the stalled member holds one when it is stopped.
+    cfg = pipeline_file(tmp_path, broker.bootstrap, tag, interval="3s", min_interval="3s")
+    members, producers = [], []
+    try:
+        producers = [kafka_util.produce_async(broker.bootstrap, t.name,
+                                              t.records(len(t.stream.values)), rate=RATE)
+                     for t in topics]
+        for i in range(2):
+            members.append(Member(i, cfg, tmp_path))
+            wait_for(lambda: sorted(len(m.owned()) for m in members) ==
+                     [n_topics // len(members)] * len(members), 90,
+                     f"a balanced group of {len(members)}")
+        stalled, other = members[1], members[0]
+        theirs = stalled.owned()
+        wait_for(lambda: "records in" in stalled.log_path.read_text(), 60,
+                 "a commit by the member to stall")
+        time.sleep(1)
+        t_stop = time.time()
+        stalled.proc.send_signal(signal.SIGSTOP)
+        try:
+            wait_for(lambda: first_after([other], t_stop, "kafka", r"assigned (\S+) \[0\]",
+                                         theirs) and theirs <= other.owned(),
+                     TAKEOVER_BOUND_S + 30, "the takeover of the stalled member's tables")
+            took = max(first_after([other], t_stop, "kafka", r"assigned (\S+) \[0\]",
+                                   theirs)) - t_stop
+            print(f"\nfailover: SIGSTOP of member 1: its topics assigned to member 0 after "
+                  f"{took:.2f} s")
+            time.sleep(3)  # the new owner commits to them meanwhile
+        finally:
+            stalled.proc.send_signal(signal.SIGCONT)
+        wait_for(lambda: "partitions lost" in stalled.log_path.read_text(), 60,
+                 "the stalled member noticing its lost assignment")
+        assert "abandoning the batch in hand" in stalled.log_path.read_text()
+        for p in producers:  # their stdin is closed by produce_async's feeder
+            assert p.wait(timeout=300) == 0, p.stderr.read().decode()[-2000:]
+        wait_positions(tmp_path, topics, "fo", timeout=180)
+        check_one_owner(members)
+        for m in members:
+            m.proc.send_signal(signal.SIGTERM)
+        for m in members:
+            m.proc.wait(timeout=60)
+            assert m.proc.returncode == 0, m.log_path.read_text()[-3000:]
+    finally:
+        for p in producers:
+            if p.poll() is None:
+                p.kill()
+        for m in members:
+            if m.alive():
+                m.proc.send_signal(signal.SIGCONT)
+            m.close()
+    for t in topics:
+        path = table_path(tmp_path, t)
+        d = cdcgen.diff_states(cdcgen.read_table(path, t.key_cols), t.expected())
+        assert not d, f"{t.name} -> {path}: {d}"
