@@ -38,9 +38,13 @@ const dc_cfg_key dc_cfg_keys[] = {
             "Debezium's \"<prefix>.<db>.<table>\", or \"default\" and the whole name)."},
     {.key = "source.kafka.group_id", .type = DC_CFG_STR, .offset = CF(kafka_group),
      .example = "shop-cdc",
-     .doc = "Consumer group (default: the pipeline name). Group offsets are committed after "
-            "each Delta commit, for lag monitoring only: the table's txn actions are the "
-            "source of truth for where to resume."},
+     .doc = "Consumer group (default: the pipeline name). Processes running the same "
+            "pipeline in one group share its topics, each table written by one of them at a "
+            "time, and take over a dead one's tables after the session timeout "
+            "(session.timeout.ms under properties; README, \"Several processes\"). The "
+            "positions of the Delta commits are also committed as group offsets (every "
+            "auto.commit.interval.ms, 5 s by default), for lag monitoring only: the table's "
+            "txn actions are the source of truth for where to resume."},
     {.key = "source.kafka.starting_offsets", .type = DC_CFG_ENUM,
      .offset = CF(kafka_starting_offsets), .def = "earliest", .values = "earliest|latest",
      .doc = "Where a topic-partition the table has no position for starts (the seed's "

@@ -501,6 +501,7 @@ static int open_source(ing_state *st, dc_err *err)
     so.prop_values = c->kafka_props.values;
     so.resume = resume_cb;
     so.identity = identity_cb;
+    so.revoke = ing_revoke_cb;
     so.resume_ctx = st;
     rc = check_config(st, err);
     if (rc == 0)

@@ -192,6 +192,11 @@ void ing_slot_maintain(ing_state *st, ing_slot *s);
 void ing_persist_all(ing_state *st);
 void ing_slot_free(ing_slot *s);
 
+/* A topic-partition leaves this process (a consumer-group rebalance):
+ * commits (lost false) or abandons (lost true) its tables' batches in hand and
+ * closes them (ingest_group.c; source.h's dc_source_revoke_fn). */
+int ing_revoke_cb(void *ctx, const char *topic, int32_t partition, bool lost, dc_err *err);
+
 /* ------------------------------------------- metrics (ingest_metrics.c) */
 
 /* The hooks that feed the registry; each is a no-op when metrics are off,

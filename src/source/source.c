@@ -180,6 +180,7 @@ static int open_kafka(dc_source **out, const dc_source_opts *o, dc_err *err)
         .prop_keys = o->prop_keys,
         .prop_values = o->prop_values,
         .resume = o->resume,
+        .revoke = o->revoke,
         .resume_ctx = o->resume_ctx,
     };
     rc = dc_source_kafka_open(out, &c, err);

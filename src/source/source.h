@@ -48,6 +48,17 @@ typedef int (*dc_source_resume_fn)(void *ctx, const char *topic, int32_t partiti
  * (file source): *found false when it has none (an older table). */
 typedef int (*dc_source_identity_fn)(void *ctx, const char *topic, int32_t partition,
                                      bool *found, uint64_t *bytes, uint64_t *hash, dc_err *err);
+/* Tells the table layer that a topic-partition stops being this process's
+ * (Kafka: a consumer-group rebalance moves it to another member). With
+ * `lost` false it is still ours until the call returns, so the table layer
+ * commits what it holds of it now, before the next owner resumes from the
+ * table; with `lost` true (our session expired: another member may be
+ * writing that table already) it abandons that instead, and the records are
+ * read again by whoever resumes from the table. Called from within poll,
+ * between two polls' records; records of that partition the poll had not
+ * returned yet are dropped by the source. An error stops the run. */
+typedef int (*dc_source_revoke_fn)(void *ctx, const char *topic, int32_t partition, bool lost,
+                                   dc_err *err);
 
 typedef struct dc_source_ops {
     int version;  /* 1 */
@@ -57,7 +68,8 @@ typedef struct dc_source_ops {
     int (*poll)(dc_source *s, dc_source_record *out, size_t max, size_t *n_out, bool *eof_out,
                 int timeout_ms, dc_err *err);
     /* Called after a Delta commit that includes records up to these
-     * positions: Kafka commits consumer-group offsets (monitoring only). */
+     * positions: Kafka stores them as the group's offsets, which its
+     * auto-commit sends (monitoring only). */
     int (*committed)(dc_source *s, const char *topic, int32_t partition, int64_t offset,
                      dc_err *err);
     void (*free)(dc_source *s);
@@ -94,7 +106,8 @@ typedef struct dc_source_opts {
     const char *const *prop_values;
     dc_source_resume_fn resume;      /* where to resume each topic-partition */
     dc_source_identity_fn identity;  /* file: the input recorded there (NULL: not checked) */
-    void *resume_ctx;                /* for both */
+    dc_source_revoke_fn revoke;      /* kafka: a partition leaves us (NULL: not told) */
+    void *resume_ctx;                /* for all three */
 } dc_source_opts;
 
 int dc_source_open(dc_source **out, const dc_source_opts *o, dc_err *err);

@@ -26,7 +26,8 @@ typedef struct dc_kafka_cfg {
     const char *const *prop_keys;
     const char *const *prop_values;
     dc_source_resume_fn resume;      /* where each assigned partition resumes */
-    void *resume_ctx;
+    dc_source_revoke_fn revoke;      /* a partition taken away (NULL: not told) */
+    void *resume_ctx;                /* for both */
 } dc_kafka_cfg;
 
 int dc_source_kafka_open(dc_source **out, const dc_kafka_cfg *cfg, dc_err *err);

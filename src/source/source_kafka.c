@@ -5,8 +5,14 @@
  * the rebalance callback asks the caller (opts->resume) where each partition
  * resumes and assigns at exactly that offset; a partition the table has never
  * seen starts at the beginning or the end (starting_offsets), never at the
- * group's committed offset. Consumer-group offsets are committed after each
- * Delta commit only so that lag monitors see progress.
+ * group's committed offset. Consumer-group offsets are for lag monitors
+ * only: after each Delta commit its positions are stored, and librdkafka's
+ * auto-commit sends the stored ones (auto.commit.interval.ms, 5 s by
+ * default, and on a revocation). An explicit commit per Delta commit, as
+ * before, breaks failover with librdkafka < 2.10: a commit in flight while a
+ * rebalance bumps the group's generation fails with ILLEGAL_GENERATION and
+ * the member then treats its whole assignment as lost (librdkafka issue
+ * #4059), so every member dropped its batches and tables at each takeover.
  *
  * Offsets gone (retention deleted them, or the topic was recreated): with
  * fail_on_data_loss, auto.offset.reset is "error" and the first fetch of such
@@ -26,6 +32,18 @@
  * producers go on. After reporting eof the captured watermarks are dropped:
  * a caller that goes on polling (the daemon ignores eof) simply continues,
  * and gets eof again only once it caught up with newer records.
+ *
+ * Several processes in one group (scale-out, failover): the assignment
+ * strategy defaults to cooperative-sticky, which balances partitions across
+ * the members and moves only those that must move, so with one partition per
+ * topic (Debezium's default) each table has one writer and keeps it until
+ * that member leaves or dies. A partition taken away is announced to the
+ * caller (opts->revoke) before it is given up: on a revocation the caller
+ * commits its batch in hand, on a lost assignment (our session expired, the
+ * partition may be another member's already) it abandons it; records of it
+ * fetched but not yet returned by the poll in progress are dropped. The next
+ * owner resumes from the table's txn, and Delta's optimistic concurrency
+ * (a winner's txn for our appId conflicts) guards against a zombie writer.
  *
  * librdkafka's logs go through dc_log (facility "kafka"); what it reports as
  * errors it retries by itself, so they are logged at warn; the errors that
@@ -51,7 +69,10 @@ typedef struct kafka_src {
     bool start_earliest;                     /* new partitions: beginning (else end) */
     bool fail_on_data_loss;                  /* out-of-range offsets are an error */
     dc_source_resume_fn resume;              /* the table's positions */
-    void *resume_ctx;
+    dc_source_revoke_fn revoke;              /* a partition leaves us (NULL: not told) */
+    void *resume_ctx;                        /* for both */
+    rd_kafka_topic_partition_list_t *revoked; /* partitions revoked during the poll in progress,
+                                                whose held records are dropped (owned) */
     bool assigned_once;                      /* a rebalance assigned (maybe nothing) */
     int64_t armed_at_ms;                     /* when eof was first asked, 0: not since last eof */
     int64_t fresh_window_ms;                 /* targets follow fetch responses this long */
@@ -135,6 +156,14 @@ static void commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
            offsets ? offsets->cnt : 0, rd_kafka_err2str(err));
 }
 
+static void note_offset(rd_kafka_topic_partition_list_t *l, const char *topic, int32_t part,
+                        int64_t offset)
+{
+    rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(l, topic, part);
+    if (!p) p = rd_kafka_topic_partition_list_add(l, topic, part);
+    p->offset = offset;
+}
+
 static void list_del(rd_kafka_topic_partition_list_t *l, const char *topic, int32_t part)
 {
     if (l) rd_kafka_topic_partition_list_del(l, topic, part);
@@ -190,6 +219,27 @@ static int resume_offsets(kafka_src *k, rd_kafka_topic_partition_list_t *parts, 
     return 0;
 }
 
+/* Tells the caller which partitions leave us (it commits or abandons what it
+ * holds of them) and notes them, so the poll in progress drops their records. */
+static void tell_revoked(kafka_src *k, const rd_kafka_topic_partition_list_t *parts, bool lost)
+{
+    dc_err derr;
+    dc_err_clear(&derr);
+    for (int i = 0; i < parts->cnt; i++) {
+        const rd_kafka_topic_partition_t *p = &parts->elems[i];
+        DC_LOG(lost ? DC_LOG_WARN : DC_LOG_INFO, "kafka", "%s %s [%d]",
+               lost ? "lost" : "revoked", p->topic, (int)p->partition);
+        note_offset(k->revoked, p->topic, p->partition, RD_KAFKA_OFFSET_INVALID);
+        list_del(k->eofpos, p->topic, p->partition);
+        int rc = k->revoke ? k->revoke(k->resume_ctx, p->topic, p->partition, lost, &derr) : 0;
+        if (rc != 0) {
+            dc_err_prefix(&derr, "kafka: giving up %s [%d]", p->topic, (int)p->partition);
+            set_pending(k, rc, &derr);
+            dc_err_clear(&derr);
+        }
+    }
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t code,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -212,11 +262,13 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t code,
         int n = 0; /* a paused topic stays paused through a rebalance */
         if (!xe && !e && k->n_paused) e = pause_some(&n, k, parts, NULL);
     } else {
-        if (rd_kafka_assignment_lost(rk))
-            DC_LOG(DC_LOG_WARN, "kafka", "assignment of %d partitions lost (session timeout?)",
-                   parts->cnt);
+        const bool lost = rd_kafka_assignment_lost(rk);
+        if (lost)
+            DC_LOG(DC_LOG_WARN, "kafka", "assignment of %d partitions lost (session timeout?): "
+                   "their batches in hand are abandoned", parts->cnt);
         else
             DC_LOG(DC_LOG_INFO, "kafka", "%d partitions revoked", parts->cnt);
+        tell_revoked(k, parts, lost);
         if (coop) xe = rd_kafka_incremental_unassign(rk, parts);
         else e = rd_kafka_assign(rk, NULL);
     }
@@ -235,14 +287,6 @@ static void release_held(kafka_src *k)
 {
     for (size_t i = 0; i < k->n_held; i++) rd_kafka_message_destroy(k->held[i]);
     k->n_held = 0;
-}
-
-static void note_offset(rd_kafka_topic_partition_list_t *l, const char *topic, int32_t part,
-                        int64_t offset)
-{
-    rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(l, topic, part);
-    if (!p) p = rd_kafka_topic_partition_list_add(l, topic, part);
-    p->offset = offset;
 }
 
 /* A consumer event that is not a record. */
@@ -377,6 +421,30 @@ static int reserve_held(kafka_src *k, size_t max, dc_err *err)
     return 0;
 }
 
+/* A rebalance inside the poll in progress took partitions away: their records
+ * held but not yet returned are dropped (the caller committed or abandoned
+ * what it had of them; the next owner reads them from the table's position). */
+static void drop_revoked(kafka_src *k, dc_source_record *out)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < k->n_held; i++) {
+        rd_kafka_message_t *m = k->held[i];
+        if (rd_kafka_topic_partition_list_find(k->revoked, rd_kafka_topic_name(m->rkt),
+                                               m->partition)) {
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        k->held[kept] = m;
+        out[kept++] = out[i];
+    }
+    if (kept != k->n_held)
+        DC_LOG(DC_LOG_DEBUG, "kafka", "dropped %zu fetched records of revoked partitions",
+               k->n_held - kept);
+    k->n_held = kept;
+    rd_kafka_topic_partition_list_destroy(k->revoked);
+    k->revoked = rd_kafka_topic_partition_list_new(8);
+}
+
 static int kafka_poll(dc_source *s, dc_source_record *out, size_t max, size_t *n_out,
                       bool *eof_out, int timeout_ms, dc_err *err)
 {
@@ -394,6 +462,7 @@ static int kafka_poll(dc_source *s, dc_source_record *out, size_t max, size_t *n
     while (k->n_held < max && rc == 0) {
         int64_t left = k->n_held > 0 ? 0 : deadline - now_ms();
         rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, left > 0 ? (int)left : 0);
+        if (k->revoked->cnt > 0) drop_revoked(k, out);
         if (k->pending_rc != 0) {
             rc = k->pending_rc;
             if (err) *err = k->pending;
@@ -424,13 +493,15 @@ static int kafka_committed(dc_source *s, const char *topic, int32_t partition, i
     (void)err;
     kafka_src *k = (kafka_src *)s;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    /* Kafka's committed offset is the next one to read. */
+    /* Kafka's committed offset is the next one to read; auto-commit sends it. */
     rd_kafka_topic_partition_list_add(l, topic, partition)->offset = offset + 1;
-    rd_kafka_resp_err_t e = rd_kafka_commit(k->rk, l, 1 /* async */);
+    rd_kafka_resp_err_t e = rd_kafka_offsets_store(k->rk, l);
+    if (!e) e = l->elems[0].err;
     rd_kafka_topic_partition_list_destroy(l);
+    /* A partition revoked meanwhile is refused (its new owner reports it). */
     if (e)
-        DC_LOG(DC_LOG_WARN, "kafka", "committing %s [%d] offset %lld: %s", topic, (int)partition,
-               (long long)offset + 1, rd_kafka_err2str(e));
+        DC_LOG(DC_LOG_DEBUG, "kafka", "storing %s [%d] offset %lld for the group: %s", topic,
+               (int)partition, (long long)offset + 1, rd_kafka_err2str(e));
     return 0; /* monitoring only: never fails the pipeline */
 }
 
@@ -439,6 +510,9 @@ static void kafka_free(dc_source *s)
     kafka_src *k = (kafka_src *)s;
     if (!k) return;
     release_held(k);
+    /* Leaving the group revokes everything, and the caller is stopping: it
+     * committed what it meant to (or stops on an error, committing nothing). */
+    k->revoke = NULL;
     if (k->rk) {
         rd_kafka_consumer_close(k->rk);
         rd_kafka_destroy(k->rk);
@@ -447,6 +521,7 @@ static void kafka_free(dc_source *s)
     for (size_t i = 0; i < k->n_paused; i++) dc_free(k->paused[i]);
     dc_free(k->paused);
     if (k->eofpos) rd_kafka_topic_partition_list_destroy(k->eofpos);
+    if (k->revoked) rd_kafka_topic_partition_list_destroy(k->revoked);
     dc_free(k->held);
     dc_free(k);
 }
@@ -505,10 +580,13 @@ static int build_conf(rd_kafka_conf_t *conf, const dc_kafka_cfg *c, dc_err *err)
     DC_TRY(conf_set(conf, "log.connection.close", "false", err));
     if (c->bootstrap && *c->bootstrap) DC_TRY(conf_set(conf, "bootstrap.servers", c->bootstrap, err));
     if (c->group) DC_TRY(conf_set(conf, "group.id", c->group, err));
-    DC_TRY(conf_set(conf, "enable.auto.commit", "false", err));
+    DC_TRY(conf_set(conf, "enable.auto.commit", "true", err)); /* what kafka_committed stored */
     DC_TRY(conf_set(conf, "enable.auto.offset.store", "false", err));
     DC_TRY(conf_set(conf, "enable.partition.eof", "true", err));
     DC_TRY(conf_set(conf, "auto.offset.reset", c->fail_on_data_loss ? "error" : "earliest", err));
+    /* Members of one group move only the partitions that must move (module
+     * comment); a property given below overrides it. */
+    DC_TRY(conf_set(conf, "partition.assignment.strategy", "cooperative-sticky", err));
     for (uint32_t i = 0; i < c->n_props; i++) {
         if (prop_is_managed(c->prop_keys[i]))
             return dc_err_set(err, DC_EINVAL, "kafka property %s is managed by deltacdc "
@@ -583,7 +661,9 @@ int dc_source_kafka_open(dc_source **out, const dc_kafka_cfg *c, dc_err *err)
     k->start_earliest = c->start_earliest;
     k->fail_on_data_loss = c->fail_on_data_loss;
     k->resume = c->resume;
+    k->revoke = c->revoke;
     k->resume_ctx = c->resume_ctx;
+    k->revoked = rd_kafka_topic_partition_list_new(8);
     k->hw = rd_kafka_topic_partition_list_new(8);
     k->eofpos = rd_kafka_topic_partition_list_new(8);
     rc = build_conf(conf, c, err);

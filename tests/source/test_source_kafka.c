@@ -396,20 +396,20 @@ TEST(source_kafka_committed_offsets_and_cooperative)
     CHECK(produce(&m, "c", 1, 0, 2, false));
     dc_err err;
     dc_err_clear(&err);
-    const char *keys[] = {"partition.assignment.strategy"};
-    const char *vals[] = {"cooperative-sticky"};
+    const char *keys[] = {"partition.assignment.strategy", "auto.commit.interval.ms"};
+    const char *vals[] = {"cooperative-sticky", "100"};
     table_pos tp = {.next = {1, 0, -1, -1}};
     dc_source *s = NULL;
-    CHECK_OK(open_src(&s, &m, "c", "group=g8&start=latest", &tp, 1, keys, vals, &err), &err);
+    CHECK_OK(open_src(&s, &m, "c", "group=g8&start=latest", &tp, 2, keys, vals, &err), &err);
     got_rec r[16];
     int n = s ? drain(s, r, 16, 16, 30, &err) : -1;
     CHECK_EQ_INT(n, 5); /* 1..3 of partition 0, 0..1 of partition 1 */
     CHECK_OK(s ? s->ops->committed(s, "c", 0, 3, &err) : -1, &err);
-    /* async: serve the commit's result */
+    /* stored; auto-commit sends it within its interval */
     dc_source_record out[4];
     size_t got;
     bool eof;
-    for (int i = 0; s && i < 3; i++) CHECK_OK(s->ops->poll(s, out, 4, &got, &eof, 100, &err), &err);
+    for (int i = 0; s && i < 5; i++) CHECK_OK(s->ops->poll(s, out, 4, &got, &eof, 100, &err), &err);
     CHECK_EQ_INT(group_committed(&m, "g8", "c", 0), 4);
     dc_source_free(s);
     mock_stop(&m);
@@ -452,5 +452,95 @@ TEST(source_kafka_secrets_not_logged)
     dc_free(log);
     close(fd);
     unlink(path);
+    mock_stop(&m);
+}
+
+/* The table side of two members of one group: positions and the partitions
+ * taken away (table_pos first: table_resume reads it). */
+typedef struct member_tbl {
+    table_pos tp;
+    int revoked;         /* revoke calls, lost == false */
+    int lost;            /* revoke calls, lost == true */
+    int32_t last_part;   /* partition of the last call */
+} member_tbl;
+
+static int member_revoke(void *ctx, const char *topic, int32_t part, bool lost, dc_err *err)
+{
+    (void)topic, (void)err;
+    member_tbl *t = ctx;
+    if (lost) t->lost++;
+    else t->revoked++;
+    t->last_part = part;
+    return 0;
+}
+
+static int open_member(dc_source **s, const mock *m, member_tbl *t, dc_err *err)
+{
+    char uri[512];
+    snprintf(uri, sizeof uri, "kafka://%s/rv?group=g9&start=earliest", m->uri_hosts);
+    const char *keys[] = {"session.timeout.ms", "heartbeat.interval.ms"};
+    const char *vals[] = {"6000", "200"};
+    dc_source_opts o = {.uri = uri, .resume = table_resume, .revoke = member_revoke,
+                        .resume_ctx = t, .fail_on_data_loss = true, .n_props = 2,
+                        .prop_keys = keys, .prop_values = vals};
+    return dc_source_open(s, &o, err);
+}
+
+/* One poll; the partitions of the records it returned, as bits. */
+static unsigned poll_parts(dc_source *s, dc_err *err)
+{
+    dc_source_record out[16];
+    size_t got = 0;
+    bool eof = false;
+    if (s->ops->poll(s, out, 16, &got, &eof, 100, err) != 0) return 1u << 31;
+    unsigned bits = 0;
+    for (size_t i = 0; i < got; i++) bits |= 1u << out[i].partition;
+    return bits;
+}
+
+/* A second member joins: the default cooperative-sticky strategy moves one
+ * of the first member's two partitions to it, the first is told (revoked,
+ * not lost) before it gives it up and gets no record of it afterwards, the
+ * second is asked where it resumes; leaving the group tells nothing (the
+ * caller committed what it meant to before closing). */
+TEST(source_kafka_revoke_tells_the_table)
+{
+    mock m;
+    CHECK(mock_start(&m));
+    CHECK(rd_kafka_mock_topic_create(m.mc, "rv", 2, 1) == 0);
+    CHECK(produce(&m, "rv", 0, 0, 3, false));
+    CHECK(produce(&m, "rv", 1, 0, 3, false));
+    dc_err err;
+    dc_err_clear(&err);
+    member_tbl ta = {.tp = {.next = {-1, -1, -1, -1}}, .last_part = -1};
+    member_tbl tb = {.tp = {.next = {-1, -1, -1, -1}}, .last_part = -1};
+    dc_source *a = NULL, *b = NULL;
+    CHECK_OK(open_member(&a, &m, &ta, &err), &err);
+    got_rec r[16];
+    CHECK_EQ_INT(a ? drain(a, r, 16, 16, 30, &err) : -1, 6); /* a has both partitions */
+    CHECK_OK(open_member(&b, &m, &tb, &err), &err);
+    for (time_t end = time(NULL) + 40; a && b && time(NULL) < end;) {
+        (void)poll_parts(a, &err);
+        (void)poll_parts(b, &err);
+        if (ta.revoked && tb.tp.asked) break;
+    }
+    CHECK_EQ_INT(ta.revoked, 1);
+    CHECK_EQ_INT(ta.lost, 0);
+    CHECK_EQ_INT(tb.tp.asked, 1);
+    const int32_t moved = ta.last_part;
+    CHECK(moved == 0 || moved == 1);
+    CHECK(produce(&m, "rv", 0, 3, 2, false));
+    CHECK(produce(&m, "rv", 1, 3, 2, false));
+    unsigned got_a = 0, got_b = 0;
+    for (time_t end = time(NULL) + 10; a && b && time(NULL) < end && (!got_a || !got_b);) {
+        got_a |= poll_parts(a, &err);
+        got_b |= poll_parts(b, &err);
+    }
+    CHECK_EQ_INT((int)got_a, 1 << (1 - moved)); /* only what it kept */
+    CHECK_EQ_INT((int)got_b, 1 << moved);
+    dc_source_free(b);
+    CHECK_EQ_INT(tb.revoked + tb.lost, 0);
+    dc_source_free(a);
+    CHECK_EQ_INT(ta.revoked, 1);
     mock_stop(&m);
 }
