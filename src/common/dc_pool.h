@@ -12,6 +12,7 @@
 #define DC_POOL_H
 
 #include "dc_common.h"
+#include "dc_limits.h" /* DC_POOL_MAX_THREADS */
 
 typedef struct dc_pool dc_pool;
 
@@ -26,6 +27,9 @@ unsigned dc_pool_threads(const dc_pool *p);
 /* Runs fn(ctx, i) on every thread i (the caller is 0) and returns when all
  * have returned: whatever the workers wrote is visible to the caller. */
 void dc_pool_run(dc_pool *p, dc_pool_fn fn, void *ctx);
+/* CPU seconds the workers (not the caller) have run so far; a busy pipeline
+ * logs it beside the caller's own (CLOCK_THREAD_CPUTIME_ID). */
+double dc_pool_workers_cpu(const dc_pool *p);
 /* Online cores (1 when unknown), for a "number of cores" default. */
 unsigned dc_pool_cores(void);
 

@@ -4,6 +4,7 @@
 #include "dc_pool.h"
 
 #include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dc_limits.h"
@@ -121,4 +122,16 @@ unsigned dc_pool_cores(void)
     const long n = sysconf(_SC_NPROCESSORS_ONLN);
     if (n < 1) return 1;
     return n > DC_POOL_MAX_THREADS ? DC_POOL_MAX_THREADS : (unsigned)n;
+}
+
+double dc_pool_workers_cpu(const dc_pool *p)
+{
+    double sum = 0;
+    for (unsigned i = 0; p && i < p->n_started; i++) {
+        clockid_t cid;
+        struct timespec ts;
+        if (pthread_getcpuclockid(p->workers[i].tid, &cid) == 0 && clock_gettime(cid, &ts) == 0)
+            sum += (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    }
+    return sum;
 }

@@ -541,7 +541,7 @@ static const char md_intro[] =
     "\n"
     "`deltacdc ingest -c pipeline.yaml` reads a YAML pipeline file; command-line flags\n"
     "override it (`--source`, `--table`, `--key`, `--format`, `--mode`, `--trigger`,\n"
-    "`--max-batch`, `--http`, `--log-level`). A commented example is `examples/pipeline.yaml`.\n"
+    "`--max-batch`, `--threads`, `--http`, `--log-level`). A commented example is `examples/pipeline.yaml`.\n"
     "\n"
     "- Keys nest as YAML mappings (`trigger: {interval: 5s}`) or may be written dotted\n"
     "  (`trigger.interval: 5s`). An unknown key, a key set twice, a value of the wrong\n"

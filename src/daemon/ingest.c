@@ -558,6 +558,7 @@ int dc_ingest_run(dc_ingest_stats *out, const dc_ingest_opts *o, dc_err *err)
     if (rc < 0) ing_metrics_fail(&st, err);
     if (rc == 0) ing_persist_all(&st); /* a clean stop: the next start loads the index */
     if (out) *out = st.stats;
+    if (rc == 0) ing_par_log_cpu(st.par);
     if (rc == 0)
         DC_LOG(DC_LOG_INFO, "ingest", "done: %" PRIu64 " records, %" PRIu64 " batches, %" PRIu64
                " commits, %" PRIu64 " inserted, %" PRIu64 " updated, %" PRIu64 " deleted, %"

@@ -243,6 +243,8 @@ int ing_handle(ing_state *st, const dc_source_record *r, const ing_pre *pre, dc_
 int ing_par_new(ing_par **out, unsigned threads, size_t max_records, dc_err *err);
 void ing_par_free(ing_par *p);
 unsigned ing_par_threads(const ing_par *p);
+/* Logs the CPU time of the loop's thread and of the decoders (INFO). */
+void ing_par_log_cpu(const ing_par *p);
 /* Every record of a poll through ing_handle, in order, decoded on every
  * thread (p NULL, or a small poll: inline). Stops at the first error. */
 int ing_par_handle(ing_par *p, ing_state *st, const dc_source_record *recs, size_t n,

@@ -14,6 +14,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #include "../common/dc_pool.h"
 
@@ -103,6 +104,17 @@ void ing_par_free(ing_par *p)
 }
 
 unsigned ing_par_threads(const ing_par *p) { return p ? dc_pool_threads(p->pool) : 1; }
+
+void ing_par_log_cpu(const ing_par *p)
+{
+    if (!p || dc_log_threshold < DC_LOG_INFO) return;
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    /* The loop's thread is the critical path: the workers only decode. */
+    DC_LOG(DC_LOG_INFO, "ingest", "cpu: loop thread %.3f s, %u decoder thread%s %.3f s",
+           (double)ts.tv_sec + (double)ts.tv_nsec / 1e9, dc_pool_threads(p->pool) - 1,
+           dc_pool_threads(p->pool) == 2 ? "" : "s", dc_pool_workers_cpu(p->pool));
+}
 
 /* Decodes one record ahead; any failure leaves it to the calling thread. */
 static void decode_one(ing_pre *pre, par_thread *t, const dc_source_record *r)
