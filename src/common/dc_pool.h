@@ -30,7 +30,8 @@ void dc_pool_run(dc_pool *p, dc_pool_fn fn, void *ctx);
 /* CPU seconds the workers (not the caller) have run so far; a busy pipeline
  * logs it beside the caller's own (CLOCK_THREAD_CPUTIME_ID). */
 double dc_pool_workers_cpu(const dc_pool *p);
-/* Online cores (1 when unknown), for a "number of cores" default. */
+/* Cores this process may run on (its CPU affinity; 1 when unknown), for a
+ * "number of cores" default. */
 unsigned dc_pool_cores(void);
 
 #endif /* DC_POOL_H */

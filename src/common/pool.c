@@ -4,6 +4,7 @@
 #include "dc_pool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -119,7 +120,11 @@ void dc_pool_run(dc_pool *p, dc_pool_fn fn, void *ctx)
 
 unsigned dc_pool_cores(void)
 {
-    const long n = sysconf(_SC_NPROCESSORS_ONLN);
+    /* the cores this process may run on (taskset, a container's cpuset), else
+     * the machine's */
+    cpu_set_t set;
+    long n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
+                                                         : sysconf(_SC_NPROCESSORS_ONLN);
     if (n < 1) return 1;
     return n > DC_POOL_MAX_THREADS ? DC_POOL_MAX_THREADS : (unsigned)n;
 }
