@@ -21,6 +21,11 @@ LDLIBS  := $(PKG_LIBS) -lm -pthread
 SAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
               -fno-omit-frame-pointer -DDC_DEBUG -DDC_ARENA_PASSTHROUGH
 
+# ThreadSanitizer build (`make tsan`): the threaded paths (ingest.threads) run
+# under it in the test suite (scripts/test.sh: unit-tsan, and the interop tests
+# that take DC_TSAN_BIN).
+TSAN_CFLAGS := -O1 -g -fsanitize=thread -fno-omit-frame-pointer -DDC_DEBUG
+
 LIB_SRC  := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/*/test_*.c)) tests/test_main.c
@@ -29,8 +34,9 @@ HDRS     := $(wildcard src/*/*.h) tests/test.h
 
 B  := build
 BS := build-san
+BT := build-tsan
 
-.PHONY: all test unit unit-san interop fuzz-replay fuzz-build-libfuzzer lint clean setup docs
+.PHONY: all test unit unit-san unit-tsan tsan interop fuzz-replay fuzz-build-libfuzzer lint clean setup docs
 
 all: $(B)/deltacdc
 
@@ -50,6 +56,23 @@ $(BS)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC-SAN  $<",true)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_CFLAGS) -c $< -o $@
+
+$(BT)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC-TSAN $<",true)
+	$(Q)$(CC) $(ALL_CFLAGS) $(TSAN_CFLAGS) -c $< -o $@
+
+$(BT)/libdeltacdc.a: $(call objs,$(BT),$(LIB_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BT)/deltacdc: $(call objs,$(BT),$(CLI_SRC)) $(BT)/libdeltacdc.a
+	$(CC) $(ALL_CFLAGS) $(TSAN_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BT)/unit_tests: $(call objs,$(BT),$(TEST_SRC)) $(BT)/libdeltacdc.a
+	$(CC) $(ALL_CFLAGS) $(TSAN_CFLAGS) -o $@ $^ $(LDLIBS)
+
+tsan: $(BT)/deltacdc $(BT)/unit_tests
 
 $(B)/libdeltacdc.a: $(call objs,$(B),$(LIB_SRC))
 	@rm -f $@
@@ -83,6 +106,10 @@ unit: $(B)/unit_tests
 
 unit-san: $(BS)/unit_tests
 	UBSAN_OPTIONS=print_stacktrace=1 $(BS)/unit_tests
+
+# The unit tests of the threaded paths (their names hold "thread"), under TSan.
+unit-tsan: $(BT)/unit_tests
+	TSAN_OPTIONS=halt_on_error=1 $(BT)/unit_tests thread
 
 fuzz-replay: $(addprefix $(BS)/fuzz/,$(FUZZERS))
 	@set -e; for f in $(FUZZERS); do \
@@ -118,4 +145,4 @@ docs: $(B)/deltacdc
 	$(B)/deltacdc config example > examples/pipeline.yaml
 
 clean:
-	rm -rf $(B) $(BS) $(LF)
+	rm -rf $(B) $(BS) $(BT) $(LF)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test stage of deltacdc and keeps going past a failing stage:
-#   setup, unit tests, unit tests under ASan+UBSan, fuzz corpus replay,
+#   setup, unit tests, unit tests under ASan+UBSan, the threaded unit tests
+#   under TSan, fuzz corpus replay,
 #   lint (layering), interop tests (pytest: pyarrow/DuckDB as judges).
 # Ends with one line "N passed, N failed" summing the unit-test counts of both
 # runs, pytest's counts, and fuzz replay / lint as one check each; exits
@@ -37,9 +38,10 @@ one_check() {
     fi
 }
 
-# Unit-test stage: build target, run binary, add its "N passed, N failed".
+# Unit-test stage: build target, run binary (with an optional name filter),
+# add its "N passed, N failed".
 unit_stage() {
-    local name="$1" target="$2" rc line p f
+    local name="$1" target="$2" filter="${3:-}" rc line p f
     stage "$name"
     run_logged "$name-build" make -j2 "$target"
     rc=$?
@@ -47,7 +49,8 @@ unit_stage() {
         FAILED=$((FAILED + 1)); note "$name: build FAILED (exit $rc)"
         return
     fi
-    UBSAN_OPTIONS=print_stacktrace=1 run_logged "$name" "./$target"
+    UBSAN_OPTIONS=print_stacktrace=1 TSAN_OPTIONS=halt_on_error=1 \
+        run_logged "$name" "./$target" $filter
     rc=$?
     line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$LOGS/$name.log" | tail -n 1)"
     if [[ -z "$line" ]]; then
@@ -68,7 +71,7 @@ pytest_stage() {
     local xml="$LOGS/interop-junit.xml" rc counts p f s
     stage "interop (pytest)"
     # The robustness tests run the ASan+UBSan binary when it is there.
-    run_logged interop-build make -j2 build/deltacdc build-san/deltacdc \
+    run_logged interop-build make -j2 build/deltacdc build-san/deltacdc build-tsan/deltacdc \
         || echo "test.sh: building the deltacdc binaries failed; interop tests will say why"
     rm -f "$xml"
     run_logged interop .venv/bin/python -m pytest -q -rfEx --junitxml="$xml" tests/interop
@@ -105,6 +108,10 @@ if [[ $rc -ne 0 ]]; then one_check setup "$rc"; fi
 
 unit_stage unit build/unit_tests
 unit_stage unit-san build-san/unit_tests
+# The threaded paths (ingest.threads) under ThreadSanitizer: the unit tests
+# whose names hold "thread" only (all of them under TSan would add minutes);
+# tests/interop/test_ingest_threads.py runs build-tsan/deltacdc.
+unit_stage unit-tsan build-tsan/unit_tests thread
 
 stage "fuzz-replay"
 run_logged fuzz-replay make -j2 fuzz-replay

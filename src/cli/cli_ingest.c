@@ -18,7 +18,7 @@ static const char usage[] =
     "usage: deltacdc ingest [-c pipeline.yaml] [--source URI] [--table PATH] [--key COL[,COL]]\n"
     "                       [--format raw|typed|raw,typed] [--typed-table PATH]\n"
     "                       [--mode dv|cow] [--trigger DURATION]\n"
-    "                       [--trigger-min DURATION] [--max-batch N] [--pipeline NAME]\n"
+    "                       [--trigger-min DURATION] [--max-batch N] [--threads N] [--pipeline NAME]\n"
     "                       [--once] [--http ADDR] [--log-level L] [--soft-deletes true|false]\n"
     "                       [--meta-prefix P] [--schema-changes file:PATH|kafka://H:P/TOPIC]\n"
     "\n"
@@ -63,6 +63,8 @@ static const char usage[] =
     "                       50ms); a backlog still fills batches up to --max-batch. Set it\n"
     "                       to the --trigger value to commit on the interval only\n"
     "  --max-batch N        records per batch at most (default 1000000)\n"
+    "  --threads N          threads decoding records, the loop's included (ingest.threads;\n"
+    "                       default 0: one per core; 1: no worker threads)\n"
     "  --pipeline NAME      the positions' name in the table (txn appIds \"NAME/<topic>/<part>\",\n"
     "                       default deltacdc); another name starts over from the first record\n"
     "  --once               stop when the input is drained (file) or caught up (Kafka),\n"
@@ -86,6 +88,7 @@ static const flag flags[] = {
     {"--mode", NULL, "mode"},          {"--trigger", "trigger.interval", NULL},
     {"--trigger-min", "trigger.min_interval", NULL},
     {"--max-batch", "trigger.max_records", NULL}, {"--log-level", "log_level", NULL},
+    {"--threads", "ingest.threads", NULL},
     {"--pipeline", "pipeline", NULL},
     {"--http", "http.listen", NULL},
     {"--soft-deletes", NULL, "soft_deletes"}, {"--meta-prefix", NULL, "meta_prefix"},

@@ -128,6 +128,10 @@ _Static_assert(DC_DELTA_MAX_DV_BYTES <= DC_MAX_SMALL_FILE, "a DV fits a small fi
 #define DC_CONFIG_MAX_TABLES 100000
 #define DC_CONFIG_MAX_PROPERTIES 10000
 
+/* Threads of a worker pool (dc_pool.h, ingest.threads): more than the cores
+ * buys nothing, and each one holds its own decoder scratch. */
+#define DC_POOL_MAX_THREADS 64
+
 /* ingest: bytes of decoded events a table's batch keeps to replay it after a
  * commit conflict (another writer won). Beyond it the copies stop and a
  * conflict ends the run instead (a restart resumes from the table). */

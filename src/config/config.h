@@ -118,6 +118,7 @@ typedef struct dc_config {
     dc_config_table *tables;         /* arena-owned */
     int64_t trigger_interval_ms;     /* trigger.interval */
     int64_t trigger_min_interval_ms; /* trigger.min_interval */
+    int64_t ingest_threads;          /* ingest.threads (0: one per core) */
     int64_t trigger_max_records;     /* trigger.max_records */
     int on_error;                    /* DC_CFG_ON_ERROR_* */
     int on_table_error;              /* DC_CFG_TABLE_ERROR_* */

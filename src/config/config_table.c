@@ -296,6 +296,15 @@ const dc_cfg_key dc_cfg_keys[] = {
             "delta.deletedFileRetentionDuration (1 week when unset). A value below the "
             "table's is refused (the run is skipped with a warning), as Delta's retention "
             "check does."},
+    SEC("ingest", "How the daemon uses the machine's cores."),
+    {.key = "ingest.threads", .type = DC_CFG_INT, .offset = CF(ingest_threads), .def = "0",
+     .min = 0, .max = DC_POOL_MAX_THREADS,
+     .doc = "Threads that decode the records of a poll (the Debezium JSON scan), the "
+            "ingest loop's own included; the loop adds the decoded events to the batch in "
+            "the source's order, so results are those of one thread. 0: one per online "
+            "core. The workers run only while a poll brings more than 128 records (a "
+            "backlog or a high rate), so an idle pipeline costs no more. 1: no worker "
+            "threads at all."},
     SEC("index", "The key index: its file next to the table."),
     {.key = "index.persist", .type = DC_CFG_BOOL, .offset = CF(index_persist), .def = "true",
      .doc = "Keep each table's key index in the table's _deltacdc/keyindex/<version>.dcx "
@@ -548,7 +557,7 @@ static const char md_intro[] =
     "\n"
     "`deltacdc ingest -c pipeline.yaml` reads a YAML pipeline file; command-line flags\n"
     "override it (`--source`, `--table`, `--key`, `--format`, `--mode`, `--trigger`,\n"
-    "`--max-batch`, `--http`, `--log-level`). A commented example is `examples/pipeline.yaml`.\n"
+    "`--max-batch`, `--threads`, `--http`, `--log-level`). A commented example is `examples/pipeline.yaml`.\n"
     "\n"
     "- Keys nest as YAML mappings (`trigger: {interval: 5s}`) or may be written dotted\n"
     "  (`trigger.interval: 5s`). An unknown key, a key set twice, a value of the wrong\n"

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "../common/dc_limits.h"
+#include "../common/dc_pool.h"
 
 /* Records asked of the source per poll, and the longest wait of one poll
  * (bounds how late a stop request or a trigger deadline is noticed). */
@@ -204,12 +205,15 @@ static int close_batch(ing_state *st, dc_err *err);
 /* The record into one of the route's tables. *dead: it went to the
  * dead-letter table already (for the raw table of [raw, typed]). */
 static int handle_slot(ing_state *st, ing_route *rt, ing_slot *s, const dc_source_record *r,
-                       bool *dead, dc_err *err)
+                       const ing_pre *pre, bool *dead, dc_err *err)
 {
     DC_TRY(ing_slot_probe(st, s, err));
     if (!s->keys_known) DC_TRY(ing_slot_keys_from_record(s, r, err));
     dc_cdc_event ev;
-    int rc = decode(&ev, st, s, r, err);
+    int rc = 0;
+    /* decoded ahead with these very keys (ingest_par.c), else now */
+    if (pre && pre->ok && pre->keys == &s->keys) ev = pre->ev;
+    else rc = decode(&ev, st, s, r, err);
     if (rc == 0 && !s->table) {
         /* No table yet: nothing to skip or truncate; the first change creates it. */
         if (ev.kind != DC_CDC_CHANGE) return 0;
@@ -235,7 +239,7 @@ static int handle_slot(ing_state *st, ing_route *rt, ing_slot *s, const dc_sourc
 /* Each table of the record's route: one, or the raw and the typed table of
  * [raw, typed] (each keeps its own position: a record one of them has
  * committed already is skipped by its batch). */
-static int handle(ing_state *st, const dc_source_record *r, dc_err *err)
+static int handle(ing_state *st, const dc_source_record *r, const ing_pre *pre, dc_err *err)
 {
     ing_route *rt;
     DC_TRY(route(&rt, st, r->topic, err));
@@ -244,10 +248,29 @@ static int handle(ing_state *st, const dc_source_record *r, dc_err *err)
     int rc = 0;
     for (ing_slot *s = rt->slot; s && rc == 0; s = s == rt->twin ? NULL : rt->twin) {
         if (s->stop_error) continue; /* on_table_error: stop_table */
-        if ((rc = handle_slot(st, rt, s, r, &dead, err)) < 0) rc = ing_slot_stop(st, s, err);
+        if ((rc = handle_slot(st, rt, s, r, pre, &dead, err)) < 0) rc = ing_slot_stop(st, s, err);
     }
     /* a new topic of stopped tables */
     return rc == 0 && rt->slot->stop_error ? ing_route_pause(st, rt, err) : rc;
+}
+
+int ing_handle(ing_state *st, const dc_source_record *r, const ing_pre *pre, dc_err *err)
+{
+    DC_TRY(handle(st, r, pre, err));
+    st->in_hand++;
+    return 0;
+}
+
+const dc_cdc_keyspec *ing_decode_keys(ing_state *st, const char *topic)
+{
+    /* existing routes only: a new one is made (or refused) in its turn */
+    for (size_t i = 0; i < st->n_routes; i++) {
+        const size_t j = (st->last_route + i) % st->n_routes;
+        if (strcmp(st->routes[j].topic, topic) != 0) continue;
+        const ing_slot *s = st->routes[j].slot;
+        return s->keys_known ? &s->keys : NULL;
+    }
+    return NULL;
 }
 
 /* -------------------------------------------------------------- batches */
@@ -370,10 +393,7 @@ static int loop(ing_state *st, dc_source_record *recs, dc_err *err)
         DC_TRY(st->src->ops->poll(st->src, recs, max, &n, &eof, timeout, err));
         if (n && !st->in_hand) st->first_in = now_s();
         if (n) DC_TRY(ing_schemalog_poll(st, err)); /* the DDLs before these records */
-        for (size_t i = 0; i < n; i++) {
-            DC_TRY(handle(st, &recs[i], err));
-            st->in_hand++;
-        }
+        DC_TRY(ing_par_handle(st->par, st, recs, n, err));
         st->stats.records += n;
         ing_metrics_tick(st);
         const double now = now_s();
@@ -516,8 +536,21 @@ out:
     return rc;
 }
 
+/* ingest.threads: decoders on that many threads (0: one per core); one
+ * thread decodes inline as before, with no pool at all. */
+static int open_threads(ing_state *st, dc_err *err)
+{
+    unsigned n = st->cfg->ingest_threads > 0 ? (unsigned)st->cfg->ingest_threads
+                                             : dc_pool_cores();
+    if (n <= 1) return 0;
+    DC_TRY(ing_par_new(&st->par, n, POLL_MAX, err));
+    DC_LOG(DC_LOG_INFO, "ingest", "decoding on %u threads", n);
+    return 0;
+}
+
 static void state_dispose(ing_state *st)
 {
+    ing_par_free(st->par);
     dc_source_free(st->src);
     for (size_t i = 0; i < st->n_slots; i++) ing_slot_free(st->slots[i]);
     dc_free(st->slots);
@@ -545,9 +578,11 @@ int dc_ingest_run(dc_ingest_stats *out, const dc_ingest_opts *o, dc_err *err)
     dc_source_record *recs = dc_calloc(POLL_MAX, sizeof *recs);
     int rc = recs ? 0 : dc_err_set(err, DC_ENOMEM, "out of memory");
     if (rc == 0) rc = open_source(&st, err);
+    if (rc == 0) rc = open_threads(&st, err);
     if (rc == 0) rc = loop(&st, recs, err);
     if (rc == 0) ing_persist_all(&st); /* a clean stop: the next start loads the index */
     if (out) *out = st.stats;
+    if (rc == 0) ing_par_log_cpu(st.par);
     if (rc == 0)
         DC_LOG(DC_LOG_INFO, "ingest", "done: %" PRIu64 " records, %" PRIu64 " batches, %" PRIu64
                " commits, %" PRIu64 " inserted, %" PRIu64 " updated, %" PRIu64 " deleted, %"

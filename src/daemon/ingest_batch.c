@@ -38,8 +38,17 @@ static const char *keep_bytes(ing_slot *s, const char *p, size_t n, dc_err *err)
 static int keep(ing_slot *s, const dc_cdc_event *ev, uint32_t tp, int64_t offset, dc_err *err)
 {
     if (s->keep_lost) return 0;
-    size_t bytes = sizeof(ing_kept) + ev->after_len + ev->before_len + ev->schema_len +
-                   ev->src_file_len + ev->gtid_len + 5;
+    /* The schema block is most of a record's bytes (JsonConverter repeats it
+     * in every record). A raw table's replay never reads it (its schemas were
+     * noted when the events were first added): not kept. A typed table's is
+     * kept once while it repeats. */
+    const bool typed = s->format == DC_CFG_FORMAT_TYPED;
+    const bool same_schema = typed && ev->schema && s->kept_schema &&
+                             ev->schema_len == s->kept_schema_len &&
+                             memcmp(ev->schema, s->kept_schema, ev->schema_len) == 0;
+    size_t bytes = sizeof(ing_kept) + ev->after_len + ev->before_len +
+                   (typed && !same_schema ? ev->schema_len : 0) + ev->src_file_len +
+                   ev->gtid_len + 5;
     for (uint32_t i = 0; i < ev->n_keys; i++)
         if (ev->keys[i].type == DC_CDC_KEY_STRING) bytes += ev->keys[i].len + 1;
     if (s->kept_bytes + bytes > DC_INGEST_MAX_REPLAY_BYTES) {
@@ -56,8 +65,16 @@ static int keep(ing_slot *s, const dc_cdc_event *ev, uint32_t tp, int64_t offset
     if (ev->before && !(k->ev.before = keep_bytes(s, ev->before, ev->before_len, err)))
         return err->code;
     /* typed tables read the schema block and the source position's names */
-    if (ev->schema && !(k->ev.schema = keep_bytes(s, ev->schema, ev->schema_len, err)))
-        return err->code;
+    if (!typed) {
+        k->ev.schema = NULL;
+        k->ev.schema_len = 0;
+    } else if (same_schema) {
+        k->ev.schema = s->kept_schema;
+    } else if (ev->schema) {
+        if (!(k->ev.schema = keep_bytes(s, ev->schema, ev->schema_len, err))) return err->code;
+        s->kept_schema = k->ev.schema;
+        s->kept_schema_len = ev->schema_len;
+    }
     if (ev->src_file && !(k->ev.src_file = keep_bytes(s, ev->src_file, ev->src_file_len, err)))
         return err->code;
     if (ev->gtid && !(k->ev.gtid = keep_bytes(s, ev->gtid, ev->gtid_len, err)))
@@ -239,6 +256,7 @@ void ing_slot_reset(ing_slot *s)
     s->n_kept = 0;
     s->kept_bytes = 0;
     s->keep_lost = false;
+    s->kept_schema = NULL;
     dc_arena_reset(&s->keep_arena);
 }
 

@@ -104,6 +104,9 @@ typedef struct ing_slot {
     size_t n_kept, cap_kept;
     size_t kept_bytes;          /* bytes kept, checked against the replay budget */
     bool keep_lost;             /* budget exceeded: a conflict can not be replayed */
+    const char *kept_schema;    /* the schema block kept last (in keep_arena), shared by
+                                   the kept events that repeat it; NULL: none */
+    uint32_t kept_schema_len;
     double last_optimize;       /* monotonic seconds of the last OPTIMIZE check (0: none) */
     double last_vacuum;         /* monotonic seconds of the last VACUUM (0: none yet) */
     double last_log_cleanup;    /* monotonic seconds of the last log cleanup (0: none yet) */
@@ -127,6 +130,7 @@ typedef struct ing_route {
 } ing_route;
 
 typedef struct ing_dlq ing_dlq;
+typedef struct ing_par ing_par;
 
 typedef struct ing_state {
     const dc_ingest_opts *o;    /* borrowed */
@@ -154,6 +158,7 @@ typedef struct ing_state {
     dc_metrics *metrics;        /* o->metrics (borrowed), NULL when off */
     bool halt;                  /* an error of the whole run (not of one table) is being
                                    returned: no table is stopped for it */
+    ing_par *par;               /* decoders on ingest.threads threads (owned), NULL: one */
 } ing_state;
 
 /* ------------------------------------------------ a table (a slot) */
@@ -255,5 +260,34 @@ int ing_schemalog_open(const ing_state *st, ing_slot *s, dc_err *err);
 int ing_schemalog_refresh(ing_slot *s, dc_err *err);
 int ing_schemalog_poll(ing_state *st, dc_err *err);
 void ing_sckafka_free(ing_sckafka *k);
+
+/* ------------------------------ decoding on several threads (ingest_par.c) */
+
+/* A record decoded ahead of its turn. */
+typedef struct ing_pre {
+    const dc_cdc_keyspec *keys; /* the keys it was decoded with (its route's table's), NULL:
+                                   not decoded ahead (no route or keys yet) */
+    bool ok;                    /* ev is the record's event (else decode it in its turn) */
+    dc_cdc_event ev;            /* slices into the record, or the decoding thread's arena:
+                                   valid until the next poll */
+} ing_pre;
+
+/* The keys a record of `topic` is decoded with ahead of its turn: its
+ * route's table's, when the route exists and they are known (ingest.c). */
+const dc_cdc_keyspec *ing_decode_keys(ing_state *st, const char *topic);
+/* One record into its tables, and counted in hand (ingest.c); pre: decoded
+ * ahead, or NULL. */
+int ing_handle(ing_state *st, const dc_source_record *r, const ing_pre *pre, dc_err *err);
+/* Decoders on `threads` threads (the caller's included) for polls of at
+ * most max_records. */
+int ing_par_new(ing_par **out, unsigned threads, size_t max_records, dc_err *err);
+void ing_par_free(ing_par *p);
+unsigned ing_par_threads(const ing_par *p);
+/* Logs the CPU time of the loop's thread and of the decoders (INFO). */
+void ing_par_log_cpu(const ing_par *p);
+/* Every record of a poll through ing_handle, in order, decoded on every
+ * thread (p NULL, or a small poll: inline). Stops at the first error. */
+int ing_par_handle(ing_par *p, ing_state *st, const dc_source_record *recs, size_t n,
+                   dc_err *err);
 
 #endif /* DC_INGEST_INT_H */
