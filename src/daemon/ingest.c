@@ -202,6 +202,18 @@ static int decode(dc_cdc_event *ev, ing_state *st, ing_slot *s, const dc_source_
 
 static int close_batch(ing_state *st, dc_err *err);
 
+/* Whether an event decoded with keys a is the one keys b give: the decoder
+ * reads the key columns' names, nothing else of them ([raw, typed] twins
+ * usually name the same columns). */
+static bool same_keys(const dc_cdc_keyspec *a, const dc_cdc_keyspec *b)
+{
+    if (a == b) return true;
+    if (a->n != b->n) return false;
+    for (uint32_t i = 0; i < a->n; i++)
+        if (strcmp(a->names[i], b->names[i]) != 0) return false;
+    return true;
+}
+
 /* The record into one of the route's tables. *dead: it went to the
  * dead-letter table already (for the raw table of [raw, typed]). */
 static int handle_slot(ing_state *st, ing_route *rt, ing_slot *s, const dc_source_record *r,
@@ -212,7 +224,7 @@ static int handle_slot(ing_state *st, ing_route *rt, ing_slot *s, const dc_sourc
     dc_cdc_event ev;
     int rc = 0;
     /* decoded ahead with these very keys (ingest_par.c), else now */
-    if (pre && pre->ok && pre->keys == &s->keys) ev = pre->ev;
+    if (pre && pre->ok && same_keys(pre->keys, &s->keys)) ev = pre->ev;
     else rc = decode(&ev, st, s, r, err);
     if (rc == 0 && !s->table) {
         /* No table yet: nothing to skip or truncate; the first change creates it. */
