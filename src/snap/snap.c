@@ -103,6 +103,7 @@ typedef struct hist_job {
     sn_input *in;               /* the history (read only by this thread) */
     const bool *cdc_meta;       /* the CDC table's metadata columns (read only) */
     const sn_layout *l;         /* read only */
+    const sn_bin *bin;          /* binary rows (read only), or NULL: JSON rows */
     sn_sorter *s;               /* the history's own sorter */
     sn_read_stats st;           /* out */
     dc_err err;                 /* out */
@@ -113,16 +114,18 @@ static void *hist_main(void *arg)
 {
     hist_job *j = arg;
     dc_err_clear(&j->err);
-    j->rc = sn_input_read(&j->st, j->in, true, NULL, j->cdc_meta, j->l, j->s, &j->err);
+    j->rc = j->bin ? sn_bin_read(&j->st, j->in, true, NULL, j->cdc_meta, j->l, j->bin, j->s,
+                                 &j->err)
+                   : sn_input_read(&j->st, j->in, true, NULL, j->cdc_meta, j->l, j->s, &j->err);
     return NULL;
 }
 
 /* Reads the CDC table into s and the history (when there is one) into hs,
  * the history on a second thread. */
 static int read_inputs(dc_snap_result *out, sn_input *cdc, sn_input *hist, const sn_layout *l,
-                       sn_sorter *s, sn_sorter *hs, dc_err *err)
+                       const sn_bin *bin, sn_sorter *s, sn_sorter *hs, dc_err *err)
 {
-    hist_job j = {.in = hist, .cdc_meta = cdc->has_meta, .l = l, .s = hs};
+    hist_job j = {.in = hist, .cdc_meta = cdc->has_meta, .l = l, .bin = bin, .s = hs};
     pthread_t th;
     bool threaded = false;
     if (hist) {
@@ -130,17 +133,40 @@ static int read_inputs(dc_snap_result *out, sn_input *cdc, sn_input *hist, const
         if (!threaded) hist_main(&j);
     }
     sn_read_stats st;
-    int rc = sn_input_read(&st, cdc, false, hist && hist->has_floor ? hist->floor : NULL, NULL,
-                           l, s, err);
+    const int64_t *floor = hist && hist->has_floor ? hist->floor : NULL;
+    int rc = bin ? sn_bin_read(&st, cdc, false, floor, NULL, l, bin, s, err)
+                 : sn_input_read(&st, cdc, false, floor, NULL, l, s, err);
     out->cdc_rows = st.rows;
     out->floor_skipped = st.floor_skipped;
     if (threaded) pthread_join(th, NULL);
     out->history_rows = j.st.rows;
-    if (hist && j.rc < 0) {
+    if (hist && j.rc < 0 && (rc == 0 || rc == DC_EUNSUPPORTED)) {
         *err = j.err;
         return j.rc;
     }
     return rc;
+}
+
+/* The inputs into sorted runs: as binary rows when both tables' columns
+ * allow (sn_bin), else — or when a data file stores a column otherwise —
+ * as JSON rows (the runs started over). */
+static int read_runs(dc_snap_result *out, sn_input *cdc, sn_input *hist, const sn_layout *l,
+                     const dc_snap_opts *o, sn_bin *bin, bool *binary, sn_sorter *s,
+                     sn_sorter *hs, dc_err *err)
+{
+    const int64_t budget = hist ? o->memory_bytes / 2 : o->memory_bytes;
+    int rc = sn_bin_init(bin, cdc, hist, l, err);
+    *binary = rc == 0;
+    if (rc == 0) rc = read_inputs(out, cdc, hist, l, bin, s, hs, err);
+    if (rc != DC_EUNSUPPORTED) return rc;
+    DC_LOG(DC_LOG_INFO, "snap", "rows read as JSON: %s", err->msg);
+    dc_err_clear(err);
+    *binary = false;
+    sn_sorter_dispose(s);
+    sn_sorter_dispose(hs);
+    sn_sorter_init(s, budget, o->tmp_dir);
+    sn_sorter_init(hs, budget, o->tmp_dir);
+    return read_inputs(out, cdc, hist, l, NULL, s, hs, err);
 }
 
 int dc_snap_run(dc_snap_result *out, const dc_snap_opts *o, dc_err *err)
@@ -165,11 +191,17 @@ int dc_snap_run(dc_snap_result *out, const dc_snap_opts *o, dc_err *err)
     sn_sorter_init(&hs, budget, o->tmp_dir);
     int rc = sn_layout_init(&l, o->meta_prefix, err);
     if (rc == 0) rc = open_inputs(out, &cdc, &hist, &l, o, err);
-    if (rc == 0) rc = read_inputs(out, &cdc, o->history_uri ? &hist : NULL, &l, &s, &hs, err);
+    sn_bin bin;
+    bool binary = false;
+    memset(&bin, 0, sizeof bin);
+    if (rc == 0) rc = read_runs(out, &cdc, o->history_uri ? &hist : NULL, &l, o, &bin, &binary,
+                                &s, &hs, err);
     if (rc == 0) rc = sn_sorter_finish(&s, o->history_uri ? &hs : NULL, err);
     out->runs_spilled = s.n_spills + hs.n_spills;
     out->spill_bytes = s.spill_bytes + hs.spill_bytes;
-    if (rc == 0) rc = sn_write(out, o, &l, &cdc, o->history_uri ? &hist : NULL, &s, err);
+    if (rc == 0) rc = sn_write(out, o, &l, &cdc, o->history_uri ? &hist : NULL,
+                               binary ? &bin : NULL, &s, err);
+    sn_bin_dispose(&bin);
     sn_sorter_dispose(&s);
     sn_sorter_dispose(&hs);
     sn_input_dispose(&cdc);
