@@ -71,6 +71,11 @@ int sn_bin_init(sn_bin *b, const sn_input *cdc, const sn_input *hist, const sn_l
             return dc_err_set(err, DC_EINVAL, "key column '%s' is not in the CDC table",
                               l->keys[i]);
     for (int i = 0; i < SN_M_N; i++) b->meta_col[i] = col_of(s, l->meta[i]);
+    /* Rows as values are typed rows: a table without __op (a raw table, whose
+     * json_record must be decoded) goes as JSON rows. */
+    if (b->meta_col[SN_M_OP] < 0)
+        return dc_err_set(err, DC_EUNSUPPORTED, "the CDC table has no %s column",
+                          l->meta[SN_M_OP]);
     return 0;
 }
 
