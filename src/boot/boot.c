@@ -194,8 +194,9 @@ static int commit_block(boot *b, const rblock *blk, dc_cdc_event *ev, dc_boot_re
     res->version = mr.version;
     res->chunks++;
     res->rows += blk->n;
-    DC_LOG(DC_LOG_DEBUG, "boot", "%s: chunk %" PRId64 " of %" PRIu64 " rows committed as "
-           "version %" PRId64, b->topic, b->chunk, blk->n, mr.version);
+    DC_LOG(DC_LOG_DEBUG, "boot", "%s: chunk %" PRId64 " of %" PRIu64 " rows (%" PRIu64
+           " read the short way) committed as version %" PRId64, b->topic, b->chunk, blk->n,
+           blk->n_fast, mr.version);
     return 0;
 }
 
@@ -307,6 +308,7 @@ static int run(boot *b, dc_boot_result *res, dc_err *err)
     if (rc == 0) rc = dc_mysql_debezium_schema(&b->schema, &b->st, "deltacdc", err);
     if (rc == 0) rc = dc_cdc_tschema_from_block(&b->cols, &o->typed.types,
                                                 (const char *)b->schema.data, b->schema.len, err);
+    if (rc == 0) rc = dc_boot_fast_plan(b, err);
     res->est_rows = b->st.est_rows;
     if (rc == 0) {
         rc = open_table(b, !o->dry_run, err);
@@ -350,6 +352,7 @@ int dc_boot_run(dc_boot_result *out, const dc_boot_opts *o, dc_err *err)
     b.o = o;
     dc_buf_init(&b.schema, DC_JSON_MAX_DOC_BYTES);
     dc_buf_init(&b.last_key, 1 << 20);
+    dc_buf_init(&b.fast_keys, DC_JSON_MAX_DOC_BYTES);
     const int rc = run(&b, out, err);
     if (rc < 0 && b.topic[0]) dc_err_prefix(err, "bootstrap of %s", b.topic);
     dc_merge_table_free(b.t);
@@ -358,6 +361,9 @@ int dc_boot_run(dc_boot_result *out, const dc_boot_opts *o, dc_err *err)
     dc_mysql_close(b.m);
     dc_buf_dispose(&b.schema);
     dc_buf_dispose(&b.last_key);
+    dc_buf_dispose(&b.fast_keys);
+    dc_free(b.fast);
+    dc_free(b.fast_at);
     out->seconds = now_s() - t0;
     return rc;
 }

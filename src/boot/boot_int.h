@@ -28,7 +28,19 @@ typedef struct boot {
     int64_t chunk;                  /* last committed chunk (0: none) */
     uint64_t rows_before;           /* rows committed by earlier runs */
     dc_merge_table *t;              /* the Delta table (owned; the main thread's) */
+    /* the reader's short way (boot_fast.c) */
+    uint8_t *fast;                  /* per column its short way; NULL: every row the long way */
+    size_t *fast_at;                /* n_cols + 1 offsets of the columns' keys in fast_keys */
+    dc_buf fast_keys;               /* ",\"name\":" of each column (no comma first) */
 } boot;
+
+/* Chooses the short way for every column of the table, or none (b->fast
+ * NULL) when one column has no short way. */
+int dc_boot_fast_plan(boot *b, dc_err *err);
+/* Appends the row's typed members the short way (*ok), or nothing when a
+ * value is not the short way's (!*ok: the caller takes the long way). */
+int dc_boot_fast_members(bool *ok, dc_buf *d, const boot *b, char **row,
+                         const unsigned long *lens, dc_err *err);
 
 /* A chunk read: its rows as [u32 image length][image][keys], the image the
  * row's decoded typed members (dc_cdc_typed_members), each key a
@@ -38,6 +50,7 @@ typedef struct rblock {
     rblock_state state;             /* guarded by the reader's mutex */
     dc_buf data;                    /* the rows */
     uint64_t n;                     /* rows */
+    uint64_t n_fast;                /* of them, read the short way (boot_fast.c) */
     bool last;                      /* fewer rows than a chunk: the table's end */
     dc_buf last_key;                /* its last key (JSON array of SQL literals, NUL-ended) */
     dc_buf img;                     /* scratch: one row's Debezium after image */

@@ -690,6 +690,14 @@ typedef struct dc_delta_file_writer dc_delta_file_writer;
 int dc_delta_file_writer_new(dc_delta_file_writer **out, dc_delta_snapshot *snap,
                              const char *schema_json, dc_err *err);
 int dc_delta_file_writer_write_row(dc_delta_file_writer *w, const dc_json *row, dc_err *err);
+/* Columnar input: n_rows rows of one partition, `part_values` its n_part
+ * serialized values in partition-column order (NULL: null), `cols` one
+ * column per leaf of dc_delta_file_writer_data_schema. For writers that
+ * hold rows as values already (snapshot), without a JSON row each. */
+int dc_delta_file_writer_write_columns(dc_delta_file_writer *w, const char *const *part_values,
+                                       const dc_pq_column *cols, size_t n_rows, dc_err *err);
+/* The data files' schema (no partition columns; borrowed while w lives). */
+const dc_pq_schema *dc_delta_file_writer_data_schema(const dc_delta_file_writer *w);
 /* Closes every file (fsync) and adds its add action to tx (dataChange true). */
 int dc_delta_file_writer_finish(dc_delta_file_writer *w, dc_delta_tx *tx, dc_err *err);
 /* Removes files not yet handed to a tx; NULL is a no-op. */

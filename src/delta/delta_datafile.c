@@ -346,6 +346,35 @@ int dc_delta_file_writer_write_row(dc_delta_file_writer *w, const dc_json *row, 
     return rc;
 }
 
+int dc_delta_file_writer_write_columns(dc_delta_file_writer *w, const char *const *part_values,
+                                       const dc_pq_column *cols, size_t n_rows, dc_err *err)
+{
+    dc_buf key;
+    dc_buf_init(&key, 1 << 20);
+    part_file *f = NULL;
+    int rc = 0;
+    for (uint32_t i = 0; rc == 0 && i < w->n_part; i++) { /* partition_key's form */
+        const char *v = part_values[i];
+        if (v && strpbrk(v, "\x01\x02"))
+            rc = dc_err_set(err, DC_EINVAL, "partition column '%s': control bytes 0x01/0x02 "
+                            "in a value", w->part_fields[i]->name);
+        if (rc == 0) rc = v ? dc_buf_puts(&key, v, err) : dc_buf_putc(&key, 2, err);
+        if (rc == 0) rc = dc_buf_putc(&key, 1, err);
+    }
+    if (rc == 0) rc = dc_buf_putc(&key, 0, err);
+    for (size_t i = 0; rc == 0 && !f && i < w->n_files; i++)
+        if (strcmp(w->files[i].key, (const char *)key.data) == 0) f = &w->files[i];
+    if (rc == 0 && !f) rc = open_file(&f, w, (const char *)key.data, err);
+    if (rc == 0) rc = dc_pq_writer_write_columns(f->pw, cols, n_rows, err);
+    dc_buf_dispose(&key);
+    return rc;
+}
+
+const dc_pq_schema *dc_delta_file_writer_data_schema(const dc_delta_file_writer *w)
+{
+    return w->data_schema;
+}
+
 /* Closes one file, makes it durable, and adds it to tx. */
 static int finish_file(dc_delta_file_writer *w, part_file *f, dc_delta_tx *tx, dc_err *err)
 {

@@ -102,6 +102,7 @@ typedef struct hist_job {
     sn_input *in;               /* the history (read only by this thread) */
     const bool *cdc_meta;       /* the CDC table's metadata columns (read only) */
     const sn_layout *l;         /* read only */
+    const sn_bin *bin;          /* binary rows (read only), or NULL: JSON rows */
     sn_sorter *s;               /* the history's own sorter */
     sn_read_stats st;           /* out */
     dc_err err;                 /* out */
@@ -112,16 +113,18 @@ static void *hist_main(void *arg)
 {
     hist_job *j = arg;
     dc_err_clear(&j->err);
-    j->rc = sn_input_read(&j->st, j->in, true, NULL, j->cdc_meta, j->l, j->s, &j->err);
+    j->rc = j->bin ? sn_bin_read(&j->st, j->in, true, NULL, j->cdc_meta, j->l, j->bin, j->s,
+                                 &j->err)
+                   : sn_input_read(&j->st, j->in, true, NULL, j->cdc_meta, j->l, j->s, &j->err);
     return NULL;
 }
 
 /* Reads the CDC table into s and the history (when there is one) into hs,
  * the history on a second thread. */
 static int read_inputs(dc_snap_result *out, sn_input *cdc, sn_input *hist, const sn_layout *l,
-                       sn_sorter *s, sn_sorter *hs, dc_err *err)
+                       const sn_bin *bin, sn_sorter *s, sn_sorter *hs, dc_err *err)
 {
-    hist_job j = {.in = hist, .cdc_meta = cdc->has_meta, .l = l, .s = hs};
+    hist_job j = {.in = hist, .cdc_meta = cdc->has_meta, .l = l, .bin = bin, .s = hs};
     pthread_t th;
     bool threaded = false;
     if (hist) {
@@ -129,17 +132,39 @@ static int read_inputs(dc_snap_result *out, sn_input *cdc, sn_input *hist, const
         if (!threaded) hist_main(&j);
     }
     sn_read_stats st;
-    int rc = sn_input_read(&st, cdc, false, hist && hist->has_floor ? hist->floor : NULL, NULL,
-                           l, s, err);
+    const int64_t *floor = hist && hist->has_floor ? hist->floor : NULL;
+    int rc = bin ? sn_bin_read(&st, cdc, false, floor, NULL, l, bin, s, err)
+                 : sn_input_read(&st, cdc, false, floor, NULL, l, s, err);
     out->cdc_rows = st.rows;
     out->floor_skipped = st.floor_skipped;
     if (threaded) pthread_join(th, NULL);
     out->history_rows = j.st.rows;
-    if (hist && j.rc < 0) {
+    if (hist && j.rc < 0 && (rc == 0 || rc == DC_EUNSUPPORTED)) {
         *err = j.err;
         return j.rc;
     }
     return rc;
+}
+
+/* The inputs into sorted runs: as binary rows when both tables' columns
+ * allow (sn_bin), else — or when a data file stores a column otherwise —
+ * as JSON rows (the runs started over). */
+static int read_runs(dc_snap_result *out, sn_fold *f, const dc_snap_opts *o, dc_err *err)
+{
+    sn_input *hist = f->has_hist ? &f->hist : NULL;
+    const int64_t budget = hist ? o->memory_bytes / 2 : o->memory_bytes;
+    int rc = sn_bin_init(&f->bin, &f->cdc, hist, &f->l, err);
+    f->binary = rc == 0;
+    if (rc == 0) rc = read_inputs(out, &f->cdc, hist, &f->l, &f->bin, &f->s, &f->hs, err);
+    if (rc != DC_EUNSUPPORTED) return rc;
+    DC_LOG(DC_LOG_INFO, "snap", "rows read as JSON: %s", err->msg);
+    dc_err_clear(err);
+    f->binary = false;
+    sn_sorter_dispose(&f->s);
+    sn_sorter_dispose(&f->hs);
+    sn_sorter_init(&f->s, budget, o->tmp_dir);
+    sn_sorter_init(&f->hs, budget, o->tmp_dir);
+    return read_inputs(out, &f->cdc, hist, &f->l, NULL, &f->s, &f->hs, err);
 }
 
 int sn_fold_run(sn_fold *f, dc_snap_result *out, const dc_snap_opts *o, int64_t version,
@@ -154,11 +179,10 @@ int sn_fold_run(sn_fold *f, dc_snap_result *out, const dc_snap_opts *o, int64_t 
     const int64_t budget = f->has_hist ? o->memory_bytes / 2 : o->memory_bytes;
     sn_sorter_init(&f->s, budget, o->tmp_dir);
     sn_sorter_init(&f->hs, budget, o->tmp_dir);
-    sn_input *hist = f->has_hist ? &f->hist : NULL;
     int rc = sn_layout_init(&f->l, o->meta_prefix, err);
     if (rc == 0) rc = open_inputs(out, &f->cdc, &f->hist, &f->l, o, version, err);
-    if (rc == 0) rc = read_inputs(out, &f->cdc, hist, &f->l, &f->s, &f->hs, err);
-    if (rc == 0) rc = sn_sorter_finish(&f->s, hist ? &f->hs : NULL, err);
+    if (rc == 0) rc = read_runs(out, f, o, err);
+    if (rc == 0) rc = sn_sorter_finish(&f->s, f->has_hist ? &f->hs : NULL, err);
     out->runs_spilled = f->s.n_spills + f->hs.n_spills;
     out->spill_bytes = f->s.spill_bytes + f->hs.spill_bytes;
     return rc;
@@ -166,6 +190,7 @@ int sn_fold_run(sn_fold *f, dc_snap_result *out, const dc_snap_opts *o, int64_t 
 
 void sn_fold_dispose(sn_fold *f)
 {
+    sn_bin_dispose(&f->bin);
     sn_sorter_dispose(&f->s);
     sn_sorter_dispose(&f->hs);
     sn_input_dispose(&f->cdc);
@@ -184,7 +209,8 @@ int dc_snap_run(dc_snap_result *out, const dc_snap_opts *o, dc_err *err)
     sn_fold f;
     int rc = sn_fold_run(&f, out, o, -1, err);
     const sn_target tg = {.uri = o->out_uri, .date = o->date, .manifest = o->manifest};
-    if (rc == 0) rc = sn_write(out, &tg, &f.l, &f.cdc, f.has_hist ? &f.hist : NULL, &f.s, err);
+    if (rc == 0) rc = sn_write(out, &tg, &f.l, &f.cdc, f.has_hist ? &f.hist : NULL,
+                               f.binary ? &f.bin : NULL, &f.s, err);
     sn_fold_dispose(&f);
     out->seconds = now_s() - t0;
     return rc;

@@ -267,35 +267,43 @@ static int encode_key(dc_buf *k, const sn_layout *l, uint32_t i, const dc_json *
     return dc_buf_append(k, s, n, err);
 }
 
-/* The record header of a row from its metadata values (NULL: absent): its
- * rank and whether it is a delete. A history row without a position is
- * older than every CDC row (the seed's ts_ms 0), unless the history is a
- * rebase's (`ranked`): its rows are CDC rows folded, with their own rank, so
- * that a late CDC event older than a folded row does not regress it. */
+int sn_rank(sn_hdr *h, const sn_meta *m, bool history, bool ranked, dc_err *err)
+{
+    h->history = history;
+    if (m->pos_len > 0) {
+        dc_cdc_srcpos p;
+        DC_TRY(dc_cdc_srcpos_parse(&p, m->pos, m->pos_len, err));
+        dc_merge_pos_rank(h->rank, &p);
+        h->cls = SN_CLS_POS;
+    } else if (history && (!ranked || !m->has_ts)) {
+        h->cls = SN_CLS_HISTORY;
+    } else {
+        h->cls = SN_CLS_TS;
+        h->rank[0] = m->has_ts ? m->ts : INT64_MIN;
+        h->rank[1] = m->has_off ? m->off : INT64_MIN;
+    }
+    h->del = (m->op_len == 1 && m->op[0] == 'd') || m->deleted;
+    return 0;
+}
+
+/* The record header of a row from its metadata values (NULL: absent). */
 static int rank_of(sn_hdr *h, const dc_json *const *meta, const sn_layout *l, bool history,
                    bool ranked, dc_err *err)
 {
     const dc_json *pos = meta[SN_M_POS], *ts = meta[SN_M_TS], *off = meta[SN_M_OFF];
     const dc_json *op = meta[SN_M_OP], *del = meta[SN_M_DEL];
-    h->history = history;
-    if (pos && pos->type == DC_JSON_STRING && pos->len > 0) {
-        dc_cdc_srcpos p;
-        DC_TRY(dc_cdc_srcpos_parse(&p, pos->u.str, pos->len, err));
-        dc_merge_pos_rank(h->rank, &p);
-        h->cls = SN_CLS_POS;
-    } else if (history && (!ranked || !ts || ts->type == DC_JSON_NULL)) {
-        h->cls = SN_CLS_HISTORY;
-    } else {
-        h->cls = SN_CLS_TS;
-        h->rank[0] = h->rank[1] = INT64_MIN;
-        if (ts && ts->type != DC_JSON_NULL)
-            DC_TRY(dc_json_i64(&h->rank[0], ts, l->meta[SN_M_TS], err));
-        if (off && off->type != DC_JSON_NULL)
-            DC_TRY(dc_json_i64(&h->rank[1], off, l->meta[SN_M_OFF], err));
+    sn_meta m;
+    memset(&m, 0, sizeof m);
+    if (pos && pos->type == DC_JSON_STRING) m.pos = pos->u.str, m.pos_len = pos->len;
+    if (op && op->type == DC_JSON_STRING) m.op = op->u.str, m.op_len = op->len;
+    m.deleted = del && del->type == DC_JSON_TRUE;
+    if ((!history || ranked) && !m.pos_len) { /* (ts_ms, offset) rank only these rows */
+        m.has_ts = ts && ts->type != DC_JSON_NULL;
+        m.has_off = off && off->type != DC_JSON_NULL;
+        if (m.has_ts) DC_TRY(dc_json_i64(&m.ts, ts, l->meta[SN_M_TS], err));
+        if (m.has_off) DC_TRY(dc_json_i64(&m.off, off, l->meta[SN_M_OFF], err));
     }
-    h->del = (op && op->type == DC_JSON_STRING && op->len == 1 && op->u.str[0] == 'd') ||
-             (del && del->type == DC_JSON_TRUE);
-    return 0;
+    return sn_rank(h, &m, history, ranked, err);
 }
 
 /* ------------------------------------------------ picking the members */

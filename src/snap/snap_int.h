@@ -156,11 +156,65 @@ typedef struct sn_read_stats {
     uint64_t floor_skipped;     /* CDC rows at or before `floor` */
 } sn_read_stats;
 
+/* A row's metadata values, as sn_rank reads them (any input form). */
+typedef struct sn_meta {
+    const char *op;             /* __op text (op_len bytes), or NULL */
+    size_t op_len;
+    const char *pos;            /* __source_pos text (pos_len bytes; 0: none) */
+    size_t pos_len;
+    bool has_ts, has_off;       /* __ts_ms / __offset present (not null) */
+    int64_t ts, off;            /* their values */
+    bool deleted;               /* __deleted is true */
+} sn_meta;
+
+/* The record header's rank, class and delete flag from a row's metadata. A
+ * history row without a position is older than every CDC row (the seed's
+ * ts_ms 0), unless the history is a rebase's (`ranked`): its rows are CDC
+ * rows folded, with their own rank, so that a late CDC event older than a
+ * folded row does not regress it. */
+int sn_rank(sn_hdr *h, const sn_meta *m, bool history, bool ranked, dc_err *err);
+
 /* Reads every row of `in` into the sorter. `floor` (NULL: none) skips the
  * positioned rows at or before it. History rows without __op/__ts_ms get
  * the seed's 'c' and 0 when the CDC table has them (cdc_meta: its has_meta). */
 int sn_input_read(sn_read_stats *out, sn_input *in, bool history, const int64_t *floor,
                   const bool *cdc_meta, const sn_layout *l, sn_sorter *s, dc_err *err);
+
+/* ------------------------------------------------------- binary rows */
+
+/* Rows as values, not JSON (snap_bin.c): when every column of both inputs
+ * is a primitive one (the typed tables' case), each row of a data file goes
+ * from its Parquet columns into a run record whose row is, per column of
+ * the CDC table in its order, a byte 1 and the value as Parquet stores it
+ * (fixed width, or a u32 length and the bytes) or a byte 0 for null; the
+ * write puts those values back into columns. No JSON text per row: the scan
+ * → sort → write path costs what copying the values costs. */
+typedef struct sn_bin {
+    dc_pq_schema *schema;       /* the rows' columns: the CDC table's (display names,
+                                   flat), Parquet types as the output stores them */
+    int32_t key_col[SN_MAX_KEYS]; /* the key columns' indexes in schema */
+    int32_t meta_col[SN_M_N];   /* the metadata columns' (-1: absent) */
+} sn_bin;
+
+/* DC_EUNSUPPORTED when a table has a nested column or a partition column
+ * (the JSON rows then do). */
+int sn_bin_init(sn_bin *b, const sn_input *cdc, const sn_input *hist, const sn_layout *l,
+                dc_err *err);
+void sn_bin_dispose(sn_bin *b);
+/* sn_input_read in binary rows. DC_EUNSUPPORTED when a data file stores a
+ * column otherwise than the table's type says (an older file of a widened
+ * column beyond int → long and float → double): the caller reads as JSON. */
+int sn_bin_read(sn_read_stats *out, sn_input *in, bool history, const int64_t *floor,
+                const bool *cdc_meta, const sn_layout *l, const sn_bin *b, sn_sorter *s,
+                dc_err *err);
+/* Every key's newest binary row, deletes left out, into the writer. */
+int sn_bin_write(dc_snap_result *res, dc_delta_file_writer *w, const sn_bin *b, sn_sorter *s,
+                 const char *date, dc_err *err);
+
+/* Appends the StructFields of `schema_string` (name not in `skip`), each
+ * after a comma, without column-mapping metadata; *n_out counts them. */
+int sn_fields_json(dc_buf *b, uint32_t *n_out, const char *schema_string,
+                   const dc_delta_schema *skip, dc_err *err);
 
 /* ------------------------------------------------------------- output */
 
@@ -176,8 +230,10 @@ typedef struct sn_target {
 
 /* Writes every key's newest row (deletes left out) and commits once,
  * replacing the partition (or the whole table) (snap_write.c). */
+/* bin: the records hold binary rows (NULL: JSON rows). */
 int sn_write(dc_snap_result *res, const sn_target *tg, const sn_layout *l,
-             const sn_input *cdc, const sn_input *hist, sn_sorter *s, dc_err *err);
+             const sn_input *cdc, const sn_input *hist, const sn_bin *bin, sn_sorter *s,
+             dc_err *err);
 
 /* ------------------------------------------------------------- fold */
 
@@ -189,6 +245,8 @@ typedef struct sn_fold {
     sn_layout l;
     sn_sorter s;                /* the CDC table's runs; its merge yields every run */
     sn_sorter hs;               /* the history's runs */
+    sn_bin bin;                 /* the rows' binary layout, when binary */
+    bool binary;                /* the runs hold binary rows (else JSON rows) */
 } sn_fold;
 
 /* Opens the inputs (the CDC table at `version`; < 0: as_of, else the

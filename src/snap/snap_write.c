@@ -18,9 +18,7 @@
 /* Rows parsed into one arena before it is reset. */
 #define ROWS_PER_ARENA 1024
 
-/* Appends the StructFields of `schema_string` that `keep` accepts (name not
- * in `skip`), each after a comma, without column-mapping metadata. */
-static int fields_json(dc_buf *b, uint32_t *n_out, const char *schema_string,
+int sn_fields_json(dc_buf *b, uint32_t *n_out, const char *schema_string,
                        const dc_delta_schema *skip, dc_err *err)
 {
     dc_arena a;
@@ -59,7 +57,7 @@ static int new_schema(dc_buf *b, const sn_input *cdc, bool partitioned, dc_err *
     uint32_t n = 0;
     DC_TRY(dc_buf_puts(b, "{\"type\":\"struct\",\"fields\":[", err));
     const size_t at = b->len;
-    DC_TRY(fields_json(b, &n, sn_input_schema_string(cdc), NULL, err));
+    DC_TRY(sn_fields_json(b, &n, sn_input_schema_string(cdc), NULL, err));
     if (b->len > at) memmove(b->data + at, b->data + at + 1, --b->len - at); /* first comma */
     if (partitioned)
         DC_TRY(dc_buf_appendf(b, err, "%s{\"name\":\"" PART_COL "\",\"type\":\"string\","
@@ -130,7 +128,7 @@ static int check_out(dc_buf *evolved, dc_delta_snapshot *out, const sn_input *cd
     uint32_t n = 0;
     dc_buf add;
     dc_buf_init(&add, DC_JSON_MAX_DOC_BYTES);
-    int rc = fields_json(&add, &n, sn_input_schema_string(cdc), os, err);
+    int rc = sn_fields_json(&add, &n, sn_input_schema_string(cdc), os, err);
     if (rc == 0 && n > 0) {
         /* The output's own schema text, its closing "]}" cut, then the new fields. */
         const char *s = m->schema_string;
@@ -224,7 +222,8 @@ static int describe(dc_delta_tx *tx, const dc_snap_result *res, const sn_target 
 }
 
 int sn_write(dc_snap_result *res, const sn_target *tg, const sn_layout *l,
-             const sn_input *cdc, const sn_input *hist, sn_sorter *s, dc_err *err)
+             const sn_input *cdc, const sn_input *hist, const sn_bin *bin, sn_sorter *s,
+             dc_err *err)
 {
     dc_storage *st = NULL;
     dc_delta_snapshot *out = NULL;
@@ -248,7 +247,8 @@ int sn_write(dc_snap_result *res, const sn_target *tg, const sn_layout *l,
     if (rc == 0) rc = dc_delta_file_writer_new(&w, out, evolved.len ? (const char *)evolved.data
                                                                     : NULL, err);
     if (rc == 0) rc = remove_partition(&res->replaced_files, tx, out, tg->date, err);
-    if (rc == 0) rc = write_rows(res, w, s, tg->date, err);
+    if (rc == 0) rc = bin ? sn_bin_write(res, w, bin, s, tg->date, err)
+                          : write_rows(res, w, s, tg->date, err);
     if (rc == 0) rc = dc_delta_file_writer_finish(w, tx, err);
     if (rc == 0) rc = describe(tx, res, tg, cdc, hist, err);
     if (rc == 0) {

@@ -154,6 +154,51 @@ def test_orderlines_composite_key_chunks(src, tmp_path):
     assert "exists" in out and "after chunk 3 (5 rows)" in out and "(done)" in out
 
 
+FAST_CREATE = (
+    "CREATE TABLE fastcols (id INT NOT NULL PRIMARY KEY, ti TINYINT, si SMALLINT UNSIGNED, "
+    "mi MEDIUMINT, i INT UNSIGNED, bi BIGINT, bu BIGINT UNSIGNED, z INT(6) ZEROFILL, "
+    "vc VARCHAR(40), tx TEXT, d38 DECIMAL(38,10), d0 DECIMAL(10,0), db DOUBLE, "
+    "dt DATE, t0 DATETIME, t3 DATETIME(3), t6 DATETIME(6), ts TIMESTAMP(6) NULL) ENGINE=InnoDB;")
+FAST_ROWS = [
+    "(1, 1, 2, 3, 4, 5, 6, 123456, 'plain', 'text', 1.5, 7, 0.25, '2024-02-29', "
+    "'2024-02-29 23:59:59', '2024-01-01 00:00:00.001', '1970-01-01 00:00:00.000001', "
+    "'2024-05-01 12:00:00.5')",
+    "(2, 127, 65535, 8388607, 4294967295, 9223372036854775807, 18446744073709551615, 999999, "
+    "'quote \" back \\\\ nl \\n tab \\t \U0001F4A1 é', REPEAT('x', 300), "
+    "9999999999999999999999999999.9999999999, 9999999999, 1.7976931348623157e308, "
+    "'9999-12-31', '9999-12-31 23:59:59', '9999-12-31 23:59:59.999', "
+    "'9999-12-31 23:59:59.999999', '2038-01-19 03:14:07.999999')",
+    "(3, -128, 0, -8388608, 0, -9223372036854775808, 0, 0, '', '', "
+    "-9999999999999999999999999999.9999999999, -9999999999, -2.2250738585072014e-308, "
+    "'0001-01-01', '0001-01-01 00:00:00', '1000-01-01 00:00:00.000', "
+    "'1000-01-01 00:00:00.000000', '1970-01-01 00:00:01.000000')",
+    "(4, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+    "NULL, NULL, NULL)",
+    "(5, 0, 1, -1, 1, -1, 1, 1, 'zero dates', 'z', -0.0000000001, 0, -0.5, '0000-00-00', "
+    "'0000-00-00 00:00:00', '0000-00-00 00:00:00.000', '0000-00-00 00:00:00.000000', NULL)",
+]
+
+
+def test_short_way_values_equal_mariadb(src, tmp_path):
+    """Integers, strings, decimals up to 38 digits, doubles, dates, DATETIME
+    and TIMESTAMP go from the server's text straight into the typed row
+    (boot_fast.c); their extremes, escapes and nulls equal MariaDB's values,
+    and rows the short way does not take (a zero date, a ZEROFILL leading zero)
+    go the long way with the same result (timestamps both ways: --datetime)."""
+    src.execute(FAST_CREATE + f"INSERT INTO fastcols VALUES {', '.join(FAST_ROWS)};",
+                database=DB)
+    for extra in ([], ["--datetime", "timestamp"]):
+        path = tmp_path / f"fast{len(extra)}"
+        p = boot(src, "fastcols", path, "--log-level", "debug", *extra)
+        assert_ok(p, "bootstrap fastcols")
+        m = re.search(r"chunk 1 of 5 rows \((\d+) read the short way\)", p.stderr.decode())
+        # row 3's ZEROFILL 0 is "000000" (a leading zero) and row 5 holds zero dates: the
+        # long way; rows 1, 2 and 4 the short way
+        assert m and int(m.group(1)) == 3, p.stderr.decode()[-2000:]
+        d = compare(src, "fastcols", ["id"], path)
+        assert d == [], "\n".join(d)
+
+
 def test_progress_only_when_asked(src, tmp_path):
     """Progress (rows, rows/s, ETA) goes to stderr with --progress; without
     it and without a terminal only the summary line is printed."""

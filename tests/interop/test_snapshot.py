@@ -224,6 +224,58 @@ def test_small_memory_budget_spills_and_agrees(tmp_path):
     assert not list(tmp_path.glob("deltacdc-snapshot-*"))
 
 
+def test_binary_rows_and_json_rows_agree(tmp_path):
+    """Rows of flat typed tables go from their Parquet columns to the output's
+    as binary values (snap_bin.c); a partitioned history is read as JSON rows
+    instead. Both give the same partition, the seed's rows, metadata included."""
+    from deltalake import write_deltalake
+    s, hist_values = stream(21, n_hist=300, n_keys=400)
+    h, c = tmp_path / "h", tmp_path / "c"
+    ingest(hist_values, h, tmp_path)
+    s.run(900)
+    ingest(s.values, c, tmp_path, "--soft-deletes", "true")
+    cols = SRC_COLS + ["__op", "__ts_ms", "__offset", "__source_pos", "__deleted"]
+    fast = snapshot("--history", h, "--cdc", c, "--out", tmp_path / "o1", "--date",
+                    "2024-05-01", "--log-level", "info")
+    assert "rows read as JSON" not in fast.stderr.decode()
+    want = partition(tmp_path / "o1", "2024-05-01", cols)
+    assert [{k: r[k] for k in SRC_COLS} for r in want] == seed_sql(arrow(c), arrow(h))
+    assert len(want) > 200
+    hp = tmp_path / "hp"
+    write_deltalake(str(hp), arrow(h), partition_by=["ok"])
+    slow = snapshot("--history", hp, "--cdc", c, "--out", tmp_path / "o2", "--date",
+                    "2024-05-01", "--log-level", "info")
+    assert "rows read as JSON" in slow.stderr.decode()
+    assert partition(tmp_path / "o2", "2024-05-01", cols) == want
+
+
+def test_binary_rows_widen_narrower_files(tmp_path):
+    """A history written by another engine (delta-rs) whose files store id as
+    int32 while the table's type says long (a widened column, as Spark's type
+    widening leaves older files): the binary rows widen the values, and the
+    partition is the seed's rows."""
+    import pyarrow.compute as pc
+    from deltalake import write_deltalake
+    s, hist_values = stream(22, n_hist=200, n_keys=300)
+    h, c, hw = tmp_path / "h", tmp_path / "c", tmp_path / "hw"
+    ingest(hist_values, h, tmp_path)
+    s.run(500)
+    ingest(s.values, c, tmp_path, "--soft-deletes", "true")
+    t = arrow(h)
+    t = t.set_column(t.schema.get_field_index("id"), "id", pc.cast(t["id"], pa.int32()))
+    write_deltalake(str(hw), t)
+    log = hw / "_delta_log" / "00000000000000000000.json"
+    text = log.read_text()
+    narrow = '\\"name\\":\\"id\\",\\"type\\":\\"integer\\"'
+    assert narrow in text
+    log.write_text(text.replace(narrow, narrow.replace("integer", "long")))
+    proc = snapshot("--history", hw, "--cdc", c, "--out", tmp_path / "o", "--date",
+                    "2024-05-01", "--log-level", "info")
+    assert "rows read as JSON" not in proc.stderr.decode(), proc.stderr.decode()[-1500:]
+    got = partition(tmp_path / "o", "2024-05-01")
+    assert got == seed_sql(arrow(c), arrow(h)) and len(got) > 150
+
+
 def test_cdc_table_holding_its_history_needs_none(tmp_path):
     """A typed table fed from the start (bootstrap-style r events, then the
     stream), hard deletes: snapshot without --history = the table's rows."""
