@@ -181,6 +181,23 @@ TEST(delta_write_stats_num_records)
     CHECK_EQ_INT(dc_delta_stats_num_records(&n, "{\"minValues\":{}}", &err), DC_ENOTFOUND);
     CHECK_EQ_INT(dc_delta_stats_num_records(&n, NULL, &err), DC_ENOTFOUND);
     CHECK(dc_delta_stats_num_records(&n, "{\"numRecords\":", &err) < 0);
+    /* the shortcut for numRecords first agrees with the parse, which takes
+       every other shape */
+    CHECK_OK(dc_delta_stats_num_records(&n, "{\"numRecords\":0}", &err), &err);
+    CHECK_EQ_INT(n, 0);
+    CHECK_OK(dc_delta_stats_num_records(&n, "{\"numRecords\":123456789012345678,\"x\":1}", &err),
+             &err);
+    CHECK_EQ_INT(n, 123456789012345678LL);
+    CHECK_OK(dc_delta_stats_num_records(&n, "{\"numRecords\":1234567890123456789}", &err), &err);
+    CHECK_EQ_INT(n, 1234567890123456789LL);
+    CHECK_OK(dc_delta_stats_num_records(&n, "{ \"numRecords\" : 7 }", &err), &err);
+    CHECK_EQ_INT(n, 7);
+    CHECK_OK(dc_delta_stats_num_records(&n, "{\"minValues\":{\"numRecords\":5},\"numRecords\":9}",
+                                        &err), &err);
+    CHECK_EQ_INT(n, 9);
+    CHECK(dc_delta_stats_num_records(&n, "{\"numRecords\":01}", &err) < 0);
+    CHECK(dc_delta_stats_num_records(&n, "{\"numRecords\":1x}", &err) < 0);
+    CHECK(dc_delta_stats_num_records(&n, "{\"numRecords\":-1}", &err) < 0 || n == -1);
 }
 
 TEST(delta_write_path_and_partition_escaping)
