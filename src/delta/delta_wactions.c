@@ -92,6 +92,10 @@ int dc_delta_w_stats_wide(const char **out, dc_arena *a, const char *stats, dc_e
     while (n > 0 && (stats[n - 1] == ' ' || stats[n - 1] == '\n' || stats[n - 1] == '\t' ||
                      stats[n - 1] == '\r'))
         n--;
+    if (tb && tb->type == DC_JSON_FALSE) { /* a DV growing: already wide */
+        if (!(*out = dc_arena_strndup(a, stats, n, err))) return DC_ENOMEM;
+        return 0;
+    }
     if (!tb && doc->len > 0 && n > 0 && stats[n - 1] == '}') {
         /* The usual case (a file of ours getting its first DV): the text as
          * it is, the member appended, without writing the DOM back (half

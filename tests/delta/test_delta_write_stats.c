@@ -248,6 +248,9 @@ TEST(delta_write_stats_wide)
     CHECK_EQ_STR(out, "{\"tightBounds\":false}");
     CHECK_OK(dc_delta_w_stats_wide(&out, &a, "{\"tightBounds\":true,\"numRecords\":1}", &err), &err);
     CHECK_EQ_STR(out, "{\"tightBounds\":false,\"numRecords\":1}");
+    CHECK_OK(dc_delta_w_stats_wide(&out, &a, "{\"numRecords\":1,\"tightBounds\":false} ", &err),
+             &err);
+    CHECK_EQ_STR(out, "{\"numRecords\":1,\"tightBounds\":false}");
     CHECK_OK(dc_delta_w_stats_wide(&out, &a, NULL, &err), &err);
     CHECK(out == NULL);
     CHECK(dc_delta_w_stats_wide(&out, &a, "{\"numRecords\":", &err) < 0);
