@@ -538,33 +538,50 @@ int dc_delta_dv_load(dc_delta_dv **out, dc_storage *s, const dc_delta_dv_desc *d
 
 void dc_delta_dv_cache_init(dc_delta_dv_cache *c)
 {
-    c->path = NULL;
-    c->too_big = false;
-    dc_buf_init(&c->bytes, DC_DELTA_DV_CACHE_BYTES);
+    c->clock = 0;
+    for (int i = 0; i < DC_DELTA_DV_CACHE_FILES; i++) {
+        c->files[i].path = NULL;
+        c->files[i].too_big = false;
+        c->files[i].used = 0;
+        dc_buf_init(&c->files[i].bytes, DC_DELTA_DV_CACHE_BYTES);
+    }
 }
 
 void dc_delta_dv_cache_dispose(dc_delta_dv_cache *c)
 {
-    dc_free(c->path);
-    c->path = NULL;
-    dc_buf_dispose(&c->bytes);
+    for (int i = 0; i < DC_DELTA_DV_CACHE_FILES; i++) {
+        dc_free(c->files[i].path);
+        c->files[i].path = NULL;
+        dc_buf_dispose(&c->files[i].bytes);
+    }
 }
 
-/* Makes the cache hold `file` (one whole read), or marks it too big. */
-static int cache_fill(dc_delta_dv_cache *c, dc_storage *s, const char *file, dc_err *err)
+/* Makes the cache hold `file` (one whole read, replacing the file used
+ * longest ago), or marks it too big; *out is its entry. */
+static int cache_fill(dc_delta_dv_cache_file **out, dc_delta_dv_cache *c, dc_storage *s,
+                      const char *file, dc_err *err)
 {
-    dc_free(c->path);
-    c->path = NULL;
-    c->too_big = false;
-    dc_buf_reset(&c->bytes);
-    int rc = dc_storage_read(s, file, &c->bytes, err);
+    dc_delta_dv_cache_file *f = &c->files[0];
+    for (int i = 0; i < DC_DELTA_DV_CACHE_FILES; i++) {
+        if (c->files[i].path && strcmp(c->files[i].path, file) == 0) {
+            *out = &c->files[i];
+            return 0;
+        }
+        if (c->files[i].used < f->used) f = &c->files[i];
+    }
+    *out = f;
+    dc_free(f->path);
+    f->path = NULL;
+    f->too_big = false;
+    dc_buf_reset(&f->bytes);
+    int rc = dc_storage_read(s, file, &f->bytes, err);
     if (rc == DC_ELIMIT) {
         dc_err_clear(err);
-        dc_buf_reset(&c->bytes);
-        c->too_big = true;
+        dc_buf_reset(&f->bytes);
+        f->too_big = true;
         rc = 0;
     }
-    if (rc == 0 && !(c->path = dc_strdup(file))) rc = dc_err_set(err, DC_ENOMEM, "out of memory");
+    if (rc == 0 && !(f->path = dc_strdup(file))) rc = dc_err_set(err, DC_ENOMEM, "out of memory");
     return rc;
 }
 
@@ -579,14 +596,16 @@ int dc_delta_dv_load_cached(dc_delta_dv **out, dc_storage *s, const dc_delta_dv_
     int rc = dc_delta_dv_file_path(&path, dv, err);
     if (rc == 0) rc = dc_buf_putc(&path, '\0', err);
     const char *file = (const char *)path.data;
-    if (rc == 0 && (!c->path || strcmp(c->path, file) != 0)) rc = cache_fill(c, s, file, err);
+    dc_delta_dv_cache_file *f = NULL;
+    if (rc == 0) rc = cache_fill(&f, c, s, file, err);
+    if (f) f->used = ++c->clock;
     const uint64_t end = (uint64_t)dv->offset + 4 + (uint64_t)dv->size_in_bytes + 4;
-    if (rc == 0 && (c->too_big || dv->offset < 1 || end > c->bytes.len)) {
+    if (rc == 0 && (f->too_big || dv->offset < 1 || end > f->bytes.len)) {
         /* Not in the bytes held (too big to hold, or a bad offset): by range,
          * which reports a bad offset as it always did. */
         rc = dc_delta_dv_load(out, s, dv, err);
     } else if (rc == 0) {
-        rc = check_frame(&bitmap, c->bytes.data[0], c->bytes.data + dv->offset, file, dv, err);
+        rc = check_frame(&bitmap, f->bytes.data[0], f->bytes.data + dv->offset, file, dv, err);
         if (rc == 0) rc = decode_checked(out, &bitmap, dv, err);
     }
     dc_buf_dispose(&bitmap);

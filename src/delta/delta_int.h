@@ -80,13 +80,23 @@ int dc_delta_ft_apply(file_table *t, const dc_delta_action *a, uint64_t seq, dc_
 
 /* ------------------------------------------------------ DV file cache */
 
-/* One deletion-vector file held whole, so that the DVs of many data files
- * in it (a batch writes all its DVs into one file) cost one GET, not one
- * each. DV files are immutable (unique names): the bytes never go stale. */
-typedef struct dc_delta_dv_cache {
+/* Deletion-vector files held whole, so that the DVs of many data files in
+ * them (a batch writes all its DVs into one file) cost one GET a file, not
+ * one a DV. A batch's files carry DVs from the few batches before it, in no
+ * particular order, so a few files are held (one thrashed: two files read
+ * alternately cost a read per DV). DV files are immutable (unique names):
+ * the bytes never go stale. */
+#define DC_DELTA_DV_CACHE_FILES 4
+typedef struct dc_delta_dv_cache_file {
     char *path;        /* storage path of the file held (owned), or NULL */
     bool too_big;      /* the file exceeds DC_DELTA_DV_CACHE_BYTES: read by range */
     dc_buf bytes;      /* its bytes */
+    uint64_t used;     /* the cache's clock when last used (least is replaced) */
+} dc_delta_dv_cache_file;
+
+typedef struct dc_delta_dv_cache {
+    dc_delta_dv_cache_file files[DC_DELTA_DV_CACHE_FILES]; /* the files held */
+    uint64_t clock;    /* counts lookups */
 } dc_delta_dv_cache;
 
 void dc_delta_dv_cache_init(dc_delta_dv_cache *c);

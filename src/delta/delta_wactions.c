@@ -88,6 +88,25 @@ int dc_delta_w_stats_wide(const char **out, dc_arena *a, const char *stats, dc_e
     DC_TRY(dc_json_parse(&doc, a, stats, strlen(stats), err));
     if (doc->type != DC_JSON_OBJECT) return dc_err_set(err, DC_EINVAL, "stats: not an object");
     dc_json *tb = (dc_json *)dc_json_get(doc, "tightBounds");
+    size_t n = strlen(stats);
+    while (n > 0 && (stats[n - 1] == ' ' || stats[n - 1] == '\n' || stats[n - 1] == '\t' ||
+                     stats[n - 1] == '\r'))
+        n--;
+    if (tb && tb->type == DC_JSON_FALSE) { /* a DV growing: already wide */
+        if (!(*out = dc_arena_strndup(a, stats, n, err))) return DC_ENOMEM;
+        return 0;
+    }
+    if (!tb && doc->len > 0 && n > 0 && stats[n - 1] == '}') {
+        /* The usual case (a file of ours getting its first DV): the text as
+         * it is, the member appended, without writing the DOM back (half
+         * the cost). The parse above still vouches for the text. */
+        char *w = dc_arena_alloc(a, n + sizeof ",\"tightBounds\":false}", err);
+        if (!w) return DC_ENOMEM;
+        memcpy(w, stats, n - 1);
+        memcpy(w + n - 1, ",\"tightBounds\":false}", sizeof ",\"tightBounds\":false}");
+        *out = w;
+        return 0;
+    }
     dc_buf b;
     dc_buf_init(&b, DC_JSON_MAX_DOC_BYTES);
     int rc = 0;
@@ -96,10 +115,11 @@ int dc_delta_w_stats_wide(const char **out, dc_arena *a, const char *stats, dc_e
         rc = dc_json_write(&b, doc, err);
     } else {
         rc = dc_json_write(&b, doc, err);
-        if (rc == 0 && b.len >= 2) {
+        if (rc == 0 && doc->len > 0 && b.len >= 2) {
             b.len--; /* the closing brace */
             rc = dc_buf_puts(&b, ",\"tightBounds\":false}", err);
-        } else if (rc == 0) {
+        } else if (rc == 0) { /* {} */
+            b.len = 0;
             rc = dc_buf_puts(&b, "{\"tightBounds\":false}", err);
         }
     }

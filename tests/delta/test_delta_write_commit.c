@@ -355,6 +355,58 @@ done:
     fx_close(&f);
 }
 
+/* DVs of one transaction's files kept in two DV files, grown in alternating
+ * order, read each file once (the cache holds a few files; one file held
+ * read a file per DV). */
+TEST(delta_write_dv_cache_holds_several_files)
+{
+    dc_err err;
+    dc_err_clear(&err);
+    fixture f;
+    fx_open(&f, true);
+    dc_delta_snapshot *snap = load(&f);
+    dc_delta_tx *tx = NULL;
+    int64_t v = -1;
+    const char *paths[] = {"p=x/a.parquet", "p=x/b.parquet", "p=x/c.parquet", "p=x/d.parquet"};
+    CHECK_OK(dc_delta_tx_new(&tx, snap, "WRITE", &err), &err);
+    for (int i = 0; i < 4; i++) {
+        dc_delta_add a = fake_add(paths[i], "x", "{\"numRecords\":10}");
+        CHECK_OK(dc_delta_tx_add(tx, &a, &err), &err);
+    }
+    CHECK_OK(dc_delta_tx_commit(&v, tx, &err), &err);
+    dc_delta_tx_free(tx);
+    CHECK_OK(dc_delta_snapshot_update(snap, -1, &err), &err);
+    /* a and b get DVs in one DV file, c and d in another */
+    const uint64_t r0[] = {0}, r1[] = {1};
+    for (int k = 0; k < 2; k++) {
+        CHECK_OK(dc_delta_tx_new(&tx, snap, "DELETE", &err), &err);
+        for (int i = 2 * k; i < 2 * k + 2; i++)
+            CHECK_OK(dc_delta_tx_delete_rows(tx, find_file(snap, paths[i]), r0, 1, &err), &err);
+        CHECK_OK(dc_delta_tx_commit(&v, tx, &err), &err);
+        dc_delta_tx_free(tx);
+        CHECK_OK(dc_delta_snapshot_update(snap, -1, &err), &err);
+    }
+    CHECK(strcmp(find_file(snap, paths[0])->dv.path_or_inline,
+                 find_file(snap, paths[2])->dv.path_or_inline) != 0);
+    dc_storage_stats s0, s1, d;
+    CHECK_OK(dc_delta_tx_new(&tx, snap, "DELETE", &err), &err);
+    dc_storage_stats_get(f.s, &s0);
+    const int order[] = {0, 2, 1, 3};
+    for (int i = 0; i < 4; i++)
+        CHECK_OK(dc_delta_tx_delete_rows(tx, find_file(snap, paths[order[i]]), r1, 1, &err),
+                 &err);
+    dc_storage_stats_get(f.s, &s1);
+    dc_storage_stats_sub(&d, &s1, &s0);
+    CHECK_EQ_INT(d.get, 2);
+    CHECK_OK(dc_delta_tx_commit(&v, tx, &err), &err);
+    dc_delta_tx_free(tx);
+    CHECK_OK(dc_delta_snapshot_update(snap, -1, &err), &err);
+    const uint64_t both[] = {0, 1};
+    for (int i = 0; i < 4; i++) check_dv_rows(&f, find_file(snap, paths[i]), both, 2);
+    dc_delta_snapshot_free(snap);
+    fx_close(&f);
+}
+
 TEST(delta_write_dv_needs_enabled_table)
 {
     dc_err err;

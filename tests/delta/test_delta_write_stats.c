@@ -3,7 +3,7 @@
  * path/partition escaping writers use. */
 #include "../test.h"
 
-#include "../../src/delta/delta.h"
+#include "../../src/delta/delta_write_int.h"
 
 /* A footer with one chunk per leaf per row group, built by hand. */
 typedef struct fake_footer {
@@ -181,6 +181,23 @@ TEST(delta_write_stats_num_records)
     CHECK_EQ_INT(dc_delta_stats_num_records(&n, "{\"minValues\":{}}", &err), DC_ENOTFOUND);
     CHECK_EQ_INT(dc_delta_stats_num_records(&n, NULL, &err), DC_ENOTFOUND);
     CHECK(dc_delta_stats_num_records(&n, "{\"numRecords\":", &err) < 0);
+    /* the shortcut for numRecords first agrees with the parse, which takes
+       every other shape */
+    CHECK_OK(dc_delta_stats_num_records(&n, "{\"numRecords\":0}", &err), &err);
+    CHECK_EQ_INT(n, 0);
+    CHECK_OK(dc_delta_stats_num_records(&n, "{\"numRecords\":123456789012345678,\"x\":1}", &err),
+             &err);
+    CHECK_EQ_INT(n, 123456789012345678LL);
+    CHECK_OK(dc_delta_stats_num_records(&n, "{\"numRecords\":1234567890123456789}", &err), &err);
+    CHECK_EQ_INT(n, 1234567890123456789LL);
+    CHECK_OK(dc_delta_stats_num_records(&n, "{ \"numRecords\" : 7 }", &err), &err);
+    CHECK_EQ_INT(n, 7);
+    CHECK_OK(dc_delta_stats_num_records(&n, "{\"minValues\":{\"numRecords\":5},\"numRecords\":9}",
+                                        &err), &err);
+    CHECK_EQ_INT(n, 9);
+    CHECK(dc_delta_stats_num_records(&n, "{\"numRecords\":01}", &err) < 0);
+    CHECK(dc_delta_stats_num_records(&n, "{\"numRecords\":1x}", &err) < 0);
+    CHECK(dc_delta_stats_num_records(&n, "{\"numRecords\":-1}", &err) < 0 || n == -1);
 }
 
 TEST(delta_write_path_and_partition_escaping)
@@ -212,4 +229,31 @@ TEST(delta_write_path_and_partition_escaping)
     CHECK(strlen(u1) == 36 && u1[14] == '4' && strchr("89ab", u1[19]) && strcmp(u1, u2) != 0);
     dc_buf_dispose(&b);
     dc_buf_dispose(&d);
+}
+
+/* tightBounds:false appended to the text as it is, or set in place. */
+TEST(delta_write_stats_wide)
+{
+    dc_err err;
+    dc_err_clear(&err);
+    dc_arena a;
+    dc_arena_init(&a, 1 << 16);
+    const char *out = NULL;
+    CHECK_OK(dc_delta_w_stats_wide(&out, &a, "{\"numRecords\":3,\"minValues\":{\"id\":1}}", &err),
+             &err);
+    CHECK_EQ_STR(out, "{\"numRecords\":3,\"minValues\":{\"id\":1},\"tightBounds\":false}");
+    CHECK_OK(dc_delta_w_stats_wide(&out, &a, "{\"numRecords\":3}\n ", &err), &err);
+    CHECK_EQ_STR(out, "{\"numRecords\":3,\"tightBounds\":false}");
+    CHECK_OK(dc_delta_w_stats_wide(&out, &a, "{}", &err), &err);
+    CHECK_EQ_STR(out, "{\"tightBounds\":false}");
+    CHECK_OK(dc_delta_w_stats_wide(&out, &a, "{\"tightBounds\":true,\"numRecords\":1}", &err), &err);
+    CHECK_EQ_STR(out, "{\"tightBounds\":false,\"numRecords\":1}");
+    CHECK_OK(dc_delta_w_stats_wide(&out, &a, "{\"numRecords\":1,\"tightBounds\":false} ", &err),
+             &err);
+    CHECK_EQ_STR(out, "{\"numRecords\":1,\"tightBounds\":false}");
+    CHECK_OK(dc_delta_w_stats_wide(&out, &a, NULL, &err), &err);
+    CHECK(out == NULL);
+    CHECK(dc_delta_w_stats_wide(&out, &a, "{\"numRecords\":", &err) < 0);
+    CHECK(dc_delta_w_stats_wide(&out, &a, "[1]", &err) < 0);
+    dc_arena_dispose(&a);
 }
