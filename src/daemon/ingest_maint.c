@@ -94,8 +94,7 @@ static void vacuum(ing_state *st, ing_slot *s, dc_delta_snapshot *snap)
            (double)r.elapsed_ms);
 }
 
-/* The key index next to a checkpoint, at most once per interval. */
-static void persist(ing_state *st, ing_slot *s, bool checkpointed)
+void ing_slot_persist(ing_state *st, ing_slot *s, bool checkpointed)
 {
     const dc_config *c = st->cfg;
     const double t = now_s();
@@ -119,11 +118,11 @@ void ing_slot_maintain(ing_state *st, ing_slot *s)
     if (!snap) return;
     const uint64_t checkpoints = st->stats.checkpoints;
     policy(st, s, snap);
-    if (st->stats.checkpoints != checkpoints) persist(st, s, true);
+    if (st->stats.checkpoints != checkpoints) ing_slot_persist(st, s, true);
     vacuum(st, s, snap);
 }
 
 void ing_persist_all(ing_state *st)
 {
-    for (size_t i = 0; i < st->n_slots; i++) persist(st, st->slots[i], false);
+    for (size_t i = 0; i < st->n_slots; i++) ing_slot_persist(st, st->slots[i], false);
 }
