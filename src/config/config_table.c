@@ -289,7 +289,8 @@ const dc_cfg_key dc_cfg_keys[] = {
             "cleanup, the manifest and VACUUM. Only the OPTIMIZE commit is made by the "
             "ingest thread, between two batches: deletes that batches made meanwhile in "
             "the files being compacted are carried over to the new file as a deletion "
-            "vector (a table without deletion vectors leaves such files for the next run), "
+            "vector (a table without deletion vectors leaves such files for the next run, "
+            "and after 3 such runs in a row makes one between batches), "
             "and the key index follows the rows. false: all of it between batches, in the "
             "ingest thread, holding up the next batch."},
     SEC("index", "The key index: its file next to the table."),

@@ -20,6 +20,10 @@
  * persisted by the ingest thread too, after the thread reports a
  * checkpoint.
  *
+ * Without deletion vectors (mode cow) a bin whose input a batch rewrote is
+ * left out; after BG_MAX_MISSES such runs in a row one run is made between
+ * batches as with maintenance.background off.
+ *
  * Shared under `mu`: the versions posted, the rewrite ready, the
  * checkpoint flag, the counts; everything else of a table is the thread's.
  */
@@ -285,10 +289,21 @@ static int bg_table_of(bg_table **out, ing_bg *bg, const ing_slot *s, dc_err *er
     return 0;
 }
 
+/* Background rewrites left out this many times in a row (a table without
+ * deletion vectors whose small files the batches keep rewriting) make the
+ * next run an inline one, between batches, so that compaction still
+ * progresses. */
+#define BG_MAX_MISSES 3
+
 int ing_bg_committed(ing_state *st, ing_slot *s, dc_err *err)
 {
     ing_bg *bg = st->bg;
     if (!bg || !s->table) return 0;
+    if (s->optimize_misses >= BG_MAX_MISSES) {
+        const uint64_t before = st->stats.optimizes;
+        ing_slot_optimize(st, s);
+        if (st->stats.optimizes != before) s->optimize_misses = 0;
+    }
     const int64_t v = dc_delta_snapshot_version(dc_merge_table_snapshot(s->table));
     bg_table *t = NULL;
     pthread_mutex_lock(&bg->mu);
@@ -321,6 +336,7 @@ static void commit_ready(ing_state *st, ing_slot *s, dc_optimize_prepared *p, do
                " bins left out", s->path, dc_optimize_prepared_version(p), r.read_version,
                r.rows_carried, r.bins_dropped);
     ing_optimize_after(st, s, &r, rc, &err);
+    s->optimize_misses = r.version < 0 && r.bins_dropped ? s->optimize_misses + 1 : 0;
     dc_optimize_prepared_free(p, dc_delta_snapshot_storage(snap));
     dc_optimize_result_dispose(&r);
     dc_err_clear(&err);

@@ -96,6 +96,8 @@ typedef struct ing_slot {
     size_t kept_bytes;          /* bytes kept, checked against the replay budget */
     bool keep_lost;             /* budget exceeded: a conflict can not be replayed */
     double last_optimize;       /* monotonic seconds of the last OPTIMIZE check (0: none) */
+    uint32_t optimize_misses;   /* background rewrites in a row that committed nothing
+                                   (inputs rewritten meanwhile on a table without DVs) */
     double last_vacuum;         /* monotonic seconds of the last VACUUM (0: none yet) */
     double last_log_cleanup;    /* monotonic seconds of the last log cleanup (0: none yet) */
     double last_persist;        /* monotonic seconds of the last key index write (0: none) */
