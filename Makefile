@@ -30,7 +30,7 @@ HDRS     := $(wildcard src/*/*.h) tests/test.h
 B  := build
 BS := build-san
 
-.PHONY: all test unit unit-san interop fuzz-replay fuzz-build-libfuzzer lint clean setup docs
+.PHONY: all test unit unit-san interop fuzz-replay fuzz-build-libfuzzer lint clean setup docs tsan
 
 all: $(B)/deltacdc
 
@@ -76,6 +76,26 @@ $(BS)/fuzz/%: fuzz/%.c fuzz/driver.c $(BS)/libdeltacdc.a $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN_CFLAGS) -o $@ $< fuzz/driver.c $(BS)/libdeltacdc.a $(LDLIBS)
 
+# ThreadSanitizer build of the daemon (issue 13: the maintenance thread beside
+# the ingest thread). `make tsan` builds build-tsan/deltacdc; run interop tests
+# against it with DC_BIN=build-tsan/deltacdc (a race aborts it: halt_on_error).
+TS := build-tsan
+TSAN_CFLAGS := -O1 -g -fsanitize=thread -fno-omit-frame-pointer -DDC_DEBUG
+
+$(TS)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC-TSAN $<",true)
+	$(Q)$(CC) $(ALL_CFLAGS) $(TSAN_CFLAGS) -c $< -o $@
+
+$(TS)/libdeltacdc.a: $(call objs,$(TS),$(LIB_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(TS)/deltacdc: $(call objs,$(TS),$(CLI_SRC)) $(TS)/libdeltacdc.a
+	$(CC) $(ALL_CFLAGS) $(TSAN_CFLAGS) -o $@ $^ $(LDLIBS)
+
+tsan: $(TS)/deltacdc
+
 FUZZERS := $(patsubst fuzz/%.c,%,$(FUZZ_SRC))
 
 unit: $(B)/unit_tests
@@ -118,4 +138,4 @@ docs: $(B)/deltacdc
 	$(B)/deltacdc config example > examples/pipeline.yaml
 
 clean:
-	rm -rf $(B) $(BS) $(LF)
+	rm -rf $(B) $(BS) $(LF) $(TS)

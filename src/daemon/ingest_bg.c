@@ -44,13 +44,15 @@
 typedef struct bg_table {
     const ing_slot *slot;       /* whose table (identity only: never read by the thread) */
     char *path;                 /* the table's location (owned copy) */
-    dc_metrics_table *mt;       /* its metrics (borrowed; locked by the registry), or NULL */
     /* under bg->mu */
+    dc_metrics_table *mt;       /* its metrics (borrowed; locked by the registry), or NULL */
     int64_t want;               /* newest version the ingest thread committed */
+    int64_t done;               /* newest version the thread has followed */
     dc_optimize_prepared *ready; /* a rewrite for the ingest thread to commit, or NULL */
     double ready_s;             /* seconds the rewrite took */
     bool checkpointed;          /* a checkpoint was written since the ingest thread looked */
     /* the thread's own */
+    dc_metrics_table *mt_run;   /* mt, copied under mu before each piece of work */
     dc_storage *s;              /* owned */
     dc_delta_snapshot *snap;    /* owned; NULL until the first version */
     int64_t seen;               /* the version followed (-1: none) */
@@ -98,10 +100,11 @@ static void bg_policy(ing_bg *bg, bg_table *t, int64_t v, bool newest)
     dc_err err;
     dc_err_clear(&err);
     const int rc = dc_maint_after_commit(&r, t->s, t->snap, v, &o, &err);
-    if (r.checkpoint_tried && t->mt)
-        dc_metrics_maint_done(t->mt, DC_METRICS_CHECKPOINT, r.checkpoint_seconds, r.checkpointed);
-    if (r.log_tried && t->mt)
-        dc_metrics_maint_done(t->mt, DC_METRICS_LOG_CLEANUP, r.log_seconds,
+    if (r.checkpoint_tried && t->mt_run)
+        dc_metrics_maint_done(t->mt_run, DC_METRICS_CHECKPOINT, r.checkpoint_seconds,
+                              r.checkpointed);
+    if (r.log_tried && t->mt_run)
+        dc_metrics_maint_done(t->mt_run, DC_METRICS_LOG_CLEANUP, r.log_seconds,
                               r.cleaned || r.log.skipped);
     if (r.cleaned) t->last_log_cleanup = t0;
     if (r.checkpointed)
@@ -162,7 +165,7 @@ static void bg_vacuum(ing_bg *bg, bg_table *t)
     dc_err err;
     dc_err_clear(&err);
     const int rc = dc_maint_vacuum(&r, t->snap, &o, &err);
-    if (t->mt) dc_metrics_maint_done(t->mt, DC_METRICS_VACUUM, now_s() - t0, rc == 0);
+    if (t->mt_run) dc_metrics_maint_done(t->mt_run, DC_METRICS_VACUUM, now_s() - t0, rc == 0);
     if (rc < 0) {
         DC_LOG(DC_LOG_WARN, "maint", "%s: vacuum: %s", t->path, err.msg);
         return;
@@ -195,7 +198,7 @@ static void bg_optimize(ing_bg *bg, bg_table *t, bool has_ready)
     if (yes || rc < 0) t->last_optimize = now_s(); /* else check again after the next commit */
     if (rc < 0) {
         DC_LOG(DC_LOG_WARN, "optimize", "%s: %s", t->path, err.msg);
-        if (t->mt) dc_metrics_maint_done(t->mt, DC_METRICS_OPTIMIZE, now_s() - t0, false);
+        if (t->mt_run) dc_metrics_maint_done(t->mt_run, DC_METRICS_OPTIMIZE, now_s() - t0, false);
         return;
     }
     if (!p || dc_optimize_prepared_empty(p)) {
@@ -214,7 +217,7 @@ static void bg_optimize(ing_bg *bg, bg_table *t, bool has_ready)
 static bg_table *bg_next(ing_bg *bg)
 {
     for (size_t i = 0; i < bg->n_tabs; i++)
-        if (bg->tabs[i]->want > bg->tabs[i]->seen) return bg->tabs[i];
+        if (bg->tabs[i]->want > bg->tabs[i]->done) return bg->tabs[i];
     return NULL;
 }
 
@@ -233,11 +236,13 @@ static void *bg_main(void *arg)
         bg->busy = true;
         const int64_t want = t->want;
         const bool has_ready = t->ready != NULL;
+        t->mt_run = t->mt;
         pthread_mutex_unlock(&bg->mu);
         bg_follow(bg, t, want);
         bg_vacuum(bg, t);
         bg_optimize(bg, t, has_ready);
         pthread_mutex_lock(&bg->mu);
+        t->done = want;
     }
     bg->busy = false;
     pthread_cond_broadcast(&bg->cv);
@@ -283,7 +288,7 @@ static int bg_table_of(bg_table **out, ing_bg *bg, const ing_slot *s, dc_err *er
         return dc_err_set(err, DC_ENOMEM, "out of memory");
     }
     t->slot = s;
-    t->want = t->seen = -1;
+    t->want = t->done = t->seen = -1;
     bg->tabs[bg->n_tabs++] = t;
     *out = t;
     return 0;
