@@ -205,8 +205,20 @@ static void bg_optimize(ing_bg *bg, bg_table *t, bool has_ready)
         dc_optimize_prepared_free(p, t->s);
         return;
     }
-    DC_LOG(DC_LOG_DEBUG, "optimize", "%s: rewrite of version %" PRId64 " ready, %.1f ms",
-           t->path, dc_optimize_prepared_version(p), (now_s() - t0) * 1000.0);
+    /* The batches committed meanwhile: their deletes carried over here, so
+     * that the ingest thread's commit has only the last few to rebase. */
+    pthread_mutex_lock(&bg->mu);
+    const int64_t want = t->want;
+    pthread_mutex_unlock(&bg->mu);
+    bg_follow(bg, t, want);
+    if (t->snap && dc_optimize_prepared_rebase(p, t->snap, &err) < 0) {
+        DC_LOG(DC_LOG_WARN, "optimize", "%s: %s", t->path, err.msg);
+        dc_optimize_prepared_free(p, t->s);
+        return;
+    }
+    DC_LOG(DC_LOG_DEBUG, "optimize", "%s: rewrite of version %" PRId64 " ready (rebased on %"
+           PRId64 "), %.1f ms", t->path, dc_optimize_prepared_version(p),
+           t->snap ? dc_delta_snapshot_version(t->snap) : -1, (now_s() - t0) * 1000.0);
     pthread_mutex_lock(&bg->mu);
     t->ready = p;
     t->ready_s = now_s() - t0;

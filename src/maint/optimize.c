@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <time.h>
 
 static double now_s(void)
@@ -188,6 +189,12 @@ static int prep_new(dc_optimize_prepared **out, dc_delta_snapshot *snap, dc_err 
     if (m->schema_string && !(p->schema = arena_str(&p->arena, m->schema_string, err)))
         return err->code;
     if (m->id && !(p->meta_id = arena_str(&p->arena, m->id, err))) return err->code;
+    bool found = false;
+    const char *dv = dc_delta_map_get(&m->configuration, "delta.enableDeletionVectors", &found);
+    p->can_dv = found && dv && strcasecmp(dv, "true") == 0 &&
+                dc_delta_protocol_has_writer_feature(dc_delta_snapshot_protocol(snap),
+                                                     "deletionVectors");
+    p->rebased_version = p->read_version;
     return 0;
 }
 
@@ -233,6 +240,7 @@ void dc_optimize_prepared_free(dc_optimize_prepared *p, dc_storage *discard_from
         const bool keep = p->committed && pb->in_commit;
         if (!keep && discard_from) opt_out_discard(&pb->out, discard_from);
         opt_out_dispose(&pb->out);
+        dc_delta_dv_free(pb->carried);
     }
     dc_free(p->bins);
     dc_optimize_plan_dispose(&p->plan);

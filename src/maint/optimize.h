@@ -201,6 +201,10 @@ int dc_optimize_prepare(dc_optimize_prepared **out, dc_delta_snapshot *snap,
  * map still says where its rows are in the output). */
 int dc_optimize_commit_prepared(dc_optimize_result *out, dc_optimize_prepared *p,
                                 dc_delta_snapshot *snap, dc_err *err);
+/* Carries the deletes of the commits up to snap's version into p ahead of
+ * its commit (a maintenance thread does this work, so that the commit
+ * rebases only the versions after it). Optional; snap as for the commit. */
+int dc_optimize_prepared_rebase(dc_optimize_prepared *p, dc_delta_snapshot *snap, dc_err *err);
 /* Output files no commit names are deleted through discard_from (NULL:
  * left for VACUUM). NULL p is a no-op. */
 void dc_optimize_prepared_free(dc_optimize_prepared *p, dc_storage *discard_from);

@@ -56,28 +56,34 @@ static bool same_dv(const opt_pin *in, const dc_delta_add *live)
 
 /* What the commit does with a bin. */
 typedef enum bin_fate {
-    BIN_AS_IS = 0,  /* inputs unchanged: removes and the add */
+    BIN_AS_IS = 0,  /* no row deleted since: removes and the add */
     BIN_DV,         /* rows deleted since: the add with a deletion vector */
     BIN_NO_ROWS,    /* every row deleted since: removes of the live inputs only */
     BIN_DROP,       /* not rebased (no DVs, no row map): left out, its output deleted */
 } bin_fate;
 
-/* Rows of input k deleted since the rewrite read it: their output rows
- * into `carried`. `live` NULL: the input is gone, all its rows go. */
-static int carry_input(dc_delta_dv *carried, const opt_pbin *pb, size_t k,
-                       const dc_delta_add *live, dc_storage *s, dc_err *err)
+/* Rows of input k deleted since its last known state: their output rows
+ * into `carried`, and the input's state moves on. `live` NULL: the input
+ * is gone, all its rows go. */
+static int carry_input(dc_delta_dv *carried, opt_pbin *pb, size_t k, const dc_delta_add *live,
+                       dc_storage *s, dc_arena *arena, dc_err *err)
 {
+    opt_pin *in = &pb->in[k];
     const uint32_t *map = pb->out.maps[k];
     const uint64_t n = pb->out.map_rows[k];
     if (!live) {
         for (uint64_t r = 0; r < n; r++)
             if (map[r] != UINT32_MAX) DC_TRY(dc_delta_dv_add(carried, map[r], err));
+        in->gone = true;
         return 0;
     }
+    if (!live->has_dv)
+        return dc_err_set(err, DC_ECORRUPT, "optimize: %s lost its deletion vector since the "
+                          "rewrite read it", live->path);
     dc_delta_dv *old = NULL, *now = NULL;
     uint64_t *rows = NULL;
     size_t n_rows = 0;
-    int rc = pb->in[k].has_dv ? dc_delta_dv_load(&old, s, &pb->in[k].dv, err) : 0;
+    int rc = in->has_dv ? dc_delta_dv_load(&old, s, &in->dv, err) : 0;
     if (rc == 0) rc = dc_delta_dv_load(&now, s, &live->dv, err);
     if (rc == 0) rc = dc_delta_dv_to_array(&rows, &n_rows, now, err);
     for (size_t i = 0; rc == 0 && i < n_rows; i++) {
@@ -89,38 +95,62 @@ static int carry_input(dc_delta_dv *carried, const opt_pbin *pb, size_t k,
         else
             rc = dc_delta_dv_add(carried, map[rows[i]], err);
     }
+    if (rc == 0) { /* the newer DV is the base of the next rebase */
+        in->has_dv = true;
+        in->dv = live->dv;
+        in->dv.path_or_inline = dc_arena_strndup(arena, live->dv.path_or_inline,
+                                                 strlen(live->dv.path_or_inline), err);
+        if (!in->dv.path_or_inline) rc = err->code;
+    }
     dc_free(rows);
     dc_delta_dv_free(old);
     dc_delta_dv_free(now);
     return rc;
 }
 
-/* Decides a bin's fate against the live files; *carried gets the output
- * rows to hide (BIN_DV). */
-static int rebase_bin(bin_fate *fate, dc_delta_dv **carried, const opt_pbin *pb,
-                      const live_ix *ix, dc_delta_tx *tx, dc_storage *s, dc_err *err)
+/* Brings a bin's carried rows up to the live files of ix. */
+static int rebase_bin(dc_optimize_prepared *p, opt_pbin *pb, const live_ix *ix, dc_storage *s,
+                      dc_err *err)
 {
-    *fate = BIN_AS_IS;
-    *carried = NULL;
-    bool changed = false;
+    if (pb->skipped || pb->unrebasable || !pb->out.rel_path) return 0; /* no row to hide */
     for (size_t k = 0; k < pb->n_in; k++) {
+        if (pb->in[k].gone) continue;
         const dc_delta_add *live = live_find(ix, pb->in[k].path);
-        changed |= !live || !same_dv(&pb->in[k], live);
+        if (live && same_dv(&pb->in[k], live)) continue;
+        if (!p->can_dv || pb->out.n_maps != pb->n_in) {
+            pb->unrebasable = true;
+            return 0;
+        }
+        if (!pb->carried) DC_TRY(dc_delta_dv_new(&pb->carried, err));
+        DC_TRY(carry_input(pb->carried, pb, k, live, s, &p->arena, err));
     }
-    if (!changed || !pb->out.rel_path) return 0; /* no output: no row to hide */
-    if (pb->out.n_maps != pb->n_in || !dc_delta_tx_can_delete_rows(tx)) {
-        *fate = BIN_DROP;
-        return 0;
-    }
-    DC_TRY(dc_delta_dv_new(carried, err));
-    for (size_t k = 0; k < pb->n_in; k++) {
-        const dc_delta_add *live = live_find(ix, pb->in[k].path);
-        if (!live || !same_dv(&pb->in[k], live))
-            DC_TRY(carry_input(*carried, pb, k, live, s, err));
-    }
-    const uint64_t card = dc_delta_dv_cardinality(*carried);
-    *fate = card >= pb->out.rows ? BIN_NO_ROWS : card ? BIN_DV : BIN_AS_IS;
     return 0;
+}
+
+static bin_fate fate_of(const opt_pbin *pb)
+{
+    if (pb->unrebasable) return BIN_DROP;
+    const uint64_t card = pb->carried ? dc_delta_dv_cardinality(pb->carried) : 0;
+    return !card ? BIN_AS_IS : card >= pb->out.rows ? BIN_NO_ROWS : BIN_DV;
+}
+
+static int rebase_all(dc_optimize_prepared *p, const live_ix *ix, dc_delta_snapshot *snap,
+                      dc_err *err)
+{
+    for (size_t b = 0; b < p->n_bins; b++)
+        DC_TRY(rebase_bin(p, &p->bins[b], ix, dc_delta_snapshot_storage(snap), err));
+    p->rebased_version = dc_delta_snapshot_version(snap);
+    return 0;
+}
+
+int dc_optimize_prepared_rebase(dc_optimize_prepared *p, dc_delta_snapshot *snap, dc_err *err)
+{
+    if (dc_delta_snapshot_version(snap) <= p->rebased_version) return 0;
+    live_ix ix = {NULL, 0};
+    int rc = live_build(&ix, snap, err);
+    if (rc == 0) rc = rebase_all(p, &ix, snap, err);
+    dc_free(ix.adds);
+    return rc;
 }
 
 /* What a commit holds while it is built. */
@@ -128,7 +158,6 @@ typedef struct commit_state {
     dc_optimize_result *r;
     dc_optimize_prepared *p;
     dc_delta_tx *tx;
-    dc_storage *s;                  /* the commit snapshot's (DVs are read through it) */
     live_ix ix;
     int64_t min_out, max_out;       /* output file sizes */
 } commit_state;
@@ -150,12 +179,11 @@ static int add_out(commit_state *cs, const opt_pbin *pb, const dc_delta_dv *carr
 static int do_bin(commit_state *cs, opt_pbin *pb, dc_err *err)
 {
     dc_optimize_result *r = cs->r;
-    bin_fate fate = BIN_AS_IS;
-    dc_delta_dv *carried = NULL;
-    int rc = rebase_bin(&fate, &carried, pb, &cs->ix, cs->tx, cs->s, err);
-    if (rc < 0 || fate == BIN_DROP) {
-        r->bins_dropped += fate == BIN_DROP;
-        goto out;
+    const bin_fate fate = fate_of(pb);
+    int rc = 0;
+    if (fate == BIN_DROP) {
+        r->bins_dropped++;
+        return 0;
     }
     for (size_t k = 0; rc == 0 && k < pb->n_in; k++) {
         const dc_delta_add *live = live_find(&cs->ix, pb->in[k].path);
@@ -166,14 +194,12 @@ static int do_bin(commit_state *cs, opt_pbin *pb, dc_err *err)
         r->dvs_removed += live->has_dv;
     }
     if (rc == 0 && pb->out.rel_path && fate != BIN_NO_ROWS)
-        rc = add_out(cs, pb, fate == BIN_DV ? carried : NULL, err);
-    if (rc == 0 && carried) r->rows_carried += dc_delta_dv_cardinality(carried);
+        rc = add_out(cs, pb, fate == BIN_DV ? pb->carried : NULL, err);
+    if (rc == 0 && pb->carried) r->rows_carried += dc_delta_dv_cardinality(pb->carried);
     pb->taken = rc == 0;
     pb->in_commit = rc == 0 && pb->out.rel_path && fate != BIN_NO_ROWS;
     r->rows += pb->out.rows;
     r->rows_dropped += pb->out.rows_dropped;
-out:
-    dc_delta_dv_free(carried);
     return rc;
 }
 
@@ -266,8 +292,9 @@ static int build_and_commit(commit_state *cs, dc_delta_snapshot *snap, dc_err *e
 {
     dc_optimize_prepared *p = cs->p;
     DC_TRY(same_table(p, snap, err));
-    cs->s = dc_delta_snapshot_storage(snap);
     DC_TRY(live_build(&cs->ix, snap, err));
+    if (dc_delta_snapshot_version(snap) > p->rebased_version)
+        DC_TRY(rebase_all(p, &cs->ix, snap, err));
     DC_TRY(dc_delta_tx_new(&cs->tx, snap, "OPTIMIZE", err));
     for (size_t b = 0; b < p->n_bins; b++)
         if (!p->bins[b].skipped) DC_TRY(do_bin(cs, &p->bins[b], err));

@@ -117,7 +117,9 @@ typedef struct opt_pin {
     const char *path;               /* add path as in the log (prepared arena) */
     int64_t size;
     bool has_dv;                    /* the DV the rewrite applied (rows it dropped) */
-    dc_delta_dv_desc dv;            /* path_or_inline in the prepared arena */
+    dc_delta_dv_desc dv;            /* path_or_inline in the prepared arena; moved on to the
+                                       file's newer DV by each rebase */
+    bool gone;                      /* a later commit removed it (all its rows carried) */
 } opt_pin;
 
 /* One bin rewritten, waiting for its commit. */
@@ -127,6 +129,10 @@ typedef struct opt_pbin {
     opt_out out;                    /* the file written (maps[k]: where input k's rows went) */
     dc_delta_add add;               /* the output's add (prepared arena); unset without rows */
     bool skipped;                   /* left alone (a layout we do not rewrite) */
+    dc_delta_dv *carried;           /* output rows deleted since the rewrite read the inputs
+                                       (rebases so far), or NULL: none */
+    bool unrebasable;               /* an input changed and there is no way to carry it
+                                       (no DVs on the table, no row map): left out */
     bool taken;                     /* the commit removes its (live) inputs */
     bool in_commit;                 /* the commit adds its output (kept when committed) */
 } opt_pbin;
@@ -142,6 +148,8 @@ struct dc_optimize_prepared {
     dc_arena arena;                 /* inputs' paths, DV descriptors, outputs' adds */
     bool committed;                 /* the commit is (or may be) in the log */
     bool automatic;                 /* opts.automatic (commitInfo operationParameters.auto) */
+    bool can_dv;                    /* the table has deletion vectors (carried deletes) */
+    int64_t rebased_version;        /* the inputs' state is as of this version */
 };
 
 /* Copies an add (path, stats, partition values; no tags, no DV) into arena. */
