@@ -151,31 +151,11 @@ static void bg_follow(ing_bg *bg, bg_table *t, int64_t want)
 
 static void bg_vacuum(ing_bg *bg, bg_table *t)
 {
-    const dc_config *c = bg->cfg;
-    const double t0 = now_s();
-    if (c->vacuum != DC_CFG_VACUUM_AUTO || !t->snap) return;
-    if (t->last_vacuum != 0 && (t0 - t->last_vacuum) * 1000.0 < (double)c->vacuum_interval_ms)
+    if (!t->snap || !ing_maint_vacuum(bg->cfg, t->path, t->snap, t->mt_run, &t->last_vacuum))
         return;
-    t->last_vacuum = t0;
-    dc_maint_vacuum_opts o;
-    dc_maint_vacuum_opts_init(&o);
-    o.retain_ms = c->vacuum_retention_ms > 0 ? c->vacuum_retention_ms : -1;
-    o.record = true;
-    dc_maint_vacuum_result r;
-    dc_err err;
-    dc_err_clear(&err);
-    const int rc = dc_maint_vacuum(&r, t->snap, &o, &err);
-    if (t->mt_run) dc_metrics_maint_done(t->mt_run, DC_METRICS_VACUUM, now_s() - t0, rc == 0);
-    if (rc < 0) {
-        DC_LOG(DC_LOG_WARN, "maint", "%s: vacuum: %s", t->path, err.msg);
-        return;
-    }
     pthread_mutex_lock(&bg->mu);
     bg->vacuums++;
     pthread_mutex_unlock(&bg->mu);
-    DC_LOG(DC_LOG_INFO, "maint", "%s: vacuum removed %" PRIu64 " files (%" PRIu64 " bytes) of %"
-           PRIu64 " listed, %.1f ms (maintenance thread)", t->path, r.files_removed,
-           r.bytes_removed, r.files_listed, (double)r.elapsed_ms);
 }
 
 /* OPTIMIZE's rewrite when its interval has passed and a threshold is

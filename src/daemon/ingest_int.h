@@ -200,6 +200,11 @@ int ing_optimize_worth_it(bool *yes, dc_delta_snapshot *snap, const struct dc_op
 void ing_optimize_after(ing_state *st, ing_slot *s, const struct dc_optimize_result *r, int rc,
                         const dc_err *err);
 
+/* VACUUM of a table when maintenance.vacuum is auto and its interval has
+ * passed since *last (set when it runs); logged, metrics fed; true when it
+ * ran (ingest_maint.c). Either thread. */
+bool ing_maint_vacuum(const dc_config *c, const char *path, dc_delta_snapshot *snap,
+                      dc_metrics_table *mt, double *last);
 /* Starts the thread (st->bg) when maintenance.background is on. */
 int ing_bg_start(ing_state *st, dc_err *err);
 /* Ingest thread, after a commit of the slot's table: the thread follows
