@@ -138,6 +138,7 @@ typedef struct dc_config {
     int vacuum;                      /* DC_CFG_VACUUM_* (maintenance.vacuum) */
     int64_t vacuum_interval_ms;      /* maintenance.vacuum_interval */
     int64_t vacuum_retention_ms;     /* maintenance.vacuum_retention (0: the table's) */
+    bool maint_background;           /* maintenance.background */
     bool index_persist;              /* index.persist */
     int64_t index_persist_interval_ms; /* index.persist_interval */
     const char *s3_endpoint;         /* storage.s3.endpoint (NULL: environment) */

@@ -215,7 +215,8 @@ const dc_cfg_key dc_cfg_keys[] = {
      .def = "{warehouse}/_dead_letter/{pipeline}",
      .doc = "Location of the Delta table that receives bad records: columns topic, "
             "partition, offset, error, raw (the record's bytes) and ts (when)."},
-    SEC("maintenance", "Table maintenance the daemon runs by itself between batches."),
+    SEC("maintenance", "Table maintenance the daemon runs by itself, beside ingestion "
+                       "(maintenance.background)."),
     {.key = "maintenance.optimize", .type = DC_CFG_ENUM, .offset = CF(optimize), .def = "auto",
      .values = "auto|off",
      .doc = "auto: after a batch, compact the table (OPTIMIZE: small files bin-packed, files "
@@ -296,6 +297,17 @@ const dc_cfg_key dc_cfg_keys[] = {
             "delta.deletedFileRetentionDuration (1 week when unset). A value below the "
             "table's is refused (the run is skipped with a warning), as Delta's retention "
             "check does."},
+    {.key = "maintenance.background", .type = DC_CFG_BOOL, .offset = CF(maint_background),
+     .def = "true",
+     .doc = "Run maintenance in a thread of its own beside ingestion: OPTIMIZE's rewrite, "
+            "checkpoints (of exactly the version due, while later batches commit), log "
+            "cleanup, the manifest and VACUUM. Only the OPTIMIZE commit is made by the "
+            "ingest thread, between two batches: deletes that batches made meanwhile in "
+            "the files being compacted are carried over to the new file as a deletion "
+            "vector (a table without deletion vectors leaves such files for the next run, "
+            "and after 3 such runs in a row makes one between batches), "
+            "and the key index follows the rows. false: all of it between batches, in the "
+            "ingest thread, holding up the next batch."},
     SEC("ingest", "How the daemon uses the machine's cores."),
     {.key = "ingest.threads", .type = DC_CFG_INT, .offset = CF(ingest_threads), .def = "0",
      .min = 0, .max = DC_POOL_MAX_THREADS,

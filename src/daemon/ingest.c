@@ -302,9 +302,14 @@ static int close_batch(ing_state *st, dc_err *err)
             continue;
         }
         if (st->stats.commits == commits) continue;
+        if (st->bg) { /* maintenance beside ingestion (ingest_bg.c) */
+            DC_TRY(ing_bg_committed(st, st->slots[i], err));
+            continue;
+        }
         ing_slot_optimize(st, st->slots[i]);
         ing_slot_maintain(st, st->slots[i]);
     }
+    ing_bg_tick(st);
     if (st->in_hand) st->stats.batches++;
     st->in_hand = 0;
     st->last_close = now_s();
@@ -408,6 +413,7 @@ static int loop(ing_state *st, dc_source_record *recs, dc_err *err)
         DC_TRY(ing_par_handle(st->par, st, recs, n, err));
         st->stats.records += n;
         ing_metrics_tick(st);
+        ing_bg_tick(st);
         const double now = now_s();
         /* Caught up: the poll found nothing more (within its timeout, which
          * is 0 once the batch is old enough), so committing now costs no
@@ -591,7 +597,10 @@ int dc_ingest_run(dc_ingest_stats *out, const dc_ingest_opts *o, dc_err *err)
     int rc = recs ? 0 : dc_err_set(err, DC_ENOMEM, "out of memory");
     if (rc == 0) rc = open_source(&st, err);
     if (rc == 0) rc = open_threads(&st, err);
+    if (rc == 0) rc = ing_bg_start(&st, err);
     if (rc == 0) rc = loop(&st, recs, err);
+    if (rc == 0 && o->once) ing_bg_drain(&st);
+    ing_bg_stop(&st);
     if (rc == 0) ing_persist_all(&st); /* a clean stop: the next start loads the index */
     if (out) *out = st.stats;
     if (rc == 0) ing_par_log_cpu(st.par);

@@ -108,6 +108,8 @@ typedef struct ing_slot {
                                    the kept events that repeat it; NULL: none */
     uint32_t kept_schema_len;
     double last_optimize;       /* monotonic seconds of the last OPTIMIZE check (0: none) */
+    uint32_t optimize_misses;   /* background rewrites in a row that committed nothing
+                                   (inputs rewritten meanwhile on a table without DVs) */
     double last_vacuum;         /* monotonic seconds of the last VACUUM (0: none yet) */
     double last_log_cleanup;    /* monotonic seconds of the last log cleanup (0: none yet) */
     double last_persist;        /* monotonic seconds of the last key index write (0: none) */
@@ -131,6 +133,7 @@ typedef struct ing_route {
 
 typedef struct ing_dlq ing_dlq;
 typedef struct ing_par ing_par;
+typedef struct ing_bg ing_bg;
 
 typedef struct ing_state {
     const dc_ingest_opts *o;    /* borrowed */
@@ -159,6 +162,8 @@ typedef struct ing_state {
     bool halt;                  /* an error of the whole run (not of one table) is being
                                    returned: no table is stopped for it */
     ing_par *par;               /* decoders on ingest.threads threads (owned), NULL: one */
+    struct ing_bg *bg;          /* the maintenance thread (ingest_bg.c), NULL when
+                                   maintenance.background is off */
 } ing_state;
 
 /* ------------------------------------------------ a table (a slot) */
@@ -193,6 +198,9 @@ void ing_slot_optimize(ing_state *st, ing_slot *s);
 /* Checkpoint policy, log cleanup, manifest and VACUUM after a commit
  * (ingest_maint.c); failures are logged. */
 void ing_slot_maintain(ing_state *st, ing_slot *s);
+/* The key index written next to a checkpoint (at most once per
+ * index.persist_interval), or at a clean stop (checkpointed false). */
+void ing_slot_persist(ing_state *st, ing_slot *s, bool checkpointed);
 /* Writes every open table's key index (a clean stop), when index.persist. */
 void ing_persist_all(ing_state *st);
 void ing_slot_free(ing_slot *s);
@@ -201,6 +209,41 @@ void ing_slot_free(ing_slot *s);
  * commits (lost false) or abandons (lost true) its tables' batches in hand and
  * closes them (ingest_group.c; source.h's dc_source_revoke_fn). */
 int ing_revoke_cb(void *ctx, const char *topic, int32_t partition, bool lost, dc_err *err);
+/* ----------------------- maintenance beside ingestion (ingest_bg.c) */
+
+struct dc_optimize_opts;
+struct dc_optimize_result;
+/* OPTIMIZE's options from maintenance.* (ingest_optimize.c). */
+void ing_optimize_opts(struct dc_optimize_opts *o, const dc_config *c);
+/* *yes when the table crossed a threshold (a dry run's plan says). */
+int ing_optimize_worth_it(bool *yes, dc_delta_snapshot *snap, const struct dc_optimize_opts *o,
+                          const dc_config *c, dc_err *err);
+/* After an OPTIMIZE commit attempt of the slot's table: stats, log line,
+ * the key index moved along (rc, err: the attempt's outcome). */
+void ing_optimize_after(ing_state *st, ing_slot *s, const struct dc_optimize_result *r, int rc,
+                        const dc_err *err);
+
+/* VACUUM of a table when maintenance.vacuum is auto and its interval has
+ * passed since *last (set when it runs); logged, metrics fed; true when it
+ * ran (ingest_maint.c). Either thread. */
+bool ing_maint_vacuum(const dc_config *c, const char *path, dc_delta_snapshot *snap,
+                      dc_metrics_table *mt, double *last);
+/* Starts the thread (st->bg) when maintenance.background is on. */
+int ing_bg_start(ing_state *st, dc_err *err);
+/* Ingest thread, after a commit of the slot's table: the thread follows
+ * the table to that version (checkpoint, log cleanup, manifest, VACUUM,
+ * OPTIMIZE's rewrite). */
+int ing_bg_committed(ing_state *st, ing_slot *s, dc_err *err);
+/* Ingest thread, between batches: commits the rewrites the thread has
+ * ready (and writes key indexes after its checkpoints). */
+void ing_bg_tick(ing_state *st);
+/* A run that ends drained (--once): waits until the thread has followed
+ * every table and commits what it made ready, so that the run's
+ * maintenance is done when it returns. */
+void ing_bg_drain(ing_state *st);
+/* Stops and joins the thread; rewrites not committed are deleted. Adds
+ * its counts to st->stats. NULL st->bg: no-op. */
+void ing_bg_stop(ing_state *st);
 
 /* ------------------------------------------- metrics (ingest_metrics.c) */
 

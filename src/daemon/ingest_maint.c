@@ -67,14 +67,13 @@ static void policy(ing_state *st, ing_slot *s, dc_delta_snapshot *snap)
     if (rc < 0) DC_LOG(DC_LOG_WARN, "maint", "%s: %s", s->path, err.msg);
 }
 
-static void vacuum(ing_state *st, ing_slot *s, dc_delta_snapshot *snap)
+bool ing_maint_vacuum(const dc_config *c, const char *path, dc_delta_snapshot *snap,
+                      dc_metrics_table *mt, double *last)
 {
-    const dc_config *c = st->cfg;
     const double t = now_s();
-    if (c->vacuum != DC_CFG_VACUUM_AUTO) return;
-    if (s->last_vacuum != 0 && (t - s->last_vacuum) * 1000.0 < (double)c->vacuum_interval_ms)
-        return;
-    s->last_vacuum = t;
+    if (c->vacuum != DC_CFG_VACUUM_AUTO) return false;
+    if (*last != 0 && (t - *last) * 1000.0 < (double)c->vacuum_interval_ms) return false;
+    *last = t;
     dc_maint_vacuum_opts o;
     dc_maint_vacuum_opts_init(&o);
     o.retain_ms = c->vacuum_retention_ms > 0 ? c->vacuum_retention_ms : -1;
@@ -83,19 +82,18 @@ static void vacuum(ing_state *st, ing_slot *s, dc_delta_snapshot *snap)
     dc_err err;
     dc_err_clear(&err);
     const int rc = dc_maint_vacuum(&r, snap, &o, &err);
-    ing_metrics_maint(s, DC_METRICS_VACUUM, now_s() - t, rc == 0);
+    if (mt) dc_metrics_maint_done(mt, DC_METRICS_VACUUM, now_s() - t, rc == 0);
     if (rc < 0) {
-        DC_LOG(DC_LOG_WARN, "maint", "%s: vacuum: %s", s->path, err.msg);
-        return;
+        DC_LOG(DC_LOG_WARN, "maint", "%s: vacuum: %s", path, err.msg);
+        return false;
     }
-    st->stats.vacuums++;
     DC_LOG(DC_LOG_INFO, "maint", "%s: vacuum removed %" PRIu64 " files (%" PRIu64 " bytes) of %"
-           PRIu64 " listed, %.1f ms", s->path, r.files_removed, r.bytes_removed, r.files_listed,
+           PRIu64 " listed, %.1f ms", path, r.files_removed, r.bytes_removed, r.files_listed,
            (double)r.elapsed_ms);
+    return true;
 }
 
-/* The key index next to a checkpoint, at most once per interval. */
-static void persist(ing_state *st, ing_slot *s, bool checkpointed)
+void ing_slot_persist(ing_state *st, ing_slot *s, bool checkpointed)
 {
     const dc_config *c = st->cfg;
     const double t = now_s();
@@ -119,11 +117,11 @@ void ing_slot_maintain(ing_state *st, ing_slot *s)
     if (!snap) return;
     const uint64_t checkpoints = st->stats.checkpoints;
     policy(st, s, snap);
-    if (st->stats.checkpoints != checkpoints) persist(st, s, true);
-    vacuum(st, s, snap);
+    if (st->stats.checkpoints != checkpoints) ing_slot_persist(st, s, true);
+    if (ing_maint_vacuum(st->cfg, s->path, snap, s->mt, &s->last_vacuum)) st->stats.vacuums++;
 }
 
 void ing_persist_all(ing_state *st)
 {
-    for (size_t i = 0; i < st->n_slots; i++) persist(st, st->slots[i], false);
+    for (size_t i = 0; i < st->n_slots; i++) ing_slot_persist(st, st->slots[i], false);
 }

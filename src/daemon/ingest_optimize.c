@@ -11,7 +11,10 @@
  * (dc_merge_table_after_rewrite, with the row maps the run keeps: one pass
  * over the index, no data file read back). The run happens in the loop's thread
  * between two batches, so it holds up the next batch for as long as it
- * takes, and the bounds are what keep that short.
+ * takes, and the bounds are what keep that short. That is the
+ * maintenance.background: false way; by default the rewrite runs in the
+ * maintenance thread (ingest_bg.c) and only its commit comes here, through
+ * ing_optimize_after.
  *
  * Nothing here stops ingestion: a run that loses a commit race (a second
  * OPTIMIZE, a DELETE by another engine) gives up at once and the next one
@@ -31,7 +34,7 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void opts_from_config(dc_optimize_opts *o, const dc_config *c)
+void ing_optimize_opts(dc_optimize_opts *o, const dc_config *c)
 {
     dc_optimize_opts_init(o);
     o->target_file_size = c->optimize_target_size;
@@ -45,8 +48,7 @@ static void opts_from_config(dc_optimize_opts *o, const dc_config *c)
     o->row_maps = true;     /* the key index follows the rows without reading them back */
 }
 
-/* True when the table crossed a threshold (a dry run's plan says). */
-static int worth_it(bool *yes, dc_delta_snapshot *snap, const dc_optimize_opts *o,
+int ing_optimize_worth_it(bool *yes, dc_delta_snapshot *snap, const dc_optimize_opts *o,
                     const dc_config *c, dc_err *err)
 {
     dc_optimize_opts dry = *o;
@@ -70,12 +72,35 @@ static void log_run(const ing_slot *s, const dc_optimize_result *r)
            r->rows_dropped, r->seconds * 1000.0);
 }
 
+void ing_optimize_after(ing_state *st, ing_slot *s, const dc_optimize_result *r, int rc,
+                        const dc_err *err)
+{
+    if (r->version >= 0) { /* committed (even when filling the lists failed after) */
+        st->stats.optimizes++;
+        log_run(s, r);
+        dc_err e2;
+        dc_err_clear(&e2);
+        /* without the lists (rc < 0) a read version of -2 makes the index rebuild */
+        const dc_merge_rewrite rw = {rc == 0 ? r->read_version : -2, r->version,
+                                     (const char *const *)r->removed, r->n_removed, r->added,
+                                     r->n_added, (const uint32_t *const *)r->row_maps,
+                                     r->map_rows, r->map_added};
+        if (dc_merge_table_after_rewrite(s->table, &rw, &e2) < 0)
+            DC_LOG(DC_LOG_WARN, "optimize", "%s: %s (the table reloads before its next batch)",
+                   s->path, e2.msg);
+    }
+    if (rc == DC_ECONFLICT)
+        DC_LOG(DC_LOG_INFO, "optimize", "%s: %s; the next run plans again", s->path, err->msg);
+    else if (rc < 0)
+        DC_LOG(DC_LOG_WARN, "optimize", "%s: %s", s->path, err->msg);
+}
+
 /* One run on a slot's table; failures are logged, never returned. True
  * when a run was tried (a threshold was crossed). */
 static bool run(ing_state *st, ing_slot *s)
 {
     dc_optimize_opts o;
-    opts_from_config(&o, st->cfg);
+    ing_optimize_opts(&o, st->cfg);
     dc_delta_snapshot *snap = dc_merge_table_snapshot(s->table);
     dc_optimize_result r;
     dc_optimize_result_init(&r);
@@ -83,28 +108,11 @@ static bool run(ing_state *st, ing_slot *s)
     dc_err_clear(&err);
     bool yes = false;
     const double t0 = now_s();
-    int rc = worth_it(&yes, snap, &o, st->cfg, &err);
+    int rc = ing_optimize_worth_it(&yes, snap, &o, st->cfg, &err);
     if (rc == 0 && yes) rc = dc_optimize_run(&r, snap, &o, &err);
     if (yes || rc < 0) /* a lost race is no failure: the next run plans again */
         ing_metrics_maint(s, DC_METRICS_OPTIMIZE, now_s() - t0, rc == 0 || rc == DC_ECONFLICT);
-    if (r.version >= 0) { /* committed (even when filling the lists failed after) */
-        st->stats.optimizes++;
-        log_run(s, &r);
-        dc_err e2;
-        dc_err_clear(&e2);
-        /* without the lists (rc < 0) a read version of -2 makes the index rebuild */
-        const dc_merge_rewrite rw = {rc == 0 ? r.read_version : -2, r.version,
-                                     (const char *const *)r.removed, r.n_removed, r.added,
-                                     r.n_added, (const uint32_t *const *)r.row_maps, r.map_rows,
-                                     r.map_added};
-        if (dc_merge_table_after_rewrite(s->table, &rw, &e2) < 0)
-            DC_LOG(DC_LOG_WARN, "optimize", "%s: %s (the table reloads before its next batch)",
-                   s->path, e2.msg);
-    }
-    if (rc == DC_ECONFLICT)
-        DC_LOG(DC_LOG_INFO, "optimize", "%s: %s; the next run plans again", s->path, err.msg);
-    else if (rc < 0)
-        DC_LOG(DC_LOG_WARN, "optimize", "%s: %s", s->path, err.msg);
+    ing_optimize_after(st, s, &r, rc, &err);
     dc_optimize_result_dispose(&r);
     return yes || rc < 0;
 }

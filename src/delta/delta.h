@@ -559,6 +559,14 @@ int dc_delta_tx_remove_file(dc_delta_tx *tx, const dc_delta_add *live, bool data
  * delta.enableDeletionVectors=true (DC_EUNSUPPORTED otherwise). */
 int dc_delta_tx_delete_rows(dc_delta_tx *tx, const dc_delta_add *live, const uint64_t *rows,
                             size_t n, dc_err *err);
+/* Adds a new file `a` (no DV of its own) whose rows `dv` marks deleted: the
+ * DV goes to the tx's DV file, the stats get tightBounds false. For a
+ * rewrite that carries over deletes other commits made meanwhile (OPTIMIZE
+ * beside a writer). Needs deletion vectors (DC_EUNSUPPORTED otherwise:
+ * dc_delta_tx_can_delete_rows tells beforehand). */
+int dc_delta_tx_add_with_dv(dc_delta_tx *tx, const dc_delta_add *a, const dc_delta_dv *dv,
+                            dc_err *err);
+bool dc_delta_tx_can_delete_rows(const dc_delta_tx *tx);
 /* Application transaction (exactly-once progress). A concurrent commit that
  * sets the same appId makes this tx conflict. */
 int dc_delta_tx_set_txn(dc_delta_tx *tx, const char *app_id, int64_t version, dc_err *err);

@@ -251,19 +251,46 @@ static int replace_dv(dc_delta_tx *tx, const dc_delta_add *live, const dc_delta_
     return dc_delta_tx_add(tx, &a, err);
 }
 
-int dc_delta_tx_delete_rows(dc_delta_tx *tx, const dc_delta_add *live, const uint64_t *rows,
-                            size_t n, dc_err *err)
+/* Deletion vectors need the table property and the writer feature. */
+static int dv_enabled(const dc_delta_tx *tx, const char *path, dc_err *err)
 {
-    int rc = 0;
-    dc_delta_dv *dv = NULL;
-    int64_t num_records = 0;
     const dc_delta_metadata *m = dc_delta_snapshot_metadata(tx->snap);
     if (!dc_delta_w_prop_true(m, "delta.enableDeletionVectors") ||
         !dc_delta_protocol_has_writer_feature(dc_delta_snapshot_protocol(tx->snap),
                                               "deletionVectors"))
         return dc_err_set(err, DC_EUNSUPPORTED,
                           "delete rows of '%s': deletion vectors are not enabled on the table",
-                          live->path);
+                          path);
+    return 0;
+}
+
+bool dc_delta_tx_can_delete_rows(const dc_delta_tx *tx)
+{
+    dc_err e;
+    return dv_enabled(tx, "", &e) == 0;
+}
+
+int dc_delta_tx_add_with_dv(dc_delta_tx *tx, const dc_delta_add *a, const dc_delta_dv *dv,
+                            dc_err *err)
+{
+    DC_TRY(dv_enabled(tx, a->path, err));
+    DC_ASSERT(!a->has_dv);
+    if (!tx->dvw) DC_TRY(dc_delta_dv_writer_new(&tx->dvw, tx->s, err));
+    dc_delta_add k = *a;
+    k.has_dv = true;
+    DC_TRY(dc_delta_dv_writer_add(&k.dv, &tx->arena, tx->dvw, dv, err));
+    DC_TRY(dc_delta_w_stats_wide(&k.stats, &tx->arena, a->stats, err));
+    tx->dvs_added++;
+    return dc_delta_tx_add(tx, &k, err);
+}
+
+int dc_delta_tx_delete_rows(dc_delta_tx *tx, const dc_delta_add *live, const uint64_t *rows,
+                            size_t n, dc_err *err)
+{
+    int rc = 0;
+    dc_delta_dv *dv = NULL;
+    int64_t num_records = 0;
+    DC_TRY(dv_enabled(tx, live->path, err));
     if ((rc = dc_delta_stats_num_records(&num_records, live->stats, err)) < 0) {
         if (rc == DC_ENOTFOUND)
             rc = dc_err_set(err, DC_EINVAL, "delete rows of '%s': its stats have no numRecords",

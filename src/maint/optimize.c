@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <time.h>
 
 static double now_s(void)
@@ -66,8 +67,7 @@ void dc_optimize_result_dispose(dc_optimize_result *r)
     r->version = -1;
 }
 
-/* Back to empty for another attempt; the retry count and the start survive. */
-static void result_reset(dc_optimize_result *r)
+void opt_result_reset(dc_optimize_result *r)
 {
     const int retries = r->retries;
     dc_optimize_result_dispose(r);
@@ -80,89 +80,87 @@ static const char *arena_str(dc_arena *a, const char *s, dc_err *err)
     return s ? dc_arena_strndup(a, s, strlen(s), err) : NULL;
 }
 
-/* A committed add, copied into the result (path, partition values, stats). */
-static int keep_add(dc_optimize_result *r, const dc_delta_add *a, dc_err *err)
+int opt_copy_add(dc_delta_add *k, dc_arena *arena, const dc_delta_add *a, dc_err *err)
 {
-    dc_delta_add *k = &r->added[r->n_added];
     *k = *a;
     k->tags = (dc_delta_map){0, NULL};
-    if (!(k->path = arena_str(&r->arena, a->path, err))) return err->code;
-    if (a->stats && !(k->stats = arena_str(&r->arena, a->stats, err))) return err->code;
+    k->has_dv = false; /* a new file's; a carried-over DV is the commit's business */
+    if (!(k->path = arena_str(arena, a->path, err))) return err->code;
+    if (a->stats && !(k->stats = arena_str(arena, a->stats, err))) return err->code;
     const uint32_t n = a->partition_values.n;
-    k->partition_values.items = n ? dc_arena_alloc(&r->arena, n * sizeof(dc_delta_kv), err) : NULL;
+    k->partition_values.items = n ? dc_arena_alloc(arena, n * sizeof(dc_delta_kv), err) : NULL;
     if (n && !k->partition_values.items) return err->code;
     for (uint32_t i = 0; i < n; i++) {
         dc_delta_kv *kv = &k->partition_values.items[i];
-        if (!(kv->key = arena_str(&r->arena, a->partition_values.items[i].key, err)))
+        if (!(kv->key = arena_str(arena, a->partition_values.items[i].key, err)))
             return err->code;
         kv->value = a->partition_values.items[i].value;
-        if (kv->value && !(kv->value = arena_str(&r->arena, kv->value, err))) return err->code;
+        if (kv->value && !(kv->value = arena_str(arena, kv->value, err))) return err->code;
     }
-    r->n_added++;
     return 0;
 }
 
-/* ---------------------------------------------------------- one bin */
+/* ---------------------------------------------------------- preparing */
 
-/* What one attempt holds. */
-typedef struct run_state {
-    dc_optimize_result *r;
+/* What one preparation holds while it runs. */
+typedef struct prep_state {
+    dc_optimize_prepared *p;
     const dc_optimize_opts *o;
     opt_ctx ctx;
     const dc_delta_add **files;     /* the snapshot's live files */
     size_t n_files;
-    opt_out *outs;                  /* per bin */
-    dc_delta_tx *tx;
     dc_maint_progress prog;         /* phase "rewriting" */
-    int64_t min_out, max_out;       /* output file sizes */
-    bool committed;                 /* the commit is (or may be) in the log: its files stay */
-} run_state;
+} prep_state;
 
-static int tx_add_out(run_state *st, const opt_out *out, const dc_delta_add *first, dc_err *err)
+/* An input as the rewrite read it, copied (the snapshot moves on). */
+static int keep_input(opt_pin *k, dc_arena *a, const dc_delta_add *in, dc_err *err)
 {
-    dc_delta_add a;
-    memset(&a, 0, sizeof a);
-    a.path = (const char *)out->path_enc.data;
-    a.partition_values = first->partition_values;
-    a.size = out->size;
-    a.modification_time = dc_delta_now_ms();
-    a.data_change = false;
-    a.stats = (const char *)out->stats.data;
-    DC_TRY(dc_delta_tx_add(st->tx, &a, err));
-    if (st->r->files_added == 0 || out->size < st->min_out) st->min_out = out->size;
-    if (out->size > st->max_out) st->max_out = out->size;
-    st->r->files_added++;
-    st->r->bytes_added += (uint64_t)out->size;
+    memset(k, 0, sizeof *k);
+    if (!(k->path = arena_str(a, in->path, err))) return err->code;
+    k->size = in->size;
+    k->has_dv = in->has_dv;
+    k->dv = in->dv;
+    if (in->has_dv && !(k->dv.path_or_inline = arena_str(a, in->dv.path_or_inline, err)))
+        return err->code;
     return 0;
 }
 
-/* Rewrites bin b and puts its removes and add in the transaction. A bin of
- * a layout we do not rewrite is skipped (a warning). */
-static int do_bin(run_state *st, size_t b, dc_err *err)
+/* Rewrites bin b into its output file and keeps what the commit needs. A
+ * bin of a layout we do not rewrite is skipped (a warning). */
+static int prep_bin(prep_state *st, size_t b, dc_err *err)
 {
-    const dc_optimize_bin *bin = &st->r->plan.bins[b];
+    dc_optimize_prepared *p = st->p;
+    const dc_optimize_bin *bin = &p->plan.bins[b];
+    opt_pbin *pb = &p->bins[b];
     const dc_delta_add **in = dc_calloc(bin->n, sizeof *in);
-    if (!in) return dc_err_set(err, DC_ENOMEM, "optimize: out of memory");
+    pb->in = dc_arena_alloc(&p->arena, bin->n * sizeof *pb->in, err);
+    if (!in || !pb->in) {
+        dc_free(in);
+        return dc_err_set(err, DC_ENOMEM, "optimize: out of memory");
+    }
+    pb->n_in = bin->n;
     for (size_t k = 0; k < bin->n; k++) in[k] = st->files[bin->files[k]];
-    int rc = opt_rewrite_bin(&st->outs[b], &st->ctx, in, bin->n, err);
+    int rc = opt_rewrite_bin(&pb->out, &st->ctx, in, bin->n, err);
     if (rc == DC_EUNSUPPORTED) {
         DC_LOG(DC_LOG_WARN, "optimize", "skipping a bin of %zu files: %s", bin->n, err->msg);
         dc_err_clear(err);
-        opt_out_discard(&st->outs[b], st->ctx.s);
-        st->outs[b].skipped = true;
-        st->r->bins_skipped++;
+        opt_out_discard(&pb->out, st->ctx.s);
+        pb->skipped = true;
         rc = 0;
         goto out;
     }
-    for (size_t k = 0; rc == 0 && k < bin->n; k++) {
-        rc = dc_delta_tx_remove_file(st->tx, in[k], false, err);
-        st->r->files_removed++;
-        st->r->bytes_removed += (uint64_t)(in[k]->size > 0 ? in[k]->size : 0);
-        st->r->dvs_removed += in[k]->has_dv;
+    for (size_t k = 0; rc == 0 && k < bin->n; k++) rc = keep_input(&pb->in[k], &p->arena, in[k], err);
+    if (rc == 0 && pb->out.rel_path) {
+        dc_delta_add a;
+        memset(&a, 0, sizeof a);
+        a.path = (const char *)pb->out.path_enc.data;
+        a.partition_values = in[0]->partition_values;
+        a.size = pb->out.size;
+        a.modification_time = dc_delta_now_ms();
+        a.data_change = false;
+        a.stats = (const char *)pb->out.stats.data;
+        rc = opt_copy_add(&pb->add, &p->arena, &a, err);
     }
-    if (rc == 0 && st->outs[b].rel_path) rc = tx_add_out(st, &st->outs[b], in[0], err);
-    st->r->rows += st->outs[b].rows;
-    st->r->rows_dropped += st->outs[b].rows_dropped;
 out:
     st->prog.files_done += bin->n;
     st->prog.bytes_done += (uint64_t)bin->bytes;
@@ -171,122 +169,113 @@ out:
     return rc;
 }
 
-/* --------------------------------------------------------- committing */
-
-static int put_metrics(run_state *st, dc_err *err)
-{
-    const dc_optimize_result *r = st->r;
-    DC_TRY(dc_delta_tx_param(st->tx, "predicate", "[]", err));
-    DC_TRY(dc_delta_tx_param(st->tx, "zOrderBy", "[]", err));
-    DC_TRY(dc_delta_tx_param(st->tx, "auto", st->o->automatic ? "true" : "false", err));
-    DC_TRY(dc_delta_tx_metric(st->tx, "numRemovedFiles", (int64_t)r->files_removed, err));
-    DC_TRY(dc_delta_tx_metric(st->tx, "numAddedFiles", (int64_t)r->files_added, err));
-    DC_TRY(dc_delta_tx_metric(st->tx, "numRemovedBytes", (int64_t)r->bytes_removed, err));
-    DC_TRY(dc_delta_tx_metric(st->tx, "numAddedBytes", (int64_t)r->bytes_added, err));
-    DC_TRY(dc_delta_tx_metric(st->tx, "minFileSize", st->min_out, err));
-    DC_TRY(dc_delta_tx_metric(st->tx, "maxFileSize", st->max_out, err));
-    DC_TRY(dc_delta_tx_metric(st->tx, "numDeletionVectorsRemoved", (int64_t)r->dvs_removed, err));
-    DC_TRY(dc_delta_tx_metric(st->tx, "numOutputRows", (int64_t)r->rows, err));
-    return dc_delta_tx_metric(st->tx, "numDeletedRowsPurged", (int64_t)r->rows_dropped, err);
-}
-
-/* After the commit: the removed paths and the adds, for the caller (the
- * daemon moves its key index with them). */
-static int keep_lists(run_state *st, dc_err *err)
-{
-    dc_optimize_result *r = st->r;
-    const dc_optimize_plan *p = &r->plan;
-    r->removed = dc_calloc(p->n_files + 1, sizeof *r->removed);
-    r->added = dc_calloc(p->n_bins + 1, sizeof *r->added);
-    if (!r->removed || !r->added) return dc_err_set(err, DC_ENOMEM, "optimize: out of memory");
-    if (st->o->row_maps) {
-        r->row_maps = dc_calloc(p->n_files + 1, sizeof *r->row_maps);
-        r->map_rows = dc_calloc(p->n_files + 1, sizeof *r->map_rows);
-        r->map_added = dc_calloc(p->n_files + 1, sizeof *r->map_added);
-        if (!r->row_maps || !r->map_rows || !r->map_added)
-            return dc_err_set(err, DC_ENOMEM, "optimize: out of memory");
-    }
-    for (size_t b = 0; b < p->n_bins; b++) {
-        opt_out *o = &st->outs[b];
-        if (o->skipped) continue;
-        for (size_t k = 0; k < p->bins[b].n; k++) {
-            char *path = dc_strdup(st->files[p->bins[b].files[k]]->path);
-            if (!path) return dc_err_set(err, DC_ENOMEM, "optimize: out of memory");
-            if (r->row_maps) { /* taken over from the bin */
-                DC_ASSERT(k < o->n_maps);
-                r->row_maps[r->n_removed] = o->maps[k];
-                r->map_rows[r->n_removed] = o->map_rows[k];
-                r->map_added[r->n_removed] = o->rel_path ? (uint32_t)r->n_added : UINT32_MAX;
-                o->maps[k] = NULL;
-            }
-            r->removed[r->n_removed++] = path;
-        }
-        if (!o->rel_path) continue;
-        dc_delta_add a;
-        memset(&a, 0, sizeof a);
-        a.path = (const char *)o->path_enc.data;
-        a.partition_values = st->files[p->bins[b].files[0]]->partition_values;
-        a.size = o->size;
-        a.stats = (const char *)o->stats.data;
-        DC_TRY(keep_add(r, &a, err));
-    }
-    return 0;
-}
-
-static int rewrite_and_commit(run_state *st, dc_delta_snapshot *snap, dc_err *err)
-{
-    const dc_optimize_plan *p = &st->r->plan;
-    st->outs = dc_calloc(p->n_bins + 1, sizeof *st->outs);
-    if (!st->outs) return dc_err_set(err, DC_ENOMEM, "optimize: out of memory");
-    DC_TRY(dc_delta_tx_new(&st->tx, snap, "OPTIMIZE", err));
-    st->prog.phase = "rewriting";
-    st->prog.files_total = p->n_files;
-    st->prog.bytes_total = p->bytes;
-    for (size_t b = 0; b < p->n_bins; b++) DC_TRY(do_bin(st, b, err));
-    if (st->r->files_removed == 0) return 0; /* every bin skipped */
-    DC_TRY(put_metrics(st, err));
-    int rc = dc_delta_tx_commit(&st->r->version, st->tx, err);
-    /* In doubt, the rewritten files stay: a visible commit may name them. */
-    st->committed = rc == 0 || rc == DC_EUNKNOWN;
-    if (rc < 0) return rc;
-    rc = keep_lists(st, err);
-    if (rc < 0)
-        dc_err_prefix(err, "optimize committed version %" PRId64 ", then", st->r->version);
-    return rc;
-}
-
-static int plan(run_state *st, dc_delta_snapshot *snap, dc_err *err)
+static int plan(prep_state *st, dc_delta_snapshot *snap, dc_err *err)
 {
     st->n_files = dc_delta_snapshot_n_files(snap);
     st->files = dc_calloc(st->n_files + 1, sizeof *st->files);
     if (!st->files) return dc_err_set(err, DC_ENOMEM, "optimize: out of memory");
     for (size_t i = 0; i < st->n_files; i++) st->files[i] = dc_delta_snapshot_file(snap, i);
-    return dc_optimize_plan_files(&st->r->plan, st->files, st->n_files, st->o, err);
+    return dc_optimize_plan_files(&st->p->plan, st->files, st->n_files, st->o, err);
 }
+
+static int prep_new(dc_optimize_prepared **out, dc_delta_snapshot *snap, dc_err *err)
+{
+    dc_optimize_prepared *p = dc_calloc(1, sizeof *p);
+    if (!p) return dc_err_set(err, DC_ENOMEM, "optimize: out of memory");
+    dc_arena_init(&p->arena, DC_JSON_MAX_DOC_BYTES);
+    p->read_version = dc_delta_snapshot_version(snap);
+    const dc_delta_metadata *m = dc_delta_snapshot_metadata(snap);
+    *out = p;
+    if (m->schema_string && !(p->schema = arena_str(&p->arena, m->schema_string, err)))
+        return err->code;
+    if (m->id && !(p->meta_id = arena_str(&p->arena, m->id, err))) return err->code;
+    bool found = false;
+    const char *dv = dc_delta_map_get(&m->configuration, "delta.enableDeletionVectors", &found);
+    p->can_dv = found && dv && strcasecmp(dv, "true") == 0 &&
+                dc_delta_protocol_has_writer_feature(dc_delta_snapshot_protocol(snap),
+                                                     "deletionVectors");
+    p->rebased_version = p->read_version;
+    return 0;
+}
+
+int dc_optimize_prepare(dc_optimize_prepared **out, dc_delta_snapshot *snap,
+                        const dc_optimize_opts *o, dc_err *err)
+{
+    *out = NULL;
+    DC_TRY(dc_optimize_opts_check(o, err));
+    prep_state st;
+    memset(&st, 0, sizeof st);
+    st.o = o;
+    int rc = prep_new(&st.p, snap, err);
+    if (st.p) st.p->automatic = o->automatic;
+    /* the context first: a table we can not write or a bad sort column is an
+     * error even when there is nothing to do */
+    if (rc == 0) rc = opt_ctx_init(&st.ctx, snap, o, err);
+    if (rc == 0) rc = plan(&st, snap, err);
+    if (rc == 0 && st.p->plan.n_bins && !o->dry_run) {
+        st.p->bins = dc_calloc(st.p->plan.n_bins, sizeof *st.p->bins);
+        if (!st.p->bins) rc = dc_err_set(err, DC_ENOMEM, "optimize: out of memory");
+        else st.p->n_bins = st.p->plan.n_bins;
+        st.prog.phase = "rewriting";
+        st.prog.files_total = st.p->plan.n_files;
+        st.prog.bytes_total = st.p->plan.bytes;
+        for (size_t b = 0; rc == 0 && b < st.p->n_bins; b++) rc = prep_bin(&st, b, err);
+    }
+    if (st.ctx.schema || st.ctx.s) {
+        if (rc < 0) dc_optimize_prepared_free(st.p, st.ctx.s); /* its files go */
+        opt_ctx_dispose(&st.ctx);
+    } else if (rc < 0) {
+        dc_optimize_prepared_free(st.p, NULL);
+    }
+    dc_free(st.files);
+    if (rc == 0) *out = st.p;
+    return rc;
+}
+
+void dc_optimize_prepared_free(dc_optimize_prepared *p, dc_storage *discard_from)
+{
+    if (!p) return;
+    for (size_t b = 0; b < p->n_bins; b++) {
+        opt_pbin *pb = &p->bins[b];
+        const bool keep = p->committed && pb->in_commit;
+        if (!keep && discard_from) opt_out_discard(&pb->out, discard_from);
+        opt_out_dispose(&pb->out);
+        dc_delta_dv_free(pb->carried);
+    }
+    dc_free(p->bins);
+    dc_optimize_plan_dispose(&p->plan);
+    dc_arena_dispose(&p->arena);
+    dc_free(p);
+}
+
+int64_t dc_optimize_prepared_version(const dc_optimize_prepared *p)
+{
+    return p->read_version;
+}
+
+bool dc_optimize_prepared_empty(const dc_optimize_prepared *p)
+{
+    for (size_t b = 0; b < p->n_bins; b++)
+        if (!p->bins[b].skipped) return false;
+    return true;
+}
+
+/* --------------------------------------------------------------- run */
 
 static int run_once(dc_optimize_result *r, dc_delta_snapshot *snap, const dc_optimize_opts *o,
                     dc_err *err)
 {
-    result_reset(r);
+    opt_result_reset(r);
     r->read_version = dc_delta_snapshot_version(snap);
-    run_state st;
-    memset(&st, 0, sizeof st);
-    st.r = r;
-    st.o = o;
-    /* the context first: a table we can not write or a bad sort column is an
-     * error even when there is nothing to do */
-    int rc = opt_ctx_init(&st.ctx, snap, o, err);
-    if (rc == 0) rc = plan(&st, snap, err);
-    if (rc == 0 && r->plan.n_bins && !o->dry_run) rc = rewrite_and_commit(&st, snap, err);
-    for (size_t b = 0; st.outs && b < r->plan.n_bins; b++) {
-        if (rc < 0 && !st.committed) opt_out_discard(&st.outs[b], st.ctx.s);
-        opt_out_dispose(&st.outs[b]);
+    dc_optimize_prepared *p = NULL;
+    int rc = dc_optimize_prepare(&p, snap, o, err);
+    if (rc == 0 && o->dry_run) {
+        r->plan = p->plan; /* taken over */
+        memset(&p->plan, 0, sizeof p->plan);
+    } else if (rc == 0) {
+        rc = dc_optimize_commit_prepared(r, p, snap, err);
     }
-    if (rc < 0 && (!st.committed || rc == DC_EUNKNOWN)) r->version = -1;
-    dc_delta_tx_free(st.tx);
-    if (st.ctx.schema || st.ctx.s) opt_ctx_dispose(&st.ctx);
-    dc_free(st.outs);
-    dc_free(st.files);
+    dc_optimize_prepared_free(p, dc_delta_snapshot_storage(snap));
     return rc;
 }
 

@@ -155,6 +155,10 @@ typedef struct dc_optimize_result {
                                    vector hid (dc_malloc each) */
     uint64_t *map_rows;         /* entries of row_maps[i] (the file's rows) */
     uint32_t *map_added;        /* index into added; UINT32_MAX when no row was live */
+    uint64_t rows_carried;      /* rows later commits deleted from the inputs, hidden in
+                                   the outputs by deletion vectors (commit_prepared) */
+    uint64_t bins_dropped;      /* bins left out at commit: an input changed and the table
+                                   has no deletion vectors */
 } dc_optimize_result;
 
 void dc_optimize_result_init(dc_optimize_result *r);
@@ -168,6 +172,46 @@ void dc_optimize_result_dispose(dc_optimize_result *r);
  * (retriable). The table's protocol must be writable by us. */
 int dc_optimize_run(dc_optimize_result *out, dc_delta_snapshot *snap, const dc_optimize_opts *o,
                     dc_err *err);
+
+/* ------------------------------------------------ prepare, then commit */
+
+/* OPTIMIZE in two steps, for a writer that keeps committing meanwhile (the
+ * daemon's maintenance thread rewrites, the ingest thread commits):
+ *   dc_optimize_prepare plans on `snap` and writes every bin's output file,
+ *   committing nothing; it keeps where each input row went;
+ *   dc_optimize_commit_prepared commits the rewrite on a snapshot of the same
+ *   table at the same or a later version. Inputs that later commits changed
+ *   are rebased (Delta's row-level concurrency): rows a newer deletion vector
+ *   hides are hidden in the output too, through a deletion vector at their
+ *   new positions (tables with deletion vectors; elsewhere such a bin is
+ *   left out and its output deleted), and an input removed meanwhile has all
+ *   its rows hidden; an output with no row left is not added. Removes name
+ *   the inputs as they are at the commit's snapshot (their current DVs). A
+ *   schema or table id that changed since is DC_ECONFLICT. */
+typedef struct dc_optimize_prepared dc_optimize_prepared;
+
+/* *out NULL never on success; a plan without bins gives a prepared run with
+ * nothing to commit (dc_optimize_prepared_empty). o->dry_run plans only. */
+int dc_optimize_prepare(dc_optimize_prepared **out, dc_delta_snapshot *snap,
+                        const dc_optimize_opts *o, dc_err *err);
+/* Commits p on `snap` (not moved; call dc_delta_snapshot_update after).
+ * out as dc_optimize_run's: read_version is snap's version (the rewrite's
+ * removes and adds apply to it); `removed` lists every input of a bin the
+ * commit took, also one a commit in between had removed already (its row
+ * map still says where its rows are in the output). */
+int dc_optimize_commit_prepared(dc_optimize_result *out, dc_optimize_prepared *p,
+                                dc_delta_snapshot *snap, dc_err *err);
+/* Carries the deletes of the commits up to snap's version into p ahead of
+ * its commit (a maintenance thread does this work, so that the commit
+ * rebases only the versions after it). Optional; snap as for the commit. */
+int dc_optimize_prepared_rebase(dc_optimize_prepared *p, dc_delta_snapshot *snap, dc_err *err);
+/* Output files no commit names are deleted through discard_from (NULL:
+ * left for VACUUM). NULL p is a no-op. */
+void dc_optimize_prepared_free(dc_optimize_prepared *p, dc_storage *discard_from);
+/* The version the rewrite read. */
+int64_t dc_optimize_prepared_version(const dc_optimize_prepared *p);
+/* True when no bin was rewritten (nothing to commit). */
+bool dc_optimize_prepared_empty(const dc_optimize_prepared *p);
 
 /* The raw format's key columns of a schema (the top-level columns before
  * ts_ms, json_record, operation_type, offset), into names (borrowed from

@@ -110,4 +110,51 @@ void opt_out_dispose(opt_out *o);
 /* Deletes the written file (a commit that did not happen). */
 void opt_out_discard(opt_out *o, dc_storage *s);
 
+/* ---------------------------------------------------- prepared runs */
+
+/* An input file as the rewrite read it (copied: the snapshot moves on). */
+typedef struct opt_pin {
+    const char *path;               /* add path as in the log (prepared arena) */
+    int64_t size;
+    bool has_dv;                    /* the DV the rewrite applied (rows it dropped) */
+    dc_delta_dv_desc dv;            /* path_or_inline in the prepared arena; moved on to the
+                                       file's newer DV by each rebase */
+    bool gone;                      /* a later commit removed it (all its rows carried) */
+} opt_pin;
+
+/* One bin rewritten, waiting for its commit. */
+typedef struct opt_pbin {
+    size_t n_in;
+    opt_pin *in;                    /* its inputs (prepared arena) */
+    opt_out out;                    /* the file written (maps[k]: where input k's rows went) */
+    dc_delta_add add;               /* the output's add (prepared arena); unset without rows */
+    bool skipped;                   /* left alone (a layout we do not rewrite) */
+    dc_delta_dv *carried;           /* output rows deleted since the rewrite read the inputs
+                                       (rebases so far), or NULL: none */
+    bool unrebasable;               /* an input changed and there is no way to carry it
+                                       (no DVs on the table, no row map): left out */
+    bool taken;                     /* the commit removes its (live) inputs */
+    bool in_commit;                 /* the commit adds its output (kept when committed) */
+} opt_pbin;
+
+struct dc_optimize_prepared {
+    int64_t read_version;           /* the snapshot the rewrite read */
+    const char *schema;             /* its schemaString (arena): a commit on a table whose
+                                       schema changed since is refused */
+    const char *meta_id;            /* its metaData id (arena) */
+    dc_optimize_plan plan;          /* the plan (taken over by the result at commit) */
+    opt_pbin *bins;                 /* per bin of the plan (dc_calloc) */
+    size_t n_bins;
+    dc_arena arena;                 /* inputs' paths, DV descriptors, outputs' adds */
+    bool committed;                 /* the commit is (or may be) in the log */
+    bool automatic;                 /* opts.automatic (commitInfo operationParameters.auto) */
+    bool can_dv;                    /* the table has deletion vectors (carried deletes) */
+    int64_t rebased_version;        /* the inputs' state is as of this version */
+};
+
+/* Copies an add (path, stats, partition values; no tags, no DV) into arena. */
+int opt_copy_add(dc_delta_add *k, dc_arena *arena, const dc_delta_add *a, dc_err *err);
+/* A result back to empty for another attempt; retries survive. */
+void opt_result_reset(dc_optimize_result *r);
+
 #endif /* DC_OPTIMIZE_INT_H */
