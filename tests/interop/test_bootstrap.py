@@ -679,3 +679,48 @@ def _sql_lit(data_type, text):
     if data_type in ("binary", "varbinary"):
         return f"X'{text}'"
     return "'" + text.replace("'", "''") + "'"
+
+
+KDN_ROWS = 300_003  # the last chunk not full
+
+
+def test_kill_9_and_resume_date_int_key(src, tmp_path):
+    """kill -9 in the middle of a bootstrap keyed by (DATE, INT), chunks
+    ending inside a date's run of rows; the resumed run starts after the
+    last committed (date, int) literal pair: every row once, each chunk once,
+    values summing to MariaDB's."""
+    src.execute("DROP TABLE IF EXISTS kdn_big; CREATE TABLE kdn_big (d DATE NOT NULL, "
+                "n INT NOT NULL, v BIGINT NOT NULL, PRIMARY KEY (d, n));"
+                "INSERT INTO kdn_big SELECT DATE'1960-01-01' + INTERVAL (seq DIV 7) DAY, "
+                f"CAST(seq MOD 7 AS SIGNED) - 3, seq FROM seq_0_to_{KDN_ROWS - 1};", database=DB, timeout=600)
+    path = tmp_path / "kdn_big"
+    env = dict(os.environ, MYSQL_PWD=PASSWORD)
+    cmd = [str(_binary(False)), "bootstrap", "--db", src.url(USER, DB), "--source-table",
+           "kdn_big", "--table", str(path), "--chunk-rows", "10000"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = path / "_delta_log"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        if log.is_dir() and len(list(log.glob("*.json"))) >= 4:  # create + 3 chunks
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, "the bootstrap ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    first = [c for c, _ in chunk_history(path)]
+    assert 3 <= len(first) < KDN_ROWS // 10000
+    p = boot(src, "kdn_big", path, "--chunk-rows", "10000", timeout=900)
+    assert_ok(p, "resumed bootstrap")
+    hist = chunk_history(path)
+    assert [c for c, _ in hist] == list(range(1, KDN_ROWS // 10000 + 2))
+    ins = sum(int(h["operationMetrics"]["numTargetRowsInserted"]) for _, h in hist)
+    upd = sum(int(h["operationMetrics"]["numTargetRowsUpdated"]) for _, h in hist)
+    assert (ins, upd) == (KDN_ROWS, 0)
+    import pyarrow as pa
+    from deltalake import QueryBuilder
+    r = pa.table(QueryBuilder().register("t", DeltaTable(str(path))).execute(
+        "select count(*) as c, count(distinct (d, n)) as k, sum(v) as s, min(d) as lo, "
+        "max(d) as hi from t").read_all()).to_pylist()[0]
+    (lo, hi), = src.query(f"SELECT MIN(d), MAX(d) FROM {DB}.kdn_big")
+    assert (r["c"], r["k"], r["s"]) == (KDN_ROWS, KDN_ROWS, KDN_ROWS * (KDN_ROWS - 1) // 2)
+    assert (str(r["lo"]), str(r["hi"])) == (lo, hi)
