@@ -724,3 +724,18 @@ def test_kill_9_and_resume_date_int_key(src, tmp_path):
     (lo, hi), = src.query(f"SELECT MIN(d), MAX(d) FROM {DB}.kdn_big")
     assert (r["c"], r["k"], r["s"]) == (KDN_ROWS, KDN_ROWS, KDN_ROWS * (KDN_ROWS - 1) // 2)
     assert (str(r["lo"]), str(r["hi"])) == (lo, hi)
+
+
+@pytest.mark.parametrize("ddl,ctype", [("k DECIMAL(20,2)", "decimal(20,2)"),
+                                       ("k TIME", "time"), ("k DOUBLE", "double"),
+                                       ("k BIGINT UNSIGNED", "bigint(20) unsigned")])
+def test_key_kinds_refused_by_name(src, tmp_path, ddl, ctype):
+    """Key types typed tables do not take are refused before anything is
+    written, naming the column and its type."""
+    src.execute(f"DROP TABLE IF EXISTS knot; CREATE TABLE knot ({ddl} NOT NULL PRIMARY KEY, "
+                "v INT); INSERT INTO knot VALUES (1, 1);", database=DB)
+    path = tmp_path / "knot"
+    p = boot(src, "knot", path)
+    err = p.stderr.decode()
+    assert p.returncode != 0 and "key column 'k'" in err and ctype in err, err
+    assert not (path / "_delta_log").exists()
