@@ -525,7 +525,7 @@ def test_history_reconciled_with_cdc(src, tmp_path):
 # ------------------------------------------------------ typed key kinds
 
 # Tables keyed by the kinds typed tables take besides integers and strings
-# (issue 9): (name, DDL, rows, Debezium field spec of each key column). The
+# (issue 9): name -> (DDL, rows, Debezium field spec of each key column). The
 # values make chunk edges where order matters: dates before 1970, negative
 # decimals, binary keys that are prefixes of others, with quotes, backslashes
 # and zero bytes, one date repeated with several second key values.
@@ -539,6 +539,15 @@ KEYED = {
               "'2024-02-29 12:00:00'"] +
              [f"'2024-03-01 10:00:00.000007' + INTERVAL {i * 977} SECOND" for i in range(20)],
              [("k", ("int64", "io.debezium.time.MicroTimestamp", None))]),
+    "kdt0": ("k DATETIME NOT NULL PRIMARY KEY",
+             ["'1969-12-31 23:59:59'", "'1000-01-01 00:00:00'", "'9999-12-31 23:59:59'"] +
+             [f"'2024-03-01 10:00:00' + INTERVAL {i * 3607} SECOND" for i in range(20)],
+             [("k", ("int64", "io.debezium.time.Timestamp", None))]),
+    # an explicit default: no ON UPDATE CURRENT_TIMESTAMP moving the key
+    "kts3": ("k TIMESTAMP(3) NOT NULL DEFAULT '2000-01-01 00:00:00' PRIMARY KEY",
+             ["'1970-01-01 00:00:01.000'", "'2038-01-19 03:14:07.999'"] +
+             [f"'2024-03-01 10:00:00.007' + INTERVAL {i * 977} SECOND" for i in range(21)],
+             [("k", ("string", "io.debezium.time.ZonedTimestamp", None))]),
     "kdec": ("k DECIMAL(10,2) NOT NULL PRIMARY KEY",
              ["-99999999.99", "99999999.99", "0.00", "-0.01", "0.01"] +
              [f"{(i * 12345 - 98765) / 100:.2f}" for i in range(18)],
@@ -608,7 +617,8 @@ def test_typed_key_kinds_in_chunks(keyed, tmp_path, table):
         cond = " OR ".join("(" + " AND ".join(f"{key[j]} {'>' if j == i else '='} {lits[j]}"
                                                 for j in range(i + 1)) + ")"
                            for i in range(len(key)))
-        (left,), = keyed.query(f"SELECT COUNT(*) FROM {DB}.{table} WHERE NOT ({cond})")
+        (left,), = keyed.query(f"SET time_zone = '+00:00'; SELECT COUNT(*) FROM {DB}.{table} "
+                               f"WHERE NOT ({cond})")
         assert int(left) == min(4 * c, n), (c, lits)
     v = dt.version()
     assert_ok(boot(keyed, table, path, "--chunk-rows", "4"), "second bootstrap")
@@ -626,6 +636,10 @@ def _debezium_key(spec, text):
         return (dtm.date.fromisoformat(text) - dtm.date(1970, 1, 1)).days
     if name == "io.debezium.time.MicroTimestamp":
         return canonical_mariadb("datetime(6)", text)
+    if name == "io.debezium.time.Timestamp":
+        return canonical_mariadb("datetime", text) // 1000
+    if name == "io.debezium.time.ZonedTimestamp":
+        return text.replace(" ", "T") + "Z"
     if name == "org.apache.kafka.connect.data.Decimal":
         return dec_b64(int(decimal.Decimal(text).scaleb(int(params["scale"]))))
     if t == "bytes":
@@ -663,7 +677,8 @@ def test_typed_key_kinds_cdc_on_top(keyed, tmp_path, table):
             "ts_ms": 1, "source": {"file": f, "pos": p, "row": 0}}})
         types = {c: t for c, t, _ in cols}
         lit = " AND ".join(f"{c} = {_sql_lit(types[c], r[c])}" for c in key)
-        db.execute((f"DELETE FROM {table}_c WHERE {lit}" if after is None else
+        db.execute("SET time_zone = '+00:00';" +
+                   (f"DELETE FROM {table}_c WHERE {lit}" if after is None else
                     f"UPDATE {table}_c SET v = {-i} WHERE {lit}"), database=DB)
     stream = tmp_path / "cdc.jsonl"
     stream.write_text("".join(json.dumps(r) + "\n" for r in out))
