@@ -35,7 +35,7 @@ static int split_table(boot *b, dc_err *err)
     return 0;
 }
 
-/* Key columns: --key, else the primary key; integer or string columns. */
+/* Key columns: --key, else the primary key; of the types dc_boot_key_ok takes. */
 static int resolve_keys(boot *b, dc_arena *a, dc_err *err)
 {
     const dc_mysql_table *st = &b->st;
@@ -54,9 +54,10 @@ static int resolve_keys(boot *b, dc_arena *a, dc_err *err)
         if (c < 0) return dc_err_set(err, DC_EINVAL, "key column '%s' is not a column of %s",
                                      b->keys.names[i], b->topic);
         const dc_mysql_column *col = &st->cols[c];
-        if (col->enc != DC_MYSQL_ENC_INT && col->enc != DC_MYSQL_ENC_STRING)
+        if (!dc_boot_key_ok(col))
             return dc_err_set(err, DC_EUNSUPPORTED, "key column '%s' (%s): typed tables take "
-                              "integer and string key columns only", col->name, col->column_type);
+                              "integer, string, binary, date, datetime, timestamp and decimal "
+                              "(up to 18 digits) key columns only", col->name, col->column_type);
         b->key_col[i] = (uint32_t)c;
     }
     return 0;
@@ -172,7 +173,7 @@ static int commit_block(boot *b, const rblock *blk, dc_cdc_event *ev, dc_boot_re
         p += 4 + ev->after_len;
         ev->n_keys = b->keys.n;
         for (uint32_t k = 0; k < b->keys.n; k++) {
-            if (b->st.cols[b->key_col[k]].enc == DC_MYSQL_ENC_INT) {
+            if (dc_boot_key_long(b->st.cols[b->key_col[k]].enc)) {
                 ev->keys[k].type = DC_CDC_KEY_LONG;
                 ev->keys[k].i = (int64_t)dc_load_le64(p);
                 p += 8;

@@ -42,9 +42,19 @@ int dc_boot_fast_plan(boot *b, dc_err *err);
 int dc_boot_fast_members(bool *ok, dc_buf *d, const boot *b, char **row,
                          const unsigned long *lens, dc_err *err);
 
+/* Whether a key column of this encoding is a LONG in the chunk (integers,
+ * dates as days, DATETIMEs as ms or µs) or else a STRING (text, TIMESTAMP's
+ * ISO string, binary and decimal as base64): the value Debezium's image
+ * holds, which the merge brings to the table's key form (dc_mtyped_key). */
+bool dc_boot_key_long(dc_mysql_enc enc);
+/* Whether bootstrap takes a key column of this type (what typed tables take
+ * as keys: integer, string, binary, date, datetime, timestamp, decimal of up
+ * to 18 digits). */
+bool dc_boot_key_ok(const dc_mysql_column *c);
+
 /* A chunk read: its rows as [u32 image length][image][keys], the image the
  * row's decoded typed members (dc_cdc_typed_members), each key a
- * LONG as 8 bytes or a STRING as [u32 length][bytes]. */
+ * LONG as 8 bytes or a STRING as [u32 length][bytes] (dc_boot_key_long). */
 typedef enum rblock_state { RB_FREE = 0, RB_FILLING, RB_READY } rblock_state;
 typedef struct rblock {
     rblock_state state;             /* guarded by the reader's mutex */
@@ -54,6 +64,7 @@ typedef struct rblock {
     bool last;                      /* fewer rows than a chunk: the table's end */
     dc_buf last_key;                /* its last key (JSON array of SQL literals, NUL-ended) */
     dc_buf img;                     /* scratch: one row's Debezium after image */
+    dc_buf kv;                      /* scratch: one key's Debezium value (put_key) */
     int rc;                         /* the read's outcome */
     dc_err err;                     /* its error */
 } rblock;

@@ -61,6 +61,99 @@ static int chunk_query(dc_buf *q, const boot *b, dc_err *err)
 
 /* ------------------------------------------------------------- rows */
 
+bool dc_boot_key_long(dc_mysql_enc enc)
+{
+    return enc == DC_MYSQL_ENC_INT || enc == DC_MYSQL_ENC_DATE ||
+           enc == DC_MYSQL_ENC_DATETIME_MS || enc == DC_MYSQL_ENC_DATETIME_US;
+}
+
+bool dc_boot_key_ok(const dc_mysql_column *c)
+{
+    switch (c->enc) {
+    case DC_MYSQL_ENC_INT: case DC_MYSQL_ENC_STRING: case DC_MYSQL_ENC_BYTES:
+    case DC_MYSQL_ENC_DATE: case DC_MYSQL_ENC_DATETIME_MS: case DC_MYSQL_ENC_DATETIME_US:
+    case DC_MYSQL_ENC_TIMESTAMP:
+        return true;
+    case DC_MYSQL_ENC_DECIMAL: /* the merge keys it by its unscaled int64 */
+        return c->precision > 0 && c->precision <= 18 && c->scale >= 0;
+    default:
+        return false;
+    }
+}
+
+/* A DECIMAL's text ("-12.50") → Debezium's Decimal: the unscaled value's
+ * big-endian two's complement bytes, base64 (what dc_cdc_typed_key reads). */
+static int put_decimal_key(dc_buf *d, const dc_mysql_column *c, const char *v, size_t n,
+                           dc_err *err)
+{
+    size_t i = n > 0 && v[0] == '-';
+    const bool neg = i == 1;
+    int64_t u = 0, frac = -1;
+    for (; i < n; i++) {
+        if (v[i] == '.' && frac < 0) {
+            frac = 0;
+            continue;
+        }
+        if (v[i] < '0' || v[i] > '9' || dc_mul_overflow_i64(u, 10, &u) ||
+            dc_add_overflow_i64(u, v[i] - '0', &u))
+            return dc_err_set(err, DC_EINVAL, "key column '%s' (%s): '%.*s' is not a decimal "
+                              "of up to 18 digits", c->name, c->column_type, (int)n, v);
+        if (frac >= 0) frac++;
+    }
+    for (frac = frac < 0 ? 0 : frac; frac < c->scale; frac++)
+        if (dc_mul_overflow_i64(u, 10, &u))
+            return dc_err_set(err, DC_EINVAL, "key column '%s': decimal too wide", c->name);
+    if (frac != c->scale)
+        return dc_err_set(err, DC_EINVAL, "key column '%s' (%s): '%.*s' has more than %" PRId64
+                          " decimals", c->name, c->column_type, (int)n, v, c->scale);
+    uint8_t be[8];
+    const uint64_t x = neg ? (uint64_t)0 - (uint64_t)u : (uint64_t)u;
+    for (int k = 0; k < 8; k++) be[k] = (uint8_t)(x >> (56 - 8 * k));
+    return dc_base64_encode(d, be, 8, err);
+}
+
+/* One key value appended in the chunk's form (dc_boot_key_long): the value
+ * Debezium's after image holds for it, as the merge expects of an event. */
+static int put_key(dc_buf *d, rblock *blk, const boot *b, uint32_t i, const char *v, size_t n,
+                   dc_err *err)
+{
+    const dc_mysql_column *c = &b->st.cols[b->key_col[i]];
+    dc_buf *kv = &blk->kv;
+    dc_buf_reset(kv);
+    if (c->enc == DC_MYSQL_ENC_DECIMAL) DC_TRY(put_decimal_key(kv, c, v, n, err));
+    else if (c->enc == DC_MYSQL_ENC_INT || c->enc == DC_MYSQL_ENC_STRING)
+        DC_TRY(dc_buf_append(kv, v, n, err));
+    else DC_TRY(dc_mysql_value(kv, c, v, n, err));
+    const char *s = (const char *)kv->data;
+    size_t len = kv->len;
+    if (dc_boot_key_long(c->enc)) {
+        char num[32], *e = NULL;
+        if (len >= sizeof num)
+            return dc_err_set(err, DC_EINVAL, "key column '%s': '%.*s' is not a 64-bit integer",
+                              c->name, (int)n, v);
+        memcpy(num, s, len);
+        num[len] = 0;
+        const int64_t x = strtoll(num, &e, 10);
+        if (len == 0 || e != num + len) /* "null": a zero date */
+            return dc_err_set(err, DC_EINVAL, "key column '%s' (%s): '%.*s' is not a key value "
+                              "(a zero date has none)", c->name, c->column_type, (int)n, v);
+        uint8_t le[8];
+        dc_store_le64(le, (uint64_t)x);
+        return dc_buf_append(d, le, 8, err);
+    }
+    if (c->enc == DC_MYSQL_ENC_TIMESTAMP || c->enc == DC_MYSQL_ENC_BYTES) {
+        if (len < 2 || s[0] != '"') /* "null": a zero timestamp */
+            return dc_err_set(err, DC_EINVAL, "key column '%s' (%s): '%.*s' is not a key value",
+                              c->name, c->column_type, (int)(n > 64 ? 64 : n), v);
+        s++;
+        len -= 2; /* the quotes: base64 and ISO text have nothing escaped */
+    }
+    uint8_t l[4];
+    dc_store_le32(l, (uint32_t)len);
+    DC_TRY(dc_buf_append(d, l, 4, err));
+    return dc_buf_append(d, s, len, err);
+}
+
 /* The row's decoded after image and key values appended to the block. The
  * image is decoded here, on the reader's core, with the columns of the
  * schema block the committer's events carry (dc_merge_batch_images_typed):
@@ -88,21 +181,7 @@ static int put_row(rblock *blk, const boot *b, char **row, const unsigned long *
         const uint32_t c = b->key_col[i];
         if (!row[c]) return dc_err_set(err, DC_EINVAL, "key column '%s' is NULL in a row of %s",
                                        b->keys.names[i], b->topic);
-        if (b->st.cols[c].enc == DC_MYSQL_ENC_INT) {
-            char *e = NULL;
-            const int64_t v = strtoll(row[c], &e, 10);
-            if (e != row[c] + lens[c])
-                return dc_err_set(err, DC_EINVAL, "key column '%s': '%s' is not a 64-bit "
-                                  "integer", b->keys.names[i], row[c]);
-            uint8_t le[8];
-            dc_store_le64(le, (uint64_t)v);
-            DC_TRY(dc_buf_append(d, le, 8, err));
-        } else {
-            uint8_t l[4];
-            dc_store_le32(l, (uint32_t)lens[c]);
-            DC_TRY(dc_buf_append(d, l, 4, err));
-            DC_TRY(dc_buf_append(d, row[c], lens[c], err));
-        }
+        DC_TRY(put_key(d, blk, b, i, row[c], lens[c], err));
     }
     return 0;
 }
@@ -126,6 +205,18 @@ static int keep_key(rawkey *k, const boot *b, char **row, const unsigned long *l
     return 0;
 }
 
+/* X'hex' of n bytes. */
+static int put_hex_literal(dc_buf *out, const char *v, size_t n, dc_err *err)
+{
+    static const char hx[] = "0123456789ABCDEF";
+    DC_TRY(dc_buf_puts(out, "X'", err));
+    for (size_t i = 0; i < n; i++) {
+        const char two[2] = {hx[(uint8_t)v[i] >> 4], hx[(uint8_t)v[i] & 15]};
+        DC_TRY(dc_buf_append(out, two, 2, err));
+    }
+    return dc_buf_putc(out, '\'', err);
+}
+
 /* The kept key as a JSON array of SQL literals (NUL-terminated; len
  * without the NUL). */
 static int key_literals(dc_buf *out, dc_mysql *m, const boot *b, const rawkey *k, dc_err *err)
@@ -137,9 +228,12 @@ static int key_literals(dc_buf *out, dc_mysql *m, const boot *b, const rawkey *k
     for (uint32_t i = 0; rc == 0 && i < b->keys.n; i++) {
         const char *v = (const char *)k->raw.data + k->at[i];
         dc_buf_reset(&lit);
-        if (b->st.cols[b->key_col[i]].enc == DC_MYSQL_ENC_INT)
+        const dc_mysql_enc enc = b->st.cols[b->key_col[i]].enc;
+        if (enc == DC_MYSQL_ENC_INT || enc == DC_MYSQL_ENC_DECIMAL) /* compared exactly */
             rc = dc_buf_append(&lit, v, k->len[i], err);
-        else
+        else if (enc == DC_MYSQL_ENC_BYTES) /* X'..': any bytes, and JSON-safe */
+            rc = put_hex_literal(&lit, v, k->len[i], err);
+        else /* text, and dates and times as the server printed them */
             rc = dc_mysql_put_literal(&lit, m, v, k->len[i], err);
         if (rc == 0 && i) rc = dc_buf_putc(out, ',', err);
         if (rc == 0) rc = dc_json_put_str(out, (const char *)lit.data, lit.len, err);
@@ -220,6 +314,7 @@ int dc_boot_reader_start(boot_reader *r, boot *b, dc_err *err)
         dc_buf_init(&r->blk[i].data, DC_MERGE_MAX_BATCH_BYTES);
         dc_buf_init(&r->blk[i].last_key, 1 << 20);
         dc_buf_init(&r->blk[i].img, DC_MERGE_MAX_BATCH_BYTES);
+        dc_buf_init(&r->blk[i].kv, DC_MERGE_MAX_KEY_BYTES * 2 + 64);
     }
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
@@ -260,6 +355,7 @@ void dc_boot_reader_stop(boot_reader *r)
         dc_buf_dispose(&r->blk[i].data);
         dc_buf_dispose(&r->blk[i].last_key);
         dc_buf_dispose(&r->blk[i].img);
+        dc_buf_dispose(&r->blk[i].kv);
     }
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);

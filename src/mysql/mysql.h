@@ -171,6 +171,10 @@ int dc_mysql_debezium_schema(dc_buf *out, const dc_mysql_table *t, const char *s
 int dc_mysql_image(dc_buf *out, const dc_mysql_table *t, char **row, const unsigned long *lens,
                    dc_err *err);
 
+/* Appends one non-NULL value's JSON in the after image's encoding (what
+ * dc_mysql_image writes for it): bootstrap's key values. */
+int dc_mysql_value(dc_buf *out, const dc_mysql_column *c, const char *v, size_t n, dc_err *err);
+
 /* ------------------------------------------------- canonical rows */
 
 /* The canonical text of one column's value as an SQL expression (NULL for

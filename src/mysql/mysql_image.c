@@ -165,6 +165,11 @@ static int put_value(dc_buf *o, const dc_mysql_column *c, const char *v, size_t 
     return bad(c, v, n, err);
 }
 
+int dc_mysql_value(dc_buf *out, const dc_mysql_column *c, const char *v, size_t n, dc_err *err)
+{
+    return put_value(out, c, v, n, err);
+}
+
 int dc_mysql_image(dc_buf *out, const dc_mysql_table *t, char **row, const unsigned long *lens,
                    dc_err *err)
 {

@@ -520,3 +520,252 @@ def test_history_reconciled_with_cdc(src, tmp_path):
     assert len(got) == len(delta_rows(path))
     wrong = {k: (got.get(k), want.get(k)) for k in set(got) | set(want) if got.get(k) != want.get(k)}
     assert not wrong, f"{len(wrong)} keys differ, e.g. {list(wrong.items())[:5]}"
+
+
+# ------------------------------------------------------ typed key kinds
+
+# Tables keyed by the kinds typed tables take besides integers and strings
+# (issue 9): name -> (DDL, rows, Debezium field spec of each key column). The
+# values make chunk edges where order matters: dates before 1970, negative
+# decimals, binary keys that are prefixes of others, with quotes, backslashes
+# and zero bytes, one date repeated with several second key values.
+KEYED = {
+    "kdate": ("k DATE NOT NULL PRIMARY KEY",
+              ["'1969-12-31'", "'1000-01-01'", "'9999-12-31'", "'1970-01-01'"] +
+              [f"'2024-01-01' + INTERVAL {i * 37} DAY" for i in range(19)],
+              [("k", ("int32", "io.debezium.time.Date", None))]),
+    "kdt6": ("k DATETIME(6) NOT NULL PRIMARY KEY",
+             ["'1969-12-31 23:59:59.999999'", "'1970-01-01 00:00:00.000001'",
+              "'2024-02-29 12:00:00'"] +
+             [f"'2024-03-01 10:00:00.000007' + INTERVAL {i * 977} SECOND" for i in range(20)],
+             [("k", ("int64", "io.debezium.time.MicroTimestamp", None))]),
+    "kdt0": ("k DATETIME NOT NULL PRIMARY KEY",
+             ["'1969-12-31 23:59:59'", "'1000-01-01 00:00:00'", "'9999-12-31 23:59:59'"] +
+             [f"'2024-03-01 10:00:00' + INTERVAL {i * 3607} SECOND" for i in range(20)],
+             [("k", ("int64", "io.debezium.time.Timestamp", None))]),
+    # an explicit default: no ON UPDATE CURRENT_TIMESTAMP moving the key
+    "kts3": ("k TIMESTAMP(3) NOT NULL DEFAULT '2000-01-01 00:00:00' PRIMARY KEY",
+             ["'1970-01-01 00:00:01.000'", "'2038-01-19 03:14:07.999'"] +
+             [f"'2024-03-01 10:00:00.007' + INTERVAL {i * 977} SECOND" for i in range(21)],
+             [("k", ("string", "io.debezium.time.ZonedTimestamp", None))]),
+    "kdec": ("k DECIMAL(10,2) NOT NULL PRIMARY KEY",
+             ["-99999999.99", "99999999.99", "0.00", "-0.01", "0.01"] +
+             [f"{(i * 12345 - 98765) / 100:.2f}" for i in range(18)],
+             [("k", ("bytes", "org.apache.kafka.connect.data.Decimal",
+                     {"scale": "2", "connect.decimal.precision": "10"}))]),
+    "kbin": ("k VARBINARY(16) NOT NULL PRIMARY KEY",
+             ["X''", "X'00'", "X'0000'", "X'FF'", "X'FFFF00'", "X'27'", "X'5C'", "X'2722'",
+              "'a'", "'a\\0'", "'A'"] + [f"X'{i:02X}{255 - i:02X}0A'" for i in range(12)],
+             [("k", ("bytes", None, None))]),
+    "kdn": ("d DATE NOT NULL, n INT NOT NULL, PRIMARY KEY (d, n)",
+            [f"'2023-12-{1 + i // 5:02d}', {i % 5 * 7 - 10}" for i in range(23)],
+            [("d", ("int32", "io.debezium.time.Date", None)),
+             ("n", ("int32", None, None))]),
+}
+
+
+def _keyed(name):
+    ddl, keys, spec = KEYED[name]
+    return ddl, keys, [c for c, _ in spec], spec
+
+
+@pytest.fixture(scope="module")
+def keyed(src):
+    sql = []
+    for name in KEYED:
+        ddl, keys, _, _ = _keyed(name)
+        rows = ", ".join(f"({k}, {i * 3 + 1})" for i, k in enumerate(keys))
+        sql.append(f"CREATE TABLE {name} ({ddl}, v INT NOT NULL); INSERT INTO {name} VALUES {rows};")
+    src.execute("".join(sql), database=DB)
+    return src
+
+
+def canon_state(db, table, key, path):
+    """(MariaDB's rows, the Delta table's rows) as sets of canonical tuples,
+    and the Delta table's row count (a key twice would show there)."""
+    cols, want = mariadb_rows(db, table, key)
+    got = delta_rows(path)
+    w = {tuple(canonical_mariadb(t, r[c]) for c, _, t in cols) for r in want}
+    g = {tuple(canonical_typed(t, r[c]) for c, _, t in cols) for r in got}
+    return w, g, len(got)
+
+
+@pytest.mark.parametrize("table", list(KEYED))
+def test_typed_key_kinds_in_chunks(keyed, tmp_path, table):
+    """Chunks of 4 rows over a table keyed by a date, a DATETIME(6), a
+    decimal, a binary column or (date, int): every row once, every value
+    equal to MariaDB's; each chunk's lastKey the last key read (resuming
+    after it reads the next one); a rerun reads nothing."""
+    _, keys, key, _ = _keyed(table)
+    path = tmp_path / table
+    p = boot(keyed, table, path, "--chunk-rows", "4")
+    assert_ok(p, f"bootstrap {table}")
+    n = len(keys)
+    assert f"{n} rows in {n // 4 + 1} chunks" in p.stderr.decode()
+    w, g, count = canon_state(keyed, table, key, path)
+    assert count == n and g == w, (sorted(g ^ w, key=repr)[:6])
+    for r in delta_rows(path):
+        assert r["__op"] == "r"
+    dt = DeltaTable(str(path))
+    hist = chunk_history(path)
+    assert [c for c, _ in hist] == list(range(1, n // 4 + 2))
+    # every chunk's lastKey, given back to MariaDB as the chunk query gives
+    # it, names exactly the rows of the chunks up to it
+    for c, h in hist:
+        lits = json.loads(h["operationParameters"]["bootstrap.lastKey"])
+        assert len(lits) == len(key)
+        cond = " OR ".join("(" + " AND ".join(f"{key[j]} {'>' if j == i else '='} {lits[j]}"
+                                                for j in range(i + 1)) + ")"
+                           for i in range(len(key)))
+        (left,), = keyed.query(f"SET time_zone = '+00:00'; SELECT COUNT(*) FROM {DB}.{table} "
+                               f"WHERE NOT ({cond})")
+        assert int(left) == min(4 * c, n), (c, lits)
+    v = dt.version()
+    assert_ok(boot(keyed, table, path, "--chunk-rows", "4"), "second bootstrap")
+    assert DeltaTable(str(path)).version() == v
+
+
+def test_typed_key_kinds_under_sanitizers(keyed, tmp_path):
+    """The ASan+UBSan binary (when built) over every keyed table in chunks
+    of 4: the key encodings and lastKey literals on every path, values equal."""
+    if not (REPO / "build-san" / "deltacdc").exists():
+        pytest.skip("build-san/deltacdc not built (make build-san/deltacdc)")
+    for table in KEYED:
+        _, _, key, _ = _keyed(table)
+        path = tmp_path / table
+        p = boot(keyed, table, path, "--chunk-rows", "4", san=True)
+        assert_ok(p, f"bootstrap {table} under sanitizers")
+        assert b"runtime error" not in p.stderr and b"AddressSanitizer" not in p.stderr
+        w, g, count = canon_state(keyed, table, key, path)
+        assert count == len(w) and g == w, (table, sorted(g ^ w, key=repr)[:6])
+
+
+def _debezium_key(spec, text):
+    """MariaDB's rendered key value → the JSON value Debezium sends for it."""
+    import base64
+    import datetime as dtm
+    import decimal
+    from typedgen import dec_b64
+    t, name, params = spec
+    if name == "io.debezium.time.Date":
+        return (dtm.date.fromisoformat(text) - dtm.date(1970, 1, 1)).days
+    if name == "io.debezium.time.MicroTimestamp":
+        return canonical_mariadb("datetime(6)", text)
+    if name == "io.debezium.time.Timestamp":
+        return canonical_mariadb("datetime", text) // 1000
+    if name == "io.debezium.time.ZonedTimestamp":
+        return text.replace(" ", "T") + "Z"
+    if name == "org.apache.kafka.connect.data.Decimal":
+        return dec_b64(int(decimal.Decimal(text).scaleb(int(params["scale"]))))
+    if t == "bytes":
+        return base64.b64encode(bytes.fromhex(text)).decode()
+    return int(text)
+
+
+@pytest.mark.parametrize("table", list(KEYED))
+def test_typed_key_kinds_cdc_on_top(keyed, tmp_path, table):
+    """CDC events after the bootstrap's position, keyed in Debezium's
+    encoding, find the bootstrapped rows of their key: updates replace them,
+    deletes remove them (no row twice, none left behind), as in MariaDB."""
+    import typedgen
+    _, _, key, spec = _keyed(table)
+    db = keyed
+    db.execute(f"DROP TABLE IF EXISTS {table}_c; CREATE TABLE {table}_c LIKE {table}; "
+               f"INSERT INTO {table}_c SELECT * FROM {table}", database=DB)
+    path = tmp_path / table
+    assert_ok(boot(db, f"{table}_c", path, "--chunk-rows", "5"), "bootstrap")
+    h = chunk_history(path)[0][1]["operationParameters"]
+    f, pos = h["bootstrap.position"].rsplit(":", 1)
+    cols, rows = mariadb_rows(db, f"{table}_c", key)
+    schema = typedgen.schema_block(spec + [("v", ("int32", None, None))], key=tuple(key),
+                                   db=DB, table=f"{table}_c")
+    out, p = [], int(pos)
+    for i, r in enumerate(rows):
+        if i % 3 == 2:
+            continue
+        k = {c: _debezium_key(s, r[c]) for c, s in spec}
+        before = dict(k, v=int(r["v"]))
+        after = None if i % 3 == 1 else dict(k, v=-i)
+        p += 10
+        out.append({"schema": schema, "payload": {
+            "before": before, "after": after, "op": "d" if after is None else "u",
+            "ts_ms": 1, "source": {"file": f, "pos": p, "row": 0}}})
+        types = {c: t for c, t, _ in cols}
+        lit = " AND ".join(f"{c} = {_sql_lit(types[c], r[c])}" for c in key)
+        db.execute("SET time_zone = '+00:00';" +
+                   (f"DELETE FROM {table}_c WHERE {lit}" if after is None else
+                    f"UPDATE {table}_c SET v = {-i} WHERE {lit}"), database=DB)
+    stream = tmp_path / "cdc.jsonl"
+    stream.write_text("".join(json.dumps(r) + "\n" for r in out))
+    assert_ok(run_dc(["ingest", "--source", f"file:{stream}", "--table", str(path),
+                      "--format", "typed", "--once"]), "CDC into the bootstrapped table")
+    w, g, count = canon_state(db, f"{table}_c", key, path)
+    assert count == len(w) and g == w, (sorted(g ^ w, key=repr)[:6])
+    assert len(w) < len(rows)  # the deletes happened
+
+
+def _sql_lit(data_type, text):
+    """A rendered value back as an SQL literal of its column."""
+    if data_type in ("binary", "varbinary"):
+        return f"X'{text}'"
+    return "'" + text.replace("'", "''") + "'"
+
+
+KDN_ROWS = 300_003  # the last chunk not full
+
+
+def test_kill_9_and_resume_date_int_key(src, tmp_path):
+    """kill -9 in the middle of a bootstrap keyed by (DATE, INT), chunks
+    ending inside a date's run of rows; the resumed run starts after the
+    last committed (date, int) literal pair: every row once, each chunk once,
+    values summing to MariaDB's."""
+    src.execute("DROP TABLE IF EXISTS kdn_big; CREATE TABLE kdn_big (d DATE NOT NULL, "
+                "n INT NOT NULL, v BIGINT NOT NULL, PRIMARY KEY (d, n));"
+                "INSERT INTO kdn_big SELECT DATE'1960-01-01' + INTERVAL (seq DIV 7) DAY, "
+                f"CAST(seq MOD 7 AS SIGNED) - 3, seq FROM seq_0_to_{KDN_ROWS - 1};", database=DB, timeout=600)
+    path = tmp_path / "kdn_big"
+    env = dict(os.environ, MYSQL_PWD=PASSWORD)
+    cmd = [str(_binary(False)), "bootstrap", "--db", src.url(USER, DB), "--source-table",
+           "kdn_big", "--table", str(path), "--chunk-rows", "10000"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = path / "_delta_log"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        if log.is_dir() and len(list(log.glob("*.json"))) >= 4:  # create + 3 chunks
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, "the bootstrap ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    first = [c for c, _ in chunk_history(path)]
+    assert 3 <= len(first) < KDN_ROWS // 10000
+    p = boot(src, "kdn_big", path, "--chunk-rows", "10000", timeout=900)
+    assert_ok(p, "resumed bootstrap")
+    hist = chunk_history(path)
+    assert [c for c, _ in hist] == list(range(1, KDN_ROWS // 10000 + 2))
+    ins = sum(int(h["operationMetrics"]["numTargetRowsInserted"]) for _, h in hist)
+    upd = sum(int(h["operationMetrics"]["numTargetRowsUpdated"]) for _, h in hist)
+    assert (ins, upd) == (KDN_ROWS, 0)
+    import pyarrow as pa
+    from deltalake import QueryBuilder
+    r = pa.table(QueryBuilder().register("t", DeltaTable(str(path))).execute(
+        "select count(*) as c, count(distinct (d, n)) as k, sum(v) as s, min(d) as lo, "
+        "max(d) as hi from t").read_all()).to_pylist()[0]
+    (lo, hi), = src.query(f"SELECT MIN(d), MAX(d) FROM {DB}.kdn_big")
+    assert (r["c"], r["k"], r["s"]) == (KDN_ROWS, KDN_ROWS, KDN_ROWS * (KDN_ROWS - 1) // 2)
+    assert (str(r["lo"]), str(r["hi"])) == (lo, hi)
+
+
+@pytest.mark.parametrize("ddl,ctype", [("k DECIMAL(20,2)", "decimal(20,2)"),
+                                       ("k TIME", "time"), ("k DOUBLE", "double"),
+                                       ("k BIGINT UNSIGNED", "bigint(20) unsigned")])
+def test_key_kinds_refused_by_name(src, tmp_path, ddl, ctype):
+    """Key types typed tables do not take are refused before anything is
+    written, naming the column and its type."""
+    src.execute(f"DROP TABLE IF EXISTS knot; CREATE TABLE knot ({ddl} NOT NULL PRIMARY KEY, "
+                "v INT); INSERT INTO knot VALUES (1, 1);", database=DB)
+    path = tmp_path / "knot"
+    p = boot(src, "knot", path)
+    err = p.stderr.decode()
+    assert p.returncode != 0 and "key column 'k'" in err and ctype in err, err
+    assert not (path / "_delta_log").exists()
