@@ -116,6 +116,7 @@ class Scraper(threading.Thread):
     def __init__(self, log: Path):
         super().__init__(daemon=True)
         self.log, self.done, self.n = log, threading.Event(), 0
+        self.last = ""  # the last /metrics body
 
     def run(self):
         import re
@@ -126,7 +127,8 @@ class Scraper(threading.Thread):
                 base = m.group(1) if m else None
             for p in ("/metrics", "/status") if base else ():
                 try:
-                    urllib.request.urlopen(base + p, timeout=5).read()
+                    body = urllib.request.urlopen(base + p, timeout=5).read().decode()
+                    self.last = body if p == "/metrics" else self.last
                     self.n += 1
                 except OSError:
                     pass
@@ -156,7 +158,14 @@ def run_once(d: Path, bootstrap, r, on, max_batch, db, a):
     if rc != 0:
         sys.exit(f"deltacdc failed ({rc}): {log.read_text()[-2000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, scraper.n if scraper else 0
+    runs = ""
+    if scraper:  # the monitors' own counters, as last scraped: they did run
+        import re
+        got = {m.group(1): m.group(2) for m in re.finditer(
+            r"^deltacdc_(monitor_runs_total|monitor_completeness_runs_total)\{[^}]*\} (\S+)$",
+            scraper.last, re.M)}
+        runs = ", ".join(f"{k} {v}" for k, v in got.items())
+    return wall, cpu, (scraper.n if scraper else 0), runs
 
 
 def spread(xs):
@@ -179,12 +188,12 @@ def compare(src: Path, a):
                 res = {False: [], True: []}
                 for r in range(a.repeat):
                     for on in (False, True) if r % 2 == 0 else (True, False):
-                        wall, cpu, scrapes = run_once(d, bootstrap, r, on, a.max_batch, db, a)
+                        wall, cpu, scrapes, runs = run_once(d, bootstrap, r, on, a.max_batch, db, a)
                         res[on].append((wall, cpu))
                         print(f"round {r + 1} {'with' if on else 'without'}: wall {wall:.2f} s "
                               f"({n / wall:,.0f} events/s), cpu {cpu:.2f} s "
                               f"({n / cpu:,.0f} events/s per CPU second)"
-                              + (f", {scrapes} HTTP scrapes" if on else ""))
+                              + (f", {scrapes} HTTP scrapes ({runs})" if on else ""))
                 log = (d / f"run{a.repeat - 1}on.log").read_text()
             finally:
                 if db:
