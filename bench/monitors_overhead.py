@@ -16,7 +16,8 @@ with:    HTTP on (scraped: /metrics and /status every second, as a busy
          mariadbd is installed, a completeness monitor in count mode against a
          private MariaDB (mariadb_fixture.py) holding a table of N/5 rows: a
          consistent snapshot and count(*) at the source, then the table's
-         position and a scan of its rows every second.
+         position and its row count (from its log: numRecords less the
+         deletion vectors) every second.
 
 The machine may be shared: runs alternate without/with, --repeat rounds,
 and each round's ratio is printed with the spread (min, median, max) and the
