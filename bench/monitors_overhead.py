@@ -19,12 +19,18 @@ with:    HTTP on (scraped: /metrics and /status every second, as a busy
          position and its row count (from its log: numRecords less the
          deletion vectors) every second.
 
+With --monitor-idle S each daemon runs S seconds instead of --once (then
+SIGTERM): after the ingest it idles while the monitors keep checking the
+full table, so the difference in CPU between with and without over about S
+monitor rounds is their cost per round.
+
 The machine may be shared: runs alternate without/with, --repeat rounds,
 and each round's ratio is printed with the spread (min, median, max) and the
 ratio of the best run of each kind (least CPU time, least wall clock).
 """
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -146,10 +152,14 @@ def run_once(d: Path, bootstrap, r, on, max_batch, db, a):
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     with open(log, "wb") as lf:
+        once = [] if a.monitor_idle else ["--once"]
         proc = subprocess.Popen(["taskset", "-c", "0", str(DC), "ingest", "-c", str(cfg),
-                                 "--once", "--log-level", "info"], stderr=lf, env=env)
+                                 *once, "--log-level", "info"], stderr=lf, env=env)
         if scraper:
             scraper.start()
+        if a.monitor_idle:  # ingests, then idles with the monitors running
+            time.sleep(a.monitor_idle)
+            proc.send_signal(signal.SIGTERM)
         rc = proc.wait()
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -209,5 +219,9 @@ def compare(src: Path, a):
     bc = min(x[1] for x in res[False]) / min(x[1] for x in res[True])
     print(f"best run of each: wall clock {bw:.3f} ({(bw - 1) * 100:+.1f}%), per CPU second "
           f"{bc:.3f} ({(bc - 1) * 100:+.1f}%) (target: >= 0.95)")
+    if a.monitor_idle:
+        extra = statistics.mean(x[1] for x in res[True]) - statistics.mean(x[1] for x in res[False])
+        print(f"CPU of 'with' beyond 'without' over {a.monitor_idle:.0f} s runs: {extra:+.3f} s "
+              f"per run (mean), {extra * 1000 / a.monitor_idle:+.1f} ms per second of monitors")
     print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: other processes "
           f"share core 0, so wall clocks and even CPU times vary run to run)")
