@@ -16,7 +16,13 @@ with:    HTTP on (scraped: /metrics and /status every second, as a busy
          mariadbd is installed, a completeness monitor in count mode against a
          private MariaDB (mariadb_fixture.py) holding a table of N/5 rows: a
          consistent snapshot and count(*) at the source, then the table's
-         position and a scan of its rows every second.
+         position and its row count (from its log: numRecords less the
+         deletion vectors) every second.
+
+With --monitor-idle S each daemon runs S seconds instead of --once (then
+SIGTERM): after the ingest it idles while the monitors keep checking the
+full table, so the difference in CPU between with and without over about S
+monitor rounds is their cost per round.
 
 The machine may be shared: runs alternate without/with, --repeat rounds,
 and each round's ratio is printed with the spread (min, median, max) and the
@@ -24,6 +30,7 @@ ratio of the best run of each kind (least CPU time, least wall clock).
 """
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -116,6 +123,7 @@ class Scraper(threading.Thread):
     def __init__(self, log: Path):
         super().__init__(daemon=True)
         self.log, self.done, self.n = log, threading.Event(), 0
+        self.last = ""  # the last /metrics body
 
     def run(self):
         import re
@@ -126,7 +134,8 @@ class Scraper(threading.Thread):
                 base = m.group(1) if m else None
             for p in ("/metrics", "/status") if base else ():
                 try:
-                    urllib.request.urlopen(base + p, timeout=5).read()
+                    body = urllib.request.urlopen(base + p, timeout=5).read().decode()
+                    self.last = body if p == "/metrics" else self.last
                     self.n += 1
                 except OSError:
                     pass
@@ -143,10 +152,14 @@ def run_once(d: Path, bootstrap, r, on, max_batch, db, a):
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     with open(log, "wb") as lf:
+        once = [] if a.monitor_idle else ["--once"]
         proc = subprocess.Popen(["taskset", "-c", "0", str(DC), "ingest", "-c", str(cfg),
-                                 "--once", "--log-level", "info"], stderr=lf, env=env)
+                                 *once, "--log-level", "info"], stderr=lf, env=env)
         if scraper:
             scraper.start()
+        if a.monitor_idle:  # ingests, then idles with the monitors running
+            time.sleep(a.monitor_idle)
+            proc.send_signal(signal.SIGTERM)
         rc = proc.wait()
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -156,7 +169,14 @@ def run_once(d: Path, bootstrap, r, on, max_batch, db, a):
     if rc != 0:
         sys.exit(f"deltacdc failed ({rc}): {log.read_text()[-2000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, scraper.n if scraper else 0
+    runs = ""
+    if scraper:  # the monitors' own counters, as last scraped: they did run
+        import re
+        got = {m.group(1): m.group(2) for m in re.finditer(
+            r"^deltacdc_(monitor_runs_total|monitor_completeness_runs_total)\{[^}]*\} (\S+)$",
+            scraper.last, re.M)}
+        runs = ", ".join(f"{k} {v}" for k, v in got.items())
+    return wall, cpu, (scraper.n if scraper else 0), runs
 
 
 def spread(xs):
@@ -179,12 +199,12 @@ def compare(src: Path, a):
                 res = {False: [], True: []}
                 for r in range(a.repeat):
                     for on in (False, True) if r % 2 == 0 else (True, False):
-                        wall, cpu, scrapes = run_once(d, bootstrap, r, on, a.max_batch, db, a)
+                        wall, cpu, scrapes, runs = run_once(d, bootstrap, r, on, a.max_batch, db, a)
                         res[on].append((wall, cpu))
                         print(f"round {r + 1} {'with' if on else 'without'}: wall {wall:.2f} s "
                               f"({n / wall:,.0f} events/s), cpu {cpu:.2f} s "
                               f"({n / cpu:,.0f} events/s per CPU second)"
-                              + (f", {scrapes} HTTP scrapes" if on else ""))
+                              + (f", {scrapes} HTTP scrapes ({runs})" if on else ""))
                 log = (d / f"run{a.repeat - 1}on.log").read_text()
             finally:
                 if db:
@@ -199,5 +219,9 @@ def compare(src: Path, a):
     bc = min(x[1] for x in res[False]) / min(x[1] for x in res[True])
     print(f"best run of each: wall clock {bw:.3f} ({(bw - 1) * 100:+.1f}%), per CPU second "
           f"{bc:.3f} ({(bc - 1) * 100:+.1f}%) (target: >= 0.95)")
+    if a.monitor_idle:
+        extra = statistics.mean(x[1] for x in res[True]) - statistics.mean(x[1] for x in res[False])
+        print(f"CPU of 'with' beyond 'without' over {a.monitor_idle:.0f} s runs: {extra:+.3f} s "
+              f"per run (mean), {extra * 1000 / a.monitor_idle:+.1f} ms per second of monitors")
     print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: other processes "
           f"share core 0, so wall clocks and even CPU times vary run to run)")

@@ -10,13 +10,15 @@
  * records behind, a stuck table ages).
  *
  * Inside the daemon (dc_monitor_sched_*) it runs on its own thread every
- * interval, records its verdicts in the metrics registry, logs the late
+ * interval, with one Kafka handle kept across checks, records its verdicts in the metrics registry, logs the late
  * partitions and POSTs them to a webhook (libcurl, timeout, retries with
  * backoff).
  *
  * Completeness (the seed's second job, dc_monitor_complete): the source
  * read in ONE consistent snapshot whose binlog position P is recorded,
- * against the typed table: the row count (`count`), the greatest key
+ * against the typed table: the row count (`count`; the table's from its
+ * log, each file's numRecords less its deletion vector, unless a file has
+ * no stats or the table keeps soft-deleted rows), the greatest key
  * (`max_id`), or per range of `chunk` key values a row count and an
  * order-independent checksum (BIT_XOR of a 64-bit hash of each row's
  * canonical text, mysql_canon.c and monitor_canon.c) that the source's SQL
@@ -40,6 +42,8 @@
 #include "../metrics/metrics.h"
 #include "../mysql/mysql.h"
 
+struct dc_kafka_probe;
+
 typedef struct dc_fresh_opts {
     const char *table;          /* the table's path or URI */
     const char *bootstrap;      /* Kafka HOST:PORT[,..] */
@@ -51,6 +55,8 @@ typedef struct dc_fresh_opts {
     int64_t max_lag_records;    /* tolerance, records */
     double max_lag_seconds;     /* tolerance, seconds */
     int timeout_ms;             /* per broker request */
+    struct dc_kafka_probe *probe; /* a Kafka handle to use (borrowed; the daemon keeps one
+                                     across checks), NULL: one made for this check */
 } dc_fresh_opts;
 
 typedef struct dc_fresh_part {
@@ -149,7 +155,9 @@ typedef struct dc_complete_result {
     uint64_t src_rows, tab_rows; /* rows on each side */
     bool src_has_max, tab_has_max; /* max_id: the table or source has a row */
     int64_t src_max, tab_max;   /* max_id: the greatest first key */
-    uint64_t after_rows;        /* table rows whose __source_pos is after P */
+    uint64_t after_rows;        /* table rows whose __source_pos is after P (count mode:
+                                   counted only when the row counts differ on a table
+                                   past P, the one case they decide; else 0) */
     uint64_t n_compared;        /* ranges compared (ranges mode) */
     dc_complete_range *ranges;  /* the differing ones, ascending (owned) */
     size_t n_ranges;

@@ -58,6 +58,11 @@ int dc_cmon_pos_parse(dc_cdc_srcpos *out, const char *file, int64_t pos, dc_err 
 int dc_cmon_table_position(cctx *c, dc_err *err);
 /* Reads the table's rows: counts, max key, or the ranges' table side. */
 int dc_cmon_table_scan(cctx *c, dc_err *err);
+/* The snapshot's live rows from its log alone (r->tab_rows): each file's
+ * stats numRecords less its deletion vector's cardinality. *counted is
+ * false when that is not the answer (a file without numRecords, or a
+ * table with soft deletes, whose rows only a scan tells): scan then. */
+int dc_cmon_table_count(bool *counted, cctx *c, dc_err *err);
 /* The differing keys of the differing ranges (r->keys). */
 int dc_cmon_keys(cctx *c, dc_err *err);
 

@@ -224,6 +224,13 @@ static int table_side(cctx *c, dc_err *err)
         if (!c->r->behind || now_s(CLOCK_MONOTONIC) >= until) break;
         wait_ms(500);
     }
+    /* count: the log's row count decides when it equals the source's (OK)
+     * or the table is behind P (PENDING); only a difference past P reads
+     * the rows, to tell the rows changed after P (PENDING) from a mismatch */
+    bool counted = false;
+    if (c->o->mode == DC_COMPLETE_COUNT) DC_TRY(dc_cmon_table_count(&counted, c, err));
+    if (counted && (c->r->tab_rows == c->r->src_rows || c->r->behind)) return 0;
+    c->r->tab_rows = 0;
     return dc_cmon_table_scan(c, err);
 }
 

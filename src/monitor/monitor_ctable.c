@@ -260,6 +260,34 @@ int dc_cmon_table_scan(cctx *c, dc_err *err)
     return scan(c, pass1, NULL, err);
 }
 
+int dc_cmon_table_count(bool *counted, cctx *c, dc_err *err)
+{
+    *counted = false;
+    const dc_delta_schema *schema = NULL;
+    DC_TRY(dc_delta_snapshot_schema(&schema, c->snap, err));
+    char del[1200];
+    snprintf(del, sizeof del, "%sdeleted", c->prefix);
+    /* soft-deleted rows stay in the files: only their rows tell */
+    if (dc_delta_schema_find(schema, del)) return 0;
+    uint64_t rows = 0;
+    for (size_t i = 0; i < dc_delta_snapshot_n_files(c->snap); i++) {
+        const dc_delta_add *a = dc_delta_snapshot_file(c->snap, i);
+        int64_t n = -1;
+        dc_err tmp;
+        dc_err_clear(&tmp);
+        if (dc_delta_stats_num_records(&n, a->stats, &tmp) < 0 || n < 0) return 0;
+        const int64_t gone = a->has_dv ? a->dv.cardinality : 0;
+        if (gone > n)
+            return dc_err_set(err, DC_ECORRUPT, "table %s: file %s: its deletion vector "
+                              "removes %" PRId64 " rows of %" PRId64, c->o->table, a->path, gone,
+                              n);
+        rows += (uint64_t)(n - gone);
+    }
+    c->r->tab_rows = rows;
+    *counted = true;
+    return 0;
+}
+
 /* --------------------------------------------------------------- keys */
 
 /* A key of one side: its text, first key, hash. */

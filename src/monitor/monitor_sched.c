@@ -7,6 +7,8 @@
  * slow broker or database or a hanging webhook never holds up a batch. */
 #include "monitor.h"
 
+#include "../source/source.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <time.h>
@@ -28,6 +30,9 @@ struct dc_monitor_sched {
     pthread_cond_t cv;         /* signalled on stop */
     bool stop;
     red_set red;               /* monitors red at their last check (the thread's) */
+    dc_kafka_probe *probe;     /* the freshness checks' Kafka handle, kept across rounds
+                                  (the thread's; NULL until the first check, and again
+                                  after a failed one, so a broken handle is remade) */
 };
 
 /* Sets whether `name` is red; returns whether it was. */
@@ -112,9 +117,15 @@ static void check_topic(dc_monitor_sched *s, dc_metrics_table *t, const char *ta
     dc_fresh_result r;
     dc_err err;
     dc_err_clear(&err);
-    if (dc_monitor_freshness(&r, &fo, &err) < 0) {
+    int rc = s->probe ? 0 : dc_kafka_probe_new(&s->probe, s->o.bootstrap, s->o.n_props,
+                                                s->o.prop_keys, s->o.prop_values, &err);
+    fo.probe = s->probe;
+    if (rc == 0) rc = dc_monitor_freshness(&r, &fo, &err);
+    if (rc < 0) {
         DC_LOG(DC_LOG_WARN, "monitor", "freshness of %s <- %s: %s", table, topic, err.msg);
         dc_metrics_monitor_run(t, false, true);
+        dc_kafka_probe_free(s->probe); /* remade at the next check */
+        s->probe = NULL;
         return;
     }
     for (size_t i = 0; i < r.n_parts; i++)
@@ -263,5 +274,6 @@ void dc_monitor_sched_free(dc_monitor_sched *s)
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
     red_dispose(&s->red);
+    dc_kafka_probe_free(s->probe);
     dc_free(s);
 }

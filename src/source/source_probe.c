@@ -37,6 +37,9 @@ int dc_kafka_probe_new(dc_kafka_probe **out, const char *bootstrap, uint32_t n_p
     if (rc == 0) rc = conf_set(conf, "log_level", "3", err);
     /* dc_kafka_probe_read stops at the end of a partition without waiting */
     if (rc == 0) rc = conf_set(conf, "enable.partition.eof", "true", err);
+    /* a timestamp probe needs one record: fetch little, prefetch nothing */
+    if (rc == 0) rc = conf_set(conf, "fetch.message.max.bytes", "65536", err);
+    if (rc == 0) rc = conf_set(conf, "queued.min.messages", "1", err);
     for (uint32_t i = 0; rc == 0 && i < n_props; i++) rc = conf_set(conf, keys[i], values[i], err);
     char es[512];
     if (rc == 0 && !(p->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, es, sizeof es)))
@@ -147,16 +150,18 @@ int dc_kafka_probe_watermarks(int64_t *low, int64_t *high, dc_kafka_probe *p, co
     return 0;
 }
 
-/* The first message of (topic, partition) the consumer returns, or NULL at
- * the deadline. */
+/* The first message of (topic, partition) at or after offset the consumer
+ * returns, or NULL at the deadline. */
 static rd_kafka_message_t *first_message(dc_kafka_probe *p, const char *topic, int32_t partition,
-                                         int timeout_ms, dc_err *err)
+                                         int64_t offset, int timeout_ms, dc_err *err)
 {
     for (int waited = 0; waited < timeout_ms; waited += 100) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(p->rk, 100);
         if (!m) continue;
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF || m->err == 0) {
-            if (m->err == 0 && m->partition == partition &&
+            /* the handle is kept across checks: a record fetched for an
+             * earlier assignment (before `offset`) is not this one */
+            if (m->err == 0 && m->partition == partition && m->offset >= offset &&
                 strcmp(rd_kafka_topic_name(m->rkt), topic) == 0)
                 return m;
         } else {
@@ -184,7 +189,7 @@ int dc_kafka_probe_timestamp(int64_t *ts_ms_out, int64_t *offset_out, dc_kafka_p
     if (e)
         return dc_err_set(err, DC_EIO, "kafka: assigning %s [%d]: %s", topic, (int)partition,
                           rd_kafka_err2str(e));
-    rd_kafka_message_t *m = first_message(p, topic, partition, timeout_ms, err);
+    rd_kafka_message_t *m = first_message(p, topic, partition, offset, timeout_ms, err);
     rd_kafka_assign(p->rk, NULL);
     if (!m) return err->code;
     rd_kafka_timestamp_type_t type;

@@ -22,7 +22,7 @@ import pytest
 from deltalake import DeltaTable
 
 import mariadb_workload as wl
-from conftest import REPO, _binary, assert_ok
+from conftest import REPO, _binary, assert_ok, run_dc
 from mariadb_fixture import mariadb  # noqa: F401  (the fixture)
 
 USER, PASSWORD = "cmon", "cmon-Secret-7"
@@ -196,6 +196,55 @@ def test_under_sanitizers(src, tmp_path):
             r = json.loads(p.stdout)
             assert [(g["lo"], g["hi"]) for g in r["ranges"]] == [(2, 3)]
             assert _keys(r) == [("3", "missing")]
+
+
+def _typed(tmp_path, name, *extra):
+    """A typed table ingested (mode dv, small batches, so updates and
+    deletes leave deletion vectors) from a generated Debezium stream; its
+    live rows as delta-rs reads them."""
+    import typedgen
+    s = typedgen.TypedStream(seed=41)
+    s.snapshot(25)
+    s.run(300)
+    path = tmp_path / name
+    p = run_dc(["ingest", "--source", f"file:{s.write(tmp_path / (name + '.jsonl'))}",
+                "--table", path, "--format", "typed", "--key", "id", "--mode", "dv",
+                "--max-batch", "20", "--once", *extra], timeout=300)
+    assert_ok(p, "ingest")
+    return path, typedgen.read_typed(path)
+
+
+def _hide_data_files(path):
+    for f in path.glob("*.parquet"):
+        f.rename(f.with_suffix(".hidden"))
+
+
+def test_count_reads_the_log_not_the_rows(src, tmp_path):
+    """count mode takes the table's rows from its log (numRecords less each
+    deletion vector's cardinality): right on a table with deletion vectors,
+    and still answering with its data files gone; a table that keeps
+    soft-deleted rows is read, and they do not count."""
+    path, rows = _typed(tmp_path, "dvs")
+    log = "".join(f.read_text() for f in (path / "_delta_log").glob("*.json"))
+    assert '"deletionVector":{' in log, "the stream left no deletion vector"
+    live = len(rows)
+    src.execute(f"DROP TABLE IF EXISTS counted; CREATE TABLE counted (id BIGINT PRIMARY KEY);"
+                f"INSERT INTO counted SELECT seq FROM seq_1_to_{live};", database=DB)
+    _hide_data_files(path)
+    rc, r = check_json(src, "counted", path, "--mode", "count")
+    assert rc == 0 and r["state"] == "ok" and r["table_rows"] == live, r
+    # max_id reads the rows: without the files it is an error, not a verdict
+    p = check(src, "counted", path, "--mode", "max_id")
+    assert p.returncode == 3, p.stderr.decode()
+    soft, rows = _typed(tmp_path, "soft", "--soft-deletes", "true")
+    live = sum(not r["__deleted"] for r in rows.values())
+    assert live < len(rows), "no soft-deleted row"
+    src.execute(f"DELETE FROM counted; INSERT INTO counted SELECT seq FROM seq_1_to_{live};",
+                database=DB)
+    rc, r = check_json(src, "counted", soft, "--mode", "count")
+    assert rc == 0 and r["state"] == "ok" and r["table_rows"] == live, r
+    _hide_data_files(soft)
+    assert check(src, "counted", soft, "--mode", "count").returncode == 3
 
 
 def test_exit_codes_and_errors(src, tmp_path):
