@@ -16,7 +16,9 @@ static bool route_stopped(const ing_route *rt)
 
 int ing_route_pause(ing_state *st, ing_route *rt, dc_err *err)
 {
-    if (rt->paused || !route_stopped(rt)) return 0;
+    /* A source still opening (the file source asks where to resume inside
+     * its open) can not pause yet: its records are skipped in handle. */
+    if (rt->paused || !route_stopped(rt) || !st->src) return 0;
     DC_TRY(dc_source_pause_topic(st->src, rt->topic, err));
     rt->paused = true;
     return 0;
@@ -54,7 +56,7 @@ int ing_slot_stop(ing_state *st, ing_slot *s, dc_err *err)
      * when the file source's only table fails). Tables whose topics sent
      * nothing yet have no slot: the source's partitions left say whether
      * anything may still come. */
-    if (n_stopped(st) == st->n_slots && dc_source_active_partitions(st->src) <= 0) {
+    if (n_stopped(st) == st->n_slots && (!st->src || dc_source_active_partitions(st->src) <= 0)) {
         st->halt = true;
         return err->code;
     }
