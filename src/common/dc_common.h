@@ -310,4 +310,18 @@ bool dc_is_secret_key(const char *name);
 int dc_base64_encode(dc_buf *out, const uint8_t *p, size_t n, dc_err *err);
 int dc_base64_decode(dc_buf *out, const char *s, size_t n, dc_err *err);
 
+/* ---------------------------------------------------------------- retries */
+
+/* The delay before attempt `attempt` (1 = the first retry): full jitter over
+ * min(cap, base * 2^(attempt-1)) (AWS's "exponential backoff and jitter");
+ * r is a uniform random 64-bit value. */
+long dc_backoff_ms(int attempt, long base_ms, long cap_ms, uint64_t r);
+/* A uniform 64-bit value from *state (splitmix64; atomic, so threads may
+ * share a state). Seed a state from dc_rand_seed(). */
+uint64_t dc_rand_next(uint64_t *state);
+/* A seed that differs between processes and calls (clock and pid). */
+uint64_t dc_rand_seed(void);
+/* Sleeps ms milliseconds, resuming after signals. */
+void dc_sleep_ms(long ms);
+
 #endif /* DC_COMMON_H */

@@ -1,10 +1,11 @@
-/* Small helpers: whole-file reads and base64. */
+/* Small helpers: whole-file reads, base64, retry pauses. */
 #include "dc_common.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int dc_file_read_all(uint8_t **data_out, size_t *len_out, const char *path, size_t max,
@@ -141,4 +142,38 @@ void dc_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d)
     *d = doy - (153 * mp + 2) / 5 + 1;
     *m = mp < 10 ? mp + 3 : mp - 9;
     *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+long dc_backoff_ms(int attempt, long base_ms, long cap_ms, uint64_t r)
+{
+    long ceil = base_ms;
+    for (int i = 1; i < attempt && ceil < cap_ms; i++) ceil *= 2;
+    if (ceil > cap_ms) ceil = cap_ms;
+    if (ceil <= 0) return 0;
+    return (long)(r % (uint64_t)(ceil + 1));
+}
+
+uint64_t dc_rand_next(uint64_t *state)
+{
+    uint64_t z = __atomic_add_fetch(state, 0x9E3779B97F4A7C15ull, __ATOMIC_RELAXED);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+uint64_t dc_rand_seed(void)
+{
+    static uint64_t calls;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t s = (uint64_t)ts.tv_sec * 1000000007ull ^ (uint64_t)ts.tv_nsec ^
+                 (uint64_t)getpid() << 32 ^ __atomic_add_fetch(&calls, 1, __ATOMIC_RELAXED) << 48;
+    return dc_rand_next(&s);
+}
+
+void dc_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
 }

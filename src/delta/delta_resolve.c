@@ -53,13 +53,6 @@
 #define DC_DELTA_RESOLVE_ATTEMPTS 5
 #define DC_DELTA_RESOLVE_PAUSE_MS 25
 
-static void pause_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
 /* What `name` holds: 1 our bytes, 0 another writer's, DC_ENOTFOUND absent,
  * other negative codes when it could not be read. */
 static int holds_ours(dc_storage *s, const char *name, const void *body, size_t len,
@@ -105,7 +98,7 @@ int dc_delta_commit_resolve(dc_storage *s, int64_t version, const void *body, si
     int rc = DC_EUNKNOWN;
     long pause = DC_DELTA_RESOLVE_PAUSE_MS;
     for (int i = 0; i < DC_DELTA_RESOLVE_ATTEMPTS; i++, pause *= 2) {
-        if (i) pause_ms(pause);
+        if (i) dc_sleep_ms(pause);
         rc = resolve_step(s, name, body, len, err);
         if (rc == 0 || rc == DC_EEXISTS) break;
         DC_LOG(DC_LOG_WARN, "delta", "%s/%s: commit outcome still unknown (%s), attempt %d of %d",

@@ -12,7 +12,8 @@
  * deletion vectors (dv) or rewrites their files (cow), sets a txn per
  * topic-partition and commits once. Only after the commit succeeds is the
  * index changed (with room reserved beforehand, so that step can not fail).
- * A lost race reloads the table and plans again, a bounded number of times.
+ * A lost race reloads the table and plans again, a bounded number of times,
+ * after a pause with jitter so that two writers in step fall out of it.
  */
 #include "merge_int.h"
 
@@ -21,8 +22,12 @@
 #include <stdlib.h>
 #include <time.h>
 
-/* Attempts at one batch when other writers keep winning the race. */
-#define DC_MERGE_MAX_ATTEMPTS 5
+/* The pause before a retry after a lost race (DC_MERGE_MAX_ATTEMPTS in all):
+ * full jitter over 10 ms doubling to 1 s (at most about 4 s in all). Without
+ * it two writers of small batches retry in lock step and one can lose every
+ * race. */
+#define DC_MERGE_RETRY_BASE_MS 10
+#define DC_MERGE_RETRY_CAP_MS 1000
 
 int (*dc_merge_test_hook_before_commit)(void) = NULL;
 
@@ -1202,9 +1207,13 @@ int dc_merge_batch_commit(dc_merge_result *out, dc_merge_batch *b, dc_err *err)
     for (int attempt = 1; rc == 0; attempt++) {
         rc = attempt_once(out, b, err);
         if (rc != DC_ECONFLICT || !err->retriable || attempt >= DC_MERGE_MAX_ATTEMPTS) break;
-        DC_LOG(DC_LOG_INFO, "merge", "%s: lost a commit race (%s); reloading, attempt %d",
-               b->t->s->root, err->msg, attempt + 1);
+        uint64_t seed = dc_rand_seed();
+        const long ms = dc_backoff_ms(attempt, DC_MERGE_RETRY_BASE_MS, DC_MERGE_RETRY_CAP_MS,
+                                      dc_rand_next(&seed));
+        DC_LOG(DC_LOG_INFO, "merge", "%s: lost a commit race (%s); reloading in %ld ms, attempt %d",
+               b->t->s->root, err->msg, ms, attempt + 1);
         dc_err_clear(err);
+        dc_sleep_ms(ms);
         rc = dc_merge_table_catch_up(b->t, err);
     }
     out->seconds = now_s() - t0;

@@ -546,6 +546,8 @@ const char *dc_mtyped_physical(dc_merge_table *t, const char *logical);
 /* Tests only: when set and returning non-zero, a batch commit stops after
  * writing its data files and before the Delta commit, as a crash would. */
 extern int (*dc_merge_test_hook_before_commit)(void);
+/* Attempts at one batch when other writers keep winning the race. */
+#define DC_MERGE_MAX_ATTEMPTS 10
 /* Tests: a batch holds at most this many events (0: DC_MERGE_MAX_BATCH_EVENTS),
  * so that a full batch can be reached with a few records. */
 extern size_t dc_merge_test_max_batch_events;

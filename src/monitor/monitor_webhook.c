@@ -55,8 +55,7 @@ int dc_monitor_webhook_post(const char *url, const char *body, size_t n, int tim
     int rc = -1;
     for (int attempt = 0; attempt <= retries; attempt++) {
         if (attempt) {
-            const struct timespec ts = {backoff / 1000, (backoff % 1000) * 1000000L};
-            nanosleep(&ts, NULL);
+            dc_sleep_ms(backoff);
             backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
         }
         if ((rc = post_once(c, &status, errbuf)) == 0) break;

@@ -103,7 +103,7 @@ static int ctx_new(s3_ctx **out, const char *uri, dc_err *err)
     if (!c) return dc_err_set(err, DC_ENOMEM, "out of memory");
     *out = c;
     pthread_mutex_init(&c->mu, NULL);
-    c->rng = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid() ^ (uintptr_t)c;
+    c->rng = dc_rand_seed() ^ (uintptr_t)c;
     DC_TRY(s3_uri_split(&c->bucket, &c->prefix, uri, err));
     DC_TRY(s3_conf_resolve(&c->conf, g_have_opts ? &g_opts : NULL, real_getenv, NULL, err));
     dc_buf b;
@@ -416,10 +416,7 @@ static s3_verdict attempt_once(dc_storage *s, s3_req *r, const char *url, CURLco
 
 static uint64_t jitter_rand(s3_ctx *c)
 {
-    uint64_t z = __atomic_add_fetch(&c->rng, 0x9E3779B97F4A7C15ull, __ATOMIC_RELAXED);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
+    return dc_rand_next(&c->rng);
 }
 
 static int final_error(dc_storage *s, const s3_req *r, CURLcode cc, int attempts, bool transient,
@@ -467,13 +464,12 @@ int s3_do(dc_storage *s, s3_req *r, dc_err *err)
         if (v == S3_RETRY_MAYBE && r->is_write) r->maybe_applied = true;
         if (v == S3_OK || v == S3_FAIL || attempt_no >= c->conf.max_attempts) break;
         dc_storage_count(&s->stats.retries, 1);
-        const long ms = s3_backoff_ms(attempt_no, S3_BACKOFF_BASE_MS, S3_BACKOFF_CAP_MS,
+        const long ms = dc_backoff_ms(attempt_no, S3_BACKOFF_BASE_MS, S3_BACKOFF_CAP_MS,
                                       jitter_rand(c));
         DC_LOG(DC_LOG_DEBUG, "storage", "s3://%s/%s: %s: %s%ld %s, retrying in %ld ms",
                c->bucket, r->key, r->method, cc ? curl_easy_strerror(cc) : "HTTP ",
                cc ? 0L : r->status, r->code, ms);
-        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
+        dc_sleep_ms(ms);
     }
     if (v != S3_OK) rc = final_error(s, r, cc, attempt_no, v != S3_FAIL, err);
 out:

@@ -146,9 +146,6 @@ typedef enum s3_net {
 /* Classifies an attempt from the transport outcome, the HTTP status and the
  * error Code of the body ("" when none). */
 s3_verdict s3_classify(s3_net net, long status, const char *code);
-/* The delay before attempt `attempt` (1 = the first retry): full jitter over
- * min(cap, base * 2^(attempt-1)); r is a uniform random 64-bit value. */
-long s3_backoff_ms(int attempt, long base_ms, long cap_ms, uint64_t r);
 /* The DC_E* code for a final HTTP status (404 DC_ENOTFOUND, 412 DC_EEXISTS...). */
 int s3_status_code(long status, const char *code);
 

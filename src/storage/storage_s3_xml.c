@@ -437,15 +437,6 @@ s3_verdict s3_classify(s3_net net, long status, const char *code)
     return S3_FAIL;
 }
 
-long s3_backoff_ms(int attempt, long base_ms, long cap_ms, uint64_t r)
-{
-    long ceil = base_ms;
-    for (int i = 1; i < attempt && ceil < cap_ms; i++) ceil *= 2;
-    if (ceil > cap_ms) ceil = cap_ms;
-    if (ceil <= 0) return 0;
-    return (long)(r % (uint64_t)(ceil + 1));
-}
-
 int s3_status_code(long status, const char *code)
 {
     if (status == 404) return DC_ENOTFOUND;

@@ -13,7 +13,7 @@
 #include "../../src/daemon/ingest.h"
 #include "../../src/delta/delta.h"
 #include "../../src/merge/merge.h"
-#include "../../src/merge/merge_int.h" /* dc_merge_test_hook_before_commit */
+#include "../../src/merge/merge_int.h" /* dc_merge_test_hook_before_commit, DC_MERGE_MAX_ATTEMPTS */
 #include "../../src/storage/storage.h"  /* DC_STORAGE_FAULTS_ENV */
 
 typedef struct fx {
@@ -180,7 +180,7 @@ static bool g_in_hook;
  * after its attempts, and the daemon reopens the table and replays. */
 static int other_writer_first(void)
 {
-    if (g_in_hook || g_hook_calls++ >= 6) return 0;
+    if (g_in_hook || g_hook_calls++ >= DC_MERGE_MAX_ATTEMPTS + 1) return 0;
     g_in_hook = true;
     dc_err err;
     dc_merge_opts o;
@@ -234,7 +234,7 @@ TEST(ingest_loop_replays_after_conflicts)
     dc_merge_test_hook_before_commit = NULL;
     CHECK_OK(rc, &err);
     CHECK_EQ_INT(st.retries, 1);
-    CHECK(g_hook_calls >= 6);
+    CHECK(g_hook_calls >= DC_MERGE_MAX_ATTEMPTS + 1);
     CHECK_EQ_INT(table_position(&f), 40);
     char got[256], want[256];
     fx_state(got, sizeof got, &f);

@@ -183,12 +183,12 @@ TEST(s3_retry_classification_and_backoff)
     CHECK_EQ_INT(s3_status_code(403, "AccessDenied"), DC_EIO);
     /* Full jitter under a doubling ceiling capped at 5 s. */
     for (uint64_t r = 0; r < 5000; r += 7) {
-        CHECK(s3_backoff_ms(1, 100, 5000, r) <= 100);
-        CHECK(s3_backoff_ms(3, 100, 5000, r) <= 400);
-        CHECK(s3_backoff_ms(30, 100, 5000, r * 1000003) <= 5000);
+        CHECK(dc_backoff_ms(1, 100, 5000, r) <= 100);
+        CHECK(dc_backoff_ms(3, 100, 5000, r) <= 400);
+        CHECK(dc_backoff_ms(30, 100, 5000, r * 1000003) <= 5000);
     }
-    CHECK_EQ_INT((int)s3_backoff_ms(3, 100, 5000, 400), 400);
-    CHECK_EQ_INT((int)s3_backoff_ms(3, 100, 5000, 401), 0);
+    CHECK_EQ_INT((int)dc_backoff_ms(3, 100, 5000, 400), 400);
+    CHECK_EQ_INT((int)dc_backoff_ms(3, 100, 5000, 401), 0);
 }
 
 /* A fake environment: NAME=value pairs. */
