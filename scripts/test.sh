@@ -49,21 +49,36 @@ unit_stage() {
         FAILED=$((FAILED + 1)); note "$name: build FAILED (exit $rc)"
         return
     fi
-    UBSAN_OPTIONS=print_stacktrace=1 TSAN_OPTIONS=halt_on_error=1 \
-        run_logged "$name" "./$target" $filter
-    rc=$?
-    line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$LOGS/$name.log" | tail -n 1)"
-    if [[ -z "$line" ]]; then
-        FAILED=$((FAILED + 1)); note "$name: no summary line (exit $rc; crashed?)"
-        return
-    fi
-    p="${line%% passed*}"
-    f="${line#*passed, }"; f="${f%% failed*}"
-    # A runner that exits non-zero with no failed test (a crash after the
-    # summary, a leak report from ASan) still counts as one failure.
-    if [[ $rc -ne 0 && $f -eq 0 ]]; then f=1; fi
-    PASSED=$((PASSED + p)); FAILED=$((FAILED + f))
-    note "$name: $p passed, $f failed (exit $rc)"
+    # UNIT_SHARDS processes, each running every Nth test: most of a unit
+    # run is waiting (Kafka's mock cluster, retry pauses), not CPU.
+    local k pids=() sp=0 sf=0 bad=0 krc
+    for ((k = 0; k < UNIT_SHARDS; k++)); do
+        UBSAN_OPTIONS=print_stacktrace=1 TSAN_OPTIONS=halt_on_error=1 DC_TEST_SHARD="$k/$UNIT_SHARDS" \
+            "./$target" $filter >"$LOGS/$name.$k.log" 2>&1 &
+        pids+=($!)
+    done
+    rc=0
+    : >"$LOGS/$name.log"
+    for ((k = 0; k < UNIT_SHARDS; k++)); do
+        wait "${pids[$k]}"; krc=$?
+        cat "$LOGS/$name.$k.log" | tee -a "$LOGS/$name.log"
+        line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$LOGS/$name.$k.log" | tail -n 1)"
+        if [[ -z "$line" ]]; then
+            bad=$((bad + 1)); echo "test.sh: $name shard $k: no summary line (exit $krc; crashed?)"
+            continue
+        fi
+        p="${line%% passed*}"
+        f="${line#*passed, }"; f="${f%% failed*}"
+        # A runner that exits non-zero with no failed test (a crash after the
+        # summary, a leak report from ASan) still counts as one failure.
+        if [[ $krc -ne 0 && $f -eq 0 ]]; then f=1; fi
+        if [[ $krc -ne 0 ]]; then rc=$krc; fi
+        sp=$((sp + p)); sf=$((sf + f))
+    done
+    rm -f "$LOGS/$name".[0-9]*.log
+    sf=$((sf + bad))
+    PASSED=$((PASSED + sp)); FAILED=$((FAILED + sf))
+    note "$name: $sp passed, $sf failed (exit $rc, $UNIT_SHARDS shards)"
 }
 
 # Interop stage: pytest with a JUnit report, counts read from it.
@@ -98,6 +113,9 @@ PY
     PASSED=$((PASSED + p)); FAILED=$((FAILED + f)); SKIPPED=$((SKIPPED + s))
     note "interop: $p passed, $f failed, $s skipped/xfailed (pytest exit $rc)"
 }
+
+# Unit-test processes run at once (DC_TEST_SHARD); 1 runs them one by one.
+UNIT_SHARDS="${UNIT_SHARDS:-4}"
 
 START=$(date +%s)
 

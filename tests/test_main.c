@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define MAX_TESTS 4096
 
@@ -87,15 +88,39 @@ void dc_test_rm_rf(const char *dir)
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
 }
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* DC_TEST_SLOW_MS=N prints every test that took longer than N ms (to find
+ * what makes a stage slow). DC_TEST_SHARD=K/N runs the tests whose index
+ * is K modulo N only: scripts/test.sh runs N such processes at once, as most
+ * of the time goes to waiting (Kafka's mock cluster, retry pauses). */
 int main(int argc, char **argv)
 {
-    int passed = 0, failed = 0;
+    int passed = 0, failed = 0, shard = 0, shards = 1;
+    const char *slow = getenv("DC_TEST_SLOW_MS");
+    const double slow_s = slow ? atof(slow) / 1000.0 : -1.0;
+    const char *sh = getenv("DC_TEST_SHARD");
+    if (sh && (sscanf(sh, "%d/%d", &shard, &shards) != 2 || shards < 1 || shard < 0 ||
+               shard >= shards)) {
+        fprintf(stderr, "DC_TEST_SHARD=%s: expected K/N with 0 <= K < N\n", sh);
+        return 2;
+    }
     for (int i = 0; i < n_tests; i++) {
         if (argc > 1 && !strstr(tests[i].name, argv[1]) && !strstr(tests[i].file, argv[1]))
             continue;
+        if (i % shards != shard) continue;
         current_failures = 0;
         dc_alloc_fail_after(0);
+        const double t0 = now_s();
         tests[i].fn();
+        const double took = now_s() - t0;
+        if (slow_s >= 0 && took > slow_s)
+            fprintf(stderr, "slow: %s (%s): %.2f s\n", tests[i].name, tests[i].file, took);
         dc_alloc_fail_after(0);
         if (current_failures) {
             fprintf(stderr, "FAIL %s (%s)\n", tests[i].name, tests[i].file);
