@@ -70,8 +70,10 @@ def jars_available():
 class KafkaBroker:
     """One single-node KRaft broker in its own process group."""
 
-    def __init__(self, workdir, sasl=True):
+    def __init__(self, workdir, sasl=True, extra_properties=()):
+        """extra_properties: more server.properties lines ("key=value")."""
         self.workdir = Path(workdir)
+        self.extra_properties = list(extra_properties)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.log_dir = self.workdir / "data"
         self.port = free_port()
@@ -142,7 +144,7 @@ class KafkaBroker:
             "share.coordinator.state.topic.min.isr=1",
             # consumers join at once instead of waiting 3 s for others
             "group.initial.rebalance.delay.ms=0",
-        ] + extra
+        ] + extra + self.extra_properties
         self.properties_file.write_text("\n".join(props) + "\n")
 
     def _java(self, main_class, *args):
