@@ -7,7 +7,11 @@
  * writing the table already) abandons them, never committing after the loss
  * (the next owner reads those records again from the table's position). The
  * table is then closed: its key index is memory another member now needs,
- * and a later assignment opens it afresh at the version its new owner left. */
+ * and a later assignment opens it afresh at the version its new owner left.
+ * A revoked table's index is persisted first, as at a clean stop: the next
+ * owner loads it instead of building it from the data files or following
+ * every commit since the last persisted one (a lost one is not: it may hold
+ * the abandoned batch). */
 #include "ingest_int.h"
 
 #include <inttypes.h>
@@ -36,6 +40,7 @@ static int give_up(ing_state *st, ing_slot *s, const char *topic, int32_t partit
                "batch in hand (%" PRIu64 " records)", s->path, topic, partition, s->n_in);
         DC_TRY(ing_slot_commit(st, s, err));
     }
+    if (!lost) ing_slot_persist(st, s, false);
     if (s->table)
         DC_LOG(DC_LOG_INFO, "ingest", "table %s: closed (its partition %s [%" PRId32 "] "
                "went to another member)", s->path, topic, partition);

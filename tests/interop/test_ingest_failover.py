@@ -225,6 +225,18 @@ def test_three_members_two_killed(tmp_path, kafka_broker):
     # it closed the tables it had opened for them.
     assert len(re.findall(r"kafka +revoked \S+ \[0\]", first)) >= 4, first[-3000:]
     assert "closed (its partition" in first, first[-3000:]
+    # each revoked table's key index was persisted for its next owner to
+    # load, at the last version this member committed to it (or later)
+    lines = first.splitlines()
+    for i, line in enumerate(lines):
+        m = re.search(r"table (\S+): closed \(its partition", line)
+        if not m:
+            continue
+        mine = [l for l in lines[:i] if f" {m[1]}: " in l]
+        committed = [int(v) for l in mine for v in re.findall(r"batch \S+: .*, version (\d+)$", l)]
+        persisted = [int(v) for l in mine for v in re.findall(r"keys persisted at version (\d+)", l)]
+        if committed:  # a table opened and revoked before its first batch has nothing new
+            assert persisted and max(persisted) >= max(committed), (line, mine[-5:])
     # A survivor is not meant to lose its own assignment when another dies;
     # librdkafka < 2.10 did so on a group commit in flight (issue #4059).
     lost = sum(m.log_path.read_text().count("partitions lost") for m in members)
