@@ -84,10 +84,12 @@ static double now_s(void)
 
 /* ----------------------------------------------------- the thread's work */
 
-/* The policy after commit `v` (checkpoint when due, log cleanup after it,
- * the manifest at the newest version only). */
-static void bg_policy(ing_bg *bg, bg_table *t, int64_t v, bool newest)
+/* The policy after commit `v` of those up to `want` (checkpoint when due
+ * and no later one is due by `want`, log cleanup after it, the manifest at
+ * the newest version only). */
+static void bg_policy(ing_bg *bg, bg_table *t, int64_t v, int64_t want)
 {
+    const bool newest = v == want;
     const dc_config *c = bg->cfg;
     dc_maint_opts o;
     dc_maint_opts_init(&o);
@@ -96,6 +98,7 @@ static void bg_policy(ing_bg *bg, bg_table *t, int64_t v, bool newest)
     o.log_cleanup = c->log_cleanup && (t->last_log_cleanup == 0 ||
                                        t0 - t->last_log_cleanup >= BG_LOG_CLEANUP_EVERY_S);
     o.manifest = c->manifest && newest;
+    o.newest = want; /* behind: only the newest due checkpoint is written */
     dc_maint_result r;
     dc_err err;
     dc_err_clear(&err);
@@ -137,7 +140,7 @@ static void bg_follow(ing_bg *bg, bg_table *t, int64_t want)
     for (int64_t v = t->seen + 1; rc == 0 && v <= want; v++) {
         if (v > dc_delta_snapshot_version(t->snap))
             rc = dc_delta_snapshot_update(t->snap, v, &err);
-        if (rc == 0) bg_policy(bg, t, v, v == want);
+        if (rc == 0) bg_policy(bg, t, v, want);
         if (rc == 0) t->seen = v;
     }
     if (rc < 0) {

@@ -286,9 +286,13 @@ typedef struct dc_maint_opts {
     bool manifest;               /* regenerate the manifest after every commit (also
                                     done when the table property asks for it) */
     int64_t now_ms;              /* 0: wall clock */
+    int64_t newest;              /* the newest version committed, when the caller is
+                                    behind (a maintenance thread): a checkpoint due at
+                                    `version` is left out when the next multiple of the
+                                    interval is at or below it (0: `version` is the newest) */
 } dc_maint_opts;
 
-/* checkpoint_interval 0, log_cleanup true, manifest false, now_ms 0. */
+/* checkpoint_interval 0, log_cleanup true, manifest false, now_ms 0, newest 0. */
 void dc_maint_opts_init(dc_maint_opts *o);
 
 typedef struct dc_maint_result {

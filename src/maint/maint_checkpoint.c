@@ -81,7 +81,11 @@ int dc_maint_after_commit(dc_maint_result *out, dc_storage *s, dc_delta_snapshot
     if (rc == 0) rc = dc_maint_props_from_metadata(&props, dc_delta_snapshot_metadata(snap), err);
     const int64_t interval = rc == 0 ? interval_of(o, &props) : -1;
     double t0 = now_s();
-    if (rc == 0 && interval > 0 && checkpoint_due(s, snap, version, interval)) {
+    /* Behind: the next multiple of the interval is committed already, its
+     * checkpoint is due, and writing this one too would only make a slow
+     * thread fall further back. */
+    const bool superseded = interval > 0 && (version / interval + 1) * interval <= o->newest;
+    if (rc == 0 && interval > 0 && !superseded && checkpoint_due(s, snap, version, interval)) {
         res.checkpoint_tried = true;
         rc = at_version(&at, &owned, s, snap, version, err);
         if (rc == 0) rc = dc_delta_checkpoint_write(&res.checkpoint, at, err);

@@ -435,7 +435,7 @@ def _checkpoints(backend, t):
 
 @pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 def test_daemon_checkpoints_at_the_interval_and_delta_rs_loads_through_them(tmp_path, backend):
-    """Small batches make many commits; the daemon checkpoints every 10
+    """Small batches make many commits; the daemon checkpoints at every 10th
     (the table's default interval, known without reading _last_checkpoint
     each commit), cleans nothing young, and delta-rs loads the table
     through the newest checkpoint with every commit it covers deleted. On
@@ -449,7 +449,9 @@ def test_daemon_checkpoints_at_the_interval_and_delta_rs_loads_through_them(tmp_
     latest = DeltaTable(t, storage_options=so).version()
     assert latest >= 30, latest
     cps = _checkpoints(backend, t)
-    assert cps == list(range(10, latest + 1, 10)), cps
+    # at multiples of 10, the newest one there; the maintenance thread leaves
+    # out a due one when it is a whole interval behind (a later one is due)
+    assert cps and all(v % 10 == 0 for v in cps) and cps[-1] == latest // 10 * 10, cps
     assert f"checkpoint at version {cps[-1]}" in log
     assert f"{len(cps)} checkpoints" in log
     last = json.loads(backend.read(t, "_delta_log/_last_checkpoint"))
@@ -468,7 +470,7 @@ def test_daemon_checkpoints_at_the_interval_and_delta_rs_loads_through_them(tmp_
             "--max-batch", "100", env=env)
     v2 = DeltaTable(t2, storage_options=so).version()
     cps2 = _checkpoints(backend, t2)
-    assert cps2 == list(range(7, v2 + 1, 7)), cps2
+    assert cps2 and all(v % 7 == 0 for v in cps2) and cps2[-1] == v2 // 7 * 7, cps2
     _check_state(t2, s, so)
 
 

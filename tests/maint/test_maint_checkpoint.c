@@ -258,3 +258,31 @@ TEST(maint_broken_snapshot_is_never_used_for_writing)
     dc_delta_snapshot_free(snap);
     mt_close(&f);
 }
+
+/* A maintenance thread a whole interval behind leaves out the due checkpoint
+ * a later one supersedes: following versions 1..25 once they are all
+ * committed, it writes 20 only (not 10); in step (newest 0) it writes both. */
+TEST(maint_policy_behind_writes_the_newest_due_checkpoint_only)
+{
+    mt_fx f;
+    mt_open(&f, false, false, NULL);
+    dc_maint_opts o;
+    dc_maint_opts_init(&o);
+    o.checkpoint_interval = -1;
+    CHECK_EQ_INT(run(&f, 25, &o), 0);
+    o.checkpoint_interval = 0;
+    o.newest = 25;
+    int written = 0;
+    for (int64_t v = 1; v <= 25; v++) {
+        dc_maint_result r;
+        CHECK_OK(dc_maint_after_commit(&r, f.s, NULL, v, &o, &f.err), &f.err);
+        written += r.checkpointed;
+    }
+    CHECK_EQ_INT(written, 1);
+    CHECK(!has_checkpoint(&f, 10) && has_checkpoint(&f, 20));
+    o.newest = 0;
+    dc_maint_result r;
+    CHECK_OK(dc_maint_after_commit(&r, f.s, NULL, 10, &o, &f.err), &f.err);
+    CHECK(r.checkpointed && has_checkpoint(&f, 10));
+    mt_close(&f);
+}
