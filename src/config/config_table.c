@@ -315,7 +315,9 @@ const dc_cfg_key dc_cfg_keys[] = {
             "ingest loop's own included; the loop adds the decoded events to the batch in "
             "the source's order, so results are those of one thread. 0: one per online "
             "core. The workers run only while a poll brings more than 128 records (a "
-            "backlog or a high rate), so an idle pipeline costs no more. 1: no worker "
+            "backlog or a high rate), so an idle pipeline costs no more. A file source is "
+            "instead read and decoded a few polls ahead by a reader thread (the threads "
+            "beyond two help it decode) while the loop adds and commits. 1: no worker "
             "threads at all."},
     SEC("index", "The key index: its file next to the table."),
     {.key = "index.persist", .type = DC_CFG_BOOL, .offset = CF(index_persist), .def = "true",

@@ -407,10 +407,15 @@ static int loop(ing_state *st, dc_source_record *recs, dc_err *err)
         size_t max = cap - st->in_hand < POLL_MAX ? (size_t)(cap - st->in_hand) : POLL_MAX;
         size_t n = 0;
         bool eof = false;
-        DC_TRY(st->src->ops->poll(st->src, recs, max, &n, &eof, timeout, err));
+        const dc_source_record *got = recs;
+        const ing_pre *pre = NULL; /* decoded ahead by the reader (ingest_ahead.c) */
+        if (st->ahead)
+            DC_TRY(ing_ahead_poll(st->ahead, st, &got, &pre, max, &n, &eof, timeout, err));
+        else DC_TRY(st->src->ops->poll(st->src, recs, max, &n, &eof, timeout, err));
         if (n && !st->in_hand) st->first_in = now_s();
         if (n) DC_TRY(ing_schemalog_poll(st, err)); /* the DDLs before these records */
-        DC_TRY(ing_par_handle(st->par, st, recs, n, err));
+        for (size_t i = 0; pre && i < n; i++) DC_TRY(ing_handle(st, &got[i], &pre[i], err));
+        if (!pre) DC_TRY(ing_par_handle(st->par, st, got, n, err));
         st->stats.records += n;
         ing_metrics_tick(st);
         ing_bg_tick(st);
@@ -561,14 +566,34 @@ static int open_threads(ing_state *st, dc_err *err)
     unsigned n = st->cfg->ingest_threads > 0 ? (unsigned)st->cfg->ingest_threads
                                              : dc_pool_cores();
     if (n <= 1) return 0;
+    if (st->file_source) { /* a reader thread reads and decodes ahead (ingest_ahead.c) */
+        DC_TRY(ing_ahead_new(&st->ahead, st->src, n, POLL_MAX, st->metrics != NULL, err));
+        DC_LOG(DC_LOG_INFO, "ingest", "decoding on %u threads: reading the file and decoding "
+               "on %u beside the loop's", n, n - 1);
+        return 0;
+    }
     DC_TRY(ing_par_new(&st->par, n, POLL_MAX, err));
     DC_LOG(DC_LOG_INFO, "ingest", "decoding on %u threads", n);
     return 0;
 }
 
+/* The CPU of the loop's thread and of the others (INFO), when there are. */
+static void log_cpu(ing_state *st)
+{
+    if (st->par) ing_par_log_cpu(st->par);
+    if (!st->ahead || dc_log_threshold < DC_LOG_INFO) return;
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    const unsigned n = ing_ahead_threads(st->ahead);
+    DC_LOG(DC_LOG_INFO, "ingest", "cpu: loop thread %.3f s, %u reader thread%s %.3f s",
+           (double)ts.tv_sec + (double)ts.tv_nsec / 1e9, n, n == 1 ? "" : "s",
+           ing_ahead_reader_cpu(st->ahead));
+}
+
 static void state_dispose(ing_state *st)
 {
     ing_par_free(st->par);
+    ing_ahead_free(st->ahead); /* its reader polls the source */
     dc_source_free(st->src);
     for (size_t i = 0; i < st->n_slots; i++) ing_slot_free(st->slots[i]);
     dc_free(st->slots);
@@ -603,7 +628,7 @@ int dc_ingest_run(dc_ingest_stats *out, const dc_ingest_opts *o, dc_err *err)
     ing_bg_stop(&st);
     if (rc == 0) ing_persist_all(&st); /* a clean stop: the next start loads the index */
     if (out) *out = st.stats;
-    if (rc == 0) ing_par_log_cpu(st.par);
+    if (rc == 0) log_cpu(&st);
     if (rc == 0)
         DC_LOG(DC_LOG_INFO, "ingest", "done: %" PRIu64 " records, %" PRIu64 " batches, %" PRIu64
                " commits, %" PRIu64 " inserted, %" PRIu64 " updated, %" PRIu64 " deleted, %"

@@ -133,6 +133,7 @@ typedef struct ing_route {
 
 typedef struct ing_dlq ing_dlq;
 typedef struct ing_par ing_par;
+typedef struct ing_ahead ing_ahead;
 typedef struct ing_bg ing_bg;
 
 typedef struct ing_state {
@@ -162,6 +163,8 @@ typedef struct ing_state {
     bool halt;                  /* an error of the whole run (not of one table) is being
                                    returned: no table is stopped for it */
     ing_par *par;               /* decoders on ingest.threads threads (owned), NULL: one */
+    ing_ahead *ahead;           /* a file source read and decoded on a thread of its own
+                                   (ingest_ahead.c; owned), NULL: polled by the loop */
     struct ing_bg *bg;          /* the maintenance thread (ingest_bg.c), NULL when
                                    maintenance.background is off */
 } ing_state;
@@ -315,6 +318,20 @@ typedef struct ing_pre {
                                    valid until the next poll */
 } ing_pre;
 
+/* A decoder of records ahead of their turn, one per thread. */
+typedef struct ing_decoder {
+    dc_buf scratch;             /* dc_cdc_decode's scratch (reset per record) */
+    dc_cdc_schema_cache cache;  /* schema blocks this thread validated */
+    dc_arena *keys;             /* escaped key strings copied out of scratch go here
+                                   (borrowed: the owner resets it with the records) */
+} ing_decoder;
+
+void ing_decoder_init(ing_decoder *d, dc_arena *keys);
+void ing_decoder_dispose(ing_decoder *d);
+/* Decodes r ahead with pre->keys (ingest_par.c); any failure, a tombstone
+ * or no keys leave pre->ok false: the loop decodes it in its turn. */
+void ing_pre_decode(ing_pre *pre, ing_decoder *d, const dc_source_record *r);
+
 /* The keys a record of `topic` is decoded with ahead of its turn: its
  * route's table's, when the route exists and they are known (ingest.c). */
 const dc_cdc_keyspec *ing_decode_keys(ing_state *st, const char *topic);
@@ -332,5 +349,27 @@ void ing_par_log_cpu(const ing_par *p);
  * thread (p NULL, or a small poll: inline). Stops at the first error. */
 int ing_par_handle(ing_par *p, ing_state *st, const dc_source_record *recs, size_t n,
                    dc_err *err);
+
+/* A reader thread polling src and decoding the records ahead, up to a few
+ * polls of max_records (ingest_ahead.c), helped to decode by threads - 2
+ * more (the loop's is one of `threads`). watermarks: note the source's
+ * high watermark per poll (for metrics). */
+int ing_ahead_new(ing_ahead **out, dc_source *src, unsigned threads, size_t max_records,
+                  bool watermarks, dc_err *err);
+/* Stops and joins the reader. NULL is a no-op. */
+void ing_ahead_free(ing_ahead *a);
+/* The next at most `max` records in the source's order, each with its
+ * decoding (*pre), as the source's poll would give them; valid until the
+ * next call. Waits for the reader; at most timeout_ms when the source had
+ * nothing (a pipe). A poll's error is returned in its turn. */
+int ing_ahead_poll(ing_ahead *a, ing_state *st, const dc_source_record **recs,
+                   const ing_pre **pre, size_t max, size_t *n_out, bool *eof_out,
+                   int timeout_ms, dc_err *err);
+/* The source's high watermark when the records last handed out were read. */
+int64_t ing_ahead_watermark(const ing_ahead *a);
+/* CPU seconds of the reader thread and its helpers so far. */
+double ing_ahead_reader_cpu(ing_ahead *a);
+/* Threads that read and decode (the reader and its helpers). */
+unsigned ing_ahead_threads(const ing_ahead *a);
 
 #endif /* DC_INGEST_INT_H */

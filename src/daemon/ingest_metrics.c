@@ -45,9 +45,17 @@ static void table_gauges(dc_metrics_batch *b, ing_slot *s)
     b->live_rows = ix.rows;
 }
 
+/* The source's high watermark; with a reader thread (ingest_ahead.c, one
+ * file: one partition) the one it noted, as only it touches the source. */
+static int64_t source_watermark(ing_state *st, const char *topic, int32_t partition)
+{
+    if (st->ahead) return ing_ahead_watermark(st->ahead);
+    return dc_source_high_watermark(st->src, topic, partition);
+}
+
 static int64_t watermark(void *ctx, const char *topic, int32_t partition)
 {
-    return dc_source_high_watermark(ctx, topic, partition);
+    return source_watermark(ctx, topic, partition);
 }
 
 void ing_metrics_batch(ing_state *st, ing_slot *s, const dc_merge_result *r, uint64_t retries)
@@ -59,8 +67,8 @@ void ing_metrics_batch(ing_state *st, ing_slot *s, const dc_merge_result *r, uin
     for (size_t i = 0; rc == 0 && i < s->n_tps; i++)
         rc = dc_metrics_part_update(s->mt, s->tps[i].topic, s->tps[i].partition, s->tps[i].n,
                                     s->tps[i].last,
-                                    dc_source_high_watermark(st->src, s->tps[i].topic,
-                                                             s->tps[i].partition), &err);
+                                    source_watermark(st, s->tps[i].topic,
+                                                     s->tps[i].partition), &err);
     if (rc < 0) DC_LOG(DC_LOG_WARN, "ingest", "%s", err.msg); /* metrics never stop ingestion */
     dc_metrics_batch b = {
         .records_in = s->n_in, .inserted = r->inserted, .updated = r->updated,
@@ -88,7 +96,7 @@ void ing_metrics_tick(ing_state *st)
     const double now = dc_metrics_now();
     if (!dc_metrics_due(st->metrics, now)) return;
     for (size_t i = 0; i < st->n_slots; i++)
-        if (st->slots[i]->mt) dc_metrics_watermarks(st->slots[i]->mt, watermark, st->src);
+        if (st->slots[i]->mt) dc_metrics_watermarks(st->slots[i]->mt, watermark, st);
     dc_metrics_tick(st->metrics, now);
 }
 

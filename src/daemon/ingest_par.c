@@ -25,12 +25,11 @@
  * under low load gains nothing from waking the workers). */
 #define PAR_MIN_RECORDS (2 * PAR_CHUNK)
 
-/* One thread's decoder. */
+/* One thread's decoder: the keys arena its escaped keys go to, reset per
+ * poll (the events live as long as the poll). */
 typedef struct par_thread {
-    dc_buf scratch;             /* dc_cdc_decode's scratch (reset per record) */
-    dc_cdc_schema_cache cache;  /* schema blocks this thread validated */
-    dc_arena keys;              /* escaped key strings copied out of scratch; reset
-                                   per poll (the events live as long as the poll) */
+    ing_decoder d;              /* d.keys points at `keys` */
+    dc_arena keys;
 } par_thread;
 
 struct ing_par {
@@ -72,9 +71,8 @@ int ing_par_new(ing_par **out, unsigned threads, size_t max_records, dc_err *err
         p->cap_pre = max_records;
         p->cap_chunks = chunks;
         for (unsigned i = 0; i < threads; i++) {
-            dc_buf_init(&p->th[i].scratch, DC_JSONL_MAX_LINE);
-            dc_cdc_schema_cache_init(&p->th[i].cache);
             dc_arena_init(&p->th[i].keys, DC_JSONL_MAX_LINE);
+            ing_decoder_init(&p->th[i].d, &p->th[i].keys);
         }
     }
     if (rc < 0) {
@@ -91,8 +89,7 @@ void ing_par_free(ing_par *p)
     const unsigned n = dc_pool_threads(p->pool);
     dc_pool_free(p->pool); /* joins the workers first */
     for (unsigned i = 0; p->th && i < n; i++) {
-        dc_buf_dispose(&p->th[i].scratch);
-        dc_cdc_schema_cache_dispose(&p->th[i].cache);
+        ing_decoder_dispose(&p->th[i].d);
         dc_arena_dispose(&p->th[i].keys);
     }
     pthread_cond_destroy(&p->decoded);
@@ -101,6 +98,19 @@ void ing_par_free(ing_par *p)
     dc_free(p->pre);
     dc_free(p->done);
     dc_free(p);
+}
+
+void ing_decoder_init(ing_decoder *d, dc_arena *keys)
+{
+    dc_buf_init(&d->scratch, DC_JSONL_MAX_LINE);
+    dc_cdc_schema_cache_init(&d->cache);
+    d->keys = keys;
+}
+
+void ing_decoder_dispose(ing_decoder *d)
+{
+    dc_buf_dispose(&d->scratch);
+    dc_cdc_schema_cache_dispose(&d->cache);
 }
 
 unsigned ing_par_threads(const ing_par *p) { return p ? dc_pool_threads(p->pool) : 1; }
@@ -116,8 +126,7 @@ void ing_par_log_cpu(const ing_par *p)
            dc_pool_threads(p->pool) == 2 ? "" : "s", dc_pool_workers_cpu(p->pool));
 }
 
-/* Decodes one record ahead; any failure leaves it to the calling thread. */
-static void decode_one(ing_pre *pre, par_thread *t, const dc_source_record *r)
+void ing_pre_decode(ing_pre *pre, ing_decoder *d, const dc_source_record *r)
 {
     dc_err e;
     dc_err_clear(&e);
@@ -126,14 +135,14 @@ static void decode_one(ing_pre *pre, par_thread *t, const dc_source_record *r)
         return;
     }
     dc_cdc_event *ev = &pre->ev;
-    pre->ok = dc_cdc_decode_cached(ev, &t->scratch, &t->cache, pre->keys, r->value,
+    pre->ok = dc_cdc_decode_cached(ev, &d->scratch, &d->cache, pre->keys, r->value,
                                    r->value_len, &e) == 0;
     /* string keys with escapes point into the scratch, which the next record reuses */
-    const char *lo = (const char *)t->scratch.data, *hi = lo + t->scratch.len;
+    const char *lo = (const char *)d->scratch.data, *hi = lo + d->scratch.len;
     for (uint32_t k = 0; pre->ok && ev->kind == DC_CDC_CHANGE && k < ev->n_keys; k++) {
         dc_cdc_key *key = &ev->keys[k];
         if (key->type != DC_CDC_KEY_STRING || !lo || key->s < lo || key->s >= hi) continue;
-        key->s = dc_arena_strndup(&t->keys, key->s, key->len, &e);
+        key->s = dc_arena_strndup(d->keys, key->s, key->len, &e);
         pre->ok = key->s != NULL;
     }
 }
@@ -141,7 +150,7 @@ static void decode_one(ing_pre *pre, par_thread *t, const dc_source_record *r)
 static void decode_chunk(ing_par *p, size_t c, par_thread *t)
 {
     const size_t end = (c + 1) * PAR_CHUNK < p->n ? (c + 1) * PAR_CHUNK : p->n;
-    for (size_t i = c * PAR_CHUNK; i < end; i++) decode_one(&p->pre[i], t, &p->recs[i]);
+    for (size_t i = c * PAR_CHUNK; i < end; i++) ing_pre_decode(&p->pre[i], &t->d, &p->recs[i]);
     pthread_mutex_lock(&p->mu);
     atomic_store_explicit(&p->done[c], 1, memory_order_release);
     pthread_cond_signal(&p->decoded);

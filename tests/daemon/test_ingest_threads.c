@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 
 #include "../../src/daemon/ingest.h"
+#include "../../src/daemon/ingest_int.h"
+#include "../../src/source/source_int.h"
 #include "../../src/delta/delta.h"
 #include "../../src/storage/storage.h"
 
@@ -121,6 +123,100 @@ TEST(ingest_threads_give_the_tables_of_one_thread)
         }
         dc_buf_dispose(&one);
     }
+    dc_test_rm_rf(dir);
+    free(dir);
+}
+
+/* Line i of the read-ahead test's file: its length varies with i, one in
+ * 13 is blank (a tombstone); `bad`: line `bad` is longer than the limit. */
+static int ahead_line(char *out, size_t cap, int i, int bad)
+{
+    if (i % 13 == 0) return snprintf(out, cap, "\n");
+    int len = snprintf(out, cap, "{\"op\":\"c\",\"after\":{\"id\":%d,\"v\":\"%.*s\"}}", i,
+                       i == bad ? 150 : i % 40, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+    return len + snprintf(out + len, cap - (size_t)len, "\n");
+}
+
+/* Reads the file through ing_ahead (on `threads`) in pieces of `max` and checks every
+ * record against its line, in order; returns the poll's result at the end
+ * (0 at the file's end) with *lines the records seen. */
+static int ahead_read(const char *path, size_t max_line, size_t max, unsigned threads,
+                      int *lines, dc_err *err)
+{
+    dc_source *src = NULL;
+    ing_ahead *a = NULL;
+    ing_state st;
+    memset(&st, 0, sizeof st); /* no routes: nothing decoded ahead */
+    int rc = dc_source_file_open(&src, path, max_line, NULL, NULL, NULL, err);
+    if (rc == 0) rc = ing_ahead_new(&a, src, threads, 64, true, err);
+    *lines = 0;
+    for (bool eof = false; rc == 0 && !eof;) {
+        const dc_source_record *recs = NULL;
+        const ing_pre *pre = NULL;
+        size_t n = 0;
+        rc = ing_ahead_poll(a, &st, &recs, &pre, max, &n, &eof, 1000, err);
+        CHECK(n <= max);
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            char want[300];
+            const int len = ahead_line(want, sizeof want, ++*lines, -1) - 1;
+            CHECK_EQ_INT(recs[i].offset, *lines);
+            CHECK(!pre[i].ok); /* no keys known: the loop decodes it */
+            if (*lines % 13 == 0) CHECK(recs[i].value == NULL);
+            else CHECK(recs[i].value && recs[i].value_len == (size_t)len &&
+                       memcmp(recs[i].value, want, (size_t)len) == 0);
+        }
+        if (rc == 0 && n) CHECK(ing_ahead_watermark(a) > *lines);
+    }
+    if (rc == 0) { /* the end stays the end */
+        const dc_source_record *recs;
+        const ing_pre *pre;
+        size_t n = 1;
+        bool eof = false;
+        CHECK_OK(ing_ahead_poll(a, &st, &recs, &pre, max, &n, &eof, 0, err), err);
+        CHECK(eof && n == 0);
+    }
+    ing_ahead_free(a);
+    dc_source_free(src);
+    return rc;
+}
+
+/* The reader thread (ingest_ahead.c): the file's records in order, in
+ * pieces smaller and larger than the reader's polls, valid until the next
+ * call, and a bad line's error in its turn after every line before it. */
+TEST(ingest_thread_reads_ahead_in_order)
+{
+    char *dir = dc_test_tmpdir("dc_ingest_ahead");
+    CHECK(dir != NULL);
+    if (!dir) return;
+    char path[256], bad[256], line[300];
+    snprintf(path, sizeof path, "%s/a.jsonl", dir);
+    snprintf(bad, sizeof bad, "%s/b.jsonl", dir);
+    FILE *fp = fopen(path, "w"), *fb = fopen(bad, "w");
+    CHECK(fp && fb);
+    for (int i = 1; fp && fb && i <= 20000; i++) {
+        ahead_line(line, sizeof line, i, -1);
+        fputs(line, fp);
+        if (i <= 5000) {
+            ahead_line(line, sizeof line, i, 5000);
+            fputs(line, fb);
+        }
+    }
+    if (fp) fclose(fp);
+    if (fb) fclose(fb);
+    dc_err err;
+    int lines = 0;
+    static const size_t maxes[] = {1, 7, 64, 1000};
+    for (size_t m = 0; m < sizeof maxes / sizeof *maxes; m++) {
+        CHECK_OK(ahead_read(path, 1000, maxes[m], 2 + (unsigned)m % 2, &lines, &err), &err);
+        CHECK_EQ_INT(lines, 20000);
+    }
+    /* a 100-byte limit: line 5000 is too long; lines 1-4999 come first */
+    dc_err_clear(&err);
+    CHECK_EQ_INT(ahead_read(bad, 100, 7, 3, &lines, &err), DC_ELIMIT);
+    CHECK(strstr(err.msg, "line 5000 is longer than 100 bytes") != NULL);
+    CHECK(lines >= 4990 && lines <= 4999);
     dc_test_rm_rf(dir);
     free(dir);
 }

@@ -1,6 +1,7 @@
 """Ingest on several threads (ingest.threads, --threads) under ThreadSanitizer:
-the records of a poll are decoded on every thread and handed to the batch in
-the source's order, so a random stream (schema blocks on half the records,
+the file is read and its records decoded ahead by a reader thread (helped by
+the threads beyond two; ingest_ahead.c) and handed to the batch in the
+source's order, so a random stream (schema blocks on half the records,
 c/u/d/r, tombstones, a truncate, late events) ingested with --threads 2 and 3
 gives the state an independent reading of the stream expects, and the same
 rows as --threads 1. The binary is build-tsan/deltacdc (`make tsan`;
