@@ -112,6 +112,11 @@ _Static_assert(DC_JSONL_MAX_LINE <= DC_JSON_MAX_DOC_BYTES, "a line fits a docume
  * every file in it, as a batch writes all its DVs into one file); a larger
  * one is read DV by DV, by range. */
 #define DC_DELTA_DV_CACHE_BYTES ((size_t)4 * 1024 * 1024)
+/* The DV files one transaction holds at once, in all (the least recently
+ * used are dropped to stay under it). */
+#define DC_DELTA_DV_CACHE_TOTAL ((size_t)16 * 1024 * 1024)
+_Static_assert(DC_DELTA_DV_CACHE_TOTAL >= DC_DELTA_DV_CACHE_BYTES,
+               "the DV cache total must hold its largest file");
 /* 32-bit buckets in one RoaringBitmapArray: row indexes above 2^52 are not
  * real (a file of 2^52 rows does not exist); keys are checked < this. */
 #define DC_DELTA_MAX_DV_BUCKETS ((uint64_t)1 << 20)

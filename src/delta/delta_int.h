@@ -82,11 +82,14 @@ int dc_delta_ft_apply(file_table *t, const dc_delta_action *a, uint64_t seq, dc_
 
 /* Deletion-vector files held whole, so that the DVs of many data files in
  * them (a batch writes all its DVs into one file) cost one GET a file, not
- * one a DV. A batch's files carry DVs from the few batches before it, in no
- * particular order, so a few files are held (one thrashed: two files read
- * alternately cost a read per DV). DV files are immutable (unique names):
- * the bytes never go stale. */
-#define DC_DELTA_DV_CACHE_FILES 4
+ * one a DV. A batch's files carry DVs from earlier batches in no particular
+ * order: from the few before it when updates hit recent rows, from any of
+ * them when they hit rows all over the table (bench/ingest_file's stream: a
+ * 200-record batch touches ~130 files whose DVs sit in ~30 DV files; 4
+ * entries thrashed, one read per DV). So many files are held, within
+ * DC_DELTA_DV_CACHE_TOTAL bytes in all. DV files are immutable (unique
+ * names): the bytes never go stale. */
+#define DC_DELTA_DV_CACHE_FILES 64
 typedef struct dc_delta_dv_cache_file {
     char *path;        /* storage path of the file held (owned), or NULL */
     bool too_big;      /* the file exceeds DC_DELTA_DV_CACHE_BYTES: read by range */

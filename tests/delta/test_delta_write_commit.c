@@ -407,6 +407,55 @@ TEST(delta_write_dv_cache_holds_several_files)
     fx_close(&f);
 }
 
+/* Updates that hit rows all over a table: the DVs of a transaction's files
+ * sit in many DV files, each visited again after the others (6 files here,
+ * each twice, round robin: 4 cache entries read a file per DV, 12 reads). */
+TEST(delta_write_dv_cache_holds_many_files)
+{
+    dc_err err;
+    dc_err_clear(&err);
+    fixture f;
+    fx_open(&f, true);
+    dc_delta_snapshot *snap = load(&f);
+    dc_delta_tx *tx = NULL;
+    int64_t v = -1;
+    char paths[12][32];
+    CHECK_OK(dc_delta_tx_new(&tx, snap, "WRITE", &err), &err);
+    for (int i = 0; i < 12; i++) {
+        snprintf(paths[i], sizeof paths[i], "p=x/f%02d.parquet", i);
+        dc_delta_add a = fake_add(paths[i], "x", "{\"numRecords\":10}");
+        CHECK_OK(dc_delta_tx_add(tx, &a, &err), &err);
+    }
+    CHECK_OK(dc_delta_tx_commit(&v, tx, &err), &err);
+    dc_delta_tx_free(tx);
+    CHECK_OK(dc_delta_snapshot_update(snap, -1, &err), &err);
+    /* files k and k + 6 get their DVs in the k-th DV file */
+    const uint64_t r0[] = {0}, r1[] = {1};
+    for (int k = 0; k < 6; k++) {
+        CHECK_OK(dc_delta_tx_new(&tx, snap, "DELETE", &err), &err);
+        CHECK_OK(dc_delta_tx_delete_rows(tx, find_file(snap, paths[k]), r0, 1, &err), &err);
+        CHECK_OK(dc_delta_tx_delete_rows(tx, find_file(snap, paths[k + 6]), r0, 1, &err), &err);
+        CHECK_OK(dc_delta_tx_commit(&v, tx, &err), &err);
+        dc_delta_tx_free(tx);
+        CHECK_OK(dc_delta_snapshot_update(snap, -1, &err), &err);
+    }
+    dc_storage_stats s0, s1, d;
+    CHECK_OK(dc_delta_tx_new(&tx, snap, "DELETE", &err), &err);
+    dc_storage_stats_get(f.s, &s0);
+    for (int i = 0; i < 12; i++)
+        CHECK_OK(dc_delta_tx_delete_rows(tx, find_file(snap, paths[i]), r1, 1, &err), &err);
+    dc_storage_stats_get(f.s, &s1);
+    dc_storage_stats_sub(&d, &s1, &s0);
+    CHECK_EQ_INT(d.get, 6);
+    CHECK_OK(dc_delta_tx_commit(&v, tx, &err), &err);
+    dc_delta_tx_free(tx);
+    CHECK_OK(dc_delta_snapshot_update(snap, -1, &err), &err);
+    const uint64_t both[] = {0, 1};
+    for (int i = 0; i < 12; i++) check_dv_rows(&f, find_file(snap, paths[i]), both, 2);
+    dc_delta_snapshot_free(snap);
+    fx_close(&f);
+}
+
 TEST(delta_write_dv_needs_enabled_table)
 {
     dc_err err;
