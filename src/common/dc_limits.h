@@ -170,6 +170,15 @@ _Static_assert(DC_MERGE_MAX_KEY_BYTES <= DC_MERGE_MAX_BATCH_BYTES, "a key fits a
 #define DC_OPTIMIZE_CHUNK_BYTES ((size_t)64 * 1024 * 1024)
 _Static_assert(DC_OPTIMIZE_MAX_KEY_BYTES < DC_OPTIMIZE_MAX_BIN_KEY_BYTES, "a key fits a bin");
 
+/* Automatic checkpoints (maint/maint_checkpoint.c). A checkpoint due by the
+ * interval may wait for more changes only when it would hold at least this
+ * many rows (live files and tombstones): below, one costs little (~1.7 us a
+ * row) and Delta's cadence is kept exactly. It never waits past this many
+ * intervals since the last one, so a reader replays at most that many
+ * commits on top of a checkpoint. */
+#define DC_MAINT_CHECKPOINT_WAIT_MIN_ROWS 10000
+#define DC_MAINT_CHECKPOINT_WAIT_MAX_INTERVALS 10
+
 /* Metrics and HTTP (metrics/, http/). Tables one registry holds and
  * topic-partitions per table: far above a pipeline's, and they bound a
  * scrape's size. A response body: /metrics of 4096 tables with a few

@@ -92,6 +92,7 @@ static void bg_policy(ing_bg *bg, bg_table *t, int64_t v, bool newest)
     dc_maint_opts o;
     dc_maint_opts_init(&o);
     o.checkpoint_interval = c->checkpoint_interval;
+    o.checkpoint_min_change = c->checkpoint_min_change;
     const double t0 = now_s();
     o.log_cleanup = c->log_cleanup && (t->last_log_cleanup == 0 ||
                                        t0 - t->last_log_cleanup >= BG_LOG_CLEANUP_EVERY_S);

@@ -400,6 +400,11 @@ int64_t dc_delta_snapshot_checkpoint_version(const dc_delta_snapshot *snap);
  * dc_delta_last_checkpoint, then note it). */
 int64_t dc_delta_snapshot_known_checkpoint(const dc_delta_snapshot *snap);
 void dc_delta_snapshot_note_checkpoint(dc_delta_snapshot *snap, int64_t version);
+/* Adds and removes this snapshot applied since it was loaded or since its
+ * known checkpoint last moved (a noted checkpoint older than the snapshot
+ * counts as current: the actions between are not known without reading
+ * them). What a checkpoint policy weighs against a checkpoint's rows. */
+uint64_t dc_delta_snapshot_changes_since_checkpoint(const dc_delta_snapshot *snap);
 /* Version named by _delta_log/_last_checkpoint, or -1 when it is absent or
  * unusable (it is a hint: an unusable one is logged at warn level). One GET. */
 int64_t dc_delta_last_checkpoint(dc_storage *s);

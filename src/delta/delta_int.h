@@ -134,7 +134,9 @@ struct dc_delta_snapshot {
     size_t n_domains, cap_domains;
     dc_delta_domain *domains;     /* latest per domain, tombstones included until the end */
     file_table files;             /* logical files */
-    uint64_t seq;                 /* next replay sequence number */
+    uint64_t seq;                 /* next replay sequence number (counts adds and removes) */
+    uint64_t seq_at_checkpoint;   /* seq when the snapshot was loaded or known_checkpoint
+                                     last moved: seq - this are the file actions since */
     /* Views built once replay ends: live adds and tombstones in log order.
      * The tombstone view only grows at its end between two builds (new
      * removes are the newest actions), so an update appends to it instead

@@ -490,6 +490,7 @@ int dc_delta_snapshot_load(dc_delta_snapshot **out, dc_storage *s, int64_t versi
     if (cp.version >= 0 && (rc = read_checkpoint(&rp, &g, &cp, err)) < 0) goto out;
     if ((rc = replay_commits(&rp, cp.version + 1, target, err)) < 0) goto out;
     rc = finish_load(snap, err);
+    snap->seq_at_checkpoint = snap->seq; /* changes are counted from here on */
 out:
     if (snap) rc = explain(snap, rc, err);
     replay_dispose(&rp);
