@@ -170,6 +170,12 @@ _Static_assert(DC_MERGE_MAX_KEY_BYTES <= DC_MERGE_MAX_BATCH_BYTES, "a key fits a
 #define DC_OPTIMIZE_CHUNK_BYTES ((size_t)64 * 1024 * 1024)
 _Static_assert(DC_OPTIMIZE_MAX_KEY_BYTES < DC_OPTIMIZE_MAX_BIN_KEY_BYTES, "a key fits a bin");
 
+/* Commits kept parsed for a follower in the same process (delta_ccache.c):
+ * the maintenance thread takes each within a batch or two; more are held
+ * only while it is busy (a checkpoint, OPTIMIZE), then it reads the files. */
+#define DC_DELTA_COMMIT_CACHE_ENTRIES 64
+#define DC_DELTA_COMMIT_CACHE_BYTES ((size_t)64 * 1024 * 1024)
+
 /* Automatic checkpoints (maint/maint_checkpoint.c). A checkpoint due by the
  * interval may wait for more changes only when it would hold at least this
  * many rows (live files and tombstones): below, one costs little (~1.7 us a

@@ -330,6 +330,12 @@ typedef struct dc_delta_commit {
 /* Reads and parses _delta_log/<version>.json. Missing is DC_ENOTFOUND. */
 int dc_delta_commit_read(dc_delta_commit **out, dc_storage *s, int64_t version, dc_err *err);
 void dc_delta_commit_free(dc_delta_commit *c);
+/* Keeps the commits this process writes parsed, for dc_delta_snapshot_update
+ * of another snapshot of the same table in this process (delta_ccache.c);
+ * off by default; turning it off drops what is held. For a process that
+ * follows its own commits with a second snapshot (the daemon's maintenance
+ * thread). */
+void dc_delta_commit_cache_enable(bool on);
 
 /* Versions of the JSON commits present (sorted, with their mtimes), for
  * history and for writers looking for the latest version. */

@@ -148,6 +148,13 @@ struct dc_delta_snapshot {
     uint64_t tomb_next_seq;       /* tombstones of seq >= this are not in the view yet */
 };
 
+/* The commit cache (delta_ccache.c): whether it is on; put takes c over
+ * (freed when not kept); take hands over the entry of (root, version), or
+ * NULL. */
+bool dc_delta_ccache_on(void);
+void dc_delta_ccache_put(const char *root, dc_delta_commit *c);
+dc_delta_commit *dc_delta_ccache_take(const char *root, int64_t version);
+
 /* Replays one action into the snapshot (reconciliation rules). */
 int dc_delta_snap_apply(dc_delta_snapshot *snap, const dc_delta_action *a, dc_err *err);
 /* Builds the live/tombstone views and drops domain tombstones. */

@@ -618,8 +618,8 @@ int dc_delta_snapshot_update(dc_delta_snapshot *snap, int64_t version, dc_err *e
             commits = grown;
             cap = want;
         }
-        commits[n] = NULL;
-        rc = dc_delta_commit_read(&commits[n], snap->storage, v, err);
+        commits[n] = dc_delta_ccache_take(snap->storage->root, v);
+        if (!commits[n]) rc = dc_delta_commit_read(&commits[n], snap->storage, v, err);
         if (rc == DC_ENOTFOUND && latest) {
             dc_err_clear(err);
             rc = 0;
