@@ -112,6 +112,11 @@ _Static_assert(DC_JSONL_MAX_LINE <= DC_JSON_MAX_DOC_BYTES, "a line fits a docume
  * every file in it, as a batch writes all its DVs into one file); a larger
  * one is read DV by DV, by range. */
 #define DC_DELTA_DV_CACHE_BYTES ((size_t)4 * 1024 * 1024)
+/* The DV files one transaction holds at once, in all (the least recently
+ * used are dropped to stay under it). */
+#define DC_DELTA_DV_CACHE_TOTAL ((size_t)16 * 1024 * 1024)
+_Static_assert(DC_DELTA_DV_CACHE_TOTAL >= DC_DELTA_DV_CACHE_BYTES,
+               "the DV cache total must hold its largest file");
 /* 32-bit buckets in one RoaringBitmapArray: row indexes above 2^52 are not
  * real (a file of 2^52 rows does not exist); keys are checked < this. */
 #define DC_DELTA_MAX_DV_BUCKETS ((uint64_t)1 << 20)
@@ -164,6 +169,21 @@ _Static_assert(DC_MERGE_MAX_KEY_BYTES <= DC_MERGE_MAX_BATCH_BYTES, "a key fits a
  * writer (an output chunk); byte-array offsets are uint32. */
 #define DC_OPTIMIZE_CHUNK_BYTES ((size_t)64 * 1024 * 1024)
 _Static_assert(DC_OPTIMIZE_MAX_KEY_BYTES < DC_OPTIMIZE_MAX_BIN_KEY_BYTES, "a key fits a bin");
+
+/* Commits kept parsed for a follower in the same process (delta_ccache.c):
+ * the maintenance thread takes each within a batch or two; more are held
+ * only while it is busy (a checkpoint, OPTIMIZE), then it reads the files. */
+#define DC_DELTA_COMMIT_CACHE_ENTRIES 64
+#define DC_DELTA_COMMIT_CACHE_BYTES ((size_t)64 * 1024 * 1024)
+
+/* Automatic checkpoints (maint/maint_checkpoint.c). A checkpoint due by the
+ * interval may wait for more changes only when it would hold at least this
+ * many rows (live files and tombstones): below, one costs little (~1.7 us a
+ * row) and Delta's cadence is kept exactly. It never waits past this many
+ * intervals since the last one, so a reader replays at most that many
+ * commits on top of a checkpoint. */
+#define DC_MAINT_CHECKPOINT_WAIT_MIN_ROWS 10000
+#define DC_MAINT_CHECKPOINT_WAIT_MAX_INTERVALS 10
 
 /* Metrics and HTTP (metrics/, http/). Tables one registry holds and
  * topic-partitions per table: far above a pipeline's, and they bound a

@@ -133,6 +133,7 @@ typedef struct dc_config {
     int64_t optimize_max_files;      /* maintenance.optimize_max_files, per run */
     int64_t optimize_interval_ms;    /* maintenance.optimize_interval */
     int64_t checkpoint_interval;     /* maintenance.checkpoint_interval (0: the table's) */
+    int64_t checkpoint_min_change;   /* maintenance.checkpoint_min_change, percent (0: off) */
     bool log_cleanup;                /* maintenance.log_cleanup */
     bool manifest;                   /* maintenance.manifest */
     int vacuum;                      /* DC_CFG_VACUUM_* (maintenance.vacuum) */

@@ -263,6 +263,16 @@ const dc_cfg_key dc_cfg_keys[] = {
             "OPTIMIZE's too; a checkpoint missed because another writer made the commit is "
             "written at the next one). 0: the table's delta.checkpointInterval (10 when "
             "unset); -1: never."},
+    {.key = "maintenance.checkpoint_min_change", .type = DC_CFG_INT,
+     .offset = CF(checkpoint_min_change), .def = "100", .min = 0, .max = 1000000,
+     .doc = "A checkpoint due by the interval waits until the adds and removes committed "
+            "since the last one are at least this percentage of the rows it would write "
+            "(live files and tombstones), when it would write 10,000 rows or more, and at "
+            "most 10 intervals: a checkpoint rewrites the table's whole file list, so "
+            "small commits into a table with many files or tombstones (deletion vectors "
+            "leave a tombstone per file they touch) would otherwise spend most of their "
+            "CPU on it. Readers then replay up to that share of the table from JSON "
+            "commits. 0: every interval, as Delta does."},
     {.key = "maintenance.log_cleanup", .type = DC_CFG_BOOL, .offset = CF(log_cleanup),
      .def = "true",
      .doc = "After a checkpoint, delete expired log files as Delta does: commits, "

@@ -4,7 +4,9 @@
  * storage handle and its own snapshot of each table, never the ingest
  * thread's (which owns the merge table, its snapshot and its key index).
  * After each commit the ingest thread posts the table's new version; the
- * thread then steps its snapshot up to it, one version at a time so that a
+ * thread then steps its snapshot up to it (taking the commits the ingest
+ * thread left parsed, delta_ccache.c, instead of reading them back), one
+ * version at a time so that a
  * checkpoint is written at exactly the version due (while the ingest thread
  * commits the next ones), and runs the policy of ingest_maint.c (log
  * cleanup, manifest), VACUUM at its interval, and OPTIMIZE at its interval:
@@ -94,6 +96,7 @@ static void bg_policy(ing_bg *bg, bg_table *t, int64_t v, int64_t want)
     dc_maint_opts o;
     dc_maint_opts_init(&o);
     o.checkpoint_interval = c->checkpoint_interval;
+    o.checkpoint_min_change = c->checkpoint_min_change;
     const double t0 = now_s();
     o.log_cleanup = c->log_cleanup && (t->last_log_cleanup == 0 ||
                                        t0 - t->last_log_cleanup >= BG_LOG_CLEANUP_EVERY_S);
@@ -264,6 +267,7 @@ int ing_bg_start(ing_state *st, dc_err *err)
     }
     bg->started = true;
     st->bg = bg;
+    dc_delta_commit_cache_enable(true); /* the thread's snapshots take our commits parsed */
     return 0;
 }
 
@@ -402,6 +406,7 @@ void ing_bg_stop(ing_state *st)
     pthread_cond_broadcast(&bg->cv);
     pthread_mutex_unlock(&bg->mu);
     if (bg->started) pthread_join(bg->th, NULL);
+    dc_delta_commit_cache_enable(false);
     for (size_t i = 0; i < bg->n_tabs; i++) { /* a clean stop persists indexes anyway */
         bg_table *t = bg->tabs[i];
         dc_optimize_prepared_free(t->ready, t->s);

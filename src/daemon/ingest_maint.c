@@ -47,6 +47,7 @@ static void policy(ing_state *st, ing_slot *s, dc_delta_snapshot *snap)
     dc_maint_opts o;
     dc_maint_opts_init(&o);
     o.checkpoint_interval = c->checkpoint_interval;
+    o.checkpoint_min_change = c->checkpoint_min_change;
     const double t0 = now_s();
     /* the cutoff moves a day at a time and a run lists the whole log */
     o.log_cleanup = c->log_cleanup &&

@@ -330,6 +330,12 @@ typedef struct dc_delta_commit {
 /* Reads and parses _delta_log/<version>.json. Missing is DC_ENOTFOUND. */
 int dc_delta_commit_read(dc_delta_commit **out, dc_storage *s, int64_t version, dc_err *err);
 void dc_delta_commit_free(dc_delta_commit *c);
+/* Keeps the commits this process writes parsed, for dc_delta_snapshot_update
+ * of another snapshot of the same table in this process (delta_ccache.c);
+ * off by default; turning it off drops what is held. For a process that
+ * follows its own commits with a second snapshot (the daemon's maintenance
+ * thread). */
+void dc_delta_commit_cache_enable(bool on);
 
 /* Versions of the JSON commits present (sorted, with their mtimes), for
  * history and for writers looking for the latest version. */
@@ -400,6 +406,11 @@ int64_t dc_delta_snapshot_checkpoint_version(const dc_delta_snapshot *snap);
  * dc_delta_last_checkpoint, then note it). */
 int64_t dc_delta_snapshot_known_checkpoint(const dc_delta_snapshot *snap);
 void dc_delta_snapshot_note_checkpoint(dc_delta_snapshot *snap, int64_t version);
+/* Adds and removes this snapshot applied since it was loaded or since its
+ * known checkpoint last moved (a noted checkpoint older than the snapshot
+ * counts as current: the actions between are not known without reading
+ * them). What a checkpoint policy weighs against a checkpoint's rows. */
+uint64_t dc_delta_snapshot_changes_since_checkpoint(const dc_delta_snapshot *snap);
 /* Version named by _delta_log/_last_checkpoint, or -1 when it is absent or
  * unusable (it is a hint: an unusable one is logged at warn level). One GET. */
 int64_t dc_delta_last_checkpoint(dc_storage *s);

@@ -524,6 +524,55 @@ static int commit_loop(int64_t *version_out, dc_delta_tx *tx, const dc_buf *body
                                 DC_DELTA_MAX_COMMIT_ATTEMPTS);
 }
 
+/* Deep-copies one action of the tx into the commit c (room is reserved). */
+static int copy_action(void *ctx, const dc_delta_action *a, dc_err *err)
+{
+    dc_delta_commit *c = ctx;
+    dc_delta_action b = *a;
+    dc_arena *ar = &c->arena;
+    switch (a->type) {
+    case DC_DELTA_ACTION_ADD: DC_TRY(dc_delta_w_copy_add(&b.u.add, ar, &a->u.add, err)); break;
+    case DC_DELTA_ACTION_REMOVE:
+        DC_TRY(dc_delta_w_copy_remove(&b.u.remove, ar, &a->u.remove, err));
+        break;
+    case DC_DELTA_ACTION_METADATA:
+        DC_TRY(dc_delta_copy_metadata(&b.u.metadata, &a->u.metadata, ar, err));
+        break;
+    case DC_DELTA_ACTION_TXN:
+        if (!(b.u.txn.app_id = dc_delta_w_strdup(ar, a->u.txn.app_id, err))) return DC_ENOMEM;
+        break;
+    case DC_DELTA_ACTION_DOMAIN_METADATA:
+        if (!(b.u.domain.domain = dc_delta_w_strdup(ar, a->u.domain.domain, err)) ||
+            !(b.u.domain.configuration = dc_delta_w_strdup(ar, a->u.domain.configuration, err)))
+            return DC_ENOMEM;
+        break;
+    default: DC_ASSERT(!"an action type a transaction does not write");
+    }
+    c->actions[c->n_actions++] = b;
+    return 0;
+}
+
+/* Leaves the committed actions parsed for a follower of the table in this
+ * process (delta_ccache.c). Best effort: a failure only means the follower
+ * reads the file. */
+static void keep_parsed(dc_delta_tx *tx, int64_t version)
+{
+    if (!dc_delta_ccache_on()) return;
+    const size_t n = tx->adds.n + tx->removes.n + tx->txns.n + tx->domains.n + 1;
+    dc_delta_commit *c = dc_calloc(1, sizeof *c);
+    if (!c) return;
+    dc_arena_init(&c->arena, DC_DELTA_MAX_COMMIT_BYTES);
+    c->version = version;
+    c->actions = dc_malloc(n * sizeof *c->actions);
+    dc_err e;
+    if (!c->actions || each_action(tx, copy_action, c, &e) < 0) {
+        dc_delta_commit_free(c);
+        return;
+    }
+    DC_ASSERT(c->n_actions <= n);
+    dc_delta_ccache_put(tx->s->root, c);
+}
+
 int dc_delta_tx_commit(int64_t *version_out, dc_delta_tx *tx, dc_err *err)
 {
     int rc = 0;
@@ -536,6 +585,7 @@ int dc_delta_tx_commit(int64_t *version_out, dc_delta_tx *tx, dc_err *err)
     if ((rc = build_body(tx, &body, err)) < 0) goto out;
     if ((rc = tx_info(&info, &bufs, tx, err)) < 0) goto out;
     rc = commit_loop(version_out, tx, &body, &info, err);
+    if (rc == 0) keep_parsed(tx, *version_out);
 out:
     if (rc < 0) dc_err_prefix(err, "commit to %s", tx->s->root);
     dc_free(bufs);

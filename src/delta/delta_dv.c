@@ -556,6 +556,32 @@ void dc_delta_dv_cache_dispose(dc_delta_dv_cache *c)
     }
 }
 
+static void cache_drop(dc_delta_dv_cache_file *f)
+{
+    dc_free(f->path);
+    f->path = NULL;
+    f->too_big = false;
+    f->used = 0;
+    dc_buf_dispose(&f->bytes); /* keeps its max: the buffer is reusable */
+}
+
+/* Drops the least recently used files but `keep` until the memory held is
+ * at most DC_DELTA_DV_CACHE_TOTAL. */
+static void cache_trim(dc_delta_dv_cache *c, const dc_delta_dv_cache_file *keep)
+{
+    for (;;) {
+        size_t total = 0;
+        dc_delta_dv_cache_file *lru = NULL;
+        for (int i = 0; i < DC_DELTA_DV_CACHE_FILES; i++) {
+            dc_delta_dv_cache_file *f = &c->files[i];
+            total += f->bytes.cap;
+            if (f != keep && f->bytes.cap && (!lru || f->used < lru->used)) lru = f;
+        }
+        if (total <= DC_DELTA_DV_CACHE_TOTAL || !lru) return;
+        cache_drop(lru);
+    }
+}
+
 /* Makes the cache hold `file` (one whole read, replacing the file used
  * longest ago), or marks it too big; *out is its entry. */
 static int cache_fill(dc_delta_dv_cache_file **out, dc_delta_dv_cache *c, dc_storage *s,
@@ -570,11 +596,9 @@ static int cache_fill(dc_delta_dv_cache_file **out, dc_delta_dv_cache *c, dc_sto
         if (c->files[i].used < f->used) f = &c->files[i];
     }
     *out = f;
-    dc_free(f->path);
-    f->path = NULL;
-    f->too_big = false;
-    dc_buf_reset(&f->bytes);
+    cache_drop(f);
     int rc = dc_storage_read(s, file, &f->bytes, err);
+    if (rc == 0) cache_trim(c, f);
     if (rc == DC_ELIMIT) {
         dc_err_clear(err);
         dc_buf_reset(&f->bytes);

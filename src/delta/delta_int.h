@@ -82,11 +82,14 @@ int dc_delta_ft_apply(file_table *t, const dc_delta_action *a, uint64_t seq, dc_
 
 /* Deletion-vector files held whole, so that the DVs of many data files in
  * them (a batch writes all its DVs into one file) cost one GET a file, not
- * one a DV. A batch's files carry DVs from the few batches before it, in no
- * particular order, so a few files are held (one thrashed: two files read
- * alternately cost a read per DV). DV files are immutable (unique names):
- * the bytes never go stale. */
-#define DC_DELTA_DV_CACHE_FILES 4
+ * one a DV. A batch's files carry DVs from earlier batches in no particular
+ * order: from the few before it when updates hit recent rows, from any of
+ * them when they hit rows all over the table (bench/ingest_file's stream: a
+ * 200-record batch touches ~130 files whose DVs sit in ~30 DV files; 4
+ * entries thrashed, one read per DV). So many files are held, within
+ * DC_DELTA_DV_CACHE_TOTAL bytes in all. DV files are immutable (unique
+ * names): the bytes never go stale. */
+#define DC_DELTA_DV_CACHE_FILES 64
 typedef struct dc_delta_dv_cache_file {
     char *path;        /* storage path of the file held (owned), or NULL */
     bool too_big;      /* the file exceeds DC_DELTA_DV_CACHE_BYTES: read by range */
@@ -131,7 +134,9 @@ struct dc_delta_snapshot {
     size_t n_domains, cap_domains;
     dc_delta_domain *domains;     /* latest per domain, tombstones included until the end */
     file_table files;             /* logical files */
-    uint64_t seq;                 /* next replay sequence number */
+    uint64_t seq;                 /* next replay sequence number (counts adds and removes) */
+    uint64_t seq_at_checkpoint;   /* seq when the snapshot was loaded or known_checkpoint
+                                     last moved: seq - this are the file actions since */
     /* Views built once replay ends: live adds and tombstones in log order.
      * The tombstone view only grows at its end between two builds (new
      * removes are the newest actions), so an update appends to it instead
@@ -142,6 +147,13 @@ struct dc_delta_snapshot {
     const dc_delta_remove **tomb;
     uint64_t tomb_next_seq;       /* tombstones of seq >= this are not in the view yet */
 };
+
+/* The commit cache (delta_ccache.c): whether it is on; put takes c over
+ * (freed when not kept); take hands over the entry of (root, version), or
+ * NULL. */
+bool dc_delta_ccache_on(void);
+void dc_delta_ccache_put(const char *root, dc_delta_commit *c);
+dc_delta_commit *dc_delta_ccache_take(const char *root, int64_t version);
 
 /* Replays one action into the snapshot (reconciliation rules). */
 int dc_delta_snap_apply(dc_delta_snapshot *snap, const dc_delta_action *a, dc_err *err);

@@ -490,6 +490,7 @@ int dc_delta_snapshot_load(dc_delta_snapshot **out, dc_storage *s, int64_t versi
     if (cp.version >= 0 && (rc = read_checkpoint(&rp, &g, &cp, err)) < 0) goto out;
     if ((rc = replay_commits(&rp, cp.version + 1, target, err)) < 0) goto out;
     rc = finish_load(snap, err);
+    snap->seq_at_checkpoint = snap->seq; /* changes are counted from here on */
 out:
     if (snap) rc = explain(snap, rc, err);
     replay_dispose(&rp);
@@ -617,8 +618,8 @@ int dc_delta_snapshot_update(dc_delta_snapshot *snap, int64_t version, dc_err *e
             commits = grown;
             cap = want;
         }
-        commits[n] = NULL;
-        rc = dc_delta_commit_read(&commits[n], snap->storage, v, err);
+        commits[n] = dc_delta_ccache_take(snap->storage->root, v);
+        if (!commits[n]) rc = dc_delta_commit_read(&commits[n], snap->storage, v, err);
         if (rc == DC_ENOTFOUND && latest) {
             dc_err_clear(err);
             rc = 0;

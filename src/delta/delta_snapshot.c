@@ -510,7 +510,14 @@ int64_t dc_delta_snapshot_known_checkpoint(const dc_delta_snapshot *snap)
 
 void dc_delta_snapshot_note_checkpoint(dc_delta_snapshot *snap, int64_t version)
 {
-    if (version > snap->known_checkpoint) snap->known_checkpoint = version;
+    if (version <= snap->known_checkpoint) return;
+    snap->known_checkpoint = version;
+    snap->seq_at_checkpoint = snap->seq;
+}
+
+uint64_t dc_delta_snapshot_changes_since_checkpoint(const dc_delta_snapshot *snap)
+{
+    return snap->seq - snap->seq_at_checkpoint;
 }
 
 bool dc_delta_snapshot_broken(const dc_delta_snapshot *snap) { return snap->broken; }

@@ -281,6 +281,9 @@ int dc_maint_vacuum(dc_maint_vacuum_result *out, dc_delta_snapshot *snap,
 typedef struct dc_maint_opts {
     int64_t checkpoint_interval; /* > 0 overrides delta.checkpointInterval; 0: the
                                     table's; < 0: no automatic checkpoints */
+    int64_t checkpoint_min_change; /* percent: a due checkpoint of many rows waits for
+                                      changes of this share of them (0: never waits;
+                                      see maint_checkpoint.c) */
     bool log_cleanup;            /* clean the log after each checkpoint (the table can
                                     still turn it off: delta.enableExpiredLogCleanup) */
     bool manifest;               /* regenerate the manifest after every commit (also
@@ -292,7 +295,8 @@ typedef struct dc_maint_opts {
                                     interval is at or below it (0: `version` is the newest) */
 } dc_maint_opts;
 
-/* checkpoint_interval 0, log_cleanup true, manifest false, now_ms 0, newest 0. */
+/* checkpoint_interval 0, checkpoint_min_change 100, log_cleanup true,
+ * manifest false, now_ms 0, newest 0. */
 void dc_maint_opts_init(dc_maint_opts *o);
 
 typedef struct dc_maint_result {

@@ -12,6 +12,17 @@
  * nothing; only when that says one is due is _last_checkpoint read (another
  * writer may have written a newer one; it is a hint, so a missing or
  * unreadable one counts as none), and what it says is noted.
+ *
+ * A checkpoint rewrites every live file and tombstone; a commit adds a few.
+ * On a table with many of them (a DV table's tombstones grow with every file
+ * its batches touch: ~80 a 200-record batch of bench/ingest_file's stream,
+ * 40k after 500 batches) a checkpoint every 10 small commits was most of
+ * their CPU. So a due checkpoint of DC_MAINT_CHECKPOINT_WAIT_MIN_ROWS rows
+ * or more waits until the adds and removes since the last one reach
+ * checkpoint_min_change percent of its rows (at 100 it costs about what the
+ * commits wrote, once more), and never more than
+ * DC_MAINT_CHECKPOINT_WAIT_MAX_INTERVALS intervals. The wait is decided from
+ * the snapshot alone, so a waiting checkpoint reads nothing per commit.
  */
 #include "maint_int.h"
 
@@ -20,17 +31,35 @@
 void dc_maint_opts_init(dc_maint_opts *o)
 {
     memset(o, 0, sizeof *o);
+    o->checkpoint_min_change = 100;
     o->log_cleanup = true;
+}
+
+/* Whether a checkpoint the interval makes due at `version` waits for more
+ * changes (see the top of the file). */
+static bool checkpoint_waits(const dc_delta_snapshot *snap, int64_t version, int64_t interval,
+                             int64_t min_change_pct)
+{
+    const int64_t last = dc_delta_snapshot_known_checkpoint(snap);
+    if (min_change_pct <= 0 || last < 0) return false;
+    if (version - last >= interval * DC_MAINT_CHECKPOINT_WAIT_MAX_INTERVALS) return false;
+    const uint64_t rows = dc_delta_snapshot_n_files(snap) + dc_delta_snapshot_n_tombstones(snap);
+    if (rows < DC_MAINT_CHECKPOINT_WAIT_MIN_ROWS) return false;
+    const uint64_t changes = dc_delta_snapshot_changes_since_checkpoint(snap);
+    return (double)changes * 100.0 < (double)rows * (double)min_change_pct;
 }
 
 /* Whether `version` should get a checkpoint under `interval` (> 0). */
 static bool checkpoint_due(dc_storage *s, dc_delta_snapshot *snap, int64_t version,
-                           int64_t interval)
+                           int64_t interval, int64_t min_change_pct)
 {
     if (version <= 0) return false;
-    if (version % interval == 0) return true;
+    const bool multiple = version % interval == 0;
     int64_t last = dc_delta_snapshot_known_checkpoint(snap);
-    if (last >= version || version - (last < 0 ? 0 : last) < interval) return false;
+    if (!multiple && (last >= version || version - (last < 0 ? 0 : last) < interval))
+        return false;
+    if (checkpoint_waits(snap, version, interval, min_change_pct)) return false;
+    if (multiple) return true;
     const int64_t hint = dc_delta_last_checkpoint(s);
     if (hint <= last) return true;
     dc_delta_snapshot_note_checkpoint(snap, hint);
@@ -85,7 +114,8 @@ int dc_maint_after_commit(dc_maint_result *out, dc_storage *s, dc_delta_snapshot
      * checkpoint is due, and writing this one too would only make a slow
      * thread fall further back. */
     const bool superseded = interval > 0 && (version / interval + 1) * interval <= o->newest;
-    if (rc == 0 && interval > 0 && !superseded && checkpoint_due(s, snap, version, interval)) {
+    if (rc == 0 && interval > 0 && !superseded &&
+        checkpoint_due(s, snap, version, interval, o->checkpoint_min_change)) {
         res.checkpoint_tried = true;
         rc = at_version(&at, &owned, s, snap, version, err);
         if (rc == 0) rc = dc_delta_checkpoint_write(&res.checkpoint, at, err);

@@ -224,14 +224,25 @@ static char *temp_name(const char *final)
     return t;
 }
 
+/* The parents are made only when the create finds one missing: nearly
+ * every file goes into a directory that exists, and a mkdir per path
+ * component was ~13 syscalls a commit. */
 static int open_temp(int *fd_out, char **tmp_out, char *final, dc_err *err)
 {
     *fd_out = -1;
     *tmp_out = NULL;
-    DC_TRY(make_parents(final, err));
     char *tmp = temp_name(final);
     if (!tmp) return dc_err_set(err, DC_ENOMEM, "out of memory");
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    const int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
+    int fd = open(tmp, flags, 0666);
+    if (fd < 0 && errno == ENOENT) {
+        const int rc = make_parents(final, err);
+        if (rc < 0) {
+            dc_free(tmp);
+            return rc;
+        }
+        fd = open(tmp, flags, 0666);
+    }
     if (fd < 0) {
         int rc = os_error(err, "create", tmp);
         dc_free(tmp);

@@ -407,6 +407,120 @@ TEST(delta_write_dv_cache_holds_several_files)
     fx_close(&f);
 }
 
+/* Updates that hit rows all over a table: the DVs of a transaction's files
+ * sit in many DV files, each visited again after the others (6 files here,
+ * each twice, round robin: 4 cache entries read a file per DV, 12 reads). */
+TEST(delta_write_dv_cache_holds_many_files)
+{
+    dc_err err;
+    dc_err_clear(&err);
+    fixture f;
+    fx_open(&f, true);
+    dc_delta_snapshot *snap = load(&f);
+    dc_delta_tx *tx = NULL;
+    int64_t v = -1;
+    char paths[12][32];
+    CHECK_OK(dc_delta_tx_new(&tx, snap, "WRITE", &err), &err);
+    for (int i = 0; i < 12; i++) {
+        snprintf(paths[i], sizeof paths[i], "p=x/f%02d.parquet", i);
+        dc_delta_add a = fake_add(paths[i], "x", "{\"numRecords\":10}");
+        CHECK_OK(dc_delta_tx_add(tx, &a, &err), &err);
+    }
+    CHECK_OK(dc_delta_tx_commit(&v, tx, &err), &err);
+    dc_delta_tx_free(tx);
+    CHECK_OK(dc_delta_snapshot_update(snap, -1, &err), &err);
+    /* files k and k + 6 get their DVs in the k-th DV file */
+    const uint64_t r0[] = {0}, r1[] = {1};
+    for (int k = 0; k < 6; k++) {
+        CHECK_OK(dc_delta_tx_new(&tx, snap, "DELETE", &err), &err);
+        CHECK_OK(dc_delta_tx_delete_rows(tx, find_file(snap, paths[k]), r0, 1, &err), &err);
+        CHECK_OK(dc_delta_tx_delete_rows(tx, find_file(snap, paths[k + 6]), r0, 1, &err), &err);
+        CHECK_OK(dc_delta_tx_commit(&v, tx, &err), &err);
+        dc_delta_tx_free(tx);
+        CHECK_OK(dc_delta_snapshot_update(snap, -1, &err), &err);
+    }
+    dc_storage_stats s0, s1, d;
+    CHECK_OK(dc_delta_tx_new(&tx, snap, "DELETE", &err), &err);
+    dc_storage_stats_get(f.s, &s0);
+    for (int i = 0; i < 12; i++)
+        CHECK_OK(dc_delta_tx_delete_rows(tx, find_file(snap, paths[i]), r1, 1, &err), &err);
+    dc_storage_stats_get(f.s, &s1);
+    dc_storage_stats_sub(&d, &s1, &s0);
+    CHECK_EQ_INT(d.get, 6);
+    CHECK_OK(dc_delta_tx_commit(&v, tx, &err), &err);
+    dc_delta_tx_free(tx);
+    CHECK_OK(dc_delta_snapshot_update(snap, -1, &err), &err);
+    const uint64_t both[] = {0, 1};
+    for (int i = 0; i < 12; i++) check_dv_rows(&f, find_file(snap, paths[i]), both, 2);
+    dc_delta_snapshot_free(snap);
+    fx_close(&f);
+}
+
+/* With the commit cache on, a second snapshot of the table steps up to our
+ * commits without reading them (files, DVs, tombstones and txns as a fresh
+ * load sees them); off, it reads the file again. */
+TEST(delta_write_commit_cache_feeds_a_follower)
+{
+    dc_err err;
+    dc_err_clear(&err);
+    fixture f;
+    fx_open(&f, true);
+    dc_delta_snapshot *snap = load(&f), *follower = load(&f), *fresh = NULL;
+    dc_delta_commit_cache_enable(true);
+    dc_delta_tx *tx = NULL;
+    int64_t v = -1;
+    CHECK_OK(dc_delta_tx_new(&tx, snap, "WRITE", &err), &err);
+    dc_delta_add a = fake_add("p=x/a.parquet", "x", "{\"numRecords\":10}");
+    CHECK_OK(dc_delta_tx_add(tx, &a, &err), &err);
+    CHECK_OK(dc_delta_tx_set_txn(tx, "app/t/0", 41, &err), &err);
+    CHECK_OK(dc_delta_tx_commit(&v, tx, &err), &err);
+    CHECK_OK(dc_delta_tx_apply_to_snapshot(tx, v, &err), &err);
+    dc_delta_tx_free(tx);
+    const uint64_t r[] = {3};
+    CHECK_OK(dc_delta_tx_new(&tx, snap, "DELETE", &err), &err);
+    CHECK_OK(dc_delta_tx_delete_rows(tx, find_file(snap, "p=x/a.parquet"), r, 1, &err), &err);
+    CHECK_OK(dc_delta_tx_set_txn(tx, "app/t/0", 42, &err), &err);
+    CHECK_OK(dc_delta_tx_commit(&v, tx, &err), &err);
+    dc_delta_tx_free(tx);
+    dc_storage_stats s0, s1, d;
+    dc_storage_stats_get(f.s, &s0);
+    CHECK_OK(dc_delta_snapshot_update(follower, v, &err), &err);
+    dc_storage_stats_get(f.s, &s1);
+    dc_storage_stats_sub(&d, &s1, &s0);
+    CHECK_EQ_INT(d.get, 0);
+    CHECK_OK(dc_delta_snapshot_load(&fresh, f.s, v, &err), &err);
+    CHECK(fresh != NULL);
+    if (fresh) {
+        CHECK_EQ_INT(dc_delta_snapshot_n_files(follower), dc_delta_snapshot_n_files(fresh));
+        CHECK_EQ_INT(dc_delta_snapshot_n_tombstones(follower),
+                     dc_delta_snapshot_n_tombstones(fresh));
+        const dc_delta_add *x = find_file(follower, "p=x/a.parquet");
+        const dc_delta_add *y = find_file(fresh, "p=x/a.parquet");
+        CHECK(x && y && x->has_dv && y->has_dv);
+        if (x && y) {
+            CHECK(strcmp(x->dv.path_or_inline, y->dv.path_or_inline) == 0);
+            CHECK_EQ_INT(x->dv.offset, y->dv.offset);
+            CHECK(strcmp(x->stats, y->stats) == 0);
+        }
+        int64_t tv = -1;
+        CHECK_OK(dc_delta_snapshot_txn_version(&tv, follower, "app/t/0"), &err);
+        CHECK_EQ_INT(tv, 42);
+    }
+    /* Off: the next commit is read from its file. */
+    dc_delta_commit_cache_enable(false);
+    CHECK_EQ_INT(commit_one(&f, snap, "p=x/b.parquet", &err), v + 1);
+    dc_storage_stats_get(f.s, &s0);
+    CHECK_OK(dc_delta_snapshot_update(follower, v + 1, &err), &err);
+    dc_storage_stats_get(f.s, &s1);
+    dc_storage_stats_sub(&d, &s1, &s0);
+    CHECK_EQ_INT(d.get, 1);
+    CHECK(find_file(follower, "p=x/b.parquet") != NULL);
+    dc_delta_snapshot_free(fresh);
+    dc_delta_snapshot_free(follower);
+    dc_delta_snapshot_free(snap);
+    fx_close(&f);
+}
+
 TEST(delta_write_dv_needs_enabled_table)
 {
     dc_err err;

@@ -119,6 +119,71 @@ TEST(maint_policy_reads_no_last_checkpoint_in_the_steady_state)
     mt_close(&f);
 }
 
+/* One commit of n files nothing reads (their rows are what a checkpoint
+ * writes). Returns the version. */
+static int64_t bulk_add(mt_fx *f, int first, int n)
+{
+    dc_delta_tx *tx = NULL;
+    int64_t v = -1;
+    CHECK_OK(dc_delta_tx_new(&tx, f->snap, "WRITE", &f->err), &f->err);
+    for (int i = 0; tx && i < n; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "bulk-%06d.parquet", first + i);
+        dc_delta_add a;
+        memset(&a, 0, sizeof a);
+        a.path = path;
+        a.size = 100;
+        a.modification_time = 1;
+        a.data_change = true;
+        a.stats = "{\"numRecords\":1}";
+        CHECK_OK(dc_delta_tx_add(tx, &a, &f->err), &f->err);
+    }
+    if (tx) CHECK_OK(dc_delta_tx_commit(&v, tx, &f->err), &f->err);
+    dc_delta_tx_free(tx);
+    CHECK_OK(dc_delta_snapshot_update(f->snap, -1, &f->err), &f->err);
+    return v;
+}
+
+/* A checkpoint of 10,000 rows or more, due by the interval, waits until the
+ * adds and removes since the last one reach checkpoint_min_change percent of
+ * its rows, and 10 intervals at most; waiting reads nothing; 0 keeps
+ * Delta's cadence; a large change is checkpointed at the next multiple. */
+TEST(maint_policy_large_checkpoint_waits_for_changes)
+{
+    mt_fx f;
+    mt_open(&f, false, false, NULL);
+    dc_maint_opts o;
+    dc_maint_opts_init(&o);
+    o.log_cleanup = false;
+    CHECK_EQ_INT(o.checkpoint_min_change, 100);
+    CHECK_EQ_INT(bulk_add(&f, 0, 10000), 1);
+    CHECK_EQ_INT(run(&f, 9, &o), 1); /* 10: no checkpoint yet, so none to wait on */
+    CHECK(has_checkpoint(&f, 10));
+    for (int i = 0; i < 99; i++) {   /* 11..109: 99 changes against 10,000+ rows */
+        const int64_t v = mt_append(&f, i, 1);
+        dc_storage_stats a, b, d;
+        dc_storage_stats_get(f.s, &a);
+        dc_maint_result r;
+        CHECK_OK(dc_maint_after_commit(&r, f.s, f.snap, v, &o, &f.err), &f.err);
+        dc_storage_stats_get(f.s, &b);
+        dc_storage_stats_sub(&d, &b, &a);
+        CHECK(!r.checkpoint_tried);
+        CHECK_EQ_INT(d.get + d.list + d.put, 0);
+    }
+    CHECK_EQ_INT(run(&f, 1, &o), 1); /* 110: ten intervals after 10 */
+    CHECK(has_checkpoint(&f, 110));
+    CHECK_EQ_INT(dc_delta_snapshot_changes_since_checkpoint(f.snap), 0);
+    o.checkpoint_min_change = 0;
+    CHECK_EQ_INT(run(&f, 10, &o), 1);
+    CHECK(has_checkpoint(&f, 120));
+    /* 121: 11,000 files, about half the rows of 130's checkpoint */
+    o.checkpoint_min_change = 50;
+    CHECK_EQ_INT(bulk_add(&f, 10000, 11000), 121);
+    CHECK_EQ_INT(run(&f, 9, &o), 1);
+    CHECK(has_checkpoint(&f, 130));
+    mt_close(&f);
+}
+
 TEST(maint_policy_cleans_the_log_after_a_checkpoint)
 {
     mt_fx f;
