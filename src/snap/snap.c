@@ -116,6 +116,7 @@ static void *hist_main(void *arg)
     j->rc = j->bin ? sn_bin_read(&j->st, j->in, true, NULL, j->cdc_meta, j->l, j->bin, j->s,
                                  &j->err)
                    : sn_input_read(&j->st, j->in, true, NULL, j->cdc_meta, j->l, j->s, &j->err);
+    if (j->rc == 0) sn_sorter_sort(j->s); /* here, beside the CDC table's reading */
     return NULL;
 }
 

@@ -106,11 +106,14 @@ typedef struct bin_rd {
     uint32_t n;                 /* the rows' columns */
     int32_t *map;               /* per column: the file's leaf, -1 absent */
     uint8_t *conv;              /* per column: CONV_* */
+    uint32_t *fw;               /* per column: the file's bytes a value (0: BYTE_ARRAY) */
+    uint32_t *rw;               /* per column: the row's bytes a value (0: a u32 length
+                                   and the bytes) */
+    int16_t *max_def;           /* per column: the file leaf's max_def (0: never null) */
     dc_pq_column *cols;         /* per column: the row group's values */
     size_t *vi;                 /* per column: the next value */
     const uint8_t **vp;         /* the row: per column its value (NULL: null) */
     uint32_t *vn;               /* and its bytes */
-    dc_buf row, key;            /* the record being built */
 } bin_rd;
 
 static int unsupported(const bin_rd *r, const char *path, const char *col, dc_err *err)
@@ -129,6 +132,9 @@ static int map_file(bin_rd *r, const dc_pq_schema *fs, const char *path, dc_err 
         const char *phys = df ? df->physical_name : NULL;
         r->map[j] = -1;
         r->conv[j] = CONV_SAME;
+        r->max_def[j] = 0;
+        r->rw[j] = (uint32_t)dc_pq_phys_width(ls->leaves[j].phys, ls->leaves[j].type_length);
+        r->fw[j] = r->rw[j];
         const int32_t k = phys ? col_of(fs, phys) : -1;
         if (k < 0) {
             if (df && dc_delta_snapshot_cm_mode(r->in->snap) == DC_DELTA_CM_ID)
@@ -158,6 +164,9 @@ static int map_file(bin_rd *r, const dc_pq_schema *fs, const char *path, dc_err 
         } else {
             return unsupported(r, path, lf->name, err);
         }
+        r->fw[j] = (uint32_t)dc_pq_phys_width(fl->phys, fl->type_length);
+        r->max_def[j] = fl->max_def;
+        if (fl->phys != PQ_BYTE_ARRAY && r->fw[j] == 0) return unsupported(r, path, lf->name, err);
     }
     return 0;
 }
@@ -167,54 +176,94 @@ static int64_t load_int(const uint8_t *p, uint32_t n)
     return n == 4 ? (int64_t)(int32_t)dc_load_le32(p) : (int64_t)dc_load_le64(p);
 }
 
-/* Appends column j's value of the row (r->vp/vn) to the row bytes. */
-static int put_col(bin_rd *r, uint32_t j, dc_err *err)
+/* The bytes of the row's key (row_key's encoding); an error for a null. */
+static int key_len(uint32_t *out, const bin_rd *r, dc_err *err)
 {
-    if (!r->vp[j]) return dc_buf_putc(&r->row, 0, err);
-    DC_TRY(dc_buf_putc(&r->row, 1, err));
-    const dc_pq_leaf *ll = &r->b->schema->leaves[j];
-    if (ll->phys == PQ_BYTE_ARRAY) {
-        uint8_t n[4];
-        dc_store_le32(n, r->vn[j]);
-        DC_TRY(dc_buf_append(&r->row, n, 4, err));
-    }
-    if (r->conv[j] == CONV_I32_I64) {
-        uint8_t v[8];
-        dc_store_le64(v, (uint64_t)(int64_t)(int32_t)dc_load_le32(r->vp[j]));
-        return dc_buf_append(&r->row, v, 8, err);
-    }
-    if (r->conv[j] == CONV_F32_F64) {
-        float f;
-        memcpy(&f, r->vp[j], 4);
-        const double d = f;
-        return dc_buf_append(&r->row, &d, 8, err);
-    }
-    return dc_buf_append(&r->row, r->vp[j], r->vn[j], err);
-}
-
-/* The key of the row (snap_input.c's encoding, from the values). */
-static int row_key(bin_rd *r, dc_err *err)
-{
-    dc_buf_reset(&r->key);
+    size_t n = 0;
     for (uint32_t i = 0; i < r->l->n_keys; i++) {
         const int32_t j = r->b->key_col[i];
         if (!r->vp[j]) return dc_err_set(err, DC_EINVAL, "key column '%s' is null", r->l->keys[i]);
+        n += r->l->key_int[i] ? 9 : 5 + (size_t)r->vn[j];
+    }
+    if (n > SN_MAX_KEY_BYTES)
+        return dc_err_set(err, DC_ELIMIT, "a key of %zu bytes is too large", n);
+    *out = (uint32_t)n;
+    return 0;
+}
+
+/* The key of the row at p (snap_input.c's encoding, from the values):
+ * integers as a tag 1 and 8 big-endian bytes, sign flipped; other values as
+ * a tag 2, a big-endian u32 length and the bytes. */
+static void row_key(uint8_t *p, const bin_rd *r)
+{
+    for (uint32_t i = 0; i < r->l->n_keys; i++) {
+        const int32_t j = r->b->key_col[i];
         if (r->l->key_int[i]) {
             const uint32_t w = r->conv[j] == CONV_I32_I64 ? 4 : r->vn[j];
             const uint64_t u = (uint64_t)load_int(r->vp[j], w) ^ (1ull << 63);
-            uint8_t b[9];
-            b[0] = 1;
-            for (int k = 0; k < 8; k++) b[1 + k] = (uint8_t)(u >> (56 - 8 * k));
-            DC_TRY(dc_buf_append(&r->key, b, sizeof b, err));
+            p[0] = 1;
+            for (int k = 0; k < 8; k++) p[1 + k] = (uint8_t)(u >> (56 - 8 * k));
+            p += 9;
             continue;
         }
         const uint32_t n = r->vn[j];
-        const uint8_t b[5] = {2, (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8),
-                              (uint8_t)n};
-        DC_TRY(dc_buf_append(&r->key, b, sizeof b, err));
-        DC_TRY(dc_buf_append(&r->key, r->vp[j], n, err));
+        p[0] = 2;
+        for (int k = 0; k < 4; k++) p[1 + k] = (uint8_t)(n >> (24 - 8 * k));
+        memcpy(p + 5, r->vp[j], n);
+        p += 5 + n;
     }
-    return 0;
+}
+
+/* The bytes of the row's record row (snap_int.h's form). */
+static size_t row_len(const bin_rd *r)
+{
+    size_t n = r->n;
+    for (uint32_t j = 0; j < r->n; j++)
+        if (r->vp[j]) n += r->rw[j] ? r->rw[j] : 4 + (size_t)r->vn[j];
+    return n;
+}
+
+/* The row's values at p, in the CDC table's column order: per column a
+ * byte 0 (null), or a byte 1 and the value (fixed width, or a u32 length
+ * and the bytes); returns the end. */
+static uint8_t *row_values(uint8_t *p, const bin_rd *r)
+{
+    for (uint32_t j = 0; j < r->n; j++) {
+        const uint8_t *v = r->vp[j];
+        if (!v) {
+            *p++ = 0;
+            continue;
+        }
+        *p++ = 1;
+        switch (r->conv[j]) {
+        case CONV_I32_I64:
+            dc_store_le64(p, (uint64_t)(int64_t)(int32_t)dc_load_le32(v));
+            p += 8;
+            continue;
+        case CONV_F32_F64: {
+            float f;
+            memcpy(&f, v, 4);
+            const double d = f;
+            memcpy(p, &d, 8);
+            p += 8;
+            continue;
+        }
+        default:
+            break;
+        }
+        switch (r->rw[j]) {
+        case 8: memcpy(p, v, 8); p += 8; break;
+        case 4: memcpy(p, v, 4); p += 4; break;
+        case 1: *p++ = *v; break;
+        case 0:
+            dc_store_le32(p, r->vn[j]);
+            memcpy(p + 4, v, r->vn[j]);
+            p += 4 + (size_t)r->vn[j];
+            break;
+        default: memcpy(p, v, r->rw[j]); p += r->rw[j]; break;
+        }
+    }
+    return p;
 }
 
 /* The row's metadata values for sn_rank. */
@@ -245,7 +294,8 @@ static bool at_or_before(const int64_t a[2], const int64_t b[2])
     return a[0] < b[0] || (a[0] == b[0] && a[1] <= b[1]);
 }
 
-/* The record of the row in r->vp/vn, into the sorter. */
+/* The record of the row in r->vp/vn, into the sorter: its key and row
+ * written where the sorter keeps them (no copy of a row built apart). */
 static int put_record(bin_rd *r, dc_err *err)
 {
     static const uint8_t C[1] = {'c'}, ZERO[8] = {0};
@@ -261,31 +311,34 @@ static int put_record(bin_rd *r, dc_err *err)
         r->st->floor_skipped++;
         return 0;
     }
-    DC_TRY(row_key(r, err));
-    dc_buf_reset(&r->row);
-    for (uint32_t j = 0; j < r->n; j++) DC_TRY(put_col(r, j, err));
-    h.klen = (uint32_t)r->key.len;
-    h.rlen = (uint32_t)r->row.len;
-    return sn_sorter_add(r->s, &h, r->key.data, r->row.data, err);
+    DC_TRY(key_len(&h.klen, r, err));
+    const size_t rlen = row_len(r);
+    if (rlen > SN_MAX_ROW_BYTES)
+        return dc_err_set(err, DC_ELIMIT, "a row of %zu bytes is too large", rlen);
+    h.rlen = (uint32_t)rlen;
+    uint8_t *key = NULL, *row = NULL;
+    DC_TRY(sn_sorter_put(&key, &row, r->s, &h, err));
+    row_key(key, r);
+    DC_ASSERT(row_values(row, r) == row + rlen);
+    return 0;
 }
 
 /* The values of row `row` of the row group into r->vp/vn (cursors move on). */
-static void take_row(bin_rd *r, const dc_pq_schema *fs, size_t row)
+static void take_row(bin_rd *r, size_t row)
 {
     for (uint32_t j = 0; j < r->n; j++) {
         r->vp[j] = NULL;
         if (r->map[j] < 0) continue;
-        const dc_pq_leaf *fl = &fs->leaves[r->map[j]];
         const dc_pq_column *c = &r->cols[j];
-        if (fl->max_def > 0 && c->def[row] != fl->max_def) continue;
+        if (r->max_def[j] > 0 && c->def[row] != r->max_def[j]) continue;
         const size_t v = r->vi[j]++;
-        if (fl->phys == PQ_BYTE_ARRAY) {
+        const uint32_t w = r->fw[j];
+        if (w == 0) {
             r->vp[j] = c->values.data + c->offsets[v];
             r->vn[j] = c->offsets[v + 1] - c->offsets[v];
         } else {
-            const size_t w = dc_pq_phys_width(fl->phys, fl->type_length);
             r->vp[j] = c->values.data + v * w;
-            r->vn[j] = (uint32_t)w;
+            r->vn[j] = w;
         }
     }
 }
@@ -307,7 +360,7 @@ static int read_rg(bin_rd *r, dc_pq_reader *pr, uint32_t rg, uint64_t base, cons
                               "%" PRId64 " rows", path, rg, fl->dotted, rows);
     }
     for (size_t i = 0; i < (size_t)rows; i++) {
-        take_row(r, fs, i);
+        take_row(r, i);
         if (*dvi < n_dv && dv[*dvi] == base + i) {
             (*dvi)++;
             continue;
@@ -362,9 +415,11 @@ static int rd_init(bin_rd *r, dc_err *err)
     r->vi = dc_calloc(n, sizeof *r->vi);
     r->vp = dc_calloc(n, sizeof *r->vp);
     r->vn = dc_calloc(n, sizeof *r->vn);
-    dc_buf_init(&r->row, SN_MAX_ROW_BYTES);
-    dc_buf_init(&r->key, SN_MAX_KEY_BYTES);
-    if (!r->map || !r->conv || !r->cols || !r->vi || !r->vp || !r->vn)
+    r->fw = dc_calloc(n, sizeof *r->fw);
+    r->rw = dc_calloc(n, sizeof *r->rw);
+    r->max_def = dc_calloc(n, sizeof *r->max_def);
+    if (!r->map || !r->conv || !r->cols || !r->vi || !r->vp || !r->vn || !r->fw || !r->rw ||
+        !r->max_def)
         return dc_err_set(err, DC_ENOMEM, "snapshot: out of memory");
     for (uint32_t j = 0; j < r->n; j++) dc_pq_column_init(&r->cols[j]);
     return 0;
@@ -379,8 +434,9 @@ static void rd_dispose(bin_rd *r)
     dc_free(r->vi);
     dc_free(r->vp);
     dc_free(r->vn);
-    dc_buf_dispose(&r->row);
-    dc_buf_dispose(&r->key);
+    dc_free(r->fw);
+    dc_free(r->rw);
+    dc_free(r->max_def);
 }
 
 int sn_bin_read(sn_read_stats *out, sn_input *in, bool history, const int64_t *floor,
@@ -416,108 +472,152 @@ int sn_bin_read(sn_read_stats *out, sn_input *in, bool history, const int64_t *f
 typedef struct bin_wr {
     const dc_pq_schema *os;     /* the data files' schema (the writer's) */
     const sn_bin *b;
-    int32_t *from;              /* per output leaf: the rows' column, -1: always null */
+    int32_t *to;                /* per rows' column: the output leaf it fills, -1: none */
+    uint32_t *width;            /* per rows' column: bytes a value (0: a u32 length first) */
+    uint32_t *unfed;            /* output leaves no rows' column fills (always null) */
+    uint32_t n_unfed;
     dc_pq_column *cols;         /* per output leaf */
-    const uint8_t **vp;         /* the record's values per rows' column (NULL: null) */
-    uint32_t *vn;
     size_t n;                   /* rows gathered */
+    bool ready;                 /* the columns hold room for BIN_BATCH_ROWS rows */
 } bin_wr;
 
-/* Which of the rows' columns fills each output leaf (by display name: the
+/* Which output leaf each of the rows' columns fills (by display name: the
  * output table has no column mapping; check_out made the types agree). */
 static int wr_map(bin_wr *w, dc_err *err)
 {
+    const dc_pq_schema *ls = w->b->schema;
     const uint32_t nl = w->os->n_leaves ? w->os->n_leaves : 1;
-    const uint32_t nc = w->b->schema->root.n_children ? w->b->schema->root.n_children : 1;
-    w->from = dc_calloc(nl, sizeof *w->from);
+    const uint32_t nc = ls->root.n_children ? ls->root.n_children : 1;
+    w->to = dc_calloc(nc, sizeof *w->to);
+    w->width = dc_calloc(nc, sizeof *w->width);
+    w->unfed = dc_calloc(nl, sizeof *w->unfed);
     w->cols = dc_calloc(nl, sizeof *w->cols);
-    w->vp = dc_calloc(nc, sizeof *w->vp);
-    w->vn = dc_calloc(nc, sizeof *w->vn);
-    if (!w->from || !w->cols || !w->vp || !w->vn)
-        return dc_err_set(err, DC_ENOMEM, "snapshot: out of memory");
-    for (uint32_t k = 0; k < w->os->n_leaves; k++) {
-        dc_pq_column_init(&w->cols[k]);
-        w->from[k] = -1;
+    bool *fed = dc_calloc(nl, sizeof *fed);
+    int rc = 0;
+    if (!w->to || !w->width || !w->unfed || !w->cols || !fed) {
+        rc = dc_err_set(err, DC_ENOMEM, "snapshot: out of memory");
+        goto out;
+    }
+    for (uint32_t k = 0; k < w->os->n_leaves; k++) dc_pq_column_init(&w->cols[k]);
+    for (uint32_t j = 0; j < ls->root.n_children; j++) {
+        const dc_pq_leaf *ll = &ls->leaves[j];
+        w->to[j] = -1;
+        w->width[j] = (uint32_t)dc_pq_phys_width(ll->phys, ll->type_length);
     }
     for (uint32_t i = 0; i < w->os->root.n_children; i++) {
         const dc_pq_field *f = &w->os->root.children[i];
-        const int32_t j = f->leaf >= 0 ? col_of(w->b->schema, f->name) : -1;
+        const int32_t j = f->leaf >= 0 ? col_of(ls, f->name) : -1;
         if (j < 0) continue;
-        const dc_pq_leaf *ol = &w->os->leaves[f->leaf], *ll = &w->b->schema->leaves[j];
-        if (ol->phys != ll->phys || ol->type_length != ll->type_length || ol->max_rep != 0)
-            return dc_err_set(err, DC_EINVAL, "column '%s' is stored otherwise in the output "
-                              "table than in the CDC table", f->name);
-        w->from[f->leaf] = j;
+        const dc_pq_leaf *ol = &w->os->leaves[f->leaf], *ll = &ls->leaves[j];
+        if (ol->phys != ll->phys || ol->type_length != ll->type_length || ol->max_rep != 0) {
+            rc = dc_err_set(err, DC_EINVAL, "column '%s' is stored otherwise in the output "
+                            "table than in the CDC table", f->name);
+            goto out;
+        }
+        w->to[j] = f->leaf;
+        fed[f->leaf] = true;
     }
-    return 0;
+    for (uint32_t k = 0; k < w->os->n_leaves; k++)
+        if (!fed[k]) w->unfed[w->n_unfed++] = k;
+out:
+    dc_free(fed);
+    return rc;
 }
 
 static void wr_dispose(bin_wr *w)
 {
     for (uint32_t k = 0; w->cols && k < w->os->n_leaves; k++) dc_pq_column_dispose(&w->cols[k]);
-    dc_free(w->from);
+    dc_free(w->to);
+    dc_free(w->width);
+    dc_free(w->unfed);
     dc_free(w->cols);
-    dc_free(w->vp);
-    dc_free(w->vn);
 }
 
-/* Splits a record's row into its values (w->vp/vn). */
-static int split_row(bin_wr *w, const uint8_t *p, uint32_t n, dc_err *err)
-{
-    const dc_pq_schema *ls = w->b->schema;
-    const uint8_t *end = p + n;
-    for (uint32_t j = 0; j < ls->root.n_children; j++) {
-        if (p >= end) goto bad;
-        const bool present = *p++ != 0;
-        w->vp[j] = NULL;
-        if (!present) continue;
-        const dc_pq_leaf *ll = &ls->leaves[j];
-        uint32_t len = (uint32_t)dc_pq_phys_width(ll->phys, ll->type_length);
-        if (ll->phys == PQ_BYTE_ARRAY) {
-            if (end - p < 4) goto bad;
-            len = dc_load_le32(p);
-            p += 4;
-        }
-        if ((size_t)(end - p) < len) goto bad;
-        w->vp[j] = p;
-        w->vn[j] = len;
-        p += len;
-    }
-    if (p == end) return 0;
-bad: /* our own records, read back from memory or a spill file we wrote */
-    return dc_err_set(err, DC_ECORRUPT, "snapshot: a damaged run record (%u bytes)", n);
-}
-
-/* Appends the record's values to the output's columns. */
-static int put_row(bin_wr *w, dc_err *err)
+/* Room in every output column for a batch: levels and offsets for
+ * BIN_BATCH_ROWS rows, and their values when fixed-width (reserved once, so
+ * that a row is stored without a call per value). */
+static int wr_ready(bin_wr *w, dc_err *err)
 {
     for (uint32_t k = 0; k < w->os->n_leaves; k++) {
         const dc_pq_leaf *ol = &w->os->leaves[k];
         dc_pq_column *c = &w->cols[k];
-        const int32_t j = w->from[k];
-        const uint8_t *v = j >= 0 ? w->vp[j] : NULL;
-        if (!v && ol->max_def == 0)
-            return dc_err_set(err, DC_EINVAL, "column '%s' is not nullable: a row has no value "
-                              "for it", ol->dotted);
-        DC_TRY(dc_pq_column_reserve_levels(c, 1, ol->max_def > 0, ol->max_rep > 0, err));
-        if (ol->max_def > 0) c->def[c->n_levels] = v ? ol->max_def : 0;
-        if (ol->max_rep > 0) c->rep[c->n_levels] = 0;
-        c->n_levels++;
-        if (!v) continue;
-        if (ol->phys == PQ_BYTE_ARRAY) {
-            if (w->vn[j] > UINT32_MAX - c->values.len)
-                return dc_err_set(err, DC_ELIMIT, "column '%s': over 4 GiB in a batch",
-                                  ol->dotted);
-            DC_TRY(dc_pq_column_reserve_offsets(c, 1, err));
-            DC_TRY(dc_buf_append(&c->values, v, w->vn[j], err));
-            c->offsets[c->n_values + 1] = (uint32_t)c->values.len;
-        } else {
-            DC_TRY(dc_buf_append(&c->values, v, w->vn[j], err));
-        }
-        c->n_values++;
+        DC_TRY(dc_pq_column_reserve_levels(c, BIN_BATCH_ROWS, ol->max_def > 0, false, err));
+        if (ol->phys == PQ_BYTE_ARRAY) DC_TRY(dc_pq_column_reserve_offsets(c, BIN_BATCH_ROWS, err));
+        else DC_TRY(dc_buf_reserve(&c->values, BIN_BATCH_ROWS *
+                                   dc_pq_phys_width(ol->phys, ol->type_length), err));
     }
+    w->ready = true;
+    return 0;
+}
+
+static int not_nullable(const dc_pq_leaf *ol, dc_err *err)
+{
+    return dc_err_set(err, DC_EINVAL, "column '%s' is not nullable: a row has no value for it",
+                      ol->dotted);
+}
+
+/* Appends one value (NULL: null) to output leaf k; room for its level (and
+ * for a fixed-width value) is there (wr_ready). */
+static int put_value(bin_wr *w, uint32_t k, const uint8_t *v, uint32_t len, dc_err *err)
+{
+    const dc_pq_leaf *ol = &w->os->leaves[k];
+    dc_pq_column *c = &w->cols[k];
+    if (!v) {
+        if (ol->max_def == 0) return not_nullable(ol, err);
+        c->def[c->n_levels++] = 0;
+        return 0;
+    }
+    if (ol->max_def > 0) c->def[c->n_levels] = ol->max_def;
+    c->n_levels++;
+    dc_buf *vb = &c->values;
+    if (ol->phys == PQ_BYTE_ARRAY) {
+        if (len > UINT32_MAX - vb->len)
+            return dc_err_set(err, DC_ELIMIT, "column '%s': over 4 GiB in a batch", ol->dotted);
+        if (len > vb->cap - vb->len) DC_TRY(dc_buf_reserve(vb, len, err));
+        memcpy(vb->data + vb->len, v, len);
+        vb->len += len;
+        c->offsets[c->n_values + 1] = (uint32_t)vb->len;
+    } else {
+        switch (len) {
+        case 8: memcpy(vb->data + vb->len, v, 8); break;
+        case 4: memcpy(vb->data + vb->len, v, 4); break;
+        case 1: vb->data[vb->len] = *v; break;
+        default: memcpy(vb->data + vb->len, v, len); break;
+        }
+        vb->len += len;
+    }
+    c->n_values++;
+    return 0;
+}
+
+/* Appends a record's row (snap_int.h's form) to the output's columns. */
+static int put_row(bin_wr *w, const uint8_t *p, uint32_t n, dc_err *err)
+{
+    if (!w->ready) DC_TRY(wr_ready(w, err));
+    const uint32_t nc = w->b->schema->root.n_children;
+    const uint8_t *end = p + n;
+    for (uint32_t j = 0; j < nc; j++) {
+        if (p >= end) goto bad;
+        const bool present = *p++ != 0;
+        uint32_t len = 0;
+        if (present) {
+            len = w->width[j];
+            if (len == 0) {
+                if (end - p < 4) goto bad;
+                len = dc_load_le32(p);
+                p += 4;
+            }
+            if ((size_t)(end - p) < len) goto bad;
+        }
+        if (w->to[j] >= 0) DC_TRY(put_value(w, (uint32_t)w->to[j], present ? p : NULL, len, err));
+        p += len;
+    }
+    if (p != end) goto bad;
+    for (uint32_t i = 0; i < w->n_unfed; i++) DC_TRY(put_value(w, w->unfed[i], NULL, 0, err));
     w->n++;
     return 0;
+bad: /* our own records, read back from memory or a spill file we wrote */
+    return dc_err_set(err, DC_ECORRUPT, "snapshot: a damaged run record (%u bytes)", n);
 }
 
 static int flush(bin_wr *w, dc_delta_file_writer *dw, const char *date, dc_err *err)
@@ -551,8 +651,7 @@ int sn_bin_write(dc_snap_result *res, dc_delta_file_writer *dw, const sn_bin *b,
             res->deleted++;
             continue;
         }
-        rc = split_row(&w, row, h->rlen, err);
-        if (rc == 0) rc = put_row(&w, err);
+        rc = put_row(&w, row, h->rlen, err);
         if (rc == 0) res->rows++;
         if (rc == 0 && (w.n == BIN_BATCH_ROWS || (w.n % 1024 == 0 &&
                                                    batch_bytes(&w) > BIN_BATCH_BYTES)))

@@ -52,12 +52,26 @@ typedef struct sn_src {
     dc_buf buf;             /* file: the current record's key and row */
 } sn_src;
 
+/* A run holds at most this many bytes of records (their offsets are 32-bit
+ * counts of 8 bytes); a larger budget spills at it. */
+#define SN_MAX_RUN_BYTES ((int64_t)1 << 34)
+
+/* A record of the run in hand, as the sort orders it: 8 bytes, what an
+ * offset alone took, so that the budget holds as many records as before. */
+typedef struct sn_ent {
+    uint32_t pfx;           /* sort_run: the 4 key bytes after those every key of the run
+                               shares, big-endian, zero-padded (orders like the keys, ties
+                               left to sn_rec_cmp) */
+    uint32_t off8;          /* the record's offset in data, in units of 8 bytes */
+} sn_ent;
+
 typedef struct sn_sorter {
-    int64_t budget;         /* bytes of records + pointers held before a spill */
+    int64_t budget;         /* bytes of records + entries held before a spill */
     const char *tmp_dir;    /* spill directory */
     dc_buf data;            /* the run in hand: records, 8-byte aligned */
-    size_t *recs;           /* offsets of its records in data */
+    sn_ent *recs;           /* its records, in sorted order once `sorted` */
     size_t n, cap;          /* records, capacity of recs */
+    bool sorted;            /* recs is sorted (no record added since) */
     FILE **spills;          /* spilled runs (rewound by sn_sorter_finish) */
     uint32_t n_spills;
     uint64_t spill_bytes;   /* bytes written to spills */
@@ -74,6 +88,13 @@ void sn_sorter_dispose(sn_sorter *s);
 /* Adds a record (copied); spills the run in hand first when it is full. */
 int sn_sorter_add(sn_sorter *s, const sn_hdr *h, const uint8_t *key, const uint8_t *row,
                   dc_err *err);
+/* Adds a record whose header is *h and whose h->klen key bytes and h->rlen
+ * row bytes the caller writes at *key and *row (valid until the next call on
+ * s): no copy of a row built elsewhere. Spills first like sn_sorter_add. */
+int sn_sorter_put(uint8_t **key, uint8_t **row, sn_sorter *s, const sn_hdr *h, dc_err *err);
+/* Sorts the run in hand now (sn_sorter_finish then finds it sorted): lets
+ * the thread that filled a sorter sort it too. */
+void sn_sorter_sort(sn_sorter *s);
 /* Sorts the run in hand and starts the merge of every run — also those of
  * `other` (NULL: none; filled by another thread, which has finished with
  * it), whose records then come out of s's merge too. */

@@ -7,7 +7,14 @@
  * to an unlinked temporary file. At the end the last run is sorted in place
  * and every run is merged through a min-heap: the first record of a key to
  * come out is its newest over all runs, the rest of the key is skipped.
- * Memory: the budget, plus one record and one stdio buffer per spilled run.
+ * Memory: the budget, plus one record and one stdio buffer per spilled run,
+ * and while a run is sorted a scratch copy of its entries (8 bytes a record).
+ *
+ * The sort: each record's entry carries 4 bytes of its key (past the bytes
+ * every key of the run shares), so that nearly every comparison is of two
+ * integers; a run already in key order (a history written in primary-key
+ * order) is found so in one pass and left as it is; others are radix-sorted
+ * on those bytes, and records sharing them ordered by the whole key and rank.
  */
 #include "snap_int.h"
 
@@ -17,6 +24,11 @@
 
 /* stdio buffer of a spilled run, written and read back. */
 #define SPILL_BUF_BYTES ((size_t)1 << 20)
+/* Records of a memory run fetched ahead of the merge (src_advance). */
+#define PREFETCH_AHEAD 8
+
+_Static_assert(SN_MAX_RUN_BYTES + SN_MAX_ROW_BYTES + SN_MAX_KEY_BYTES < ((int64_t)1 << 35),
+               "a record's offset in 8-byte units fits sn_ent.off8");
 
 static int rank_cmp(const sn_hdr *a, const sn_hdr *b)
 {
@@ -38,21 +50,26 @@ int sn_rec_cmp(const sn_hdr *a, const uint8_t *ka, const sn_hdr *b, const uint8_
     return -rank_cmp(a, b);
 }
 
-static int mem_cmp(const void *x, const void *y, void *ctx)
+/* Records of one prefix sorted by insertion beyond which qsort_r takes them. */
+#define TIE_INSERTION_MAX 16
+
+static int ent_cmp(const void *x, const void *y, void *ctx)
 {
+    const sn_ent *ea = x, *eb = y;
+    if (ea->pfx != eb->pfx) return ea->pfx < eb->pfx ? -1 : 1;
     const uint8_t *base = ctx;
-    const sn_hdr *a = (const sn_hdr *)(base + *(const size_t *)x);
-    const sn_hdr *b = (const sn_hdr *)(base + *(const size_t *)y);
+    const sn_hdr *a = (const sn_hdr *)(base + ((size_t)ea->off8 << 3));
+    const sn_hdr *b = (const sn_hdr *)(base + ((size_t)eb->off8 << 3));
     return sn_rec_cmp(a, (const uint8_t *)(a + 1), b, (const uint8_t *)(b + 1));
 }
 
 void sn_sorter_init(sn_sorter *s, int64_t budget, const char *tmp_dir)
 {
     memset(s, 0, sizeof *s);
-    s->budget = budget;
+    s->budget = budget < SN_MAX_RUN_BYTES ? budget : SN_MAX_RUN_BYTES;
     s->tmp_dir = tmp_dir;
     /* A run never outgrows the budget by more than one row. */
-    dc_buf_init(&s->data, (size_t)budget + SN_MAX_ROW_BYTES + SN_MAX_KEY_BYTES);
+    dc_buf_init(&s->data, (size_t)s->budget + SN_MAX_ROW_BYTES + SN_MAX_KEY_BYTES);
     dc_buf_init(&s->last_key, SN_MAX_KEY_BYTES);
 }
 
@@ -72,7 +89,7 @@ void sn_sorter_dispose(sn_sorter *s)
 
 static const sn_hdr *rec_at(const sn_sorter *s, size_t i)
 {
-    return (const sn_hdr *)(s->data.data + s->recs[i]);
+    return (const sn_hdr *)(s->data.data + ((size_t)s->recs[i].off8 << 3));
 }
 
 static bool same_key(const sn_hdr *a, const sn_hdr *b)
@@ -105,9 +122,112 @@ static int spill_open(FILE **out, const sn_sorter *s, dc_err *err)
     return rc;
 }
 
+/* How many leading key bytes every record of the run shares (n >= 1). */
+static size_t common_prefix(const sn_sorter *s)
+{
+    const sn_hdr *h0 = rec_at(s, 0);
+    const uint8_t *k0 = (const uint8_t *)(h0 + 1);
+    size_t c = h0->klen;
+    for (size_t i = 1; i < s->n && c > 0; i++) {
+        const sn_hdr *h = rec_at(s, i);
+        const uint8_t *k = (const uint8_t *)(h + 1);
+        if (h->klen < c) c = h->klen;
+        if (memcmp(k0, k, c) == 0) continue;
+        size_t j = 0;
+        while (k0[j] == k[j]) j++;
+        c = j;
+    }
+    return c;
+}
+
+/* Each entry's pfx. Past the bytes all keys share, 4 bytes decide nearly
+ * every comparison (integer keys of a table up to 2^32 rows, strings with a
+ * common head): the sort compares integers, not records scattered over the
+ * run. */
+static void set_prefixes(sn_sorter *s)
+{
+    const size_t skip = common_prefix(s);
+    for (size_t i = 0; i < s->n; i++) {
+        const sn_hdr *h = rec_at(s, i);
+        const uint8_t *k = (const uint8_t *)(h + 1) + skip;
+        const size_t m = h->klen - skip < 4 ? h->klen - skip : 4;
+        uint32_t v = 0;
+        for (size_t j = 0; j < m; j++) v |= (uint32_t)k[j] << (24 - 8 * j);
+        s->recs[i].pfx = v;
+    }
+}
+
+/* Whether the run is already in order: a history written in key order
+ * (a bootstrap's primary-key chunks) costs one pass, no sort. */
+static bool in_order(const sn_sorter *s)
+{
+    for (size_t i = 1; i < s->n; i++)
+        if (ent_cmp(&s->recs[i - 1], &s->recs[i], s->data.data) > 0) return false;
+    return true;
+}
+
+/* Stable LSD radix sort of the entries by pfx, a byte a pass, skipping the
+ * bytes every entry shares; false when its scratch array can not be had.
+ * The scratch (8 bytes a record, while the run is sorted) is what glibc's
+ * qsort_r took for its merge sort. */
+static bool radix_sort(sn_sorter *s)
+{
+    sn_ent *tmp = dc_malloc(s->n * sizeof *tmp);
+    if (!tmp) return false;
+    size_t cnt[4][256];
+    memset(cnt, 0, sizeof cnt);
+    for (size_t i = 0; i < s->n; i++)
+        for (int d = 0; d < 4; d++) cnt[d][(s->recs[i].pfx >> (8 * d)) & 255]++;
+    sn_ent *from = s->recs, *to = tmp;
+    for (int d = 0; d < 4; d++) {
+        if (cnt[d][(from[0].pfx >> (8 * d)) & 255] == s->n) continue;
+        size_t pos[256], at = 0;
+        for (int b = 0; b < 256; b++) pos[b] = at, at += cnt[d][b];
+        for (size_t i = 0; i < s->n; i++) to[pos[(from[i].pfx >> (8 * d)) & 255]++] = from[i];
+        sn_ent *t = from;
+        from = to;
+        to = t;
+    }
+    if (from != s->recs) memcpy(s->recs, from, s->n * sizeof *s->recs);
+    dc_free(tmp);
+    return true;
+}
+
+/* Orders each stretch of equal prefixes by the whole key and the rank. */
+static void sort_ties(sn_sorter *s)
+{
+    for (size_t i = 0; i < s->n;) {
+        size_t j = i + 1;
+        while (j < s->n && s->recs[j].pfx == s->recs[i].pfx) j++;
+        if (j - i > TIE_INSERTION_MAX) {
+            qsort_r(s->recs + i, j - i, sizeof *s->recs, ent_cmp, s->data.data);
+        } else {
+            for (size_t k = i + 1; k < j; k++) {
+                const sn_ent e = s->recs[k];
+                size_t m = k;
+                for (; m > i && ent_cmp(&s->recs[m - 1], &e, s->data.data) > 0; m--)
+                    s->recs[m] = s->recs[m - 1];
+                s->recs[m] = e;
+            }
+        }
+        i = j;
+    }
+}
+
 static void sort_run(sn_sorter *s)
 {
-    if (s->n > 1) qsort_r(s->recs, s->n, sizeof *s->recs, mem_cmp, s->data.data);
+    if (s->sorted) return;
+    s->sorted = true;
+    if (s->n < 2) return;
+    set_prefixes(s);
+    if (in_order(s)) return;
+    if (radix_sort(s)) sort_ties(s);
+    else qsort_r(s->recs, s->n, sizeof *s->recs, ent_cmp, s->data.data);
+}
+
+void sn_sorter_sort(sn_sorter *s)
+{
+    sort_run(s);
 }
 
 /* Sorts the run in hand, writes each key's newest record to a new spill. */
@@ -124,7 +244,7 @@ static int spill(sn_sorter *s, dc_err *err)
         const sn_hdr *h = rec_at(s, i);
         if (i > 0 && same_key(h, rec_at(s, i - 1))) continue;
         const size_t n = sizeof *h + h->klen + h->rlen;
-        if (fwrite(h, 1, n, f) != n)
+        if (fwrite_unlocked(h, 1, n, f) != n)
             return dc_err_set(err, DC_EIO, "writing a spilled run to %s: %s",
                               s->tmp_dir ? s->tmp_dir : "the temporary directory",
                               strerror(errno));
@@ -134,21 +254,22 @@ static int spill(sn_sorter *s, dc_err *err)
         return dc_err_set(err, DC_EIO, "writing a spilled run: %s", strerror(errno));
     dc_buf_reset(&s->data);
     s->n = 0;
+    s->sorted = false;
     return 0;
 }
 
-int sn_sorter_add(sn_sorter *s, const sn_hdr *h, const uint8_t *key, const uint8_t *row,
-                  dc_err *err)
+int sn_sorter_put(uint8_t **key, uint8_t **row, sn_sorter *s, const sn_hdr *h, dc_err *err)
 {
     if (h->klen > SN_MAX_KEY_BYTES || h->rlen > SN_MAX_ROW_BYTES)
         return dc_err_set(err, DC_ELIMIT, "a row of %u bytes (key %u) is too large",
                           h->rlen, h->klen);
-    const size_t n = (sizeof *h + h->klen + h->rlen + 7) & ~(size_t)7;
+    const size_t used = sizeof *h + h->klen + h->rlen;
+    const size_t n = (used + 7) & ~(size_t)7;
     if (s->n > 0 && (int64_t)(s->data.len + n + (s->n + 1) * sizeof *s->recs) > s->budget)
         DC_TRY(spill(s, err));
     if (s->n == s->cap) {
         const size_t cap = s->cap ? s->cap * 2 : 4096;
-        size_t *grown = dc_realloc(s->recs, cap * sizeof *grown);
+        sn_ent *grown = dc_realloc(s->recs, cap * sizeof *grown);
         if (!grown) return dc_err_set(err, DC_ENOMEM, "out of memory");
         s->recs = grown;
         s->cap = cap;
@@ -156,11 +277,23 @@ int sn_sorter_add(sn_sorter *s, const sn_hdr *h, const uint8_t *key, const uint8
     DC_TRY(dc_buf_reserve(&s->data, n, err));
     uint8_t *p = s->data.data + s->data.len;
     memcpy(p, h, sizeof *h);
-    memcpy(p + sizeof *h, key, h->klen);
-    memcpy(p + sizeof *h + h->klen, row, h->rlen);
-    memset(p + sizeof *h + h->klen + h->rlen, 0, n - sizeof *h - h->klen - h->rlen);
-    s->recs[s->n++] = s->data.len;
+    memset(p + used, 0, n - used);
+    s->recs[s->n].pfx = 0;
+    s->recs[s->n++].off8 = (uint32_t)(s->data.len >> 3);
     s->data.len += n;
+    s->sorted = false;
+    *key = p + sizeof *h;
+    *row = *key + h->klen;
+    return 0;
+}
+
+int sn_sorter_add(sn_sorter *s, const sn_hdr *h, const uint8_t *key, const uint8_t *row,
+                  dc_err *err)
+{
+    uint8_t *k = NULL, *r = NULL;
+    DC_TRY(sn_sorter_put(&k, &r, s, h, err));
+    if (h->klen) memcpy(k, key, h->klen);
+    if (h->rlen) memcpy(r, row, h->rlen);
     return 0;
 }
 
@@ -173,12 +306,20 @@ static int src_advance(bool *has, sn_src *src, dc_err *err)
         *has = src->next < src->mem->n;
         if (!*has) return 0;
         const sn_hdr *h = rec_at(src->mem, src->next++);
+        /* The run's records come out in key order, not in the order they
+         * lie in memory (a CDC table's are scattered): ask for a later one
+         * now, so that its cache lines are there when its turn comes. */
+        if (src->next + PREFETCH_AHEAD < src->mem->n) {
+            const uint8_t *ahead = (const uint8_t *)rec_at(src->mem, src->next + PREFETCH_AHEAD);
+            __builtin_prefetch(ahead);
+            __builtin_prefetch(ahead + 64);
+        }
         src->h = *h;
         src->key = (const uint8_t *)(h + 1);
         src->row = src->key + h->klen;
         return 0;
     }
-    const size_t got = fread(&src->h, 1, sizeof src->h, src->f);
+    const size_t got = fread_unlocked(&src->h, 1, sizeof src->h, src->f);
     if (got == 0 && feof(src->f)) {
         *has = false;
         return 0;
@@ -189,7 +330,7 @@ static int src_advance(bool *has, sn_src *src, dc_err *err)
                           "damaged (temporary directory full or changed?)");
     dc_buf_reset(&src->buf);
     DC_TRY(dc_buf_reserve(&src->buf, n, err));
-    if (fread(src->buf.data, 1, n, src->f) != n)
+    if (fread_unlocked(src->buf.data, 1, n, src->f) != n)
         return dc_err_set(err, DC_ECORRUPT, "a spilled run reads back short");
     src->key = src->buf.data;
     src->row = src->buf.data + src->h.klen;
