@@ -325,6 +325,9 @@ int cdc_tschema_make_keys(dc_cdc_tschema *s, dc_err *err)
                              err);
         if (rc == 0) rc = dc_buf_putc(&b, ':', err);
         if (rc == 0) {
+            const dc_cdc_tcol *c = &s->cols[i];
+            s->keys[i].plain_name = !memchr(c->name, '"', c->name_len) &&
+                                    !memchr(c->name, '\\', c->name_len);
             s->keys[i].s = arena_str(s, (const char *)b.data, b.len, err);
             s->keys[i].n = (uint32_t)b.len;
             if (!s->keys[i].s) rc = err ? err->code : DC_ENOMEM;
