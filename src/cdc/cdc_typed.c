@@ -63,13 +63,7 @@ static __attribute__((cold, noinline, format(printf, 3, 4))) int bad(const trow 
 
 static inline int put(const trow *t, const void *p, size_t n)
 {
-    dc_buf *const b = t->out;
-    if (b->cap - b->len >= n && n) { /* the hot case, inline: cap <= max, so no limit check */
-        memcpy(b->data + b->len, p, n);
-        b->len += n;
-        return 0;
-    }
-    return dc_buf_append(b, p, n, t->lx.err);
+    return dc_buf_append(t->out, p, n, t->lx.err);
 }
 
 static inline int put_slice(const trow *t, slice v)

@@ -90,9 +90,16 @@ int pq_wr_col_push_ba(dc_pq_column *c, const uint8_t *p, size_t n, dc_err *err)
     if (n > UINT32_MAX - start)
         return dc_err_set(err, DC_ELIMIT, "parquet writer: a column's byte arrays exceed 4 GiB "
                           "in one row group");
-    DC_TRY(dc_pq_column_reserve_offsets(c, 1, err));
+    /* Once per string value written: the offsets' room is checked here
+     * before calling to grow them, and the value's end needs no 4 GiB check
+     * beyond the one above. */
+    if (!c->offsets || c->n_values + 2 > c->offsets_cap)
+        DC_TRY(dc_pq_column_reserve_offsets(c, 1, err));
     DC_TRY(dc_buf_append(&c->values, p, n, err));
-    return pq_wr_col_close_ba(c, start, err);
+    if (c->n_values == 0) c->offsets[0] = (uint32_t)start;
+    c->offsets[c->n_values + 1] = (uint32_t)c->values.len;
+    c->n_values++;
+    return 0;
 }
 
 void pq_wr_mark_all(dc_pq_writer *w)
