@@ -47,6 +47,7 @@ typedef struct scanner {
     dc_cdc_schema_cache *cache;            /* schema blocks validated before, or NULL */
     slice payload;                         /* value of the last top-level "payload" */
     slice schema;                          /* value of the last top-level "schema" */
+    uint64_t schema_id;                    /* its cache id (dc_cdc_event.schema_id), or 0 */
 } scanner;
 
 /* Members the scanner tells apart. */
@@ -224,21 +225,32 @@ void dc_cdc_schema_cache_dispose(dc_cdc_schema_cache *c)
     memset(c, 0, sizeof *c);
 }
 
-/* Copies the validated block b[0..n) into the next slot (best effort). */
-static void remember(dc_cdc_schema_cache *c, const uint8_t *b, size_t n)
+/* The last schema_id given out, process-wide: ids are never reused, so one
+ * names one block's bytes whichever cache (thread) gave it. */
+static uint64_t last_schema_id;
+
+/* Copies the validated block b[0..n) into the next slot (best effort);
+ * returns its new id, or 0 when it is not kept. */
+static uint64_t remember(dc_cdc_schema_cache *c, const uint8_t *b, size_t n)
 {
-    if (n > DC_CDC_MAX_CACHED_SCHEMA) return;
+    if (n > DC_CDC_MAX_CACHED_SCHEMA) return 0;
     const uint32_t i = c->next;
     c->next = (i + 1) % DC_CDC_SCHEMA_CACHE_SLOTS;
     dc_free(c->block[i]);
     c->block[i] = dc_malloc(n);
     c->len[i] = c->block[i] ? n : 0;
-    if (c->block[i]) memcpy(c->block[i], b, n);
+    c->id[i] = 0;
+    if (!c->block[i]) return 0;
+    memcpy(c->block[i], b, n);
+    c->id[i] = __atomic_add_fetch(&last_schema_id, 1, __ATOMIC_RELAXED);
+    return c->id[i];
 }
 
 /* The schema block (an object) at p: a cached block when the bytes match
- * one, else validated by skip_value and remembered. */
-static int skip_schema(const scanner *sc, const uint8_t *p, int depth, const uint8_t **out)
+ * one, else validated by skip_value and remembered; *id is its cache id
+ * (0: not cached). */
+static int skip_schema(const scanner *sc, const uint8_t *p, int depth, const uint8_t **out,
+                       uint64_t *id)
 {
     dc_cdc_schema_cache *const c = sc->cache;
     const size_t left = (size_t)(sc->end - p);
@@ -248,12 +260,13 @@ static int skip_schema(const scanner *sc, const uint8_t *p, int depth, const uin
             c->last_hit = i;
             c->hits++;
             *out = p + c->len[i];
+            *id = c->id[i];
             return 0;
         }
     }
     DC_TRY(skip_value(&sc->lx, p, depth, out));
     c->misses++;
-    remember(c, p, (size_t)(*out - p));
+    *id = remember(c, p, (size_t)(*out - p));
     return 0;
 }
 
@@ -272,6 +285,7 @@ static int scan_envelope(scanner *sc, const uint8_t *p, int depth, pstate *st, p
         bool escaped = false;
         DC_TRY(scan_key(&sc->lx, p, &name, &escaped, &p));
         const uint8_t *const v = p;
+        uint64_t schema_id = 0;
         enum member m = classify(name.s, name.e, escaped);
         if (!inner && (m == M_SCHEMA || m == M_PAYLOAD)) m = M_OTHER;
         if ((m == M_BEFORE || m == M_AFTER) && p < sc->end && *p == '{') {
@@ -281,7 +295,7 @@ static int scan_envelope(scanner *sc, const uint8_t *p, int depth, pstate *st, p
         } else if (m == M_SOURCE && p < sc->end && *p == '{') {
             DC_TRY(scan_source(sc, p, depth + 1, st->src, &p));
         } else if (m == M_SCHEMA && sc->cache && p < sc->end && *p == '{') {
-            DC_TRY(skip_schema(sc, p, depth + 1, &p));
+            DC_TRY(skip_schema(sc, p, depth + 1, &p, &schema_id));
         } else if (m == M_PAYLOAD && p < sc->end && *p == '{') {
             pstate_reset(inner, sc->keys->n);
             DC_TRY(scan_envelope(sc, p, depth + 1, inner, NULL, &p));
@@ -293,6 +307,7 @@ static int scan_envelope(scanner *sc, const uint8_t *p, int depth, pstate *st, p
         case M_SCHEMA:
             sc->has_schema = true;
             sc->schema = val;
+            sc->schema_id = schema_id;
             break;
         case M_PAYLOAD: sc->payload = val; break;
         case M_BEFORE: st->img[0] = val; break;
@@ -544,6 +559,7 @@ int dc_cdc_decode_cached(dc_cdc_event *out, dc_buf *scratch, dc_cdc_schema_cache
             if (sc.schema.s && *sc.schema.s != 'n') {
                 out->schema = (const char *)sc.schema.s;
                 out->schema_len = (uint32_t)(sc.schema.e - sc.schema.s);
+                out->schema_id = sc.schema_id;
             }
             if (*sc.payload.s != '{')
                 return fail_at(&sc.lx, sc.payload.s, DC_EINVAL,

@@ -110,17 +110,6 @@ CDC_LEX int32_t hex4(const uint8_t *p)
 }
 
 
-/* High bit set in each byte of v (little-endian load of 8 string bytes)
- * that needs a look: a control byte, '"', '\\' or a byte >= 0x80. A borrow
- * only marks bytes above a true hit, so the lowest set bit is exact. */
-static inline uint64_t special8(uint64_t v)
-{
-    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-    const uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\');
-    const uint64_t ctl = (v - ones * 0x20) & ~v;
-    return (ctl | ((q - ones) & ~q) | ((b - ones) & ~b) | v) & high;
-}
-
 /* Checks the escape whose backslash is at p; returns the bytes it spans
  * (2, 6 or 12 for a surrogate pair) or a negative error. */
 CDC_LEX int check_escape(const cdc_lex *sc, const uint8_t *p, const uint8_t *open)
@@ -169,7 +158,7 @@ CDC_LEX __attribute__((noinline)) int scan_string_rest(const cdc_lex *sc, const 
                 while (p < end && dc_json_plain_byte[*p]) p++;
                 break;
             }
-            const uint64_t m = special8(dc_load_le64(p));
+            const uint64_t m = dc_json_special8(dc_load_le64(p));
             if (m) {
                 p += __builtin_ctzll(m) >> 3;
                 break;
@@ -226,7 +215,7 @@ static inline __attribute__((always_inline)) int scan_string(const cdc_lex *sc,
     }
 #endif
     while (end - p >= 8) {
-        const uint64_t m = special8(dc_load_le64(p));
+        const uint64_t m = dc_json_special8(dc_load_le64(p));
         if (m) {
             p += __builtin_ctzll(m) >> 3;
             goto found;

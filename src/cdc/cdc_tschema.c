@@ -325,6 +325,9 @@ int cdc_tschema_make_keys(dc_cdc_tschema *s, dc_err *err)
                              err);
         if (rc == 0) rc = dc_buf_putc(&b, ':', err);
         if (rc == 0) {
+            const dc_cdc_tcol *c = &s->cols[i];
+            s->keys[i].plain_name = !memchr(c->name, '"', c->name_len) &&
+                                    !memchr(c->name, '\\', c->name_len);
             s->keys[i].s = arena_str(s, (const char *)b.data, b.len, err);
             s->keys[i].n = (uint32_t)b.len;
             if (!s->keys[i].s) rc = err ? err->code : DC_ENOMEM;
@@ -429,11 +432,19 @@ void dc_cdc_tschema_cache_dispose(dc_cdc_tschema_cache *c)
 int dc_cdc_tschema_cache_get(const dc_cdc_tschema **out, dc_cdc_tschema_cache *c,
                              const char *block, size_t n, dc_err *err)
 {
+    return dc_cdc_tschema_cache_get_id(out, c, block, n, 0, err);
+}
+
+int dc_cdc_tschema_cache_get_id(const dc_cdc_tschema **out, dc_cdc_tschema_cache *c,
+                                const char *block, size_t n, uint64_t id, dc_err *err)
+{
     for (uint32_t k = 0; k < DC_CDC_TSCHEMA_CACHE_SLOTS; k++) {
         const uint32_t i = (c->last_hit + k) % DC_CDC_TSCHEMA_CACHE_SLOTS;
-        if (c->schema[i] && c->len[i] == n && memcmp(c->block[i], block, n) == 0) {
+        if (c->schema[i] && c->len[i] == n &&
+            ((id && c->id[i] == id) || memcmp(c->block[i], block, n) == 0)) {
             c->last_hit = i;
             c->hits++;
+            if (id) c->id[i] = id;
             *out = c->schema[i];
             return 0;
         }
@@ -453,6 +464,7 @@ int dc_cdc_tschema_cache_get(const dc_cdc_tschema **out, dc_cdc_tschema_cache *c
     c->block[i] = copy;
     c->len[i] = n;
     c->schema[i] = s;
+    c->id[i] = id;
     c->last_hit = i;
     c->misses++;
     *out = s;

@@ -63,13 +63,7 @@ static __attribute__((cold, noinline, format(printf, 3, 4))) int bad(const trow 
 
 static inline int put(const trow *t, const void *p, size_t n)
 {
-    dc_buf *const b = t->out;
-    if (b->cap - b->len >= n && n) { /* the hot case, inline: cap <= max, so no limit check */
-        memcpy(b->data + b->len, p, n);
-        b->len += n;
-        return 0;
-    }
-    return dc_buf_append(b, p, n, t->lx.err);
+    return dc_buf_append(t->out, p, n, t->lx.err);
 }
 
 static inline int put_slice(const trow *t, slice v)
@@ -748,25 +742,39 @@ static int32_t find_col(const dc_cdc_tcol *cols, uint32_t n, uint32_t next, cons
 
 /* ---------------------------------------------- trusted (decoded) images */
 
-/* Pass 1 over a validated image: `"key" : value` at p (whitespace allowed). */
-static void fast_member(const trow *t, const uint8_t **pp, slice *name, bool *escaped, slice *v)
+/* Pass 1 over a validated image: `"key" : value` at p (whitespace allowed).
+ * When `want` (a column whose name holds no '"' or '\\') is the member's
+ * name, byte for byte up to the closing quote, that is all it takes: no
+ * escape can hide there (*name is then not set; returns true). */
+static bool fast_member(const trow *t, const uint8_t **pp, const dc_cdc_tcol *want, slice *name,
+                        bool *escaped, slice *v)
 {
     const uint8_t *const end = t->lx.end;
     const uint8_t *p = skip_ws(*pp, end);
-    const uint8_t *const close = fast_string_end(p, end);
-    name->s = p + 1;
-    name->e = close - 1;
-    *escaped = memchr(name->s, '\\', (size_t)(name->e - name->s)) != NULL;
+    const uint8_t *close;
+    bool found = false;
+    if (want && (size_t)(end - p) > (size_t)want->name_len + 1 && p[want->name_len + 1] == '"' &&
+        memcmp(p + 1, want->name, want->name_len) == 0) {
+        close = p + want->name_len + 2;
+        found = true;
+    } else {
+        close = fast_string_end(p, end);
+        name->s = p + 1;
+        name->e = close - 1;
+        *escaped = memchr(name->s, '\\', (size_t)(name->e - name->s)) != NULL;
+    }
     p = skip_ws(close, end) + 1; /* ':' */
     p = skip_ws(p, end);
     v->s = p;
     v->e = p = fast_skip(p, end);
     *pp = skip_ws(p, end);
+    return found;
 }
 
-/* Pass 1: the object at p ('{'): each member's value slice into vals[]. */
-static int note_members(const trow *t, const dc_cdc_tcol *cols, uint32_t n, const uint8_t *p,
-                        int depth, tval *vals, const uint8_t **out)
+/* Pass 1: the object at p ('{'): each member's value slice into vals[];
+ * keys (NULL inside structs) say which column names are plain. */
+static int note_members(const trow *t, const dc_cdc_tcol *cols, const cdc_bytes *keys, uint32_t n,
+                        const uint8_t *p, int depth, tval *vals, const uint8_t **out)
 {
     const cdc_lex *const lx = &t->lx;
     if (depth >= DC_JSON_MAX_DEPTH) return fail_depth(lx, p);
@@ -778,8 +786,11 @@ static int note_members(const trow *t, const dc_cdc_tcol *cols, uint32_t n, cons
     while (more) {
         slice name = {0}, v = {0};
         bool escaped = false;
+        int32_t i = -1;
         if (t->trusted) {
-            fast_member(t, &p, &name, &escaped, &v);
+            const dc_cdc_tcol *want = keys && next < n && keys[next].plain_name ? &cols[next]
+                                                                                : NULL;
+            if (fast_member(t, &p, want, &name, &escaped, &v)) i = (int32_t)next;
             more = *p++ == ',';
         } else {
             DC_TRY(scan_key(lx, p, &name, &escaped, &p));
@@ -788,7 +799,7 @@ static int note_members(const trow *t, const dc_cdc_tcol *cols, uint32_t n, cons
             v.e = p;
             DC_TRY(member_end(lx, p, &more, &p));
         }
-        const int32_t i = find_col(cols, n, next, name.s, name.e, escaped);
+        if (i < 0) i = find_col(cols, n, next, name.s, name.e, escaped);
         if (i < 0)
             return dc_err_set(lx->err, DC_EINVAL, "column '%.*s' is in the image but not in the "
                               "schema", shown_len(name), (const char *)name.s);
@@ -804,7 +815,7 @@ static int note_members(const trow *t, const dc_cdc_tcol *cols, uint32_t n, cons
 static int put_members(const trow *t0, const dc_cdc_tcol *cols, const cdc_bytes *keys, uint32_t n,
                        const uint8_t *p, int depth, tval *vals, const uint8_t **end_out)
 {
-    DC_TRY(note_members(t0, cols, n, p, depth, vals, end_out));
+    DC_TRY(note_members(t0, cols, keys, n, p, depth, vals, end_out));
     trow t = *t0;
     for (uint32_t i = 0; i < n; i++) {
         t.col = &cols[i];

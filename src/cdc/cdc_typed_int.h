@@ -12,6 +12,8 @@
 typedef struct cdc_bytes {
     const char *s;   /* first byte */
     uint32_t n;      /* length */
+    bool plain_name; /* keys[i]: column i's source name holds no '"' or '\\', so an
+                        image member of that name is found by comparing its bytes */
 } cdc_bytes;
 
 struct dc_cdc_tschema {

@@ -38,7 +38,7 @@ int dc_buf_reserve(dc_buf *b, size_t extra, dc_err *err)
     return 0;
 }
 
-int dc_buf_append(dc_buf *b, const void *p, size_t n, dc_err *err)
+int dc_buf_append_grow(dc_buf *b, const void *p, size_t n, dc_err *err)
 {
     if (n == 0) return 0;
     DC_TRY(dc_buf_reserve(b, n, err));

@@ -126,7 +126,20 @@ void dc_buf_dispose(dc_buf *b);
 static inline void dc_buf_reset(dc_buf *b) { b->len = 0; }
 /* Ensures room for `extra` more bytes. */
 int dc_buf_reserve(dc_buf *b, size_t extra, dc_err *err);
-int dc_buf_append(dc_buf *b, const void *p, size_t n, dc_err *err);
+/* dc_buf_append when the bytes do not fit yet: grows b, then appends. */
+int dc_buf_append_grow(dc_buf *b, const void *p, size_t n, dc_err *err);
+/* Appends n bytes. Inline when they fit (cap <= max: no limit check), the
+ * case of nearly every call on the per-row paths, where the call and the
+ * checks of the growing path cost more than the copy (callgrind). */
+static inline int dc_buf_append(dc_buf *b, const void *p, size_t n, dc_err *err)
+{
+    if (n && n <= b->cap - b->len) {
+        memcpy(b->data + b->len, p, n);
+        b->len += n;
+        return 0;
+    }
+    return dc_buf_append_grow(b, p, n, err);
+}
 int dc_buf_appendf(dc_buf *b, dc_err *err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static inline int dc_buf_putc(dc_buf *b, uint8_t c, dc_err *err)

@@ -45,7 +45,8 @@ static int keep(ing_slot *s, const dc_cdc_event *ev, uint32_t tp, int64_t offset
     const bool typed = s->format == DC_CFG_FORMAT_TYPED;
     const bool same_schema = typed && ev->schema && s->kept_schema &&
                              ev->schema_len == s->kept_schema_len &&
-                             memcmp(ev->schema, s->kept_schema, ev->schema_len) == 0;
+                             ((ev->schema_id && ev->schema_id == s->kept_schema_id) ||
+                              memcmp(ev->schema, s->kept_schema, ev->schema_len) == 0);
     size_t bytes = sizeof(ing_kept) + ev->after_len + ev->before_len +
                    (typed && !same_schema ? ev->schema_len : 0) + ev->src_file_len +
                    ev->gtid_len + 5;
@@ -68,12 +69,14 @@ static int keep(ing_slot *s, const dc_cdc_event *ev, uint32_t tp, int64_t offset
     if (!typed) {
         k->ev.schema = NULL;
         k->ev.schema_len = 0;
+        k->ev.schema_id = 0;
     } else if (same_schema) {
         k->ev.schema = s->kept_schema;
     } else if (ev->schema) {
         if (!(k->ev.schema = keep_bytes(s, ev->schema, ev->schema_len, err))) return err->code;
         s->kept_schema = k->ev.schema;
         s->kept_schema_len = ev->schema_len;
+        s->kept_schema_id = ev->schema_id;
     }
     if (ev->src_file && !(k->ev.src_file = keep_bytes(s, ev->src_file, ev->src_file_len, err)))
         return err->code;
@@ -257,6 +260,7 @@ void ing_slot_reset(ing_slot *s)
     s->kept_bytes = 0;
     s->keep_lost = false;
     s->kept_schema = NULL;
+    s->kept_schema_id = 0;
     dc_arena_reset(&s->keep_arena);
 }
 

@@ -107,6 +107,8 @@ typedef struct ing_slot {
     const char *kept_schema;    /* the schema block kept last (in keep_arena), shared by
                                    the kept events that repeat it; NULL: none */
     uint32_t kept_schema_len;
+    uint64_t kept_schema_id;    /* its dc_cdc_event.schema_id (0: none): equal ids are
+                                   equal bytes, no memcmp */
     double last_optimize;       /* monotonic seconds of the last OPTIMIZE check (0: none) */
     uint32_t optimize_misses;   /* background rewrites in a row that committed nothing
                                    (inputs rewritten meanwhile on a table without DVs) */

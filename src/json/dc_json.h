@@ -49,6 +49,18 @@ struct dc_json {
  * and '\\'): the fast path of every string scanner, src/cdc's included. */
 extern const uint8_t dc_json_plain_byte[256];
 
+/* High bit set in each byte of v (8 string bytes, a little-endian load) that
+ * is not a plain byte: a control byte, '"', '\\' or a byte >= 0x80. A
+ * borrow only marks bytes above a true hit, so the lowest set bit is exact:
+ * string scanners skip 8 plain bytes per test (src/cdc's, pq_text_in.c's). */
+static inline uint64_t dc_json_special8(uint64_t v)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    const uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\');
+    const uint64_t ctl = (v - ones * 0x20) & ~v;
+    return (ctl | ((q - ones) & ~q) | ((b - ones) & ~b) | v) & high;
+}
+
 int dc_json_parse(dc_json **out, dc_arena *arena, const char *text, size_t n, dc_err *err);
 
 /* "null", "a boolean", "a number", "a string", "an array", "an object": for

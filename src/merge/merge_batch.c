@@ -375,7 +375,8 @@ static int typed_cols(const dc_cdc_tschema **out, dc_merge_batch *b, const dc_cd
     DC_TRY(dc_mcolmap_advance(b->cm, b->t, ev, tp->has_wm ? &tp->wm : NULL, err));
     if (!ev->schema) return 0;
     const dc_cdc_tschema *c = NULL;
-    DC_TRY(dc_cdc_tschema_cache_get(&c, &m->cache, ev->schema, ev->schema_len, err));
+    DC_TRY(dc_cdc_tschema_cache_get_id(&c, &m->cache, ev->schema, ev->schema_len,
+                                       ev->schema_id, err));
     DC_TRY(dc_mcolmap_map(&c, b->cm, b->t, c, err));
     *out = c;
     if (c == b->last_cols) return 0;

@@ -438,6 +438,9 @@ typedef struct mtyped {
     bool soft_deletes;              /* deletes keep the row with MT_DEL true */
     dc_cdc_typed_opts types;        /* DATETIME / TIME choices */
     char *meta[MT_N];               /* prefixed metadata column names (owned) */
+    dc_buf meta_keys;               /* `"<meta[i]>":` of each, JSON-escaped, back to back:
+                                       a row's member names written without escaping */
+    uint32_t meta_key_at[MT_N + 1]; /* where each starts in meta_keys (and the end) */
     dc_cdc_tschema *cols;           /* the table's source columns, from its Delta schema
                                        (one reference): records without a schema block */
     dc_cdc_tschema_cache cache;     /* records' schema blocks → their columns */

@@ -38,19 +38,6 @@ static inline void ws(ptext *t)
         t->p++;
 }
 
-/* Bytes a string body holds as they are: ASCII but '"', '\\' and controls. */
-static const bool plain[256] = {
-#define R16(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
-    R16(false), R16(false),                                    /* 0x00-0x1f */
-    true, true, false, true, true, true, true, true,           /* ' ' '!' '"' ... */
-    true, true, true, true, true, true, true, true,
-    R16(true), R16(true),                                      /* 0x30-0x4f */
-    true, true, true, true, true, true, true, true,            /* 0x50-0x57 */
-    true, true, true, true, false, true, true, true,           /* '\\' at 0x5c */
-    R16(true), R16(true),                                      /* 0x60-0x7f */
-#undef R16
-};
-
 static int hex4(const uint8_t *p, uint32_t *out)
 {
     uint32_t v = 0;
@@ -110,7 +97,11 @@ static int string_body(ptext *t, const uint8_t **s, uint32_t *n)
     const uint8_t *const body = p;
     bool escaped = false;
     while (p < t->end) {
-        while (p < t->end && plain[*p]) p++; /* the common bytes, one test each */
+        /* the common bytes, 8 per test, then the tail one by one */
+        uint64_t m = 0;
+        while (t->end - p >= 8 && !(m = dc_json_special8(dc_load_le64(p)))) p += 8;
+        if (m) p += __builtin_ctzll(m) >> 3;
+        else while (p < t->end && dc_json_plain_byte[*p]) p++;
         if (p >= t->end) break;
         const uint8_t c = *p;
         if (c == '"') break;
@@ -214,10 +205,28 @@ static int32_t child(const dc_pq_field *f, const uint8_t *name, uint32_t n, uint
     return -1;
 }
 
+/* Top-level member `hint` when t->p holds exactly its name as a string
+ * whose bytes are all plain (no escape can hide there: the name is those
+ * bytes), without scanning or unescaping it; -1 otherwise. Typed rows
+ * name their columns in schema order, so nearly every member is taken here. */
+static int32_t root_member(ptext *t, uint32_t hint)
+{
+    const dc_pq_field *root = &t->w->schema->root;
+    if (hint >= root->n_children) return -1;
+    const uint32_t n = t->w->root_name_len[hint];
+    const uint8_t *p = t->p;
+    if (n == UINT32_MAX || (size_t)(t->end - p) < (size_t)n + 2 || p[n + 1] != '"' ||
+        memcmp(p + 1, root->children[hint].name, n) != 0)
+        return -1;
+    t->p = p + n + 2;
+    return (int32_t)hint;
+}
+
 /* The members of the object at t->p ('{') into struct f; seen[] (f's
  * children) marks the members found. */
 static int members(ptext *t, const dc_pq_field *f, int16_t rep, size_t seen)
 {
+    const bool root = f == &t->w->schema->root;
     t->p++;
     ws(t);
     if (t->p < t->end && *t->p == '}') {
@@ -227,8 +236,12 @@ static int members(ptext *t, const dc_pq_field *f, int16_t rep, size_t seen)
     for (uint32_t hint = 0;;) {
         const uint8_t *name;
         uint32_t n = 0;
-        if (t->p >= t->end || *t->p != '"' || string_body(t, &name, &n) < 0) return PT_NO;
-        const int32_t i = child(f, name, n, hint);
+        if (t->p >= t->end || *t->p != '"') return PT_NO;
+        int32_t i = root ? root_member(t, hint) : -1;
+        if (i < 0) {
+            if (string_body(t, &name, &n) < 0) return PT_NO;
+            i = child(f, name, n, hint);
+        }
         if (i < 0 || t->w->seen.data[seen + (size_t)i]) return PT_NO;
         t->w->seen.data[seen + (size_t)i] = 1;
         hint = (uint32_t)i + 1;

@@ -115,6 +115,10 @@ struct dc_pq_writer {
     pq_wr_frame path[DC_PQ_MAX_SCHEMA_DEPTH * 2 + 2];  /* JSON path being shredded */
     int depth;                    /* frames in path */
     dc_buf unesc;                 /* a string value unescaped (pq_text_in.c) */
+    uint32_t *root_name_len;      /* per top-level field: its name's length when every
+                                     byte is plain JSON (dc_json_plain_byte), so that the
+                                     text `"name"` is matched by comparing bytes
+                                     (pq_text_in.c); else UINT32_MAX */
 };
 
 /* ---- pq_writer.c */

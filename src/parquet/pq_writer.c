@@ -90,9 +90,16 @@ int pq_wr_col_push_ba(dc_pq_column *c, const uint8_t *p, size_t n, dc_err *err)
     if (n > UINT32_MAX - start)
         return dc_err_set(err, DC_ELIMIT, "parquet writer: a column's byte arrays exceed 4 GiB "
                           "in one row group");
-    DC_TRY(dc_pq_column_reserve_offsets(c, 1, err));
+    /* Once per string value written: the offsets' room is checked here
+     * before calling to grow them, and the value's end needs no 4 GiB check
+     * beyond the one above. */
+    if (!c->offsets || c->n_values + 2 > c->offsets_cap)
+        DC_TRY(dc_pq_column_reserve_offsets(c, 1, err));
     DC_TRY(dc_buf_append(&c->values, p, n, err));
-    return pq_wr_col_close_ba(c, start, err);
+    if (c->n_values == 0) c->offsets[0] = (uint32_t)start;
+    c->offsets[c->n_values + 1] = (uint32_t)c->values.len;
+    c->n_values++;
+    return 0;
 }
 
 void pq_wr_mark_all(dc_pq_writer *w)
@@ -248,6 +255,17 @@ static int writer_alloc(dc_pq_writer *w, dc_err *err)
     /* Value bytes are never a NULL pointer, even for columns of empty
      * strings (memcmp/memcpy of 0 bytes from NULL is undefined). */
     for (uint32_t i = 0; i < n; i++) DC_TRY(dc_buf_reserve(&w->cols[i].values, 64, err));
+    const dc_pq_field *root = &w->schema->root;
+    w->root_name_len = dc_calloc(root->n_children ? root->n_children : 1,
+                                 sizeof *w->root_name_len);
+    if (!w->root_name_len)
+        return dc_err_set(err, DC_ENOMEM, "parquet writer: out of memory (%u columns)", n);
+    for (uint32_t i = 0; i < root->n_children; i++) {
+        const char *nm = root->children[i].name;
+        size_t k = 0;
+        while (nm[k] && dc_json_plain_byte[(uint8_t)nm[k]]) k++;
+        w->root_name_len[i] = nm[k] || k >= UINT32_MAX ? UINT32_MAX : (uint32_t)k;
+    }
     return 0;
 }
 
@@ -293,6 +311,7 @@ void dc_pq_writer_free(dc_pq_writer *w)
         for (uint32_t i = 0; i < w->schema->n_leaves; i++) dc_pq_column_dispose(&w->cols[i]);
     dc_free(w->cols);
     dc_free(w->marks);
+    dc_free(w->root_name_len);
     dc_buf_dispose(&w->out);
     dc_arena_dispose(&w->meta);
     dc_free(w->rgs);

@@ -556,6 +556,51 @@ TEST(cdc_schema_cache)
     dc_buf_dispose(&scratch);
 }
 
+/* dc_cdc_event.schema_id: one nonzero id per cached block's bytes, never
+ * given to other bytes (another cache, a replaced slot), 0 when not cached. */
+TEST(cdc_schema_id)
+{
+    dc_err err;
+    dc_cdc_event ev;
+    dc_buf scratch;
+    dc_cdc_schema_cache c, c2;
+    dc_buf_init(&scratch, 1 << 20);
+    dc_cdc_schema_cache_init(&c);
+    dc_cdc_schema_cache_init(&c2);
+    char rec[512];
+    uint64_t ids[DC_CDC_SCHEMA_CACHE_SLOTS + 2] = {0};
+    for (int t = 0; t < DC_CDC_SCHEMA_CACHE_SLOTS + 2; t++) {
+        for (int again = 0; again < 2; again++) {
+            snprintf(rec, sizeof rec, "{\"schema\":{\"name\":\"t%d\"},\"payload\":{\"op\":\"c\","
+                     "\"after\":{\"id\":1}}}", t % (DC_CDC_SCHEMA_CACHE_SLOTS + 1));
+            CHECK_OK(dc_cdc_decode_cached(&ev, &scratch, &c, &KEY_ID, rec, strlen(rec), &err),
+                     &err);
+            CHECK(ev.schema_id != 0);
+            if (again) CHECK(ev.schema_id == ids[t]); /* a hit: the same id */
+            ids[t] = ev.schema_id;
+        }
+        for (int u = 0; u < t; u++) CHECK(ids[u] != ids[t]); /* t0 again: replaced, new id */
+    }
+    /* Another cache (another decoding thread) gives the same bytes another id. */
+    CHECK_OK(dc_cdc_decode_cached(&ev, &scratch, &c2, &KEY_ID, rec, strlen(rec), &err), &err);
+    CHECK(ev.schema_id != 0 && ev.schema_id != ids[DC_CDC_SCHEMA_CACHE_SLOTS + 1]);
+    /* No cache, no block, a null block, or a second "schema" that is not an
+     * object after a cached one: 0. */
+    CHECK_OK(dc_cdc_decode(&ev, &scratch, &KEY_ID, rec, strlen(rec), &err), &err);
+    CHECK(ev.schema && ev.schema_id == 0);
+    const char *no_block = "{\"op\":\"c\",\"after\":{\"id\":1}}";
+    CHECK_OK(dc_cdc_decode_cached(&ev, &scratch, &c, &KEY_ID, no_block, strlen(no_block), &err),
+             &err);
+    CHECK(!ev.schema && ev.schema_id == 0);
+    const char *twice = "{\"schema\":{\"name\":\"t1\"},\"schema\":[1],\"payload\":{\"op\":\"c\","
+                        "\"after\":{\"id\":1}}}";
+    CHECK_OK(dc_cdc_decode_cached(&ev, &scratch, &c, &KEY_ID, twice, strlen(twice), &err), &err);
+    CHECK(ev.schema && *ev.schema == '[' && ev.schema_id == 0);
+    dc_cdc_schema_cache_dispose(&c);
+    dc_cdc_schema_cache_dispose(&c2);
+    dc_buf_dispose(&scratch);
+}
+
 /* ------------------------------------------------------ property test */
 
 typedef struct rng {

@@ -451,6 +451,18 @@ TEST(cdc_typed_cache)
     CHECK_OK(dc_cdc_tschema_cache_get(&s1, &c, block, sizeof block - 1, &err), &err);
     CHECK_OK(dc_cdc_tschema_cache_get(&s2, &c, block, sizeof block - 1, &err), &err);
     CHECK(s1 && s1 == s2 && c.hits == 1 && c.misses == 1);
+    /* By schema_id: a miss compares the bytes and notes the id; the id then
+     * answers alone; another id with the same bytes still hits by memcmp. */
+    CHECK_OK(dc_cdc_tschema_cache_get_id(&s2, &c, block, sizeof block - 1, 7, &err), &err);
+    CHECK(s2 == s1 && c.id[c.last_hit] == 7);
+    CHECK_OK(dc_cdc_tschema_cache_get_id(&s2, &c, block, sizeof block - 1, 8, &err), &err);
+    CHECK(s2 == s1 && c.id[c.last_hit] == 8 && c.misses == 1);
+    static const char other[] = "{\"type\":\"struct\",\"fields\":[{\"type\":\"struct\",\"fields\":"
+                                "[{\"type\":\"int64\",\"field\":\"b\"}],\"field\":\"after\"}]}";
+    CHECK_OK(dc_cdc_tschema_cache_get_id(&s2, &c, other, sizeof other - 1, 9, &err), &err);
+    CHECK(s2 && s2 != s1 && c.misses == 2);
+    CHECK_OK(dc_cdc_tschema_cache_get_id(&s2, &c, block, sizeof block - 1, 8, &err), &err);
+    CHECK(s2 == s1);
     dc_cdc_tschema *kept = dc_cdc_tschema_dup((dc_cdc_tschema *)s1);
     CHECK_EQ_INT(dc_cdc_tschema_cache_get(&s1, &c, "{}", 2, &err), DC_EINVAL);
     dc_cdc_tschema_cache_dispose(&c);

@@ -315,7 +315,13 @@ TEST(pq_writer_text_same_file)
     same_file(NO_MAPS, false,
               "{\"id\":1,\"s\":\"\\u0001\\u00e9\\ud83d\\ude00 \\/\\b\\f\\n\\r\\t\",\"aa\":[]}\n"
               "{ \"aa\" : [ [ 1 , 2 ] ] , \"st\" : { } , \"id\" : -0 , \"x\" : 1e3 }\n"
-              "{\"id\":2,\"aa\":[],\"s\":\"caf\\u00e9 \\\"q\\\" \\\\\"}\n");
+              "{\"id\":2,\"aa\":[],\"s\":\"caf\\u00e9 \\\"q\\\" \\\\\"}\n"
+              /* names escaped or out of order (not matched by their bytes);
+               * escapes and UTF-8 on each side of 8-byte steps of the scan */
+              "{\"\\u0069d\":3,\"aa\":[],\"\\u0069\":null,\"s\":\"abcdefg\\nhijklmnop\"}\n"
+              "{\"aa\":[],\"s\":\"abcdefgh\\\"ijklmnopq\\\\\",\"id\":4}\n"
+              "{\"id\":5,\"s\":\"abcdefghijklmnoé\",\"bin\":\"AAEC\",\"aa\":[]}\n"
+              "{\"id\":6,\"s\":\"abcdefghijklmnop\\u00e9\u00e9\",\"aa\":[]}\n");
     same_file(ALL_TYPES, true, NULL);
 }
 
@@ -333,6 +339,12 @@ TEST(pq_writer_text_errors)
         "{\"id\":1,\"by\":300,\"aa\":[]}",            /* out of range */
         "{\"id\":01,\"aa\":[]}",                      /* not JSON's number */
         "{\"id\":1,\"aa\":[[null]]}",                 /* null in a non-null element */
+        "{\"id\":1,\"s\":\"abcdefghij\x01k\",\"aa\":[]}", /* a control byte past 8 */
+        "{\"id\":1,\"s\":\"abcdefghij\xffk\",\"aa\":[]}", /* not UTF-8 past 8 */
+        "{\"id\":1,\"s\":\"abcdefghijklmnop",         /* unterminated, long */
+        "{\"id\":1,\"id\":2,\"aa\":[]}",             /* duplicate matched member */
+        "{\"id\":1,\"\\u0069d\":2,\"aa\":[]}",      /* the same, escaped */
+        "{\"id\":1,\"aa\":[],\"id",                  /* a name cut short */
     };
     dc_err err;
     dc_arena a;
