@@ -6,6 +6,8 @@
  * TSan by `make unit-tsan` (their names hold "thread"). */
 #include "../test.h"
 
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -61,7 +63,8 @@ static void table_rows(dc_buf *rows, const char *table)
     dc_storage_free(s);
 }
 
-/* One run of the stream into dir/t<threads> on `threads` threads. */
+/* One run of the stream (a file:, or a kafka:// URI when src has "://")
+ * into dir/t<threads> on `threads` threads. */
 static void run(dc_ingest_stats *st, dc_buf *rows, const char *dir, const char *src,
                 const char *threads, const char *max_batch)
 {
@@ -70,7 +73,7 @@ static void run(dc_ingest_stats *st, dc_buf *rows, const char *dir, const char *
     char table[256], dlq[256], uri[256];
     snprintf(table, sizeof table, "%s/t%s", dir, threads);
     snprintf(dlq, sizeof dlq, "%s/dlq%s", dir, threads);
-    snprintf(uri, sizeof uri, "file:%s", src);
+    snprintf(uri, sizeof uri, strstr(src, "://") ? "%s" : "file:%s", src);
     CHECK_OK(dc_config_init(&cfg, &err), &err);
     cfg.source_uri = uri;
     CHECK_OK(dc_config_table_only(&cfg, table, &err), &err);
@@ -217,6 +220,83 @@ TEST(ingest_thread_reads_ahead_in_order)
     CHECK_EQ_INT(ahead_read(bad, 100, 7, 3, &lines, &err), DC_ELIMIT);
     CHECK(strstr(err.msg, "line 5000 is longer than 100 bytes") != NULL);
     CHECK(lines >= 4990 && lines <= 4999);
+    dc_test_rm_rf(dir);
+    free(dir);
+}
+
+/* The stream's lines as Kafka records on librdkafka's mock cluster (the key
+ * {"id":...} of each value; a "null" line is a tombstone for the key
+ * before it). False when the cluster or a produce fails. */
+static bool produce_stream(rd_kafka_t *prod, const char *topic, const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp) return false;
+    char line[512], key[128] = "";
+    bool ok = true;
+    while (ok && fgets(line, sizeof line, fp)) {
+        size_t n = strlen(line);
+        if (n && line[n - 1] == '\n') line[--n] = '\0';
+        const bool tomb = strcmp(line, "null") == 0;
+        const char *id = strstr(line, "\"id\":\"");
+        if (id) {
+            const char *end = id + 6;
+            while (*end && !(*end == '"' && end[-1] != '\\')) end++;
+            snprintf(key, sizeof key, "{%.*s}", (int)(end + 1 - id), id);
+        }
+        ok = rd_kafka_producev(prod, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(0),
+                               RD_KAFKA_V_KEY(key, strlen(key)),
+                               RD_KAFKA_V_VALUE(tomb ? NULL : line, tomb ? 0 : n),
+                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                               RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    }
+    fclose(fp);
+    return ok && rd_kafka_flush(prod, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+/* The Kafka source's threaded path (ingest_par.c: records decoded ahead by
+ * the pool, the file source reads ahead on its own thread instead): the
+ * same stream from a topic of librdkafka's mock cluster gives, on 2 threads,
+ * the table and counts of one thread. Under TSan too (its name holds
+ * "thread"). */
+TEST(ingest_threads_kafka_source_gives_the_table_of_one_thread)
+{
+    dc_log_set_level(getenv("DC_TEST_LOG") ? DC_LOG_DEBUG : DC_LOG_ERROR);
+    char *dir = dc_test_tmpdir("dc_ingest_threads_kafka");
+    CHECK(dir != NULL);
+    if (!dir) return;
+    char src[256], es[256], uri[512];
+    snprintf(src, sizeof src, "%s/s.jsonl", dir);
+    write_stream(src);
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    bool ok = rd_kafka_conf_set(c, "test.mock.num.brokers", "1", es, sizeof es) ==
+                  RD_KAFKA_CONF_OK &&
+              rd_kafka_conf_set(c, "log_level", "0", es, sizeof es) == RD_KAFKA_CONF_OK;
+    rd_kafka_t *prod = ok ? rd_kafka_new(RD_KAFKA_PRODUCER, c, es, sizeof es) : NULL;
+    if (!prod) rd_kafka_conf_destroy(c);
+    rd_kafka_mock_cluster_t *mc = prod ? rd_kafka_handle_mock_cluster(prod) : NULL;
+    CHECK(mc != NULL);
+    if (mc) {
+        snprintf(uri, sizeof uri, "kafka://%s/items", rd_kafka_mock_cluster_bootstraps(mc));
+        CHECK(rd_kafka_mock_topic_create(mc, "items", 1, 1) == RD_KAFKA_RESP_ERR_NO_ERROR);
+        CHECK(produce_stream(prod, "items", src));
+        dc_buf one, two;
+        dc_buf_init(&one, 1 << 26);
+        dc_buf_init(&two, 1 << 26);
+        dc_ingest_stats s1, s2;
+        run(&s1, &one, dir, uri, "1", "700");
+        run(&s2, &two, dir, uri, "2", "700");
+        CHECK_EQ_INT(s1.dead_letters, 3);
+        CHECK(strstr((const char *)one.data, "k\\\"3") != NULL); /* escaped keys arrived */
+        CHECK_EQ_STR((const char *)two.data, (const char *)one.data);
+        CHECK_EQ_INT(s2.records, s1.records);
+        CHECK_EQ_INT(s2.inserted, s1.inserted);
+        CHECK_EQ_INT(s2.updated, s1.updated);
+        CHECK_EQ_INT(s2.deleted, s1.deleted);
+        CHECK_EQ_INT(s2.dead_letters, s1.dead_letters);
+        dc_buf_dispose(&one);
+        dc_buf_dispose(&two);
+    }
+    if (prod) rd_kafka_destroy(prod);
     dc_test_rm_rf(dir);
     free(dir);
 }
