@@ -101,6 +101,8 @@ struct dc_merge_batch {
     bool history;               /* this batch writes the history itself: no floor check */
     bool images_typed;          /* images come decoded (dc_merge_batch_images_typed) */
     mseq history_pos;           /* and its position (the floor it sets when lower) */
+    const dc_pq_schema *hc_schema; /* the rows as columns too (dc_merge_batch_columns) */
+    const dc_pq_column *hc_cols;   /* one per leaf of hc_schema, or NULL */
     /* commitInfo operationParameters the caller adds (bootstrap: its progress) */
     const char *xparam[MB_MAX_XPARAMS][2]; /* key, value (arena copies) */
     uint32_t n_xparams;
@@ -542,6 +544,14 @@ void dc_merge_batch_images_typed(dc_merge_batch *b)
     b->images_typed = true;
 }
 
+void dc_merge_batch_columns(dc_merge_batch *b, const dc_pq_schema *schema,
+                            const dc_pq_column *cols)
+{
+    DC_ASSERT(b->t->format == DC_FORMAT_TYPED);
+    b->hc_schema = schema;
+    b->hc_cols = cols;
+}
+
 int dc_merge_batch_param(dc_merge_batch *b, const char *key, const char *value, dc_err *err)
 {
     DC_ASSERT(!b->spent);
@@ -682,7 +692,10 @@ static int plan_classify(dc_merge_batch *b, mplan *p, dc_err *err)
     p->tg = dc_calloc(n, sizeof *p->tg);
     if (!p->ap || !p->gh || !p->tg) return dc_err_set(err, DC_ENOMEM, "merge: out of memory");
     for (size_t i = 0; i < b->n_evs; i++) DC_TRY(classify(b, p, (uint32_t)i, err));
-    qsort_r(p->ap, p->n_ap, sizeof *p->ap, cmp_apply, b);
+    bool sorted = true; /* a bootstrap adds its rows in key order: one pass, no sort */
+    for (size_t i = 1; sorted && i < p->n_ap; i++)
+        sorted = cmp_apply(&p->ap[i - 1], &p->ap[i], b) < 0;
+    if (!sorted) qsort_r(p->ap, p->n_ap, sizeof *p->ap, cmp_apply, b);
     return 0;
 }
 
@@ -726,10 +739,33 @@ static int feed_typed(dc_pq_writer *w, void *ctx, dc_err *err)
     return rc;
 }
 
+/* The rows as the caller's columns (dc_merge_batch_columns): when every
+ * event is inserted in the order added, with the same metadata. */
+static bool hcols_apply(const dc_merge_batch *b, const mplan *p, mtyped_row *meta)
+{
+    if (!b->hc_cols || p->evolved || p->n_ap != b->n_evs || dc_mcolmap_edited(b->cm))
+        return false;
+    const mb_ev *f = &b->evs[0];
+    for (size_t i = 0; i < p->n_ap; i++) {
+        const mb_ev *e = &b->evs[p->ap[i].ev];
+        if (p->ap[i].ev != i || e->op != f->op || e->op == 'd' || e->has_ts != f->has_ts ||
+            e->ts != f->ts || e->offset != f->offset || e->pos_len != f->pos_len ||
+            !e->pos != !f->pos || (e->pos && memcmp(e->pos, f->pos, e->pos_len) != 0))
+            return false;
+    }
+    *meta = (mtyped_row){NULL, NULL, 0, f->op, f->has_ts, f->ts, f->offset, f->pos, f->pos_len};
+    return dc_mhcols_fit(b->t, b->hc_schema, b->hc_cols, p->n_ap);
+}
+
 /* The new rows as one data file, in key order. */
 static int plan_write_new(dc_merge_batch *b, mplan *p, dc_err *err)
 {
     if (!p->n_ap) return 0;
+    mtyped_row meta;
+    if (b->t->format == DC_FORMAT_TYPED && hcols_apply(b, p, &meta)) {
+        p->has_out = true; /* disposed (and removed when written) by plan_dispose */
+        return dc_mhcols_write(&p->out, b->t, b->hc_cols, p->n_ap, &meta, err);
+    }
     if (b->t->format == DC_FORMAT_TYPED) {
         typed_feed f = {b, p};
         p->has_out = true; /* disposed (and removed when written) by plan_dispose */
