@@ -155,7 +155,8 @@ void dc_merge_batch_history(dc_merge_batch *b, const dc_cdc_srcpos *pos);
 /* Typed tables: the events' images are already their decoded members
  * (dc_cdc_typed_members of the image with the columns of the schema block
  * the events carry, the table's typed options): the batch takes them as
- * they are. The bootstrap decodes on its reader thread, so that both cores
+ * they are, and keeps pointing at them (no copy): they must stay valid until
+ * the commit. The bootstrap decodes on its reader thread, so that both cores
  * work. */
 void dc_merge_batch_images_typed(dc_merge_batch *b);
 /* Typed tables: the same rows also as columns (the bootstrap's reader

@@ -75,6 +75,8 @@ struct dc_merge_batch {
     mb_ev *evs;                 /* winners, one per key */
     size_t n_evs, cap_evs;
     uint32_t *map;              /* key → ev index + 1; power-of-two open addressing */
+    bool map_on;                /* map holds every event; until then keys came in strictly
+                                   ascending order (a bootstrap's) and need no lookup */
     size_t map_cap;
     mb_tp *tps;
     size_t n_tps, cap_tps;
@@ -317,16 +319,22 @@ static int fill_event(mb_ev *out, dc_merge_batch *b, const dc_cdc_event *ev, con
         img = (const char *)b->scratch.data;
         n = (uint32_t)b->scratch.len;
     }
-    if (img && !(e.image = dc_arena_strndup(&b->arena, img, n, err))) return DC_ENOMEM;
+    if (img && b->images_typed) e.image = img; /* the caller's until the commit */
+    else if (img && !(e.image = dc_arena_strndup(&b->arena, img, n, err))) return DC_ENOMEM;
     e.image_len = img ? n : 0;
     e.cols = ty->cols;
     if (ty->cols && ev->has_srcpos) {
         dc_buf_reset(&b->scratch);
         DC_TRY(dc_cdc_srcpos_format(&b->scratch, ev, err));
-        if (!(e.pos = dc_arena_strndup(&b->arena, (const char *)b->scratch.data,
-                                       b->scratch.len, err)))
-            return DC_ENOMEM;
         e.pos_len = (uint32_t)b->scratch.len;
+        /* a snapshot's rows share one position: one copy */
+        const mb_ev *l = b->n_evs ? &b->evs[b->n_evs - 1] : NULL;
+        if (l && l->pos && l->pos_len == e.pos_len &&
+            memcmp(l->pos, b->scratch.data, e.pos_len) == 0)
+            e.pos = l->pos;
+        else if (!(e.pos = dc_arena_strndup(&b->arena, (const char *)b->scratch.data,
+                                            b->scratch.len, err)))
+            return DC_ENOMEM;
     }
     e.key = *k;
     if (!b->t->index.int_keys) {
@@ -460,9 +468,12 @@ static int add_change(dc_merge_batch *b, const dc_cdc_event *ev, uint32_t tp, in
         return 0;
     }
     const mseq seq = ty.seq;
-    if ((b->n_evs + 1) * 2 > b->map_cap) DC_TRY(map_grow(b, err));
-    const size_t j = map_slot(b, &k);
-    if (b->map[j]) {
+    if (!b->map_on && b->n_evs &&
+        dc_mkey_cmp(&b->evs[b->n_evs - 1].key, &k, b->t->n_keys, b->t->key_types) >= 0)
+        b->map_on = true; /* not ascending: a key may come again, look them up */
+    while (b->map_on && (b->n_evs + 1) * 2 > b->map_cap) DC_TRY(map_grow(b, err));
+    const size_t j = b->map_on ? map_slot(b, &k) : 0;
+    if (b->map_on && b->map[j]) {
         mb_ev *e = &b->evs[b->map[j] - 1];
         const int c = dc_mseq_cmp(seq, e->seq);
         if (c == 0 && ev->has_srcpos && ty.cols) { /* typed: the same position again */
@@ -478,7 +489,8 @@ static int add_change(dc_merge_batch *b, const dc_cdc_event *ev, uint32_t tp, in
     DC_TRY(dc_array_grow((void **)&b->evs, &b->cap_evs, b->n_evs + 1, sizeof *b->evs,
                          DC_MERGE_MAX_BATCH_EVENTS, err));
     DC_TRY(fill_event(&b->evs[b->n_evs], b, ev, &k, tp, offset, &ty, err));
-    b->map[j] = (uint32_t)++b->n_evs;
+    b->n_evs++;
+    if (b->map_on) b->map[j] = (uint32_t)b->n_evs;
     return 0;
 }
 
