@@ -134,6 +134,9 @@ int dc_mhcols_write(mfile_out *out, dc_merge_table *t, const dc_pq_column *cols,
         if (rc < 0) dc_err_prefix(err, "column %s", ts->leaves[i].dotted);
     }
     if (rc == 0) rc = dc_merge_write_file(out, t, feed_cols, &f, n, err);
+    if (rc == 0)
+        DC_LOG(DC_LOG_DEBUG, "merge", "%s: new file of %zu rows written from columns", t->s->root,
+               n);
     for (uint32_t i = 0; i < ts->n_leaves; i++)
         if (!cols[i].n_levels) dc_pq_column_dispose(&f.cols[i]);
     dc_free(f.cols);
