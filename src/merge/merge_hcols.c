@@ -102,43 +102,87 @@ static int fill_const(dc_pq_column *c, const dc_pq_leaf *leaf, const dc_json *v,
     return 0;
 }
 
+/* Rows per dc_pq_writer_write_columns call: the metadata and null columns
+ * are built for this many rows once and fed again with every slice (a
+ * whole batch of them was 12 MB of one __source_pos, built and copied). */
+#define HC_SLICE 16384
+
 typedef struct hc_feed {
-    dc_pq_column *cols;         /* one per leaf: the caller's (shallow copies) or filled */
+    const dc_pq_schema *s;      /* the table's leaves */
+    const dc_pq_column *cols;   /* the caller's, one per leaf (empty: the batch's) */
+    dc_pq_column *fill;         /* per leaf: the batch's HC_SLICE rows (metadata, null) */
     size_t n;                   /* rows */
 } hc_feed;
+
+/* v: a read-only view of rows [row, row + k) of flat column c (a level per
+ * row), whose values start at value *vi (advanced past the view's). */
+static void view_of(dc_pq_column *v, const dc_pq_column *c, const dc_pq_leaf *leaf, size_t row,
+                    size_t k, size_t *vi)
+{
+    size_t nv = k;
+    if (leaf->max_def > 0) {
+        nv = 0;
+        for (size_t i = row; i < row + k; i++) nv += c->def[i] == leaf->max_def;
+    }
+    memset(v, 0, sizeof *v);
+    v->n_levels = k;
+    v->def = c->def ? c->def + row : NULL;
+    v->n_values = nv;
+    v->values = c->values; /* read only */
+    if (leaf->phys == PQ_BYTE_ARRAY) {
+        v->offsets = c->offsets ? c->offsets + *vi : NULL; /* absolute: values stay whole */
+    } else {
+        const size_t w = dc_pq_phys_width(leaf->phys, leaf->type_length);
+        v->values.data = c->values.data ? c->values.data + *vi * w : NULL;
+        v->values.len = nv * w;
+    }
+    *vi += nv;
+}
 
 static int feed_cols(dc_pq_writer *w, void *ctx, dc_err *err)
 {
     const hc_feed *f = ctx;
-    return dc_pq_writer_write_columns(w, f->cols, f->n, err);
+    const uint32_t nl = f->s->n_leaves;
+    dc_pq_column *views = dc_calloc(nl, sizeof *views);
+    size_t *vi = dc_calloc(nl, sizeof *vi); /* per leaf: values before the slice */
+    int rc = views && vi ? 0 : dc_err_set(err, DC_ENOMEM, "merge: out of memory");
+    for (size_t row = 0; rc == 0 && row < f->n; row += HC_SLICE) {
+        const size_t k = f->n - row < HC_SLICE ? f->n - row : HC_SLICE;
+        for (uint32_t i = 0; i < nl; i++) {
+            const bool own = f->cols[i].n_levels > 0; /* else the batch's slice, again */
+            size_t zero = 0;
+            view_of(&views[i], own ? &f->cols[i] : &f->fill[i], &f->s->leaves[i],
+                    own ? row : 0, k, own ? &vi[i] : &zero);
+        }
+        rc = dc_pq_writer_write_columns(w, views, k, err);
+    }
+    dc_free(views);
+    dc_free(vi);
+    return rc;
 }
 
 int dc_mhcols_write(mfile_out *out, dc_merge_table *t, const dc_pq_column *cols, size_t n,
                     const mtyped_row *meta, dc_err *err)
 {
     const dc_pq_schema *ts = t->pq_schema;
-    hc_feed f = {dc_calloc(ts->n_leaves, sizeof *f.cols), n};
-    if (!f.cols) return dc_err_set(err, DC_ENOMEM, "merge: out of memory");
+    hc_feed f = {ts, cols, dc_calloc(ts->n_leaves, sizeof *f.fill), n};
+    if (!f.fill) return dc_err_set(err, DC_ENOMEM, "merge: out of memory");
     int rc = 0;
     for (uint32_t i = 0; rc == 0 && i < ts->n_leaves; i++) {
-        if (cols[i].n_levels) {
-            f.cols[i] = cols[i];
-            continue;
-        }
-        dc_pq_column_init(&f.cols[i]);
+        dc_pq_column_init(&f.fill[i]);
+        if (cols[i].n_levels) continue;
         const int which = meta_of(t, &ts->leaves[i]);
         dc_json v;
         char num[32];
         const dc_json *val = which < 0 ? NULL : meta_value(&v, num, sizeof num, which, meta);
-        rc = fill_const(&f.cols[i], &ts->leaves[i], val, n, err);
+        rc = fill_const(&f.fill[i], &ts->leaves[i], val, n < HC_SLICE ? n : HC_SLICE, err);
         if (rc < 0) dc_err_prefix(err, "column %s", ts->leaves[i].dotted);
     }
     if (rc == 0) rc = dc_merge_write_file(out, t, feed_cols, &f, n, err);
     if (rc == 0)
         DC_LOG(DC_LOG_DEBUG, "merge", "%s: new file of %zu rows written from columns", t->s->root,
                n);
-    for (uint32_t i = 0; i < ts->n_leaves; i++)
-        if (!cols[i].n_levels) dc_pq_column_dispose(&f.cols[i]);
-    dc_free(f.cols);
+    for (uint32_t i = 0; i < ts->n_leaves; i++) dc_pq_column_dispose(&f.fill[i]);
+    dc_free(f.fill);
     return rc;
 }
