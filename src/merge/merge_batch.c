@@ -323,17 +323,19 @@ static int fill_event(mb_ev *out, dc_merge_batch *b, const dc_cdc_event *ev, con
     else if (img && !(e.image = dc_arena_strndup(&b->arena, img, n, err))) return DC_ENOMEM;
     e.image_len = img ? n : 0;
     e.cols = ty->cols;
-    if (ty->cols && ev->has_srcpos) {
+    /* a snapshot's rows share one position (of one source: the same
+     * topic-partition): its text once */
+    const mb_ev *l = b->n_evs ? &b->evs[b->n_evs - 1] : NULL;
+    if (ty->cols && ev->has_srcpos && l && l->pos && l->tp == tp &&
+        dc_mseq_cmp(l->seq, ty->seq) == 0) {
+        e.pos = l->pos;
+        e.pos_len = l->pos_len;
+    } else if (ty->cols && ev->has_srcpos) {
         dc_buf_reset(&b->scratch);
         DC_TRY(dc_cdc_srcpos_format(&b->scratch, ev, err));
         e.pos_len = (uint32_t)b->scratch.len;
-        /* a snapshot's rows share one position: one copy */
-        const mb_ev *l = b->n_evs ? &b->evs[b->n_evs - 1] : NULL;
-        if (l && l->pos && l->pos_len == e.pos_len &&
-            memcmp(l->pos, b->scratch.data, e.pos_len) == 0)
-            e.pos = l->pos;
-        else if (!(e.pos = dc_arena_strndup(&b->arena, (const char *)b->scratch.data,
-                                            b->scratch.len, err)))
+        if (!(e.pos = dc_arena_strndup(&b->arena, (const char *)b->scratch.data,
+                                       b->scratch.len, err)))
             return DC_ENOMEM;
     }
     e.key = *k;
