@@ -295,22 +295,6 @@ static bool number_text(dc_json *v, char *buf, size_t cap, const char *s, size_t
     return true;
 }
 
-/* Valid UTF-8 (what the JSON text of the long way must be to be written). */
-static bool utf8_ok(const char *s, size_t n)
-{
-    const uint8_t *p = (const uint8_t *)s, *const end = p + n;
-    while (p < end) {
-        if (*p < 0x80) {
-            p++;
-            continue;
-        }
-        const size_t k = dc_utf8_seq_len(p, end);
-        if (k == 0) return false;
-        p += k;
-    }
-    return true;
-}
-
 /* One value of a short-way row as the JSON scalar its member holds. */
 static bool col_value(dc_json *v, char *buf, size_t cap, uint8_t fk, const dc_cdc_tcol *c,
                       const char *s, size_t n)
@@ -321,7 +305,7 @@ static bool col_value(dc_json *v, char *buf, size_t cap, uint8_t fk, const dc_cd
     v->len = (uint32_t)n;
     switch (fk) {
     case FK_INT: case FK_DOUBLE: return number_text(v, buf, cap, s, n);
-    case FK_STRING: return n <= UINT32_MAX && utf8_ok(s, n);
+    case FK_STRING: return n <= UINT32_MAX; /* UTF-8: dc_pq_column_put_json checks */
     case FK_DECIMAL: case FK_DATE: return true;
     case FK_TS: /* "YYYY-MM-DD HH:MM:SS[.f]" → "YYYY-MM-DDTHH:MM:SS[.f][Z]" (ts_ok: n <= 26) */
         if (n + 2 > cap) return false;

@@ -6,6 +6,7 @@
  * timestamps, base64 binary. Every error says what was expected and what came.
  */
 #include "pq_wr_int.h"
+#include "pq_reader_int.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -554,6 +555,10 @@ int dc_pq_column_put_json(dc_pq_column *c, const dc_pq_leaf *leaf, const dc_json
         return dc_err_set(err, DC_EINVAL, "leaf %s is repeated: not a flat column", leaf->dotted);
     if (!v && leaf->max_def == 0)
         return dc_err_set(err, DC_EINVAL, "leaf %s is required: null", leaf->dotted);
+    /* a JSON member's string is UTF-8 (the parser checked it); these are not parsed */
+    if (v && v->type == DC_JSON_STRING && leaf->field->type == DC_TYPE_STRING &&
+        !pq_utf8_valid((const uint8_t *)v->u.str, v->len))
+        return dc_err_set(err, DC_EINVAL, "leaf %s: a string that is not UTF-8", leaf->dotted);
     DC_TRY(pq_wr_col_reserve_levels(c, leaf, 1, err));
     if (v) {
         const size_t before = c->values.len;

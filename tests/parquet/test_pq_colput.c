@@ -110,6 +110,11 @@ TEST(pq_column_put_json_equals_rows)
     CHECK_EQ_INT(cols[1].values.len, vl);
     CHECK(dc_pq_column_put_json(&cols[0], &s->leaves[0], NULL, &err) < 0);
     CHECK_EQ_INT(cols[0].n_levels, N_ROWS);
+    dc_json latin1 = {.type = DC_JSON_STRING, .len = 3, .u.str = "a\xe9" "b"};
+    const size_t sl = cols[2].n_levels;
+    CHECK(dc_pq_column_put_json(&cols[2], &s->leaves[2], &latin1, &err) == DC_EINVAL);
+    CHECK(strstr(err.msg, "UTF-8") != NULL);
+    CHECK_EQ_INT(cols[2].n_levels, sl);
     dc_json bad = {.type = DC_JSON_STRING, .len = 10, .u.str = "2024-02-30"};
     CHECK(dc_pq_column_put_json(&cols[5], &s->leaves[5], &bad, &err) < 0);
     CHECK_EQ_INT(cols[5].n_levels, N_ROWS);
