@@ -273,7 +273,8 @@ static bool key_eq(const mkey *a, const mkey *b, bool int_keys)
 
 static int map_grow(dc_merge_batch *b, dc_err *err)
 {
-    const size_t cap = b->map_cap ? b->map_cap * 2 : 1024;
+    size_t cap = b->map_cap ? b->map_cap * 2 : 1024;
+    while (cap < (b->n_evs + 1) * 2) cap *= 2; /* built late (map_on): room for them all */
     uint32_t *m = dc_calloc(cap, sizeof *m);
     if (!m) return dc_err_set(err, DC_ENOMEM, "merge batch: out of memory");
     for (size_t i = 0; i < b->n_evs; i++) {
@@ -473,7 +474,7 @@ static int add_change(dc_merge_batch *b, const dc_cdc_event *ev, uint32_t tp, in
     if (!b->map_on && b->n_evs &&
         dc_mkey_cmp(&b->evs[b->n_evs - 1].key, &k, b->t->n_keys, b->t->key_types) >= 0)
         b->map_on = true; /* not ascending: a key may come again, look them up */
-    while (b->map_on && (b->n_evs + 1) * 2 > b->map_cap) DC_TRY(map_grow(b, err));
+    if (b->map_on && (b->n_evs + 1) * 2 > b->map_cap) DC_TRY(map_grow(b, err));
     const size_t j = b->map_on ? map_slot(b, &k) : 0;
     if (b->map_on && b->map[j]) {
         mb_ev *e = &b->evs[b->map[j] - 1];
