@@ -165,6 +165,7 @@ static int commit_block(boot *b, const rblock *blk, dc_cdc_event *ev, dc_boot_re
     int rc = dc_merge_batch_new(&mb, b->t, err);
     if (rc == 0) dc_merge_batch_history(mb, &ev->srcpos);
     if (rc == 0) dc_merge_batch_images_typed(mb); /* decoded by the reader */
+    if (rc == 0 && blk->cols_ok) dc_merge_batch_columns(mb, b->pqs, blk->cols); /* and converted */
     const uint8_t *p = blk->data.data, *end = p + blk->data.len;
     for (uint64_t i = 0; rc == 0 && i < blk->n; i++) {
         DC_ASSERT(end - p >= 4);
@@ -319,6 +320,7 @@ static int run(boot *b, dc_boot_result *res, dc_err *err)
         }
     }
     if (rc == 0 && b->t) rc = read_progress(b, res, err);
+    if (rc == 0 && b->t && !o->dry_run) rc = dc_boot_cols_plan(b, err);
     if (rc == 0 && o->dry_run) {
         print_plan(b, res);
         goto out;
@@ -365,6 +367,8 @@ int dc_boot_run(dc_boot_result *out, const dc_boot_opts *o, dc_err *err)
     dc_buf_dispose(&b.fast_keys);
     dc_free(b.fast);
     dc_free(b.fast_at);
+    dc_pq_schema_free(b.pqs);
+    dc_free(b.col_leaf);
     out->seconds = now_s() - t0;
     return rc;
 }

@@ -18,6 +18,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "../delta/delta.h"
 #include "../json/dc_json.h"
 
 /* The short ways. */
@@ -232,4 +233,109 @@ int dc_boot_fast_members(bool *ok, dc_buf *d, const boot *b, char **row,
     }
     *ok = true;
     return 0;
+}
+
+/* --------------------------------------------------------- columns */
+
+/* The table's Delta schema as leaves. */
+static int table_leaves(dc_pq_schema **out, boot *b, dc_err *err)
+{
+    const dc_delta_metadata *md = dc_delta_snapshot_metadata(dc_merge_table_snapshot(b->t));
+    dc_arena a;
+    dc_arena_init(&a, DC_JSON_MAX_DOC_BYTES);
+    dc_json *doc = NULL;
+    int rc = dc_json_parse(&doc, &a, md->schema_string, strlen(md->schema_string), err);
+    if (rc == 0) rc = dc_pq_schema_from_delta(out, doc, err);
+    dc_arena_dispose(&a);
+    return rc;
+}
+
+int dc_boot_cols_plan(boot *b, dc_err *err)
+{
+    const uint32_t n = b->st.n_cols;
+    if (!b->fast || !b->t || n == 0) return 0;
+    dc_pq_schema *s = NULL;
+    DC_TRY(table_leaves(&s, b, err));
+    uint32_t *at = dc_calloc(n, sizeof *at);
+    if (!at) {
+        dc_pq_schema_free(s);
+        return dc_err_set(err, DC_ENOMEM, "bootstrap: out of memory");
+    }
+    uint32_t found = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const char *id = dc_cdc_tcol_ident(dc_cdc_tschema_col(b->cols, i));
+        for (uint32_t j = 0; j < s->n_leaves; j++) {
+            const dc_pq_leaf *l = &s->leaves[j];
+            if (l->n_path == 1 && l->max_rep == 0 && strcmp(l->path[0], id) == 0) {
+                at[i] = j;
+                found++;
+                break;
+            }
+        }
+    }
+    if (found < n) { /* a column the table lacks (or nested there): the images decide */
+        dc_pq_schema_free(s);
+        dc_free(at);
+        return 0;
+    }
+    b->pqs = s;
+    b->col_leaf = at;
+    return 0;
+}
+
+/* NUL-terminated copy of a number's text into buf (cap bytes); false: too long. */
+static bool number_text(dc_json *v, char *buf, size_t cap, const char *s, size_t n)
+{
+    if (n >= cap) return false;
+    memcpy(buf, s, n);
+    buf[n] = 0;
+    v->type = DC_JSON_NUMBER;
+    v->u.str = buf;
+    v->len = (uint32_t)n;
+    return true;
+}
+
+/* One value of a short-way row as the JSON scalar its member holds. */
+static bool col_value(dc_json *v, char *buf, size_t cap, uint8_t fk, const dc_cdc_tcol *c,
+                      const char *s, size_t n)
+{
+    memset(v, 0, sizeof *v);
+    v->type = DC_JSON_STRING;
+    v->u.str = s;
+    v->len = (uint32_t)n;
+    switch (fk) {
+    case FK_INT: case FK_DOUBLE: return number_text(v, buf, cap, s, n);
+    case FK_STRING: return n <= UINT32_MAX; /* UTF-8: dc_pq_column_put_json checks */
+    case FK_DECIMAL: case FK_DATE: return true;
+    case FK_TS: /* "YYYY-MM-DD HH:MM:SS[.f]" → "YYYY-MM-DDTHH:MM:SS[.f][Z]" (ts_ok: n <= 26) */
+        if (n + 2 > cap) return false;
+        memcpy(buf, s, n);
+        buf[10] = 'T';
+        if (c->type == DC_TYPE_TIMESTAMP) buf[n++] = 'Z';
+        v->u.str = buf;
+        v->len = (uint32_t)n;
+        return true;
+    }
+    return false;
+}
+
+bool dc_boot_cols_row(dc_pq_column *cols, const boot *b, char **row, const unsigned long *lens)
+{
+    dc_err scratch; /* a refusal is not an error: the images decide */
+    for (uint32_t i = 0; i < b->st.n_cols; i++) {
+        const uint32_t j = b->col_leaf[i];
+        dc_json v;
+        char buf[72];
+        dc_err_clear(&scratch);
+        if (!row[i]) {
+            if (dc_pq_column_put_json(&cols[j], &b->pqs->leaves[j], NULL, &scratch) < 0)
+                return false;
+            continue;
+        }
+        if (!col_value(&v, buf, sizeof buf, b->fast[i], dc_cdc_tschema_col(b->cols, i), row[i],
+                       lens[i]) ||
+            dc_pq_column_put_json(&cols[j], &b->pqs->leaves[j], &v, &scratch) < 0)
+            return false;
+    }
+    return true;
 }

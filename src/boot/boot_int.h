@@ -8,6 +8,8 @@
 
 #include <pthread.h>
 
+#include "../parquet/parquet.h"
+
 #define BOOT_PIPELINE "bootstrap"
 #define BOOT_DEFAULT_CHUNK 250000
 
@@ -32,6 +34,9 @@ typedef struct boot {
     uint8_t *fast;                  /* per column its short way; NULL: every row the long way */
     size_t *fast_at;                /* n_cols + 1 offsets of the columns' keys in fast_keys */
     dc_buf fast_keys;               /* ",\"name\":" of each column (no comma first) */
+    /* the rows as columns too (boot_fast.c, dc_merge_batch_columns) */
+    dc_pq_schema *pqs;              /* the table's leaves (its Delta schema), or NULL: none */
+    uint32_t *col_leaf;             /* per source column its leaf in pqs */
 } boot;
 
 /* Chooses the short way for every column of the table, or none (b->fast
@@ -41,6 +46,16 @@ int dc_boot_fast_plan(boot *b, dc_err *err);
  * value is not the short way's (!*ok: the caller takes the long way). */
 int dc_boot_fast_members(bool *ok, dc_buf *d, const boot *b, char **row,
                          const unsigned long *lens, dc_err *err);
+
+/* Plans the rows as columns of the table's leaves (b->pqs), when every
+ * column takes the short way and is a flat leaf of the table by its name;
+ * else b->pqs stays NULL. Errors: out of memory, a schema that does not
+ * parse. */
+int dc_boot_cols_plan(boot *b, dc_err *err);
+/* Appends a row that took the short way to the columns cols (one per leaf
+ * of b->pqs); false when a value is not taken (cols are then unusable: the
+ * chunk's images are written instead, which decide it). */
+bool dc_boot_cols_row(dc_pq_column *cols, const boot *b, char **row, const unsigned long *lens);
 
 /* Whether a key column of this encoding is a LONG in the chunk (integers,
  * dates as days, DATETIMEs as ms or µs) or else a STRING (text, TIMESTAMP's
@@ -65,6 +80,8 @@ typedef struct rblock {
     dc_buf last_key;                /* its last key (JSON array of SQL literals, NUL-ended) */
     dc_buf img;                     /* scratch: one row's Debezium after image */
     dc_buf kv;                      /* scratch: one key's Debezium value (put_key) */
+    dc_pq_column *cols;             /* the rows as columns: one per leaf of b->pqs */
+    bool cols_ok;                   /* every row is in cols (dc_boot_cols_row) */
     int rc;                         /* the read's outcome */
     dc_err err;                     /* its error */
 } rblock;

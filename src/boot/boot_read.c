@@ -168,6 +168,7 @@ static int put_row(rblock *blk, const boot *b, char **row, const unsigned long *
     bool fast = false;
     DC_TRY(dc_boot_fast_members(&fast, d, b, row, lens, err));
     blk->n_fast += fast;
+    if (blk->cols_ok) blk->cols_ok = fast && dc_boot_cols_row(blk->cols, b, row, lens);
     if (!fast) {
         dc_buf_reset(&blk->img);
         DC_TRY(dc_mysql_image(&blk->img, &b->st, row, lens, err));
@@ -252,6 +253,9 @@ static int fill(rblock *blk, boot *b, dc_buf *q, rawkey *k, dc_err *err)
     dc_buf_reset(&blk->data);
     dc_buf_reset(&blk->last_key);
     blk->n = blk->n_fast = 0;
+    blk->cols_ok = blk->cols != NULL;
+    for (uint32_t i = 0; blk->cols && i < b->pqs->n_leaves; i++)
+        dc_pq_column_reset(&blk->cols[i]);
     char **row = NULL;
     unsigned long *lens = NULL;
     int rc = chunk_query(q, b, err);
@@ -310,14 +314,18 @@ int dc_boot_reader_start(boot_reader *r, boot *b, dc_err *err)
 {
     memset(r, 0, sizeof *r);
     r->b = b;
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
     for (int i = 0; i < 2; i++) {
         dc_buf_init(&r->blk[i].data, DC_MERGE_MAX_BATCH_BYTES);
         dc_buf_init(&r->blk[i].last_key, 1 << 20);
         dc_buf_init(&r->blk[i].img, DC_MERGE_MAX_BATCH_BYTES);
         dc_buf_init(&r->blk[i].kv, DC_MERGE_MAX_KEY_BYTES * 2 + 64);
+        if (!b->pqs) continue;
+        r->blk[i].cols = dc_calloc(b->pqs->n_leaves, sizeof *r->blk[i].cols);
+        if (!r->blk[i].cols) return dc_err_set(err, DC_ENOMEM, "bootstrap: out of memory");
+        for (uint32_t j = 0; j < b->pqs->n_leaves; j++) dc_pq_column_init(&r->blk[i].cols[j]);
     }
-    pthread_mutex_init(&r->mu, NULL);
-    pthread_cond_init(&r->cv, NULL);
     if (pthread_create(&r->thread, NULL, reader_main, r) != 0)
         return dc_err_set(err, DC_EIO, "bootstrap: cannot start the reader thread");
     r->started = true;
@@ -356,6 +364,9 @@ void dc_boot_reader_stop(boot_reader *r)
         dc_buf_dispose(&r->blk[i].last_key);
         dc_buf_dispose(&r->blk[i].img);
         dc_buf_dispose(&r->blk[i].kv);
+        for (uint32_t j = 0; r->blk[i].cols && j < r->b->pqs->n_leaves; j++)
+            dc_pq_column_dispose(&r->blk[i].cols[j]);
+        dc_free(r->blk[i].cols);
     }
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);

@@ -155,9 +155,23 @@ void dc_merge_batch_history(dc_merge_batch *b, const dc_cdc_srcpos *pos);
 /* Typed tables: the events' images are already their decoded members
  * (dc_cdc_typed_members of the image with the columns of the schema block
  * the events carry, the table's typed options): the batch takes them as
- * they are. The bootstrap decodes on its reader thread, so that both cores
+ * they are, and keeps pointing at them (no copy): they must stay valid until
+ * the commit. The bootstrap decodes on its reader thread, so that both cores
  * work. */
 void dc_merge_batch_images_typed(dc_merge_batch *b);
+/* Typed tables: the same rows also as columns (the bootstrap's reader
+ * converts the source's text into them with dc_pq_column_put_json), one
+ * per leaf of `schema` (built from the table's Delta schema): the values of
+ * the events in the order they were added, or an empty column (n_levels 0)
+ * for a leaf the batch fills (metadata columns; columns the source lacks,
+ * null). The new file is written from them when every event goes into it
+ * as an insert, in the order added, with the same metadata, and the table's
+ * layout is still `schema`'s (merge_hcols.c); else from the images as
+ * always. Borrowed until the commit. */
+struct dc_pq_schema;
+struct dc_pq_column;
+void dc_merge_batch_columns(dc_merge_batch *b, const struct dc_pq_schema *schema,
+                            const struct dc_pq_column *cols);
 
 /* For readers that rank typed rows as the merge does (deltacdc snapshot): a
  * source position as the two int64s typed tables rank by, compared as a pair

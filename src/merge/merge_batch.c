@@ -80,6 +80,8 @@ struct dc_merge_batch {
     mb_ev *evs;                 /* winners, one per key */
     size_t n_evs, cap_evs;
     uint32_t *map;              /* key → ev index + 1; power-of-two open addressing */
+    bool map_on;                /* map holds every event; until then keys came in strictly
+                                   ascending order (a bootstrap's) and need no lookup */
     size_t map_cap;
     mb_tp *tps;
     size_t n_tps, cap_tps;
@@ -106,6 +108,8 @@ struct dc_merge_batch {
     bool history;               /* this batch writes the history itself: no floor check */
     bool images_typed;          /* images come decoded (dc_merge_batch_images_typed) */
     mseq history_pos;           /* and its position (the floor it sets when lower) */
+    const dc_pq_schema *hc_schema; /* the rows as columns too (dc_merge_batch_columns) */
+    const dc_pq_column *hc_cols;   /* one per leaf of hc_schema, or NULL */
     /* commitInfo operationParameters the caller adds (bootstrap: its progress) */
     const char *xparam[MB_MAX_XPARAMS][2]; /* key, value (arena copies) */
     uint32_t n_xparams;
@@ -274,7 +278,8 @@ static bool key_eq(const mkey *a, const mkey *b, bool int_keys)
 
 static int map_grow(dc_merge_batch *b, dc_err *err)
 {
-    const size_t cap = b->map_cap ? b->map_cap * 2 : 1024;
+    size_t cap = b->map_cap ? b->map_cap * 2 : 1024;
+    while (cap < (b->n_evs + 1) * 2) cap *= 2; /* built late (map_on): room for them all */
     uint32_t *m = dc_calloc(cap, sizeof *m);
     if (!m) return dc_err_set(err, DC_ENOMEM, "merge batch: out of memory");
     for (size_t i = 0; i < b->n_evs; i++) {
@@ -320,16 +325,24 @@ static int fill_event(mb_ev *out, dc_merge_batch *b, const dc_cdc_event *ev, con
         img = (const char *)b->scratch.data;
         n = (uint32_t)b->scratch.len;
     }
-    if (img && !(e.image = dc_arena_strndup(&b->arena, img, n, err))) return DC_ENOMEM;
+    if (img && b->images_typed) e.image = img; /* the caller's until the commit */
+    else if (img && !(e.image = dc_arena_strndup(&b->arena, img, n, err))) return DC_ENOMEM;
     e.image_len = img ? n : 0;
     e.cols = ty->cols;
-    if (ty->cols && ev->has_srcpos) {
+    /* a snapshot's rows share one position (of one source: the same
+     * topic-partition): its text once */
+    const mb_ev *l = b->n_evs ? &b->evs[b->n_evs - 1] : NULL;
+    if (ty->cols && ev->has_srcpos && l && l->pos && l->tp == tp &&
+        dc_mseq_cmp(l->seq, ty->seq) == 0) {
+        e.pos = l->pos;
+        e.pos_len = l->pos_len;
+    } else if (ty->cols && ev->has_srcpos) {
         dc_buf_reset(&b->scratch);
         DC_TRY(dc_cdc_srcpos_format(&b->scratch, ev, err));
+        e.pos_len = (uint32_t)b->scratch.len;
         if (!(e.pos = dc_arena_strndup(&b->arena, (const char *)b->scratch.data,
                                        b->scratch.len, err)))
             return DC_ENOMEM;
-        e.pos_len = (uint32_t)b->scratch.len;
     }
     e.key = *k;
     if (!b->t->index.int_keys) {
@@ -464,9 +477,12 @@ static int add_change(dc_merge_batch *b, const dc_cdc_event *ev, uint32_t tp, in
         return 0;
     }
     const mseq seq = ty.seq;
-    if ((b->n_evs + 1) * 2 > b->map_cap) DC_TRY(map_grow(b, err));
-    const size_t j = map_slot(b, &k);
-    if (b->map[j]) {
+    if (!b->map_on && b->n_evs &&
+        dc_mkey_cmp(&b->evs[b->n_evs - 1].key, &k, b->t->n_keys, b->t->key_types) >= 0)
+        b->map_on = true; /* not ascending: a key may come again, look them up */
+    if (b->map_on && (b->n_evs + 1) * 2 > b->map_cap) DC_TRY(map_grow(b, err));
+    const size_t j = b->map_on ? map_slot(b, &k) : 0;
+    if (b->map_on && b->map[j]) {
         mb_ev *e = &b->evs[b->map[j] - 1];
         const int c = dc_mseq_cmp(seq, e->seq);
         if (c == 0 && ev->has_srcpos && ty.cols) { /* typed: the same position again */
@@ -482,7 +498,8 @@ static int add_change(dc_merge_batch *b, const dc_cdc_event *ev, uint32_t tp, in
     DC_TRY(dc_array_grow((void **)&b->evs, &b->cap_evs, b->n_evs + 1, sizeof *b->evs,
                          DC_MERGE_MAX_BATCH_EVENTS, err));
     DC_TRY(fill_event(&b->evs[b->n_evs], b, ev, &k, tp, offset, &ty, err));
-    b->map[j] = (uint32_t)++b->n_evs;
+    b->n_evs++;
+    if (b->map_on) b->map[j] = (uint32_t)b->n_evs;
     return 0;
 }
 
@@ -546,6 +563,14 @@ void dc_merge_batch_images_typed(dc_merge_batch *b)
 {
     DC_ASSERT(b->t->format == DC_FORMAT_TYPED);
     b->images_typed = true;
+}
+
+void dc_merge_batch_columns(dc_merge_batch *b, const dc_pq_schema *schema,
+                            const dc_pq_column *cols)
+{
+    DC_ASSERT(b->t->format == DC_FORMAT_TYPED);
+    b->hc_schema = schema;
+    b->hc_cols = cols;
 }
 
 int dc_merge_batch_param(dc_merge_batch *b, const char *key, const char *value, dc_err *err)
@@ -688,7 +713,10 @@ static int plan_classify(dc_merge_batch *b, mplan *p, dc_err *err)
     p->tg = dc_calloc(n, sizeof *p->tg);
     if (!p->ap || !p->gh || !p->tg) return dc_err_set(err, DC_ENOMEM, "merge: out of memory");
     for (size_t i = 0; i < b->n_evs; i++) DC_TRY(classify(b, p, (uint32_t)i, err));
-    qsort_r(p->ap, p->n_ap, sizeof *p->ap, cmp_apply, b);
+    bool sorted = true; /* a bootstrap adds its rows in key order: one pass, no sort */
+    for (size_t i = 1; sorted && i < p->n_ap; i++)
+        sorted = cmp_apply(&p->ap[i - 1], &p->ap[i], b) < 0;
+    if (!sorted) qsort_r(p->ap, p->n_ap, sizeof *p->ap, cmp_apply, b);
     return 0;
 }
 
@@ -732,10 +760,33 @@ static int feed_typed(dc_pq_writer *w, void *ctx, dc_err *err)
     return rc;
 }
 
+/* The rows as the caller's columns (dc_merge_batch_columns): when every
+ * event is inserted in the order added, with the same metadata. */
+static bool hcols_apply(const dc_merge_batch *b, const mplan *p, mtyped_row *meta)
+{
+    if (!b->hc_cols || p->evolved || p->n_ap != b->n_evs || dc_mcolmap_edited(b->cm))
+        return false;
+    const mb_ev *f = &b->evs[0];
+    for (size_t i = 0; i < p->n_ap; i++) {
+        const mb_ev *e = &b->evs[p->ap[i].ev];
+        if (p->ap[i].ev != i || e->op != f->op || e->op == 'd' || e->has_ts != f->has_ts ||
+            e->ts != f->ts || e->offset != f->offset || e->pos_len != f->pos_len ||
+            !e->pos != !f->pos || (e->pos && memcmp(e->pos, f->pos, e->pos_len) != 0))
+            return false;
+    }
+    *meta = (mtyped_row){NULL, NULL, 0, f->op, f->has_ts, f->ts, f->offset, f->pos, f->pos_len};
+    return dc_mhcols_fit(b->t, b->hc_schema, b->hc_cols, p->n_ap);
+}
+
 /* The new rows as one data file, in key order. */
 static int plan_write_new(dc_merge_batch *b, mplan *p, dc_err *err)
 {
     if (!p->n_ap) return 0;
+    mtyped_row meta;
+    if (b->t->format == DC_FORMAT_TYPED && hcols_apply(b, p, &meta)) {
+        p->has_out = true; /* disposed (and removed when written) by plan_dispose */
+        return dc_mhcols_write(&p->out, b->t, b->hc_cols, p->n_ap, &meta, err);
+    }
     if (b->t->format == DC_FORMAT_TYPED) {
         typed_feed f = {b, p};
         p->has_out = true; /* disposed (and removed when written) by plan_dispose */

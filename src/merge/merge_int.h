@@ -504,6 +504,17 @@ static inline mseq dc_mtyped_pos_stored(int64_t hi, int64_t lo)
 int dc_mtyped_pos_parse(mseq *out, const char *s, size_t n);
 /* The JSON row (Parquet writer conventions) of a winner into out (reset). */
 int dc_mtyped_row(dc_buf *out, const dc_merge_table *t, const mtyped_row *r, dc_err *err);
+
+/* A bootstrap's rows as columns (dc_merge_batch_columns, merge_hcols.c):
+ * whether cols (one per leaf of s, n rows each or empty) fit the table's
+ * layout: s's leaves are the table's, flat, and the empty ones are
+ * metadata or nullable columns. */
+bool dc_mhcols_fit(const dc_merge_table *t, const dc_pq_schema *s, const dc_pq_column *cols,
+                   size_t n);
+/* The new file from them, the metadata columns all `meta`'s values (its
+ * image unused), the other empty ones null. */
+int dc_mhcols_write(mfile_out *out, dc_merge_table *t, const dc_pq_column *cols, size_t n,
+                    const mtyped_row *meta, dc_err *err);
 /* A record's columns against the table's and those added so far: new ones
  * and widened ones are noted in *ad; any other type change is DC_EINVAL
  * naming the column and both types. */

@@ -137,6 +137,15 @@ int dc_pq_column_reserve_levels(dc_pq_column *c, size_t extra, bool want_def, bo
 /* Grows offsets to hold n_values + extra + 1 entries (offsets[0] = 0 when new). */
 int dc_pq_column_reserve_offsets(dc_pq_column *c, size_t extra, dc_err *err);
 
+/* Appends one row's value of a flat leaf (max_rep 0) to c: v a scalar in
+ * the JSON conventions above, converted exactly as the writer converts a
+ * JSON row's member (dc_pq_writer_write_json_text; a string must be UTF-8,
+ * as a parsed member's is), or NULL for null. For
+ * callers that build whole columns (dc_pq_writer_write_columns) from values
+ * they have as text. On an error c is as before. */
+int dc_pq_column_put_json(dc_pq_column *c, const dc_pq_leaf *leaf, const dc_json *v,
+                          dc_err *err);
+
 /* ------------------------------------------------------------ reader */
 
 typedef struct dc_pq_reader dc_pq_reader;

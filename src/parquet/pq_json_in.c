@@ -6,6 +6,7 @@
  * timestamps, base64 binary. Every error says what was expected and what came.
  */
 #include "pq_wr_int.h"
+#include "pq_reader_int.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -544,4 +545,32 @@ int pq_wr_json_value(dc_pq_column *c, const dc_pq_leaf *leaf, const dc_json *v, 
     case DC_TYPE_STRUCT: case DC_TYPE_ARRAY: case DC_TYPE_MAP: break;
     }
     return dc_err_set(err, DC_EINTERNAL, "leaf %s has a non-primitive type", leaf->dotted);
+}
+
+/* ------------------------------------------------------ column values */
+
+int dc_pq_column_put_json(dc_pq_column *c, const dc_pq_leaf *leaf, const dc_json *v, dc_err *err)
+{
+    if (leaf->max_rep > 0)
+        return dc_err_set(err, DC_EINVAL, "leaf %s is repeated: not a flat column", leaf->dotted);
+    if (!v && leaf->max_def == 0)
+        return dc_err_set(err, DC_EINVAL, "leaf %s is required: null", leaf->dotted);
+    /* a JSON member's string is UTF-8 (the parser checked it); these are not parsed */
+    if (v && v->type == DC_JSON_STRING && leaf->field->type == DC_TYPE_STRING &&
+        !pq_utf8_valid((const uint8_t *)v->u.str, v->len))
+        return dc_err_set(err, DC_EINVAL, "leaf %s: a string that is not UTF-8", leaf->dotted);
+    DC_TRY(pq_wr_col_reserve_levels(c, leaf, 1, err));
+    if (v) {
+        const size_t before = c->values.len;
+        const int rc = pq_wr_json_value(c, leaf, v, err);
+        if (rc < 0) {
+            c->values.len = before;
+            return rc;
+        }
+        /* Byte-array pushes count their value themselves (offsets in step). */
+        if (leaf->phys != PQ_BYTE_ARRAY) c->n_values++;
+    }
+    if (leaf->max_def > 0) c->def[c->n_levels] = (int16_t)(leaf->max_def - (v ? 0 : 1));
+    c->n_levels++;
+    return 0;
 }

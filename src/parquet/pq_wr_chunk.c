@@ -118,6 +118,22 @@ static int table_grow(pq_wr_enc *e, dc_err *err)
     return 0;
 }
 
+/* Values after which a dictionary that does not compress them is given up
+ * (parquet-mr checks the same after a column's first page): a column of
+ * distinct values (a key, a sequence, a timestamp per row) otherwise fills
+ * the table up to the budget before PLAIN is chosen anyway, which was 15% of
+ * a bootstrap's writing thread. A column that repeats only later is written
+ * PLAIN: bigger, never wrong. */
+#define PQ_DICT_SAMPLE 16384
+
+/* The dictionary of the first n values (of `plain` bytes PLAIN) and their
+ * indices are not smaller than those values PLAIN. */
+static bool dict_hopeless(const pq_wr_enc *e, size_t n, size_t plain)
+{
+    const int bw = pq_bit_width(e->n_dict - 1) ? pq_bit_width(e->n_dict - 1) : 1;
+    return e->dict_plain + (n * (size_t)bw + 7) / 8 >= plain;
+}
+
 /* Dictionary of fixed-width values; *fits false when over budget. */
 static inline __attribute__((always_inline)) int
 dict_fixed(pq_wr_enc *e, const uint8_t *base, size_t nv, size_t w, size_t budget, bool *fits,
@@ -133,6 +149,10 @@ dict_fixed(pq_wr_enc *e, const uint8_t *base, size_t nv, size_t w, size_t budget
             if (!s.idx1) break;
             if (s.hash == h && memcmp(e->dict.data + (size_t)(s.idx1 - 1) * w, p, w) == 0) break;
             pos = (pos + 1) & mask;
+        }
+        if (i == PQ_DICT_SAMPLE && dict_hopeless(e, i, i * w)) {
+            *fits = false;
+            return 0;
         }
         if (e->slots[pos].idx1) {
             e->idx[i] = e->slots[pos].idx1 - 1;
@@ -173,6 +193,11 @@ static int dict_ba(pq_wr_enc *e, const dc_pq_column *c, size_t budget, bool *fit
                 if (e->dict_off[s.idx1] - o == n && memcmp(e->dict.data + o, p, n) == 0) break;
             }
             pos = (pos + 1) & mask;
+        }
+        if (i == PQ_DICT_SAMPLE &&
+            dict_hopeless(e, i, c->offsets[i] - c->offsets[0] + 4 * i)) {
+            *fits = false;
+            return 0;
         }
         if (e->slots[pos].idx1) {
             e->idx[i] = e->slots[pos].idx1 - 1;

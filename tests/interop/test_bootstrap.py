@@ -199,6 +199,35 @@ def test_short_way_values_equal_mariadb(src, tmp_path):
         assert d == [], "\n".join(d)
 
 
+def test_short_way_columns_equal_mariadb(src, tmp_path):
+    """A table whose every row takes the short way is written from the
+    reader's Parquet columns (merge_hcols.c), chunk by chunk; the extremes,
+    escapes and nulls of the short-way rows equal MariaDB's values both ways
+    (--datetime), and a second bootstrap of the same keys into the same table
+    (another source table: every key is there already, at an older position)
+    replaces them from columns too, one row per key."""
+    create = FAST_CREATE.replace("fastcols", "fastonly")
+    rows = [FAST_ROWS[0], FAST_ROWS[1], FAST_ROWS[3]]  # the short way's rows
+    src.execute(create + create.replace("fastonly", "fastonly2") +
+                f"INSERT INTO fastonly VALUES {', '.join(rows)};"
+                "INSERT INTO fastonly2 SELECT * FROM fastonly;"
+                "CREATE TABLE fastonly_bump (x INT);", database=DB)
+    for extra in ([], ["--datetime", "timestamp"]):
+        path = tmp_path / f"cols{len(extra)}"
+        for table in ("fastonly", "fastonly2"):
+            # a later binlog position for the second run: its rows are newer
+            src.execute("INSERT INTO fastonly_bump VALUES (1);", database=DB)
+            p = boot(src, table, path, "--log-level", "debug", "--chunk-rows", "2", *extra)
+            assert_ok(p, f"bootstrap {table}")
+            err = p.stderr.decode()
+            assert re.findall(r"new file of (\d+) rows written from columns", err) == ["2", "1"], \
+                err[-3000:]
+            d = compare(src, "fastonly", ["id"], path)
+            assert d == [], "\n".join(d)
+        assert sorted(r["__source_pos"] for r in delta_rows(path))[0] == \
+            sorted(r["__source_pos"] for r in delta_rows(path))[-1]  # all from the 2nd run
+
+
 def test_progress_only_when_asked(src, tmp_path):
     """Progress (rows, rows/s, ETA) goes to stderr with --progress; without
     it and without a terminal only the summary line is printed."""
