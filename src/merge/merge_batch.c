@@ -23,7 +23,7 @@
 #include <time.h>
 
 /* The pause before a retry after a lost race (DC_MERGE_MAX_ATTEMPTS in all):
- * full jitter over 10 ms doubling to 1 s (at most about 4 s in all). Without
+ * full jitter over 10 ms doubling to 1 s (at most 3.3 s in all). Without
  * it two writers of small batches retry in lock step and one can lose every
  * race. */
 #define DC_MERGE_RETRY_BASE_MS 10
