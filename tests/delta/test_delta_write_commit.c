@@ -64,6 +64,17 @@ static dc_delta_add fake_add(const char *path, const char *pv, const char *stats
     return a;
 }
 
+/* Commits tx (freed) and steps snap up to the new version; the version. */
+static int64_t commit_and_follow(dc_delta_tx *tx, dc_delta_snapshot *snap)
+{
+    dc_err err;
+    int64_t v = -1;
+    CHECK_OK(dc_delta_tx_commit(&v, tx, &err), &err);
+    dc_delta_tx_free(tx);
+    CHECK_OK(dc_delta_snapshot_update(snap, -1, &err), &err);
+    return v;
+}
+
 static int64_t commit_one(fixture *f, dc_delta_snapshot *snap, const char *path, dc_err *err)
 {
     dc_delta_tx *tx = NULL;
@@ -267,6 +278,42 @@ static const dc_delta_add *find_file(dc_delta_snapshot *snap, const char *path)
     return NULL;
 }
 
+/* One WRITE of n files of 10 rows each in partition p=x, followed. */
+static void add_files(dc_delta_snapshot *snap, const char *const *paths, int n)
+{
+    dc_err err;
+    dc_delta_tx *tx = NULL;
+    CHECK_OK(dc_delta_tx_new(&tx, snap, "WRITE", &err), &err);
+    for (int i = 0; tx && i < n; i++) {
+        dc_delta_add a = fake_add(paths[i], "x", "{\"numRecords\":10}");
+        CHECK_OK(dc_delta_tx_add(tx, &a, &err), &err);
+    }
+    if (tx) commit_and_follow(tx, snap);
+}
+
+/* Deletes row 1 of paths[order[i]] for every i in one transaction: the
+ * DV files read meanwhile (the cache's misses); then every file has rows
+ * 0 and 1 deleted. */
+static uint64_t delete_row_1_counting_gets(fixture *f, dc_delta_snapshot *snap,
+                                           const char *const *paths, const int *order, int n)
+{
+    dc_err err;
+    dc_delta_tx *tx = NULL;
+    dc_storage_stats s0, s1, d;
+    const uint64_t r1[] = {1}, both[] = {0, 1};
+    CHECK_OK(dc_delta_tx_new(&tx, snap, "DELETE", &err), &err);
+    if (!tx) return 0;
+    dc_storage_stats_get(f->s, &s0);
+    for (int i = 0; i < n; i++)
+        CHECK_OK(dc_delta_tx_delete_rows(tx, find_file(snap, paths[order[i]]), r1, 1, &err),
+                 &err);
+    dc_storage_stats_get(f->s, &s1);
+    dc_storage_stats_sub(&d, &s1, &s0);
+    commit_and_follow(tx, snap);
+    for (int i = 0; i < n; i++) check_dv_rows(f, find_file(snap, paths[i]), both, 2);
+    return d.get;
+}
+
 TEST(delta_write_dv_delete_grow_and_share_file)
 {
     dc_err err;
@@ -275,15 +322,12 @@ TEST(delta_write_dv_delete_grow_and_share_file)
     fx_open(&f, true);
     dc_delta_snapshot *snap = load(&f);
     dc_delta_tx *tx = NULL;
-    int64_t v = -1;
     CHECK_OK(dc_delta_tx_new(&tx, snap, "WRITE", &err), &err);
     dc_delta_add a = fake_add("p=x/a.parquet", "x", "{\"numRecords\":10,\"tightBounds\":true}");
     dc_delta_add b = fake_add("p=x/b.parquet", "x", "{\"numRecords\":4}");
     CHECK_OK(dc_delta_tx_add(tx, &a, &err), &err);
     CHECK_OK(dc_delta_tx_add(tx, &b, &err), &err);
-    CHECK_OK(dc_delta_tx_commit(&v, tx, &err), &err);
-    dc_delta_tx_free(tx);
-    CHECK_OK(dc_delta_snapshot_update(snap, -1, &err), &err);
+    commit_and_follow(tx, snap);
 
     /* Two DVs in one tx share one DV file at different offsets. */
     const uint64_t ra[] = {1, 3}, rb[] = {0};
@@ -293,9 +337,7 @@ TEST(delta_write_dv_delete_grow_and_share_file)
     const uint64_t bad[] = {10};
     CHECK_EQ_INT(dc_delta_tx_delete_rows(tx, find_file(snap, "p=x/a.parquet"), bad, 1, &err),
                  DC_EINVAL);
-    CHECK_OK(dc_delta_tx_commit(&v, tx, &err), &err);
-    dc_delta_tx_free(tx);
-    CHECK_OK(dc_delta_snapshot_update(snap, -1, &err), &err);
+    commit_and_follow(tx, snap);
     const dc_delta_add *la = find_file(snap, "p=x/a.parquet"), *lb = find_file(snap, "p=x/b.parquet");
     CHECK(la && lb);
     if (!la || !lb) goto done;
@@ -318,9 +360,7 @@ TEST(delta_write_dv_delete_grow_and_share_file)
         dc_storage_stats_get(f.s, &s1);
         dc_storage_stats_sub(&d, &s1, &s0);
         CHECK_EQ_INT(d.get, 1);
-        CHECK_OK(dc_delta_tx_commit(&v, tx, &err), &err);
-        dc_delta_tx_free(tx);
-        CHECK_OK(dc_delta_snapshot_update(snap, -1, &err), &err);
+        commit_and_follow(tx, snap);
         la = find_file(snap, "p=x/a.parquet");
         lb = find_file(snap, "p=x/b.parquet");
         CHECK(la && lb);
@@ -333,9 +373,7 @@ TEST(delta_write_dv_delete_grow_and_share_file)
     const uint64_t ra2[] = {3, 5}, all_a[] = {1, 3, 5, 7};
     CHECK_OK(dc_delta_tx_new(&tx, snap, "DELETE", &err), &err);
     CHECK_OK(dc_delta_tx_delete_rows(tx, la, ra2, 2, &err), &err);
-    CHECK_OK(dc_delta_tx_commit(&v, tx, &err), &err);
-    dc_delta_tx_free(tx);
-    CHECK_OK(dc_delta_snapshot_update(snap, -1, &err), &err);
+    commit_and_follow(tx, snap);
     la = find_file(snap, "p=x/a.parquet");
     CHECK(la != NULL);
     if (la) check_dv_rows(&f, la, all_a, 4);
@@ -345,9 +383,7 @@ TEST(delta_write_dv_delete_grow_and_share_file)
     const uint64_t rest[] = {1, 2, 3};
     CHECK_OK(dc_delta_tx_new(&tx, snap, "DELETE", &err), &err);
     CHECK_OK(dc_delta_tx_delete_rows(tx, find_file(snap, "p=x/b.parquet"), rest, 3, &err), &err);
-    CHECK_OK(dc_delta_tx_commit(&v, tx, &err), &err);
-    dc_delta_tx_free(tx);
-    CHECK_OK(dc_delta_snapshot_update(snap, -1, &err), &err);
+    commit_and_follow(tx, snap);
     CHECK(find_file(snap, "p=x/b.parquet") == NULL);
     CHECK_EQ_INT(dc_delta_snapshot_n_files(snap), 1);
 done:
@@ -366,43 +402,21 @@ TEST(delta_write_dv_cache_holds_several_files)
     fx_open(&f, true);
     dc_delta_snapshot *snap = load(&f);
     dc_delta_tx *tx = NULL;
-    int64_t v = -1;
-    const char *paths[] = {"p=x/a.parquet", "p=x/b.parquet", "p=x/c.parquet", "p=x/d.parquet"};
-    CHECK_OK(dc_delta_tx_new(&tx, snap, "WRITE", &err), &err);
-    for (int i = 0; i < 4; i++) {
-        dc_delta_add a = fake_add(paths[i], "x", "{\"numRecords\":10}");
-        CHECK_OK(dc_delta_tx_add(tx, &a, &err), &err);
-    }
-    CHECK_OK(dc_delta_tx_commit(&v, tx, &err), &err);
-    dc_delta_tx_free(tx);
-    CHECK_OK(dc_delta_snapshot_update(snap, -1, &err), &err);
+    const char *const paths[] = {"p=x/a.parquet", "p=x/b.parquet", "p=x/c.parquet",
+                                 "p=x/d.parquet"};
+    add_files(snap, paths, 4);
     /* a and b get DVs in one DV file, c and d in another */
-    const uint64_t r0[] = {0}, r1[] = {1};
+    const uint64_t r0[] = {0};
     for (int k = 0; k < 2; k++) {
         CHECK_OK(dc_delta_tx_new(&tx, snap, "DELETE", &err), &err);
         for (int i = 2 * k; i < 2 * k + 2; i++)
             CHECK_OK(dc_delta_tx_delete_rows(tx, find_file(snap, paths[i]), r0, 1, &err), &err);
-        CHECK_OK(dc_delta_tx_commit(&v, tx, &err), &err);
-        dc_delta_tx_free(tx);
-        CHECK_OK(dc_delta_snapshot_update(snap, -1, &err), &err);
+        commit_and_follow(tx, snap);
     }
     CHECK(strcmp(find_file(snap, paths[0])->dv.path_or_inline,
                  find_file(snap, paths[2])->dv.path_or_inline) != 0);
-    dc_storage_stats s0, s1, d;
-    CHECK_OK(dc_delta_tx_new(&tx, snap, "DELETE", &err), &err);
-    dc_storage_stats_get(f.s, &s0);
     const int order[] = {0, 2, 1, 3};
-    for (int i = 0; i < 4; i++)
-        CHECK_OK(dc_delta_tx_delete_rows(tx, find_file(snap, paths[order[i]]), r1, 1, &err),
-                 &err);
-    dc_storage_stats_get(f.s, &s1);
-    dc_storage_stats_sub(&d, &s1, &s0);
-    CHECK_EQ_INT(d.get, 2);
-    CHECK_OK(dc_delta_tx_commit(&v, tx, &err), &err);
-    dc_delta_tx_free(tx);
-    CHECK_OK(dc_delta_snapshot_update(snap, -1, &err), &err);
-    const uint64_t both[] = {0, 1};
-    for (int i = 0; i < 4; i++) check_dv_rows(&f, find_file(snap, paths[i]), both, 2);
+    CHECK_EQ_INT(delete_row_1_counting_gets(&f, snap, paths, order, 4), 2);
     dc_delta_snapshot_free(snap);
     fx_close(&f);
 }
@@ -418,40 +432,24 @@ TEST(delta_write_dv_cache_holds_many_files)
     fx_open(&f, true);
     dc_delta_snapshot *snap = load(&f);
     dc_delta_tx *tx = NULL;
-    int64_t v = -1;
-    char paths[12][32];
-    CHECK_OK(dc_delta_tx_new(&tx, snap, "WRITE", &err), &err);
+    char names[12][32];
+    const char *paths[12];
+    int order[12];
     for (int i = 0; i < 12; i++) {
-        snprintf(paths[i], sizeof paths[i], "p=x/f%02d.parquet", i);
-        dc_delta_add a = fake_add(paths[i], "x", "{\"numRecords\":10}");
-        CHECK_OK(dc_delta_tx_add(tx, &a, &err), &err);
+        snprintf(names[i], sizeof names[i], "p=x/f%02d.parquet", i);
+        paths[i] = names[i];
+        order[i] = i;
     }
-    CHECK_OK(dc_delta_tx_commit(&v, tx, &err), &err);
-    dc_delta_tx_free(tx);
-    CHECK_OK(dc_delta_snapshot_update(snap, -1, &err), &err);
+    add_files(snap, paths, 12);
     /* files k and k + 6 get their DVs in the k-th DV file */
-    const uint64_t r0[] = {0}, r1[] = {1};
+    const uint64_t r0[] = {0};
     for (int k = 0; k < 6; k++) {
         CHECK_OK(dc_delta_tx_new(&tx, snap, "DELETE", &err), &err);
         CHECK_OK(dc_delta_tx_delete_rows(tx, find_file(snap, paths[k]), r0, 1, &err), &err);
         CHECK_OK(dc_delta_tx_delete_rows(tx, find_file(snap, paths[k + 6]), r0, 1, &err), &err);
-        CHECK_OK(dc_delta_tx_commit(&v, tx, &err), &err);
-        dc_delta_tx_free(tx);
-        CHECK_OK(dc_delta_snapshot_update(snap, -1, &err), &err);
+        commit_and_follow(tx, snap);
     }
-    dc_storage_stats s0, s1, d;
-    CHECK_OK(dc_delta_tx_new(&tx, snap, "DELETE", &err), &err);
-    dc_storage_stats_get(f.s, &s0);
-    for (int i = 0; i < 12; i++)
-        CHECK_OK(dc_delta_tx_delete_rows(tx, find_file(snap, paths[i]), r1, 1, &err), &err);
-    dc_storage_stats_get(f.s, &s1);
-    dc_storage_stats_sub(&d, &s1, &s0);
-    CHECK_EQ_INT(d.get, 6);
-    CHECK_OK(dc_delta_tx_commit(&v, tx, &err), &err);
-    dc_delta_tx_free(tx);
-    CHECK_OK(dc_delta_snapshot_update(snap, -1, &err), &err);
-    const uint64_t both[] = {0, 1};
-    for (int i = 0; i < 12; i++) check_dv_rows(&f, find_file(snap, paths[i]), both, 2);
+    CHECK_EQ_INT(delete_row_1_counting_gets(&f, snap, paths, order, 12), 6);
     dc_delta_snapshot_free(snap);
     fx_close(&f);
 }
@@ -567,10 +565,7 @@ TEST(delta_write_schema_evolution)
     CHECK(strstr(err.msg, "extra") != NULL);
     CHECK_EQ_INT(dc_delta_tx_set_schema(tx, retyped, &err), DC_EINVAL);
     CHECK_OK(dc_delta_tx_set_schema(tx, ok, &err), &err);
-    int64_t v = -1;
-    CHECK_OK(dc_delta_tx_commit(&v, tx, &err), &err);
-    dc_delta_tx_free(tx);
-    CHECK_OK(dc_delta_snapshot_update(snap, -1, &err), &err);
+    commit_and_follow(tx, snap);
     const dc_delta_schema *sc = NULL;
     CHECK_OK(dc_delta_snapshot_schema(&sc, snap, &err), &err);
     CHECK(sc && dc_delta_schema_find(sc, "extra") != NULL);
