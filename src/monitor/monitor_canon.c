@@ -243,12 +243,14 @@ int dc_monitor_canon_value(dc_buf *out, bool *is_null, const dc_mysql_column *c,
     return rc;
 }
 
-int dc_monitor_canon_row(dc_buf *out, dc_buf *val, const dc_mysql_table *t, const dc_json *row,
-                         dc_err *err)
+/* "<bytes>:<text>" or "N" of n source columns (idx: their indexes; NULL:
+ * all) from a scan row object. */
+static int canon_cols(dc_buf *out, dc_buf *val, const dc_mysql_table *t, const uint32_t *idx,
+                      uint32_t n, const dc_json *row, dc_err *err)
 {
     dc_buf_reset(out);
-    for (uint32_t i = 0; i < t->n_cols; i++) {
-        const dc_mysql_column *c = &t->cols[i];
+    for (uint32_t i = 0; i < n; i++) {
+        const dc_mysql_column *c = &t->cols[idx ? idx[i] : i];
         bool is_null = false;
         dc_buf_reset(val);
         DC_TRY(dc_monitor_canon_value(val, &is_null, c, dc_json_get(row, c->name), err));
@@ -260,6 +262,18 @@ int dc_monitor_canon_row(dc_buf *out, dc_buf *val, const dc_mysql_table *t, cons
         DC_TRY(dc_buf_append(out, val->data, val->len, err));
     }
     return 0;
+}
+
+int dc_monitor_canon_row(dc_buf *out, dc_buf *val, const dc_mysql_table *t, const dc_json *row,
+                         dc_err *err)
+{
+    return canon_cols(out, val, t, NULL, t->n_cols, row, err);
+}
+
+int dc_monitor_canon_key(dc_buf *out, dc_buf *val, const dc_mysql_table *t, const dc_json *row,
+                         dc_err *err)
+{
+    return canon_cols(out, val, t, t->pk, t->n_pk, row, err);
 }
 
 uint64_t dc_monitor_canon_hash(const void *p, size_t n)

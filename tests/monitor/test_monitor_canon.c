@@ -160,3 +160,64 @@ TEST(monitor_canon_row_text_and_hash_as_mariadb)
     dc_buf_dispose(&out);
     dc_buf_dispose(&val);
 }
+
+/* The key's text: the key columns in key order (not the table's), each
+ * "<bytes>:<text>" as in a row, for every kind a typed table takes as a key
+ * (integer, string, date, decimal, binary); its hash as MariaDB printed
+ * SELECT CAST(CONV(LEFT(MD5(text), 16), 16, 10) AS UNSIGNED) (and % 7, a
+ * bucket of seven). */
+TEST(monitor_canon_key_text_and_bucket_as_mariadb)
+{
+    dc_mysql_column cols[6] = {col("varchar", DC_MYSQL_ENC_STRING), col("int", DC_MYSQL_ENC_INT),
+                               col("varchar", DC_MYSQL_ENC_STRING), col("date", DC_MYSQL_ENC_DATE),
+                               col("decimal", DC_MYSQL_ENC_DECIMAL),
+                               col("varbinary", DC_MYSQL_ENC_BYTES)};
+    const char *names[6] = {"code", "n", "note", "d", "amt", "tag"};
+    for (int i = 0; i < 6; i++) cols[i].name = (char *)names[i];
+    dc_mysql_table t;
+    memset(&t, 0, sizeof t);
+    t.cols = cols;
+    t.n_cols = 6;
+    t.n_pk = 2;
+    t.pk[0] = 1; /* PRIMARY KEY (n, code) */
+    t.pk[1] = 0;
+    dc_buf out, val;
+    dc_arena a;
+    dc_buf_init(&out, 1 << 20);
+    dc_buf_init(&val, 1 << 20);
+    dc_arena_init(&a, 1 << 20);
+    dc_err err;
+    dc_err_clear(&err);
+    dc_json *row = NULL;
+    const char *j = "{\"code\":\"c10\\u00e9\",\"n\":10,\"note\":\"x\",\"d\":19782,"
+                    "\"amt\":\"12.50\",\"tag\":\"AAAAAQ==\",\"__source_pos\":\"f.1:2:0\"}";
+    CHECK_EQ_INT(dc_json_parse(&row, &a, j, strlen(j), &err), 0);
+    CHECK_EQ_INT(dc_monitor_canon_key(&out, &val, &t, row, &err), 0);
+    CHECK_EQ_INT((int)out.len, 11);
+    CHECK(memcmp(out.data, "2:105:c10\xc3\xa9", 11) == 0);
+    CHECK(dc_monitor_canon_hash(out.data, out.len) == 8069937023389639079ull);
+    CHECK(dc_monitor_canon_hash(out.data, out.len) % 7 == 3);
+    /* a string key alone: the text without a length is not the key's text */
+    t.n_pk = 1;
+    t.pk[0] = 0;
+    CHECK_EQ_INT(dc_monitor_canon_key(&out, &val, &t, row, &err), 0);
+    CHECK_EQ_INT((int)out.len, 7);
+    CHECK(memcmp(out.data, "5:c10\xc3\xa9", 7) == 0);
+    /* PRIMARY KEY (d, amt, tag): date, decimal with its scale, binary in hex */
+    t.n_pk = 3;
+    t.pk[0] = 3;
+    t.pk[1] = 4;
+    t.pk[2] = 5;
+    CHECK_EQ_INT(dc_monitor_canon_key(&out, &val, &t, row, &err), 0);
+    CHECK_EQ_INT((int)out.len, 30);
+    CHECK(memcmp(out.data, "10:2024-02-295:12.508:00000001", 30) == 0);
+    CHECK(dc_monitor_canon_hash(out.data, out.len) == 11462543330154728288ull);
+    /* a key value of the wrong kind names its column */
+    const char *bad = "{\"code\":\"c\",\"n\":1,\"d\":[1],\"amt\":\"1.00\",\"tag\":\"\"}";
+    CHECK_EQ_INT(dc_json_parse(&row, &a, bad, strlen(bad), &err), 0);
+    CHECK(dc_monitor_canon_key(&out, &val, &t, row, &err) < 0);
+    CHECK(strstr(err.msg, "column 'd'") != NULL);
+    dc_arena_dispose(&a);
+    dc_buf_dispose(&out);
+    dc_buf_dispose(&val);
+}
