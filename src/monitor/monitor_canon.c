@@ -81,8 +81,10 @@ static int unexpected(const dc_mysql_column *c, const dc_json *v, dc_err *err)
 /* "YYYY-MM-DD HH:MM:SS.ffffff" from µs since 1970. */
 static int put_epoch_us(dc_buf *out, int64_t us, dc_err *err)
 {
-    int64_t days = us >= 0 ? us / 86400000000LL : -((-us + 86399999999LL) / 86400000000LL);
-    int64_t rest = us - days * 86400000000LL, y;
+    /* floor division without negating or multiplying back (INT64_MIN fits) */
+    const int64_t days = us / 86400000000LL - (us % 86400000000LL < 0);
+    int64_t rest = us % 86400000000LL, y;
+    if (rest < 0) rest += 86400000000LL;
     unsigned m, d;
     dc_civil_from_days(days, &y, &m, &d);
     return dc_buf_appendf(out, err, "%04lld-%02u-%02u %02lld:%02lld:%02lld.%06lld", (long long)y, m,
