@@ -425,6 +425,25 @@ def test_under_sanitizers(src, tmp_path):
             assert _keys(r) == [("3", "missing")]
 
 
+def test_any_key_under_sanitizers(keyed, tmp_path):
+    """The ASan+UBSan binary on the composite (VARCHAR latin1, INT) key: the
+    bucket and key of a row deleted behind its back."""
+    san = REPO / "build-san" / "deltacdc"
+    if not san.exists():
+        pytest.skip("build-san/deltacdc not built (make build-san/deltacdc)")
+    path = tmp_path / "ckeys"
+    boot(keyed, "ckeys", path)
+    DeltaTable(str(path)).delete("code = 'c10é' AND n = 10")
+    p = subprocess.run([str(san), "check", "--table", str(path), "--db", keyed.url(USER, DB),
+                        "--source-table", "ckeys", "--range-size", "50", "--keys", "--json"],
+                       capture_output=True, env=_env(), timeout=300)
+    assert p.returncode == 1, p.stderr.decode()
+    assert b"runtime error" not in p.stderr and b"AddressSanitizer" not in p.stderr
+    r = json.loads(p.stdout)
+    assert [g["bucket"] for g in r["ranges"]] == [_bucket(_ckey(10), 10)]
+    assert _keys(r) == [("c10é,10", "missing")]
+
+
 def _typed(tmp_path, name, *extra):
     """A typed table ingested (mode dv, small batches, so updates and
     deletes leave deletion vectors) from a generated Debezium stream; its
