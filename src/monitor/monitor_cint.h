@@ -70,8 +70,9 @@ int dc_cmon_table_count(bool *counted, cctx *c, dc_err *err);
 /* max_id from the log alone (r->tab_max, r->tab_rows): each live file's
  * stats maxValues of the key column. *known is false when that may not be
  * the answer (what dc_cmon_table_count can not count; a file without the
- * stat; a file with a deletion vector whose max exceeds the others': the
- * vector may hide that row): scan then. */
+ * stat, or with wide bounds and no deletion vector; a file with a deletion
+ * vector whose max exceeds the others': the vector may hide that row): scan
+ * then. */
 int dc_cmon_table_max(bool *known, cctx *c, dc_err *err);
 /* The differing keys of the differing ranges (r->keys). */
 int dc_cmon_keys(cctx *c, dc_err *err);

@@ -315,11 +315,13 @@ int dc_cmon_table_max(bool *known, cctx *c, dc_err *err)
     for (size_t i = 0; i < dc_delta_snapshot_n_files(c->snap); i++) {
         const dc_delta_add *a = dc_delta_snapshot_file(c->snap, i);
         int64_t n = 0, max = 0;
+        bool tight = true;
         dc_err tmp;
         dc_err_clear(&tmp);
         if (dc_delta_stats_num_records(&n, a->stats, &tmp) < 0) return 0;
         if (n - (a->has_dv ? a->dv.cardinality : 0) <= 0) continue;
-        if (dc_delta_stats_max_i64(&max, a->stats, phys, &tmp) < 0) return 0;
+        if (dc_delta_stats_max_i64(&max, &tight, a->stats, phys, &tmp) < 0) return 0;
+        if (!tight && !a->has_dv) return 0; /* wide bounds: not a row's value */
         bool *have = a->has_dv ? &dv : &clean;
         int64_t *m = a->has_dv ? &dv_max : &clean_max;
         if (!*have || max > *m) *m = max;
