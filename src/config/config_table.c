@@ -461,10 +461,11 @@ const dc_cfg_key dc_cfg_keys[] = {
         "(pending). A red monitor that turns green POSTs a recovery."),
     {.key = "monitors.completeness.mode", .type = DC_CFG_ENUM, .offset = CF(complete_mode),
      .def = "off", .values = "off|count|max_id|ranges", .example = "ranges",
-     .doc = "count: row counts; max_id: the greatest first key; ranges: per range of "
-            "range_size key values, a row count and a checksum of the rows' values computed "
-            "by the source's SQL and by deltacdc alike, so a mismatch names the ranges (and "
-            "with keys, the keys). off: no completeness monitor."},
+     .doc = "count: row counts; max_id: the greatest first key (an integer); ranges: per "
+            "range of range_size key values (for a key whose first column is not an integer, "
+            "per bucket of the key's hash), a row count and a checksum of the rows' values "
+            "computed by the source's SQL and by deltacdc alike, so a mismatch names the "
+            "ranges (and with keys, the keys). off: no completeness monitor."},
     {.key = "monitors.completeness.db", .type = DC_CFG_STR, .offset = CF(complete_db),
      .example = "mysql://monitor@db.example.com:3306/shop", .example_off = true,
      .doc = "The source: mysql://USER@HOST:PORT/DB (a password in the URL is refused); "
@@ -481,7 +482,8 @@ const dc_cfg_key dc_cfg_keys[] = {
             "gives. Each entry is one monitor, named after its source table."},
     {.key = "monitors.completeness.range_size", .type = DC_CFG_INT,
      .offset = CF(complete_range_size), .def = "10000", .min = 1, .max = 1LL << 60,
-     .doc = "ranges: key values per range (the first key column, an integer)."},
+     .doc = "ranges: key values per range of the first key column when it is an integer; "
+            "else rows per bucket, about: ceil(rows / range_size) buckets of the key's hash."},
     {.key = "monitors.completeness.keys", .type = DC_CFG_BOOL, .offset = CF(complete_keys),
      .def = "true",
      .doc = "ranges: name the keys that differ in the differing ranges (missing in the "

@@ -542,6 +542,11 @@ int dc_delta_stats_from_footer(dc_buf *out, const dc_pq_schema *schema, const pq
                                const dc_delta_stats_opts *o, dc_err *err);
 /* numRecords of a stats JSON text → 0, or DC_ENOTFOUND when absent. */
 int dc_delta_stats_num_records(int64_t *out, const char *stats, dc_err *err);
+/* maxValues of top-level integer column `physical` of a stats JSON text → 0,
+ * or DC_ENOTFOUND when absent (or null); *tight is false when the stats say
+ * "tightBounds": false (the max is a bound, perhaps of a deleted row). */
+int dc_delta_stats_max_i64(int64_t *out, bool *tight, const char *stats, const char *physical,
+                           dc_err *err);
 
 /* ------------------------------------------------------ transactions */
 

@@ -526,3 +526,22 @@ out:
     dc_arena_dispose(&arena);
     return rc;
 }
+
+int dc_delta_stats_max_i64(int64_t *out, bool *tight, const char *stats, const char *physical,
+                           dc_err *err)
+{
+    if (!stats) return DC_ENOTFOUND;
+    dc_arena arena;
+    dc_arena_init(&arena, DC_JSON_MAX_DOC_BYTES);
+    dc_json *doc = NULL;
+    int rc = dc_json_parse(&doc, &arena, stats, strlen(stats), err);
+    if (rc < 0) dc_err_prefix(err, "stats");
+    const dc_json *max = rc < 0 ? NULL : dc_json_get(doc, "maxValues");
+    const dc_json *v = max && max->type == DC_JSON_OBJECT ? dc_json_get(max, physical) : NULL;
+    const dc_json *tb = rc < 0 ? NULL : dc_json_get(doc, "tightBounds");
+    *tight = !tb || tb->type != DC_JSON_FALSE;
+    if (rc == 0) rc = v && v->type != DC_JSON_NULL ? dc_json_i64(out, v, "stats.maxValues", err)
+                                                   : DC_ENOTFOUND;
+    dc_arena_dispose(&arena);
+    return rc;
+}

@@ -19,11 +19,16 @@
  * against the typed table: the row count (`count`; the table's from its
  * log, each file's numRecords less its deletion vector, unless a file has
  * no stats or the table keeps soft-deleted rows), the greatest key
- * (`max_id`), or per range of `chunk` key values a row count and an
- * order-independent checksum (BIT_XOR of a 64-bit hash of each row's
- * canonical text, mysql_canon.c and monitor_canon.c) that the source's SQL
- * and deltacdc compute alike (`ranges`); a mismatch names the ranges, and on
- * request the keys (missing in the table, extra in it, different values).
+ * (`max_id`, from the files' stats when they tell), or per range of `chunk`
+ * key values a row count and an order-independent checksum (BIT_XOR of a
+ * 64-bit hash of each row's canonical text, mysql_canon.c and
+ * monitor_canon.c) that the source's SQL and deltacdc compute alike
+ * (`ranges`); a mismatch names the ranges, and on request the keys (missing
+ * in the table, extra in it, different values). A key whose first column is
+ * not an integer (strings, dates, decimals, binary, composite keys led by
+ * one) is not cut in key order, which for strings is the collation's: its
+ * rows go to ceil(rows / chunk) buckets by the hash of the key's canonical
+ * text, a form both sides compute without comparing values.
  * The table is at P when the source positions its commits record (the
  * per-partition watermarks "<appId>#pos.hi/lo" and the bootstrap's history
  * floor) reach P. A full match verifies the table through P whatever its
@@ -99,7 +104,7 @@ int dc_monitor_webhook_post(const char *url, const char *body, size_t n, int tim
 typedef enum dc_complete_mode {
     DC_COMPLETE_COUNT = 0,      /* row counts */
     DC_COMPLETE_MAX_ID,         /* greatest key (first key column, an integer) */
-    DC_COMPLETE_RANGES,         /* per key range: rows and checksum */
+    DC_COMPLETE_RANGES,         /* per key range (or hash bucket): rows and checksum */
 } dc_complete_mode;
 
 /* "count", "max_id", "ranges". */
@@ -112,7 +117,9 @@ typedef struct dc_complete_opts {
     dc_mysql_opts db;           /* the source (password borrowed, never printed) */
     const char *source_table;   /* "T" (the URL's database) or "DB.T" */
     dc_complete_mode mode;
-    int64_t chunk;              /* ranges: key values per range (> 0) */
+    int64_t chunk;              /* ranges: key values per range (> 0); rows per hash
+                                   bucket, about, for a key whose first column is not an
+                                   integer */
     bool keys;                  /* ranges: list the differing keys of mismatched ranges */
     uint32_t max_keys;          /* at most this many keys listed (0: DC_MONITOR_MAX_KEYS) */
     const char *meta_prefix;    /* the typed layout's metadata prefix (NULL: "__") */
@@ -126,7 +133,8 @@ typedef enum dc_complete_state {
                                    differing ranges changed after P): check again later */
 } dc_complete_state;
 
-/* A range of key values [lo, hi] that differs. */
+/* A range of key values [lo, hi] that differs (hash buckets: lo = hi = the
+ * bucket). */
 typedef struct dc_complete_range {
     int64_t lo, hi;
     uint64_t src_rows, tab_rows;
@@ -159,9 +167,13 @@ typedef struct dc_complete_result {
                                    counted only when the row counts differ on a table
                                    past P, the one case they decide; else 0) */
     uint64_t n_compared;        /* ranges compared (ranges mode) */
+    bool hashed;                /* ranges are hash buckets of the key's canonical text (its
+                                   first column is not an integer) */
+    int64_t buckets;            /* hashed: their number, ceil(source rows / chunk) */
     dc_complete_range *ranges;  /* the differing ones, ascending (owned) */
     size_t n_ranges;
-    dc_complete_key *keys;      /* with keys: differing keys, ascending (owned) */
+    dc_complete_key *keys;      /* with keys: differing keys by range (or bucket), then
+                                   canonical text (owned) */
     size_t n_keys;
     bool keys_truncated;        /* more than max_keys differ */
     double checked_at;          /* unix seconds */
@@ -186,6 +198,10 @@ int dc_monitor_canon_value(dc_buf *out, bool *is_null, const dc_mysql_column *c,
 /* A row's canonical text ("<bytes>:<text>" or "N" per source column) from a
  * scan row object; val is scratch. */
 int dc_monitor_canon_row(dc_buf *out, dc_buf *val, const dc_mysql_table *t, const dc_json *row,
+                         dc_err *err);
+/* The canonical text of the row's primary key (the same over the key
+ * columns, in key order: mysql_canon.c's dc_mysql_canon_key). */
+int dc_monitor_canon_key(dc_buf *out, dc_buf *val, const dc_mysql_table *t, const dc_json *row,
                          dc_err *err);
 /* A double as MariaDB's CAST(d AS CHAR) prints it. */
 int dc_monitor_canon_double(dc_buf *out, double d, dc_err *err);

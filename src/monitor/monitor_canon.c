@@ -81,8 +81,10 @@ static int unexpected(const dc_mysql_column *c, const dc_json *v, dc_err *err)
 /* "YYYY-MM-DD HH:MM:SS.ffffff" from µs since 1970. */
 static int put_epoch_us(dc_buf *out, int64_t us, dc_err *err)
 {
-    int64_t days = us >= 0 ? us / 86400000000LL : -((-us + 86399999999LL) / 86400000000LL);
-    int64_t rest = us - days * 86400000000LL, y;
+    /* floor division without negating or multiplying back (INT64_MIN fits) */
+    const int64_t days = us / 86400000000LL - (us % 86400000000LL < 0);
+    int64_t rest = us % 86400000000LL, y;
+    if (rest < 0) rest += 86400000000LL;
     unsigned m, d;
     dc_civil_from_days(days, &y, &m, &d);
     return dc_buf_appendf(out, err, "%04lld-%02u-%02u %02lld:%02lld:%02lld.%06lld", (long long)y, m,
@@ -243,12 +245,14 @@ int dc_monitor_canon_value(dc_buf *out, bool *is_null, const dc_mysql_column *c,
     return rc;
 }
 
-int dc_monitor_canon_row(dc_buf *out, dc_buf *val, const dc_mysql_table *t, const dc_json *row,
-                         dc_err *err)
+/* "<bytes>:<text>" or "N" of n source columns (idx: their indexes; NULL:
+ * all) from a scan row object. */
+static int canon_cols(dc_buf *out, dc_buf *val, const dc_mysql_table *t, const uint32_t *idx,
+                      uint32_t n, const dc_json *row, dc_err *err)
 {
     dc_buf_reset(out);
-    for (uint32_t i = 0; i < t->n_cols; i++) {
-        const dc_mysql_column *c = &t->cols[i];
+    for (uint32_t i = 0; i < n; i++) {
+        const dc_mysql_column *c = &t->cols[idx ? idx[i] : i];
         bool is_null = false;
         dc_buf_reset(val);
         DC_TRY(dc_monitor_canon_value(val, &is_null, c, dc_json_get(row, c->name), err));
@@ -260,6 +264,18 @@ int dc_monitor_canon_row(dc_buf *out, dc_buf *val, const dc_mysql_table *t, cons
         DC_TRY(dc_buf_append(out, val->data, val->len, err));
     }
     return 0;
+}
+
+int dc_monitor_canon_row(dc_buf *out, dc_buf *val, const dc_mysql_table *t, const dc_json *row,
+                         dc_err *err)
+{
+    return canon_cols(out, val, t, NULL, t->n_cols, row, err);
+}
+
+int dc_monitor_canon_key(dc_buf *out, dc_buf *val, const dc_mysql_table *t, const dc_json *row,
+                         dc_err *err)
+{
+    return canon_cols(out, val, t, t->pk, t->n_pk, row, err);
 }
 
 uint64_t dc_monitor_canon_hash(const void *p, size_t n)

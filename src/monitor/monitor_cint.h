@@ -9,9 +9,9 @@
 #include "../delta/delta.h"
 #include "../storage/storage.h"
 
-/* One range of key values: both sides' rows and checksums. */
+/* One range of key values (or hash bucket): both sides' rows and checksums. */
 typedef struct dc_cmon_range {
-    int64_t id;                 /* floor(key / chunk) */
+    int64_t id;                 /* floor(key / chunk), or the bucket */
     uint64_t src_n, tab_n;      /* rows */
     uint64_t src_h, tab_h;      /* BIT_XOR of the rows' hashes */
     bool after;                 /* a table row in it changed after P */
@@ -34,6 +34,8 @@ typedef struct cctx {
     char db[256], name[256];    /* its database and name */
     uint32_t key_col;           /* index in st.cols of the first key column */
     bool int_key;               /* that column is an integer */
+    bool hashed;                /* ranges by the key's hash (r->hashed) */
+    dc_buf bucket;              /* hashed: the bucket's SQL expression, NUL-terminated */
     dc_buf from;                /* " FROM `db`.`t`", NUL-terminated */
     dc_buf kid;                 /* "`key`", NUL-terminated */
     const char *prefix;         /* metadata column prefix */
@@ -44,6 +46,8 @@ typedef struct cctx {
 } cctx;
 
 int64_t dc_cmon_range_of(int64_t k, int64_t chunk);
+/* The range id (map key) of a row whose first key or bucket is k0. */
+int64_t dc_cmon_range_id(const cctx *c, int64_t k0);
 /* Streams a query's rows from the open snapshot through fn (row values
  * valid during the call; SQL NULL is a NULL value). */
 typedef int (*dc_cmon_row_fn)(void *ctx, char **row, unsigned long *lens, dc_err *err);
@@ -63,6 +67,13 @@ int dc_cmon_table_scan(cctx *c, dc_err *err);
  * false when that is not the answer (a file without numRecords, or a
  * table with soft deletes, whose rows only a scan tells): scan then. */
 int dc_cmon_table_count(bool *counted, cctx *c, dc_err *err);
+/* max_id from the log alone (r->tab_max, r->tab_rows): each live file's
+ * stats maxValues of the key column. *known is false when that may not be
+ * the answer (what dc_cmon_table_count can not count; a file without the
+ * stat, or with wide bounds and no deletion vector; a file with a deletion
+ * vector whose max exceeds the others': the vector may hide that row): scan
+ * then. */
+int dc_cmon_table_max(bool *known, cctx *c, dc_err *err);
 /* The differing keys of the differing ranges (r->keys). */
 int dc_cmon_keys(cctx *c, dc_err *err);
 

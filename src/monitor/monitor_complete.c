@@ -65,10 +65,12 @@ static int source_table(cctx *c, dc_err *err)
     c->key_col = c->st.pk[0];
     const dc_mysql_column *k = &c->st.cols[c->key_col];
     c->int_key = k->enc == DC_MYSQL_ENC_INT;
-    if (c->o->mode != DC_COMPLETE_COUNT && !c->int_key)
-        return dc_err_set(err, DC_EUNSUPPORTED, "%s.%s: mode %s needs an integer first key "
-                          "column, '%s' is %s", c->db, c->name, dc_complete_mode_name(c->o->mode),
-                          k->name, k->column_type);
+    /* the greatest string is the collation's: not a probe both sides agree on */
+    if (c->o->mode == DC_COMPLETE_MAX_ID && !c->int_key)
+        return dc_err_set(err, DC_EUNSUPPORTED, "%s.%s: mode max_id needs an integer first key "
+                          "column, '%s' is %s (modes count and ranges take any key)", c->db,
+                          c->name, k->name, k->column_type);
+    c->hashed = c->r->hashed = c->o->mode == DC_COMPLETE_RANGES && !c->int_key;
     DC_TRY(dc_buf_appendf(&c->from, err, " FROM "));
     DC_TRY(dc_mysql_put_ident(&c->from, c->db, strlen(c->db), err));
     DC_TRY(dc_buf_putc(&c->from, '.', err));
@@ -82,6 +84,11 @@ static int source_table(cctx *c, dc_err *err)
 int64_t dc_cmon_range_of(int64_t k, int64_t chunk)
 {
     return k / chunk - (k % chunk < 0);
+}
+
+int64_t dc_cmon_range_id(const cctx *c, int64_t k0)
+{
+    return c->hashed ? k0 : dc_cmon_range_of(k0, c->o->chunk);
 }
 
 /* count / max_id on the source. */
@@ -135,13 +142,46 @@ static int range_row(void *ctx, char **row, unsigned long *lens, dc_err *err)
     return 0;
 }
 
+/* hashed: about chunk rows a bucket (the snapshot's count, so both sides
+ * and every key lookup use one number), and the bucket as SQL. */
+static int source_buckets(cctx *c, dc_err *err)
+{
+    dc_buf q, row;
+    dc_buf_init(&q, 1 << 12);
+    dc_buf_init(&row, 1 << 12);
+    const char *v[16];
+    bool null[16];
+    uint32_t n = 0;
+    int rc = dc_buf_appendf(&q, err, "SELECT COUNT(*)%s", (const char *)c->from.data);
+    if (rc == 0) rc = dc_buf_putc(&q, 0, err);
+    if (rc == 0) rc = dc_mysql_query_row(&row, v, null, &n, c->m, (const char *)q.data, err);
+    if (rc == 0) {
+        const uint64_t rows = strtoull(v[0], NULL, 10), ch = (uint64_t)c->o->chunk;
+        uint64_t b = rows / ch + (rows % ch != 0);
+        b = b < 1 ? 1 : b > DC_MONITOR_MAX_RANGES ? DC_MONITOR_MAX_RANGES : b;
+        c->r->buckets = (int64_t)b;
+        rc = dc_buf_putc(&c->bucket, '(', err);
+    }
+    if (rc == 0) rc = dc_mysql_canon_key_hash(&c->bucket, &c->st, err);
+    if (rc == 0) rc = dc_buf_appendf(&c->bucket, err, " %% %" PRId64 ")", c->r->buckets);
+    if (rc == 0) rc = dc_buf_putc(&c->bucket, 0, err);
+    dc_buf_dispose(&q);
+    dc_buf_dispose(&row);
+    return rc;
+}
+
 /* ranges on the source: one GROUP BY over the snapshot. */
 static int source_ranges(cctx *c, dc_err *err)
 {
     dc_buf q;
     dc_buf_init(&q, 1 << 26);
     const char *k = (const char *)c->kid.data;
-    int rc = dc_buf_appendf(&q, err, "SELECT (%s DIV %" PRId64 ") - (%s %% %" PRId64 " < 0) AS "
+    int rc = c->hashed ? source_buckets(c, err) : 0;
+    if (rc == 0 && c->hashed)
+        rc = dc_buf_appendf(&q, err, "SELECT %s AS dc_range, COUNT(*), BIT_XOR(",
+                            (const char *)c->bucket.data);
+    else if (rc == 0)
+        rc = dc_buf_appendf(&q, err, "SELECT (%s DIV %" PRId64 ") - (%s %% %" PRId64 " < 0) AS "
                             "dc_range, COUNT(*), BIT_XOR(", k, c->o->chunk, k, c->o->chunk);
     if (rc == 0) rc = dc_mysql_canon_hash(&q, &c->st, err);
     if (rc == 0) rc = dc_buf_appendf(&q, err, ")%s GROUP BY dc_range", (const char *)c->from.data);
@@ -175,7 +215,7 @@ static int collect_ranges(cctx *c, dc_err *err)
     for (size_t i = 0; i < c->map.cap; i++) {
         const dc_cmon_range *b = &c->map.b[i];
         if (!b->used || (b->src_n == b->tab_n && b->src_h == b->tab_h)) continue;
-        const int64_t ch = c->o->chunk;
+        const int64_t ch = c->hashed ? 1 : c->o->chunk;
         const int64_t lo = b->id * ch; /* |id| <= |k| / ch: no overflow */
         const int64_t hi = lo > INT64_MAX - (ch - 1) ? INT64_MAX : lo + (ch - 1);
         r->ranges[r->n_ranges++] = (dc_complete_range){lo, hi, b->src_n, b->tab_n, b->src_h,
@@ -227,10 +267,18 @@ static int table_side(cctx *c, dc_err *err)
     /* count: the log's row count decides when it equals the source's (OK)
      * or the table is behind P (PENDING); only a difference past P reads
      * the rows, to tell the rows changed after P (PENDING) from a mismatch */
-    bool counted = false;
-    if (c->o->mode == DC_COMPLETE_COUNT) DC_TRY(dc_cmon_table_count(&counted, c, err));
-    if (counted && (c->r->tab_rows == c->r->src_rows || c->r->behind)) return 0;
-    c->r->tab_rows = 0;
+    /* max_id likewise with the files' maxValues */
+    dc_complete_result *r = c->r;
+    bool logged = false;
+    if (c->o->mode == DC_COMPLETE_COUNT) DC_TRY(dc_cmon_table_count(&logged, c, err));
+    if (c->o->mode == DC_COMPLETE_MAX_ID) DC_TRY(dc_cmon_table_max(&logged, c, err));
+    const bool equal = c->o->mode == DC_COMPLETE_COUNT
+                           ? r->tab_rows == r->src_rows
+                           : r->tab_has_max == r->src_has_max && r->tab_max == r->src_max;
+    if (logged && (equal || r->behind)) return 0;
+    r->tab_rows = 0;
+    r->tab_has_max = false;
+    r->tab_max = 0;
     return dc_cmon_table_scan(c, err);
 }
 
@@ -265,6 +313,7 @@ int dc_monitor_complete(dc_complete_result *out, const dc_complete_opts *o, dc_e
     c.prefix = o->meta_prefix ? o->meta_prefix : "__";
     dc_buf_init(&c.from, 1 << 12);
     dc_buf_init(&c.kid, 1 << 12);
+    dc_buf_init(&c.bucket, 1 << 16);
     int rc = run(&c, err);
     if (rc < 0) dc_err_prefix(err, "completeness of %s against %s", o->table, o->source_table);
     dc_free(c.map.b);
@@ -272,6 +321,7 @@ int dc_monitor_complete(dc_complete_result *out, const dc_complete_opts *o, dc_e
     dc_storage_free(c.s);
     dc_buf_dispose(&c.from);
     dc_buf_dispose(&c.kid);
+    dc_buf_dispose(&c.bucket);
     dc_mysql_table_dispose(&c.st);
     dc_mysql_close(c.m);
     out->seconds = now_s(CLOCK_MONOTONIC) - t0;

@@ -50,7 +50,8 @@ static int text_values(dc_buf *out, const dc_complete_opts *o, const dc_complete
     for (size_t i = 0; i < r->n_ranges; i++) {
         const dc_complete_range *d = &r->ranges[i];
         char lohi[64];
-        snprintf(lohi, sizeof lohi, "[%" PRId64 ", %" PRId64 "]", d->lo, d->hi);
+        if (r->hashed) snprintf(lohi, sizeof lohi, "bucket %" PRId64, d->lo);
+        else snprintf(lohi, sizeof lohi, "[%" PRId64 ", %" PRId64 "]", d->lo, d->hi);
         DC_TRY(dc_buf_appendf(out, err, "%-30s %12" PRIu64 " %12" PRIu64 " %016" PRIx64
                               " %016" PRIx64 "  %s\n", lohi, d->src_rows, d->tab_rows,
                               d->src_sum, d->tab_sum, d->after ? "CHANGED AFTER P" : "MISMATCH"));
@@ -68,7 +69,9 @@ int dc_monitor_complete_text(dc_buf *out, const dc_complete_opts *o, const dc_co
 {
     DC_TRY(dc_buf_appendf(out, err, "completeness %s: %s <- %s (mode %s", o->name ? o->name : "",
                           o->table, o->source_table, dc_complete_mode_name(o->mode)));
-    if (o->mode == DC_COMPLETE_RANGES)
+    if (o->mode == DC_COMPLETE_RANGES && r->hashed)
+        DC_TRY(dc_buf_appendf(out, err, ", %" PRId64 " buckets by the key's hash", r->buckets));
+    else if (o->mode == DC_COMPLETE_RANGES)
         DC_TRY(dc_buf_appendf(out, err, ", ranges of %" PRId64 " keys", o->chunk));
     DC_TRY(dc_buf_appendf(out, err, ", table version %" PRId64 ")\nsource position P ",
                           r->table_version));
@@ -82,7 +85,8 @@ int dc_monitor_complete_text(dc_buf *out, const dc_complete_opts *o, const dc_co
         DC_TRY(dc_buf_puts(out, "OK: equal, verified through source position ", err));
         DC_TRY(put_pos(out, &r->pos, err));
         if (o->mode == DC_COMPLETE_RANGES)
-            DC_TRY(dc_buf_appendf(out, err, " (%" PRIu64 " ranges)", r->n_compared));
+            DC_TRY(dc_buf_appendf(out, err, " (%" PRIu64 " %s)", r->n_compared,
+                                  r->hashed ? "buckets" : "ranges"));
         return dc_buf_putc(out, '\n', err);
     }
     if (r->state == DC_COMPLETE_PENDING) {
@@ -94,8 +98,8 @@ int dc_monitor_complete_text(dc_buf *out, const dc_complete_opts *o, const dc_co
         return dc_buf_puts(out, " yet: check again later\n", err);
     }
     if (o->mode == DC_COMPLETE_RANGES)
-        DC_TRY(dc_buf_appendf(out, err, "FAIL: %zu of %" PRIu64 " ranges differ", r->n_ranges,
-                              r->n_compared));
+        DC_TRY(dc_buf_appendf(out, err, "FAIL: %zu of %" PRIu64 " %s differ", r->n_ranges,
+                              r->n_compared, r->hashed ? "buckets" : "ranges"));
     else
         DC_TRY(dc_buf_appendf(out, err, "FAIL: the %s differs",
                               o->mode == DC_COMPLETE_COUNT ? "row count" : "max key"));
@@ -110,16 +114,25 @@ static int json_str(dc_buf *out, const char *k, const char *v, dc_err *err)
     return v ? dc_json_put_str(out, v, strlen(v), err) : dc_buf_puts(out, "null", err);
 }
 
+/* A range's {"lo":..,"hi":.., or {"bucket":.., */
+static int json_range_id(dc_buf *out, const dc_complete_result *r, const dc_complete_range *d,
+                         dc_err *err)
+{
+    if (r->hashed) return dc_buf_appendf(out, err, "{\"bucket\":%" PRId64 ",", d->lo);
+    return dc_buf_appendf(out, err, "{\"lo\":%" PRId64 ",\"hi\":%" PRId64 ",", d->lo, d->hi);
+}
+
 static int json_ranges(dc_buf *out, const dc_complete_result *r, dc_err *err)
 {
     DC_TRY(dc_buf_puts(out, ",\"ranges\":[", err));
     for (size_t i = 0; i < r->n_ranges; i++) {
         const dc_complete_range *d = &r->ranges[i];
-        DC_TRY(dc_buf_appendf(out, err, "%s{\"lo\":%" PRId64 ",\"hi\":%" PRId64 ",\"source_rows\":%"
-                              PRIu64 ",\"table_rows\":%" PRIu64 ",\"source_checksum\":\"%016"
-                              PRIx64 "\",\"table_checksum\":\"%016" PRIx64 "\",\"status\":\"%s\"}",
-                              i ? "," : "", d->lo, d->hi, d->src_rows, d->tab_rows, d->src_sum,
-                              d->tab_sum, d->after ? "changed_after_p" : "mismatch"));
+        if (i) DC_TRY(dc_buf_putc(out, ',', err));
+        DC_TRY(json_range_id(out, r, d, err));
+        DC_TRY(dc_buf_appendf(out, err, "\"source_rows\":%" PRIu64 ",\"table_rows\":%" PRIu64
+                              ",\"source_checksum\":\"%016" PRIx64 "\",\"table_checksum\":\"%016"
+                              PRIx64 "\",\"status\":\"%s\"}", d->src_rows, d->tab_rows,
+                              d->src_sum, d->tab_sum, d->after ? "changed_after_p" : "mismatch"));
     }
     DC_TRY(dc_buf_puts(out, "],\"keys\":[", err));
     for (size_t i = 0; i < r->n_keys; i++) {
@@ -158,8 +171,10 @@ int dc_monitor_complete_json(dc_buf *out, const dc_complete_opts *o, const dc_co
                               : dc_buf_puts(out, ",\"table_max\":null", err));
     }
     if (o->mode == DC_COMPLETE_RANGES) {
-        DC_TRY(dc_buf_appendf(out, err, ",\"range_size\":%" PRId64 ",\"ranges_compared\":%" PRIu64,
-                              o->chunk, r->n_compared));
+        DC_TRY(dc_buf_appendf(out, err, ",\"range_size\":%" PRId64 ",\"ranges_compared\":%" PRIu64
+                              ",\"ranges_by\":\"%s\"", o->chunk, r->n_compared,
+                              r->hashed ? "key_hash" : "key"));
+        if (r->hashed) DC_TRY(dc_buf_appendf(out, err, ",\"buckets\":%" PRId64, r->buckets));
         DC_TRY(json_ranges(out, r, err));
     }
     DC_TRY(dc_buf_puts(out, ",\"checked_at\":", err));

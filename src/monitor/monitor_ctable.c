@@ -132,12 +132,23 @@ int dc_cmon_table_position(cctx *c, dc_err *err)
 /* One scan row's facts. */
 typedef struct trow {
     const dc_json *obj;         /* the row */
-    int64_t k0;                 /* first key (integer keys) */
+    int64_t k0;                 /* first key (integer keys), or its bucket (hashed) */
     bool after;                 /* its __source_pos is after P */
 } trow;
 
-/* The row's first key, after-P flag; false for a soft-deleted row. */
-static int row_facts(bool *live, trow *t, const cctx *c, const dc_json *obj, dc_err *err)
+/* The row's bucket: the hash of its key's canonical text modulo the
+ * buckets, as source_buckets has the source compute it; text, val scratch. */
+static int row_bucket(int64_t *out, const cctx *c, const dc_json *obj, dc_buf *text,
+                      dc_buf *val, dc_err *err)
+{
+    DC_TRY(dc_monitor_canon_key(text, val, &c->st, obj, err));
+    *out = (int64_t)(dc_monitor_canon_hash(text->data, text->len) % (uint64_t)c->r->buckets);
+    return 0;
+}
+
+/* The row's first key or bucket, after-P flag; false for a soft-deleted row. */
+static int row_facts(bool *live, trow *t, const cctx *c, const dc_json *obj, dc_buf *text,
+                     dc_buf *val, dc_err *err)
 {
     char name[1200];
     t->obj = obj;
@@ -155,6 +166,7 @@ static int row_facts(bool *live, trow *t, const cctx *c, const dc_json *obj, dc_
             t->after = dc_cdc_srcpos_cmp(&p, &c->p) > 0;
     }
     t->k0 = 0;
+    if (c->hashed) return row_bucket(&t->k0, c, obj, text, val, err);
     if (!c->int_key) return 0;
     const char *kname = c->st.cols[c->key_col].name;
     const dc_json *k = dc_json_get(obj, kname);
@@ -179,7 +191,7 @@ static int add_row(cctx *c, const trow *t, dc_buf *text, dc_buf *val, dc_err *er
     r->tab_has_max |= c->int_key;
     if (c->o->mode != DC_COMPLETE_RANGES) return 0;
     dc_cmon_range *b = NULL;
-    DC_TRY(dc_cmon_map_get(&b, &c->map, dc_cmon_range_of(t->k0, c->o->chunk), err));
+    DC_TRY(dc_cmon_map_get(&b, &c->map, dc_cmon_range_id(c, t->k0), err));
     DC_TRY(dc_monitor_canon_row(text, val, &c->st, t->obj, err));
     b->tab_n++;
     b->tab_h ^= dc_monitor_canon_hash(text->data, text->len);
@@ -235,7 +247,7 @@ static int scan(cctx *c, row_fn fn, void *ctx, dc_err *err)
             bool live = true;
             dc_arena_reset(&a);
             rc = dc_json_parse(&obj, &a, p, n, err);
-            if (rc == 0) rc = row_facts(&live, &t, c, obj, err);
+            if (rc == 0) rc = row_facts(&live, &t, c, obj, &text, &val, err);
             if (rc == 0 && live) rc = fn(c, &t, &text, &val, ctx, err);
             p += n + 1;
         }
@@ -288,11 +300,48 @@ int dc_cmon_table_count(bool *counted, cctx *c, dc_err *err)
     return 0;
 }
 
+int dc_cmon_table_max(bool *known, cctx *c, dc_err *err)
+{
+    *known = false;
+    bool counted = false;
+    DC_TRY(dc_cmon_table_count(&counted, c, err));
+    const dc_delta_schema *schema = NULL;
+    DC_TRY(dc_delta_snapshot_schema(&schema, c->snap, err));
+    const char *phys = dc_delta_colmap_physical(schema, c->st.cols[c->key_col].name);
+    if (!counted || !phys) return 0;
+    /* a file without a vector holds its max; one with may have deleted it */
+    bool clean = false, dv = false;
+    int64_t clean_max = 0, dv_max = 0;
+    for (size_t i = 0; i < dc_delta_snapshot_n_files(c->snap); i++) {
+        const dc_delta_add *a = dc_delta_snapshot_file(c->snap, i);
+        int64_t n = 0, max = 0;
+        bool tight = true;
+        dc_err tmp;
+        dc_err_clear(&tmp);
+        if (dc_delta_stats_num_records(&n, a->stats, &tmp) < 0) return 0;
+        if (n - (a->has_dv ? a->dv.cardinality : 0) <= 0) continue;
+        if (dc_delta_stats_max_i64(&max, &tight, a->stats, phys, &tmp) < 0) return 0;
+        if (!tight && !a->has_dv) return 0; /* wide bounds: not a row's value */
+        bool *have = a->has_dv ? &dv : &clean;
+        int64_t *m = a->has_dv ? &dv_max : &clean_max;
+        if (!*have || max > *m) *m = max;
+        *have = true;
+    }
+    if (dv && (!clean || dv_max > clean_max)) return 0;
+    c->r->tab_has_max = clean;
+    c->r->tab_max = clean_max;
+    *known = true;
+    return 0;
+}
+
 /* --------------------------------------------------------------- keys */
 
-/* A key of one side: its text, first key, hash. */
+/* A key of one side: its canonical text (what the sides match on: unlike
+ * the values joined by ',', it is unambiguous), first key or bucket, the
+ * row's hash. */
 typedef struct kent {
-    char *key;                  /* owned */
+    char *canon;                /* owned, n bytes */
+    size_t n;
     int64_t k0;
     uint64_t h;
     bool after;
@@ -303,22 +352,22 @@ typedef struct klist {
     size_t n, cap;
 } klist;
 
-static int klist_add(klist *l, const char *key, size_t n, int64_t k0, uint64_t h, bool after,
+static int klist_add(klist *l, const char *canon, size_t n, int64_t k0, uint64_t h, bool after,
                      dc_err *err)
 {
     DC_TRY(dc_array_grow((void **)&l->e, &l->cap, l->n + 1, sizeof *l->e, (size_t)1 << 40,
                          err));
     char *s = dc_malloc(n + 1);
     if (!s) return dc_err_set(err, DC_ENOMEM, "completeness: out of memory");
-    memcpy(s, key, n);
+    memcpy(s, canon, n);
     s[n] = 0;
-    l->e[l->n++] = (kent){s, k0, h, after};
+    l->e[l->n++] = (kent){s, n, k0, h, after};
     return 0;
 }
 
 static void klist_dispose(klist *l)
 {
-    for (size_t i = 0; i < l->n; i++) dc_free(l->e[i].key);
+    for (size_t i = 0; i < l->n; i++) dc_free(l->e[i].canon);
     dc_free(l->e);
 }
 
@@ -326,56 +375,87 @@ static int kent_cmp(const void *a, const void *b)
 {
     const kent *x = a, *y = b;
     if (x->k0 != y->k0) return x->k0 < y->k0 ? -1 : 1;
-    return strcmp(x->key, y->key);
+    const int o = memcmp(x->canon, y->canon, x->n < y->n ? x->n : y->n);
+    return o ? o : (x->n > y->n) - (x->n < y->n);
 }
 
 /* The table's keys in the drilled ranges. */
 static int pass2(cctx *c, const trow *t, dc_buf *text, dc_buf *val, void *ctx, dc_err *err)
 {
-    const dc_cmon_range *b = dc_cmon_map_find(&c->map, dc_cmon_range_of(t->k0, c->o->chunk));
+    const dc_cmon_range *b = dc_cmon_map_find(&c->map, dc_cmon_range_id(c, t->k0));
     if (!b || !b->drill) return 0;
     DC_TRY(dc_monitor_canon_row(text, val, &c->st, t->obj, err));
     const uint64_t h = dc_monitor_canon_hash(text->data, text->len);
-    dc_buf_reset(text);
-    for (uint32_t i = 0; i < c->st.n_pk; i++) {
-        const dc_mysql_column *col = &c->st.cols[c->st.pk[i]];
-        bool is_null = false;
-        if (i) DC_TRY(dc_buf_putc(text, ',', err));
-        DC_TRY(dc_monitor_canon_value(text, &is_null, col, dc_json_get(t->obj, col->name), err));
-    }
+    DC_TRY(dc_monitor_canon_key(text, val, &c->st, t->obj, err));
     return klist_add(ctx, (const char *)text->data, text->len, t->k0, h, t->after, err);
 }
 
-/* One source row: key text, first key, hash. */
+/* One source row: key text, first key or bucket, hash. */
 static int key_row(void *ctx, char **row, unsigned long *lens, dc_err *err)
 {
     return klist_add(ctx, row[0], lens[0], strtoll(row[1], NULL, 10),
                      strtoull(row[2], NULL, 10), false, err);
 }
 
-/* The source's keys and hashes in one range, from the open snapshot. */
-static int source_keys(klist *l, cctx *c, const dc_complete_range *d, dc_err *err)
+/* The WHERE of the source's keys: the range's first keys, or the drilled
+ * buckets (one query for all: a bucket is no index range). */
+static int keys_where(dc_buf *q, const cctx *c, const dc_complete_range *d, size_t n,
+                      dc_err *err)
+{
+    if (!c->hashed)
+        return dc_buf_appendf(q, err, " WHERE %s BETWEEN %" PRId64 " AND %" PRId64,
+                              (const char *)c->kid.data, d->lo, d->hi);
+    DC_TRY(dc_buf_appendf(q, err, " WHERE %s IN (", (const char *)c->bucket.data));
+    for (size_t i = 0; i < n; i++)
+        DC_TRY(dc_buf_appendf(q, err, "%s%" PRId64, i ? "," : "", d[i].lo));
+    return dc_buf_putc(q, ')', err);
+}
+
+/* The source's keys and hashes in n ranges from d (hashed), or in d alone,
+ * from the open snapshot. */
+static int source_keys(klist *l, cctx *c, const dc_complete_range *d, size_t n, dc_err *err)
 {
     dc_buf q;
     dc_buf_init(&q, 1 << 26);
-    int rc = dc_buf_puts(&q, "SELECT CONCAT_WS(','", err);
-    for (uint32_t i = 0; rc == 0 && i < c->st.n_pk; i++) {
-        rc = dc_buf_puts(&q, ", ", err);
-        if (rc == 0) rc = dc_mysql_canon_expr(&q, &c->st.cols[c->st.pk[i]], err);
-    }
-    if (rc == 0) rc = dc_buf_appendf(&q, err, "), %s, ", (const char *)c->kid.data);
-    if (rc == 0) rc = dc_mysql_canon_hash(&q, &c->st, err);
+    int rc = dc_buf_puts(&q, "SELECT ", err);
+    if (rc == 0) rc = dc_mysql_canon_key(&q, &c->st, err);
     if (rc == 0)
-        rc = dc_buf_appendf(&q, err, "%s WHERE %s BETWEEN %" PRId64 " AND %" PRId64,
-                            (const char *)c->from.data, (const char *)c->kid.data, d->lo, d->hi);
+        rc = dc_buf_appendf(&q, err, ", %s, ",
+                            (const char *)(c->hashed ? c->bucket.data : c->kid.data));
+    if (rc == 0) rc = dc_mysql_canon_hash(&q, &c->st, err);
+    if (rc == 0) rc = dc_buf_puts(&q, (const char *)c->from.data, err);
+    if (rc == 0) rc = keys_where(&q, c, d, n, err);
     if (rc == 0) rc = dc_buf_putc(&q, 0, err);
     if (rc == 0) rc = dc_cmon_stream(c->m, (const char *)q.data, key_row, l, err);
     dc_buf_dispose(&q);
     return rc;
 }
 
+/* A key as people read it: its values joined by ',' (hex for binary, as in
+ * the canonical text), from the canonical text "<bytes>:<text>" / "N". */
+static int key_display(dc_buf *out, const kent *e, dc_err *err)
+{
+    const char *p = e->canon, *end = p + e->n;
+    dc_buf_reset(out);
+    for (bool first = true; p < end; first = false) {
+        if (!first) DC_TRY(dc_buf_putc(out, ',', err));
+        if (*p == 'N') {
+            DC_TRY(dc_buf_puts(out, "NULL", err));
+            p++;
+            continue;
+        }
+        char *colon = NULL;
+        const unsigned long long len = strtoull(p, &colon, 10);
+        if (colon == p || colon >= end || *colon != ':' || len > (size_t)(end - colon - 1))
+            return dc_err_set(err, DC_EINVAL, "completeness: a key's text is not canonical");
+        DC_TRY(dc_buf_append(out, colon + 1, (size_t)len, err));
+        p = colon + 1 + len;
+    }
+    return dc_buf_putc(out, 0, err);
+}
+
 static int add_key(dc_complete_result *r, uint32_t max, const kent *e, dc_complete_diff d,
-                   dc_err *err)
+                   dc_buf *tmp, dc_err *err)
 {
     if (r->n_keys >= max) {
         r->keys_truncated = true;
@@ -383,7 +463,8 @@ static int add_key(dc_complete_result *r, uint32_t max, const kent *e, dc_comple
     }
     if (!r->keys && !(r->keys = dc_calloc(max, sizeof *r->keys)))
         return dc_err_set(err, DC_ENOMEM, "completeness: out of memory");
-    if (!(r->keys[r->n_keys].key = dc_strdup(e->key)))
+    DC_TRY(key_display(tmp, e, err));
+    if (!(r->keys[r->n_keys].key = dc_strdup((const char *)tmp->data)))
         return dc_err_set(err, DC_ENOMEM, "completeness: out of memory");
     r->keys[r->n_keys].diff = d;
     r->keys[r->n_keys++].after = e->after;
@@ -394,16 +475,20 @@ static int add_key(dc_complete_result *r, uint32_t max, const kent *e, dc_comple
 static int diff_keys(cctx *c, const klist *src, const klist *tab, dc_err *err)
 {
     const uint32_t max = c->o->max_keys ? c->o->max_keys : DC_MONITOR_MAX_KEYS;
+    dc_buf tmp;
+    dc_buf_init(&tmp, DC_MONITOR_MAX_VALUE_BYTES);
+    int rc = 0;
     size_t i = 0, j = 0;
-    while (i < src->n || j < tab->n) {
+    while (rc == 0 && (i < src->n || j < tab->n)) {
         const int o = i == src->n ? 1 : j == tab->n ? -1 : kent_cmp(&src->e[i], &tab->e[j]);
-        if (o < 0) DC_TRY(add_key(c->r, max, &src->e[i++], DC_DIFF_MISSING, err));
-        else if (o > 0) DC_TRY(add_key(c->r, max, &tab->e[j++], DC_DIFF_EXTRA, err));
+        if (o < 0) rc = add_key(c->r, max, &src->e[i++], DC_DIFF_MISSING, &tmp, err);
+        else if (o > 0) rc = add_key(c->r, max, &tab->e[j++], DC_DIFF_EXTRA, &tmp, err);
         else if (src->e[i++].h != tab->e[j].h)
-            DC_TRY(add_key(c->r, max, &tab->e[j++], DC_DIFF_VALUES, err));
+            rc = add_key(c->r, max, &tab->e[j++], DC_DIFF_VALUES, &tmp, err);
         else j++;
     }
-    return 0;
+    dc_buf_dispose(&tmp);
+    return rc;
 }
 
 int dc_cmon_keys(cctx *c, dc_err *err)
@@ -414,11 +499,12 @@ int dc_cmon_keys(cctx *c, dc_err *err)
                                                                  : DC_MONITOR_MAX_KEY_RANGES;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const dc_complete_range *d = &c->r->ranges[i];
-        dc_cmon_range *b = dc_cmon_map_find(&c->map, dc_cmon_range_of(d->lo, c->o->chunk));
+        dc_cmon_range *b = dc_cmon_map_find(&c->map, dc_cmon_range_id(c, d->lo));
         DC_ASSERT(b);
         b->drill = true;
-        rc = source_keys(&src, c, d, err);
+        if (!c->hashed) rc = source_keys(&src, c, d, 1, err);
     }
+    if (rc == 0 && c->hashed && n) rc = source_keys(&src, c, c->r->ranges, n, err);
     if (rc == 0) rc = scan(c, pass2, &tab, err);
     if (rc == 0) {
         if (src.n) qsort(src.e, src.n, sizeof *src.e, kent_cmp);

@@ -163,8 +163,9 @@ static void check_complete(dc_monitor_sched *s, const dc_complete_opts *co)
     const bool was_red = r.state != DC_COMPLETE_PENDING && red_swap(&s->red, name, red);
     if (red)
         DC_LOG(DC_LOG_WARN, "monitor", "completeness %s: %s differs from %s at source position "
-               "%s:%lld: %zu ranges, %zu keys", co->name, co->table, co->source_table,
-               r.pos.file, (long long)r.pos.pos, r.n_ranges, r.n_keys);
+               "%s:%lld: %zu %s, %zu keys", co->name, co->table, co->source_table,
+               r.pos.file, (long long)r.pos.pos, r.n_ranges, r.hashed ? "buckets" : "ranges",
+               r.n_keys);
     else
         DC_LOG(DC_LOG_INFO, "monitor",
                "completeness %s: %s%s:%lld%s", co->name,

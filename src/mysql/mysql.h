@@ -183,7 +183,12 @@ int dc_mysql_value(dc_buf *out, const dc_mysql_column *c, const char *v, size_t 
 int dc_mysql_canon_expr(dc_buf *out, const dc_mysql_column *c, dc_err *err);
 /* The canonical text of a whole row: "<bytes>:<text>" or "N" per column. */
 int dc_mysql_canon_row(dc_buf *out, const dc_mysql_table *t, dc_err *err);
-/* Its 64-bit hash: the first 8 bytes of MD5(row text), an unsigned integer. */
+/* The canonical text of a row's primary key: the same over the key columns,
+ * in key order. */
+int dc_mysql_canon_key(dc_buf *out, const dc_mysql_table *t, dc_err *err);
+/* The 64-bit hash of the row's text, of its key's text: the first 8 bytes of
+ * MD5(text), an unsigned integer. */
 int dc_mysql_canon_hash(dc_buf *out, const dc_mysql_table *t, dc_err *err);
+int dc_mysql_canon_key_hash(dc_buf *out, const dc_mysql_table *t, dc_err *err);
 
 #endif /* DC_MYSQL_H */

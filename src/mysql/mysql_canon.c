@@ -10,7 +10,11 @@
  *   FLOAT, DOUBLE            the double (a FLOAT widened exactly) printed as
  *                            MariaDB prints a double: shortest round-trip
  *                            digits, 'f' or 'e' form by its rule
- *   strings, ENUM, SET, JSON the text itself (SET as "a,c")
+ *   strings, ENUM, SET, JSON the text itself in UTF-8 (SET as "a,c"), whatever
+ *                            the column's character set: its bytes and LENGTH
+ *                            are those of CONVERT(.. USING utf8mb4), the bytes
+ *                            Debezium's text becomes; CHAR without its
+ *                            trailing spaces (as the server returns it)
  *   binary, BLOB             HEX(), upper case
  *   DATE                     "YYYY-MM-DD"
  *   DATETIME, TIMESTAMP      "YYYY-MM-DD HH:MM:SS.ffffff" (the session is UTC)
@@ -20,7 +24,11 @@
  *
  * A row is the concatenation over the columns (ordinal order) of
  * "<bytes>:<text>" for a value and "N" for NULL, so no two rows share a text.
- * Its hash is the first 8 bytes of its MD5 as a big-endian unsigned integer.
+ * A key is the same over the primary key's columns in key order. A text's
+ * hash is the first 8 bytes of its MD5 as a big-endian unsigned integer.
+ * Nothing here compares or orders values, so no collation is involved: two
+ * keys a collation calls equal can not both be in the table, and the one
+ * that is has the same bytes on both sides.
  */
 #include "mysql_int.h"
 
@@ -53,7 +61,7 @@ int dc_mysql_canon_expr(dc_buf *out, const dc_mysql_column *c, dc_err *err)
         rc = dc_buf_appendf(out, err, "CAST(CAST(%s AS DOUBLE) AS CHAR)", id);
         break;
     case DC_MYSQL_ENC_STRING:
-        rc = dc_buf_puts(out, id, err);
+        rc = dc_buf_appendf(out, err, "CONVERT(%s USING utf8mb4)", id);
         break;
     case DC_MYSQL_ENC_BYTES: case DC_MYSQL_ENC_GEOMETRY: case DC_MYSQL_ENC_POINT:
         rc = dc_buf_appendf(out, err, "HEX(%s)", id);
@@ -74,13 +82,15 @@ int dc_mysql_canon_expr(dc_buf *out, const dc_mysql_column *c, dc_err *err)
     return rc;
 }
 
-int dc_mysql_canon_row(dc_buf *out, const dc_mysql_table *t, dc_err *err)
+/* "<bytes>:<text>" or "N" of n columns (idx: their indexes; NULL: all). */
+static int put_text(dc_buf *out, const dc_mysql_table *t, const uint32_t *idx, uint32_t n,
+                    dc_err *err)
 {
     DC_TRY(dc_buf_puts(out, "CONCAT(", err));
-    for (uint32_t i = 0; i < t->n_cols; i++) {
+    for (uint32_t i = 0; i < n; i++) {
         dc_buf e;
         dc_buf_init(&e, 1 << 16);
-        int rc = dc_mysql_canon_expr(&e, &t->cols[i], err);
+        int rc = dc_mysql_canon_expr(&e, &t->cols[idx ? idx[i] : i], err);
         if (rc == 0) rc = dc_buf_putc(&e, 0, err);
         if (rc == 0)
             rc = dc_buf_appendf(out, err, "%sIFNULL(CONCAT(LENGTH(%s), ':', %s), 'N')",
@@ -91,9 +101,31 @@ int dc_mysql_canon_row(dc_buf *out, const dc_mysql_table *t, dc_err *err)
     return dc_buf_putc(out, ')', err);
 }
 
-int dc_mysql_canon_hash(dc_buf *out, const dc_mysql_table *t, dc_err *err)
+/* The hash of that text. */
+static int put_hash(dc_buf *out, const dc_mysql_table *t, const uint32_t *idx, uint32_t n,
+                    dc_err *err)
 {
     DC_TRY(dc_buf_puts(out, "CAST(CONV(LEFT(MD5(", err));
-    DC_TRY(dc_mysql_canon_row(out, t, err));
+    DC_TRY(put_text(out, t, idx, n, err));
     return dc_buf_puts(out, "), 16), 16, 10) AS UNSIGNED)", err);
+}
+
+int dc_mysql_canon_row(dc_buf *out, const dc_mysql_table *t, dc_err *err)
+{
+    return put_text(out, t, NULL, t->n_cols, err);
+}
+
+int dc_mysql_canon_key(dc_buf *out, const dc_mysql_table *t, dc_err *err)
+{
+    return put_text(out, t, t->pk, t->n_pk, err);
+}
+
+int dc_mysql_canon_hash(dc_buf *out, const dc_mysql_table *t, dc_err *err)
+{
+    return put_hash(out, t, NULL, t->n_cols, err);
+}
+
+int dc_mysql_canon_key_hash(dc_buf *out, const dc_mysql_table *t, dc_err *err)
+{
+    return put_hash(out, t, t->pk, t->n_pk, err);
 }

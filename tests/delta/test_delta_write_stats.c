@@ -200,6 +200,32 @@ TEST(delta_write_stats_num_records)
     CHECK(dc_delta_stats_num_records(&n, "{\"numRecords\":-1}", &err) < 0 || n == -1);
 }
 
+/* The completeness monitor's max_id from the log: a column's maxValues and
+ * whether the bounds are tight. */
+TEST(delta_write_stats_max_i64)
+{
+    dc_err err;
+    dc_err_clear(&err);
+    int64_t m = 0;
+    bool tight = false;
+    CHECK_OK(dc_delta_stats_max_i64(&m, &tight, "{\"numRecords\":3,\"maxValues\":{\"id\":-7,"
+                                    "\"x\":9}}", "id", &err), &err);
+    CHECK(m == -7 && tight);
+    CHECK_OK(dc_delta_stats_max_i64(&m, &tight, "{\"maxValues\":{\"id\":9223372036854775807},"
+                                    "\"tightBounds\":false}", "id", &err), &err);
+    CHECK(m == INT64_MAX && !tight);
+    CHECK_EQ_INT(dc_delta_stats_max_i64(&m, &tight, "{\"maxValues\":{\"x\":1}}", "id", &err),
+                 DC_ENOTFOUND);
+    CHECK_EQ_INT(dc_delta_stats_max_i64(&m, &tight, "{\"maxValues\":{\"id\":null}}", "id", &err),
+                 DC_ENOTFOUND);
+    CHECK_EQ_INT(dc_delta_stats_max_i64(&m, &tight, "{\"numRecords\":0}", "id", &err),
+                 DC_ENOTFOUND);
+    CHECK_EQ_INT(dc_delta_stats_max_i64(&m, &tight, NULL, "id", &err), DC_ENOTFOUND);
+    /* not an integer, not JSON: errors, not a max */
+    CHECK(dc_delta_stats_max_i64(&m, &tight, "{\"maxValues\":{\"id\":\"a\"}}", "id", &err) < 0);
+    CHECK(dc_delta_stats_max_i64(&m, &tight, "{\"maxValues\":", "id", &err) < 0);
+}
+
 TEST(delta_write_path_and_partition_escaping)
 {
     dc_err err;

@@ -7,7 +7,13 @@ with delta-rs; inserted, updated and deleted in MariaDB with the binlog off so
 no CDC sees them) are reported as exactly those ranges and keys; a difference
 while the table has not reached the source's position is pending, not a
 mismatch; exit codes; and the daemon's schedule POSTs an alert, then a
-recovery, to a webhook."""
+recovery, to a webhook. Keys whose first column is not an integer (a
+composite (VARCHAR latin1, INT) key, a CHAR key, a (DATE, DATETIME, DECIMAL,
+VARBINARY, TIMESTAMP, TIME) key) are compared in buckets of the key's hash:
+this file computes each key's bucket itself (MD5 of the canonical key text)
+and expects exactly those buckets and keys."""
+import datetime
+import hashlib
 import http.server
 import json
 import os
@@ -128,6 +134,227 @@ def test_changes_behind_deltacdcs_back(src, tmp_path):
                     "'2024-01-01 00:13:20', 800 / 7);", database=DB)
 
 
+# Keys that are not integers: each table's keys as the INSERT below makes them
+# (so this file knows every key without asking either side).
+N_CKEYS, N_SKEYS, N_MKEYS = 500, 300, 100
+
+
+def _code(i):
+    return f"c{i % 37}{'é' if i % 5 == 0 else ''}{' ' if i % 11 == 0 else ''}"
+
+
+def _sku(i):
+    return f"{'Ü' if i % 3 == 0 else 'u'}-{i:05d}"
+
+
+@pytest.fixture(scope="module")
+def keyed(src):
+    """ckeys: PRIMARY KEY (code VARCHAR latin1, n INT), codes with 'é' and a
+    trailing space; skeys: sku CHAR(16) (utf8mb4, a case-insensitive
+    collation); mkeys: PRIMARY KEY (d DATE, ts DATETIME(3), amt
+    DECIMAL(10,2), tag VARBINARY(4), at TIMESTAMP(6)): every kind a typed
+    table takes as a key (not TIME: a non-key column here)."""
+    src.execute(
+        "SET NAMES utf8mb4;"
+        "CREATE TABLE ckeys (code VARCHAR(20) CHARACTER SET latin1 NOT NULL, n INT NOT NULL, "
+        "note VARCHAR(40), amount DECIMAL(9,2), PRIMARY KEY (code, n));"
+        "INSERT INTO ckeys SELECT CONCAT('c', seq % 37, IF(seq % 5 = 0, 'é', ''), "
+        "IF(seq % 11 = 0, ' ', '')), seq, CONCAT('note ', seq), seq * 0.5 "
+        f"FROM seq_1_to_{N_CKEYS};"
+        "CREATE TABLE skeys (sku CHAR(16) NOT NULL PRIMARY KEY, title VARCHAR(40), qty INT);"
+        "INSERT INTO skeys SELECT CONCAT(IF(seq % 3 = 0, 'Ü', 'u'), '-', LPAD(seq, 5, '0')), "
+        f"CONCAT('title ', seq), seq % 17 FROM seq_1_to_{N_SKEYS};"
+        "CREATE TABLE mkeys (d DATE NOT NULL, ts DATETIME(3) NOT NULL, amt DECIMAL(10,2) NOT NULL, "
+        "tag VARBINARY(4) NOT NULL, at TIMESTAMP(6) NOT NULL, t TIME(6) NOT NULL, v INT, "
+        "PRIMARY KEY (d, ts, amt, tag, at));"
+        "SET time_zone = '+00:00';"
+        "INSERT INTO mkeys SELECT DATE_ADD('2024-01-01', INTERVAL seq DAY), "
+        "TIMESTAMPADD(SECOND, seq, '2024-01-01 00:00:00.125'), seq * 1.5, "
+        "UNHEX(LPAD(HEX(seq), 8, '0')), FROM_UNIXTIME(1700000000 + seq + 0.5), "
+        f"SEC_TO_TIME(seq * 61), seq FROM seq_1_to_{N_MKEYS};", database=DB)
+    return src
+
+
+def _ckey(i):
+    return (_code(i), str(i))
+
+
+def _canon(vals):
+    """The canonical key text: "<bytes>:<text>" per key column."""
+    return b"".join(b"%d:%s" % (len(v.encode()), v.encode()) for v in vals)
+
+
+def _bucket(vals, buckets):
+    return int(hashlib.md5(_canon(vals)).hexdigest()[:16], 16) % buckets
+
+
+def _mkey(i):
+    """(d, ts, amt, tag, at) in canonical form: dates and times as
+    "YYYY-MM-DD[ HH:MM:SS.ffffff]" (UTC), the decimal with its scale,
+    binary in upper-case hex."""
+    at = datetime.datetime.fromtimestamp(1700000000 + i + 0.5, datetime.timezone.utc)
+    ts = datetime.datetime(2024, 1, 1, 0, 0, 0, 125000) + datetime.timedelta(seconds=i)
+    return ((datetime.date(2024, 1, 1) + datetime.timedelta(days=i)).isoformat(),
+            ts.strftime("%Y-%m-%d %H:%M:%S.%f"), f"{i * 1.5:.2f}", f"{i:08X}",
+            at.strftime("%Y-%m-%d %H:%M:%S.%f"))
+
+
+KEYED = {"ckeys": (N_CKEYS, _ckey), "skeys": (N_SKEYS, lambda i: (_sku(i),)),
+         "mkeys": (N_MKEYS, _mkey)}
+
+
+@pytest.mark.parametrize("table", sorted(KEYED))
+def test_faithful_any_key_is_verified(keyed, tmp_path, table):
+    """Green on a faithful table whatever the key; its buckets are the hash
+    buckets of the keys' canonical text, as this file computes them."""
+    n, key = KEYED[table]
+    path = tmp_path / table
+    boot(keyed, table, path)
+    p = check(keyed, table, path, "--range-size", "50", "--keys")
+    out = p.stdout.decode()
+    assert p.returncode == 0, out + p.stderr.decode()
+    buckets = -(-n // 50)
+    assert f"{buckets} buckets by the key's hash" in out and "OK: equal, verified" in out, out
+    rc, r = check_json(keyed, table, path, "--range-size", "50", "--keys")
+    assert rc == 0 and r["ranges_by"] == "key_hash" and r["buckets"] == buckets, r
+    assert r["ranges_compared"] == len({_bucket(key(i), buckets) for i in range(1, n + 1)})
+    assert r["source_rows"] == r["table_rows"] == n and r["keys"] == []
+    rc, r = check_json(keyed, table, path, "--mode", "count")
+    assert rc == 0 and r["table_rows"] == n
+
+
+def _expect(buckets, missing=(), extra=(), values=()):
+    """The differing buckets {bucket: source rows - table rows} and keys."""
+    want = {}
+    for keys, d in ((missing, 1), (extra, -1), (values, 0)):
+        for k in keys:
+            b = _bucket(k, buckets)
+            want[b] = want.get(b, 0) + d
+    keys = sorted([(",".join(k), "missing") for k in missing] +
+                  [(",".join(k), "extra") for k in extra] +
+                  [(",".join(k), "values") for k in values])
+    return want, keys
+
+
+def _got(r):
+    return {g["bucket"]: g["source_rows"] - g["table_rows"] for g in r["ranges"]}
+
+
+@pytest.mark.parametrize("table", ["ckeys", "skeys"])
+def test_any_key_changes_behind_deltacdcs_back(keyed, tmp_path, table):
+    """Rows deleted from the table with delta-rs, and inserted, updated and
+    deleted in MariaDB with the binlog off: exactly their buckets and keys."""
+    n, key = KEYED[table]
+    path = tmp_path / table
+    boot(keyed, table, path)
+    if table == "ckeys":
+        gone = [_ckey(3), _ckey(10)]                       # 'c10é'
+        new, changed, dropped = ("zz-new", "9999"), _ckey(22), _ckey(7)  # 'c22 ': trailing space
+        DeltaTable(str(path)).delete("(code = 'c3' AND n = 3) OR (code = 'c10é' AND n = 10)")
+        sql = ("SET NAMES utf8mb4; SET sql_log_bin = 0;"
+               "INSERT INTO ckeys VALUES ('zz-new', 9999, 'ghost', 1);"
+               "UPDATE ckeys SET amount = amount + 0.01 WHERE code = 'c22 ' AND n = 22;"
+               "DELETE FROM ckeys WHERE code = 'c7' AND n = 7;")
+        undo = ("SET NAMES utf8mb4; SET sql_log_bin = 0; DELETE FROM ckeys WHERE n = 9999;"
+                "UPDATE ckeys SET amount = amount - 0.01 WHERE code = 'c22 ' AND n = 22;"
+                "INSERT INTO ckeys VALUES ('c7', 7, 'note 7', 3.5);")
+    else:
+        gone = [(_sku(1),), (_sku(6),)]                    # 'u-00001', 'Ü-00006'
+        new, changed, dropped = ("new-sku",), (_sku(9),), (_sku(2),)
+        DeltaTable(str(path)).delete("sku = 'u-00001' OR sku = 'Ü-00006'")
+        sql = ("SET NAMES utf8mb4; SET sql_log_bin = 0;"
+               "INSERT INTO skeys VALUES ('new-sku', 'ghost', 1);"
+               "UPDATE skeys SET qty = qty + 100 WHERE sku = 'Ü-00009';"
+               "DELETE FROM skeys WHERE sku = 'u-00002';")
+        undo = ("SET NAMES utf8mb4; SET sql_log_bin = 0; DELETE FROM skeys WHERE sku = 'new-sku';"
+                "UPDATE skeys SET qty = qty - 100 WHERE sku = 'Ü-00009';"
+                "INSERT INTO skeys VALUES ('u-00002', 'title 2', 2);")
+    keyed.execute(sql, database=DB)
+    try:
+        buckets = -(-n // 50)  # one row in, one out: the source still has n
+        want, want_keys = _expect(buckets, missing=gone + [new], extra=[dropped],
+                                  values=[changed])
+        rc, r = check_json(keyed, table, path, "--range-size", "50", "--keys")
+        assert rc == 1 and r["state"] == "mismatch" and r["buckets"] == buckets, r
+        assert _got(r) == want and all(g["status"] == "mismatch" for g in r["ranges"]), r
+        assert [g["bucket"] for g in r["ranges"]] == sorted(want)
+        assert _keys(r) == want_keys, _keys(r)
+        assert (r["source_rows"], r["table_rows"]) == (n, n - 2)
+        # without --keys: the buckets only; the table form names them too
+        rc, r = check_json(keyed, table, path, "--range-size", "50")
+        assert rc == 1 and r["keys"] == [] and _got(r) == want
+        p = check(keyed, table, path, "--range-size", "50", "--keys")
+        out = p.stdout.decode()
+        assert p.returncode == 1, out
+        assert f"FAIL: {len(want)} of {r['ranges_compared']} buckets differ" in out, out
+        for b in want:
+            assert re.search(rf"^bucket {b} +\d+ +\d+ ", out, re.M), out
+        assert f"key {','.join(dropped):<26} extra in table" in out, out
+        # other bucket counts name other buckets, the same keys
+        rc, r = check_json(keyed, table, path, "--range-size", "7", "--keys")
+        want7, _ = _expect(-(-n // 7), missing=gone + [new], extra=[dropped], values=[changed])
+        assert rc == 1 and _got(r) == want7 and _keys(r) == want_keys
+        # max_id: refused for a key that is not an integer
+        p = check(keyed, table, path, "--mode", "max_id")
+        assert p.returncode == 3 and b"max_id needs an integer first key column" in p.stderr
+        assert b"count and ranges take any key" in p.stderr
+    finally:
+        keyed.execute(undo, database=DB)
+
+
+def test_max_id_reads_the_files_stats(src, tmp_path):
+    """max_id takes the table's greatest key from the files' maxValues when
+    no deletion vector can hide it (its data files hidden, it still
+    answers); a deletion vector in the file holding the greatest key makes
+    it read the rows."""
+    path = tmp_path / "items"
+    boot(src, "items", path)
+    _hide_data_files(path)
+    rc, r = check_json(src, "items", path, "--mode", "max_id")
+    assert rc == 0 and (r["source_max"], r["table_max"], r["table_rows"]) == \
+        (N_ITEMS, N_ITEMS, N_ITEMS), r
+    import typedgen
+
+    def stream(name, tail):
+        """25 snapshot rows (one batch, one file: ids 0..24), then tail's
+        changes in a second batch (deletes leave deletion vectors)."""
+        s = typedgen.TypedStream(seed=5)
+        s.snapshot(25)
+        tail(s)
+        t = tmp_path / name
+        p = run_dc(["ingest", "--source", f"file:{s.write(tmp_path / (name + '.jsonl'))}",
+                    "--table", t, "--format", "typed", "--key", "id", "--mode", "dv",
+                    "--max-batch", "25", "--once"], timeout=300)
+        assert_ok(p, "ingest")
+        log = "".join(f.read_text() for f in (t / "_delta_log").glob("*.json"))
+        assert '"deletionVector":{' in log
+        return t, sorted(s.live)
+
+    def delete(s, k):
+        s._emit("d", s.live.pop(k), None)
+        s.values.append(None)
+
+    def create(s, k):
+        s.live[k] = s._row(k)
+        s._emit("c", None, s.live[k])
+
+    # the greatest key (30) in a file without a vector: the stats answer
+    t, live = stream("clean_max", lambda s: (delete(s, 3), create(s, 30)))
+    src.execute(f"DROP TABLE IF EXISTS maxed; CREATE TABLE maxed (id BIGINT PRIMARY KEY);"
+                f"INSERT INTO maxed VALUES {', '.join(f'({k})' for k in live)};", database=DB)
+    _hide_data_files(t)
+    rc, r = check_json(src, "maxed", t, "--mode", "max_id")
+    assert rc == 0 and (r["table_max"], r["table_rows"]) == (30, len(live)), r
+    # the file's max (24) deleted by its vector: only the rows tell (23)
+    t, live = stream("dv_max", lambda s: delete(s, 24))
+    src.execute(f"DELETE FROM maxed; INSERT INTO maxed VALUES "
+                f"{', '.join(f'({k})' for k in live)};", database=DB)
+    rc, r = check_json(src, "maxed", t, "--mode", "max_id")
+    assert rc == 0 and r["table_max"] == 23, r
+    _hide_data_files(t)
+    assert check(src, "maxed", t, "--mode", "max_id").returncode == 3
+
+
 def test_pending_while_the_table_is_behind(src, tmp_path):
     path = tmp_path / "items"
     boot(src, "items", path)
@@ -198,6 +425,25 @@ def test_under_sanitizers(src, tmp_path):
             assert _keys(r) == [("3", "missing")]
 
 
+def test_any_key_under_sanitizers(keyed, tmp_path):
+    """The ASan+UBSan binary on the composite (VARCHAR latin1, INT) key: the
+    bucket and key of a row deleted behind its back."""
+    san = REPO / "build-san" / "deltacdc"
+    if not san.exists():
+        pytest.skip("build-san/deltacdc not built (make build-san/deltacdc)")
+    path = tmp_path / "ckeys"
+    boot(keyed, "ckeys", path)
+    DeltaTable(str(path)).delete("code = 'c10é' AND n = 10")
+    p = subprocess.run([str(san), "check", "--table", str(path), "--db", keyed.url(USER, DB),
+                        "--source-table", "ckeys", "--range-size", "50", "--keys", "--json"],
+                       capture_output=True, env=_env(), timeout=300)
+    assert p.returncode == 1, p.stderr.decode()
+    assert b"runtime error" not in p.stderr and b"AddressSanitizer" not in p.stderr
+    r = json.loads(p.stdout)
+    assert [g["bucket"] for g in r["ranges"]] == [_bucket(_ckey(10), 10)]
+    assert _keys(r) == [("c10é,10", "missing")]
+
+
 def _typed(tmp_path, name, *extra):
     """A typed table ingested (mode dv, small batches, so updates and
     deletes leave deletion vectors) from a generated Debezium stream; its
@@ -233,9 +479,6 @@ def test_count_reads_the_log_not_the_rows(src, tmp_path):
     _hide_data_files(path)
     rc, r = check_json(src, "counted", path, "--mode", "count")
     assert rc == 0 and r["state"] == "ok" and r["table_rows"] == live, r
-    # max_id reads the rows: without the files it is an error, not a verdict
-    p = check(src, "counted", path, "--mode", "max_id")
-    assert p.returncode == 3, p.stderr.decode()
     soft, rows = _typed(tmp_path, "soft", "--soft-deletes", "true")
     live = sum(not r["__deleted"] for r in rows.values())
     assert live < len(rows), "no soft-deleted row"

@@ -123,40 +123,108 @@ TEST(monitor_canon_each_type_as_mariadb)
     dc_buf_dispose(&b);
 }
 
+/* A table of n columns named by names, and what computing its texts needs. */
+typedef struct canon_fx {
+    dc_mysql_table t;           /* cols borrowed */
+    dc_buf out, val;            /* the text, scratch */
+    dc_arena a;                 /* parsed rows */
+    dc_err err;
+} canon_fx;
+
+static void fx_init(canon_fx *f, dc_mysql_column *cols, const char *const *names, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) cols[i].name = (char *)names[i];
+    memset(f, 0, sizeof *f);
+    f->t.cols = cols;
+    f->t.n_cols = n;
+    dc_buf_init(&f->out, 1 << 20);
+    dc_buf_init(&f->val, 1 << 20);
+    dc_arena_init(&f->a, 1 << 20);
+    dc_err_clear(&f->err);
+}
+
+static dc_json *fx_row(canon_fx *f, const char *json)
+{
+    dc_json *row = NULL;
+    CHECK_EQ_INT(dc_json_parse(&row, &f->a, json, strlen(json), &f->err), 0);
+    return row;
+}
+
+static void fx_dispose(canon_fx *f)
+{
+    dc_arena_dispose(&f->a);
+    dc_buf_dispose(&f->out);
+    dc_buf_dispose(&f->val);
+}
+
 TEST(monitor_canon_row_text_and_hash_as_mariadb)
 {
     dc_mysql_column cols[3] = {col("int", DC_MYSQL_ENC_INT), col("varchar", DC_MYSQL_ENC_STRING),
                                col("int", DC_MYSQL_ENC_INT)};
-    cols[0].name = (char *)"id";
-    cols[1].name = (char *)"s";
-    cols[2].name = (char *)"n";
-    dc_mysql_table t;
-    memset(&t, 0, sizeof t);
-    t.cols = cols;
-    t.n_cols = 3;
-    dc_buf out, val;
-    dc_arena a;
-    dc_buf_init(&out, 1 << 20);
-    dc_buf_init(&val, 1 << 20);
-    dc_arena_init(&a, 1 << 20);
-    dc_err err;
-    dc_err_clear(&err);
-    dc_json *row = NULL;
-    const char *j = "{\"id\":1,\"s\":\"h\\u00e9llo\",\"n\":null,\"__op\":\"r\"}";
-    CHECK_EQ_INT(dc_json_parse(&row, &a, j, strlen(j), &err), 0);
-    CHECK_EQ_INT(dc_monitor_canon_row(&out, &val, &t, row, &err), 0);
-    CHECK_EQ_INT((int)out.len, 12);
-    CHECK(memcmp(out.data, "1:16:h\xc3\xa9lloN", 12) == 0);
+    static const char *const names[3] = {"id", "s", "n"};
+    canon_fx f;
+    fx_init(&f, cols, names, 3);
+    dc_json *row = fx_row(&f, "{\"id\":1,\"s\":\"h\\u00e9llo\",\"n\":null,\"__op\":\"r\"}");
+    CHECK_EQ_INT(dc_monitor_canon_row(&f.out, &f.val, &f.t, row, &f.err), 0);
+    CHECK_EQ_INT((int)f.out.len, 12);
+    CHECK(memcmp(f.out.data, "1:16:h\xc3\xa9lloN", 12) == 0);
     /* SELECT CAST(CONV(LEFT(MD5('1:16:hélloN'), 16), 16, 10) AS UNSIGNED) */
-    CHECK(dc_monitor_canon_hash(out.data, out.len) == 15452078901316072178ull);
+    CHECK(dc_monitor_canon_hash(f.out.data, f.out.len) == 15452078901316072178ull);
     CHECK(dc_monitor_canon_hash("", 0) == 15284527576400310788ull);
     /* "a" + NULL and "" + "aN"-like texts can not collide: lengths prefix values */
-    dc_json *r2 = NULL;
-    const char *j2 = "{\"id\":1,\"s\":\"h\\u00e9lloN\"}";
-    CHECK_EQ_INT(dc_json_parse(&r2, &a, j2, strlen(j2), &err), 0);
-    CHECK_EQ_INT(dc_monitor_canon_row(&val, &out, &t, r2, &err), 0);
-    CHECK(val.len != 12 || memcmp(val.data, "1:16:h\xc3\xa9lloN", 12) != 0);
-    dc_arena_dispose(&a);
-    dc_buf_dispose(&out);
-    dc_buf_dispose(&val);
+    dc_json *r2 = fx_row(&f, "{\"id\":1,\"s\":\"h\\u00e9lloN\"}");
+    CHECK_EQ_INT(dc_monitor_canon_row(&f.val, &f.out, &f.t, r2, &f.err), 0);
+    CHECK(f.val.len != 12 || memcmp(f.val.data, "1:16:h\xc3\xa9lloN", 12) != 0);
+    fx_dispose(&f);
+}
+
+/* The key's text: the key columns in key order (not the table's), each
+ * "<bytes>:<text>" as in a row, for every kind a typed table takes as a key
+ * (integer, string, date, decimal, binary); its hash as MariaDB printed
+ * SELECT CAST(CONV(LEFT(MD5(text), 16), 16, 10) AS UNSIGNED) (and % 7, a
+ * bucket of seven). */
+TEST(monitor_canon_key_text_and_bucket_as_mariadb)
+{
+    dc_mysql_column cols[6] = {col("varchar", DC_MYSQL_ENC_STRING), col("int", DC_MYSQL_ENC_INT),
+                               col("varchar", DC_MYSQL_ENC_STRING), col("date", DC_MYSQL_ENC_DATE),
+                               col("decimal", DC_MYSQL_ENC_DECIMAL),
+                               col("varbinary", DC_MYSQL_ENC_BYTES)};
+    static const char *const names[6] = {"code", "n", "note", "d", "amt", "tag"};
+    canon_fx f;
+    fx_init(&f, cols, names, 6);
+    dc_mysql_table *t = &f.t;
+    dc_buf *out = &f.out;
+    t->n_pk = 2;
+    t->pk[0] = 1; /* PRIMARY KEY (n, code) */
+    t->pk[1] = 0;
+    dc_json *row = fx_row(&f, "{\"code\":\"c10\\u00e9\",\"n\":10,\"note\":\"x\",\"d\":19782,"
+                              "\"amt\":\"12.50\",\"tag\":\"AAAAAQ==\",\"__source_pos\":\"f.1:2:0\"}");
+    CHECK_EQ_INT(dc_monitor_canon_key(out, &f.val, t, row, &f.err), 0);
+    CHECK_EQ_INT((int)out->len, 11);
+    CHECK(memcmp(out->data, "2:105:c10\xc3\xa9", 11) == 0);
+    CHECK(dc_monitor_canon_hash(out->data, out->len) == 8069937023389639079ull);
+    CHECK(dc_monitor_canon_hash(out->data, out->len) % 7 == 3);
+    /* a string key alone: the text without a length is not the key's text */
+    t->n_pk = 1;
+    t->pk[0] = 0;
+    CHECK_EQ_INT(dc_monitor_canon_key(out, &f.val, t, row, &f.err), 0);
+    CHECK_EQ_INT((int)out->len, 7);
+    CHECK(memcmp(out->data, "5:c10\xc3\xa9", 7) == 0);
+    /* MariaDB, for 'c10é' in a latin1 column (LENGTH 4 there): the hash of
+     * CONCAT(LENGTH(CONVERT(c USING utf8mb4)), ':', CONVERT(c USING utf8mb4)) */
+    CHECK(dc_monitor_canon_hash(out->data, out->len) == 16533050122404127719ull);
+    /* PRIMARY KEY (d, amt, tag): date, decimal with its scale, binary in hex */
+    t->n_pk = 3;
+    t->pk[0] = 3;
+    t->pk[1] = 4;
+    t->pk[2] = 5;
+    CHECK_EQ_INT(dc_monitor_canon_key(out, &f.val, t, row, &f.err), 0);
+    CHECK_EQ_INT((int)out->len, 30);
+    CHECK(memcmp(out->data, "10:2024-02-295:12.508:00000001", 30) == 0);
+    CHECK(dc_monitor_canon_hash(out->data, out->len) == 11462543330154728288ull);
+    /* a key value of the wrong kind names its column */
+    row = fx_row(&f, "{\"code\":\"c\",\"n\":1,\"d\":[1],\"amt\":\"1.00\",\"tag\":\"\"}");
+    CHECK(dc_monitor_canon_key(out, &f.val, t, row, &f.err) < 0);
+    CHECK(strstr(f.err.msg, "column 'd'") != NULL);
+    fx_dispose(&f);
 }
