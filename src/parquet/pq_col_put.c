@@ -1,0 +1,94 @@
+/*
+ * Stored-form values appended to a flat leaf's column (dc_pq_column_put_i64,
+ * _bool, _bytes): for callers that decoded their values themselves (typed
+ * tables' rows, src/cdc/cdc_tvals.c) and would otherwise format them as
+ * JSON text only for dc_pq_column_put_json to parse it back. A value lands
+ * exactly as the JSON conventions' form of it would: an integer as the
+ * number, a date as its days, a timestamp as its microseconds, bytes as
+ * themselves (a string's UTF-8 still checked).
+ */
+#include "pq_wr_int.h"
+#include "pq_reader_int.h"
+
+#include <inttypes.h>
+
+/* Room for one level, then the value appended by the caller; the level. */
+static void end_value(dc_pq_column *c, const dc_pq_leaf *leaf)
+{
+    if (leaf->max_def > 0) c->def[c->n_levels] = leaf->max_def;
+    c->n_levels++;
+}
+
+static int flat(const dc_pq_leaf *leaf, dc_err *err)
+{
+    if (leaf->max_rep > 0)
+        return dc_err_set(err, DC_EINVAL, "leaf %s is repeated: not a flat column", leaf->dotted);
+    return 0;
+}
+
+/* What an integer means in a leaf of type ty: its range and whether it takes one. */
+static bool int_range(const dc_pq_leaf *leaf, int64_t *lo, int64_t *hi)
+{
+    *lo = INT64_MIN, *hi = INT64_MAX;
+    switch (leaf->field->type) {
+    case DC_TYPE_BYTE: *lo = INT8_MIN, *hi = INT8_MAX; return leaf->phys == PQ_INT32;
+    case DC_TYPE_SHORT: *lo = INT16_MIN, *hi = INT16_MAX; return leaf->phys == PQ_INT32;
+    case DC_TYPE_INT: case DC_TYPE_DATE:
+        *lo = INT32_MIN, *hi = INT32_MAX;
+        return leaf->phys == PQ_INT32;
+    case DC_TYPE_LONG: return leaf->phys == PQ_INT64;
+    case DC_TYPE_TIMESTAMP: case DC_TYPE_TIMESTAMP_NTZ: /* microseconds, as Delta writes them */
+        return leaf->phys == PQ_INT64 && !leaf->field->int96 &&
+               (leaf->field->unit == PQ_UNIT_MICROS || leaf->field->unit == 0);
+    default: return false;
+    }
+}
+
+int dc_pq_column_put_i64(dc_pq_column *c, const dc_pq_leaf *leaf, int64_t v, dc_err *err)
+{
+    int64_t lo, hi;
+    DC_TRY(flat(leaf, err));
+    if (!int_range(leaf, &lo, &hi))
+        return dc_err_set(err, DC_EINVAL, "leaf %s does not take an integer", leaf->dotted);
+    if (v < lo || v > hi)
+        return dc_err_set(err, DC_EINVAL, "leaf %s: %" PRId64 " is out of its range",
+                          leaf->dotted, v);
+    DC_TRY(pq_wr_col_reserve_levels(c, leaf, 1, err));
+    if (leaf->phys == PQ_INT32) {
+        const int32_t w = (int32_t)v;
+        DC_TRY(dc_buf_append(&c->values, &w, 4, err));
+    } else {
+        DC_TRY(dc_buf_append(&c->values, &v, 8, err));
+    }
+    c->n_values++;
+    end_value(c, leaf);
+    return 0;
+}
+
+int dc_pq_column_put_bool(dc_pq_column *c, const dc_pq_leaf *leaf, bool v, dc_err *err)
+{
+    DC_TRY(flat(leaf, err));
+    if (leaf->field->type != DC_TYPE_BOOLEAN)
+        return dc_err_set(err, DC_EINVAL, "leaf %s does not take a boolean", leaf->dotted);
+    DC_TRY(pq_wr_col_reserve_levels(c, leaf, 1, err));
+    DC_TRY(dc_buf_putc(&c->values, v, err));
+    c->n_values++;
+    end_value(c, leaf);
+    return 0;
+}
+
+int dc_pq_column_put_bytes(dc_pq_column *c, const dc_pq_leaf *leaf, const void *p, size_t n,
+                           dc_err *err)
+{
+    DC_TRY(flat(leaf, err));
+    const dc_type ty = leaf->field->type;
+    if (leaf->phys != PQ_BYTE_ARRAY || (ty != DC_TYPE_STRING && ty != DC_TYPE_BINARY))
+        return dc_err_set(err, DC_EINVAL, "leaf %s does not take a string or bytes",
+                          leaf->dotted);
+    if (ty == DC_TYPE_STRING && !pq_utf8_valid(p, n))
+        return dc_err_set(err, DC_EINVAL, "leaf %s: a string that is not UTF-8", leaf->dotted);
+    DC_TRY(pq_wr_col_reserve_levels(c, leaf, 1, err));
+    DC_TRY(pq_wr_col_push_ba(c, p, n, err));
+    end_value(c, leaf);
+    return 0;
+}
