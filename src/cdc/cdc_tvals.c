@@ -5,9 +5,11 @@
  * (cdc_typed_int.h); here each lands in its leaf's column as the writer
  * would store the JSON text of the same value: integers, dates' days and
  * timestamps' microseconds, booleans and bytes directly
- * (dc_pq_column_put_i64/_bool/_bytes), decimals and floating-point numbers
- * through the writer's own text conversion (dc_pq_column_put_json), so
- * rounding and decimal scaling are the writer's, not a second copy of them.
+ * (dc_pq_column_put_i64/_bool/_bytes), decimals of up to 18 digits as
+ * their unscaled value (dc_pq_column_put_unscaled), wider decimals and
+ * floating-point numbers through the writer's own text conversion
+ * (dc_pq_column_put_json), so rounding and scaling are the writer's, not a
+ * second copy of them.
  */
 #include "cdc_typed_int.h"
 
@@ -53,10 +55,12 @@ static int put_one(dc_pq_column *c, const dc_pq_leaf *leaf, const uint8_t **p, d
     case DC_CDC_TV_NULL: return leaf ? dc_pq_column_put_json(c, leaf, NULL, err) : 0;
     case DC_CDC_TV_FALSE: case DC_CDC_TV_TRUE:
         return leaf ? dc_pq_column_put_bool(c, leaf, tag == DC_CDC_TV_TRUE, err) : 0;
-    case DC_CDC_TV_I64:
+    case DC_CDC_TV_I64: case DC_CDC_TV_DEC:
         memcpy(&x, *p, 8);
         *p += 8;
-        return leaf ? dc_pq_column_put_i64(c, leaf, x, err) : 0;
+        if (!leaf) return 0;
+        return tag == DC_CDC_TV_DEC ? dc_pq_column_put_unscaled(c, leaf, x, err)
+                                    : dc_pq_column_put_i64(c, leaf, x, err);
     case DC_CDC_TV_BYTES:
         s = payload(p, &n);
         return leaf ? dc_pq_column_put_bytes(c, leaf, s, n, err) : 0;

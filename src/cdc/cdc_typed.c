@@ -471,6 +471,31 @@ static const char *digits_from_number(digits *out, slice v, int32_t scale)
 static int put_digits(const trow *t, const digits *dg, uint32_t sc);
 static int put_vdecimal(const trow *t, slice v);
 
+static bool be_to_i64(const uint8_t *p, size_t n, int64_t *out);
+
+/* bin: a decimal(p <= 18) column's unscaled value be[0..n) as TV_DEC when
+ * it holds at most p digits (else false: the digits' way decides, and says
+ * what is wrong). */
+static bool put_tv_unscaled(const trow *t, const uint8_t *be, size_t n)
+{
+    static const uint64_t pow10[19] = {
+        1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
+        100000000ull, 1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull,
+        10000000000000ull, 100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+        100000000000000000ull, 1000000000000000000ull};
+    const dc_cdc_tcol *const c = t->col;
+    int64_t x;
+    if (c->type != DC_TYPE_DECIMAL || c->precision < 1 || c->precision > 18 ||
+        !be_to_i64(be, n, &x))
+        return false;
+    const uint64_t mag = x < 0 ? (uint64_t)0 - (uint64_t)x : (uint64_t)x;
+    if (mag >= pow10[c->precision]) return false;
+    uint8_t b[9];
+    b[0] = DC_CDC_TV_DEC;
+    memcpy(b + 1, &x, 8);
+    return put(t, b, 9) == 0; /* a failed append: the digits' way fails the same */
+}
+
 static int put_decimal(const trow *t, slice v)
 {
     const dc_cdc_tcol *const c = t->col;
@@ -485,6 +510,7 @@ static int put_decimal(const trow *t, slice v)
         if (n / 4 * 3 > sizeof be) return bad(t, v, "more digits than a decimal holds");
         const size_t k = b64_decode(b.s, n, be);
         if (k > DC_CDC_MAX_DECIMAL_BYTES) return bad(t, v, "more digits than a decimal holds");
+        if (t->bin && put_tv_unscaled(t, be, k)) return 0;
         digits_from_be(&dg, be, k);
     } else if (*v.s == '-' || is_digit(*v.s)) {
         const char *const why = digits_from_number(&dg, v, c->scale);

@@ -39,6 +39,7 @@ enum {
     DC_CDC_TV_TEXT,      /* u32 length, bytes: a decimal's digits "-12.30" as the writer's
                           * JSON conventions spell it (dc_pq_column_put_json converts it) */
     DC_CDC_TV_NUM,       /* u32 length, bytes: a float's or double's JSON number text */
+    DC_CDC_TV_DEC,       /* 8 bytes: a decimal(p <= 18)'s unscaled value, at most p digits */
 };
 
 /* Makes the row keys from the columns' idents or names (cdc_tschema.c). */

@@ -155,6 +155,11 @@ int dc_pq_column_put_i64(dc_pq_column *c, const dc_pq_leaf *leaf, int64_t v, dc_
 int dc_pq_column_put_bool(dc_pq_column *c, const dc_pq_leaf *leaf, bool v, dc_err *err);
 int dc_pq_column_put_bytes(dc_pq_column *c, const dc_pq_leaf *leaf, const void *p, size_t n,
                            dc_err *err);
+/* A decimal leaf's value from its unscaled integer (at the leaf's scale),
+ * stored as its "123.45" text would be; more digits than the leaf's
+ * precision is DC_EINVAL. */
+int dc_pq_column_put_unscaled(dc_pq_column *c, const dc_pq_leaf *leaf, int64_t unscaled,
+                              dc_err *err);
 
 /* ------------------------------------------------------------ reader */
 

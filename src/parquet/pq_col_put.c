@@ -92,3 +92,57 @@ int dc_pq_column_put_bytes(dc_pq_column *c, const dc_pq_leaf *leaf, const void *
     end_value(c, leaf);
     return 0;
 }
+
+int dc_pq_column_put_unscaled(dc_pq_column *c, const dc_pq_leaf *leaf, int64_t unscaled,
+                              dc_err *err)
+{
+    DC_TRY(flat(leaf, err));
+    const dc_pq_field *f = leaf->field;
+    if (f->type != DC_TYPE_DECIMAL || f->precision < 1 || f->precision > 38)
+        return dc_err_set(err, DC_EINVAL, "leaf %s does not take a decimal", leaf->dotted);
+    /* at most `precision` digits: below 10^precision (always so from 19 digits on) */
+    const uint64_t mag = unscaled < 0 ? (uint64_t)0 - (uint64_t)unscaled : (uint64_t)unscaled;
+    uint64_t lim = 1;
+    for (int32_t i = 0; i < f->precision && i < 19; i++) lim *= 10;
+    if (f->precision <= 19 && mag >= lim)
+        return dc_err_set(err, DC_EINVAL, "leaf %s: %" PRId64 " has more digits than "
+                          "decimal(%d,%d) holds", leaf->dotted, unscaled, (int)f->precision,
+                          (int)f->scale);
+    uint8_t be[16];
+    size_t width = 0;
+    switch (leaf->phys) {
+    case PQ_INT32: case PQ_INT64: break;
+    case PQ_FIXED_LEN_BYTE_ARRAY: width = (size_t)leaf->type_length; break;
+    case PQ_BYTE_ARRAY: width = 16; break;
+    default:
+        return dc_err_set(err, DC_EUNSUPPORTED, "decimal stored as %s", pq_type_name(leaf->phys));
+    }
+    if (width > sizeof be || (width == 0 && leaf->phys != PQ_INT32 && leaf->phys != PQ_INT64))
+        return dc_err_set(err, DC_EUNSUPPORTED, "decimal in %zu bytes", width);
+    const unsigned bits = leaf->phys == PQ_INT32 ? 32 : width > 0 && width < 8 ? 8 * (unsigned)width
+                                                                              : 64;
+    if (bits < 64 && (unscaled < -((int64_t)1 << (bits - 1)) ||
+                      unscaled >= ((int64_t)1 << (bits - 1))))
+        return dc_err_set(err, DC_EINVAL, "leaf %s: decimal does not fit %u bits", leaf->dotted,
+                          bits);
+    for (size_t i = 0; i < width; i++) /* big-endian two's complement, sign-extended */
+        be[width - 1 - i] = i < 8 ? (uint8_t)((uint64_t)unscaled >> (8 * i))
+                                  : (unscaled < 0 ? 0xff : 0);
+    DC_TRY(pq_wr_col_reserve_levels(c, leaf, 1, err));
+    if (leaf->phys == PQ_BYTE_ARRAY) {
+        DC_TRY(pq_wr_col_push_ba(c, be, width, err));
+        end_value(c, leaf);
+        return 0;
+    }
+    if (leaf->phys == PQ_INT32) {
+        const int32_t w = (int32_t)unscaled; /* checked above */
+        DC_TRY(dc_buf_append(&c->values, &w, 4, err));
+    } else if (leaf->phys == PQ_INT64) {
+        DC_TRY(dc_buf_append(&c->values, &unscaled, 8, err));
+    } else {
+        DC_TRY(dc_buf_append(&c->values, be, width, err));
+    }
+    c->n_values++;
+    end_value(c, leaf);
+    return 0;
+}
