@@ -12,7 +12,15 @@
 
 #include <inttypes.h>
 
-/* Room for one level, then the value appended by the caller; the level. */
+/* Room for one more level entry of a flat leaf: the common case (room
+ * left) without a call, as this runs once per value of a typed row. */
+static inline int level_room(dc_pq_column *c, const dc_pq_leaf *leaf, dc_err *err)
+{
+    if (c->n_levels < c->levels_cap && (leaf->max_def == 0 || c->def)) return 0;
+    return pq_wr_col_reserve_levels(c, leaf, 1, err);
+}
+
+/* The level of a value the caller appended (room made by level_room). */
 static void end_value(dc_pq_column *c, const dc_pq_leaf *leaf)
 {
     if (leaf->max_def > 0) c->def[c->n_levels] = leaf->max_def;
@@ -53,7 +61,7 @@ int dc_pq_column_put_i64(dc_pq_column *c, const dc_pq_leaf *leaf, int64_t v, dc_
     if (v < lo || v > hi)
         return dc_err_set(err, DC_EINVAL, "leaf %s: %" PRId64 " is out of its range",
                           leaf->dotted, v);
-    DC_TRY(pq_wr_col_reserve_levels(c, leaf, 1, err));
+    DC_TRY(level_room(c, leaf, err));
     if (leaf->phys == PQ_INT32) {
         const int32_t w = (int32_t)v;
         DC_TRY(dc_buf_append(&c->values, &w, 4, err));
@@ -70,7 +78,7 @@ int dc_pq_column_put_bool(dc_pq_column *c, const dc_pq_leaf *leaf, bool v, dc_er
     DC_TRY(flat(leaf, err));
     if (leaf->field->type != DC_TYPE_BOOLEAN)
         return dc_err_set(err, DC_EINVAL, "leaf %s does not take a boolean", leaf->dotted);
-    DC_TRY(pq_wr_col_reserve_levels(c, leaf, 1, err));
+    DC_TRY(level_room(c, leaf, err));
     DC_TRY(dc_buf_putc(&c->values, v, err));
     c->n_values++;
     end_value(c, leaf);
@@ -87,7 +95,7 @@ int dc_pq_column_put_bytes(dc_pq_column *c, const dc_pq_leaf *leaf, const void *
                           leaf->dotted);
     if (ty == DC_TYPE_STRING && !pq_utf8_valid(p, n))
         return dc_err_set(err, DC_EINVAL, "leaf %s: a string that is not UTF-8", leaf->dotted);
-    DC_TRY(pq_wr_col_reserve_levels(c, leaf, 1, err));
+    DC_TRY(level_room(c, leaf, err));
     DC_TRY(pq_wr_col_push_ba(c, p, n, err));
     end_value(c, leaf);
     return 0;
@@ -128,7 +136,7 @@ int dc_pq_column_put_unscaled(dc_pq_column *c, const dc_pq_leaf *leaf, int64_t u
     for (size_t i = 0; i < width; i++) /* big-endian two's complement, sign-extended */
         be[width - 1 - i] = i < 8 ? (uint8_t)((uint64_t)unscaled >> (8 * i))
                                   : (unscaled < 0 ? 0xff : 0);
-    DC_TRY(pq_wr_col_reserve_levels(c, leaf, 1, err));
+    DC_TRY(level_room(c, leaf, err));
     if (leaf->phys == PQ_BYTE_ARRAY) {
         DC_TRY(pq_wr_col_push_ba(c, be, width, err));
         end_value(c, leaf);
