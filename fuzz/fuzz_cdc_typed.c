@@ -7,6 +7,9 @@
  *     (dc_cdc_typed_members) and the trusted one (dc_cdc_typed_event) agree
  *     on the outcome and the bytes, and an accepted row is taken by the
  *     Parquet writer of that schema (the conventions of parquet.h);
+ *   - for flat schemas, the values in stored form (dc_cdc_typed_values and
+ *     _decoded) have the row's outcome and error, and written as columns
+ *     (dc_cdc_typed_values_put) give the very file the row's JSON gives;
  *   - the whole input as an image through the checking path (no crash);
  *   - a source position formats and parses back to itself;
  *   - the key "id" in the key index's form (dc_cdc_typed_key). */
@@ -25,8 +28,43 @@ static void check(bool ok, const char *what, const char *detail)
     }
 }
 
-/* The Delta schema of s reads back as s, and the writer takes row[0..n). */
-static void check_schema_and_row(const dc_cdc_tschema *s, const dc_buf *row)
+/* A one-row file of schema ps from stored-form values (a flat tschema's
+ * column i is leaf i). */
+static void write_values(dc_buf *file, const dc_pq_schema *ps, const dc_cdc_tschema *s,
+                         const dc_buf *vals)
+{
+    dc_err err;
+    dc_pq_sink sink;
+    dc_pq_writer *w = NULL;
+    dc_pq_writer_opts o;
+    const uint32_t n = ps->n_leaves;
+    dc_pq_column *cols = calloc(n + 1, sizeof *cols);
+    int32_t *leaf_of = calloc(n + 1, sizeof *leaf_of);
+    bool *filled = calloc(n + 1, sizeof *filled);
+    check(cols && leaf_of && filled && n == dc_cdc_tschema_ncols(s), "flat leaves", NULL);
+    for (uint32_t i = 0; i < n; i++) {
+        dc_pq_column_init(&cols[i]);
+        leaf_of[i] = (int32_t)i;
+    }
+    check(dc_cdc_typed_values_put(cols, ps->leaves, leaf_of, filled, s, vals->data, vals->len,
+                                  &err) == 0, "the values the row's JSON gives are refused",
+          err.msg);
+    for (uint32_t i = 0; i < n; i++) check(filled[i], "a leaf without its value", NULL);
+    dc_pq_sink_mem_init(&sink, file);
+    dc_pq_writer_opts_init(&o);
+    check(dc_pq_writer_new(&w, ps, &o, &sink, &err) == 0, "writer", err.msg);
+    check(dc_pq_writer_write_columns(w, cols, 1, &err) == 0, "columns of values", err.msg);
+    check(dc_pq_writer_close(w, &err) == 0, "writer close", err.msg);
+    dc_pq_writer_free(w);
+    for (uint32_t i = 0; i < n; i++) dc_pq_column_dispose(&cols[i]);
+    free(cols);
+    free(leaf_of);
+    free(filled);
+}
+
+/* The Delta schema of s reads back as s, and the writer takes row[0..n);
+ * vals (NULL: none): the row's values in stored form, which make the same file. */
+static void check_schema_and_row(const dc_cdc_tschema *s, const dc_buf *row, const dc_buf *vals)
 {
     dc_buf b;
     dc_arena a;
@@ -58,6 +96,14 @@ static void check_schema_and_row(const dc_cdc_tschema *s, const dc_buf *row)
               err.msg);
         check(dc_pq_writer_close(w, &err) == 0, "writer close", err.msg);
         dc_pq_writer_free(w);
+        if (vals) {
+            dc_buf file2;
+            dc_buf_init(&file2, (size_t)1 << 30);
+            write_values(&file2, ps, s, vals);
+            check(file.len == file2.len && memcmp(file.data, file2.data, file.len) == 0,
+                  "the values' file differs from the row's", NULL);
+            dc_buf_dispose(&file2);
+        }
         dc_buf_dispose(&file);
     }
     dc_pq_schema_free(ps);
@@ -90,11 +136,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *const rec = (const char *)data;
     dc_cdc_tschema *s = NULL;
     dc_cdc_event ev;
-    dc_buf scratch, r1, r2;
+    dc_buf scratch, r1, r2, v1;
     dc_err err, err2;
     dc_buf_init(&scratch, (size_t)1 << 30);
     dc_buf_init(&r1, (size_t)1 << 30);
     dc_buf_init(&r2, (size_t)1 << 30);
+    dc_buf_init(&v1, (size_t)1 << 30);
+    bool has_vals = false;
     const int drc = dc_cdc_decode(&ev, &scratch, &keys, rec, size, &err);
     if (drc == 0) check_srcpos(&ev);
     if (dc_cdc_tschema_from_record(&s, &opts, rec, size, &err) == 0) {
@@ -112,6 +160,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                       "checking and trusted rows differ", NULL);
             else
                 check(strcmp(err.msg, err2.msg) == 0, "checking and trusted errors differ", err.msg);
+            if (dc_cdc_tschema_flat(s)) { /* the stored form: same outcome, same error */
+                const char *img = del ? ev.before : ev.after;
+                const size_t ilen = del ? ev.before_len : ev.after_len;
+                const int rc3 = dc_cdc_typed_values(&v1, s, img, ilen, &err2);
+                check(rc3 == rc1, "stored-form values and JSON row differ", rc3 ? err2.msg : NULL);
+                if (rc3 < 0) check(strcmp(err.msg, err2.msg) == 0, "stored-form error differs",
+                                   err2.msg);
+                dc_buf_reset(&r2);
+                const int rc4 = dc_cdc_typed_values_decoded(&r2, s, img, ilen, &err2);
+                check(rc4 == rc1, "trusted stored-form values differ", rc4 ? err2.msg : NULL);
+                if (rc4 == 0)
+                    check(r2.len == v1.len && memcmp(r2.data, v1.data, v1.len) == 0,
+                          "checking and trusted stored-form values differ", NULL);
+                has_vals = rc3 == 0;
+            }
             if (rc1 == 0) {
                 dc_buf_reset(&r1);
                 check(dc_cdc_typed_row(&r1, s, del ? ev.before : ev.after,
@@ -129,11 +192,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 k.type == DC_CDC_KEY_STRING && ev.keys[0].type == DC_CDC_KEY_STRING)
                 check(k.len <= ev.keys[0].len, "decoded key longer than its text", NULL);
         }
-        check_schema_and_row(s, row_ok ? &r1 : NULL);
+        check_schema_and_row(s, row_ok ? &r1 : NULL, row_ok && has_vals ? &v1 : NULL);
         dc_cdc_tschema_free(s);
     }
     dc_buf_dispose(&scratch);
     dc_buf_dispose(&r1);
     dc_buf_dispose(&r2);
+    dc_buf_dispose(&v1);
     return 0;
 }

@@ -355,6 +355,29 @@ int dc_cdc_typed_event(dc_buf *out, const dc_cdc_tschema *s, const dc_cdc_event 
 int dc_cdc_typed_members_decoded(dc_buf *out, const dc_cdc_tschema *s, const char *image,
                                  size_t len, dc_err *err);
 
+/* Typed rows without JSON text in between (the merge's insert path): the
+ * values of dc_cdc_typed_members in their stored form, decoded and checked
+ * exactly as there (the same errors), one tagged value per column in schema
+ * order (cdc_typed_int.h), appended to `out`. Flat schemas only
+ * (dc_cdc_tschema_flat: no set or geometry columns; others DC_EINTERNAL).
+ * _decoded takes the images dc_cdc_typed_members_decoded takes. */
+int dc_cdc_typed_values(dc_buf *out, const dc_cdc_tschema *s, const char *image, size_t len,
+                        dc_err *err);
+int dc_cdc_typed_values_decoded(dc_buf *out, const dc_cdc_tschema *s, const char *image,
+                                size_t len, dc_err *err);
+/* No column of s is a set (array) or a struct: every column is one flat leaf. */
+bool dc_cdc_tschema_flat(const dc_cdc_tschema *s);
+/* Appends one row's values rec[0..len) (from dc_cdc_typed_values with s)
+ * to Parquet columns: column i of s to cols[leaf_of[i]] of leaf
+ * leaves[leaf_of[i]] (flat), stored exactly as the writer stores the same
+ * value of the row's JSON text (dc_cdc_typed_members); leaf_of[i] < 0: the
+ * value is left out. Fills filled[leaf] for each leaf written. A value the
+ * leaf does not take is DC_EINVAL "column 'x': ..."; columns already
+ * appended to then keep their values (the caller drops the rows). */
+int dc_cdc_typed_values_put(dc_pq_column *cols, const dc_pq_leaf *leaves, const int32_t *leaf_of,
+                            bool *filled, const dc_cdc_tschema *s, const uint8_t *rec,
+                            size_t len, dc_err *err);
+
 /* A key value as dc_cdc_decode extracted it from the image (a JSON integer
  * or string) → the table column's value, the form the key index holds:
  * dates as days, timestamps (ms, µs, ns, ISO-8601 zoned) as µs, decimals

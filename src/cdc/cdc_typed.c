@@ -1,5 +1,8 @@
 /* Before/after images → typed rows in the Parquet writer's JSON conventions
- * (src/parquet/parquet.h): the hot path of typed ingest.
+ * (src/parquet/parquet.h), or (dc_cdc_typed_values, flat schemas) the same
+ * values in stored form, tagged, for the merge to write as columns without
+ * JSON text in between (cdc_tvals.c): the hot path of typed ingest. Both
+ * forms come from one pass with the same checks; only the emitting differs.
  *
  * One validating pass over the image notes each member's value slice in a
  * stack array indexed by column (members come in schema order from
@@ -36,6 +39,8 @@ typedef struct trow {
     const dc_cdc_tcol *col;   /* the column being written, for messages */
     bool trusted;             /* the image was validated by dc_cdc_decode: members are
                                * found without checking the JSON again */
+    bool bin;                 /* values in their stored form (DC_CDC_TV_*), not JSON text
+                               * (dc_cdc_typed_values_decoded) */
 } trow;
 
 /* ------------------------------------------------------------- errors */
@@ -72,6 +77,51 @@ static inline int put_slice(const trow *t, slice v)
 }
 
 static inline bool is_string(slice v) { return *v.s == '"'; }
+
+/* ------------------------------------------- values in stored form (bin) */
+
+/* A tag alone (TV_NULL, TV_FALSE, TV_TRUE). */
+static inline int put_tag(const trow *t, uint8_t tag)
+{
+    return dc_buf_putc(t->out, (char)tag, t->lx.err);
+}
+
+/* TV_I64 and its 8 bytes, little-endian. */
+static int put_tv_i64(const trow *t, int64_t x)
+{
+    uint8_t b[9];
+    b[0] = DC_CDC_TV_I64;
+    memcpy(b + 1, &x, 8);
+    return put(t, b, 9);
+}
+
+/* A tag with a length (u32) and n bytes (TV_BYTES, TV_TEXT, TV_NUM). */
+static int put_tv_bytes(const trow *t, uint8_t tag, const void *p, size_t n)
+{
+    if (n > UINT32_MAX) return dc_err_set(t->lx.err, DC_ELIMIT, "column '%s': a value of %zu "
+                                          "bytes", t->col->name, n);
+    uint8_t h[5];
+    const uint32_t k = (uint32_t)n;
+    h[0] = tag;
+    memcpy(h + 1, &k, 4);
+    DC_TRY(put(t, h, 5));
+    return put(t, p, n);
+}
+
+/* A string value's body, unescaped, as TV_BYTES. */
+static int put_tv_string(const trow *t, slice v)
+{
+    const uint8_t *const body = v.s + 1;
+    const size_t n = (size_t)(v.e - v.s - 2);
+    if (!memchr(body, '\\', n)) return put_tv_bytes(t, DC_CDC_TV_BYTES, body, n);
+    DC_TRY(dc_buf_reserve(t->out, n + 5, t->lx.err));
+    uint8_t *const d = t->out->data + t->out->len;
+    const uint32_t k = (uint32_t)unescape(body, body + n, d + 5); /* never longer */
+    d[0] = DC_CDC_TV_BYTES;
+    memcpy(d + 1, &k, 4);
+    t->out->len += 5 + (size_t)k;
+    return 0;
+}
 
 /* The body of a string value, unescaped into buf (cap bytes) when it has
  * escapes; false when it does not fit. */
@@ -136,6 +186,7 @@ static int put_date(const trow *t, slice v, int64_t days)
 {
     if (days < MIN_DAY || days > MAX_DAY)
         return bad(t, v, "date out of range 0001-01-01..9999-12-31");
+    if (t->bin) return put_tv_i64(t, days);
     char b[12];
     b[0] = '"';
     fmt_date(b + 1, days);
@@ -149,6 +200,7 @@ static int put_timestamp(const trow *t, slice v, int64_t us, bool utc)
     const int64_t day = floor_div(us, US_PER_DAY);
     if (day < MIN_DAY || day > MAX_DAY)
         return bad(t, v, "timestamp out of range 0001-01-01..9999-12-31");
+    if (t->bin) return put_tv_i64(t, us);
     const uint64_t tod = (uint64_t)(us - day * US_PER_DAY);
     char b[32];
     b[0] = '"';
@@ -171,11 +223,13 @@ static int put_timestamp(const trow *t, slice v, int64_t us, bool utc)
 static int put_time(const trow *t, int64_t us)
 {
     char b[48];
-    if (t->col->type != DC_TYPE_STRING) return dc_json_put_i64(t->out, us, t->lx.err);
+    if (t->col->type != DC_TYPE_STRING)
+        return t->bin ? put_tv_i64(t, us) : dc_json_put_i64(t->out, us, t->lx.err);
     const uint64_t a = us < 0 ? (uint64_t)0 - (uint64_t)us : (uint64_t)us;
     const int n = snprintf(b, sizeof b, "\"%s%02llu:%02u:%02u.%06u\"", us < 0 ? "-" : "",
                            (unsigned long long)(a / 3600000000u), (unsigned)(a / 60000000u % 60),
                            (unsigned)(a / 1000000u % 60), (unsigned)(a % 1000000u));
+    if (t->bin) return put_tv_bytes(t, DC_CDC_TV_BYTES, b + 1, (size_t)n - 2);
     return put(t, b, (size_t)n);
 }
 
@@ -417,6 +471,31 @@ static const char *digits_from_number(digits *out, slice v, int32_t scale)
 static int put_digits(const trow *t, const digits *dg, uint32_t sc);
 static int put_vdecimal(const trow *t, slice v);
 
+static bool be_to_i64(const uint8_t *p, size_t n, int64_t *out);
+
+/* bin: a decimal(p <= 18) column's unscaled value be[0..n) as TV_DEC when
+ * it holds at most p digits (else false: the digits' way decides, and says
+ * what is wrong). */
+static bool put_tv_unscaled(const trow *t, const uint8_t *be, size_t n)
+{
+    static const uint64_t pow10[19] = {
+        1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
+        100000000ull, 1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull,
+        10000000000000ull, 100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+        100000000000000000ull, 1000000000000000000ull};
+    const dc_cdc_tcol *const c = t->col;
+    int64_t x;
+    if (c->type != DC_TYPE_DECIMAL || c->precision < 1 || c->precision > 18 ||
+        !be_to_i64(be, n, &x))
+        return false;
+    const uint64_t mag = x < 0 ? (uint64_t)0 - (uint64_t)x : (uint64_t)x;
+    if (mag >= pow10[c->precision]) return false;
+    uint8_t b[9];
+    b[0] = DC_CDC_TV_DEC;
+    memcpy(b + 1, &x, 8);
+    return put(t, b, 9) == 0; /* a failed append: the digits' way fails the same */
+}
+
 static int put_decimal(const trow *t, slice v)
 {
     const dc_cdc_tcol *const c = t->col;
@@ -431,6 +510,7 @@ static int put_decimal(const trow *t, slice v)
         if (n / 4 * 3 > sizeof be) return bad(t, v, "more digits than a decimal holds");
         const size_t k = b64_decode(b.s, n, be);
         if (k > DC_CDC_MAX_DECIMAL_BYTES) return bad(t, v, "more digits than a decimal holds");
+        if (t->bin && put_tv_unscaled(t, be, k)) return 0;
         digits_from_be(&dg, be, k);
     } else if (*v.s == '-' || is_digit(*v.s)) {
         const char *const why = digits_from_number(&dg, v, c->scale);
@@ -468,6 +548,9 @@ static int put_digits(const trow *t, const digits *dgp, uint32_t sc)
         n += f;
     }
     o[n++] = '"';
+    if (t->bin) /* a decimal's text for its column; above 38 digits a string's bytes */
+        return put_tv_bytes(t, t->col->type == DC_TYPE_DECIMAL ? DC_CDC_TV_TEXT : DC_CDC_TV_BYTES,
+                            o + 1, n - 2);
     return put(t, o, n);
 }
 
@@ -513,7 +596,7 @@ static int put_enum(const trow *t, slice v)
 {
     if (!is_string(v)) return bad_value(t, v, "an enum value (a string)");
     DC_TRY(check_member(t, v, v.s + 1, (size_t)(v.e - v.s - 2)));
-    return put_slice(t, v);
+    return t->bin ? put_tv_string(t, v) : put_slice(t, v);
 }
 
 /* "a,b" → ["a","b"]; "" → []. SET members hold no commas (MySQL refuses them). */
@@ -537,12 +620,32 @@ static int put_set(const trow *t, slice v)
 
 /* --------------------------------------------------------------- bytes */
 
+/* bin: the bytes a base64 string body (escapes as sent) decodes to, as TV_BYTES. */
+static int put_tv_b64(const trow *t, slice v, const uint8_t *body, size_t n)
+{
+    DC_TRY(dc_buf_reserve(t->out, 5 + 2 * n, t->lx.err)); /* unescaped text, then its bytes */
+    uint8_t *const d = t->out->data + t->out->len;
+    const uint8_t *txt = body;
+    size_t k = n;
+    if (memchr(body, '\\', n)) {
+        k = unescape(body, body + n, d + 5 + n);
+        txt = d + 5 + n;
+    }
+    if (!b64_valid(txt, k)) return bad_value(t, v, "bytes as a base64 string");
+    const uint32_t m = (uint32_t)b64_decode(txt, k, d + 5); /* shorter than its text */
+    d[0] = DC_CDC_TV_BYTES;
+    memcpy(d + 1, &m, 4);
+    t->out->len += 5 + (size_t)m;
+    return 0;
+}
+
 /* Base64 of the bytes, checked, unescaped when the writer escaped '/'. */
 static int put_bytes(const trow *t, slice v)
 {
     if (!is_string(v)) return bad_value(t, v, "bytes as a base64 string");
     const uint8_t *const body = v.s + 1;
     const size_t n = (size_t)(v.e - v.s - 2);
+    if (t->bin) return put_tv_b64(t, v, body, n);
     if (!memchr(body, '\\', n)) {
         if (!b64_valid(body, n)) return bad_value(t, v, "bytes as a base64 string");
         return put_slice(t, v);
@@ -606,20 +709,22 @@ static int put_value(const trow *t, slice v, int depth)
     switch (c->kind) {
     case DC_CDC_TK_BOOL:
         if (*v.s != 't' && *v.s != 'f') return bad_value(t, v, "a boolean");
+        if (t->bin) return put_tag(t, *v.s == 't' ? DC_CDC_TV_TRUE : DC_CDC_TV_FALSE);
         return put_slice(t, v);
     case DC_CDC_TK_INT: case DC_CDC_TK_YEAR:
         int_range(c->type, &lo, &hi);
         if (!int_in(v, lo, hi, &x)) return bad_value(t, v, int_what(c->type));
-        return put_slice(t, v);
+        return t->bin ? put_tv_i64(t, x) : put_slice(t, v);
     case DC_CDC_TK_FLOAT: case DC_CDC_TK_DOUBLE: {
         const bool single = c->kind == DC_CDC_TK_FLOAT;
         if ((*v.s != '-' && !is_digit(*v.s)) || !float_fits(v, single))
             return bad_value(t, v, single ? "a float32 number" : "a float64 number");
+        if (t->bin) return put_tv_bytes(t, DC_CDC_TV_NUM, v.s, (size_t)(v.e - v.s));
         return put_slice(t, v);
     }
     case DC_CDC_TK_STRING: case DC_CDC_TK_JSON:
         if (!is_string(v)) return bad_value(t, v, "a string");
-        return put_slice(t, v);
+        return t->bin ? put_tv_string(t, v) : put_slice(t, v);
     case DC_CDC_TK_ENUM: return put_enum(t, v);
     case DC_CDC_TK_ENUM_SET: return put_set(t, v);
     case DC_CDC_TK_BYTES: case DC_CDC_TK_BITS: return put_bytes(t, v);
@@ -810,8 +915,20 @@ static int note_members(const trow *t, const dc_cdc_tcol *cols, const cdc_bytes 
     return 0;
 }
 
-/* The object at p as the members of the typed row (no braces); `keys` are
- * the `"name":` prefixes (NULL: written here, for struct members). */
+/* `"name":` of member i (after a comma but for the first); keys: the
+ * prefixes made once (NULL: written here, for struct members). */
+static int put_name(const trow *t, const cdc_bytes *keys, uint32_t i)
+{
+    if (i) DC_TRY(put(t, ",", 1));
+    if (keys) return put(t, keys[i].s, keys[i].n);
+    DC_TRY(dc_json_put_str(t->out, t->col->name, t->col->name_len, t->lx.err));
+    return put(t, ":", 1);
+}
+
+/* The object at p as the members of the typed row (no braces), or with
+ * t0->bin its values in stored form; `keys` are the `"name":` prefixes
+ * (NULL: written here, for struct members). */
+
 static int put_members(const trow *t0, const dc_cdc_tcol *cols, const cdc_bytes *keys, uint32_t n,
                        const uint8_t *p, int depth, tval *vals, const uint8_t **end_out)
 {
@@ -819,19 +936,13 @@ static int put_members(const trow *t0, const dc_cdc_tcol *cols, const cdc_bytes 
     trow t = *t0;
     for (uint32_t i = 0; i < n; i++) {
         t.col = &cols[i];
-        if (i) DC_TRY(put(&t, ",", 1));
-        if (keys) {
-            DC_TRY(put(&t, keys[i].s, keys[i].n));
-        } else {
-            DC_TRY(dc_json_put_str(t.out, cols[i].name, cols[i].name_len, t.lx.err));
-            DC_TRY(put(&t, ":", 1));
-        }
+        if (!t.bin) DC_TRY(put_name(&t, keys, i)); /* bin: the values alone, in column order */
         const slice v = {t.lx.base + vals[i].s, t.lx.base + vals[i].e};
         if (vals[i].s == UINT32_MAX || *v.s == 'n') {
             if (!cols[i].optional)
                 return dc_err_set(t.lx.err, DC_EINVAL, "column '%s': null in a non-optional "
                                   "column", cols[i].name);
-            DC_TRY(put(&t, "null", 4));
+            DC_TRY(t.bin ? put_tag(&t, DC_CDC_TV_NULL) : put(&t, "null", 4));
             continue;
         }
         DC_TRY(put_value(&t, v, depth + 1));
@@ -848,13 +959,17 @@ static int put_object(const trow *t, const dc_cdc_tcol *cols, const cdc_bytes *k
     return put(t, "}", 1);
 }
 
-/* The image's members; *braces adds '{' '}' around them. */
+/* The image's members; *braces adds '{' '}' around them; bin: the values
+ * in stored form instead (no braces). */
 static int typed(dc_buf *out, const dc_cdc_tschema *s, const char *image, size_t len, bool braces,
-                 bool trusted, dc_err *err)
+                 bool trusted, bool bin, dc_err *err)
 {
     tval vals[DC_CDC_MAX_COLUMNS];
     trow t = {.lx = {(const uint8_t *)image, (const uint8_t *)image + len, err}, .out = out,
-              .trusted = trusted};
+              .trusted = trusted, .bin = bin};
+    if (bin && !dc_cdc_tschema_flat(s))
+        return dc_err_set(err, DC_EINTERNAL, "cdc: stored-form values of a schema with set or "
+                          "struct columns");
     if (len > UINT32_MAX - 1)
         return dc_err_set(err, DC_ELIMIT, "cdc: an image of %zu bytes", len);
     DC_ASSERT(s->n <= DC_CDC_MAX_COLUMNS);
@@ -871,19 +986,19 @@ static int typed(dc_buf *out, const dc_cdc_tschema *s, const char *image, size_t
 int dc_cdc_typed_row(dc_buf *out, const dc_cdc_tschema *s, const char *image, size_t len,
                      dc_err *err)
 {
-    return typed(out, s, image, len, true, false, err);
+    return typed(out, s, image, len, true, false, false, err);
 }
 
 int dc_cdc_typed_members(dc_buf *out, const dc_cdc_tschema *s, const char *image, size_t len,
                          dc_err *err)
 {
-    return typed(out, s, image, len, false, false, err);
+    return typed(out, s, image, len, false, false, false, err);
 }
 
 int dc_cdc_typed_members_decoded(dc_buf *out, const dc_cdc_tschema *s, const char *image,
                                  size_t len, dc_err *err)
 {
-    return typed(out, s, image, len, false, true, err);
+    return typed(out, s, image, len, false, true, false, err);
 }
 
 int dc_cdc_typed_event(dc_buf *out, const dc_cdc_tschema *s, const dc_cdc_event *ev, dc_err *err)
@@ -892,7 +1007,27 @@ int dc_cdc_typed_event(dc_buf *out, const dc_cdc_tschema *s, const dc_cdc_event 
     const char *const img = del ? ev->before : ev->after;
     if (ev->kind != DC_CDC_CHANGE || !img)
         return dc_err_set(err, DC_EINVAL, "cdc: a typed row needs a change event with an image");
-    return typed(out, s, img, del ? ev->before_len : ev->after_len, false, true, err);
+    return typed(out, s, img, del ? ev->before_len : ev->after_len, false, true, false, err);
+}
+
+bool dc_cdc_tschema_flat(const dc_cdc_tschema *s)
+{
+    for (uint32_t i = 0; i < s->n; i++)
+        if (s->cols[i].kind == DC_CDC_TK_ENUM_SET || s->cols[i].kind == DC_CDC_TK_GEOMETRY)
+            return false;
+    return true;
+}
+
+int dc_cdc_typed_values_decoded(dc_buf *out, const dc_cdc_tschema *s, const char *image,
+                                size_t len, dc_err *err)
+{
+    return typed(out, s, image, len, false, true, true, err);
+}
+
+int dc_cdc_typed_values(dc_buf *out, const dc_cdc_tschema *s, const char *image, size_t len,
+                        dc_err *err)
+{
+    return typed(out, s, image, len, false, false, true, err);
 }
 
 /* ---------------------------------------------------------------- keys */

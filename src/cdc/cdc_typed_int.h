@@ -27,6 +27,21 @@ struct dc_cdc_tschema {
                                reference), or NULL */
 };
 
+/* Tags of values in stored form (dc_cdc_typed_values: cdc_typed.c writes
+ * them, cdc_tvals.c reads them): one per column in schema order, then its
+ * payload. Lengths and integers are little-endian, unaligned. */
+enum {
+    DC_CDC_TV_NULL = 0,  /* null */
+    DC_CDC_TV_FALSE,     /* boolean false */
+    DC_CDC_TV_TRUE,      /* boolean true */
+    DC_CDC_TV_I64,       /* 8 bytes: an integer, a date's days, a timestamp's or TIME's µs */
+    DC_CDC_TV_BYTES,     /* u32 length, bytes: a string's UTF-8 (unescaped) or binary bytes */
+    DC_CDC_TV_TEXT,      /* u32 length, bytes: a decimal's digits "-12.30" as the writer's
+                          * JSON conventions spell it (dc_pq_column_put_json converts it) */
+    DC_CDC_TV_NUM,       /* u32 length, bytes: a float's or double's JSON number text */
+    DC_CDC_TV_DEC,       /* 8 bytes: a decimal(p <= 18)'s unscaled value, at most p digits */
+};
+
 /* Makes the row keys from the columns' idents or names (cdc_tschema.c). */
 int cdc_tschema_make_keys(dc_cdc_tschema *s, dc_err *err);
 /* Gives column i the name names[i] (NULL: kept) and the ident idents[i]

@@ -64,8 +64,11 @@ typedef struct mb_ev {
     bool has_ts;                /* ts_ms was present */
     char op;                    /* c, u, d, r */
     const char *image;          /* COALESCE(after, before) JSON text (arena), NULL: null;
-                                   typed: its decoded members (dc_cdc_typed_members) */
+                                   typed: its decoded members (dc_cdc_typed_members), or
+                                   with `vals` its values in stored form */
     uint32_t image_len;
+    bool vals;                  /* typed: image holds dc_cdc_typed_values_decoded's values
+                                   (flat columns: written as columns, merge_tcols.c) */
     uint32_t tp;                /* index into tps */
     const dc_cdc_tschema *cols; /* typed: how to decode the image (held by the batch) */
     const char *pos;            /* typed: __source_pos text (arena), NULL: none */
@@ -306,7 +309,10 @@ static size_t map_slot(const dc_merge_batch *b, const mkey *k)
 typedef struct mb_typed {
     mseq seq;                   /* (ts_ms, offset), or the source position */
     const dc_cdc_tschema *cols; /* typed: the record's columns; NULL for raw tables */
+    bool flat;                  /* typed: cols are flat (dc_cdc_tschema_flat) */
 } mb_typed;
+
+bool dc_merge_test_typed_text = false;
 
 /* Copies what the event needs beyond the call into the arena; *out is
  * written only on success (a record refused here leaves the key's earlier
@@ -319,9 +325,12 @@ static int fill_event(mb_ev *out, dc_merge_batch *b, const dc_cdc_event *ev, con
     const char *img = ev->after ? ev->after : ev->before;
     uint32_t n = ev->after ? ev->after_len : ev->before_len;
     if (img && ty->cols && !b->images_typed) { /* typed: decoded now, so a bad value stops this record (the
-                              * image's JSON was checked by dc_cdc_decode, or is a copy) */
+                              * image's JSON was checked by dc_cdc_decode, or is a copy);
+                              * flat columns in stored form, no JSON text (merge_tcols.c) */
+        e.vals = ty->flat && !dc_merge_test_typed_text;
         dc_buf_reset(&b->scratch);
-        DC_TRY(dc_cdc_typed_members_decoded(&b->scratch, ty->cols, img, n, err));
+        DC_TRY(e.vals ? dc_cdc_typed_values_decoded(&b->scratch, ty->cols, img, n, err)
+                      : dc_cdc_typed_members_decoded(&b->scratch, ty->cols, img, n, err));
         img = (const char *)b->scratch.data;
         n = (uint32_t)b->scratch.len;
     }
@@ -444,6 +453,7 @@ static int event_seq(mb_typed *ty, bool *repeat, dc_merge_batch *b, const dc_cdc
     ty->seq = (mseq){ev->has_ts_ms ? ev->ts_ms : INT64_MIN, offset};
     if (b->t->format != DC_FORMAT_TYPED) return 0;
     DC_TRY(typed_cols(&ty->cols, b, ev, &b->tps[tp], err));
+    ty->flat = ty->cols && dc_cdc_tschema_flat(ty->cols);
     if (!ev->has_srcpos) return 0;
     mb_tp *p = &b->tps[tp];
     ty->seq = dc_mtyped_pos_seq(&ev->srcpos);
@@ -720,42 +730,61 @@ static int plan_classify(dc_merge_batch *b, mplan *p, dc_err *err)
     return 0;
 }
 
-/* Typed rows: each winner's decoded image as a row's text, shredded straight
- * into the writer's columns (dc_pq_writer_write_json_text: no DOM). */
+/* Typed rows into the new file, in key order: a winner held in stored form
+ * goes into columns (merge_tcols.c), written a slice at a time; one held as
+ * JSON members (a set or struct column, a bootstrap's decoded text) as a
+ * row's text, shredded straight into the writer's columns
+ * (dc_pq_writer_write_json_text: no DOM) after the columns before it. */
 typedef struct typed_feed {
     dc_merge_batch *b;
     const mplan *p;
 } typed_feed;
 
+/* Rows of stored-form values gathered before they go to the writer: the
+ * columns stay small, and a slice is what the writer copies at a time. */
+#define MB_TCOLS_SLICE 16384
+
+/* One winner's row as JSON text; strip: without the members of columns the
+ * batch dropped in place, through a DOM (dc_mcolmap_strip). */
+static int feed_text_row(dc_pq_writer *w, dc_merge_batch *b, const mtyped_row *r, bool strip,
+                         dc_arena *a, dc_err *err)
+{
+    DC_TRY(dc_mtyped_row(&b->scratch, b->t, r, err));
+    if (!strip)
+        return dc_pq_writer_write_json_text(w, (const char *)b->scratch.data, b->scratch.len,
+                                            err);
+    dc_json *row = NULL;
+    dc_arena_reset(a);
+    DC_TRY(dc_json_parse(&row, a, (const char *)b->scratch.data, b->scratch.len, err));
+    dc_mcolmap_strip(row, b->t->pq_schema);
+    return dc_pq_writer_write_json_row(w, row, err);
+}
+
 static int feed_typed(dc_pq_writer *w, void *ctx, dc_err *err)
 {
     const typed_feed *f = ctx;
     dc_merge_batch *b = f->b;
-    /* Rows go from their text straight into the columns, except when the
-     * batch dropped columns in place: those rows lose the dropped members
-     * through a DOM first (dc_mcolmap_strip). */
     const bool strip = dc_mcolmap_edited(b->cm);
     dc_arena a;
     dc_arena_init(&a, DC_JSON_MAX_DOC_BYTES);
-    int rc = 0;
+    mtcols *tc = NULL;
+    int rc = dc_mtcols_new(&tc, b->t, strip, err);
     for (size_t i = 0; rc == 0 && i < f->p->n_ap; i++) {
         const mb_ev *e = &b->evs[f->p->ap[i].ev];
         const mtyped_row r = {e->cols, e->image, e->image_len, e->op, e->has_ts,
                               e->ts, e->offset, e->pos, e->pos_len};
-        rc = dc_mtyped_row(&b->scratch, b->t, &r, err);
-        if (rc == 0 && !strip) {
-            rc = dc_pq_writer_write_json_text(w, (const char *)b->scratch.data, b->scratch.len,
-                                              err);
-        } else if (rc == 0) {
-            dc_json *row = NULL;
-            dc_arena_reset(&a);
-            rc = dc_json_parse(&row, &a, (const char *)b->scratch.data, b->scratch.len, err);
-            if (rc == 0) dc_mcolmap_strip(row, b->t->pq_schema);
-            if (rc == 0) rc = dc_pq_writer_write_json_row(w, row, err);
+        if (e->vals) {
+            rc = dc_mtcols_add(tc, &r, err);
+            if (rc == 0 && dc_mtcols_rows(tc) == MB_TCOLS_SLICE) rc = dc_mtcols_flush(tc, w, err);
+        } else {
+            rc = dc_mtcols_flush(tc, w, err); /* the rows before it first */
+            if (rc == 0) rc = feed_text_row(w, b, &r, strip, &a, err);
         }
         if (rc < 0) dc_err_prefix(err, "%s/%" PRId32 "/%" PRId64, b->tps[e->tp].topic,
                                   b->tps[e->tp].partition, e->offset);
     }
+    if (rc == 0) rc = dc_mtcols_flush(tc, w, err);
+    dc_mtcols_free(tc);
     dc_arena_dispose(&a);
     return rc;
 }

@@ -515,6 +515,19 @@ bool dc_mhcols_fit(const dc_merge_table *t, const dc_pq_schema *s, const dc_pq_c
  * image unused), the other empty ones null. */
 int dc_mhcols_write(mfile_out *out, dc_merge_table *t, const dc_pq_column *cols, size_t n,
                     const mtyped_row *meta, dc_err *err);
+/* A typed batch's new rows as columns, from values in stored form
+ * (merge_tcols.c): _new for a file of t->pq_schema (strip: a record column
+ * the schema lacks is left out, as dc_mcolmap_strip leaves it out of a JSON
+ * row; else it is an error); _add appends one row (r->image holds its
+ * values from dc_cdc_typed_values_decoded with r->cols; an error leaves the
+ * columns unusable); _flush writes the rows so far to w and empties the
+ * columns. */
+typedef struct mtcols mtcols;
+int dc_mtcols_new(mtcols **out, const dc_merge_table *t, bool strip, dc_err *err);
+void dc_mtcols_free(mtcols *c);
+int dc_mtcols_add(mtcols *c, const mtyped_row *r, dc_err *err);
+size_t dc_mtcols_rows(const mtcols *c);
+int dc_mtcols_flush(mtcols *c, dc_pq_writer *w, dc_err *err);
 /* A record's columns against the table's and those added so far: new ones
  * and widened ones are noted in *ad; any other type change is DC_EINVAL
  * naming the column and both types. */
@@ -565,6 +578,9 @@ extern int (*dc_merge_test_hook_before_commit)(void);
 /* Tests: a batch holds at most this many events (0: DC_MERGE_MAX_BATCH_EVENTS),
  * so that a full batch can be reached with a few records. */
 extern size_t dc_merge_test_max_batch_events;
+/* Tests: typed rows take the JSON-text way into their file even when their
+ * columns are flat (the files of both ways are compared). */
+extern bool dc_merge_test_typed_text;
 
 /* The sequence of row `row` of file `file` (its id), read back from the
  * file: what orders two sequences whose ordering values tie. */

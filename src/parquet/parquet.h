@@ -145,6 +145,21 @@ int dc_pq_column_reserve_offsets(dc_pq_column *c, size_t extra, dc_err *err);
  * they have as text. On an error c is as before. */
 int dc_pq_column_put_json(dc_pq_column *c, const dc_pq_leaf *leaf, const dc_json *v,
                           dc_err *err);
+/* The same for values a caller already holds in their stored form, without
+ * text in between (pq_col_put.c), each stored as its JSON form would be:
+ * _i64 an integer of a byte/short/integer/long leaf (range-checked), a
+ * date's days or a timestamp's (or timestamp_ntz's) microseconds; _bool a
+ * boolean; _bytes a string's UTF-8 (checked) or a binary's bytes. Any
+ * other leaf is DC_EINVAL naming it. On an error c is as before. */
+int dc_pq_column_put_i64(dc_pq_column *c, const dc_pq_leaf *leaf, int64_t v, dc_err *err);
+int dc_pq_column_put_bool(dc_pq_column *c, const dc_pq_leaf *leaf, bool v, dc_err *err);
+int dc_pq_column_put_bytes(dc_pq_column *c, const dc_pq_leaf *leaf, const void *p, size_t n,
+                           dc_err *err);
+/* A decimal leaf's value from its unscaled integer (at the leaf's scale),
+ * stored as its "123.45" text would be; more digits than the leaf's
+ * precision is DC_EINVAL. */
+int dc_pq_column_put_unscaled(dc_pq_column *c, const dc_pq_leaf *leaf, int64_t unscaled,
+                              dc_err *err);
 
 /* ------------------------------------------------------------ reader */
 
