@@ -302,6 +302,8 @@ int sn_sorter_add(sn_sorter *s, const sn_hdr *h, const uint8_t *key, const uint8
 /* Moves source i to its next record; *has false when it is drained. */
 static int src_advance(bool *has, sn_src *src, dc_err *err)
 {
+    if (src->stream)
+        return src->stream->next(has, &src->h, &src->key, &src->row, src->stream->ctx, err);
     if (!src->f) {
         *has = src->next < src->mem->n;
         if (!*has) return 0;
@@ -359,12 +361,12 @@ static void heap_down(sn_sorter *s, uint32_t i)
     }
 }
 
-int sn_sorter_finish(sn_sorter *s, sn_sorter *other, dc_err *err)
+int sn_sorter_finish(sn_sorter *s, sn_sorter *other, const sn_stream *stream, dc_err *err)
 {
     sort_run(s);
     if (other) sort_run(other);
     const uint32_t n_other = other ? other->n_spills + 1 : 0;
-    s->n_srcs = s->n_spills + 1 + n_other;
+    s->n_srcs = s->n_spills + 1 + n_other + (stream ? 1 : 0);
     s->srcs = dc_calloc(s->n_srcs, sizeof *s->srcs);
     s->heap = dc_calloc(s->n_srcs, sizeof *s->heap);
     if (!s->srcs || !s->heap) return dc_err_set(err, DC_ENOMEM, "out of memory");
@@ -373,6 +375,7 @@ int sn_sorter_finish(sn_sorter *s, sn_sorter *other, dc_err *err)
     for (uint32_t j = 0; other && j < other->n_spills; j++) s->srcs[i++].f = other->spills[j];
     s->srcs[i++].mem = s;
     if (other) s->srcs[i++].mem = other;
+    if (stream) s->srcs[i++].stream = stream;
     DC_ASSERT(i == s->n_srcs);
     for (i = 0; i < s->n_srcs; i++) {
         sn_src *src = &s->srcs[i];
