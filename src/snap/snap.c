@@ -236,8 +236,7 @@ int dc_snap_run(dc_snap_result *out, const dc_snap_opts *o, dc_err *err)
     sn_fold f;
     int rc = sn_fold_run(&f, out, o, -1, err);
     const sn_target tg = {.uri = o->out_uri, .date = o->date, .manifest = o->manifest};
-    if (rc == 0) rc = sn_write(out, &tg, &f.l, &f.cdc, f.has_hist ? &f.hist : NULL,
-                               f.binary ? &f.bin : NULL, &f.s, err);
+    if (rc == 0) rc = sn_write(out, &tg, &f, err);
     sn_fold_dispose(&f);
     out->seconds = now_s() - t0;
     return rc;

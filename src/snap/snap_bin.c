@@ -271,7 +271,7 @@ static bool at_or_before(const int64_t a[2], const int64_t b[2])
     return a[0] < b[0] || (a[0] == b[0] && a[1] <= b[1]);
 }
 
-int sn_bin_hdr(sn_hdr *h, bool *skip, sn_bin_rd *r, dc_err *err)
+int sn_bin_hdr(sn_hdr *h, bool *skip, sn_bin_rd *r, bool direct, dc_err *err)
 {
     static const uint8_t C[1] = {'c'}, ZERO[8] = {0};
     const int32_t *mc = r->b->meta_col;
@@ -287,6 +287,10 @@ int sn_bin_hdr(sn_hdr *h, bool *skip, sn_bin_rd *r, dc_err *err)
         return 0;
     }
     DC_TRY(sn_bin_key_len(&h->klen, r, err));
+    if (direct) {
+        h->direct = 1;
+        return 0;
+    }
     const size_t rlen = row_len(r);
     if (rlen > SN_MAX_ROW_BYTES)
         return dc_err_set(err, DC_ELIMIT, "a row of %zu bytes is too large", rlen);
@@ -300,7 +304,7 @@ static int put_record(sn_bin_rd *r, sn_sorter *s, dc_err *err)
 {
     sn_hdr h;
     bool skip = false;
-    DC_TRY(sn_bin_hdr(&h, &skip, r, err));
+    DC_TRY(sn_bin_hdr(&h, &skip, r, false, err));
     if (skip) return 0;
     uint8_t *key = NULL, *row = NULL;
     DC_TRY(sn_sorter_put(&key, &row, s, &h, err));
@@ -621,7 +625,8 @@ static int not_nullable(const dc_pq_leaf *ol, dc_err *err)
 
 /* Appends one value (NULL: null) to output leaf k; room for its level (and
  * for a fixed-width value) is there (wr_ready). */
-static int put_value(bin_wr *w, uint32_t k, const uint8_t *v, uint32_t len, dc_err *err)
+static inline __attribute__((always_inline)) int
+put_value(bin_wr *w, uint32_t k, const uint8_t *v, uint32_t len, dc_err *err)
 {
     const dc_pq_leaf *ol = &w->os->leaves[k];
     dc_pq_column *c = &w->cur->cols[k];
@@ -681,6 +686,36 @@ static int put_row(bin_wr *w, const uint8_t *p, uint32_t n, dc_err *err)
     return 0;
 bad: /* our own records, read back from memory or a spill file we wrote */
     return dc_err_set(err, DC_ECORRUPT, "snapshot: a damaged run record (%u bytes)", n);
+}
+
+/* Appends the current row of r (a streamed history's reader: the values
+ * as its file stores them) to the output's columns, as put_row would the
+ * record made of it. */
+static int put_direct(bin_wr *w, const sn_bin_rd *r, dc_err *err)
+{
+    if (!w->cur->ready) DC_TRY(wr_ready(w, err));
+    for (uint32_t j = 0; j < r->n; j++) {
+        if (w->to[j] < 0) continue;
+        const uint8_t *v = r->vp[j];
+        uint32_t len = r->vn[j];
+        uint8_t wide[8];
+        if (v && r->conv[j] == SN_CONV_I32_I64) {
+            dc_store_le64(wide, (uint64_t)(int64_t)(int32_t)dc_load_le32(v));
+            v = wide;
+            len = 8;
+        } else if (v && r->conv[j] == SN_CONV_F32_F64) {
+            float f;
+            memcpy(&f, v, 4);
+            const double d = f;
+            memcpy(wide, &d, 8);
+            v = wide;
+            len = 8;
+        }
+        DC_TRY(put_value(w, (uint32_t)w->to[j], v, len, err));
+    }
+    for (uint32_t i = 0; i < w->n_unfed; i++) DC_TRY(put_value(w, w->unfed[i], NULL, 0, err));
+    w->cur->n++;
+    return 0;
 }
 
 /* Hands a batch's rows to the file writer; the batch is empty after. */
@@ -783,7 +818,8 @@ static size_t batch_bytes(const bin_wr *w)
 }
 
 /* Every key's newest row into the batches. */
-static int merge_rows(dc_snap_result *res, bin_wr *w, sn_sorter *s, dc_err *err)
+static int merge_rows(dc_snap_result *res, bin_wr *w, sn_sorter *s, const sn_bin_rd *direct,
+                      dc_err *err)
 {
     for (;;) {
         const sn_hdr *h = NULL;
@@ -795,7 +831,12 @@ static int merge_rows(dc_snap_result *res, bin_wr *w, sn_sorter *s, dc_err *err)
             res->deleted++;
             continue;
         }
-        DC_TRY(put_row(w, row, h->rlen, err));
+        if (h->direct) {
+            DC_ASSERT(direct);
+            DC_TRY(put_direct(w, direct, err));
+        } else {
+            DC_TRY(put_row(w, row, h->rlen, err));
+        }
         res->rows++;
         const size_t n = w->cur->n;
         if (n == BIN_BATCH_ROWS || (n % 1024 == 0 && batch_bytes(w) > BIN_BATCH_BYTES))
@@ -804,12 +845,12 @@ static int merge_rows(dc_snap_result *res, bin_wr *w, sn_sorter *s, dc_err *err)
 }
 
 int sn_bin_write(dc_snap_result *res, dc_delta_file_writer *dw, const sn_bin *b, sn_sorter *s,
-                 const char *date, dc_err *err)
+                 const sn_bin_rd *direct, const char *date, dc_err *err)
 {
     bin_wr w = {.os = dc_delta_file_writer_data_schema(dw), .b = b, .dw = dw, .date = date};
     int rc = wr_map(&w, err);
     if (rc == 0) start_writer(&w);
-    if (rc == 0) rc = merge_rows(res, &w, s, err);
+    if (rc == 0) rc = merge_rows(res, &w, s, direct, err);
     dc_err werr;
     dc_err_clear(&werr);
     const int wrc = stop_writer(&w, &werr);

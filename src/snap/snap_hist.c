@@ -21,14 +21,6 @@
 static int hist_next(bool *has, sn_hdr *hd, const uint8_t **key, const uint8_t **row,
                      void *ctx, dc_err *err);
 
-/* sn_rec_cmp's order of keys alone: bytes, then length. */
-static int key_cmp(const uint8_t *a, uint32_t na, const uint8_t *b, uint32_t nb)
-{
-    const int c = memcmp(a, b, na < nb ? na : nb);
-    if (c) return c;
-    return na == nb ? 0 : na < nb ? -1 : 1;
-}
-
 int sn_hist_init(sn_hist *h, sn_input *in, const bool *cdc_meta, const sn_layout *l,
                  const sn_bin *b, dc_err *err)
 {
@@ -69,7 +61,7 @@ static int span_cmp(const void *x, const void *y, void *ctx)
 {
     const span *a = x, *b = y;
     const uint8_t *keys = ctx;
-    return key_cmp(keys + a->lo, a->lo_len, keys + b->lo, b->lo_len);
+    return sn_key_cmp(keys + a->lo, a->lo_len, keys + b->lo, b->lo_len);
 }
 
 /* The key columns of file i: *sorted false at the first key not above the
@@ -92,7 +84,7 @@ static int check_file(bool *sorted, checker *c, size_t i, dc_err *err)
         sn_bin_key(k->data, &h->r);
         k->len = kl;
         const dc_buf *prev = &c->k[cur ^ 1];
-        if (n++ && key_cmp(prev->data, (uint32_t)prev->len, k->data, kl) >= 0) *sorted = false;
+        if (n++ && sn_key_cmp(prev->data, (uint32_t)prev->len, k->data, kl) >= 0) *sorted = false;
         if (n == 1) {
             sp.lo = c->keys.len;
             sp.lo_len = kl;
@@ -128,7 +120,7 @@ int sn_hist_check(bool *sorted, sn_hist *h, dc_err *err)
         qsort_r(c.spans, c.n_spans, sizeof *c.spans, span_cmp, c.keys.data);
         for (size_t i = 1; i < c.n_spans && *sorted; i++) {
             const span *a = &c.spans[i - 1], *b = &c.spans[i];
-            *sorted = key_cmp(c.keys.data + a->hi, a->hi_len, c.keys.data + b->lo,
+            *sorted = sn_key_cmp(c.keys.data + a->hi, a->hi_len, c.keys.data + b->lo,
                               b->lo_len) < 0;
         }
     }
@@ -169,22 +161,23 @@ static int next_row(bool *has, sn_hist *h, dc_err *err)
     }
 }
 
-/* The row in h->r as the next record, in the buffer the last but one used. */
+/* The row in h->r as the next record, in the buffer the last but one used:
+ * its key alone, the record `direct` (the write takes the values from h->r,
+ * where they stay until the stream moves on). */
 static int make_record(sn_hdr *hd, sn_hist *h, dc_err *err)
 {
     bool skip = false;
-    DC_TRY(sn_bin_hdr(hd, &skip, &h->r, err));
-    DC_ASSERT(!skip); /* the history has no floor */
+    DC_TRY(sn_bin_hdr(hd, &skip, &h->r, true, err));
+    DC_ASSERT(!skip && hd->direct && hd->rlen == 0); /* the history has no floor */
     h->cur ^= 1;
     dc_buf *b = &h->rec[h->cur];
     dc_buf_reset(b);
-    DC_TRY(dc_buf_reserve(b, (size_t)hd->klen + hd->rlen, err));
+    DC_TRY(dc_buf_reserve(b, hd->klen, err));
     sn_bin_key(b->data, &h->r);
-    sn_bin_values(b->data + hd->klen, &h->r, hd);
-    b->len = (size_t)hd->klen + hd->rlen;
+    b->len = hd->klen;
     h->klen[h->cur] = hd->klen;
     const dc_buf *p = &h->rec[h->cur ^ 1];
-    if (h->st.rows > 0 && key_cmp(p->data, h->klen[h->cur ^ 1], b->data, hd->klen) >= 0)
+    if (h->st.rows > 0 && sn_key_cmp(p->data, h->klen[h->cur ^ 1], b->data, hd->klen) >= 0)
         return dc_err_set(err, DC_ECORRUPT, "%s: a key not above the one before, although "
                           "the file's keys were found in order (changed meanwhile?)",
                           h->f.add->path);

@@ -33,9 +33,27 @@ typedef struct sn_hdr {
     uint8_t cls;            /* SN_CLS_* */
     uint8_t history;        /* 1: a history row (wins a tie with a CDC row) */
     uint8_t del;            /* the row is a delete (__op d, or __deleted true) */
-    uint8_t pad[5];         /* zero */
+    uint8_t direct;         /* a streamed history row: rlen 0, its values are the
+                               stream's reader's row (never in a run) */
+    uint8_t pad[4];         /* zero */
 } sn_hdr;
 _Static_assert(sizeof(sn_hdr) == 32, "sn_hdr is written to spill files as it is");
+
+/* Order of two encoded keys: bytes (unsigned), then length. Inline and 8
+ * bytes a step: the merge compares keys some five times a row, mostly of 9
+ * bytes (an integer key), where a call to memcmp cost more than the work. */
+static inline int sn_key_cmp(const uint8_t *a, uint32_t na, const uint8_t *b, uint32_t nb)
+{
+    const uint32_t n = na < nb ? na : nb;
+    uint32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const uint64_t x = dc_load_le64(a + i), y = dc_load_le64(b + i);
+        if (x != y) return __builtin_bswap64(x) < __builtin_bswap64(y) ? -1 : 1;
+    }
+    for (; i < n; i++)
+        if (a[i] != b[i]) return a[i] < b[i] ? -1 : 1;
+    return na == nb ? 0 : na < nb ? -1 : 1;
+}
 
 /* Order of two records: key ascending, then newest first. */
 int sn_rec_cmp(const sn_hdr *a, const uint8_t *ka, const sn_hdr *b, const uint8_t *kb);
@@ -304,8 +322,9 @@ int sn_bin_key_len(uint32_t *out, const sn_bin_rd *r, dc_err *err);
 /* The row's key at p (integers as a tag 1 and 8 big-endian bytes, sign
  * flipped; other values as a tag 2, a big-endian u32 length and the bytes). */
 void sn_bin_key(uint8_t *p, const sn_bin_rd *r);
-/* The row's record header; *skip when it is at or before r->floor. */
-int sn_bin_hdr(sn_hdr *h, bool *skip, sn_bin_rd *r, dc_err *err);
+/* The row's record header; *skip when it is at or before r->floor.
+ * direct: a record without row bytes (sn_hdr.direct). */
+int sn_bin_hdr(sn_hdr *h, bool *skip, sn_bin_rd *r, bool direct, dc_err *err);
 /* The row's values at row (h->rlen bytes, snap_int.h's form). */
 void sn_bin_values(uint8_t *row, const sn_bin_rd *r, const sn_hdr *h);
 
@@ -323,9 +342,10 @@ typedef struct sn_hist {
     size_t next;                /* the next of order to open */
     sn_bin_file f;              /* the file in hand */
     bool open;                  /* f is open */
-    dc_buf rec[2];              /* the last two records' key and row: one handed out,
-                                   the other its predecessor (the order guard) */
-    uint32_t klen[2];           /* their keys' bytes */
+    dc_buf rec[2];              /* the last two records' keys (their rows are r's row:
+                                   sn_hdr.direct): one handed out, the other its
+                                   predecessor (the order guard) */
+    uint32_t klen[2];           /* their bytes */
     uint32_t cur;               /* rec[cur]: the last handed out */
     sn_stream stream;           /* the merge's source over this (h must not move) */
 } sn_hist;
@@ -338,9 +358,11 @@ void sn_hist_dispose(sn_hist *h);
  * history's records in that order). DC_EUNSUPPORTED as sn_bin_read. */
 int sn_hist_check(bool *sorted, sn_hist *h, dc_err *err);
 
-/* Every key's newest binary row, deletes left out, into the writer. */
+/* Every key's newest binary row, deletes left out, into the writer. A
+ * record flagged `direct` (the streamed history's) holds no row bytes: its
+ * values are the current row of `direct`. */
 int sn_bin_write(dc_snap_result *res, dc_delta_file_writer *w, const sn_bin *b, sn_sorter *s,
-                 const char *date, dc_err *err);
+                 const sn_bin_rd *direct, const char *date, dc_err *err);
 
 /* Appends the StructFields of `schema_string` (name not in `skip`), each
  * after a comma, without column-mapping metadata; *n_out counts them. */
@@ -359,12 +381,6 @@ typedef struct sn_target {
     bool manifest;              /* write the symlink manifest after the commit */
 } sn_target;
 
-/* Writes every key's newest row (deletes left out) and commits once,
- * replacing the partition (or the whole table) (snap_write.c). */
-/* bin: the records hold binary rows (NULL: JSON rows). */
-int sn_write(dc_snap_result *res, const sn_target *tg, const sn_layout *l,
-             const sn_input *cdc, const sn_input *hist, const sn_bin *bin, sn_sorter *s,
-             dc_err *err);
 
 /* ------------------------------------------------------------- fold */
 
@@ -390,6 +406,10 @@ typedef struct sn_fold {
 int sn_fold_run(sn_fold *f, dc_snap_result *out, const dc_snap_opts *o, int64_t version,
                 dc_err *err);
 void sn_fold_dispose(sn_fold *f);
+
+/* Writes every key's newest row of f's merge (deletes left out) and commits
+ * once, replacing the partition (or the whole table) (snap_write.c). */
+int sn_write(dc_snap_result *res, const sn_target *tg, sn_fold *f, dc_err *err);
 
 /* The txn appId prefix a rebase sets in the history: "deltacdc.rebase/<CDC table id>",
  * version = the CDC table version it folded (snap_rebase.c). */

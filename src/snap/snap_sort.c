@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 /* stdio buffer of a spilled run, written and read back. */
@@ -43,11 +44,8 @@ static int rank_cmp(const sn_hdr *a, const sn_hdr *b)
 
 int sn_rec_cmp(const sn_hdr *a, const uint8_t *ka, const sn_hdr *b, const uint8_t *kb)
 {
-    const uint32_t n = a->klen < b->klen ? a->klen : b->klen;
-    const int c = memcmp(ka, kb, n);
-    if (c) return c;
-    if (a->klen != b->klen) return a->klen < b->klen ? -1 : 1;
-    return -rank_cmp(a, b);
+    const int c = sn_key_cmp(ka, a->klen, kb, b->klen);
+    return c ? c : -rank_cmp(a, b);
 }
 
 /* Records of one prefix sorted by insertion beyond which qsort_r takes them. */
@@ -258,6 +256,18 @@ static int spill(sn_sorter *s, dc_err *err)
     return 0;
 }
 
+/* Asks for huge pages under the run's records (transparent huge pages are
+ * often on for madvise'd memory only): the merge reads them in key order,
+ * not in the order they lie, and with 4 KiB pages nearly every record of a
+ * large run missed the TLB as well as the cache. A hint: failure is fine. */
+static void huge_pages(const dc_buf *b)
+{
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    const uintptr_t lo = ((uintptr_t)b->data + huge - 1) & ~(huge - 1);
+    const uintptr_t hi = ((uintptr_t)b->data + b->cap) & ~(huge - 1);
+    if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+}
+
 int sn_sorter_put(uint8_t **key, uint8_t **row, sn_sorter *s, const sn_hdr *h, dc_err *err)
 {
     if (h->klen > SN_MAX_KEY_BYTES || h->rlen > SN_MAX_ROW_BYTES)
@@ -274,7 +284,9 @@ int sn_sorter_put(uint8_t **key, uint8_t **row, sn_sorter *s, const sn_hdr *h, d
         s->recs = grown;
         s->cap = cap;
     }
+    const size_t cap = s->data.cap;
     DC_TRY(dc_buf_reserve(&s->data, n, err));
+    if (s->data.cap != cap) huge_pages(&s->data);
     uint8_t *p = s->data.data + s->data.len;
     memcpy(p, h, sizeof *h);
     memset(p + used, 0, n - used);
@@ -396,8 +408,8 @@ int sn_sorter_next(const sn_hdr **h, const uint8_t **key, const uint8_t **row, b
 {
     while (s->n_heap > 0) {
         sn_src *src = &s->srcs[s->heap[0]];
-        const bool repeat = s->started && src->h.klen == s->last_key.len &&
-                            memcmp(src->key, s->last_key.data, src->h.klen) == 0;
+        const bool repeat = s->started && sn_key_cmp(src->key, src->h.klen, s->last_key.data,
+                                                     (uint32_t)s->last_key.len) == 0;
         if (!repeat) {
             /* The newest record of a new key: hand it out. It stays on top
              * and, as a repeat of last_key, moves on at the next call (so
