@@ -192,8 +192,9 @@ static void print_result(const char *what, const dc_snap_opts *o, const dc_snap_
             (long long)r->version, (unsigned long long)r->rows, (unsigned long long)r->deleted,
             (unsigned long long)r->cdc_rows, (long long)r->cdc_version);
     if (o->history_uri)
-        fprintf(stderr, " + %llu history rows (version %lld)",
-                (unsigned long long)r->history_rows, (long long)r->history_version);
+        fprintf(stderr, " + %llu history rows (version %lld%s)",
+                (unsigned long long)r->history_rows, (long long)r->history_version,
+                r->history_streamed ? ", in key order: streamed" : "");
     if (r->floor_skipped)
         fprintf(stderr, ", %llu at or before the history's position",
                 (unsigned long long)r->floor_skipped);
@@ -221,8 +222,9 @@ static void print_rebase(const char *what, const dc_snap_opts *o,
             (long long)f->version, (unsigned long long)f->rows, (unsigned long long)f->deleted,
             (unsigned long long)f->cdc_rows, (long long)f->cdc_version);
     if (f->history_version >= 0)
-        fprintf(stderr, " + %llu history rows (version %lld)",
-                (unsigned long long)f->history_rows, (long long)f->history_version);
+        fprintf(stderr, " + %llu history rows (version %lld%s)",
+                (unsigned long long)f->history_rows, (long long)f->history_version,
+                f->history_streamed ? ", in key order: streamed" : "");
     fprintf(stderr, "; CDC table version %lld removed %llu files, kept %llu added since, "
             "%u runs spilled, %.2fs\n", (long long)r->drop_version,
             (unsigned long long)r->removed_files, (unsigned long long)r->kept_files,

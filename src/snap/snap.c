@@ -96,15 +96,20 @@ static int open_inputs(dc_snap_result *res, sn_input *cdc, sn_input *hist, sn_la
     return sn_layout_keys(l, o->key, cdc, o->history_uri ? hist : NULL, err);
 }
 
-/* The history's reading, on a thread of its own (both cores: decoding and
- * sorting the two inputs overlap). */
+/* The second thread's share of the reading (both cores: decoding and
+ * sorting overlap). Binary rows: the history's order is checked first; a
+ * history in key order is streamed at the merge (sn_hist), and this thread
+ * then reads CDC files (claimed one at a time, beside the first thread)
+ * into its own sorter — as it does without a history; any other history is
+ * read into that sorter. JSON rows: the history, into its sorter. */
 typedef struct hist_job {
-    sn_input *in;               /* the history (read only by this thread) */
-    const bool *cdc_meta;       /* the CDC table's metadata columns (read only) */
-    const sn_layout *l;         /* read only */
-    const sn_bin *bin;          /* binary rows (read only), or NULL: JSON rows */
-    sn_sorter *s;               /* the history's own sorter */
-    sn_read_stats st;           /* out */
+    sn_fold *f;                 /* inputs, layout, bin (read only); f->hs its own */
+    sn_input *hist;             /* the history, or NULL */
+    const int64_t *floor;       /* the CDC rows' floor (read only) */
+    atomic_size_t *claim;       /* the CDC files' next index, shared; NULL: none to share */
+    bool streamed;              /* out: the history streams (f->hx) */
+    sn_read_stats st;           /* out: history rows read */
+    sn_read_stats cst;          /* out: CDC rows read */
     dc_err err;                 /* out */
     int rc;                     /* out */
 } hist_job;
@@ -112,35 +117,50 @@ typedef struct hist_job {
 static void *hist_main(void *arg)
 {
     hist_job *j = arg;
+    sn_fold *f = j->f;
+    const sn_bin *bin = f->binary ? &f->bin : NULL;
     dc_err_clear(&j->err);
-    j->rc = j->bin ? sn_bin_read(&j->st, j->in, true, NULL, j->cdc_meta, j->l, j->bin, j->s,
-                                 &j->err)
-                   : sn_input_read(&j->st, j->in, true, NULL, j->cdc_meta, j->l, j->s, &j->err);
-    if (j->rc == 0) sn_sorter_sort(j->s); /* here, beside the CDC table's reading */
+    j->rc = 0;
+    if (j->hist && bin) {
+        j->rc = sn_hist_check(&j->streamed, &f->hx, &j->err);
+        if (j->rc == 0 && j->streamed) j->st.rows = f->hx.rows;
+    }
+    if (j->rc == 0 && j->hist && !j->streamed)
+        j->rc = bin ? sn_bin_read(&j->st, j->hist, true, NULL, f->cdc.has_meta, &f->l, bin,
+                                  &f->hs, NULL, &j->err)
+                    : sn_input_read(&j->st, j->hist, true, NULL, f->cdc.has_meta, &f->l, &f->hs,
+                                    &j->err);
+    else if (j->rc == 0 && j->claim)
+        j->rc = sn_bin_read(&j->cst, &f->cdc, false, j->floor, NULL, &f->l, bin, &f->hs,
+                            j->claim, &j->err);
+    if (j->rc == 0) sn_sorter_sort(&f->hs); /* here, beside the first thread's reading */
     return NULL;
 }
 
-/* Reads the CDC table into s and the history (when there is one) into hs,
- * the history on a second thread. */
-static int read_inputs(dc_snap_result *out, sn_input *cdc, sn_input *hist, const sn_layout *l,
-                       const sn_bin *bin, sn_sorter *s, sn_sorter *hs, dc_err *err)
+/* Reads the CDC table into f->s (and f->hs, on a second thread) and the
+ * history (when there is one) into f->hs or its stream f->hx. */
+static int read_inputs(dc_snap_result *out, sn_fold *f, dc_err *err)
 {
-    hist_job j = {.in = hist, .cdc_meta = cdc->has_meta, .l = l, .bin = bin, .s = hs};
+    sn_input *hist = f->has_hist ? &f->hist : NULL;
+    const sn_bin *bin = f->binary ? &f->bin : NULL;
+    atomic_size_t claim = 0;
+    const int64_t *floor = hist && hist->has_floor ? hist->floor : NULL;
+    hist_job j = {.f = f, .hist = hist, .floor = floor, .claim = bin ? &claim : NULL};
     pthread_t th;
     bool threaded = false;
-    if (hist) {
+    if (hist || bin) {
         threaded = pthread_create(&th, NULL, hist_main, &j) == 0;
         if (!threaded) hist_main(&j);
     }
     sn_read_stats st;
-    const int64_t *floor = hist && hist->has_floor ? hist->floor : NULL;
-    int rc = bin ? sn_bin_read(&st, cdc, false, floor, NULL, l, bin, s, err)
-                 : sn_input_read(&st, cdc, false, floor, NULL, l, s, err);
-    out->cdc_rows = st.rows;
-    out->floor_skipped = st.floor_skipped;
+    int rc = bin ? sn_bin_read(&st, &f->cdc, false, floor, NULL, &f->l, bin, &f->s, j.claim, err)
+                 : sn_input_read(&st, &f->cdc, false, floor, NULL, &f->l, &f->s, err);
     if (threaded) pthread_join(th, NULL);
+    f->streamed = j.streamed;
+    out->cdc_rows = st.rows + j.cst.rows;
+    out->floor_skipped = st.floor_skipped + j.cst.floor_skipped;
     out->history_rows = j.st.rows;
-    if (hist && j.rc < 0 && (rc == 0 || rc == DC_EUNSUPPORTED)) {
+    if (j.rc < 0 && (rc == 0 || rc == DC_EUNSUPPORTED)) {
         *err = j.err;
         return j.rc;
     }
@@ -149,23 +169,29 @@ static int read_inputs(dc_snap_result *out, sn_input *cdc, sn_input *hist, const
 
 /* The inputs into sorted runs: as binary rows when both tables' columns
  * allow (sn_bin), else — or when a data file stores a column otherwise —
- * as JSON rows (the runs started over). */
+ * as JSON rows (the runs started over). Binary rows fill two sorters of
+ * half the budget each (both threads read); JSON rows too with a history
+ * (its own), else one of the whole budget. */
 static int read_runs(dc_snap_result *out, sn_fold *f, const dc_snap_opts *o, dc_err *err)
 {
     sn_input *hist = f->has_hist ? &f->hist : NULL;
-    const int64_t budget = hist ? o->memory_bytes / 2 : o->memory_bytes;
     int rc = sn_bin_init(&f->bin, &f->cdc, hist, &f->l, err);
     f->binary = rc == 0;
-    if (rc == 0) rc = read_inputs(out, &f->cdc, hist, &f->l, &f->bin, &f->s, &f->hs, err);
+    if (rc == 0 && hist) {
+        rc = sn_hist_init(&f->hx, hist, f->cdc.has_meta, &f->l, &f->bin, err);
+        f->has_hx = true;
+    }
+    if (rc == 0) rc = read_inputs(out, f, err); /* the sorters have half each */
     if (rc != DC_EUNSUPPORTED) return rc;
     DC_LOG(DC_LOG_INFO, "snap", "rows read as JSON: %s", err->msg);
     dc_err_clear(err);
-    f->binary = false;
+    f->binary = f->streamed = false;
     sn_sorter_dispose(&f->s);
     sn_sorter_dispose(&f->hs);
+    const int64_t budget = hist ? o->memory_bytes / 2 : o->memory_bytes;
     sn_sorter_init(&f->s, budget, o->tmp_dir);
     sn_sorter_init(&f->hs, budget, o->tmp_dir);
-    return read_inputs(out, &f->cdc, hist, &f->l, NULL, &f->s, &f->hs, err);
+    return read_inputs(out, f, err);
 }
 
 int sn_fold_run(sn_fold *f, dc_snap_result *out, const dc_snap_opts *o, int64_t version,
@@ -176,14 +202,13 @@ int sn_fold_run(sn_fold *f, dc_snap_result *out, const dc_snap_opts *o, int64_t 
     if (o->memory_bytes < ((int64_t)1 << 20))
         return dc_err_set(err, DC_EINVAL, "a memory budget of at least 1MiB is "
                           "needed");
-    /* With a history, each input has its own sorter and half the budget. */
-    const int64_t budget = f->has_hist ? o->memory_bytes / 2 : o->memory_bytes;
-    sn_sorter_init(&f->s, budget, o->tmp_dir);
-    sn_sorter_init(&f->hs, budget, o->tmp_dir);
+    sn_sorter_init(&f->s, o->memory_bytes / 2, o->tmp_dir);
+    sn_sorter_init(&f->hs, o->memory_bytes / 2, o->tmp_dir);
     int rc = sn_layout_init(&f->l, o->meta_prefix, err);
     if (rc == 0) rc = open_inputs(out, &f->cdc, &f->hist, &f->l, o, version, err);
     if (rc == 0) rc = read_runs(out, f, o, err);
-    if (rc == 0) rc = sn_sorter_finish(&f->s, f->has_hist ? &f->hs : NULL, err);
+    if (rc == 0) rc = sn_sorter_finish(&f->s, &f->hs, f->streamed ? &f->hx.stream : NULL, err);
+    out->history_streamed = f->streamed;
     out->runs_spilled = f->s.n_spills + f->hs.n_spills;
     out->spill_bytes = f->s.spill_bytes + f->hs.spill_bytes;
     return rc;
@@ -191,6 +216,7 @@ int sn_fold_run(sn_fold *f, dc_snap_result *out, const dc_snap_opts *o, int64_t 
 
 void sn_fold_dispose(sn_fold *f)
 {
+    if (f->has_hx) sn_hist_dispose(&f->hx);
     sn_bin_dispose(&f->bin);
     sn_sorter_dispose(&f->s);
     sn_sorter_dispose(&f->hs);
@@ -210,8 +236,7 @@ int dc_snap_run(dc_snap_result *out, const dc_snap_opts *o, dc_err *err)
     sn_fold f;
     int rc = sn_fold_run(&f, out, o, -1, err);
     const sn_target tg = {.uri = o->out_uri, .date = o->date, .manifest = o->manifest};
-    if (rc == 0) rc = sn_write(out, &tg, &f.l, &f.cdc, f.has_hist ? &f.hist : NULL,
-                               f.binary ? &f.bin : NULL, &f.s, err);
+    if (rc == 0) rc = sn_write(out, &tg, &f, err);
     sn_fold_dispose(&f);
     out->seconds = now_s() - t0;
     return rc;

@@ -52,6 +52,8 @@ typedef struct dc_snap_result {
     int64_t cdc_version;        /* the CDC table's version read */
     int64_t history_version;    /* the history's version read, -1 without one */
     uint64_t history_rows;      /* rows read from the history */
+    bool history_streamed;      /* the history lay in key order: merged from its files as
+                                   they are, neither held nor sorted (snap_hist.c) */
     uint64_t cdc_rows;          /* rows read from the CDC table */
     uint64_t floor_skipped;     /* CDC rows at or before the history's floor */
     uint64_t rows;              /* rows written to the partition */

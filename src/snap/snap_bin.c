@@ -12,6 +12,7 @@
 #include "snap_int.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 
 /* Rows (or bytes of values) gathered before they go to the Parquet writer. */
 #define BIN_BATCH_ROWS 65536
@@ -90,40 +91,14 @@ void sn_bin_dispose(sn_bin *b)
 
 /* ------------------------------------------------------------ reading */
 
-/* How a file's leaf becomes a row's value. */
-enum { CONV_SAME = 0, CONV_I32_I64, CONV_F32_F64 };
-
-/* Reading one input: its file in hand and the row being built. */
-typedef struct bin_rd {
-    sn_input *in;
-    const sn_bin *b;
-    const sn_layout *l;
-    bool history;
-    const int64_t *floor;
-    sn_sorter *s;
-    sn_read_stats *st;
-    bool const_op, const_ts;    /* history rows get the seed's 'c' and ts_ms 0 */
-    uint32_t n;                 /* the rows' columns */
-    int32_t *map;               /* per column: the file's leaf, -1 absent */
-    uint8_t *conv;              /* per column: CONV_* */
-    uint32_t *fw;               /* per column: the file's bytes a value (0: BYTE_ARRAY) */
-    uint32_t *rw;               /* per column: the row's bytes a value (0: a u32 length
-                                   and the bytes) */
-    int16_t *max_def;           /* per column: the file leaf's max_def (0: never null) */
-    dc_pq_column *cols;         /* per column: the row group's values */
-    size_t *vi;                 /* per column: the next value */
-    const uint8_t **vp;         /* the row: per column its value (NULL: null) */
-    uint32_t *vn;               /* and its bytes */
-} bin_rd;
-
-static int unsupported(const bin_rd *r, const char *path, const char *col, dc_err *err)
+static int unsupported(const sn_bin_rd *r, const char *path, const char *col, dc_err *err)
 {
     return dc_err_set(err, DC_EUNSUPPORTED, "%s table %s: %s stores column '%s' otherwise "
                       "than the table's type", r->in->role, r->in->uri, path, col);
 }
 
 /* Which leaf of the file holds each column, and how it converts. */
-static int map_file(bin_rd *r, const dc_pq_schema *fs, const char *path, dc_err *err)
+static int map_file(sn_bin_rd *r, const dc_pq_schema *fs, const char *path, dc_err *err)
 {
     const dc_pq_schema *ls = r->b->schema;
     for (uint32_t j = 0; j < r->n; j++) {
@@ -131,7 +106,7 @@ static int map_file(bin_rd *r, const dc_pq_schema *fs, const char *path, dc_err 
         const dc_delta_field *df = dc_delta_schema_find(r->in->schema, lf->name);
         const char *phys = df ? df->physical_name : NULL;
         r->map[j] = -1;
-        r->conv[j] = CONV_SAME;
+        r->conv[j] = SN_CONV_SAME;
         r->max_def[j] = 0;
         r->rw[j] = (uint32_t)dc_pq_phys_width(ls->leaves[j].phys, ls->leaves[j].type_length);
         r->fw[j] = r->rw[j];
@@ -157,10 +132,10 @@ static int map_file(bin_rd *r, const dc_pq_schema *fs, const char *path, dc_err 
                    (ff->type == DC_TYPE_INT || ff->type == DC_TYPE_SHORT ||
                     ff->type == DC_TYPE_BYTE)) {
             r->map[j] = ff->leaf;
-            r->conv[j] = CONV_I32_I64;
+            r->conv[j] = SN_CONV_I32_I64;
         } else if (lf->type == DC_TYPE_DOUBLE && ff->type == DC_TYPE_FLOAT) {
             r->map[j] = ff->leaf;
-            r->conv[j] = CONV_F32_F64;
+            r->conv[j] = SN_CONV_F32_F64;
         } else {
             return unsupported(r, path, lf->name, err);
         }
@@ -176,8 +151,7 @@ static int64_t load_int(const uint8_t *p, uint32_t n)
     return n == 4 ? (int64_t)(int32_t)dc_load_le32(p) : (int64_t)dc_load_le64(p);
 }
 
-/* The bytes of the row's key (row_key's encoding); an error for a null. */
-static int key_len(uint32_t *out, const bin_rd *r, dc_err *err)
+int sn_bin_key_len(uint32_t *out, const sn_bin_rd *r, dc_err *err)
 {
     size_t n = 0;
     for (uint32_t i = 0; i < r->l->n_keys; i++) {
@@ -191,15 +165,13 @@ static int key_len(uint32_t *out, const bin_rd *r, dc_err *err)
     return 0;
 }
 
-/* The key of the row at p (snap_input.c's encoding, from the values):
- * integers as a tag 1 and 8 big-endian bytes, sign flipped; other values as
- * a tag 2, a big-endian u32 length and the bytes. */
-static void row_key(uint8_t *p, const bin_rd *r)
+/* snap_input.c's encoding, from the values. */
+void sn_bin_key(uint8_t *p, const sn_bin_rd *r)
 {
     for (uint32_t i = 0; i < r->l->n_keys; i++) {
         const int32_t j = r->b->key_col[i];
         if (r->l->key_int[i]) {
-            const uint32_t w = r->conv[j] == CONV_I32_I64 ? 4 : r->vn[j];
+            const uint32_t w = r->conv[j] == SN_CONV_I32_I64 ? 4 : r->vn[j];
             const uint64_t u = (uint64_t)load_int(r->vp[j], w) ^ (1ull << 63);
             p[0] = 1;
             for (int k = 0; k < 8; k++) p[1 + k] = (uint8_t)(u >> (56 - 8 * k));
@@ -215,7 +187,7 @@ static void row_key(uint8_t *p, const bin_rd *r)
 }
 
 /* The bytes of the row's record row (snap_int.h's form). */
-static size_t row_len(const bin_rd *r)
+static size_t row_len(const sn_bin_rd *r)
 {
     size_t n = r->n;
     for (uint32_t j = 0; j < r->n; j++)
@@ -226,7 +198,7 @@ static size_t row_len(const bin_rd *r)
 /* The row's values at p, in the CDC table's column order: per column a
  * byte 0 (null), or a byte 1 and the value (fixed width, or a u32 length
  * and the bytes); returns the end. */
-static uint8_t *row_values(uint8_t *p, const bin_rd *r)
+static uint8_t *row_values(uint8_t *p, const sn_bin_rd *r)
 {
     for (uint32_t j = 0; j < r->n; j++) {
         const uint8_t *v = r->vp[j];
@@ -236,11 +208,11 @@ static uint8_t *row_values(uint8_t *p, const bin_rd *r)
         }
         *p++ = 1;
         switch (r->conv[j]) {
-        case CONV_I32_I64:
+        case SN_CONV_I32_I64:
             dc_store_le64(p, (uint64_t)(int64_t)(int32_t)dc_load_le32(v));
             p += 8;
             continue;
-        case CONV_F32_F64: {
+        case SN_CONV_F32_F64: {
             float f;
             memcpy(&f, v, 4);
             const double d = f;
@@ -266,8 +238,13 @@ static uint8_t *row_values(uint8_t *p, const bin_rd *r)
     return p;
 }
 
+void sn_bin_values(uint8_t *row, const sn_bin_rd *r, const sn_hdr *h)
+{
+    DC_ASSERT(row_values(row, r) == row + h->rlen);
+}
+
 /* The row's metadata values for sn_rank. */
-static void row_meta(sn_meta *m, const bin_rd *r)
+static void row_meta(sn_meta *m, const sn_bin_rd *r)
 {
     memset(m, 0, sizeof *m);
     const int32_t *mc = r->b->meta_col;
@@ -280,12 +257,12 @@ static void row_meta(sn_meta *m, const bin_rd *r)
     if (mc[SN_M_TS] >= 0 && r->vp[mc[SN_M_TS]]) {
         const int32_t j = mc[SN_M_TS];
         m->has_ts = true;
-        m->ts = load_int(r->vp[j], r->conv[j] == CONV_I32_I64 ? 4 : r->vn[j]);
+        m->ts = load_int(r->vp[j], r->conv[j] == SN_CONV_I32_I64 ? 4 : r->vn[j]);
     }
     if (mc[SN_M_OFF] >= 0 && r->vp[mc[SN_M_OFF]]) {
         const int32_t j = mc[SN_M_OFF];
         m->has_off = true;
-        m->off = load_int(r->vp[j], r->conv[j] == CONV_I32_I64 ? 4 : r->vn[j]);
+        m->off = load_int(r->vp[j], r->conv[j] == SN_CONV_I32_I64 ? 4 : r->vn[j]);
     }
 }
 
@@ -294,39 +271,53 @@ static bool at_or_before(const int64_t a[2], const int64_t b[2])
     return a[0] < b[0] || (a[0] == b[0] && a[1] <= b[1]);
 }
 
-/* The record of the row in r->vp/vn, into the sorter: its key and row
- * written where the sorter keeps them (no copy of a row built apart). */
-static int put_record(bin_rd *r, dc_err *err)
+int sn_bin_hdr(sn_hdr *h, bool *skip, sn_bin_rd *r, bool direct, dc_err *err)
 {
     static const uint8_t C[1] = {'c'}, ZERO[8] = {0};
     const int32_t *mc = r->b->meta_col;
     if (r->const_op) r->vp[mc[SN_M_OP]] = C, r->vn[mc[SN_M_OP]] = 1;
     if (r->const_ts) r->vp[mc[SN_M_TS]] = ZERO, r->vn[mc[SN_M_TS]] = 8;
-    sn_hdr h;
-    memset(&h, 0, sizeof h);
+    memset(h, 0, sizeof *h);
     sn_meta m;
     row_meta(&m, r);
-    DC_TRY(sn_rank(&h, &m, r->history, r->in->ranked, err));
-    if (r->floor && h.cls == SN_CLS_POS && at_or_before(h.rank, r->floor)) {
+    DC_TRY(sn_rank(h, &m, r->history, r->in->ranked, err));
+    *skip = r->floor && h->cls == SN_CLS_POS && at_or_before(h->rank, r->floor);
+    if (*skip) {
         r->st->floor_skipped++;
         return 0;
     }
-    DC_TRY(key_len(&h.klen, r, err));
+    DC_TRY(sn_bin_key_len(&h->klen, r, err));
+    if (direct) {
+        h->direct = 1;
+        return 0;
+    }
     const size_t rlen = row_len(r);
     if (rlen > SN_MAX_ROW_BYTES)
         return dc_err_set(err, DC_ELIMIT, "a row of %zu bytes is too large", rlen);
-    h.rlen = (uint32_t)rlen;
+    h->rlen = (uint32_t)rlen;
+    return 0;
+}
+
+/* The record of the row in r->vp/vn, into the sorter: its key and row
+ * written where the sorter keeps them (no copy of a row built apart). */
+static int put_record(sn_bin_rd *r, sn_sorter *s, dc_err *err)
+{
+    sn_hdr h;
+    bool skip = false;
+    DC_TRY(sn_bin_hdr(&h, &skip, r, false, err));
+    if (skip) return 0;
     uint8_t *key = NULL, *row = NULL;
-    DC_TRY(sn_sorter_put(&key, &row, r->s, &h, err));
-    row_key(key, r);
-    DC_ASSERT(row_values(row, r) == row + rlen);
+    DC_TRY(sn_sorter_put(&key, &row, s, &h, err));
+    sn_bin_key(key, r);
+    sn_bin_values(row, r, &h);
     return 0;
 }
 
 /* The values of row `row` of the row group into r->vp/vn (cursors move on). */
-static void take_row(bin_rd *r, size_t row)
+static void take_row(sn_bin_rd *r, size_t row)
 {
-    for (uint32_t j = 0; j < r->n; j++) {
+    for (uint32_t t = 0; t < r->n_take; t++) {
+        const uint32_t j = r->take[t];
         r->vp[j] = NULL;
         if (r->map[j] < 0) continue;
         const dc_pq_column *c = &r->cols[j];
@@ -343,71 +334,113 @@ static void take_row(bin_rd *r, size_t row)
     }
 }
 
-static int read_rg(bin_rd *r, dc_pq_reader *pr, uint32_t rg, uint64_t base, const uint64_t *dv,
-                   size_t n_dv, size_t *dvi, const char *path, dc_err *err)
+/* Row group rg of the file: the columns r takes, read. */
+static int load_rg(sn_bin_file *f, sn_bin_rd *r, uint32_t rg, dc_err *err)
 {
-    const dc_pq_schema *fs = dc_pq_reader_schema(pr);
-    const int64_t rows = dc_pq_reader_meta(pr)->row_groups[rg].num_rows;
-    for (uint32_t j = 0; j < r->n; j++) {
+    const dc_pq_schema *fs = dc_pq_reader_schema(f->pr);
+    const int64_t rows = dc_pq_reader_meta(f->pr)->row_groups[rg].num_rows;
+    for (uint32_t t = 0; t < r->n_take; t++) {
+        const uint32_t j = r->take[t];
         r->vi[j] = 0;
         if (r->map[j] < 0) continue;
-        DC_TRY(dc_pq_reader_read_column(&r->cols[j], pr, rg, (uint32_t)r->map[j], err));
+        DC_TRY(dc_pq_reader_read_column(&r->cols[j], f->pr, rg, (uint32_t)r->map[j], err));
         const dc_pq_leaf *fl = &fs->leaves[r->map[j]];
         const dc_pq_column *c = &r->cols[j];
         const size_t want = fl->max_def > 0 ? c->n_values : c->n_levels;
         if (rows < 0 || c->n_levels != (size_t)rows || want > c->n_levels)
             return dc_err_set(err, DC_ECORRUPT, "%s: row group %u: column %s does not hold "
-                              "%" PRId64 " rows", path, rg, fl->dotted, rows);
+                              "%" PRId64 " rows", f->add->path, rg, fl->dotted, rows);
     }
-    for (size_t i = 0; i < (size_t)rows; i++) {
-        take_row(r, i);
-        if (*dvi < n_dv && dv[*dvi] == base + i) {
-            (*dvi)++;
-            continue;
-        }
-        r->st->rows++;
-        DC_TRY(put_record(r, err));
-    }
+    f->rg = rg;
+    f->row = 0;
+    f->rows = (size_t)rows;
     return 0;
 }
 
-/* One live data file of the input. */
-static int read_file(bin_rd *r, const dc_delta_add *add, dc_err *err)
+int sn_bin_file_next(bool *has, sn_bin_file *f, sn_bin_rd *r, dc_err *err)
 {
-    dc_storage *st = dc_delta_snapshot_storage(r->in->snap);
-    dc_buf p, hold;
-    dc_buf_init(&p, 1 << 20);
-    dc_buf_init(&hold, DC_MAX_SMALL_FILE);
-    dc_pq_reader *pr = NULL;
-    dc_delta_dv *dv = NULL;
-    uint64_t *del = NULL;
-    size_t n_del = 0, dvi = 0;
-    int rc = dc_delta_path_to_storage(&p, add->path, err);
-    if (rc == 0) rc = dc_buf_putc(&p, '\0', err);
-    const char *path = (const char *)p.data;
-    if (rc == 0) rc = dc_delta_pq_open(&pr, &hold, st, path, dc_delta_add_size(add), err);
-    if (rc == 0 && add->has_dv) rc = dc_delta_dv_load(&dv, st, &add->dv, err);
-    if (rc == 0 && dv) rc = dc_delta_dv_to_array(&del, &n_del, dv, err);
-    if (rc == 0) rc = map_file(r, dc_pq_reader_schema(pr), add->path, err);
-    uint64_t base = 0;
-    const pq_file_meta *fm = rc == 0 ? dc_pq_reader_meta(pr) : NULL;
-    for (uint32_t rg = 0; rc == 0 && rg < fm->n_row_groups; rg++) {
-        rc = read_rg(r, pr, rg, base, del, n_del, &dvi, add->path, err);
-        base += (uint64_t)fm->row_groups[rg].num_rows;
+    const pq_file_meta *fm = dc_pq_reader_meta(f->pr);
+    for (;;) {
+        while (f->row == f->rows) {
+            const uint32_t next = f->rg == UINT32_MAX ? 0 : f->rg + 1;
+            if (f->rg != UINT32_MAX) f->base += f->rows;
+            if (next >= fm->n_row_groups) {
+                f->rg = next; /* stays at the end */
+                f->rows = f->row = 0;
+                if (f->dvi != f->n_del)
+                    return dc_err_set(err, DC_ECORRUPT, "%s: its deletion vector deletes rows "
+                                      "beyond the file's %" PRIu64, f->add->path, f->base);
+                *has = false;
+                return 0;
+            }
+            DC_TRY(load_rg(f, r, next, err));
+        }
+        const size_t i = f->row++;
+        take_row(r, i);
+        if (f->dvi < f->n_del && f->del[f->dvi] == f->base + i) {
+            f->dvi++;
+            continue;
+        }
+        *has = true;
+        return 0;
     }
-    if (rc == 0 && dvi != n_del)
-        rc = dc_err_set(err, DC_ECORRUPT, "%s: its deletion vector deletes rows beyond the "
-                        "file's %" PRIu64, add->path, base);
-    dc_free(del);
+}
+
+int sn_bin_file_open(sn_bin_file *f, sn_bin_rd *r, const dc_delta_add *add, dc_err *err)
+{
+    memset(f, 0, sizeof *f);
+    f->add = add;
+    f->rg = UINT32_MAX;
+    dc_buf_init(&f->path, 1 << 20);
+    dc_buf_init(&f->hold, DC_MAX_SMALL_FILE);
+    dc_storage *st = dc_delta_snapshot_storage(r->in->snap);
+    dc_delta_dv *dv = NULL;
+    int rc = dc_delta_path_to_storage(&f->path, add->path, err);
+    if (rc == 0) rc = dc_buf_putc(&f->path, '\0', err);
+    if (rc == 0) rc = dc_delta_pq_open(&f->pr, &f->hold, st, (const char *)f->path.data,
+                                       dc_delta_add_size(add), err);
+    if (rc == 0 && add->has_dv) rc = dc_delta_dv_load(&dv, st, &add->dv, err);
+    if (rc == 0 && dv) rc = dc_delta_dv_to_array(&f->del, &f->n_del, dv, err);
+    if (rc == 0) rc = map_file(r, dc_pq_reader_schema(f->pr), add->path, err);
     dc_delta_dv_free(dv);
-    dc_pq_reader_free(pr);
-    dc_buf_dispose(&hold);
-    dc_buf_dispose(&p);
     return rc;
 }
 
-static int rd_init(bin_rd *r, dc_err *err)
+void sn_bin_file_close(sn_bin_file *f)
 {
+    dc_free(f->del);
+    dc_pq_reader_free(f->pr);
+    dc_buf_dispose(&f->hold);
+    dc_buf_dispose(&f->path);
+    memset(f, 0, sizeof *f);
+}
+
+/* One live data file of the input, into the sorter. */
+static int read_file(sn_bin_rd *r, const dc_delta_add *add, sn_sorter *s, dc_err *err)
+{
+    sn_bin_file f;
+    int rc = sn_bin_file_open(&f, r, add, err);
+    for (bool has = true; rc == 0;) {
+        if ((rc = sn_bin_file_next(&has, &f, r, err)) < 0 || !has) break;
+        r->st->rows++;
+        rc = put_record(r, s, err);
+    }
+    sn_bin_file_close(&f);
+    return rc;
+}
+
+int sn_bin_rd_init(sn_bin_rd *r, sn_input *in, bool history, const int64_t *floor,
+                   const bool *cdc_meta, const sn_layout *l, const sn_bin *b,
+                   sn_read_stats *st, dc_err *err)
+{
+    *r = (sn_bin_rd){.in = in, .b = b, .l = l, .history = history, .floor = floor, .st = st,
+                     .n = b->schema->root.n_children};
+    /* snap_input.c's history_extra: what the CDC table has and the history lacks */
+    r->const_op = history && cdc_meta && cdc_meta[SN_M_OP] && !in->has_meta[SN_M_OP] &&
+                  b->meta_col[SN_M_OP] >= 0;
+    r->const_ts = history && cdc_meta && cdc_meta[SN_M_TS] && !in->has_meta[SN_M_TS] &&
+                  b->meta_col[SN_M_TS] >= 0 &&
+                  b->schema->leaves[b->meta_col[SN_M_TS]].phys == PQ_INT64;
     const uint32_t n = r->n ? r->n : 1;
     r->map = dc_calloc(n, sizeof *r->map);
     r->conv = dc_calloc(n, sizeof *r->conv);
@@ -418,14 +451,28 @@ static int rd_init(bin_rd *r, dc_err *err)
     r->fw = dc_calloc(n, sizeof *r->fw);
     r->rw = dc_calloc(n, sizeof *r->rw);
     r->max_def = dc_calloc(n, sizeof *r->max_def);
+    r->take = dc_calloc(n, sizeof *r->take);
     if (!r->map || !r->conv || !r->cols || !r->vi || !r->vp || !r->vn || !r->fw || !r->rw ||
-        !r->max_def)
+        !r->max_def || !r->take)
         return dc_err_set(err, DC_ENOMEM, "snapshot: out of memory");
     for (uint32_t j = 0; j < r->n; j++) dc_pq_column_init(&r->cols[j]);
+    for (uint32_t j = 0; j < r->n; j++) r->take[j] = j;
+    r->n_take = r->n;
     return 0;
 }
 
-static void rd_dispose(bin_rd *r)
+void sn_bin_rd_keys_only(sn_bin_rd *r, bool on)
+{
+    r->n_take = 0;
+    for (uint32_t j = 0; j < r->n; j++) {
+        bool key = !on;
+        for (uint32_t i = 0; i < r->l->n_keys; i++) key |= r->b->key_col[i] == (int32_t)j;
+        if (key) r->take[r->n_take++] = j;
+        r->vp[j] = NULL;
+    }
+}
+
+void sn_bin_rd_dispose(sn_bin_rd *r)
 {
     for (uint32_t j = 0; r->cols && j < r->n; j++) dc_pq_column_dispose(&r->cols[j]);
     dc_free(r->map);
@@ -437,38 +484,44 @@ static void rd_dispose(bin_rd *r)
     dc_free(r->fw);
     dc_free(r->rw);
     dc_free(r->max_def);
+    dc_free(r->take);
+    memset(r, 0, sizeof *r);
 }
 
 int sn_bin_read(sn_read_stats *out, sn_input *in, bool history, const int64_t *floor,
                 const bool *cdc_meta, const sn_layout *l, const sn_bin *b, sn_sorter *s,
-                dc_err *err)
+                atomic_size_t *claim, dc_err *err)
 {
     memset(out, 0, sizeof *out);
-    bin_rd r = {.in = in, .b = b, .l = l, .history = history, .floor = floor, .s = s,
-                .st = out, .n = b->schema->root.n_children};
-    /* snap_input.c's history_extra: what the CDC table has and the history lacks */
-    r.const_op = history && cdc_meta && cdc_meta[SN_M_OP] && !in->has_meta[SN_M_OP] &&
-                 b->meta_col[SN_M_OP] >= 0;
-    r.const_ts = history && cdc_meta && cdc_meta[SN_M_TS] && !in->has_meta[SN_M_TS] &&
-                 b->meta_col[SN_M_TS] >= 0 &&
-                 b->schema->leaves[b->meta_col[SN_M_TS]].phys == PQ_INT64;
-    int rc = rd_init(&r, err);
+    sn_bin_rd r;
+    int rc = sn_bin_rd_init(&r, in, history, floor, cdc_meta, l, b, out, err);
     const size_t nf = dc_delta_snapshot_n_files(in->snap);
-    for (size_t i = 0; rc == 0 && i < nf; i++) {
-        const dc_delta_add *a = dc_delta_snapshot_file(in->snap, i);
-        rc = read_file(&r, a, err);
+    for (size_t i = 0; rc == 0;) {
+        const size_t f = claim ? atomic_fetch_add(claim, 1) : i++;
+        if (f >= nf) break;
+        const dc_delta_add *a = dc_delta_snapshot_file(in->snap, f);
+        rc = read_file(&r, a, s, err);
         if (rc < 0 && rc != DC_EUNSUPPORTED) dc_err_prefix(err, "%s", a->path);
     }
     if (rc < 0 && rc != DC_EUNSUPPORTED)
         dc_err_prefix(err, "%s table %s, row %llu", in->role, in->uri,
                       (unsigned long long)out->rows);
-    rd_dispose(&r);
+    sn_bin_rd_dispose(&r);
     return rc;
 }
 
 /* ------------------------------------------------------------ writing */
 
-/* The output's columns being filled. */
+/* Rows of the output's columns, gathered for one call of the file writer. */
+typedef struct bin_batch {
+    dc_pq_column *cols;         /* per output leaf */
+    size_t n;                   /* rows gathered */
+    bool ready;                 /* the columns hold room for BIN_BATCH_ROWS rows */
+} bin_batch;
+
+/* The output's columns being filled, and the thread that writes them: the
+ * merge fills one batch while the writer thread encodes the other (both
+ * cores; Parquet encoding and compression are about half the work). */
 typedef struct bin_wr {
     const dc_pq_schema *os;     /* the data files' schema (the writer's) */
     const sn_bin *b;
@@ -476,9 +529,18 @@ typedef struct bin_wr {
     uint32_t *width;            /* per rows' column: bytes a value (0: a u32 length first) */
     uint32_t *unfed;            /* output leaves no rows' column fills (always null) */
     uint32_t n_unfed;
-    dc_pq_column *cols;         /* per output leaf */
-    size_t n;                   /* rows gathered */
-    bool ready;                 /* the columns hold room for BIN_BATCH_ROWS rows */
+    bin_batch batch[2];         /* filled in turn */
+    bin_batch *cur;             /* the one the merge fills */
+    dc_delta_file_writer *dw;   /* used by the writer thread while it runs */
+    const char *date;           /* the partition value (NULL: none) */
+    bool threaded;              /* the writer thread runs (else batches are written inline) */
+    pthread_t th;
+    pthread_mutex_t mu;         /* guards full, done, rc, werr */
+    pthread_cond_t cv;          /* full, done or rc changed */
+    bin_batch *full;            /* handed to the writer thread until written (NULL: none) */
+    bool done;                  /* no batch comes any more */
+    int rc;                     /* the writer thread's failure (0: none) */
+    dc_err werr;                /* its message */
 } bin_wr;
 
 /* Which output leaf each of the rows' columns fills (by display name: the
@@ -491,14 +553,16 @@ static int wr_map(bin_wr *w, dc_err *err)
     w->to = dc_calloc(nc, sizeof *w->to);
     w->width = dc_calloc(nc, sizeof *w->width);
     w->unfed = dc_calloc(nl, sizeof *w->unfed);
-    w->cols = dc_calloc(nl, sizeof *w->cols);
+    for (int i = 0; i < 2; i++) w->batch[i].cols = dc_calloc(nl, sizeof *w->batch[i].cols);
+    w->cur = &w->batch[0];
     bool *fed = dc_calloc(nl, sizeof *fed);
     int rc = 0;
-    if (!w->to || !w->width || !w->unfed || !w->cols || !fed) {
+    if (!w->to || !w->width || !w->unfed || !w->batch[0].cols || !w->batch[1].cols || !fed) {
         rc = dc_err_set(err, DC_ENOMEM, "snapshot: out of memory");
         goto out;
     }
-    for (uint32_t k = 0; k < w->os->n_leaves; k++) dc_pq_column_init(&w->cols[k]);
+    for (int i = 0; i < 2; i++)
+        for (uint32_t k = 0; k < w->os->n_leaves; k++) dc_pq_column_init(&w->batch[i].cols[k]);
     for (uint32_t j = 0; j < ls->root.n_children; j++) {
         const dc_pq_leaf *ll = &ls->leaves[j];
         w->to[j] = -1;
@@ -526,11 +590,14 @@ out:
 
 static void wr_dispose(bin_wr *w)
 {
-    for (uint32_t k = 0; w->cols && k < w->os->n_leaves; k++) dc_pq_column_dispose(&w->cols[k]);
+    for (int i = 0; i < 2; i++) {
+        for (uint32_t k = 0; w->batch[i].cols && k < w->os->n_leaves; k++)
+            dc_pq_column_dispose(&w->batch[i].cols[k]);
+        dc_free(w->batch[i].cols);
+    }
     dc_free(w->to);
     dc_free(w->width);
     dc_free(w->unfed);
-    dc_free(w->cols);
 }
 
 /* Room in every output column for a batch: levels and offsets for
@@ -540,13 +607,13 @@ static int wr_ready(bin_wr *w, dc_err *err)
 {
     for (uint32_t k = 0; k < w->os->n_leaves; k++) {
         const dc_pq_leaf *ol = &w->os->leaves[k];
-        dc_pq_column *c = &w->cols[k];
+        dc_pq_column *c = &w->cur->cols[k];
         DC_TRY(dc_pq_column_reserve_levels(c, BIN_BATCH_ROWS, ol->max_def > 0, false, err));
         if (ol->phys == PQ_BYTE_ARRAY) DC_TRY(dc_pq_column_reserve_offsets(c, BIN_BATCH_ROWS, err));
         else DC_TRY(dc_buf_reserve(&c->values, BIN_BATCH_ROWS *
                                    dc_pq_phys_width(ol->phys, ol->type_length), err));
     }
-    w->ready = true;
+    w->cur->ready = true;
     return 0;
 }
 
@@ -558,10 +625,11 @@ static int not_nullable(const dc_pq_leaf *ol, dc_err *err)
 
 /* Appends one value (NULL: null) to output leaf k; room for its level (and
  * for a fixed-width value) is there (wr_ready). */
-static int put_value(bin_wr *w, uint32_t k, const uint8_t *v, uint32_t len, dc_err *err)
+static inline __attribute__((always_inline)) int
+put_value(bin_wr *w, uint32_t k, const uint8_t *v, uint32_t len, dc_err *err)
 {
     const dc_pq_leaf *ol = &w->os->leaves[k];
-    dc_pq_column *c = &w->cols[k];
+    dc_pq_column *c = &w->cur->cols[k];
     if (!v) {
         if (ol->max_def == 0) return not_nullable(ol, err);
         c->def[c->n_levels++] = 0;
@@ -593,7 +661,7 @@ static int put_value(bin_wr *w, uint32_t k, const uint8_t *v, uint32_t len, dc_e
 /* Appends a record's row (snap_int.h's form) to the output's columns. */
 static int put_row(bin_wr *w, const uint8_t *p, uint32_t n, dc_err *err)
 {
-    if (!w->ready) DC_TRY(wr_ready(w, err));
+    if (!w->cur->ready) DC_TRY(wr_ready(w, err));
     const uint32_t nc = w->b->schema->root.n_children;
     const uint8_t *end = p + n;
     for (uint32_t j = 0; j < nc; j++) {
@@ -614,50 +682,182 @@ static int put_row(bin_wr *w, const uint8_t *p, uint32_t n, dc_err *err)
     }
     if (p != end) goto bad;
     for (uint32_t i = 0; i < w->n_unfed; i++) DC_TRY(put_value(w, w->unfed[i], NULL, 0, err));
-    w->n++;
+    w->cur->n++;
     return 0;
 bad: /* our own records, read back from memory or a spill file we wrote */
     return dc_err_set(err, DC_ECORRUPT, "snapshot: a damaged run record (%u bytes)", n);
 }
 
-static int flush(bin_wr *w, dc_delta_file_writer *dw, const char *date, dc_err *err)
+/* Appends the current row of r (a streamed history's reader: the values
+ * as its file stores them) to the output's columns, as put_row would the
+ * record made of it. */
+static int put_direct(bin_wr *w, const sn_bin_rd *r, dc_err *err)
 {
-    if (!w->n) return 0;
-    const char *const pv[] = {date};
-    DC_TRY(dc_delta_file_writer_write_columns(dw, pv, w->cols, w->n, err));
-    for (uint32_t k = 0; k < w->os->n_leaves; k++) dc_pq_column_reset(&w->cols[k]);
-    w->n = 0;
+    if (!w->cur->ready) DC_TRY(wr_ready(w, err));
+    for (uint32_t j = 0; j < r->n; j++) {
+        if (w->to[j] < 0) continue;
+        const uint8_t *v = r->vp[j];
+        uint32_t len = r->vn[j];
+        uint8_t wide[8];
+        if (v && r->conv[j] == SN_CONV_I32_I64) {
+            dc_store_le64(wide, (uint64_t)(int64_t)(int32_t)dc_load_le32(v));
+            v = wide;
+            len = 8;
+        } else if (v && r->conv[j] == SN_CONV_F32_F64) {
+            float f;
+            memcpy(&f, v, 4);
+            const double d = f;
+            memcpy(wide, &d, 8);
+            v = wide;
+            len = 8;
+        }
+        DC_TRY(put_value(w, (uint32_t)w->to[j], v, len, err));
+    }
+    for (uint32_t i = 0; i < w->n_unfed; i++) DC_TRY(put_value(w, w->unfed[i], NULL, 0, err));
+    w->cur->n++;
     return 0;
+}
+
+/* Hands a batch's rows to the file writer; the batch is empty after. */
+static int write_batch(bin_wr *w, bin_batch *bt, dc_err *err)
+{
+    if (!bt->n) return 0;
+    const char *const pv[] = {w->date};
+    DC_TRY(dc_delta_file_writer_write_columns(w->dw, pv, bt->cols, bt->n, err));
+    for (uint32_t k = 0; k < w->os->n_leaves; k++) dc_pq_column_reset(&bt->cols[k]);
+    bt->n = 0;
+    return 0;
+}
+
+static void *writer_main(void *arg)
+{
+    bin_wr *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->full && !w->done) pthread_cond_wait(&w->cv, &w->mu);
+        if (!w->full) break;
+        bin_batch *bt = w->full;
+        pthread_mutex_unlock(&w->mu);
+        dc_err e;
+        dc_err_clear(&e);
+        const int rc = write_batch(w, bt, &e);
+        pthread_mutex_lock(&w->mu);
+        w->full = NULL;
+        if (rc < 0) {
+            w->rc = rc;
+            w->werr = e;
+        }
+        pthread_cond_broadcast(&w->cv);
+        if (rc < 0) break;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* Waits until the writer thread has no batch in hand; its failure, if any. */
+static int wait_idle(bin_wr *w, dc_err *err)
+{
+    pthread_mutex_lock(&w->mu);
+    while (w->full && !w->rc) pthread_cond_wait(&w->cv, &w->mu);
+    const int rc = w->rc;
+    if (rc < 0) *err = w->werr;
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+/* The batch being filled goes to the writer (the thread, or inline); the
+ * merge goes on in the other, which the thread has written by then. */
+static int hand_over(bin_wr *w, dc_err *err)
+{
+    if (!w->threaded) return write_batch(w, w->cur, err);
+    DC_TRY(wait_idle(w, err));
+    pthread_mutex_lock(&w->mu);
+    w->full = w->cur;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    w->cur = w->cur == &w->batch[0] ? &w->batch[1] : &w->batch[0];
+    return 0;
+}
+
+static void start_writer(bin_wr *w)
+{
+    if (pthread_mutex_init(&w->mu, NULL) != 0) return;
+    if (pthread_cond_init(&w->cv, NULL) != 0) {
+        pthread_mutex_destroy(&w->mu);
+        return;
+    }
+    w->threaded = pthread_create(&w->th, NULL, writer_main, w) == 0;
+    if (!w->threaded) {
+        pthread_cond_destroy(&w->cv);
+        pthread_mutex_destroy(&w->mu);
+    }
+}
+
+/* Lets the writer thread finish what it holds and end; its failure, if any. */
+static int stop_writer(bin_wr *w, dc_err *err)
+{
+    if (!w->threaded) return 0;
+    pthread_mutex_lock(&w->mu);
+    w->done = true;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->th, NULL);
+    w->threaded = false;
+    const int rc = w->rc;
+    if (rc < 0) *err = w->werr;
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    return rc;
 }
 
 static size_t batch_bytes(const bin_wr *w)
 {
     size_t n = 0;
-    for (uint32_t k = 0; k < w->os->n_leaves; k++) n += w->cols[k].values.len;
+    for (uint32_t k = 0; k < w->os->n_leaves; k++) n += w->cur->cols[k].values.len;
     return n;
 }
 
-int sn_bin_write(dc_snap_result *res, dc_delta_file_writer *dw, const sn_bin *b, sn_sorter *s,
-                 const char *date, dc_err *err)
+/* Every key's newest row into the batches. */
+static int merge_rows(dc_snap_result *res, bin_wr *w, sn_sorter *s, const sn_bin_rd *direct,
+                      dc_err *err)
 {
-    bin_wr w = {.os = dc_delta_file_writer_data_schema(dw), .b = b};
-    int rc = wr_map(&w, err);
-    while (rc == 0) {
+    for (;;) {
         const sn_hdr *h = NULL;
         const uint8_t *key = NULL, *row = NULL;
         bool done = false;
-        if ((rc = sn_sorter_next(&h, &key, &row, &done, s, err)) < 0 || done) break;
+        DC_TRY(sn_sorter_next(&h, &key, &row, &done, s, err));
+        if (done) return hand_over(w, err);
         if (h->del) {
             res->deleted++;
             continue;
         }
-        rc = put_row(&w, row, h->rlen, err);
-        if (rc == 0) res->rows++;
-        if (rc == 0 && (w.n == BIN_BATCH_ROWS || (w.n % 1024 == 0 &&
-                                                   batch_bytes(&w) > BIN_BATCH_BYTES)))
-            rc = flush(&w, dw, date, err);
+        if (h->direct) {
+            DC_ASSERT(direct);
+            DC_TRY(put_direct(w, direct, err));
+        } else {
+            DC_TRY(put_row(w, row, h->rlen, err));
+        }
+        res->rows++;
+        const size_t n = w->cur->n;
+        if (n == BIN_BATCH_ROWS || (n % 1024 == 0 && batch_bytes(w) > BIN_BATCH_BYTES))
+            DC_TRY(hand_over(w, err));
     }
-    if (rc == 0) rc = flush(&w, dw, date, err);
+}
+
+int sn_bin_write(dc_snap_result *res, dc_delta_file_writer *dw, const sn_bin *b, sn_sorter *s,
+                 const sn_bin_rd *direct, const char *date, dc_err *err)
+{
+    bin_wr w = {.os = dc_delta_file_writer_data_schema(dw), .b = b, .dw = dw, .date = date};
+    int rc = wr_map(&w, err);
+    if (rc == 0) start_writer(&w);
+    if (rc == 0) rc = merge_rows(res, &w, s, direct, err);
+    dc_err werr;
+    dc_err_clear(&werr);
+    const int wrc = stop_writer(&w, &werr);
+    if (rc == 0 && wrc < 0) {
+        *err = werr;
+        rc = wrc;
+    }
     wr_dispose(&w);
     return rc;
 }

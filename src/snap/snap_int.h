@@ -4,6 +4,7 @@
 
 #include "snap.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "../cdc/cdc.h"
@@ -32,18 +33,48 @@ typedef struct sn_hdr {
     uint8_t cls;            /* SN_CLS_* */
     uint8_t history;        /* 1: a history row (wins a tie with a CDC row) */
     uint8_t del;            /* the row is a delete (__op d, or __deleted true) */
-    uint8_t pad[5];         /* zero */
+    uint8_t direct;         /* a streamed history row: rlen 0, its values are the
+                               stream's reader's row (never in a run) */
+    uint8_t pad[4];         /* zero */
 } sn_hdr;
 _Static_assert(sizeof(sn_hdr) == 32, "sn_hdr is written to spill files as it is");
+
+/* Order of two encoded keys: bytes (unsigned), then length. Inline and 8
+ * bytes a step: the merge compares keys some five times a row, mostly of 9
+ * bytes (an integer key), where a call to memcmp cost more than the work. */
+static inline int sn_key_cmp(const uint8_t *a, uint32_t na, const uint8_t *b, uint32_t nb)
+{
+    const uint32_t n = na < nb ? na : nb;
+    uint32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const uint64_t x = dc_load_le64(a + i), y = dc_load_le64(b + i);
+        if (x != y) return __builtin_bswap64(x) < __builtin_bswap64(y) ? -1 : 1;
+    }
+    for (; i < n; i++)
+        if (a[i] != b[i]) return a[i] < b[i] ? -1 : 1;
+    return na == nb ? 0 : na < nb ? -1 : 1;
+}
 
 /* Order of two records: key ascending, then newest first. */
 int sn_rec_cmp(const sn_hdr *a, const uint8_t *ka, const sn_hdr *b, const uint8_t *kb);
 
 /* ------------------------------------------------------------ sorter */
 
-/* A source of the final merge: the in-memory run, or a spilled one. */
+/* Records in key order made on demand, each key at most once: the history
+ * read as it lies when its files are in key order (snap_hist.c), merged
+ * with the runs without being held or sorted. */
+typedef struct sn_stream {
+    /* The next record (*has false: none left); key and row valid until the
+     * next call. */
+    int (*next)(bool *has, sn_hdr *h, const uint8_t **key, const uint8_t **row, void *ctx,
+                dc_err *err);
+    void *ctx;              /* the stream's state */
+} sn_stream;
+
+/* A source of the final merge: the in-memory run, a spilled one, or a stream. */
 typedef struct sn_src {
-    FILE *f;                /* spilled run (unlinked temp file), or NULL: memory */
+    FILE *f;                /* spilled run (unlinked temp file), or NULL */
+    const sn_stream *stream; /* a stream, or NULL */
     const struct sn_sorter *mem; /* memory: the sorter whose run in hand this is */
     size_t next;            /* memory: index of the next record */
     sn_hdr h;               /* current record's header */
@@ -97,8 +128,9 @@ int sn_sorter_put(uint8_t **key, uint8_t **row, sn_sorter *s, const sn_hdr *h, d
 void sn_sorter_sort(sn_sorter *s);
 /* Sorts the run in hand and starts the merge of every run — also those of
  * `other` (NULL: none; filled by another thread, which has finished with
- * it), whose records then come out of s's merge too. */
-int sn_sorter_finish(sn_sorter *s, sn_sorter *other, dc_err *err);
+ * it) and the records of `stream` (NULL: none), which then come out of s's
+ * merge too. */
+int sn_sorter_finish(sn_sorter *s, sn_sorter *other, const sn_stream *stream, dc_err *err);
 /* The newest record of the next key (pointers valid until the next call);
  * *done when every run is drained. */
 int sn_sorter_next(const sn_hdr **h, const uint8_t **key, const uint8_t **row, bool *done,
@@ -224,13 +256,113 @@ int sn_bin_init(sn_bin *b, const sn_input *cdc, const sn_input *hist, const sn_l
 void sn_bin_dispose(sn_bin *b);
 /* sn_input_read in binary rows. DC_EUNSUPPORTED when a data file stores a
  * column otherwise than the table's type says (an older file of a widened
- * column beyond int → long and float → double): the caller reads as JSON. */
+ * column beyond int → long and float → double): the caller reads as JSON.
+ * claim NULL: every data file; else the files are taken one at a time by
+ * index from *claim, which other threads reading the same input share. */
 int sn_bin_read(sn_read_stats *out, sn_input *in, bool history, const int64_t *floor,
                 const bool *cdc_meta, const sn_layout *l, const sn_bin *b, sn_sorter *s,
-                dc_err *err);
-/* Every key's newest binary row, deletes left out, into the writer. */
+                atomic_size_t *claim, dc_err *err);
+/* How a file's leaf becomes a row's value (sn_bin_rd.conv). */
+enum { SN_CONV_SAME = 0, SN_CONV_I32_I64, SN_CONV_F32_F64 };
+
+/* Reading one input as binary rows: the file in hand and the row being
+ * built (snap_bin.c; snap_hist.c streams the history with it). */
+typedef struct sn_bin_rd {
+    sn_input *in;
+    const sn_bin *b;
+    const sn_layout *l;
+    bool history;
+    const int64_t *floor;       /* positioned rows at or before it are skipped (NULL: none) */
+    sn_read_stats *st;          /* counters (owned by the caller) */
+    bool const_op, const_ts;    /* history rows get the seed's 'c' and ts_ms 0 */
+    uint32_t n;                 /* the rows' columns */
+    int32_t *map;               /* per column: the file's leaf, -1 absent */
+    uint8_t *conv;              /* per column: SN_CONV_* */
+    uint32_t *fw;               /* per column: the file's bytes a value (0: BYTE_ARRAY) */
+    uint32_t *rw;               /* per column: the row's bytes a value (0: a u32 length
+                                   and the bytes) */
+    int16_t *max_def;           /* per column: the file leaf's max_def (0: never null) */
+    dc_pq_column *cols;         /* per column: the row group's values */
+    size_t *vi;                 /* per column: the next value */
+    const uint8_t **vp;         /* the row: per column its value (NULL: null) */
+    uint32_t *vn;               /* and its bytes */
+    uint32_t *take;             /* the columns a row is taken from (take_row) */
+    uint32_t n_take;            /* all n, or the key columns alone (sn_bin_rd_keys_only) */
+} sn_bin_rd;
+
+/* One data file of an input being read, row group by row group. */
+typedef struct sn_bin_file {
+    const dc_delta_add *add;    /* its add action (borrowed from the snapshot) */
+    dc_buf path;                /* its storage path, NUL-terminated */
+    dc_buf hold;                /* its bytes when not mapped */
+    dc_pq_reader *pr;           /* NULL when closed */
+    uint64_t *del;              /* rows its deletion vector deletes, ascending */
+    size_t n_del, dvi;          /* their count; the next one */
+    uint32_t rg;                /* the row group loaded (UINT32_MAX: none yet) */
+    uint64_t base;              /* the file's row index of its first row */
+    size_t row, rows;           /* the next row of the row group; its rows */
+} sn_bin_file;
+
+int sn_bin_rd_init(sn_bin_rd *r, sn_input *in, bool history, const int64_t *floor,
+                   const bool *cdc_meta, const sn_layout *l, const sn_bin *b,
+                   sn_read_stats *st, dc_err *err);
+/* From now on rows are taken from the key columns alone (on: an order
+ * check), or from every column. */
+void sn_bin_rd_keys_only(sn_bin_rd *r, bool on);
+void sn_bin_rd_dispose(sn_bin_rd *r);
+/* Opens data file `add` of r's input and maps its columns to the rows'
+ * (DC_EUNSUPPORTED: it stores a column otherwise). Close it whatever it returns. */
+int sn_bin_file_open(sn_bin_file *f, sn_bin_rd *r, const dc_delta_add *add, dc_err *err);
+void sn_bin_file_close(sn_bin_file *f);
+/* The file's next live row into r->vp/vn (the columns r takes); *has
+ * false at the file's end (checked against its deletion vector). */
+int sn_bin_file_next(bool *has, sn_bin_file *f, sn_bin_rd *r, dc_err *err);
+/* The bytes of the row's key (sn_bin_key's encoding); an error for a null. */
+int sn_bin_key_len(uint32_t *out, const sn_bin_rd *r, dc_err *err);
+/* The row's key at p (integers as a tag 1 and 8 big-endian bytes, sign
+ * flipped; other values as a tag 2, a big-endian u32 length and the bytes). */
+void sn_bin_key(uint8_t *p, const sn_bin_rd *r);
+/* The row's record header; *skip when it is at or before r->floor.
+ * direct: a record without row bytes (sn_hdr.direct). */
+int sn_bin_hdr(sn_hdr *h, bool *skip, sn_bin_rd *r, bool direct, dc_err *err);
+/* The row's values at row (h->rlen bytes, snap_int.h's form). */
+void sn_bin_values(uint8_t *row, const sn_bin_rd *r, const sn_hdr *h);
+
+/* ------------------------------------------------- history in order */
+
+/* The history streamed from its files when they lie in key order
+ * (snap_hist.c): a bootstrap's or a rebase's history is, and then it is
+ * neither held nor sorted nor spilled. */
+typedef struct sn_hist {
+    sn_bin_rd r;                /* reads the history */
+    sn_read_stats st;           /* rows streamed */
+    uint64_t rows;              /* live rows sn_hist_check counted */
+    size_t *order;              /* live files (snapshot indexes) in key order */
+    size_t n_order;
+    size_t next;                /* the next of order to open */
+    sn_bin_file f;              /* the file in hand */
+    bool open;                  /* f is open */
+    dc_buf rec[2];              /* the last two records' keys (their rows are r's row:
+                                   sn_hdr.direct): one handed out, the other its
+                                   predecessor (the order guard) */
+    uint32_t klen[2];           /* their bytes */
+    uint32_t cur;               /* rec[cur]: the last handed out */
+    sn_stream stream;           /* the merge's source over this (h must not move) */
+} sn_hist;
+
+int sn_hist_init(sn_hist *h, sn_input *in, const bool *cdc_meta, const sn_layout *l,
+                 const sn_bin *b, dc_err *err);
+void sn_hist_dispose(sn_hist *h);
+/* Reads the key columns of every live file: *sorted when, files taken in
+ * some order, the live rows' keys ascend strictly (then h->stream yields the
+ * history's records in that order). DC_EUNSUPPORTED as sn_bin_read. */
+int sn_hist_check(bool *sorted, sn_hist *h, dc_err *err);
+
+/* Every key's newest binary row, deletes left out, into the writer. A
+ * record flagged `direct` (the streamed history's) holds no row bytes: its
+ * values are the current row of `direct`. */
 int sn_bin_write(dc_snap_result *res, dc_delta_file_writer *w, const sn_bin *b, sn_sorter *s,
-                 const char *date, dc_err *err);
+                 const sn_bin_rd *direct, const char *date, dc_err *err);
 
 /* Appends the StructFields of `schema_string` (name not in `skip`), each
  * after a comma, without column-mapping metadata; *n_out counts them. */
@@ -249,12 +381,6 @@ typedef struct sn_target {
     bool manifest;              /* write the symlink manifest after the commit */
 } sn_target;
 
-/* Writes every key's newest row (deletes left out) and commits once,
- * replacing the partition (or the whole table) (snap_write.c). */
-/* bin: the records hold binary rows (NULL: JSON rows). */
-int sn_write(dc_snap_result *res, const sn_target *tg, const sn_layout *l,
-             const sn_input *cdc, const sn_input *hist, const sn_bin *bin, sn_sorter *s,
-             dc_err *err);
 
 /* ------------------------------------------------------------- fold */
 
@@ -265,9 +391,13 @@ typedef struct sn_fold {
     bool has_hist;
     sn_layout l;
     sn_sorter s;                /* the CDC table's runs; its merge yields every run */
-    sn_sorter hs;               /* the history's runs */
+    sn_sorter hs;               /* the second thread's runs: the history's, or (the
+                                   history streamed, or none) CDC files' */
     sn_bin bin;                 /* the rows' binary layout, when binary */
     bool binary;                /* the runs hold binary rows (else JSON rows) */
+    sn_hist hx;                 /* the history's order check and stream (binary rows) */
+    bool has_hx;                /* hx was initialised */
+    bool streamed;              /* the history is merged from hx.stream, not from runs */
 } sn_fold;
 
 /* Opens the inputs (the CDC table at `version`; < 0: as_of, else the
@@ -276,6 +406,10 @@ typedef struct sn_fold {
 int sn_fold_run(sn_fold *f, dc_snap_result *out, const dc_snap_opts *o, int64_t version,
                 dc_err *err);
 void sn_fold_dispose(sn_fold *f);
+
+/* Writes every key's newest row of f's merge (deletes left out) and commits
+ * once, replacing the partition (or the whole table) (snap_write.c). */
+int sn_write(dc_snap_result *res, const sn_target *tg, sn_fold *f, dc_err *err);
 
 /* The txn appId prefix a rebase sets in the history: "deltacdc.rebase/<CDC table id>",
  * version = the CDC table version it folded (snap_rebase.c). */

@@ -188,9 +188,7 @@ static int fold(dc_snap_rebase_result *res, const dc_snap_opts *o, bool hist_exi
     int rc = sn_fold_run(&f, &res->fold, &fo, version, err);
     if (rc == 0 && !f.has_hist) rc = check_cdc(&f, err);
     const sn_target tg = {.uri = o->history_uri, .txn_app = app, .txn_version = version};
-    if (rc == 0) rc = sn_write(&res->fold, &tg, &f.l, &f.cdc, f.has_hist ? &f.hist : NULL,
-                               f.binary ? &f.bin : NULL,
-                               &f.s, err);
+    if (rc == 0) rc = sn_write(&res->fold, &tg, &f, err);
     sn_fold_dispose(&f);
     return rc;
 }

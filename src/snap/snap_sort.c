@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 /* stdio buffer of a spilled run, written and read back. */
@@ -43,11 +44,8 @@ static int rank_cmp(const sn_hdr *a, const sn_hdr *b)
 
 int sn_rec_cmp(const sn_hdr *a, const uint8_t *ka, const sn_hdr *b, const uint8_t *kb)
 {
-    const uint32_t n = a->klen < b->klen ? a->klen : b->klen;
-    const int c = memcmp(ka, kb, n);
-    if (c) return c;
-    if (a->klen != b->klen) return a->klen < b->klen ? -1 : 1;
-    return -rank_cmp(a, b);
+    const int c = sn_key_cmp(ka, a->klen, kb, b->klen);
+    return c ? c : -rank_cmp(a, b);
 }
 
 /* Records of one prefix sorted by insertion beyond which qsort_r takes them. */
@@ -258,6 +256,18 @@ static int spill(sn_sorter *s, dc_err *err)
     return 0;
 }
 
+/* Asks for huge pages under the run's records (transparent huge pages are
+ * often on for madvise'd memory only): the merge reads them in key order,
+ * not in the order they lie, and with 4 KiB pages nearly every record of a
+ * large run missed the TLB as well as the cache. A hint: failure is fine. */
+static void huge_pages(const dc_buf *b)
+{
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    const uintptr_t lo = ((uintptr_t)b->data + huge - 1) & ~(huge - 1);
+    const uintptr_t hi = ((uintptr_t)b->data + b->cap) & ~(huge - 1);
+    if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+}
+
 int sn_sorter_put(uint8_t **key, uint8_t **row, sn_sorter *s, const sn_hdr *h, dc_err *err)
 {
     if (h->klen > SN_MAX_KEY_BYTES || h->rlen > SN_MAX_ROW_BYTES)
@@ -274,7 +284,9 @@ int sn_sorter_put(uint8_t **key, uint8_t **row, sn_sorter *s, const sn_hdr *h, d
         s->recs = grown;
         s->cap = cap;
     }
+    const size_t cap = s->data.cap;
     DC_TRY(dc_buf_reserve(&s->data, n, err));
+    if (s->data.cap != cap) huge_pages(&s->data);
     uint8_t *p = s->data.data + s->data.len;
     memcpy(p, h, sizeof *h);
     memset(p + used, 0, n - used);
@@ -302,6 +314,8 @@ int sn_sorter_add(sn_sorter *s, const sn_hdr *h, const uint8_t *key, const uint8
 /* Moves source i to its next record; *has false when it is drained. */
 static int src_advance(bool *has, sn_src *src, dc_err *err)
 {
+    if (src->stream)
+        return src->stream->next(has, &src->h, &src->key, &src->row, src->stream->ctx, err);
     if (!src->f) {
         *has = src->next < src->mem->n;
         if (!*has) return 0;
@@ -359,12 +373,12 @@ static void heap_down(sn_sorter *s, uint32_t i)
     }
 }
 
-int sn_sorter_finish(sn_sorter *s, sn_sorter *other, dc_err *err)
+int sn_sorter_finish(sn_sorter *s, sn_sorter *other, const sn_stream *stream, dc_err *err)
 {
     sort_run(s);
     if (other) sort_run(other);
     const uint32_t n_other = other ? other->n_spills + 1 : 0;
-    s->n_srcs = s->n_spills + 1 + n_other;
+    s->n_srcs = s->n_spills + 1 + n_other + (stream ? 1 : 0);
     s->srcs = dc_calloc(s->n_srcs, sizeof *s->srcs);
     s->heap = dc_calloc(s->n_srcs, sizeof *s->heap);
     if (!s->srcs || !s->heap) return dc_err_set(err, DC_ENOMEM, "out of memory");
@@ -373,6 +387,7 @@ int sn_sorter_finish(sn_sorter *s, sn_sorter *other, dc_err *err)
     for (uint32_t j = 0; other && j < other->n_spills; j++) s->srcs[i++].f = other->spills[j];
     s->srcs[i++].mem = s;
     if (other) s->srcs[i++].mem = other;
+    if (stream) s->srcs[i++].stream = stream;
     DC_ASSERT(i == s->n_srcs);
     for (i = 0; i < s->n_srcs; i++) {
         sn_src *src = &s->srcs[i];
@@ -393,8 +408,8 @@ int sn_sorter_next(const sn_hdr **h, const uint8_t **key, const uint8_t **row, b
 {
     while (s->n_heap > 0) {
         sn_src *src = &s->srcs[s->heap[0]];
-        const bool repeat = s->started && src->h.klen == s->last_key.len &&
-                            memcmp(src->key, s->last_key.data, src->h.klen) == 0;
+        const bool repeat = s->started && sn_key_cmp(src->key, src->h.klen, s->last_key.data,
+                                                     (uint32_t)s->last_key.len) == 0;
         if (!repeat) {
             /* The newest record of a new key: hand it out. It stays on top
              * and, as a repeat of last_key, moves on at the next call (so

@@ -221,10 +221,10 @@ static int describe(dc_delta_tx *tx, const dc_snap_result *res, const sn_target 
     return dc_delta_tx_metric(tx, "numDeletedKeys", (int64_t)res->deleted, err);
 }
 
-int sn_write(dc_snap_result *res, const sn_target *tg, const sn_layout *l,
-             const sn_input *cdc, const sn_input *hist, const sn_bin *bin, sn_sorter *s,
-             dc_err *err)
+int sn_write(dc_snap_result *res, const sn_target *tg, sn_fold *f, dc_err *err)
 {
+    const sn_layout *l = &f->l;
+    const sn_input *cdc = &f->cdc, *hist = f->has_hist ? &f->hist : NULL;
     dc_storage *st = NULL;
     dc_delta_snapshot *out = NULL;
     dc_delta_tx *tx = NULL;
@@ -247,8 +247,9 @@ int sn_write(dc_snap_result *res, const sn_target *tg, const sn_layout *l,
     if (rc == 0) rc = dc_delta_file_writer_new(&w, out, evolved.len ? (const char *)evolved.data
                                                                     : NULL, err);
     if (rc == 0) rc = remove_partition(&res->replaced_files, tx, out, tg->date, err);
-    if (rc == 0) rc = bin ? sn_bin_write(res, w, bin, s, tg->date, err)
-                          : write_rows(res, w, s, tg->date, err);
+    if (rc == 0) rc = f->binary ? sn_bin_write(res, w, &f->bin, &f->s,
+                                               f->streamed ? &f->hx.r : NULL, tg->date, err)
+                                : write_rows(res, w, &f->s, tg->date, err);
     if (rc == 0) rc = dc_delta_file_writer_finish(w, tx, err);
     if (rc == 0) rc = describe(tx, res, tg, cdc, hist, err);
     if (rc == 0) {

@@ -276,6 +276,54 @@ def test_binary_rows_widen_narrower_files(tmp_path):
     assert got == seed_sql(arrow(c), arrow(h)) and len(got) > 150
 
 
+def test_history_in_key_order_streams_else_sorts(tmp_path):
+    """A history whose files lie in key order (each ascending, their ranges
+    apart, whatever the log's order of the files) is merged from its files as
+    they are ("in key order: streamed": neither held nor sorted nor spilled);
+    one whose rows are shuffled, or whose files' ranges interleave, goes
+    through the sorter, and spills under a small budget. All give the seed's
+    rows."""
+    import random
+    import pyarrow.compute as pc
+    from deltalake import write_deltalake
+    s, hist_values = stream(23, n_hist=8000, n_keys=10000)
+    h, c = tmp_path / "h", tmp_path / "c"
+    ingest(hist_values, h, tmp_path)
+    s.run(6000)
+    ingest(s.values, c, tmp_path, "--soft-deletes", "true")
+    t = arrow(h)
+    t = t.cast(pa.schema([f.with_type(pa.string()) if f.type == pa.string_view() else f
+                          for f in t.schema])).sort_by("id")
+    n = t.num_rows
+    want = seed_sql(arrow(c), t)
+    assert len(want) > 5000
+    ranges = tmp_path / "ranges"          # key order, the last range appended first
+    for a, b in ((2 * n // 3, n), (n // 3, 2 * n // 3), (0, n // 3)):
+        write_deltalake(str(ranges), t.slice(a, b - a), mode="append")
+    shuffled = tmp_path / "shuffled"
+    idx = list(range(n))
+    random.Random(5).shuffle(idx)
+    write_deltalake(str(shuffled), t.take(idx))
+    interleaved = tmp_path / "interleaved"  # each file ascending, ranges overlap
+    odd = pc.equal(pc.bit_wise_and(t["id"], 1), 1)
+    write_deltalake(str(interleaved), t.filter(pc.invert(odd)), mode="append")
+    write_deltalake(str(interleaved), t.filter(odd), mode="append")
+    cases = [(h, True, []), (ranges, True, ["--memory", "1MiB"]), (shuffled, False, []),
+             (interleaved, False, []), (shuffled, False, ["--memory", "1MiB"])]
+    for i, (hist, streamed, extra) in enumerate(cases):
+        out = tmp_path / f"o{i}"
+        proc = snapshot("--history", hist, "--cdc", c, "--out", out, "--date", "2024-05-01",
+                        "--tmp-dir", tmp_path, "--log-level", "info", *extra)
+        line = summary(proc)
+        assert "rows read as JSON" not in proc.stderr.decode(), line
+        assert ("in key order: streamed" in line) == streamed, (hist, line)
+        if extra and not streamed:
+            m = re.search(r"(\d+) runs spilled", line)
+            assert m and int(m.group(1)) >= 2, line
+        assert partition(out, "2024-05-01") == want, (hist, line)
+    assert not list(tmp_path.glob("deltacdc-snapshot-*"))
+
+
 def test_cdc_table_holding_its_history_needs_none(tmp_path):
     """A typed table fed from the start (bootstrap-style r events, then the
     stream), hard deletes: snapshot without --history = the table's rows."""

@@ -75,7 +75,7 @@ static void run(int64_t budget, bool two, uint32_t *spills_out)
             want[k].tag = UINT32_MAX; /* an exact tie: either may win */
         }
     }
-    CHECK_OK(sn_sorter_finish(&s, two ? &s2 : NULL, &err), &err);
+    CHECK_OK(sn_sorter_finish(&s, two ? &s2 : NULL, NULL, &err), &err);
     *spills_out = s.n_spills + s2.n_spills;
     int64_t last = -1;
     uint32_t n = 0;
@@ -147,7 +147,7 @@ TEST(snap_sort_empty)
     sn_sorter_init(&s2, (int64_t)1 << 20, NULL);
     dc_err err;
     dc_err_clear(&err);
-    CHECK_OK(sn_sorter_finish(&s, &s2, &err), &err);
+    CHECK_OK(sn_sorter_finish(&s, &s2, NULL, &err), &err);
     const sn_hdr *h = NULL;
     const uint8_t *key = NULL, *row = NULL;
     bool done = false;
@@ -189,7 +189,7 @@ static void run_strings(int64_t budget, bool in_order)
         h.rlen = 1;
         CHECK_OK(sn_sorter_add(&s, &h, (const uint8_t *)key, (const uint8_t *)"r", &err), &err);
     }
-    CHECK_OK(sn_sorter_finish(&s, NULL, &err), &err);
+    CHECK_OK(sn_sorter_finish(&s, NULL, NULL, &err), &err);
     uint8_t last[64];
     size_t last_n = 0;
     uint32_t n = 0;
