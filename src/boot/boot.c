@@ -238,6 +238,7 @@ static int event_template(dc_cdc_event *ev, const boot *b, const dc_boot_result 
     ev->ts_ms = res->pos.ts_ms;
     ev->schema = (const char *)b->schema.data;
     ev->schema_len = (uint32_t)b->schema.len;
+    ev->schema_id = dc_cdc_schema_id_new(); /* one block: the merge compares the id */
     const char *dot = strrchr(res->pos.file, '.');
     char *e = NULL;
     const long long fno = dot ? strtoll(dot + 1, &e, 10) : -1;
@@ -251,6 +252,21 @@ static int event_template(dc_cdc_event *ev, const boot *b, const dc_boot_result 
         ev->gtid = res->pos.gtid;
         ev->gtid_len = (uint32_t)strlen(res->pos.gtid);
     }
+    return 0;
+}
+
+/* Room in the key index for the rows still to come (the server's estimate
+ * and a third more, keeping the index's probes short), made once: else
+ * each chunk that outgrows the index rehashes every key it holds. */
+static int reserve_keys(boot *b)
+{
+    const int64_t est = b->st.est_rows;
+    if (est <= 0 || (uint64_t)est <= b->rows_before) return 0;
+    const uint64_t left = (uint64_t)est - b->rows_before;
+    dc_err e;
+    if (dc_merge_table_reserve_keys(b->t, left + left / 3, &e) < 0) /* a hint: batches reserve */
+        DC_LOG(DC_LOG_INFO, "boot", "%s: key index not reserved for %" PRIu64 " rows (%s)",
+               b->topic, left, e.msg);
     return 0;
 }
 
@@ -335,6 +351,7 @@ static int run(boot *b, dc_boot_result *res, dc_err *err)
         snprintf(res->first_pos, sizeof res->first_pos, "%s:%" PRId64, res->pos.file,
                  res->pos.pos);
     res->first_chunk = b->chunk + 1;
+    if (rc == 0) rc = reserve_keys(b);
     dc_cdc_event ev;
     if (rc == 0) rc = event_template(&ev, b, res, err);
     if (rc == 0) rc = copy_rows(b, res, &ev, err);

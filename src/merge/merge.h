@@ -110,6 +110,11 @@ typedef struct dc_merge_index_stats {
     uint64_t seq_reads;     /* row groups read back to order two equal ordering values */
 } dc_merge_index_stats;
 void dc_merge_index_stats_get(dc_merge_index_stats *out, const dc_merge_table *t);
+/* Room in the key index for n more keys, made now: a writer that knows how
+ * many keys are coming (a bootstrap: the source's estimated rows) grows the
+ * index once instead of rehashing every key it holds at each batch that
+ * outgrows it. A hint: the batches still reserve what they need. */
+int dc_merge_table_reserve_keys(dc_merge_table *t, uint64_t n, dc_err *err);
 /* Writes the key index to the table's _deltacdc/keyindex/<version>.dcx
  * (published whole through the storage layer; older files removed), for
  * the next open to load instead of reading every data file. */
