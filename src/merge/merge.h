@@ -177,6 +177,14 @@ struct dc_pq_schema;
 struct dc_pq_column;
 void dc_merge_batch_columns(dc_merge_batch *b, const struct dc_pq_schema *schema,
                             const struct dc_pq_column *cols);
+/* After dc_merge_batch_columns, before the first event: the events carry no
+ * images (after and before NULL), the columns alone hold the rows. When the
+ * columns can not be written as they are (see above), the commit fails
+ * (DC_EUNSUPPORTED), commits nothing, and dc_merge_batch_columns_refused
+ * says so: the caller sends the rows again with their images (a bootstrap's
+ * reader re-reads the chunk). Spares the reader the images it rarely needs. */
+void dc_merge_batch_columns_only(dc_merge_batch *b);
+bool dc_merge_batch_columns_refused(const dc_merge_batch *b);
 
 /* For readers that rank typed rows as the merge does (deltacdc snapshot): a
  * source position as the two int64s typed tables rank by, compared as a pair

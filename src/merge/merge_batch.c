@@ -112,6 +112,8 @@ struct dc_merge_batch {
     mseq history_pos;           /* and its position (the floor it sets when lower) */
     const dc_pq_schema *hc_schema; /* the rows as columns too (dc_merge_batch_columns) */
     const dc_pq_column *hc_cols;   /* one per leaf of hc_schema, or NULL */
+    bool hc_only;               /* the events have no images: only hc_cols say the rows */
+    bool hc_refused;            /* the commit failed as they could not be written as they are */
     /* commitInfo operationParameters the caller adds (bootstrap: its progress) */
     const char *xparam[MB_MAX_XPARAMS][2]; /* key, value (arena copies) */
     uint32_t n_xparams;
@@ -575,6 +577,14 @@ void dc_merge_batch_columns(dc_merge_batch *b, const dc_pq_schema *schema,
     b->hc_cols = cols;
 }
 
+void dc_merge_batch_columns_only(dc_merge_batch *b)
+{
+    DC_ASSERT(b->hc_cols && b->n_evs == 0);
+    b->hc_only = true;
+}
+
+bool dc_merge_batch_columns_refused(const dc_merge_batch *b) { return b->hc_refused; }
+
 int dc_merge_batch_param(dc_merge_batch *b, const char *key, const char *value, dc_err *err)
 {
     DC_ASSERT(!b->spent);
@@ -794,6 +804,11 @@ static int plan_write_new(dc_merge_batch *b, mplan *p, dc_err *err)
     if (b->t->format == DC_FORMAT_TYPED && hcols_apply(b, p, &meta)) {
         p->has_out = true; /* disposed (and removed when written) by plan_dispose */
         return dc_mhcols_write(&p->out, b->t, b->hc_cols, p->n_ap, &meta, err);
+    }
+    if (b->hc_only) { /* no images to fall back on: the caller sends them */
+        b->hc_refused = true;
+        return dc_err_set(err, DC_EUNSUPPORTED, "the rows came as columns only, which can not "
+                          "be written as they are (a row is stale, or the layout changed)");
     }
     if (b->t->format == DC_FORMAT_TYPED) {
         typed_feed f = {b, p};
