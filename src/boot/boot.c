@@ -166,11 +166,12 @@ static int commit_block(boot *b, const rblock *blk, dc_cdc_event *ev, dc_boot_re
     if (rc == 0) dc_merge_batch_history(mb, &ev->srcpos);
     if (rc == 0) dc_merge_batch_images_typed(mb); /* decoded by the reader */
     if (rc == 0 && blk->cols_ok) dc_merge_batch_columns(mb, b->pqs, blk->cols); /* and converted */
+    if (rc == 0 && blk->imageless) dc_merge_batch_columns_only(mb); /* alone */
     const uint8_t *p = blk->data.data, *end = p + blk->data.len;
     for (uint64_t i = 0; rc == 0 && i < blk->n; i++) {
         DC_ASSERT(end - p >= 4);
         ev->after_len = dc_load_le32(p);
-        ev->after = (const char *)p + 4;
+        ev->after = blk->imageless ? NULL : (const char *)p + 4;
         p += 4 + ev->after_len;
         ev->n_keys = b->keys.n;
         for (uint32_t k = 0; k < b->keys.n; k++) {
@@ -190,8 +191,9 @@ static int commit_block(boot *b, const rblock *blk, dc_cdc_event *ev, dc_boot_re
     const uint64_t total = b->rows_before + res->rows + blk->n;
     if (rc == 0) rc = chunk_params(mb, b, blk, res, total, err);
     if (rc == 0) rc = dc_merge_batch_commit(&mr, mb, err);
+    if (rc < 0 && dc_merge_batch_columns_refused(mb)) rc = BOOT_AGAIN;
     dc_merge_batch_free(mb);
-    if (rc < 0) return rc;
+    if (rc != 0) return rc;
     b->chunk++;
     res->version = mr.version;
     res->chunks++;
@@ -200,6 +202,24 @@ static int commit_block(boot *b, const rblock *blk, dc_cdc_event *ev, dc_boot_re
            " read the short way) committed as version %" PRId64, b->topic, b->chunk, blk->n,
            blk->n_fast, mr.version);
     return 0;
+}
+
+/* The merge refused a chunk's columns alone (a stale row): the reader
+ * stops, and reads it again with its images from then on. */
+static int read_again(boot_reader *r, boot *b, const rblock *blk, dc_err *err)
+{
+    DC_LOG(DC_LOG_INFO, "boot", "%s: chunk %" PRId64 " is read again with its images (%s)",
+           b->topic, b->chunk + 1, err->msg);
+    dc_err_clear(err);
+    dc_buf after; /* blk goes with the reader */
+    dc_buf_init(&after, 1 << 20);
+    int rc = blk->after.len ? dc_buf_append(&after, blk->after.data, blk->after.len, err) : 0;
+    dc_boot_reader_stop(r);
+    dc_buf_reset(&b->last_key); /* the reader's until it stopped */
+    if (rc == 0 && after.len) rc = dc_buf_append(&b->last_key, after.data, after.len, err);
+    dc_buf_dispose(&after);
+    b->images = true;
+    return rc < 0 ? rc : dc_boot_reader_start(r, b, err);
 }
 
 /* Chunks read by the reader thread, merged and committed here. */
@@ -216,6 +236,12 @@ static int copy_rows(boot *b, dc_boot_result *res, dc_cdc_event *ev, dc_err *err
             break;
         }
         if (blk->n > 0) rc = commit_block(b, blk, ev, res, err);
+        if (rc == BOOT_AGAIN) {
+            DC_ASSERT(blk->imageless);
+            rc = read_again(&r, b, blk, err);
+            i = UINT32_MAX; /* the restarted reader fills block 0 first */
+            continue;
+        }
         res->done = blk->last;
         dc_boot_reader_release(&r, blk);
         if (rc == 0) progress(b, b->o->progress, res->rows, t0, res->done);
@@ -238,6 +264,7 @@ static int event_template(dc_cdc_event *ev, const boot *b, const dc_boot_result 
     ev->ts_ms = res->pos.ts_ms;
     ev->schema = (const char *)b->schema.data;
     ev->schema_len = (uint32_t)b->schema.len;
+    ev->schema_id = dc_cdc_schema_id_new(); /* one block: the merge compares the id */
     const char *dot = strrchr(res->pos.file, '.');
     char *e = NULL;
     const long long fno = dot ? strtoll(dot + 1, &e, 10) : -1;
@@ -251,6 +278,21 @@ static int event_template(dc_cdc_event *ev, const boot *b, const dc_boot_result 
         ev->gtid = res->pos.gtid;
         ev->gtid_len = (uint32_t)strlen(res->pos.gtid);
     }
+    return 0;
+}
+
+/* Room in the key index for the rows still to come (the server's estimate
+ * and a third more, keeping the index's probes short), made once: else
+ * each chunk that outgrows the index rehashes every key it holds. */
+static int reserve_keys(boot *b)
+{
+    const int64_t est = b->st.est_rows;
+    if (est <= 0 || (uint64_t)est <= b->rows_before) return 0;
+    const uint64_t left = (uint64_t)est - b->rows_before;
+    dc_err e;
+    if (dc_merge_table_reserve_keys(b->t, left + left / 3, &e) < 0) /* a hint: batches reserve */
+        DC_LOG(DC_LOG_INFO, "boot", "%s: key index not reserved for %" PRIu64 " rows (%s)",
+               b->topic, left, e.msg);
     return 0;
 }
 
@@ -335,6 +377,7 @@ static int run(boot *b, dc_boot_result *res, dc_err *err)
         snprintf(res->first_pos, sizeof res->first_pos, "%s:%" PRId64, res->pos.file,
                  res->pos.pos);
     res->first_chunk = b->chunk + 1;
+    if (rc == 0) rc = reserve_keys(b);
     dc_cdc_event ev;
     if (rc == 0) rc = event_template(&ev, b, res, err);
     if (rc == 0) rc = copy_rows(b, res, &ev, err);

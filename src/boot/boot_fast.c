@@ -182,26 +182,33 @@ static bool ts_ok(const char *s, size_t n)
 
 /* ------------------------------------------------------------ rows */
 
+/* One non-null value: whether the short way takes it (put_value's checks). */
+static bool value_ok(uint8_t fk, const dc_cdc_tcol *c, const char *v, size_t n)
+{
+    switch (fk) {
+    case FK_INT: return int_ok(v, n, c->type);
+    case FK_DOUBLE: return double_ok(v, n);
+    case FK_STRING: return true;
+    case FK_DECIMAL: return decimal_ok(v, n, c);
+    case FK_DATE: return n == 10 && date_ok(v);
+    case FK_TS: return ts_ok(v, n);
+    }
+    return false;
+}
+
 /* One value; false: not the short way's (nothing was appended). */
 static int put_value(bool *ok, dc_buf *d, uint8_t fk, const dc_cdc_tcol *c, const char *v,
                      size_t n, dc_err *err)
 {
-    *ok = true;
+    if (!(*ok = value_ok(fk, c, v, n))) return 0;
     switch (fk) {
-    case FK_INT:
-        if (!(*ok = int_ok(v, n, c->type))) return 0;
-        return dc_buf_append(d, v, n, err);
-    case FK_DOUBLE:
-        if (!(*ok = double_ok(v, n))) return 0;
-        return dc_buf_append(d, v, n, err);
+    case FK_INT: case FK_DOUBLE: return dc_buf_append(d, v, n, err);
     case FK_STRING: return dc_json_put_str(d, v, n, err);
     case FK_DECIMAL: case FK_DATE:
-        if (!(*ok = fk == FK_DECIMAL ? decimal_ok(v, n, c) : n == 10 && date_ok(v))) return 0;
         DC_TRY(dc_buf_putc(d, '"', err));
         DC_TRY(dc_buf_append(d, v, n, err));
         return dc_buf_putc(d, '"', err);
     case FK_TS:
-        if (!(*ok = ts_ok(v, n))) return 0;
         DC_TRY(dc_buf_putc(d, '"', err));
         DC_TRY(dc_buf_append(d, v, 10, err));
         DC_TRY(dc_buf_putc(d, 'T', err));
@@ -211,6 +218,16 @@ static int put_value(bool *ok, dc_buf *d, uint8_t fk, const dc_cdc_tcol *c, cons
     }
     *ok = false;
     return 0;
+}
+
+bool dc_boot_fast_ok(const boot *b, char **row, const unsigned long *lens)
+{
+    if (!b->fast) return false;
+    for (uint32_t i = 0; i < b->st.n_cols; i++) {
+        const dc_cdc_tcol *c = dc_cdc_tschema_col(b->cols, i);
+        if (row[i] ? !value_ok(b->fast[i], c, row[i], lens[i]) : !c->optional) return false;
+    }
+    return true;
 }
 
 int dc_boot_fast_members(bool *ok, dc_buf *d, const boot *b, char **row,

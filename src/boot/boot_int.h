@@ -12,6 +12,8 @@
 
 #define BOOT_PIPELINE "bootstrap"
 #define BOOT_DEFAULT_CHUNK 250000
+/* commit_block: the merge refused a chunk's columns alone (read it again) */
+#define BOOT_AGAIN 1
 
 /* The run's state. */
 typedef struct boot {
@@ -37,6 +39,8 @@ typedef struct boot {
     /* the rows as columns too (boot_fast.c, dc_merge_batch_columns) */
     dc_pq_schema *pqs;              /* the table's leaves (its Delta schema), or NULL: none */
     uint32_t *col_leaf;             /* per source column its leaf in pqs */
+    bool images;                    /* chunks keep their images even with columns (after a
+                                       refusal: the reader's while it runs) */
 } boot;
 
 /* Chooses the short way for every column of the table, or none (b->fast
@@ -52,6 +56,9 @@ int dc_boot_fast_members(bool *ok, dc_buf *d, const boot *b, char **row,
  * else b->pqs stays NULL. Errors: out of memory, a schema that does not
  * parse. */
 int dc_boot_cols_plan(boot *b, dc_err *err);
+/* Whether every value of the row takes the short way (what
+ * dc_boot_fast_members checks), without writing the members. */
+bool dc_boot_fast_ok(const boot *b, char **row, const unsigned long *lens);
 /* Appends a row that took the short way to the columns cols (one per leaf
  * of b->pqs); false when a value is not taken (cols are then unusable: the
  * chunk's images are written instead, which decide it). */
@@ -68,7 +75,8 @@ bool dc_boot_key_long(dc_mysql_enc enc);
 bool dc_boot_key_ok(const dc_mysql_column *c);
 
 /* A chunk read: its rows as [u32 image length][image][keys], the image the
- * row's decoded typed members (dc_cdc_typed_members), each key a
+ * row's decoded typed members (dc_cdc_typed_members; empty in an imageless
+ * block, whose columns hold the rows), each key a
  * LONG as 8 bytes or a STRING as [u32 length][bytes] (dc_boot_key_long). */
 typedef enum rblock_state { RB_FREE = 0, RB_FILLING, RB_READY } rblock_state;
 typedef struct rblock {
@@ -82,6 +90,10 @@ typedef struct rblock {
     dc_buf kv;                      /* scratch: one key's Debezium value (put_key) */
     dc_pq_column *cols;             /* the rows as columns: one per leaf of b->pqs */
     bool cols_ok;                   /* every row is in cols (dc_boot_cols_row) */
+    bool imageless;                 /* the rows' images are empty: cols alone hold them
+                                       (dc_merge_batch_columns_only; cols_ok then) */
+    dc_buf after;                   /* the key the chunk was read after (JSON array of SQL
+                                       literals, or empty: the start), to read it again */
     int rc;                         /* the read's outcome */
     dc_err err;                     /* its error */
 } rblock;

@@ -166,9 +166,16 @@ static int put_row(rblock *blk, const boot *b, char **row, const unsigned long *
     const size_t at = d->len;
     DC_TRY(dc_buf_append(d, "\0\0\0\0", 4, err));
     bool fast = false;
-    DC_TRY(dc_boot_fast_members(&fast, d, b, row, lens, err));
-    blk->n_fast += fast;
-    if (blk->cols_ok) blk->cols_ok = fast && dc_boot_cols_row(blk->cols, b, row, lens);
+    if (blk->imageless) { /* the columns alone: a row they do not take ends it (fill) */
+        fast = dc_boot_fast_ok(b, row, lens);
+        blk->cols_ok = fast && dc_boot_cols_row(blk->cols, b, row, lens);
+        blk->n_fast += fast;
+        if (!blk->cols_ok) return 0;
+    } else {
+        DC_TRY(dc_boot_fast_members(&fast, d, b, row, lens, err));
+        blk->n_fast += fast;
+        if (blk->cols_ok) blk->cols_ok = fast && dc_boot_cols_row(blk->cols, b, row, lens);
+    }
     if (!fast) {
         dc_buf_reset(&blk->img);
         DC_TRY(dc_mysql_image(&blk->img, &b->st, row, lens, err));
@@ -246,14 +253,14 @@ static int key_literals(dc_buf *out, dc_mysql *m, const boot *b, const rawkey *k
     return rc;
 }
 
-/* Reads one chunk into blk, after b->last_key (which then moves on). */
-static int fill(rblock *blk, boot *b, dc_buf *q, rawkey *k, dc_err *err)
+/* The chunk after b->last_key read into blk (emptied first). */
+static int fill_once(rblock *blk, boot *b, dc_buf *q, rawkey *k, dc_err *err)
 {
-    const uint64_t limit = b->o->chunk_rows ? b->o->chunk_rows : BOOT_DEFAULT_CHUNK;
     dc_buf_reset(&blk->data);
     dc_buf_reset(&blk->last_key);
     blk->n = blk->n_fast = 0;
     blk->cols_ok = blk->cols != NULL;
+    blk->imageless = blk->cols_ok && !b->images;
     for (uint32_t i = 0; blk->cols && i < b->pqs->n_leaves; i++)
         dc_pq_column_reset(&blk->cols[i]);
     char **row = NULL;
@@ -266,10 +273,31 @@ static int fill(rblock *blk, boot *b, dc_buf *q, rawkey *k, dc_err *err)
         if (rc < 0) dc_err_prefix(err, "%s: row %" PRIu64 " after key %.*s", b->topic,
                                   blk->n + 1, b->last_key.len ? (int)b->last_key.len : 6,
                                   b->last_key.len ? (const char *)b->last_key.data : "(none)");
+        if (rc == 0 && blk->imageless && !blk->cols_ok) break; /* fill: read it again */
         if (rc == 0) rc = keep_key(k, b, row, lens, err);
         blk->n++;
     }
-    dc_mysql_stream_end(b->m);
+    dc_mysql_stream_end(b->m); /* the rest of a result left early is read and dropped */
+    return rc;
+}
+
+/* Reads one chunk into blk, after b->last_key (which then moves on): as
+ * columns alone while its rows all take them, else again with the images,
+ * which decide the rows the columns do not take (from then on for every
+ * chunk: a table that has such rows tends to have more). */
+static int fill(rblock *blk, boot *b, dc_buf *q, rawkey *k, dc_err *err)
+{
+    const uint64_t limit = b->o->chunk_rows ? b->o->chunk_rows : BOOT_DEFAULT_CHUNK;
+    dc_buf_reset(&blk->after);
+    int rc = b->last_key.len ? dc_buf_append(&blk->after, b->last_key.data, b->last_key.len,
+                                             err) : 0;
+    if (rc == 0) rc = fill_once(blk, b, q, k, err);
+    if (rc == 0 && blk->imageless && !blk->cols_ok) {
+        DC_LOG(DC_LOG_DEBUG, "boot", "%s: a row the columns do not take after %" PRIu64
+               " rows: the chunk read again with its images", b->topic, blk->n);
+        b->images = true;
+        rc = fill_once(blk, b, q, k, err);
+    }
     blk->last = blk->n < limit;
     if (rc == 0 && blk->n > 0) rc = key_literals(&blk->last_key, b->m, b, k, err);
     if (rc == 0 && blk->n > 0) {
@@ -319,6 +347,7 @@ int dc_boot_reader_start(boot_reader *r, boot *b, dc_err *err)
     for (int i = 0; i < 2; i++) {
         dc_buf_init(&r->blk[i].data, DC_MERGE_MAX_BATCH_BYTES);
         dc_buf_init(&r->blk[i].last_key, 1 << 20);
+        dc_buf_init(&r->blk[i].after, 1 << 20);
         dc_buf_init(&r->blk[i].img, DC_MERGE_MAX_BATCH_BYTES);
         dc_buf_init(&r->blk[i].kv, DC_MERGE_MAX_KEY_BYTES * 2 + 64);
         if (!b->pqs) continue;
@@ -362,6 +391,7 @@ void dc_boot_reader_stop(boot_reader *r)
     for (int i = 0; i < 2; i++) {
         dc_buf_dispose(&r->blk[i].data);
         dc_buf_dispose(&r->blk[i].last_key);
+        dc_buf_dispose(&r->blk[i].after);
         dc_buf_dispose(&r->blk[i].img);
         dc_buf_dispose(&r->blk[i].kv);
         for (uint32_t j = 0; r->blk[i].cols && j < r->b->pqs->n_leaves; j++)

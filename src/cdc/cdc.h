@@ -327,6 +327,10 @@ int dc_cdc_tschema_cache_get(const dc_cdc_tschema **out, dc_cdc_tschema_cache *c
  * block per record, ~1% of typed ingest). */
 int dc_cdc_tschema_cache_get_id(const dc_cdc_tschema **out, dc_cdc_tschema_cache *c,
                                 const char *block, size_t n, uint64_t id, dc_err *err);
+/* A new schema_id, never handed out before in this process (the decoder's
+ * ids come from it too): for events a caller builds itself around one
+ * schema block (a bootstrap's), so the merge compares ids, not bytes. */
+uint64_t dc_cdc_schema_id_new(void);
 
 /* Converts a before/after image (a JSON object) into one JSON object in the
  * Parquet writer's conventions (src/parquet/parquet.h: what

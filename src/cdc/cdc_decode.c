@@ -229,6 +229,11 @@ void dc_cdc_schema_cache_dispose(dc_cdc_schema_cache *c)
  * names one block's bytes whichever cache (thread) gave it. */
 static uint64_t last_schema_id;
 
+uint64_t dc_cdc_schema_id_new(void)
+{
+    return __atomic_add_fetch(&last_schema_id, 1, __ATOMIC_RELAXED);
+}
+
 /* Copies the validated block b[0..n) into the next slot (best effort);
  * returns its new id, or 0 when it is not kept. */
 static uint64_t remember(dc_cdc_schema_cache *c, const uint8_t *b, size_t n)
@@ -242,7 +247,7 @@ static uint64_t remember(dc_cdc_schema_cache *c, const uint8_t *b, size_t n)
     c->id[i] = 0;
     if (!c->block[i]) return 0;
     memcpy(c->block[i], b, n);
-    c->id[i] = __atomic_add_fetch(&last_schema_id, 1, __ATOMIC_RELAXED);
+    c->id[i] = dc_cdc_schema_id_new();
     return c->id[i];
 }
 

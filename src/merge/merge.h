@@ -110,6 +110,11 @@ typedef struct dc_merge_index_stats {
     uint64_t seq_reads;     /* row groups read back to order two equal ordering values */
 } dc_merge_index_stats;
 void dc_merge_index_stats_get(dc_merge_index_stats *out, const dc_merge_table *t);
+/* Room in the key index for n more keys, made now: a writer that knows how
+ * many keys are coming (a bootstrap: the source's estimated rows) grows the
+ * index once instead of rehashing every key it holds at each batch that
+ * outgrows it. A hint: the batches still reserve what they need. */
+int dc_merge_table_reserve_keys(dc_merge_table *t, uint64_t n, dc_err *err);
 /* Writes the key index to the table's _deltacdc/keyindex/<version>.dcx
  * (published whole through the storage layer; older files removed), for
  * the next open to load instead of reading every data file. */
@@ -172,6 +177,14 @@ struct dc_pq_schema;
 struct dc_pq_column;
 void dc_merge_batch_columns(dc_merge_batch *b, const struct dc_pq_schema *schema,
                             const struct dc_pq_column *cols);
+/* After dc_merge_batch_columns, before the first event: the events carry no
+ * images (after and before NULL), the columns alone hold the rows. When the
+ * columns can not be written as they are (see above), the commit fails
+ * (DC_EUNSUPPORTED), commits nothing, and dc_merge_batch_columns_refused
+ * says so: the caller sends the rows again with their images (a bootstrap's
+ * reader re-reads the chunk). Spares the reader the images it rarely needs. */
+void dc_merge_batch_columns_only(dc_merge_batch *b);
+bool dc_merge_batch_columns_refused(const dc_merge_batch *b);
 
 /* For readers that rank typed rows as the merge does (deltacdc snapshot): a
  * source position as the two int64s typed tables rank by, compared as a pair

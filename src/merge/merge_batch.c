@@ -38,6 +38,8 @@ int (*dc_merge_test_hook_before_commit)(void) = NULL;
 /* Room kept per event for a typed table's __source_pos text (file name,
  * position, row and GTID: well under this). */
 #define MB_POS_BYTES 256
+/* Keys ahead whose index slot is prefetched (dc_mx_prefetch) */
+#define MB_PREFETCH 8
 
 typedef struct mb_tp {
     const char *topic;          /* arena copy */
@@ -113,6 +115,8 @@ struct dc_merge_batch {
     mseq history_pos;           /* and its position (the floor it sets when lower) */
     const dc_pq_schema *hc_schema; /* the rows as columns too (dc_merge_batch_columns) */
     const dc_pq_column *hc_cols;   /* one per leaf of hc_schema, or NULL */
+    bool hc_only;               /* the events have no images: only hc_cols say the rows */
+    bool hc_refused;            /* the commit failed as they could not be written as they are */
     /* commitInfo operationParameters the caller adds (bootstrap: its progress) */
     const char *xparam[MB_MAX_XPARAMS][2]; /* key, value (arena copies) */
     uint32_t n_xparams;
@@ -583,6 +587,14 @@ void dc_merge_batch_columns(dc_merge_batch *b, const dc_pq_schema *schema,
     b->hc_cols = cols;
 }
 
+void dc_merge_batch_columns_only(dc_merge_batch *b)
+{
+    DC_ASSERT(b->hc_cols && b->n_evs == 0);
+    b->hc_only = true;
+}
+
+bool dc_merge_batch_columns_refused(const dc_merge_batch *b) { return b->hc_refused; }
+
 int dc_merge_batch_param(dc_merge_batch *b, const char *key, const char *value, dc_err *err)
 {
     DC_ASSERT(!b->spent);
@@ -722,7 +734,13 @@ static int plan_classify(dc_merge_batch *b, mplan *p, dc_err *err)
     p->gh = dc_calloc(n, sizeof *p->gh);
     p->tg = dc_calloc(n, sizeof *p->tg);
     if (!p->ap || !p->gh || !p->tg) return dc_err_set(err, DC_ENOMEM, "merge: out of memory");
-    for (size_t i = 0; i < b->n_evs; i++) DC_TRY(classify(b, p, (uint32_t)i, err));
+    /* Lookups land on random slots: the home slot of a key some keys ahead
+     * is fetched while this one is looked up (a bootstrap's 250,000 keys) */
+    for (size_t i = 0; i < b->n_evs; i++) {
+        if (i + MB_PREFETCH < b->n_evs)
+            dc_mx_prefetch(&b->t->index, b->evs[i + MB_PREFETCH].key.hash);
+        DC_TRY(classify(b, p, (uint32_t)i, err));
+    }
     bool sorted = true; /* a bootstrap adds its rows in key order: one pass, no sort */
     for (size_t i = 1; sorted && i < p->n_ap; i++)
         sorted = cmp_apply(&p->ap[i - 1], &p->ap[i], b) < 0;
@@ -815,6 +833,11 @@ static int plan_write_new(dc_merge_batch *b, mplan *p, dc_err *err)
     if (b->t->format == DC_FORMAT_TYPED && hcols_apply(b, p, &meta)) {
         p->has_out = true; /* disposed (and removed when written) by plan_dispose */
         return dc_mhcols_write(&p->out, b->t, b->hc_cols, p->n_ap, &meta, err);
+    }
+    if (b->hc_only) { /* no images to fall back on: the caller sends them */
+        b->hc_refused = true;
+        return dc_err_set(err, DC_EUNSUPPORTED, "the rows came as columns only, which can not "
+                          "be written as they are (a row is stale, or the layout changed)");
     }
     if (b->t->format == DC_FORMAT_TYPED) {
         typed_feed f = {b, p};
@@ -1132,6 +1155,8 @@ static void plan_apply(dc_merge_batch *b, mplan *p)
             const mb_ev *e = &b->evs[a->ev];
             const bool set = a->slot != SIZE_MAX && !p->trunc;
             if (set != (pass == 0)) continue;
+            if (!set && i + MB_PREFETCH < p->n_ap) /* inserts: as in plan_classify */
+                dc_mx_prefetch(x, b->evs[p->ap[i + MB_PREFETCH].ev].key.hash);
             DC_ASSERT(i <= MX_ROW_MASK);
             mx_val v = {id, (uint32_t)i | (e->op == 'd' ? MX_ROW_TOMB : 0), e->seq};
             if (!row) v = (mx_val){MX_FILE_NONE, 0, e->seq};

@@ -352,6 +352,12 @@ int dc_merge_resume_offset(int64_t *next_out, dc_merge_table *t, const char *top
     return rc;
 }
 
+int dc_merge_table_reserve_keys(dc_merge_table *t, uint64_t n, dc_err *err)
+{
+    if (n > SIZE_MAX / 4) return dc_err_set(err, DC_ELIMIT, "key index: %" PRIu64 " keys", n);
+    return dc_mx_reserve(&t->index, (size_t)n, 0, err);
+}
+
 void dc_merge_index_stats_get(dc_merge_index_stats *out, const dc_merge_table *t)
 {
     out->rows = t->index.n;

@@ -228,6 +228,44 @@ def test_short_way_columns_equal_mariadb(src, tmp_path):
             sorted(r["__source_pos"] for r in delta_rows(path))[-1]  # all from the 2nd run
 
 
+def test_columns_refused_read_again_with_images(src, tmp_path):
+    """A chunk read as columns alone (no images) that the merge can not write
+    as it is — a key the table holds from a CDC event newer than the chunk's
+    snapshot — is read again with its images: the newer row stays, every
+    other key takes the chunk's row, one row per key."""
+    import typedgen
+    src.execute("CREATE TABLE refuse_a (id INT NOT NULL PRIMARY KEY, v INT) ENGINE=InnoDB;"
+                "CREATE TABLE refuse_b LIKE refuse_a;"
+                "INSERT INTO refuse_a SELECT seq, seq FROM seq_1_to_6;"
+                "INSERT INTO refuse_b SELECT seq, seq * 10 FROM seq_1_to_6;", database=DB)
+    path = tmp_path / "refuse"
+    assert_ok(boot(src, "refuse_a", path, "--chunk-rows", "2"), "bootstrap refuse_a")
+    h = chunk_history(path)[0][1]["operationParameters"]
+    f, pos = h["bootstrap.position"].rsplit(":", 1)
+    schema = typedgen.schema_block([("id", ("int32", None, None)), ("v", ("int32", None, None))],
+                                   db=DB, table="refuse_a")
+    ev = {"schema": schema, "payload": {  # far after any position of the runs here
+        "before": {"id": 4, "v": 4}, "after": {"id": 4, "v": -4}, "op": "u", "ts_ms": 1,
+        "source": {"file": f, "pos": int(pos) + 10**12, "row": 0}}}
+    stream = tmp_path / "cdc.jsonl"
+    stream.write_text(json.dumps(ev) + "\n")
+    assert_ok(run_dc(["ingest", "--source", f"file:{stream}", "--table", str(path),
+                      "--format", "typed", "--once"]), "CDC into the table")
+    # a later binlog position for the second run: its rows are newer than the first's
+    src.execute("CREATE TABLE refuse_bump (x INT); INSERT INTO refuse_bump VALUES (1);",
+                database=DB)
+    p = boot(src, "refuse_b", path, "--chunk-rows", "2", "--log-level", "debug")
+    assert_ok(p, "bootstrap refuse_b")
+    err = p.stderr.decode()
+    assert "chunk 2 is read again with its images" in err, err[-3000:]
+    # chunks 1 and 3 written from columns (3 with its images too: kept from the refusal
+    # on), chunk 2 from its images: 1 row (key 4 is stale)
+    assert re.findall(r"new file of (\d+) rows written from columns", err) == ["2", "2"], \
+        err[-3000:]
+    got = sorted((r["id"], r["v"]) for r in delta_rows(path))
+    assert got == [(1, 10), (2, 20), (3, 30), (4, -4), (5, 50), (6, 60)], got
+
+
 def test_progress_only_when_asked(src, tmp_path):
     """Progress (rows, rows/s, ETA) goes to stderr with --progress; without
     it and without a terminal only the summary line is printed."""
