@@ -77,6 +77,8 @@ struct ing_ahead {
     size_t off;                 /* records of slot `consumed` handed out */
     const char *topic;          /* the records' topic, for publishing the keys */
     int64_t watermark;          /* of the slot last handed out */
+    double wait_s;              /* wall seconds the loop waited for a slot (reader busy) */
+    double wait_cpu;            /* the reader's CPU seconds meanwhile */
 };
 
 /* Copies the poll's bytes out of the source's buffer (the next poll reuses
@@ -256,7 +258,18 @@ static bool wait_filled(ing_ahead *a, int timeout_ms)
     pthread_mutex_lock(&a->mu);
     while (a->produced == a->consumed) {
         if (!atomic_load(&a->starved)) {
+            /* the reader is the critical path meanwhile: its CPU is counted */
+            clockid_t cid;
+            struct timespec c0, c1, w0, w1;
+            const bool clock = !a->ended && pthread_getcpuclockid(a->tid, &cid) == 0 &&
+                               clock_gettime(cid, &c0) == 0;
+            clock_gettime(CLOCK_MONOTONIC, &w0);
             pthread_cond_wait(&a->filled, &a->mu);
+            clock_gettime(CLOCK_MONOTONIC, &w1);
+            if (clock && !a->ended && clock_gettime(cid, &c1) == 0)
+                a->wait_cpu += (double)(c1.tv_sec - c0.tv_sec) +
+                               (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
+            a->wait_s += (double)(w1.tv_sec - w0.tv_sec) + (double)(w1.tv_nsec - w0.tv_nsec) / 1e9;
         } else if (timeout_ms <= 0 ||
                    pthread_cond_timedwait(&a->filled, &a->mu, &until) != 0) {
             break;
@@ -329,3 +342,9 @@ double ing_ahead_reader_cpu(ing_ahead *a)
 }
 
 unsigned ing_ahead_threads(const ing_ahead *a) { return a->n_dec; }
+
+void ing_ahead_waits(const ing_ahead *a, double *wait_s, double *wait_cpu)
+{
+    *wait_s = a->wait_s;
+    *wait_cpu = a->wait_cpu;
+}
