@@ -590,7 +590,10 @@ static int open_threads(ing_state *st, dc_err *err)
     const unsigned n = threads_of(st);
     if (n <= 1) return 0;
     if (st->file_source) { /* a reader thread reads and decodes ahead (ingest_ahead.c) */
-        DC_TRY(ing_ahead_new(&st->ahead, st->src, n, POLL_MAX, st->metrics != NULL, err));
+        /* the file's one route exists once the source asked where to resume */
+        const dc_cdc_keyspec *keys = st->n_routes ? ing_decode_keys(st, st->routes[0].topic)
+                                                  : NULL;
+        DC_TRY(ing_ahead_new(&st->ahead, st->src, n, POLL_MAX, st->metrics != NULL, keys, err));
         DC_TRY(ing_commit_new(&st->commit, err));
         DC_LOG(DC_LOG_INFO, "ingest", "decoding on %u threads: reading the file and decoding "
                "on %u beside the loop's; raw tables merged and committed on a thread of "

@@ -164,10 +164,15 @@ static int noted(ing_slot *s, const dc_cdc_event *ev, uint32_t tp, const char *t
 {
     if (offset > s->h.tps[tp].last) s->h.tps[tp].last = offset;
     /* a raw table keeps the schemas its rows were written with (merge.h) */
-    if (s->format == DC_CFG_FORMAT_RAW && ev->kind == DC_CDC_CHANGE && ev->schema) {
+    if (s->format == DC_CFG_FORMAT_RAW && ev->kind == DC_CDC_CHANGE && ev->schema &&
+        !(ev->schema_id && ev->schema_id == s->noted_id && topic == s->noted_topic &&
+          partition == s->noted_partition)) {
         if (!s->schemas) DC_TRY(dc_merge_schemas_new(&s->schemas, err));
         DC_TRY(dc_merge_schemas_note(s->schemas, topic, partition, offset, ev->schema,
                                      ev->schema_len, err));
+        s->noted_id = ev->schema_id;
+        s->noted_topic = topic;
+        s->noted_partition = partition;
     }
     if (s->h.n_in == 0) ing_metrics_first(s, ev);
     if (ev->kind == DC_CDC_CHANGE && ev->has_ts_ms && ev->ts_ms > s->h.batch_ts_max)

@@ -120,6 +120,11 @@ typedef struct ing_slot {
                                    `deferred`) */
     dc_merge_schemas *schemas;  /* raw: the schemas its records carried, to keep in the
                                    table's _deltacdc_schemas/ (NULL until the first) */
+    uint64_t noted_id;          /* raw: dc_cdc_event.schema_id of the schema noted last (0:
+                                   none): the same id again is the same bytes, no note (its
+                                   memcmp of the block was a tenth of the loop's CPU) */
+    const char *noted_topic;    /* and its topic (the route's string) and partition */
+    int32_t noted_partition;
     ing_hand h;                 /* the batch in hand's positions and kept events */
     bool deferred;              /* the committer thread builds and commits the batch from
                                    h's kept events (ingest_commit.c); the loop only checks
@@ -415,9 +420,10 @@ int ing_par_handle(ing_par *p, ing_state *st, const dc_source_record *recs, size
 /* A reader thread polling src and decoding the records ahead, up to a few
  * polls of max_records (ingest_ahead.c), helped to decode by threads - 2
  * more (the loop's is one of `threads`). watermarks: note the source's
- * high watermark per poll (for metrics). */
+ * high watermark per poll (for metrics). keys: the table's key columns when
+ * known already (NULL: published once the loop knows them). */
 int ing_ahead_new(ing_ahead **out, dc_source *src, unsigned threads, size_t max_records,
-                  bool watermarks, dc_err *err);
+                  bool watermarks, const dc_cdc_keyspec *keys, dc_err *err);
 /* Stops and joins the reader. NULL is a no-op. */
 void ing_ahead_free(ing_ahead *a);
 /* The next at most `max` records in the source's order, each with its
