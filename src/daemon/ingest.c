@@ -315,6 +315,9 @@ static int close_batch(ing_state *st, dc_err *err)
     /* the batch the committer thread holds first: commits stay in order, and
      * its failure stops its table before anything after it is committed */
     DC_TRY(ing_commit_settle(st, err));
+    /* a rewrite the maintenance thread made ready is committed between two
+     * batches, while no commit holds the table (before the next hand-off) */
+    if (st->commit) ing_bg_tick(st);
     /* the dead-letter table is every table's: its failure stops the run */
     if (st->dlq && ing_dlq_pending(st->dlq) && ing_dlq_commit(st->dlq, err) < 0) {
         st->halt = true;
