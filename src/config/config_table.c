@@ -327,8 +327,9 @@ const dc_cfg_key dc_cfg_keys[] = {
             "core. The workers run only while a poll brings more than 128 records (a "
             "backlog or a high rate), so an idle pipeline costs no more. A file source is "
             "instead read and decoded a few polls ahead by a reader thread (the threads "
-            "beyond two help it decode) while the loop adds and commits. 1: no worker "
-            "threads at all."},
+            "beyond two help it decode) while the loop adds, and a raw table's batch is "
+            "merged and committed on a thread of its own while the loop fills the next one "
+            "(one batch at a time, in order). 1: no worker threads at all."},
     SEC("index", "The key index: its file next to the table."),
     {.key = "index.persist", .type = DC_CFG_BOOL, .offset = CF(index_persist), .def = "true",
      .doc = "Keep each table's key index in the table's _deltacdc/keyindex/<version>.dcx "

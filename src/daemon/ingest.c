@@ -50,6 +50,12 @@ static int find_table(const dc_config_table **out, ing_capture *cap, ing_state *
                           topic, &st->tmp, err);
 }
 
+/* ingest.threads: 0 is one per core. */
+static unsigned threads_of(const ing_state *st)
+{
+    return st->cfg->ingest_threads > 0 ? (unsigned)st->cfg->ingest_threads : dc_pool_cores();
+}
+
 static int slot_for_path(ing_slot **out, ing_state *st, const char *path,
                          const dc_config_table *ct, int format, dc_err *err)
 {
@@ -80,7 +86,10 @@ static int slot_for_path(ing_slot **out, ing_state *st, const char *path,
     s->ct = ct;
     s->format = format;
     dc_arena_init(&s->arena, 1024 * 1024);
-    dc_arena_init(&s->keep_arena, DC_INGEST_MAX_REPLAY_BYTES + (size_t)1024 * 1024);
+    ing_hand_init(&s->h);
+    /* a raw table of a file source on two threads or more: merged and
+     * committed on the committer thread (ingest_commit.c) */
+    s->deferred = format == DC_CFG_FORMAT_RAW && st->file_source && threads_of(st) > 1;
     for (uint32_t i = 0; i < ct->key.n; i++) s->keys.names[i] = ct->key.items[i];
     s->keys.n = ct->key.n;
     s->keys_known = ct->key.n > 0;
@@ -158,6 +167,8 @@ static int open_dlq(ing_state *st, dc_err *err)
     return rc;
 }
 
+static int close_batch(ing_state *st, dc_err *err);
+
 /* A record that can not be applied: the error names it; with on_error
  * dead_letter it goes to the dead-letter table and its position is kept in
  * the data table's batch (a skipped event). */
@@ -185,6 +196,10 @@ static int bad_record(ing_state *st, ing_route *rt, ing_slot *s, const dc_source
     dc_cdc_event skip;
     memset(&skip, 0, sizeof skip);
     skip.kind = DC_CDC_SKIP;
+    if (!ing_slot_has_room(s, &skip)) { /* a deferred slot's kept events are its batch */
+        DC_TRY(close_batch(st, err));
+        if (s->stop_error) return 0; /* its commit failed there: stopped */
+    }
     return ing_slot_add(s, &skip, rt->topic, r->partition, r->offset, err);
 }
 
@@ -199,8 +214,6 @@ static int decode(dc_cdc_event *ev, ing_state *st, ing_slot *s, const dc_source_
     return dc_cdc_decode_cached(ev, &st->scratch, &st->schema_cache, &s->keys, r->value,
                                 r->value_len, err);
 }
-
-static int close_batch(ing_state *st, dc_err *err);
 
 /* Whether an event decoded with keys a is the one keys b give: the decoder
  * reads the key columns' names, nothing else of them ([raw, typed] twins
@@ -238,7 +251,7 @@ static int handle_slot(ing_state *st, ing_route *rt, ing_slot *s, const dc_sourc
         }
     }
     /* A full batch is committed early; capacity is not the record's fault. */
-    if (rc == 0 && s->batch && !dc_merge_batch_has_room(s->batch, &ev)) {
+    if (rc == 0 && !ing_slot_has_room(s, &ev)) {
         DC_TRY(close_batch(st, err));
         if (s->stop_error) return 0; /* its commit failed there: stopped */
     }
@@ -287,27 +300,40 @@ const dc_cdc_keyspec *ing_decode_keys(ing_state *st, const char *topic)
 
 /* -------------------------------------------------------------- batches */
 
+int ing_slot_after_commit(ing_state *st, ing_slot *s, int rc, uint64_t commits, dc_err *err)
+{
+    if (rc < 0) return ing_slot_stop(st, s, err);
+    if (st->stats.commits == commits) return 0;
+    if (st->bg) return ing_bg_committed(st, s, err); /* maintenance beside ingestion */
+    ing_slot_optimize(st, s);
+    ing_slot_maintain(st, s);
+    return 0;
+}
+
 static int close_batch(ing_state *st, dc_err *err)
 {
+    /* the batch the committer thread holds first: commits stay in order, and
+     * its failure stops its table before anything after it is committed */
+    DC_TRY(ing_commit_settle(st, err));
+    /* a rewrite the maintenance thread made ready is committed between two
+     * batches, while no commit holds the table (before the next hand-off) */
+    if (st->commit) ing_bg_tick(st);
     /* the dead-letter table is every table's: its failure stops the run */
     if (st->dlq && ing_dlq_pending(st->dlq) && ing_dlq_commit(st->dlq, err) < 0) {
         st->halt = true;
         return err->code;
     }
     for (size_t i = 0; i < st->n_slots; i++) {
-        if (!st->slots[i]->n_in) continue;
+        ing_slot *s = st->slots[i];
+        if (!s->h.n_in) continue;
+        if (s->deferred && st->commit) { /* merged and committed while the loop reads on */
+            DC_TRY(ing_commit_settle(st, err)); /* another table's, one at a time */
+            if (ing_commit_hand(st, s, err) < 0) DC_TRY(ing_slot_stop(st, s, err));
+            continue;
+        }
         const uint64_t commits = st->stats.commits;
-        if (ing_slot_commit(st, st->slots[i], err) < 0) {
-            DC_TRY(ing_slot_stop(st, st->slots[i], err));
-            continue;
-        }
-        if (st->stats.commits == commits) continue;
-        if (st->bg) { /* maintenance beside ingestion (ingest_bg.c) */
-            DC_TRY(ing_bg_committed(st, st->slots[i], err));
-            continue;
-        }
-        ing_slot_optimize(st, st->slots[i]);
-        ing_slot_maintain(st, st->slots[i]);
+        const int rc = ing_slot_commit(st, s, err);
+        DC_TRY(ing_slot_after_commit(st, s, rc, commits, err));
     }
     ing_bg_tick(st);
     if (st->in_hand) st->stats.batches++;
@@ -417,6 +443,7 @@ static int loop(ing_state *st, dc_source_record *recs, dc_err *err)
         for (size_t i = 0; pre && i < n; i++) DC_TRY(ing_handle(st, &got[i], &pre[i], err));
         if (!pre) DC_TRY(ing_par_handle(st->par, st, got, n, err));
         st->stats.records += n;
+        DC_TRY(ing_commit_poll(st, err)); /* a commit done: its log line, maintenance */
         ing_metrics_tick(st);
         ing_bg_tick(st);
         const double now = now_s();
@@ -563,13 +590,17 @@ out:
  * thread decodes inline as before, with no pool at all. */
 static int open_threads(ing_state *st, dc_err *err)
 {
-    unsigned n = st->cfg->ingest_threads > 0 ? (unsigned)st->cfg->ingest_threads
-                                             : dc_pool_cores();
+    const unsigned n = threads_of(st);
     if (n <= 1) return 0;
     if (st->file_source) { /* a reader thread reads and decodes ahead (ingest_ahead.c) */
-        DC_TRY(ing_ahead_new(&st->ahead, st->src, n, POLL_MAX, st->metrics != NULL, err));
+        /* the file's one route exists once the source asked where to resume */
+        const dc_cdc_keyspec *keys = st->n_routes ? ing_decode_keys(st, st->routes[0].topic)
+                                                  : NULL;
+        DC_TRY(ing_ahead_new(&st->ahead, st->src, n, POLL_MAX, st->metrics != NULL, keys, err));
+        DC_TRY(ing_commit_new(&st->commit, err));
         DC_LOG(DC_LOG_INFO, "ingest", "decoding on %u threads: reading the file and decoding "
-               "on %u beside the loop's", n, n - 1);
+               "on %u beside the loop's; raw tables merged and committed on a thread of "
+               "their own", n, n - 1);
         return 0;
     }
     DC_TRY(ing_par_new(&st->par, n, POLL_MAX, err));
@@ -584,14 +615,23 @@ static void log_cpu(ing_state *st)
     if (!st->ahead || dc_log_threshold < DC_LOG_INFO) return;
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    const double loop_s = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
     const unsigned n = ing_ahead_threads(st->ahead);
-    DC_LOG(DC_LOG_INFO, "ingest", "cpu: loop thread %.3f s, %u reader thread%s %.3f s",
-           (double)ts.tv_sec + (double)ts.tv_nsec / 1e9, n, n == 1 ? "" : "s",
-           ing_ahead_reader_cpu(st->ahead));
+    double commit_s, wait_s, wait_cpu, rwait_s, rwait_cpu;
+    ing_commit_cpu(st->commit, &commit_s, &wait_s, &wait_cpu);
+    ing_ahead_waits(st->ahead, &rwait_s, &rwait_cpu);
+    /* The critical path: the loop's CPU, and the other threads' CPU while
+     * the loop waited for them (the last batch's commit, at least). */
+    DC_LOG(DC_LOG_INFO, "ingest", "cpu: loop thread %.3f s, %u reader thread%s %.3f s (%.3f s "
+           "while the loop waited %.3f s), committer thread %.3f s (%.3f s while the loop "
+           "waited %.3f s); critical path %.3f s", loop_s, n, n == 1 ? "" : "s",
+           ing_ahead_reader_cpu(st->ahead), rwait_cpu, rwait_s, commit_s, wait_cpu, wait_s,
+           loop_s + wait_cpu + rwait_cpu);
 }
 
 static void state_dispose(ing_state *st)
 {
+    ing_commit_free(st->commit); /* settled by dc_ingest_run */
     ing_par_free(st->par);
     ing_ahead_free(st->ahead); /* its reader polls the source */
     dc_source_free(st->src);
@@ -605,6 +645,20 @@ static void state_dispose(ing_state *st)
     dc_buf_dispose(&st->scratch);
     dc_cdc_schema_cache_dispose(&st->schema_cache);
     dc_buf_dispose(&st->tmp);
+}
+
+/* The batch the committer thread holds when the loop ends is committed
+ * whatever ended it (on one thread it was committed before the loop read
+ * on); its failure came first in the stream, so it is the run's error. */
+static int settle_last(ing_state *st, int rc, dc_err *err)
+{
+    dc_err e;
+    dc_err_clear(&e);
+    const int crc = ing_commit_settle(st, &e);
+    if (crc == 0) return rc;
+    if (rc < 0) DC_LOG(DC_LOG_INFO, "ingest", "after the commit failed: %s", err->msg);
+    *err = e;
+    return crc;
 }
 
 int dc_ingest_run(dc_ingest_stats *out, const dc_ingest_opts *o, dc_err *err)
@@ -624,6 +678,7 @@ int dc_ingest_run(dc_ingest_stats *out, const dc_ingest_opts *o, dc_err *err)
     if (rc == 0) rc = open_threads(&st, err);
     if (rc == 0) rc = ing_bg_start(&st, err);
     if (rc == 0) rc = loop(&st, recs, err);
+    if (st.commit) rc = settle_last(&st, rc, err);
     if (rc == 0 && o->once) ing_bg_drain(&st);
     ing_bg_stop(&st);
     if (rc == 0) ing_persist_all(&st); /* a clean stop: the next start loads the index */

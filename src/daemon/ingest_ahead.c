@@ -12,7 +12,13 @@
  * loop reaches it.
  *
  * Only the reader touches the source while it runs; the loop reads the
- * source's high watermark from the slot it took (ing_ahead_watermark). */
+ * source's high watermark from the slot it took (ing_ahead_watermark).
+ *
+ * Once the loop no longer merges nor commits (ingest_commit.c) it is faster
+ * than the reader and waits for it: a waiting loop takes chunks of the slot
+ * being decoded, with a decoder and a key arena of its own (the last of
+ * dec[] and of each slot's keys[]); the reader publishes the slot only when
+ * the loop's chunks are done (job_open, helping, under mu). */
 #include "ingest_int.h"
 
 #include <pthread.h>
@@ -53,11 +59,18 @@ struct ing_ahead {
     bool want_watermark;        /* metrics are on: note the high watermark per poll */
     dc_pool *pool;              /* the reader (its thread 0) and the threads that help
                                    it decode a slot (owned) */
-    ing_decoder *dec;           /* one per pool thread (keys: the slot's arena of it) */
-    unsigned n_dec;
+    ing_decoder *dec;           /* one per pool thread, and the loop's last (keys: the
+                                   slot's arena of it) */
+    unsigned n_dec;             /* pool threads (dec and each slot's keys have one more) */
     ahead_slot *job;            /* the slot being decoded (the pool's job) */
     const dc_cdc_keyspec *job_keys; /* the keys it is decoded with */
     atomic_size_t next_chunk;   /* the job's next chunk to take */
+    bool job_open;              /* under mu: chunks of the job may be taken (the loop,
+                                   waiting for a slot, helps decode it) */
+    uint64_t job_gen;           /* under mu: jobs opened so far */
+    uint64_t helped_gen;        /* under mu: the last job the loop helped (once each) */
+    bool helping;               /* under mu: the loop is decoding chunks of the job */
+    pthread_cond_t helped;      /* the loop stopped helping */
     _Atomic(const dc_cdc_keyspec *) keys; /* the table's keys, published by the loop once
                                    known (they never change then); NULL: not yet */
     ahead_slot slots[AHEAD_SLOTS];
@@ -77,6 +90,8 @@ struct ing_ahead {
     size_t off;                 /* records of slot `consumed` handed out */
     const char *topic;          /* the records' topic, for publishing the keys */
     int64_t watermark;          /* of the slot last handed out */
+    double wait_s;              /* wall seconds the loop waited for a slot (reader busy) */
+    double wait_cpu;            /* the reader's CPU seconds meanwhile */
 };
 
 /* Copies the poll's bytes out of the source's buffer (the next poll reuses
@@ -145,10 +160,19 @@ static void fill_slot(ing_ahead *a, ahead_slot *sl)
     if ((sl->rc = copy_out(sl, &sl->err)) < 0) return;
     if (a->want_watermark && sl->n)
         sl->watermark = dc_source_high_watermark(a->src, sl->recs[0].topic, 0);
+    pthread_mutex_lock(&a->mu); /* a loop waiting for this slot helps decode it */
     a->job = sl;
     a->job_keys = atomic_load_explicit(&a->keys, memory_order_acquire);
     atomic_store(&a->next_chunk, 0);
+    a->job_open = true;
+    a->job_gen++;
+    pthread_cond_broadcast(&a->filled);
+    pthread_mutex_unlock(&a->mu);
     dc_pool_run(a->pool, decode_job, a);
+    pthread_mutex_lock(&a->mu); /* the slot is whole once the loop's chunks are done */
+    a->job_open = false;
+    while (a->helping) pthread_cond_wait(&a->helped, &a->mu);
+    pthread_mutex_unlock(&a->mu);
 }
 
 static void *reader_main(void *arg)
@@ -179,7 +203,7 @@ static void *reader_main(void *arg)
 }
 
 int ing_ahead_new(ing_ahead **out, dc_source *src, unsigned threads, size_t max_records,
-                  bool watermarks, dc_err *err)
+                  bool watermarks, const dc_cdc_keyspec *keys, dc_err *err)
 {
     *out = NULL;
     ing_ahead *a = dc_calloc(1, sizeof *a);
@@ -188,23 +212,25 @@ int ing_ahead_new(ing_ahead **out, dc_source *src, unsigned threads, size_t max_
     a->max = max_records;
     a->want_watermark = watermarks;
     a->watermark = -1;
+    atomic_store(&a->keys, keys); /* before the reader starts: its first polls decode too */
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->filled, NULL);
     pthread_cond_init(&a->freed, NULL);
+    pthread_cond_init(&a->helped, NULL);
     const unsigned n_dec = threads > 1 ? threads - 1 : 1; /* the loop's thread excepted */
     int rc = dc_pool_new(&a->pool, n_dec, err);
-    if (rc == 0 && !(a->dec = dc_calloc(n_dec, sizeof *a->dec)))
+    if (rc == 0 && !(a->dec = dc_calloc(n_dec + 1, sizeof *a->dec)))
         rc = dc_err_set(err, DC_ENOMEM, "out of memory");
     if (rc == 0) a->n_dec = n_dec;
-    for (unsigned t = 0; t < a->n_dec; t++) ing_decoder_init(&a->dec[t], NULL);
+    for (unsigned t = 0; a->n_dec && t <= a->n_dec; t++) ing_decoder_init(&a->dec[t], NULL);
     for (size_t i = 0; rc == 0 && i < AHEAD_SLOTS; i++) {
         ahead_slot *sl = &a->slots[i];
         dc_buf_init(&sl->data, AHEAD_MAX_BYTES);
         sl->recs = dc_calloc(max_records, sizeof *sl->recs);
         sl->pre = dc_calloc(max_records, sizeof *sl->pre);
-        sl->keys = dc_calloc(n_dec, sizeof *sl->keys);
+        sl->keys = dc_calloc(n_dec + 1, sizeof *sl->keys);
         if (!sl->recs || !sl->pre || !sl->keys) rc = dc_err_set(err, DC_ENOMEM, "out of memory");
-        for (unsigned t = 0; sl->keys && t < n_dec; t++)
+        for (unsigned t = 0; sl->keys && t <= n_dec; t++)
             dc_arena_init(&sl->keys[t], DC_JSONL_MAX_LINE);
     }
     int e = rc == 0 ? pthread_create(&a->tid, NULL, reader_main, a) : 0;
@@ -230,13 +256,15 @@ void ing_ahead_free(ing_ahead *a)
     for (size_t i = 0; i < AHEAD_SLOTS; i++) {
         ahead_slot *sl = &a->slots[i];
         dc_buf_dispose(&sl->data);
-        for (unsigned t = 0; sl->keys && t < a->n_dec; t++) dc_arena_dispose(&sl->keys[t]);
+        for (unsigned t = 0; sl->keys && a->n_dec && t <= a->n_dec; t++)
+            dc_arena_dispose(&sl->keys[t]);
         dc_free(sl->keys);
         dc_free(sl->recs);
         dc_free(sl->pre);
     }
-    for (unsigned t = 0; t < a->n_dec; t++) ing_decoder_dispose(&a->dec[t]);
+    for (unsigned t = 0; a->n_dec && t <= a->n_dec; t++) ing_decoder_dispose(&a->dec[t]);
     dc_free(a->dec);
+    pthread_cond_destroy(&a->helped);
     pthread_cond_destroy(&a->freed);
     pthread_cond_destroy(&a->filled);
     pthread_mutex_destroy(&a->mu);
@@ -255,8 +283,29 @@ static bool wait_filled(ing_ahead *a, int timeout_ms)
     if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
     pthread_mutex_lock(&a->mu);
     while (a->produced == a->consumed) {
-        if (!atomic_load(&a->starved)) {
+        if (!atomic_load(&a->starved) && a->job_open && a->helped_gen != a->job_gen) {
+            /* rather than wait for the reader, decode chunks of the slot it
+             * fills (with the loop's decoder and arena, dec[n_dec]) */
+            a->helped_gen = a->job_gen;
+            a->helping = true;
+            pthread_mutex_unlock(&a->mu);
+            decode_job(a, a->n_dec);
+            pthread_mutex_lock(&a->mu);
+            a->helping = false;
+            pthread_cond_signal(&a->helped);
+        } else if (!atomic_load(&a->starved)) {
+            /* the reader is the critical path meanwhile: its CPU is counted */
+            clockid_t cid;
+            struct timespec c0, c1, w0, w1;
+            const bool clock = !a->ended && pthread_getcpuclockid(a->tid, &cid) == 0 &&
+                               clock_gettime(cid, &c0) == 0;
+            clock_gettime(CLOCK_MONOTONIC, &w0);
             pthread_cond_wait(&a->filled, &a->mu);
+            clock_gettime(CLOCK_MONOTONIC, &w1);
+            if (clock && !a->ended && clock_gettime(cid, &c1) == 0)
+                a->wait_cpu += (double)(c1.tv_sec - c0.tv_sec) +
+                               (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
+            a->wait_s += (double)(w1.tv_sec - w0.tv_sec) + (double)(w1.tv_nsec - w0.tv_nsec) / 1e9;
         } else if (timeout_ms <= 0 ||
                    pthread_cond_timedwait(&a->filled, &a->mu, &until) != 0) {
             break;
@@ -329,3 +378,9 @@ double ing_ahead_reader_cpu(ing_ahead *a)
 }
 
 unsigned ing_ahead_threads(const ing_ahead *a) { return a->n_dec; }
+
+void ing_ahead_waits(const ing_ahead *a, double *wait_s, double *wait_cpu)
+{
+    *wait_s = a->wait_s;
+    *wait_cpu = a->wait_cpu;
+}

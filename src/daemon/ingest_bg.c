@@ -353,6 +353,7 @@ void ing_bg_tick(ing_state *st)
     if (!bg) return;
     for (size_t i = 0; i < st->n_slots; i++) {
         ing_slot *s = st->slots[i];
+        if (ing_commit_busy(st, s)) continue; /* its table is the committer's until settled */
         dc_optimize_prepared *p = NULL;
         double prep_s = 0;
         bool cp = false;

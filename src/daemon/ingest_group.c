@@ -29,15 +29,15 @@ static ing_route *known_route(ing_state *st, const char *topic)
 static int give_up(ing_state *st, ing_slot *s, const char *topic, int32_t partition, bool lost,
                    dc_err *err)
 {
-    if (s->n_in && lost) {
+    if (s->h.n_in && lost) {
         DC_LOG(DC_LOG_WARN, "ingest", "table %s: %s [%" PRId32 "] lost: abandoning the batch "
                "in hand (%" PRIu64 " records); its next owner reads them from the table's "
-               "position", s->path, topic, partition, s->n_in);
+               "position", s->path, topic, partition, s->h.n_in);
         ing_slot_reset(s);
-    } else if (s->n_in) {
+    } else if (s->h.n_in) {
         if (st->dlq && ing_dlq_pending(st->dlq)) DC_TRY(ing_dlq_commit(st->dlq, err));
         DC_LOG(DC_LOG_INFO, "ingest", "table %s: %s [%" PRId32 "] revoked: committing the "
-               "batch in hand (%" PRIu64 " records)", s->path, topic, partition, s->n_in);
+               "batch in hand (%" PRIu64 " records)", s->path, topic, partition, s->h.n_in);
         DC_TRY(ing_slot_commit(st, s, err));
     }
     if (!lost) ing_slot_persist(st, s, false);
@@ -58,7 +58,7 @@ int ing_revoke_cb(void *ctx, const char *topic, int32_t partition, bool lost, dc
     DC_TRY(give_up(st, rt->slot, topic, partition, lost, err));
     if (rt->twin) DC_TRY(give_up(st, rt->twin, topic, partition, lost, err));
     bool held = false;
-    for (size_t i = 0; i < st->n_slots && !held; i++) held = st->slots[i]->n_in > 0;
+    for (size_t i = 0; i < st->n_slots && !held; i++) held = st->slots[i]->h.n_in > 0;
     if (!held) st->in_hand = 0; /* nothing left to close a batch for */
     return 0;
 }

@@ -70,6 +70,29 @@ typedef struct ing_kept {
     int64_t offset;      /* the record's offset */
 } ing_kept;
 
+/* The batch in hand of a table: its positions and a copy of its events
+ * (for a replay after a conflict, and what the committer thread builds the
+ * batch from: ingest_commit.c). A slot fills one while the committer
+ * thread commits the one before it. */
+typedef struct ing_hand {
+    uint64_t n_in;              /* records added to it */
+    ing_tp *tps;                /* positions in the batch (owned array) */
+    size_t n_tps, cap_tps;
+    dc_arena keep_arena;        /* bytes of the kept events */
+    ing_kept *kept;             /* the batch's events, for replay (owned array) */
+    size_t n_kept, cap_kept;
+    size_t kept_bytes;          /* bytes kept, checked against the replay budget */
+    bool keep_lost;             /* budget exceeded: a conflict can not be replayed (never
+                                   with a deferred slot: its batch closes first) */
+    const char *kept_schema;    /* the schema block kept last (in keep_arena), shared by
+                                   the kept events that repeat it; NULL: none */
+    uint32_t kept_schema_len;
+    uint64_t kept_schema_id;    /* its dc_cdc_event.schema_id (0: none): equal ids are
+                                   equal bytes, no memcmp */
+    double batch_t0;            /* monotonic seconds its first record came */
+    int64_t batch_ts_max;       /* newest source ts_ms in it (0: none) */
+} ing_hand;
+
 /* One Delta table the pipeline writes. */
 /* A Kafka schema-change topic being followed (ingest_schemachange.c). */
 typedef struct ing_sckafka ing_sckafka;
@@ -93,22 +116,23 @@ typedef struct ing_slot {
     int64_t schemalog_bytes;    /* the file's size when it was read */
     ing_sckafka *sck;           /* the schema-change topic when it is a Kafka topic (owned),
                                    else NULL */
-    dc_merge_batch *batch;      /* the batch in hand, NULL when empty */
+    dc_merge_batch *batch;      /* the batch in hand, NULL when empty (and always with
+                                   `deferred`) */
     dc_merge_schemas *schemas;  /* raw: the schemas its records carried, to keep in the
                                    table's _deltacdc_schemas/ (NULL until the first) */
-    uint64_t n_in;              /* records added to it */
-    ing_tp *tps;                /* positions in the batch (owned array) */
-    size_t n_tps, cap_tps;
-    dc_arena keep_arena;        /* bytes of the kept events */
-    ing_kept *kept;             /* the batch's events, for replay (owned array) */
-    size_t n_kept, cap_kept;
-    size_t kept_bytes;          /* bytes kept, checked against the replay budget */
-    bool keep_lost;             /* budget exceeded: a conflict can not be replayed */
-    const char *kept_schema;    /* the schema block kept last (in keep_arena), shared by
-                                   the kept events that repeat it; NULL: none */
-    uint32_t kept_schema_len;
-    uint64_t kept_schema_id;    /* its dc_cdc_event.schema_id (0: none): equal ids are
-                                   equal bytes, no memcmp */
+    uint64_t noted_id;          /* raw: dc_cdc_event.schema_id of the schema noted last (0:
+                                   none): the same id again is the same bytes, no note (its
+                                   memcmp of the block was a tenth of the loop's CPU) */
+    const char *noted_topic;    /* and its topic (the route's string) and partition */
+    int32_t noted_partition;
+    ing_hand h;                 /* the batch in hand's positions and kept events */
+    bool deferred;              /* the committer thread builds and commits the batch from
+                                   h's kept events (ingest_commit.c); the loop only checks
+                                   and keeps them */
+    dc_merge_keyshape shape;    /* deferred: the table's key columns, copied while the
+                                   committer did not hold the table (the loop checks events
+                                   against it instead of reading the table) */
+    bool shape_set;             /* shape was copied from the open table */
     double last_optimize;       /* monotonic seconds of the last OPTIMIZE check (0: none) */
     uint32_t optimize_misses;   /* background rewrites in a row that committed nothing
                                    (inputs rewritten meanwhile on a table without DVs) */
@@ -118,8 +142,6 @@ typedef struct ing_slot {
     dc_storage_stats req_mark;  /* the table storage's request counters at the last batch
                                    line (debug level: requests per batch) */
     dc_metrics_table *mt;       /* the table's metrics (borrowed), NULL when metrics are off */
-    double batch_t0;            /* monotonic seconds the batch in hand's first record came */
-    int64_t batch_ts_max;       /* newest source ts_ms in the batch in hand (0: none) */
     char *stop_error;           /* on_table_error stop_table: the error that stopped the
                                    table (owned); non-NULL: skipped for the rest of the run */
 } ing_slot;
@@ -137,6 +159,7 @@ typedef struct ing_dlq ing_dlq;
 typedef struct ing_par ing_par;
 typedef struct ing_ahead ing_ahead;
 typedef struct ing_bg ing_bg;
+typedef struct ing_commit ing_commit;
 
 typedef struct ing_state {
     const dc_ingest_opts *o;    /* borrowed */
@@ -169,6 +192,8 @@ typedef struct ing_state {
                                    (ingest_ahead.c; owned), NULL: polled by the loop */
     struct ing_bg *bg;          /* the maintenance thread (ingest_bg.c), NULL when
                                    maintenance.background is off */
+    ing_commit *commit;         /* the committer thread of deferred slots (ingest_commit.c;
+                                   owned), NULL: none */
 } ing_state;
 
 /* ------------------------------------------------ a table (a slot) */
@@ -193,10 +218,50 @@ int64_t ing_slot_in_hand(const ing_slot *s, const char *topic, int32_t partition
 /* Notes the input identity a file source gave with record r (its position in
  * the batch, added just before); committed with the batch's position. */
 void ing_slot_note_input(ing_slot *s, const char *topic, const dc_source_record *r);
+/* Whether ev fits the batch in hand (else it is committed first: a full
+ * batch is not the record's fault); a deferred slot's bound is its kept
+ * events' (the replay budget). */
+bool ing_slot_has_room(const ing_slot *s, const dc_cdc_event *ev);
 /* Commits the batch in hand (replaying it after conflicts), logs it, tells
  * the source. */
 int ing_slot_commit(ing_state *st, ing_slot *s, dc_err *err);
+/* After the first attempt at the batch (rc, *res: its outcome, here or on
+ * the committer thread): the replays after a conflict, then the log line,
+ * metrics, counts, the source told, the slot reset. */
+int ing_slot_committed(ing_state *st, ing_slot *s, int rc, dc_merge_result *res, dc_err *err);
+/* After a table's batch was committed (rc 0) or failed (ingest.c): a failure
+ * stops the table (ing_slot_stop); a new version goes to maintenance. commits:
+ * st->stats.commits before the batch. */
+int ing_slot_after_commit(ing_state *st, ing_slot *s, int rc, uint64_t commits, dc_err *err);
 void ing_slot_reset(ing_slot *s);
+/* A batch in hand's bookkeeping (ing_hand): set up, emptied (its arena's
+ * memory freed, its arrays kept), released. */
+void ing_hand_init(ing_hand *h);
+void ing_hand_reset(ing_hand *h);
+void ing_hand_dispose(ing_hand *h);
+/* The committer thread's part of a deferred slot's batch: the merge batch
+ * built from h's kept events on table t, and one commit (ingest_batch.c). */
+int ing_hand_commit(dc_merge_result *res, dc_merge_table *t, const ing_hand *h, dc_err *err);
+
+/* ------------------ the committer thread (ingest_commit.c, threads >= 2) */
+
+int ing_commit_new(ing_commit **out, dc_err *err);
+/* Stops and joins the thread (settle first: a job not settled is left). */
+void ing_commit_free(ing_commit *c);
+/* The thread holds s's batch (s NULL: any slot's) and its table. */
+bool ing_commit_busy(const ing_state *st, const ing_slot *s);
+/* Hands the deferred slot's batch in hand (and its table) to the thread; the
+ * slot starts an empty hand. Nothing may be held (ing_commit_settle first). */
+int ing_commit_hand(ing_state *st, ing_slot *s, dc_err *err);
+/* Waits for the batch the thread holds, if any, and finishes it on the loop
+ * (ing_slot_committed, ing_slot_after_commit): its error is returned as
+ * close_batch returns a commit's. */
+int ing_commit_settle(ing_state *st, dc_err *err);
+/* ing_commit_settle when the thread is done, else nothing (no wait). */
+int ing_commit_poll(ing_state *st, dc_err *err);
+/* CPU seconds of the thread, wall seconds the loop waited for it and the
+ * thread's CPU seconds meanwhile. NULL c: zeros. */
+void ing_commit_cpu(ing_commit *c, double *thread_s, double *wait_s, double *wait_cpu);
 /* Automatic OPTIMIZE of the slot's table after a commit (ingest_optimize.c):
  * thresholds, interval and bounds from maintenance.*; failures are logged. */
 void ing_slot_optimize(ing_state *st, ing_slot *s);
@@ -355,9 +420,10 @@ int ing_par_handle(ing_par *p, ing_state *st, const dc_source_record *recs, size
 /* A reader thread polling src and decoding the records ahead, up to a few
  * polls of max_records (ingest_ahead.c), helped to decode by threads - 2
  * more (the loop's is one of `threads`). watermarks: note the source's
- * high watermark per poll (for metrics). */
+ * high watermark per poll (for metrics). keys: the table's key columns when
+ * known already (NULL: published once the loop knows them). */
 int ing_ahead_new(ing_ahead **out, dc_source *src, unsigned threads, size_t max_records,
-                  bool watermarks, dc_err *err);
+                  bool watermarks, const dc_cdc_keyspec *keys, dc_err *err);
 /* Stops and joins the reader. NULL is a no-op. */
 void ing_ahead_free(ing_ahead *a);
 /* The next at most `max` records in the source's order, each with its
@@ -373,5 +439,8 @@ int64_t ing_ahead_watermark(const ing_ahead *a);
 double ing_ahead_reader_cpu(ing_ahead *a);
 /* Threads that read and decode (the reader and its helpers). */
 unsigned ing_ahead_threads(const ing_ahead *a);
+/* Wall seconds the loop waited for the reader (not for a pipe's data), and
+ * the reader's CPU seconds meanwhile (the critical path's share of it). */
+void ing_ahead_waits(const ing_ahead *a, double *wait_s, double *wait_cpu);
 
 #endif /* DC_INGEST_INT_H */

@@ -22,8 +22,8 @@ int ing_metrics_slot(ing_state *st, ing_slot *s, dc_err *err)
 
 void ing_metrics_first(ing_slot *s, const dc_cdc_event *ev)
 {
-    s->batch_t0 = mono_s();
-    s->batch_ts_max = 0;
+    s->h.batch_t0 = mono_s();
+    s->h.batch_ts_max = 0;
     if (s->mt) dc_metrics_pending(s->mt, ev->kind == DC_CDC_CHANGE && ev->has_ts_ms ? ev->ts_ms : 0);
 }
 
@@ -64,17 +64,17 @@ void ing_metrics_batch(ing_state *st, ing_slot *s, const dc_merge_result *r, uin
     dc_err err;
     dc_err_clear(&err);
     int rc = 0;
-    for (size_t i = 0; rc == 0 && i < s->n_tps; i++)
-        rc = dc_metrics_part_update(s->mt, s->tps[i].topic, s->tps[i].partition, s->tps[i].n,
-                                    s->tps[i].last,
-                                    source_watermark(st, s->tps[i].topic,
-                                                     s->tps[i].partition), &err);
+    for (size_t i = 0; rc == 0 && i < s->h.n_tps; i++)
+        rc = dc_metrics_part_update(s->mt, s->h.tps[i].topic, s->h.tps[i].partition, s->h.tps[i].n,
+                                    s->h.tps[i].last,
+                                    source_watermark(st, s->h.tps[i].topic,
+                                                     s->h.tps[i].partition), &err);
     if (rc < 0) DC_LOG(DC_LOG_WARN, "ingest", "%s", err.msg); /* metrics never stop ingestion */
     dc_metrics_batch b = {
-        .records_in = s->n_in, .inserted = r->inserted, .updated = r->updated,
+        .records_in = s->h.n_in, .inserted = r->inserted, .updated = r->updated,
         .deleted = r->deleted, .truncated = r->truncated, .stale = r->stale, .retries = retries,
-        .committed = r->version >= 0, .batch_s = mono_s() - s->batch_t0, .commit_s = r->seconds,
-        .last_event_ts_ms = s->batch_ts_max, .version = -1,
+        .committed = r->version >= 0, .batch_s = mono_s() - s->h.batch_t0, .commit_s = r->seconds,
+        .last_event_ts_ms = s->h.batch_ts_max, .version = -1,
     };
     table_gauges(&b, s);
     dc_metrics_batch_done(s->mt, &b);

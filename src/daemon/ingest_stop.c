@@ -33,6 +33,23 @@ static size_t n_stopped(const ing_state *st)
 
 int ing_slot_stop(ing_state *st, ing_slot *s, dc_err *err)
 {
+    if (ing_commit_busy(st, s)) {
+        /* The batch before this error is still being committed: on one
+         * thread it was committed before these records were read, so it
+         * finishes first, and its failure is the table's error (stopping
+         * it, or the run). */
+        dc_err e;
+        dc_err_clear(&e);
+        const int rc = ing_commit_settle(st, &e);
+        if (rc < 0) {
+            *err = e;
+            return rc;
+        }
+        if (s->stop_error) { /* stopped by that failure: this error never happened */
+            dc_err_clear(err);
+            return 0;
+        }
+    }
     if (st->halt || st->cfg->on_table_error != DC_CFG_TABLE_ERROR_STOP_TABLE || s->stop_error)
         return err->code;
     if (!(s->stop_error = dc_strdup(err->msg)))

@@ -146,6 +146,27 @@ int dc_merge_input_id(bool *found, uint64_t *bytes, uint64_t *hash, dc_merge_tab
 int dc_merge_batch_add(dc_merge_batch *b, const dc_cdc_event *ev, const char *topic,
                        int32_t partition, int64_t offset, dc_err *err);
 
+/* A raw table's key columns as dc_merge_batch_add checks events against
+ * them, copied out of the table (dc_merge_table_keyshape): a thread that
+ * adds events while another commits checks them against the copy
+ * (dc_merge_event_check) instead of reading the table the commit changes. */
+typedef struct dc_merge_keyshape {
+    uint32_t n_keys;
+    dc_cdc_key_type key_types[DC_CDC_MAX_KEYS]; /* LONG / STRING, the table's */
+    const char *key_names[DC_CDC_MAX_KEYS]; /* for messages (borrowed: the caller's names of
+                                              the same columns, live while it uses them) */
+} dc_merge_keyshape;
+/* The raw table's key columns, with `names` (n_keys of them) for messages. */
+void dc_merge_table_keyshape(dc_merge_keyshape *out, const dc_merge_table *t,
+                             const char *const *names);
+/* The errors dc_merge_batch_add gives a raw table's event for the event
+ * itself (not a row change, its keys not the table's, a key too long), the
+ * same codes and messages, without a batch: 0 when it would be added. */
+int dc_merge_event_check(const dc_merge_keyshape *k, const dc_cdc_event *ev, const char *topic,
+                         int32_t partition, int64_t offset, dc_err *err);
+/* Events one batch holds at most (dc_merge_batch_has_room's bound). */
+size_t dc_merge_batch_max_events(void);
+
 /* Typed tables: the batch writes the table's history as of the source
  * position `pos` (a bootstrap's consistent snapshot: every source change at
  * or before it is in the rows). Its commit records `pos` as the table's

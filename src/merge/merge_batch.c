@@ -277,6 +277,54 @@ static int event_key(mkey *k, dc_merge_batch *b, const dc_cdc_event *ev, dc_err 
     return 0;
 }
 
+void dc_merge_table_keyshape(dc_merge_keyshape *out, const dc_merge_table *t,
+                             const char *const *names)
+{
+    DC_ASSERT(t->format == DC_FORMAT_RAW && t->n_keys <= DC_CDC_MAX_KEYS);
+    memset(out, 0, sizeof *out);
+    out->n_keys = t->n_keys;
+    for (uint32_t i = 0; i < t->n_keys; i++) {
+        out->key_types[i] = t->key_types[i];
+        out->key_names[i] = names[i];
+    }
+}
+
+/* add_change's and event_key's refusals of a raw table's event, in their
+ * order and words (tests/merge/test_merge_keycheck.c holds them equal). */
+int dc_merge_event_check(const dc_merge_keyshape *k, const dc_cdc_event *ev, const char *topic,
+                         int32_t partition, int64_t offset, dc_err *err)
+{
+    if (offset < 0)
+        return dc_err_set(err, DC_EINVAL, "%s/%" PRId32 ": negative offset %" PRId64, topic,
+                          partition, offset);
+    if (ev->kind != DC_CDC_CHANGE) return 0;
+    int rc = 0;
+    size_t bytes = 0;
+    if (ev->op != 'c' && ev->op != 'u' && ev->op != 'd' && ev->op != 'r')
+        rc = dc_err_set(err, DC_EINVAL, "op '%c' is not a row change", ev->op);
+    else if (ev->n_keys != k->n_keys)
+        rc = dc_err_set(err, DC_EINVAL, "the event has %u key values, the table %u key "
+                        "columns", ev->n_keys, k->n_keys);
+    for (uint32_t i = 0; rc == 0 && i < k->n_keys; i++) {
+        const dc_cdc_key *ek = &ev->keys[i];
+        if (k->key_types[i] == DC_CDC_KEY_LONG) {
+            if (ek->type != DC_CDC_KEY_LONG)
+                rc = dc_err_set(err, DC_EINVAL, "key column '%s' is a long in the table, the "
+                                "event has a string", k->key_names[i]);
+            bytes += 8;
+            continue;
+        }
+        char num[24];
+        bytes += 4 + (ek->type == DC_CDC_KEY_LONG
+                          ? (size_t)snprintf(num, sizeof num, "%" PRId64, ek->i) : ek->len);
+    }
+    if (rc == 0 && bytes > DC_MERGE_MAX_KEY_BYTES)
+        rc = dc_err_set(err, DC_ELIMIT, "a key of %zu bytes exceeds %zu", bytes,
+                        DC_MERGE_MAX_KEY_BYTES);
+    if (rc < 0) dc_err_prefix(err, "%s/%" PRId32 "/%" PRId64, topic, partition, offset);
+    return rc;
+}
+
 static bool key_eq(const mkey *a, const mkey *b, bool int_keys)
 {
     if (int_keys) return a->i == b->i;
@@ -381,6 +429,8 @@ static size_t max_events(void)
     const size_t t = dc_merge_test_max_batch_events;
     return t && t < DC_MERGE_MAX_BATCH_EVENTS ? t : DC_MERGE_MAX_BATCH_EVENTS;
 }
+
+size_t dc_merge_batch_max_events(void) { return max_events(); }
 
 bool dc_merge_batch_has_room(const dc_merge_batch *b, const dc_cdc_event *ev)
 {

@@ -359,3 +359,80 @@ TEST(ingest_loop_unknown_commit_outcome_stops_then_resumes)
     CHECK_EQ_STR(got, want);
     fx_free(&f);
 }
+
+/* ------------------------------------- a failed commit, on 1 and 2 threads */
+
+static int g_fail_at;     /* the commit attempt the hook fails (1-based) */
+static int g_fail_calls;  /* attempts so far (the committing thread's) */
+
+static int fail_nth(void) { return ++g_fail_calls == g_fail_at; }
+
+/* Files of the table at `path`, -1 when there is no table. */
+static int64_t table_files(const char *path)
+{
+    dc_err err;
+    dc_storage *s = NULL;
+    dc_delta_snapshot *snap = NULL;
+    int64_t n = -1;
+    CHECK_OK(dc_storage_open(&s, path, &err), &err);
+    if (s && dc_delta_snapshot_load(&snap, s, -1, &err) == 0)
+        n = (int64_t)dc_delta_snapshot_n_files(snap);
+    dc_delta_snapshot_free(snap);
+    dc_storage_free(s);
+    return n;
+}
+
+/* With --threads 2 a raw table's batch is committed on the committer thread
+ * while the loop reads the next one (ingest_commit.c). When that commit
+ * fails, the run ends as on one thread: the same error, the table at the
+ * batch before, and nothing read after it committed — not the next
+ * batch, not its bad record's dead letter. */
+TEST(ingest_loop_thread_failed_commit_ends_as_on_one_thread)
+{
+    char msg[2][DC_ERR_MSG_MAX];
+    for (int t = 0; t < 2; t++) {
+        fx f;
+        fx_init(&f, 17, 5);
+        append_line(&f, "{\"op\":\"c\",\"after\":{\"v\":1},\"ts_ms\":1}"); /* line 18: no id */
+        for (int i = 19; i <= 40; i++) {
+            char line[128];
+            snprintf(line, sizeof line, "{\"op\":\"u\",\"before\":null,\"after\":{\"id\":%d,"
+                     "\"v\":%d},\"ts_ms\":%d}", (i - 1) % 10, i, 1000 + i);
+            append_line(&f, line);
+        }
+        char dlq[128];
+        snprintf(dlq, sizeof dlq, "%s/dlq", f.dir);
+        dc_err err;
+        CHECK_OK(dc_config_set(&f.cfg, "ingest.threads", t ? "2" : "1", "--threads", &err), &err);
+        CHECK_OK(dc_config_set(&f.cfg, "on_error", "dead_letter", "test", &err), &err);
+        CHECK_OK(dc_config_set(&f.cfg, "dead_letter.path", dlq, "test", &err), &err);
+        g_fail_at = 3; /* records 11..15 */
+        g_fail_calls = 0;
+        dc_merge_test_hook_before_commit = fail_nth;
+        dc_ingest_stats st;
+        const int rc = fx_run(&st, &f, NULL, &err);
+        dc_merge_test_hook_before_commit = NULL;
+        CHECK_EQ_INT(rc, DC_EIO);
+        CHECK(strstr(err.msg, "commit") && strstr(err.msg, "test hook"));
+        /* the message without the run's directory */
+        size_t n = 0;
+        for (const char *p = err.msg; *p && n + 1 < sizeof msg[t];) {
+            if (strncmp(p, f.dir, strlen(f.dir)) == 0) {
+                p += strlen(f.dir);
+                msg[t][n++] = '~';
+            } else {
+                msg[t][n++] = *p++;
+            }
+        }
+        msg[t][n] = '\0';
+        CHECK_EQ_INT(table_position(&f), 10);
+        CHECK(table_files(dlq) <= 0); /* line 18 is after the failed batch */
+        CHECK_EQ_INT(g_fail_calls, 3);
+        /* a clean rerun finishes the job, line 18 dead-lettered once */
+        CHECK_OK(fx_run(&st, &f, NULL, &err), &err);
+        CHECK_EQ_INT(st.dead_letters, 1);
+        CHECK_EQ_INT(table_position(&f), 40);
+        fx_free(&f);
+    }
+    CHECK_EQ_STR(msg[1], msg[0]);
+}

@@ -153,7 +153,7 @@ static int ahead_read(const char *path, size_t max_line, size_t max, unsigned th
     ing_state st;
     memset(&st, 0, sizeof st); /* no routes: nothing decoded ahead */
     int rc = dc_source_file_open(&src, path, max_line, NULL, NULL, NULL, err);
-    if (rc == 0) rc = ing_ahead_new(&a, src, threads, 64, true, err);
+    if (rc == 0) rc = ing_ahead_new(&a, src, threads, 64, true, NULL, err);
     *lines = 0;
     for (bool eof = false; rc == 0 && !eof;) {
         const dc_source_record *recs = NULL;

@@ -5,7 +5,9 @@ table, read by delta-rs, equals the expected state of the whole stream (the
 seed's SQL with the three fixes in DuckDB): nothing lost, nothing doubled,
 and the table's position is the last line. Both on the local disk and on an
 S3-compatible server (moto, s3_fixture.py; fewer kills there, and marked
-slow), where every file the table references must be on the server too."""
+slow), where every file the table references must be on the server too. Once more
+with --threads 2 (the file read ahead, a batch committed on a thread of its
+own while the next one fills): the same final state."""
 import os
 import random
 import signal
@@ -44,14 +46,30 @@ def _run_and_kill(args, delay, env=None):
 @pytest.mark.parametrize("backend", SLOW_S3, indirect=True)
 @pytest.mark.parametrize("mode", ["dv", "cow"])
 def test_sigkill_at_random_moments(tmp_path, mode, backend):
-    rnd = random.Random(20240501 + (mode == "cow"))
+    kill_and_check(tmp_path, backend, random.Random(20240501 + (mode == "cow")), mode,
+                   ["--max-batch", "40"], KILLS if backend.name == "local" else KILLS_S3)
+
+
+@pytest.mark.parametrize("backend", ["local"], indirect=True)
+@pytest.mark.parametrize("batch", ["40", "400"])
+def test_sigkill_with_threads(tmp_path, batch, backend):
+    """--threads 2: the file is read and decoded ahead, and a raw table's
+    batch is merged and committed on a thread of its own while the loop
+    fills the next one (ingest_commit.c): kills land in either; the
+    table's commits and txn positions stay those of one thread."""
+    kill_and_check(tmp_path, backend, random.Random(20261208 + int(batch)), "dv",
+                   ["--max-batch", batch, "--threads", "2"], KILLS)
+
+
+def kill_and_check(tmp_path, backend, rnd, mode, extra, kills_wanted):
+    """SIGKILLs `deltacdc ingest` (args + extra) at random moments over a
+    growing stream until kills_wanted kills, then checks the final table."""
     s = cdcgen.Stream(seed=rnd.randrange(1 << 30), n_keys=300, schema_ratio=0.5)
     s.snapshot(200)
     src = tmp_path / "stream.jsonl"
     t = backend.table("t")
     env = backend.env()
     so = backend.storage_options
-    kills_wanted = KILLS if backend.name == "local" else KILLS_S3
     # A batch on the server takes several requests: longer lives, so that the
     # kills land in commits and data-file uploads, not mostly in start-up.
     pace = 1 if backend.name == "local" else 6
@@ -69,7 +87,7 @@ def test_sigkill_at_random_moments(tmp_path, mode, backend):
 
     grow(1500)
     args = ["ingest", "--source", f"file:{src}", "--table", t, "--key", "id", "--mode", mode,
-            "--max-batch", "40", "--once", "--log-level", "warn"]
+            "--once", "--log-level", "warn", *extra]
     kills = runs = 0
     start = time.monotonic()
     while kills < kills_wanted:
@@ -83,7 +101,7 @@ def test_sigkill_at_random_moments(tmp_path, mode, backend):
         assert time.monotonic() - start < 240 * max(1, pace / 2), \
             f"too slow: {kills} kills in {runs} runs"
     before = DeltaTable(str(t), storage_options=so).version() if backend.exists(t) else None
-    print(f"{backend.name} {mode}: {kills} kills in {runs} runs, {written} records, "
+    print(f"{backend.name} {mode} {' '.join(extra)}: {kills} kills in {runs} runs, {written} records, "
           f"version {before}")
     assert_ok(run_dc(args, timeout=300, env=env), "final ingest")
     want = cdcgen.expected_state(s.values)

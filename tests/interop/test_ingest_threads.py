@@ -74,3 +74,26 @@ def test_threads_under_tsan_raw_and_typed_twins(tmp_path):
     assert not d, d
     typed = tmp_path / "t_typed"
     assert (typed / "_delta_log").is_dir()
+
+
+def test_threads_under_tsan_with_maintenance(tmp_path):
+    """Small batches on 2 threads with checkpoints and OPTIMIZE on the
+    maintenance thread: its handoffs (a rewrite committed between batches,
+    the key index written after a checkpoint) wait while the committer
+    thread holds the table's batch (ingest_commit.c), and the state is the
+    expected one."""
+    s = stream(seed=23)
+    src = s.write(tmp_path / "s.jsonl")
+    t = tmp_path / "t"
+    cfg = tmp_path / "p.yaml"
+    cfg.write_text("maintenance:\n  optimize: auto\n  optimize_interval: 0s\n"
+                   "  optimize_small_files: 4\n  checkpoint_interval: 5\n")
+    proc = run_tsan(["ingest", "-c", cfg, "--source", f"file:{src}", "--table", t, "--key",
+                     "id", "--once", "--max-batch", "150", "--threads", "2", "--log-level",
+                     "info"])
+    err = stderr_text(proc)
+    assert "merged and committed on a thread of their own" in err
+    assert "checkpoint at version" in err
+    d = cdcgen.diff_states(cdcgen.read_table(t, ("id",)),
+                           cdcgen.expected_state(s.values, ("id",)))
+    assert not d, d
