@@ -328,6 +328,7 @@ static int close_batch(ing_state *st, dc_err *err)
         if (!s->h.n_in) continue;
         if (s->deferred && st->commit) { /* merged and committed while the loop reads on */
             DC_TRY(ing_commit_settle(st, err)); /* another table's, one at a time */
+            if (!s->h.n_in) continue; /* dropped there (its table stopped) */
             if (ing_commit_hand(st, s, err) < 0) DC_TRY(ing_slot_stop(st, s, err));
             continue;
         }
