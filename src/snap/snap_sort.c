@@ -286,8 +286,10 @@ int sn_sorter_put(uint8_t **key, uint8_t **row, sn_sorter *s, const sn_hdr *h, d
     }
     const size_t cap = s->data.cap;
     /* The whole budget at once: pages are touched only as records come, and
-     * growing by doubling copied the run (and faulted its pages) each time. */
-    DC_TRY(dc_buf_reserve(&s->data, cap ? n : (size_t)s->budget + n, err));
+     * growing by doubling copied the run (and faulted its pages) each time.
+     * A budget the system will not map at once grows as it did. */
+    if (!cap) (void)dc_buf_reserve(&s->data, (size_t)s->budget + n, NULL);
+    DC_TRY(dc_buf_reserve(&s->data, n, err));
     if (s->data.cap != cap) huge_pages(&s->data);
     uint8_t *p = s->data.data + s->data.len;
     memcpy(p, h, sizeof *h);
