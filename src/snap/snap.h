@@ -19,9 +19,11 @@
  * Memory is bounded by a budget whatever the tables' size: rows are
  * gathered into runs sorted by key (newest first within a key, only each
  * key's newest kept), runs over the budget are spilled to temporary files,
- * and the runs are merged in one streaming pass. Beyond the budget: the
- * input row group being scanned (per input) and the output's row group. The
- * history is read on a second thread, each input with half the budget.
+ * and the runs are merged in one streaming pass. A history whose files lie
+ * in key order (a bootstrap's, a rebase's) is merged from them as it lies,
+ * without a run. Beyond the budget: the input row group being scanned (per
+ * reader) and the output's row groups. Two threads read (two sorters, half
+ * the budget each), and at the merge a writer thread encodes the output.
  *
  * Depends on common/, json/, parquet/, storage/, delta/, cdc/, merge/, maint/.
  */

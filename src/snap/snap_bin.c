@@ -107,7 +107,6 @@ static int map_file(sn_bin_rd *r, const dc_pq_schema *fs, const char *path, dc_e
         const char *phys = df ? df->physical_name : NULL;
         r->map[j] = -1;
         r->conv[j] = SN_CONV_SAME;
-        r->max_def[j] = 0;
         r->rw[j] = (uint32_t)dc_pq_phys_width(ls->leaves[j].phys, ls->leaves[j].type_length);
         r->fw[j] = r->rw[j];
         const int32_t k = phys ? col_of(fs, phys) : -1;
@@ -140,7 +139,6 @@ static int map_file(sn_bin_rd *r, const dc_pq_schema *fs, const char *path, dc_e
             return unsupported(r, path, lf->name, err);
         }
         r->fw[j] = (uint32_t)dc_pq_phys_width(fl->phys, fl->type_length);
-        r->max_def[j] = fl->max_def;
         if (fl->phys != PQ_BYTE_ARRAY && r->fw[j] == 0) return unsupported(r, path, lf->name, err);
     }
     return 0;
@@ -321,7 +319,8 @@ static void take_row(sn_bin_rd *r, size_t row)
         r->vp[j] = NULL;
         if (r->map[j] < 0) continue;
         const dc_pq_column *c = &r->cols[j];
-        if (r->max_def[j] > 0 && c->def[row] != r->max_def[j]) continue;
+        const int16_t d = r->rg_def[j];
+        if (d < 0 || (d > 0 && c->def[row] != d)) continue;
         const size_t v = r->vi[j]++;
         const uint32_t w = r->fw[j];
         if (w == 0) {
@@ -350,6 +349,11 @@ static int load_rg(sn_bin_file *f, sn_bin_rd *r, uint32_t rg, dc_err *err)
         if (rows < 0 || c->n_levels != (size_t)rows || want > c->n_levels)
             return dc_err_set(err, DC_ECORRUPT, "%s: row group %u: column %s does not hold "
                               "%" PRId64 " rows", f->add->path, rg, fl->dotted, rows);
+        /* A column without a null (or all null) here: no level read a row.
+         * The levels were a mispredicted branch and a load per value. */
+        r->rg_def[j] = fl->max_def == 0 || c->n_values == c->n_levels ? 0
+                       : c->n_values == 0                              ? -1
+                                                                       : fl->max_def;
     }
     f->rg = rg;
     f->row = 0;
@@ -450,10 +454,10 @@ int sn_bin_rd_init(sn_bin_rd *r, sn_input *in, bool history, const int64_t *floo
     r->vn = dc_calloc(n, sizeof *r->vn);
     r->fw = dc_calloc(n, sizeof *r->fw);
     r->rw = dc_calloc(n, sizeof *r->rw);
-    r->max_def = dc_calloc(n, sizeof *r->max_def);
+    r->rg_def = dc_calloc(n, sizeof *r->rg_def);
     r->take = dc_calloc(n, sizeof *r->take);
     if (!r->map || !r->conv || !r->cols || !r->vi || !r->vp || !r->vn || !r->fw || !r->rw ||
-        !r->max_def || !r->take)
+        !r->rg_def || !r->take)
         return dc_err_set(err, DC_ENOMEM, "snapshot: out of memory");
     for (uint32_t j = 0; j < r->n; j++) dc_pq_column_init(&r->cols[j]);
     for (uint32_t j = 0; j < r->n; j++) r->take[j] = j;
@@ -483,7 +487,7 @@ void sn_bin_rd_dispose(sn_bin_rd *r)
     dc_free(r->vn);
     dc_free(r->fw);
     dc_free(r->rw);
-    dc_free(r->max_def);
+    dc_free(r->rg_def);
     dc_free(r->take);
     memset(r, 0, sizeof *r);
 }

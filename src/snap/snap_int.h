@@ -281,7 +281,9 @@ typedef struct sn_bin_rd {
     uint32_t *fw;               /* per column: the file's bytes a value (0: BYTE_ARRAY) */
     uint32_t *rw;               /* per column: the row's bytes a value (0: a u32 length
                                    and the bytes) */
-    int16_t *max_def;           /* per column: the file leaf's max_def (0: never null) */
+    int16_t *rg_def;            /* per column, for the row group loaded: max_def when its
+                                   rows' levels must be read, 0 when none is null, -1 when
+                                   all are */
     dc_pq_column *cols;         /* per column: the row group's values */
     size_t *vi;                 /* per column: the next value */
     const uint8_t **vp;         /* the row: per column its value (NULL: null) */

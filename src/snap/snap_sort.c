@@ -26,7 +26,7 @@
 /* stdio buffer of a spilled run, written and read back. */
 #define SPILL_BUF_BYTES ((size_t)1 << 20)
 /* Records of a memory run fetched ahead of the merge (src_advance). */
-#define PREFETCH_AHEAD 8
+#define PREFETCH_AHEAD 16
 
 _Static_assert(SN_MAX_RUN_BYTES + SN_MAX_ROW_BYTES + SN_MAX_KEY_BYTES < ((int64_t)1 << 35),
                "a record's offset in 8-byte units fits sn_ent.off8");
@@ -285,6 +285,10 @@ int sn_sorter_put(uint8_t **key, uint8_t **row, sn_sorter *s, const sn_hdr *h, d
         s->cap = cap;
     }
     const size_t cap = s->data.cap;
+    /* The whole budget at once: pages are touched only as records come, and
+     * growing by doubling copied the run (and faulted its pages) each time.
+     * A budget the system will not map at once grows as it did. */
+    if (!cap) (void)dc_buf_reserve(&s->data, (size_t)s->budget + n, NULL);
     DC_TRY(dc_buf_reserve(&s->data, n, err));
     if (s->data.cap != cap) huge_pages(&s->data);
     uint8_t *p = s->data.data + s->data.len;
@@ -324,9 +328,10 @@ static int src_advance(bool *has, sn_src *src, dc_err *err)
          * lie in memory (a CDC table's are scattered): ask for a later one
          * now, so that its cache lines are there when its turn comes. */
         if (src->next + PREFETCH_AHEAD < src->mem->n) {
-            const uint8_t *ahead = (const uint8_t *)rec_at(src->mem, src->next + PREFETCH_AHEAD);
-            __builtin_prefetch(ahead);
-            __builtin_prefetch(ahead + 64);
+            const uint8_t *p = (const uint8_t *)rec_at(src->mem, src->next + PREFETCH_AHEAD);
+            __builtin_prefetch(p);
+            __builtin_prefetch(p + 64);
+            __builtin_prefetch(p + 128); /* a record of ~130 bytes spans three lines */
         }
         src->h = *h;
         src->key = (const uint8_t *)(h + 1);

@@ -216,3 +216,24 @@ TEST(snap_sort_string_keys_and_prefix_ties)
     run_strings((int64_t)1 << 16, false); /* spilled runs */
     run_strings((int64_t)1 << 16, true);
 }
+
+/* sn_key_cmp (8 bytes a step, inline) orders keys as bytes, then length,
+ * exactly as memcmp over the shorter length and then the lengths do. */
+static int ref_key_cmp(const uint8_t *a, uint32_t na, const uint8_t *b, uint32_t nb)
+{
+    const int c = memcmp(a, b, na < nb ? na : nb);
+    if (c) return c < 0 ? -1 : 1;
+    return na == nb ? 0 : na < nb ? -1 : 1;
+}
+
+TEST(snap_key_cmp_orders_like_memcmp)
+{
+    rnd_state = 7;
+    uint8_t a[24], b[24];
+    for (int i = 0; i < 200000; i++) {
+        const uint32_t na = (uint32_t)(rnd() % 21), nb = (uint32_t)(rnd() % 21);
+        for (uint32_t k = 0; k < 24; k++) a[k] = b[k] = (uint8_t)(rnd() % 3 ? 0x80 : rnd());
+        if (rnd() % 2) b[rnd() % 24] ^= (uint8_t)(1u << (rnd() % 8)); /* one bit apart */
+        CHECK_EQ_INT(sn_key_cmp(a, na, b, nb), ref_key_cmp(a, na, b, nb));
+    }
+}
