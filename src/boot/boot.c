@@ -4,6 +4,7 @@
 #include "boot_int.h"
 
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -387,8 +388,25 @@ out:
     return rc;
 }
 
+/* Each chunk fills the same large buffers afresh (the rows, their columns,
+ * the batch's events, the Parquet writer's row group): glibc maps blocks
+ * above its threshold on their own and unmaps them when freed, so every
+ * chunk paid a page fault per 4 KiB of them again (a tenth of the client's
+ * CPU). Blocks up to glibc's largest threshold come from the heap instead,
+ * which keeps what is freed for the next chunk (measured: 49k faults -> 34k
+ * for 2 chunks of 250k rows, 40k -> 16k for 5 of 100k). Process-wide, and
+ * bootstrap is the process's one job. */
+static void reuse_memory(void)
+{
+#if defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD)
+    (void)mallopt(M_MMAP_THRESHOLD, 32 << 20); /* glibc's maximum on 64-bit */
+    (void)mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
+}
+
 int dc_boot_run(dc_boot_result *out, const dc_boot_opts *o, dc_err *err)
 {
+    reuse_memory();
     memset(out, 0, sizeof *out);
     out->version = -1;
     out->est_rows = -1;

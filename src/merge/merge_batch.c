@@ -868,7 +868,8 @@ static bool hcols_apply(const dc_merge_batch *b, const mplan *p, mtyped_row *met
         const mb_ev *e = &b->evs[p->ap[i].ev];
         if (p->ap[i].ev != i || e->op != f->op || e->op == 'd' || e->has_ts != f->has_ts ||
             e->ts != f->ts || e->offset != f->offset || e->pos_len != f->pos_len ||
-            !e->pos != !f->pos || (e->pos && memcmp(e->pos, f->pos, e->pos_len) != 0))
+            !e->pos != !f->pos ||
+            (e->pos != f->pos && memcmp(e->pos, f->pos, e->pos_len) != 0)) /* often shared */
             return false;
     }
     *meta = (mtyped_row){NULL, NULL, 0, f->op, f->has_ts, f->ts, f->offset, f->pos, f->pos_len};

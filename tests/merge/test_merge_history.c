@@ -47,18 +47,23 @@ static void stream(mfx *f, char op, int64_t id, int64_t pos, const char *v)
     mfx_add_at(f, &e, "cdc", 0, f->next_off++);
 }
 
+/* A typed table keyed by id, of BLOCK's columns, the next offset 1. */
+static void open_typed(mfx *f)
+{
+    static const char *const names[] = {"id"};
+    static const dc_cdc_key_type types[] = {DC_CDC_KEY_LONG};
+    mfx_init(f, DC_MERGE_DV, 1, names, types);
+    f->o.format = DC_FORMAT_TYPED;
+    f->o.typed.create_schema = BLOCK;
+    f->o.typed.create_schema_len = strlen(BLOCK);
+    mfx_open(f);
+    f->next_off = 1;
+}
+
 TEST(merge_history_floor)
 {
     mfx f;
-    memset(&f, 0, sizeof f);
-    static const char *const names[] = {"id"};
-    static const dc_cdc_key_type types[] = {DC_CDC_KEY_LONG};
-    mfx_init(&f, DC_MERGE_DV, 1, names, types);
-    f.o.format = DC_FORMAT_TYPED;
-    f.o.typed.create_schema = BLOCK;
-    f.o.typed.create_schema_len = strlen(BLOCK);
-    mfx_open(&f);
-    f.next_off = 1;
+    open_typed(&f);
     const int64_t a[] = {1, 2, 3};
     history(&f, a, 3, 1000);
     CHECK_EQ_INT(f.res.inserted, 3);
@@ -148,14 +153,7 @@ static int columns_chunk(bool *refused, mfx *f, const int64_t *ids, size_t n, in
 TEST(merge_history_columns_only)
 {
     mfx f;
-    static const char *const names[] = {"id"};
-    static const dc_cdc_key_type types[] = {DC_CDC_KEY_LONG};
-    mfx_init(&f, DC_MERGE_DV, 1, names, types);
-    f.o.format = DC_FORMAT_TYPED;
-    f.o.typed.create_schema = BLOCK;
-    f.o.typed.create_schema_len = strlen(BLOCK);
-    mfx_open(&f);
-    f.next_off = 1;
+    open_typed(&f);
     dc_err err;
     dc_err_clear(&err);
     bool refused = true;
